@@ -1,0 +1,566 @@
+// bpf(2), one function per command. Each lays its bpf_attr and the memory it points to out in the
+// shared scratch region, makes exactly one native call, and copies results out. Functions named *Raw
+// return the kernel's result or -errno so hot paths can treat ENOENT as an answer, not a failure;
+// the others throw SyscallError.
+import { BpfCommand } from '../uapi/bpf.js';
+import {
+  BtfLoadAttr, GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
+  MapCreateAttr, MapElemAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr, ProgQueryAttr, RawTracepointAttr,
+  TestRunAttr,
+} from './attr.js';
+import { check, SyscallError } from './errors.js';
+import { SYS_BPF, syscall3Raw } from './libc.js';
+import { NativeMemory, scratch } from './memory.js';
+
+const COMMAND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]),
+);
+
+export function commandName(cmd: number): string {
+  return COMMAND_NAMES[cmd] ?? `bpf command ${cmd}`;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** Lays out one call's attr and payloads in the scratch region. */
+class Request {
+  readonly mem: NativeMemory;
+  readonly buf: Buffer;
+  #cursor: number;
+
+  constructor(readonly attrSize: number, payload: number) {
+    this.mem = scratch(align8(attrSize) + payload + 64);
+    this.buf = this.mem.buffer;
+    this.buf.fill(0, 0, attrSize);
+    this.#cursor = align8(attrSize);
+  }
+
+  /** Reserves `n` zeroed bytes and returns their offset in the region. */
+  reserve(n: number): number {
+    const at = this.#cursor;
+    this.buf.fill(0, at, at + n);
+    this.#cursor = align8(at + n);
+    return at;
+  }
+
+  /** Copies bytes in and returns their native address. */
+  put(bytes: Uint8Array): number {
+    const at = this.#cursor;
+    this.buf.set(bytes, at);
+    this.#cursor = align8(at + bytes.length);
+    return this.mem.address + at;
+  }
+
+  putString(text: string): number {
+    return this.put(Buffer.from(`${text}\0`, 'utf8'));
+  }
+
+  addr(offset: number): number {
+    return this.mem.address + offset;
+  }
+
+  u32(offset: number, v: number): void {
+    this.buf.writeUInt32LE(v >>> 0, offset);
+  }
+
+  i32(offset: number, v: number): void {
+    this.buf.writeInt32LE(v, offset);
+  }
+
+  u64(offset: number, v: number | bigint): void {
+    this.buf.writeBigUInt64LE(BigInt(v), offset);
+  }
+
+  /** Name fields are fixed 16-byte arrays; the kernel wants them NUL-terminated. */
+  name(offset: number, text: string | undefined): void {
+    if (!text) return;
+    this.buf.write(text.slice(0, 15), offset, 'utf8');
+  }
+
+  raw(cmd: number): number {
+    return syscall3Raw(SYS_BPF, cmd, this.mem.address, this.attrSize);
+  }
+
+  run(cmd: number, detail?: string): number {
+    return check(commandName(cmd), this.raw(cmd), detail);
+  }
+}
+
+// Native byte order for the attr struct: the kernel reads it as host-endian.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('ebpf: big-endian hosts are not supported by the syscall layer');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maps
+
+export interface MapCreateRequest {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  innerMapFd?: number;
+  numaNode?: number;
+  name?: string;
+  ifindex?: number;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
+  mapExtra?: bigint;
+}
+
+export function mapCreate(r: MapCreateRequest): number {
+  const q = new Request(MapCreateAttr.size, 0);
+  const a = MapCreateAttr;
+  q.u32(a.map_type, r.type);
+  q.u32(a.key_size, r.keySize);
+  q.u32(a.value_size, r.valueSize);
+  q.u32(a.max_entries, r.maxEntries);
+  q.u32(a.map_flags, r.flags ?? 0);
+  q.u32(a.inner_map_fd, r.innerMapFd ?? 0);
+  q.u32(a.numa_node, r.numaNode ?? 0);
+  q.name(a.map_name, r.name);
+  q.u32(a.map_ifindex, r.ifindex ?? 0);
+  q.u32(a.btf_fd, r.btfFd ?? 0);
+  q.u32(a.btf_key_type_id, r.btfKeyTypeId ?? 0);
+  q.u32(a.btf_value_type_id, r.btfValueTypeId ?? 0);
+  q.u32(a.btf_vmlinux_value_type_id, r.btfVmlinuxValueTypeId ?? 0);
+  q.u64(a.map_extra, r.mapExtra ?? 0n);
+  return q.run(BpfCommand.MAP_CREATE, r.name ? `map "${r.name}"` : undefined);
+}
+
+// The element commands are the hot path: fixed offsets, no allocation.
+const ELEM_KEY = 64;
+
+/**
+ * One element command (lookup, update, delete, next key, lookup-and-delete). `key` may be null
+ * (first key; queue/stack pop). `valueIn` is copied in (update; or the value slot's initial bytes),
+ * `valueOut` receives the value or next key. Returns the kernel's result or -errno.
+ */
+export function mapElemRaw(
+  cmd: number, fd: number, key: Uint8Array | null, valueIn: Uint8Array | null, valueOut: Uint8Array | null, flags: number,
+): number {
+  const keyLen = key ? key.length : 0;
+  const valueOffset = ELEM_KEY + align8(keyLen);
+  const valueLen = valueOut ? valueOut.length : valueIn ? valueIn.length : 0;
+  const mem = scratch(valueOffset + valueLen);
+  const buf = mem.buffer;
+  const base = mem.address;
+  buf.writeUInt32LE(fd, 0);
+  buf.writeUInt32LE(0, 4);
+  if (key) {
+    buf.set(key, ELEM_KEY);
+    writeAddress(buf, 8, base + ELEM_KEY);
+  } else {
+    writeAddress(buf, 8, 0);
+  }
+  if (valueIn) buf.set(valueIn, valueOffset);
+  writeAddress(buf, 16, valueLen ? base + valueOffset : 0);
+  writeAddress(buf, 24, flags);
+  const ret = syscall3Raw(SYS_BPF, cmd, base, MapElemAttr.size);
+  if (ret >= 0 && valueOut) buf.copy(valueOut, 0, valueOffset, valueOffset + valueOut.length);
+  return ret;
+}
+
+/** Writes a non-negative integer below 2^53 as a u64 without allocating a BigInt. */
+function writeAddress(buf: Buffer, offset: number, v: number): void {
+  buf.writeUInt32LE(v % 0x1_0000_0000, offset);
+  buf.writeUInt32LE(Math.floor(v / 0x1_0000_0000), offset + 4);
+}
+
+export interface MapBatchRequest {
+  cmd: number;
+  fd: number;
+  /** Opaque position from the previous call's outBatch; null to start. */
+  inBatch: Uint8Array | null;
+  /** Receives the position to continue from; sized as the map's key (hash maps) or 4 (arrays). */
+  outBatch: Uint8Array | null;
+  keys: Uint8Array;
+  values: Uint8Array | null;
+  count: number;
+  keySize: number;
+  valueSize: number;
+  elemFlags?: number;
+  flags?: number;
+}
+
+/** Returns the kernel's result (0 or -errno) and how many elements it processed. */
+export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } {
+  const a = MapBatchAttr;
+  const keysLen = r.count * r.keySize;
+  const valuesLen = r.values ? r.count * r.valueSize : 0;
+  const batchLen = Math.max(r.inBatch?.length ?? 0, r.outBatch?.length ?? 0);
+  const q = new Request(a.size, 2 * align8(batchLen) + align8(keysLen) + align8(valuesLen));
+  const inOff = r.inBatch ? q.reserve(batchLen) : -1;
+  if (r.inBatch) q.buf.set(r.inBatch, inOff);
+  const outOff = r.outBatch ? q.reserve(batchLen) : -1;
+  const keysOff = q.reserve(keysLen);
+  q.buf.set(r.keys.subarray(0, keysLen), keysOff);
+  const valuesOff = r.values ? q.reserve(valuesLen) : -1;
+  if (r.values) q.buf.set(r.values.subarray(0, valuesLen), valuesOff);
+  if (r.inBatch) q.u64(a.in_batch, q.addr(inOff));
+  if (r.outBatch) q.u64(a.out_batch, q.addr(outOff));
+  q.u64(a.keys, q.addr(keysOff));
+  if (r.values) q.u64(a.values, q.addr(valuesOff));
+  q.u32(a.count, r.count);
+  q.u32(a.map_fd, r.fd);
+  q.u64(a.elem_flags, r.elemFlags ?? 0);
+  q.u64(a.flags, r.flags ?? 0);
+  const ret = q.raw(r.cmd);
+  const count = q.buf.readUInt32LE(a.count);
+  if (ret >= 0 || ret === -2 /* ENOENT: end of map, count still valid */) {
+    if (r.outBatch) q.buf.copy(r.outBatch, 0, outOff, outOff + r.outBatch.length);
+    q.buf.copy(r.keys, 0, keysOff, keysOff + count * r.keySize);
+    if (r.values) q.buf.copy(r.values, 0, valuesOff, valuesOff + count * r.valueSize);
+  }
+  return { ret, count };
+}
+
+export function mapFreeze(fd: number): void {
+  const q = new Request(MapElemAttr.size, 0);
+  q.u32(MapElemAttr.map_fd, fd);
+  q.run(BpfCommand.MAP_FREEZE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Programs
+
+export interface ProgLoadRequest {
+  type: number;
+  insns: Uint8Array;
+  license: string;
+  name?: string;
+  flags?: number;
+  ifindex?: number;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
+  attachProgFd?: number;
+  kernVersion?: number;
+  btfFd?: number;
+  funcInfo?: { recSize: number; bytes: Uint8Array };
+  lineInfo?: { recSize: number; bytes: Uint8Array };
+  fdArray?: Int32Array;
+  logLevel?: number;
+  /** Native memory for the verifier log; its whole length is offered to the kernel. */
+  log?: NativeMemory;
+}
+
+export interface ProgLoadResult {
+  /** The program fd, or -errno. */
+  ret: number;
+  /** What the verifier wrote (empty without a log buffer). */
+  log: string;
+  /** The log size the kernel needed (kernel 6.4+; 0 when unknown). */
+  logTrueSize: number;
+}
+
+export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
+  const a = ProgLoadAttr;
+  const payload = align8(r.insns.length) + align8(r.license.length + 1) +
+    align8(r.funcInfo?.bytes.length ?? 0) + align8(r.lineInfo?.bytes.length ?? 0) + align8((r.fdArray?.length ?? 0) * 4);
+  const q = new Request(a.size, payload);
+  q.u32(a.prog_type, r.type);
+  q.u32(a.insn_cnt, r.insns.length / 8);
+  q.u64(a.insns, q.put(r.insns));
+  q.u64(a.license, q.putString(r.license));
+  if (r.log) {
+    r.log.buffer[0] = 0;
+    q.u32(a.log_level, r.logLevel ?? 1);
+    q.u32(a.log_size, Math.min(r.log.length, 0x3fff_ffff));
+    q.u64(a.log_buf, r.log.address);
+  }
+  q.u32(a.kern_version, r.kernVersion ?? 0);
+  q.u32(a.prog_flags, r.flags ?? 0);
+  q.name(a.prog_name, r.name);
+  q.u32(a.prog_ifindex, r.ifindex ?? 0);
+  q.u32(a.expected_attach_type, r.expectedAttachType ?? 0);
+  q.u32(a.prog_btf_fd, r.btfFd ?? 0);
+  if (r.funcInfo) {
+    q.u32(a.func_info_rec_size, r.funcInfo.recSize);
+    q.u64(a.func_info, q.put(r.funcInfo.bytes));
+    q.u32(a.func_info_cnt, r.funcInfo.bytes.length / r.funcInfo.recSize);
+  }
+  if (r.lineInfo) {
+    q.u32(a.line_info_rec_size, r.lineInfo.recSize);
+    q.u64(a.line_info, q.put(r.lineInfo.bytes));
+    q.u32(a.line_info_cnt, r.lineInfo.bytes.length / r.lineInfo.recSize);
+  }
+  q.u32(a.attach_btf_id, r.attachBtfId ?? 0);
+  q.u32(a.attach_prog_fd, r.attachProgFd ?? r.attachBtfObjFd ?? 0);
+  if (r.fdArray && r.fdArray.length) {
+    q.u64(a.fd_array, q.put(new Uint8Array(r.fdArray.buffer, r.fdArray.byteOffset, r.fdArray.byteLength)));
+  }
+  const ret = q.raw(BpfCommand.PROG_LOAD);
+  const logTrueSize = q.buf.readUInt32LE(a.log_true_size);
+  let log = '';
+  if (r.log) {
+    const end = r.log.buffer.indexOf(0);
+    log = r.log.buffer.toString('utf8', 0, end < 0 ? r.log.length : end);
+  }
+  return { ret, log, logTrueSize };
+}
+
+export interface TestRunRequest {
+  fd: number;
+  dataIn?: Uint8Array;
+  /** Bytes offered for data out; 0 asks for none. */
+  dataOutSize?: number;
+  ctxIn?: Uint8Array;
+  ctxOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+  batchSize?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  /** Mean duration of one run in nanoseconds, as the kernel measured it. */
+  duration: number;
+  dataOut: Buffer;
+  ctxOut: Buffer;
+}
+
+export function progTestRun(r: TestRunRequest): TestRunResult {
+  const a = TestRunAttr;
+  const dataOutSize = r.dataOutSize ?? 0;
+  const ctxOutSize = r.ctxOutSize ?? 0;
+  const q = new Request(a.size, align8(r.dataIn?.length ?? 0) + align8(dataOutSize) + align8(r.ctxIn?.length ?? 0) + align8(ctxOutSize));
+  q.u32(a.prog_fd, r.fd);
+  if (r.dataIn) {
+    q.u32(a.data_size_in, r.dataIn.length);
+    q.u64(a.data_in, q.put(r.dataIn));
+  }
+  const dataOutOff = q.reserve(dataOutSize);
+  if (dataOutSize) {
+    q.u32(a.data_size_out, dataOutSize);
+    q.u64(a.data_out, q.addr(dataOutOff));
+  }
+  if (r.ctxIn) {
+    q.u32(a.ctx_size_in, r.ctxIn.length);
+    q.u64(a.ctx_in, q.put(r.ctxIn));
+  }
+  const ctxOutOff = q.reserve(ctxOutSize);
+  if (ctxOutSize) {
+    q.u32(a.ctx_size_out, ctxOutSize);
+    q.u64(a.ctx_out, q.addr(ctxOutOff));
+  }
+  q.u32(a.repeat, r.repeat ?? 0);
+  q.u32(a.flags, r.flags ?? 0);
+  q.u32(a.cpu, r.cpu ?? 0);
+  q.u32(a.batch_size, r.batchSize ?? 0);
+  q.run(BpfCommand.PROG_TEST_RUN);
+  const dataLen = Math.min(q.buf.readUInt32LE(a.data_size_out), dataOutSize);
+  const ctxLen = Math.min(q.buf.readUInt32LE(a.ctx_size_out), ctxOutSize);
+  return {
+    retval: q.buf.readUInt32LE(a.retval),
+    duration: q.buf.readUInt32LE(a.duration),
+    dataOut: Buffer.from(q.buf.subarray(dataOutOff, dataOutOff + dataLen)),
+    ctxOut: Buffer.from(q.buf.subarray(ctxOutOff, ctxOutOff + ctxLen)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects: pins, ids, info
+
+export function objPin(fd: number, path: string): void {
+  const q = new Request(ObjAttr.size, Buffer.byteLength(path) + 1);
+  q.u64(ObjAttr.pathname, q.putString(path));
+  q.u32(ObjAttr.bpf_fd, fd);
+  q.run(BpfCommand.OBJ_PIN, `path ${path}`);
+}
+
+export function objGet(path: string, flags = 0): number {
+  const q = new Request(ObjAttr.size, Buffer.byteLength(path) + 1);
+  q.u64(ObjAttr.pathname, q.putString(path));
+  q.u32(ObjAttr.file_flags, flags);
+  return q.run(BpfCommand.OBJ_GET, `path ${path}`);
+}
+
+/** Next id after `start` for a *_GET_NEXT_ID command, or undefined at the end. */
+export function getNextId(cmd: number, start: number): number | undefined {
+  const q = new Request(GetIdAttr.size, 0);
+  q.u32(GetIdAttr.start_id, start);
+  const ret = q.raw(cmd);
+  if (ret === -2) return undefined;
+  check(commandName(cmd), ret);
+  return q.buf.readUInt32LE(GetIdAttr.next_id);
+}
+
+/** A new fd for the object with `id`, through a *_GET_FD_BY_ID command. */
+export function getFdById(cmd: number, id: number, openFlags = 0): number {
+  const q = new Request(GetIdAttr.size, 0);
+  q.u32(GetIdAttr.start_id, id);
+  q.u32(GetIdAttr.open_flags, openFlags);
+  return q.run(cmd, `id ${id}`);
+}
+
+/**
+ * BPF_OBJ_GET_INFO_BY_FD into a zeroed struct of `size` bytes. `prepare` may set pointer fields
+ * (given the native address of a region of `extra` bytes it may use) before the call.
+ * Returns the struct and that extra region as the kernel left them.
+ */
+export function objGetInfo(
+  fd: number, size: number, extra = 0, prepare?: (info: Buffer, extraAddress: number) => void,
+): { info: Buffer; extra: Buffer } {
+  const q = new Request(InfoAttr.size, align8(size) + extra);
+  const infoOff = q.reserve(size);
+  const extraOff = q.reserve(extra);
+  const info = q.buf.subarray(infoOff, infoOff + size);
+  if (prepare) prepare(info, q.addr(extraOff));
+  q.u32(InfoAttr.bpf_fd, fd);
+  q.u32(InfoAttr.info_len, size);
+  q.u64(InfoAttr.info, q.addr(infoOff));
+  q.run(BpfCommand.OBJ_GET_INFO_BY_FD);
+  return { info: Buffer.from(info), extra: Buffer.from(q.buf.subarray(extraOff, extraOff + extra)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// BTF
+
+export function btfLoadRaw(btf: Uint8Array, log?: NativeMemory, logLevel = 1): { ret: number; log: string } {
+  const a = BtfLoadAttr;
+  const q = new Request(a.size, btf.length);
+  q.u64(a.btf, q.put(btf));
+  q.u32(a.btf_size, btf.length);
+  if (log) {
+    log.buffer[0] = 0;
+    q.u64(a.btf_log_buf, log.address);
+    q.u32(a.btf_log_size, Math.min(log.length, 0x3fff_ffff));
+    q.u32(a.btf_log_level, logLevel);
+  }
+  const ret = q.raw(BpfCommand.BTF_LOAD);
+  let text = '';
+  if (log) {
+    const end = log.buffer.indexOf(0);
+    text = log.buffer.toString('utf8', 0, end < 0 ? log.length : end);
+  }
+  return { ret, log: text };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments
+
+export interface LinkCreateRequest {
+  progFd: number;
+  targetFd?: number;
+  targetIfindex?: number;
+  attachType: number;
+  flags?: number;
+  targetBtfId?: number;
+  /** For BPF_PERF_EVENT links. */
+  bpfCookie?: bigint;
+  /** For tracing links (fentry/fexit): attach cookie. */
+  tracingCookie?: bigint;
+  /** For tcx links. */
+  relativeFd?: number;
+  expectedRevision?: bigint;
+  /** For uprobe_multi links. */
+  uprobeMulti?: { path: string; offsets: BigUint64Array; refCtrOffsets?: BigUint64Array; cookies?: BigUint64Array; flags?: number; pid?: number };
+  /** For iterator links. */
+  iterInfo?: Uint8Array;
+}
+
+export function linkCreate(r: LinkCreateRequest): number {
+  const a = LinkCreateAttr;
+  const m = r.uprobeMulti;
+  const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0);
+  const q = new Request(a.size, payload);
+  q.u32(a.prog_fd, r.progFd);
+  q.u32(a.target_fd, r.targetFd ?? r.targetIfindex ?? 0);
+  q.u32(a.attach_type, r.attachType);
+  q.u32(a.flags, r.flags ?? 0);
+  if (r.targetBtfId !== undefined) q.u32(a.target_btf_id, r.targetBtfId);
+  if (r.bpfCookie !== undefined) q.u64(a['perf_event.bpf_cookie'], r.bpfCookie);
+  if (r.tracingCookie !== undefined) q.u64(a['tracing.cookie'], r.tracingCookie);
+  if (r.relativeFd !== undefined) q.u32(a['tcx.relative_fd'], r.relativeFd);
+  if (r.expectedRevision !== undefined) q.u64(a['tcx.expected_revision'], r.expectedRevision);
+  if (r.iterInfo) {
+    q.u64(a.iter_info, q.put(r.iterInfo));
+    q.u32(a.iter_info_len, r.iterInfo.length);
+  }
+  if (m) {
+    const bytes = (arr: BigUint64Array): Uint8Array => new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+    q.u64(a['uprobe_multi.path'], q.putString(m.path));
+    q.u64(a['uprobe_multi.offsets'], q.put(bytes(m.offsets)));
+    if (m.refCtrOffsets) q.u64(a['uprobe_multi.ref_ctr_offsets'], q.put(bytes(m.refCtrOffsets)));
+    if (m.cookies) q.u64(a['uprobe_multi.cookies'], q.put(bytes(m.cookies)));
+    q.u32(a['uprobe_multi.cnt'], m.offsets.length);
+    q.u32(a['uprobe_multi.flags'], m.flags ?? 0);
+    q.u32(a['uprobe_multi.pid'], m.pid ?? 0);
+  }
+  return q.run(BpfCommand.LINK_CREATE);
+}
+
+export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number, flags = 0): void {
+  const a = LinkUpdateAttr;
+  const q = new Request(a.size, 0);
+  q.u32(a.link_fd, linkFd);
+  q.u32(a.new_prog_fd, newProgFd);
+  q.u32(a.flags, oldProgFd !== undefined ? flags | 4 /* BPF_F_REPLACE */ : flags);
+  q.u32(a.old_prog_fd, oldProgFd ?? 0);
+  q.run(BpfCommand.LINK_UPDATE);
+}
+
+export function linkDetach(linkFd: number): void {
+  const q = new Request(LinkDetachAttr.size, 0);
+  q.u32(LinkDetachAttr.link_fd, linkFd);
+  q.run(BpfCommand.LINK_DETACH);
+}
+
+export function rawTracepointOpen(name: string | undefined, progFd: number): number {
+  const a = RawTracepointAttr;
+  const q = new Request(a.size, (name?.length ?? 0) + 1);
+  if (name) q.u64(a.name, q.putString(name));
+  q.u32(a.prog_fd, progFd);
+  return q.run(BpfCommand.RAW_TRACEPOINT_OPEN, name ? `tracepoint ${name}` : undefined);
+}
+
+export interface ProgAttachRequest {
+  targetFd: number;
+  progFd: number;
+  attachType: number;
+  flags?: number;
+  replaceProgFd?: number;
+}
+
+export function progAttach(r: ProgAttachRequest): void {
+  const a = ProgAttachAttr;
+  const q = new Request(a.size, 0);
+  q.u32(a.target_fd, r.targetFd);
+  q.u32(a.attach_bpf_fd, r.progFd);
+  q.u32(a.attach_type, r.attachType);
+  q.u32(a.attach_flags, r.flags ?? 0);
+  q.u32(a.replace_bpf_fd, r.replaceProgFd ?? 0);
+  q.run(BpfCommand.PROG_ATTACH);
+}
+
+export function progDetach(targetFd: number, attachType: number, progFd = 0): void {
+  const a = ProgAttachAttr;
+  const q = new Request(a.size, 0);
+  q.u32(a.target_fd, targetFd);
+  q.u32(a.attach_bpf_fd, progFd);
+  q.u32(a.attach_type, attachType);
+  q.run(BpfCommand.PROG_DETACH);
+}
+
+/** Ids of the programs attached to `targetFd` at `attachType`, with the attach flags. */
+export function progQuery(targetFd: number, attachType: number, max = 64): { ids: number[]; attachFlags: number } {
+  const a = ProgQueryAttr;
+  const q = new Request(a.size, max * 4);
+  const idsOff = q.reserve(max * 4);
+  q.u32(a.target_fd, targetFd);
+  q.u32(a.attach_type, attachType);
+  q.u64(a.prog_ids, q.addr(idsOff));
+  q.u32(a.prog_cnt, max);
+  q.run(BpfCommand.PROG_QUERY);
+  const n = q.buf.readUInt32LE(a.prog_cnt);
+  const ids: number[] = [];
+  for (let i = 0; i < Math.min(n, max); i++) ids.push(q.buf.readUInt32LE(idsOff + 4 * i));
+  return { ids, attachFlags: q.buf.readUInt32LE(a.attach_flags) };
+}
+
+export { SyscallError };

@@ -1,0 +1,34 @@
+import { libc, bufferAt } from './libc.js';
+import { check } from './errors.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+
+/** A shared mapping of a file descriptor (ring buffers, perf rings, mmapable arrays). */
+export class MappedRegion {
+  readonly address: number;
+  readonly length: number;
+  readonly buffer: Buffer;
+  #unmapped = false;
+
+  constructor(fd: number, length: number, prot: number, offset = 0) {
+    this.length = length;
+    this.address = check('mmap', libc.mmap(0, length, prot, MAP_SHARED, fd, offset), `fd ${fd}, ${length} bytes at offset ${offset}`);
+    this.buffer = bufferAt(this.address, length);
+  }
+
+  get unmapped(): boolean {
+    return this.#unmapped;
+  }
+
+  unmap(): void {
+    if (this.#unmapped) return;
+    this.#unmapped = true;
+    check('munmap', libc.munmap(this.address, this.length));
+  }
+
+  [Symbol.dispose](): void {
+    this.unmap();
+  }
+}
