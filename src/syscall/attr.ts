@@ -81,3 +81,27 @@ export const ALL_ATTR_LAYOUTS: readonly AttrLayout[] = [
   GetIdAttr, InfoAttr, ProgQueryAttr, RawTracepointAttr, BtfLoadAttr, LinkCreateAttr,
   LinkUpdateAttr, LinkDetachAttr,
 ];
+
+/** struct bpf_map_info; `prefix` here names the struct for the header check. */
+export const MapInfoLayout = layout('struct bpf_map_info:', 88, {
+  type: 0, id: 4, key_size: 8, value_size: 12, max_entries: 16, map_flags: 20, name: 24, ifindex: 40,
+  btf_vmlinux_value_type_id: 44, netns_dev: 48, netns_ino: 56, btf_id: 64, btf_key_type_id: 68,
+  btf_value_type_id: 72, map_extra: 80,
+});
+
+/** struct bpf_prog_info. */
+export const ProgInfoLayout = layout('struct bpf_prog_info:', 232, {
+  type: 0, id: 4, tag: 8, jited_prog_len: 16, xlated_prog_len: 20, jited_prog_insns: 24,
+  xlated_prog_insns: 32, load_time: 40, created_by_uid: 48, nr_map_ids: 52, map_ids: 56, name: 64,
+  ifindex: 80, netns_dev: 88, netns_ino: 96, nr_jited_ksyms: 104, nr_jited_func_lens: 108,
+  jited_ksyms: 112, jited_func_lens: 120, btf_id: 128, func_info_rec_size: 132, func_info: 136,
+  nr_func_info: 144, nr_line_info: 148, line_info: 152, jited_line_info: 160, nr_jited_line_info: 168,
+  line_info_rec_size: 172, jited_line_info_rec_size: 176, nr_prog_tags: 180, prog_tags: 184,
+  run_time_ns: 192, run_cnt: 200, recursion_misses: 208, verified_insns: 216, attach_btf_obj_id: 220,
+  attach_btf_id: 224,
+});
+
+/** struct bpf_link_info: the common head. */
+export const LinkInfoLayout = layout('struct bpf_link_info:', 16, { type: 0, id: 4, prog_id: 8 });
+
+export const ALL_INFO_LAYOUTS: readonly AttrLayout[] = [MapInfoLayout, ProgInfoLayout, LinkInfoLayout];

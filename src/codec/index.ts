@@ -1,0 +1,161 @@
+// Fixed-layout codecs for map keys and values: numbers, bigints, byte arrays and C-like structs,
+// laid out with C's natural alignment on the host's byte order (little-endian).
+
+/** Encodes values of T into exactly `size` bytes and back. */
+export interface Codec<T> {
+  readonly size: number;
+  /** Alignment of the type in a C struct. */
+  readonly align: number;
+  encode(value: T, target: Buffer, offset: number): void;
+  decode(source: Buffer, offset: number): T;
+}
+
+export class CodecError extends Error {
+  override name = 'CodecError';
+}
+
+function intCodec(size: 1 | 2 | 4, signed: boolean): Codec<number> {
+  const min = signed ? -(2 ** (size * 8 - 1)) : 0;
+  const max = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
+  const name = `${signed ? 'i' : 'u'}${size * 8}`;
+  return {
+    size,
+    align: size,
+    encode(v, b, o) {
+      if (!Number.isInteger(v) || v < min || v > max) throw new CodecError(`${name}: ${v} is not an integer in [${min}, ${max}]`);
+      if (signed) b.writeIntLE(v, o, size);
+      else b.writeUIntLE(v, o, size);
+    },
+    decode: signed ? (b, o) => b.readIntLE(o, size) : (b, o) => b.readUIntLE(o, size),
+  };
+}
+
+function bigCodec(signed: boolean): Codec<bigint> {
+  const name = signed ? 'i64' : 'u64';
+  return {
+    size: 8,
+    align: 8,
+    encode(v, b, o) {
+      const x = typeof v === 'number' ? BigInt(v) : v;
+      if (typeof x !== 'bigint') throw new CodecError(`${name}: expected a bigint, got ${typeof v}`);
+      if (signed) {
+        if (x < -(1n << 63n) || x >= 1n << 63n) throw new CodecError(`${name}: ${x} out of range`);
+        b.writeBigInt64LE(x, o);
+      } else {
+        if (x < 0n || x >= 1n << 64n) throw new CodecError(`${name}: ${x} out of range`);
+        b.writeBigUInt64LE(x, o);
+      }
+    },
+    decode: signed ? (b, o) => b.readBigInt64LE(o) : (b, o) => b.readBigUInt64LE(o),
+  };
+}
+
+export const u8 = intCodec(1, false);
+export const u16 = intCodec(2, false);
+export const u32 = intCodec(4, false);
+export const i8 = intCodec(1, true);
+export const i16 = intCodec(2, true);
+export const i32 = intCodec(4, true);
+export const u64 = bigCodec(false);
+export const i64 = bigCodec(true);
+
+export const f32: Codec<number> = {
+  size: 4, align: 4,
+  encode: (v, b, o) => void b.writeFloatLE(v, o),
+  decode: (b, o) => b.readFloatLE(o),
+};
+export const f64: Codec<number> = {
+  size: 8, align: 8,
+  encode: (v, b, o) => void b.writeDoubleLE(v, o),
+  decode: (b, o) => b.readDoubleLE(o),
+};
+
+/** Raw bytes of a fixed length; shorter input is zero-padded, longer is an error. */
+export function bytes(size: number): Codec<Uint8Array> {
+  return {
+    size,
+    align: 1,
+    encode(v, b, o) {
+      if (v.length > size) throw new CodecError(`bytes(${size}): got ${v.length} bytes`);
+      b.set(v, o);
+      b.fill(0, o + v.length, o + size);
+    },
+    decode: (b, o) => Buffer.from(b.subarray(o, o + size)),
+  };
+}
+
+/** A NUL-padded string in a fixed char array. */
+export function cstring(size: number): Codec<string> {
+  return {
+    size,
+    align: 1,
+    encode(v, b, o) {
+      const n = Buffer.byteLength(v);
+      if (n > size) throw new CodecError(`cstring(${size}): "${v}" is ${n} bytes`);
+      b.fill(0, o, o + size);
+      b.write(v, o, 'utf8');
+    },
+    decode(b, o) {
+      const end = b.indexOf(0, o);
+      return b.toString('utf8', o, end < 0 || end > o + size ? o + size : end);
+    },
+  };
+}
+
+export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
+  return {
+    size: element.size * length,
+    align: element.align,
+    encode(v, b, o) {
+      if (v.length !== length) throw new CodecError(`array: expected ${length} elements, got ${v.length}`);
+      for (let i = 0; i < length; i++) element.encode(v[i], b, o + i * element.size);
+    },
+    decode(b, o) {
+      const out: T[] = new Array(length);
+      for (let i = 0; i < length; i++) out[i] = element.decode(b, o + i * element.size);
+      return out;
+    },
+  };
+}
+
+type Fields = Record<string, Codec<unknown>>;
+export type StructValue<F extends Fields> = { [K in keyof F]: F[K] extends Codec<infer T> ? T : never };
+
+/** A C struct: fields in order, each at its natural alignment, padded to the largest alignment. */
+export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> & { offsets: Record<keyof F, number> } {
+  let offset = 0;
+  let align = 1;
+  const offsets = {} as Record<keyof F, number>;
+  const entries = Object.entries(fields);
+  for (const [name, c] of entries) {
+    offset = Math.ceil(offset / c.align) * c.align;
+    (offsets as Record<string, number>)[name] = offset;
+    offset += c.size;
+    align = Math.max(align, c.align);
+  }
+  const size = Math.ceil(offset / align) * align;
+  return {
+    size,
+    align,
+    offsets,
+    encode(v, b, o) {
+      b.fill(0, o, o + size);
+      for (const [name, c] of entries) {
+        if (!(name in v)) throw new CodecError(`struct: missing field "${name}"`);
+        c.encode((v as Record<string, unknown>)[name], b, o + (offsets as Record<string, number>)[name]);
+      }
+    },
+    decode(b, o) {
+      const out: Record<string, unknown> = {};
+      for (const [name, c] of entries) out[name] = c.decode(b, o + (offsets as Record<string, number>)[name]);
+      return out as StructValue<F>;
+    },
+  };
+}
+
+/** Encodes a value into a new Buffer of the codec's size. */
+export function encode<T>(codec: Codec<T>, value: T): Buffer {
+  const b = Buffer.alloc(codec.size);
+  codec.encode(value, b, 0);
+  return b;
+}

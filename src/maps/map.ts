@@ -1,0 +1,521 @@
+import { BpfCommand, MapType, UpdateFlags } from '../uapi/bpf.js';
+import {
+  closeFd, commandName, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapFreeze, objGet, objPin,
+  SyscallError,
+} from '../syscall/index.js';
+import type { Codec } from '../codec/index.js';
+import { CodecError } from '../codec/index.js';
+import { mapInfoFromFd, type MapInfo } from './info.js';
+import { possibleCpus } from './cpus.js';
+
+export type MapTypeName = keyof typeof MapType;
+
+/** What a map is made of. Sizes in bytes. */
+export interface MapSpec {
+  type: MapType | MapTypeName;
+  keySize?: number;
+  valueSize?: number;
+  maxEntries: number;
+  flags?: number;
+  name?: string;
+  /** Template of the inner map, for array and hash of maps. */
+  innerMap?: MapSpec | BpfMap<unknown, unknown>;
+  numaNode?: number;
+  ifindex?: number;
+  /** Per-type extra (the bloom filter's hash count). */
+  mapExtra?: bigint;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+}
+
+/** Values the raw (codec-less) interface accepts for a key or value of a given size. */
+export type RawInput = Uint8Array | number | bigint | { readonly fd: number };
+
+export interface MapCodecs<K, V> {
+  key?: Codec<K>;
+  value?: Codec<V>;
+}
+
+export class MapError extends Error {
+  override name = 'MapError';
+}
+
+const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE]);
+const KEYLESS_TYPES = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.USER_RINGBUF]);
+const FD_VALUE_TYPES = new Set<number>([MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY]);
+
+export function mapTypeOf(t: MapType | MapTypeName): MapType {
+  if (typeof t === 'number') return t;
+  const v = MapType[t];
+  if (v === undefined) throw new MapError(`unknown map type "${t}"; known: ${Object.keys(MapType).join(', ')}`);
+  return v;
+}
+
+const typeName = (t: number): string => Object.keys(MapType).find((k) => MapType[k as MapTypeName] === t) ?? `type ${t}`;
+
+function defaultSizes(type: MapType, spec: MapSpec): { keySize: number; valueSize: number } {
+  switch (type) {
+    case MapType.RINGBUF:
+    case MapType.USER_RINGBUF:
+      return { keySize: spec.keySize ?? 0, valueSize: spec.valueSize ?? 0 };
+    case MapType.PERF_EVENT_ARRAY:
+    case MapType.PROG_ARRAY:
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS:
+    case MapType.CGROUP_ARRAY:
+      return { keySize: spec.keySize ?? 4, valueSize: spec.valueSize ?? 4 };
+    case MapType.QUEUE:
+    case MapType.STACK:
+    case MapType.BLOOM_FILTER:
+      return { keySize: spec.keySize ?? 0, valueSize: need(spec.valueSize, 'valueSize') };
+    default:
+      return { keySize: need(spec.keySize, 'keySize'), valueSize: need(spec.valueSize, 'valueSize') };
+  }
+}
+
+function need(v: number | undefined, what: string): number {
+  if (v === undefined) throw new MapError(`map spec needs ${what}`);
+  return v;
+}
+
+/**
+ * A BPF map held by a file descriptor. Keys and values are Buffers by default (numbers, bigints and
+ * objects with an `fd` are accepted as input), or typed through codecs.
+ */
+export class BpfMap<K = Buffer, V = Buffer> {
+  readonly fd: number;
+  readonly type: MapType;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+  readonly #key: Codec<K> | undefined;
+  readonly #value: Codec<V> | undefined;
+  #closed = false;
+  // Reused buffers: the hot path allocates only what it returns.
+  readonly #keyBuf: Buffer;
+  readonly #valueBuf: Buffer;
+
+  protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
+    this.fd = fd;
+    this.type = info.type as MapType;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.flags = info.flags;
+    this.name = info.name;
+    if (codecs.key && codecs.key.size !== info.keySize) throw new MapError(`key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`);
+    if (codecs.value && codecs.value.size !== info.valueSize) throw new MapError(`value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`);
+    this.#key = codecs.key;
+    this.#value = codecs.value;
+    this.#keyBuf = Buffer.alloc(info.keySize);
+    this.#valueBuf = Buffer.alloc(this.isPerCpu ? 0 : info.valueSize);
+  }
+
+  /** Creates a map in the kernel. */
+  static create<K = Buffer, V = Buffer>(spec: MapSpec, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
+    const type = mapTypeOf(spec.type);
+    const { keySize, valueSize } = defaultSizes(type, spec);
+    let innerFd: number | undefined;
+    let ownInner: BpfMap<unknown, unknown> | undefined;
+    if (type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS) {
+      if (!spec.innerMap) throw new MapError(`${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
+      if (spec.innerMap instanceof BpfMap) innerFd = spec.innerMap.fd;
+      else {
+        ownInner = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name ?? 'inner_template' });
+        innerFd = ownInner.fd;
+      }
+    }
+    try {
+      const name = spec.name ?? '';
+      const fd = mapCreate({
+        type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
+        numaNode: spec.numaNode, name: sanitizeName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
+        btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra,
+      });
+      return new BpfMap<K, V>(fd, { type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0, name }, codecs);
+    } finally {
+      ownInner?.close();
+    }
+  }
+
+  /** Takes ownership of `fd` (a map fd from elsewhere) and reads its properties from the kernel. */
+  static fromFd<K = Buffer, V = Buffer>(fd: number, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
+    let info: MapInfo;
+    try {
+      info = mapInfoFromFd(fd);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+    return new BpfMap<K, V>(fd, info, codecs);
+  }
+
+  static fromId<K = Buffer, V = Buffer>(id: number, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
+    return BpfMap.fromFd(getFdById(BpfCommand.MAP_GET_FD_BY_ID, id), codecs);
+  }
+
+  static fromPin<K = Buffer, V = Buffer>(path: string, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
+    return BpfMap.fromFd(objGet(path), codecs);
+  }
+
+  get isPerCpu(): boolean {
+    return PERCPU_TYPES.has(this.type);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  info(): MapInfo {
+    return mapInfoFromFd(this.#live());
+  }
+
+  pin(path: string): void {
+    objPin(this.#live(), path);
+  }
+
+  /** Makes the map read-only for user space from now on (programs may still write). */
+  freeze(): void {
+    mapFreeze(this.#live());
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeFd(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#closed) throw new MapError(`map "${this.name}" is closed`);
+    return this.fd;
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+
+  #encodeKey(key: K | RawInput, into: Buffer = this.#keyBuf): Buffer {
+    if (this.#key) this.#key.encode(key as K, into, 0);
+    else coerce(key as RawInput, into, 'key', this.name);
+    return into;
+  }
+
+  #encodeValue(value: V | RawInput, into: Buffer = this.#valueBuf, offset = 0, size = this.valueSize): void {
+    if (this.#value) this.#value.encode(value as V, into, offset);
+    else coerce(value as RawInput, size === into.length && offset === 0 ? into : into.subarray(offset, offset + size), 'value', this.name);
+  }
+
+  #decodeKey(b: Buffer): K {
+    return this.#key ? this.#key.decode(b, 0) : (Buffer.from(b) as unknown as K);
+  }
+
+  #decodeValue(b: Buffer, offset = 0): V {
+    return this.#value ? this.#value.decode(b, offset) : (Buffer.from(b.subarray(offset, offset + this.valueSize)) as unknown as V);
+  }
+
+  #fail(cmd: number, ret: number, what: string): never {
+    throw new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`);
+  }
+
+  #notPerCpu(op: string): void {
+    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
+  }
+
+  // ---- elements -------------------------------------------------------------------------------
+
+  /** The value at `key`, or undefined when there is none. */
+  lookup(key: K | RawInput, flags = 0): V | undefined {
+    this.#notPerCpu('lookup');
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, this.#valueBuf, flags);
+    if (ret === -2) return undefined;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
+    return this.#decodeValue(this.#valueBuf);
+  }
+
+  /** Sets `key` to `value`. flags: UpdateFlags.ANY (default), NOEXIST, EXIST, F_LOCK. */
+  update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
+    this.#notPerCpu('update');
+    this.#encodeValue(value);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#live(), this.#encodeKey(key), this.#valueBuf, null, flags);
+    if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: K | RawInput): boolean {
+    const ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#live(), this.#encodeKey(key), null, null, 0);
+    if (ret === -2) return false;
+    if (ret < 0) this.#fail(BpfCommand.MAP_DELETE_ELEM, ret, 'delete');
+    return true;
+  }
+
+  /** The key after `key` (the first key when `key` is undefined), or undefined at the end. */
+  nextKey(key?: K | RawInput): K | undefined {
+    const out = Buffer.alloc(this.keySize);
+    const ret = mapElemRaw(BpfCommand.MAP_GET_NEXT_KEY, this.#live(), key === undefined ? null : this.#encodeKey(key), null, out, 0);
+    if (ret === -2) return undefined;
+    if (ret < 0) this.#fail(BpfCommand.MAP_GET_NEXT_KEY, ret, 'next key');
+    return this.#decodeKey(out);
+  }
+
+  /** Removes and returns the value at `key`; undefined when there is none. */
+  lookupAndDelete(key: K | RawInput): V | undefined {
+    this.#notPerCpu('lookupAndDelete');
+    return this.#lookupAndDelete(this.#encodeKey(key));
+  }
+
+  #lookupAndDelete(key: Buffer | null): V | undefined {
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, this.#live(), key, null, this.#valueBuf, 0);
+    if (ret === -2) return undefined;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret, 'lookup and delete');
+    return this.#decodeValue(this.#valueBuf);
+  }
+
+  // ---- queue, stack, bloom filter -------------------------------------------------------------
+
+  /** Queue/stack: adds a value (BPF_EXIST overwrites the oldest when full). Bloom filter: adds. */
+  push(value: V | RawInput, flags = 0): void {
+    this.#keyless('push');
+    this.#encodeValue(value);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#live(), null, this.#valueBuf, null, flags);
+    if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'push');
+  }
+
+  /** Queue/stack: removes and returns the next value, or undefined when empty. */
+  pop(): V | undefined {
+    this.#keyless('pop');
+    return this.#lookupAndDelete(null);
+  }
+
+  /** Queue/stack: the next value without removing it, or undefined when empty. */
+  peek(): V | undefined {
+    this.#keyless('peek');
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, null, this.#valueBuf, 0);
+    if (ret === -2) return undefined;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'peek');
+    return this.#decodeValue(this.#valueBuf);
+  }
+
+  /** Bloom filter: false if `value` was certainly never pushed, true if it may have been. */
+  mayContain(value: V | RawInput): boolean {
+    if (this.type !== MapType.BLOOM_FILTER) throw new MapError(`mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
+    this.#encodeValue(value);
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, this.#valueBuf, null, 0);
+    if (ret === -2) return false;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'bloom filter lookup');
+    return true;
+  }
+
+  #keyless(op: string): void {
+    if (!KEYLESS_TYPES.has(this.type)) throw new MapError(`${op} is for queue, stack and bloom filter maps; map "${this.name}" is ${typeName(this.type)}`);
+  }
+
+  // ---- per-CPU --------------------------------------------------------------------------------
+
+  /** Size of one CPU's slot in a per-CPU value: the value rounded up to 8 bytes. */
+  get perCpuStride(): number {
+    return (this.valueSize + 7) & ~7;
+  }
+
+  /** One value per possible CPU, indexed by CPU number; undefined when the key is absent. */
+  lookupPerCpu(key: K | RawInput): V[] | undefined {
+    this.#perCpu('lookupPerCpu');
+    const n = possibleCpus();
+    const out = Buffer.alloc(this.perCpuStride * n);
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, out, 0);
+    if (ret === -2) return undefined;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'per-CPU lookup');
+    return this.#splitPerCpu(out, 0);
+  }
+
+  /** Sets one value per possible CPU (all CPUs get `values` when it is a single value). */
+  updatePerCpu(key: K | RawInput, values: readonly (V | RawInput)[] | V | RawInput, flags: number = UpdateFlags.ANY): void {
+    this.#perCpu('updatePerCpu');
+    const n = possibleCpus();
+    const list = Array.isArray(values) ? values : new Array(n).fill(values);
+    if (list.length !== n) throw new MapError(`map "${this.name}": ${list.length} values given for ${n} possible CPUs`);
+    const buf = Buffer.alloc(this.perCpuStride * n);
+    for (let i = 0; i < n; i++) this.#encodeValue(list[i], buf, i * this.perCpuStride, this.valueSize);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#live(), this.#encodeKey(key), buf, null, flags);
+    if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'per-CPU update');
+  }
+
+  #splitPerCpu(b: Buffer, offset: number): V[] {
+    const n = possibleCpus();
+    const out: V[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#decodeValue(b, offset + i * this.perCpuStride);
+    return out;
+  }
+
+  #perCpu(op: string): void {
+    if (!this.isPerCpu) throw new MapError(`${op} is for per-CPU maps; map "${this.name}" is ${typeName(this.type)}`);
+  }
+
+  // ---- iteration ------------------------------------------------------------------------------
+
+  /** Keys in the kernel's order. A key deleted while iterating restarts the walk at the kernel's discretion. */
+  *keys(): IterableIterator<K> {
+    const cur = Buffer.alloc(this.keySize);
+    const next = Buffer.alloc(this.keySize);
+    let first = true;
+    for (;;) {
+      const ret = mapElemRaw(BpfCommand.MAP_GET_NEXT_KEY, this.#live(), first ? null : cur, null, next, 0);
+      if (ret === -2) return;
+      if (ret < 0) this.#fail(BpfCommand.MAP_GET_NEXT_KEY, ret, 'iteration');
+      first = false;
+      next.copy(cur);
+      yield this.#decodeKey(next);
+    }
+  }
+
+  /** [key, value] pairs; per-CPU maps yield one value per CPU. Entries removed mid-walk are skipped. */
+  *entries(): IterableIterator<[K, V]> {
+    for (const k of this.keys()) {
+      const v = this.lookup(k);
+      if (v !== undefined) yield [k, v];
+    }
+  }
+
+  *entriesPerCpu(): IterableIterator<[K, V[]]> {
+    for (const k of this.keys()) {
+      const v = this.lookupPerCpu(k);
+      if (v !== undefined) yield [k, v];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Entries, fetched in batches where the kernel has them, yielding to the event loop between batches. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<[K, V]> {
+    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: iterate with entriesPerCpu()`);
+    let batch: [K, V][] = [];
+    for (const e of this.entries()) {
+      batch.push(e);
+      if (batch.length === 256) {
+        yield* batch;
+        batch = [];
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    yield* batch;
+  }
+
+  // ---- batches --------------------------------------------------------------------------------
+
+  /**
+   * Looks up (and with `del`, removes) up to `count` entries per call, starting after `cursor`.
+   * Returns the raw keys and values (`count` × keySize and × value size, per-CPU values as
+   * possible CPUs × 8-byte-rounded slots) and the cursor for the next call, or done.
+   */
+  lookupBatchRaw(count: number, cursor?: Buffer, del = false): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
+    const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
+    const keys = Buffer.alloc(count * this.keySize);
+    const values = Buffer.alloc(count * valueSlot);
+    const out = Buffer.alloc(Math.max(this.keySize, 4));
+    const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
+    const r = mapBatchRaw({ cmd, fd: this.#live(), inBatch: cursor ?? null, outBatch: out, keys, values, count, keySize: this.keySize, valueSize: valueSlot });
+    if (r.ret < 0 && r.ret !== -2) this.#fail(cmd, r.ret, 'batch lookup');
+    return { keys, values, count: r.count, cursor: out, done: r.ret === -2 };
+  }
+
+  /** All entries through the batch commands, `chunk` entries per system call. */
+  lookupBatch(chunk = 4096): [K, V][] {
+    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: use lookupBatchPerCpu`);
+    const out: [K, V][] = [];
+    let cursor: Buffer | undefined;
+    for (;;) {
+      const r = this.lookupBatchRaw(chunk, cursor);
+      for (let i = 0; i < r.count; i++) {
+        out.push([this.#decodeKey(r.keys.subarray(i * this.keySize, (i + 1) * this.keySize)), this.#decodeValue(r.values, i * this.valueSize)]);
+      }
+      if (r.done) return out;
+      cursor = r.cursor;
+    }
+  }
+
+  /** All entries of a per-CPU map through the batch commands. */
+  lookupBatchPerCpu(chunk = 1024): [K, V[]][] {
+    this.#perCpu('lookupBatchPerCpu');
+    const out: [K, V[]][] = [];
+    const slot = this.perCpuStride * possibleCpus();
+    let cursor: Buffer | undefined;
+    for (;;) {
+      const r = this.lookupBatchRaw(chunk, cursor);
+      for (let i = 0; i < r.count; i++) {
+        out.push([this.#decodeKey(r.keys.subarray(i * this.keySize, (i + 1) * this.keySize)), this.#splitPerCpu(r.values, i * slot)]);
+      }
+      if (r.done) return out;
+      cursor = r.cursor;
+    }
+  }
+
+  /** Updates many entries in one system call. */
+  updateBatch(entries: readonly (readonly [K | RawInput, V | RawInput])[], flags: number = UpdateFlags.ANY): void {
+    this.#notPerCpu('updateBatch');
+    const n = entries.length;
+    const keys = Buffer.alloc(n * this.keySize);
+    const values = Buffer.alloc(n * this.valueSize);
+    for (let i = 0; i < n; i++) {
+      this.#encodeKey(entries[i][0], keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+      this.#encodeValue(entries[i][1], values, i * this.valueSize, this.valueSize);
+    }
+    const r = mapBatchRaw({ cmd: BpfCommand.MAP_UPDATE_BATCH, fd: this.#live(), inBatch: null, outBatch: null, keys, values, count: n, keySize: this.keySize, valueSize: this.valueSize, elemFlags: flags });
+    if (r.ret < 0) this.#fail(BpfCommand.MAP_UPDATE_BATCH, r.ret, `batch update (${r.count} of ${n} done)`);
+  }
+
+  /** Deletes many keys in one system call; returns how many were deleted. */
+  deleteBatch(keyList: readonly (K | RawInput)[]): number {
+    const n = keyList.length;
+    const keys = Buffer.alloc(n * this.keySize);
+    for (let i = 0; i < n; i++) this.#encodeKey(keyList[i], keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+    const r = mapBatchRaw({ cmd: BpfCommand.MAP_DELETE_BATCH, fd: this.#live(), inBatch: null, outBatch: null, keys, values: null, count: n, keySize: this.keySize, valueSize: this.valueSize });
+    if (r.ret < 0 && r.ret !== -2) this.#fail(BpfCommand.MAP_DELETE_BATCH, r.ret, `batch delete (${r.count} of ${n} done)`);
+    return r.count;
+  }
+
+  /** Whether values of this map are file descriptors of other objects (maps, programs, perf events). */
+  get holdsFds(): boolean {
+    return FD_VALUE_TYPES.has(this.type);
+  }
+}
+
+/** The kernel truncates names at 15 bytes and accepts only [A-Za-z0-9_.]. */
+function sanitizeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+}
+
+function coerce(v: RawInput, into: Buffer, what: string, mapName: string): void {
+  const size = into.length;
+  if (v instanceof Uint8Array) {
+    if (v.length !== size) throw new CodecError(`map "${mapName}": ${what} is ${v.length} bytes, the map wants ${size}`);
+    into.set(v);
+    return;
+  }
+  if (typeof v === 'object' && v !== null && typeof v.fd === 'number') {
+    if (size !== 4) throw new CodecError(`map "${mapName}": an fd needs a 4-byte ${what}, the map has ${size}`);
+    into.writeUInt32LE(v.fd);
+    return;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new CodecError(`map "${mapName}": ${what} ${v} is not an integer`);
+    if (size === 8) into.writeBigInt64LE(BigInt(v));
+    else if (size >= 1 && size <= 6) {
+      if (v < 0) into.writeIntLE(v, 0, size);
+      else into.writeUIntLE(v, 0, size);
+    } else throw new CodecError(`map "${mapName}": a number cannot fill a ${size}-byte ${what}; pass a Buffer or a codec`);
+    return;
+  }
+  if (typeof v === 'bigint') {
+    if (size !== 8) throw new CodecError(`map "${mapName}": a bigint fills 8 bytes, the ${what} has ${size}`);
+    if (v < 0n) into.writeBigInt64LE(v);
+    else into.writeBigUInt64LE(v);
+    return;
+  }
+  throw new CodecError(`map "${mapName}": cannot use ${typeof v} as a ${what}`);
+}

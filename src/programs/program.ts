@@ -1,0 +1,246 @@
+import { BpfCommand, ProgramType } from '../uapi/bpf.js';
+import {
+  closeFd, getFdById, NativeMemory, objGet, objPin, progLoadRaw, progTestRun, SyscallError,
+  type ProgLoadRequest,
+} from '../syscall/index.js';
+import { encodeInstructions } from '../asm/encode.js';
+import { isLddw, type Instruction } from '../asm/instruction.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../asm/opcodes.js';
+import { programInfoFromFd, type ProgramInfo } from './info.js';
+
+export type ProgramTypeName = keyof typeof ProgramType;
+
+/** Anything that has a map fd: a BpfMap, or a bare fd. */
+export type MapFdSource = { readonly fd: number } | number;
+
+export interface ProgramSpec {
+  type: ProgramType | ProgramTypeName;
+  /** Instructions from the builder or assembler, or already encoded bytecode. */
+  instructions: readonly Instruction[] | Uint8Array;
+  /** Defaults to "GPL", which every helper accepts. */
+  license?: string;
+  name?: string;
+  /** Maps that lddw references name, resolved to fds at load. */
+  maps?: Readonly<Record<string, MapFdSource>>;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
+  attachProgFd?: number;
+  /** Network device for offloaded (or device-bound) programs. */
+  ifindex?: number;
+  flags?: number;
+  kernelVersion?: number;
+  btfFd?: number;
+  funcInfo?: { recSize: number; bytes: Uint8Array };
+  lineInfo?: { recSize: number; bytes: Uint8Array };
+}
+
+export interface LoadOptions {
+  /** Verifier log level on the first attempt: 0 (default) loads without a log and asks for one only on failure. */
+  logLevel?: number;
+  /** Starting log buffer size in bytes; grown as the verifier needs. */
+  logSize?: number;
+  /** Upper bound for the grown log (default 256 MiB). */
+  maxLogSize?: number;
+}
+
+export interface TestRunOptions {
+  /** Packet or input data. */
+  data?: Uint8Array;
+  /** Bytes offered for output data (default: input length + 256). */
+  dataOutSize?: number;
+  /** Context struct in (for example struct xdp_md or __sk_buff). */
+  context?: Uint8Array;
+  contextOutSize?: number;
+  /** Times the kernel runs the program; the duration is the mean. */
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+  batchSize?: number;
+}
+
+export interface TestRunResult {
+  /** The program's return value (r0). */
+  retval: number;
+  /** Mean run time in nanoseconds as the kernel measured it. */
+  duration: number;
+  data: Buffer;
+  context: Buffer;
+}
+
+export class ProgramError extends Error {
+  override name = 'ProgramError';
+}
+
+/** The verifier rejected the program. `log` is the whole log; the message ends with its last lines. */
+export class VerifierError extends SyscallError {
+  override name = 'VerifierError';
+  readonly log: string;
+  readonly truncated: boolean;
+
+  constructor(command: string, errno: number, programName: string, log: string, truncated: boolean) {
+    const lines = log.trimEnd().split('\n');
+    const tail = lines.slice(-8).join('\n  ');
+    super(command, errno, `program "${programName}" rejected by the verifier${truncated ? ' (log truncated)' : ''}:\n  ${tail}`,
+      errno === 28 ? 'the verifier log was truncated: raise maxLogSize' : 'read the log: the last lines name the failing instruction and why');
+    this.log = log;
+    this.truncated = truncated;
+  }
+}
+
+export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
+  if (typeof t === 'number') return t;
+  const v = ProgramType[t];
+  if (v === undefined) throw new ProgramError(`unknown program type "${t}"; known: ${Object.keys(ProgramType).join(', ')}`);
+  return v;
+}
+
+const EPERM = 1;
+const ENOSPC = 28;
+
+/** Binds map references by name and encodes the instructions. */
+export function linkInstructions(insns: readonly Instruction[], maps: Readonly<Record<string, MapFdSource>> = {}, programName = ''): Uint8Array {
+  const bound = insns.map((insn, i) => {
+    if (!isLddw(insn) || insn.reference === undefined) return insn;
+    if (insn.src !== BPF_PSEUDO_MAP_FD && insn.src !== BPF_PSEUDO_MAP_VALUE) return insn;
+    const m = maps[insn.reference];
+    if (m === undefined) {
+      const known = Object.keys(maps);
+      throw new ProgramError(`program "${programName}": instruction ${i} references map "${insn.reference}", which was not given; ` +
+        (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'));
+    }
+    const fd = typeof m === 'number' ? m : m.fd;
+    const high = (insn.imm64 ?? 0n) >> 32n;
+    return { ...insn, imm: fd, imm64: (high << 32n) | BigInt(fd >>> 0) };
+  });
+  return encodeInstructions(bound);
+}
+
+/** A loaded BPF program held by a file descriptor. */
+export class Program {
+  readonly fd: number;
+  readonly type: ProgramType;
+  readonly name: string;
+  #closed = false;
+
+  protected constructor(fd: number, type: ProgramType, name: string) {
+    this.fd = fd;
+    this.type = type;
+    this.name = name;
+  }
+
+  /**
+   * Loads a program. The first attempt runs without a verifier log (fast); if the kernel refuses,
+   * it loads again with a log, grown until the verifier's whole output fits, and throws
+   * VerifierError holding it.
+   */
+  static load(spec: ProgramSpec, options: LoadOptions = {}): Program {
+    const type = programTypeOf(spec.type);
+    const name = spec.name ?? '';
+    const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
+    if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError(`program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
+    const request: ProgLoadRequest = {
+      type, insns, license: spec.license ?? 'GPL', name: sanitizeName(name), flags: spec.flags,
+      ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
+      attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
+      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo,
+    };
+    const fd = loadWithLog(request, name, options);
+    return new Program(fd, type, name);
+  }
+
+  /** Takes ownership of a program fd and reads its type and name from the kernel. */
+  static fromFd(fd: number): Program {
+    try {
+      const info = programInfoFromFd(fd);
+      return new Program(fd, info.type, info.name);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  static fromId(id: number): Program {
+    return Program.fromFd(getFdById(BpfCommand.PROG_GET_FD_BY_ID, id));
+  }
+
+  static fromPin(path: string): Program {
+    return Program.fromFd(objGet(path));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  info(): ProgramInfo {
+    return programInfoFromFd(this.#live());
+  }
+
+  pin(path: string): void {
+    objPin(this.#live(), path);
+  }
+
+  /** Runs the program once or `repeat` times in the kernel on the given input (BPF_PROG_TEST_RUN). */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    const r = progTestRun({
+      fd: this.#live(),
+      dataIn: options.data,
+      dataOutSize: options.dataOutSize ?? (options.data ? options.data.length + 256 : 0),
+      ctxIn: options.context,
+      ctxOutSize: options.contextOutSize ?? (options.context ? options.context.length : 0),
+      repeat: options.repeat,
+      flags: options.flags,
+      cpu: options.cpu,
+      batchSize: options.batchSize,
+    });
+    return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeFd(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#closed) throw new ProgramError(`program "${this.name}" is closed`);
+    return this.fd;
+  }
+}
+
+function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOptions): number {
+  const maxLog = options.maxLogSize ?? 256 * 1024 * 1024;
+  let logLevel = options.logLevel ?? 0;
+  let logSize = logLevel > 0 ? (options.logSize ?? 64 * 1024) : 0;
+  for (;;) {
+    const log = logSize > 0 ? new NativeMemory(logSize) : undefined;
+    try {
+      const r = progLoadRaw({ ...request, log, logLevel });
+      if (r.ret >= 0) return r.ret;
+      const errno = -r.ret;
+      if (!log) {
+        // Without a log there is nothing to explain a rejection; privilege errors need no log.
+        if (errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`);
+        logLevel = 1;
+        logSize = options.logSize ?? 64 * 1024;
+        continue;
+      }
+      if (errno === ENOSPC && logSize < maxLog) {
+        logSize = Math.min(maxLog, Math.max(r.logTrueSize + 1, logSize * 4));
+        continue;
+      }
+      if (r.log.length === 0) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}" (the verifier wrote no log)`);
+      throw new VerifierError('BPF_PROG_LOAD', errno, name, r.log, errno === ENOSPC);
+    } finally {
+      log?.free();
+    }
+  }
+}
+
+function sanitizeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+}
