@@ -7,5 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    setupFiles: ['test/support/leaks.ts'],
+    globalSetup: ['test/support/global-leaks.ts'],
   },
 });
