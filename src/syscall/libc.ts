@@ -68,8 +68,9 @@ export function syscall5Raw(nr: number, a: number, b: number, c: number, d: numb
   return r === -1 ? -lastErrno() : r;
 }
 
-function wrapper(funcName: string, paramsType: Param[]): (...args: number[]) => number {
-  const s = spec(funcName, I64, paramsType);
+/** A libc function returning `int` (I32) or `long`/`ssize_t`/a pointer (I64). */
+function wrapper(funcName: string, paramsType: Param[], ret: DataType.I32 | DataType.I64 = DataType.I32): (...args: number[]) => number {
+  const s = spec(funcName, ret, paramsType);
   return (...args: number[]): number => {
     for (let i = 0; i < args.length; i++) s.paramsValue[i] = args[i];
     const r = invoke(s) as number;
@@ -81,19 +82,19 @@ function wrapper(funcName: string, paramsType: Param[]): (...args: number[]) => 
 export const libc = {
   close: wrapper('close', [I64]),
   ioctl: wrapper('ioctl', [I64, I64, I64]),
-  mmap: wrapper('mmap', [I64, I64, I64, I64, I64, I64]),
+  mmap: wrapper('mmap', [I64, I64, I64, I64, I64, I64], I64),
   munmap: wrapper('munmap', [I64, I64]),
   epollCreate1: wrapper('epoll_create1', [I64]),
   epollCtl: wrapper('epoll_ctl', [I64, I64, I64, I64]),
   eventfd: wrapper('eventfd', [I64, I64]),
-  write: wrapper('write', [I64, I64, I64]),
-  read: wrapper('read', [I64, I64, I64]),
+  write: wrapper('write', [I64, I64, I64], I64),
+  read: wrapper('read', [I64, I64, I64], I64),
   socket: wrapper('socket', [I64, I64, I64]),
   bind: wrapper('bind', [I64, I64, I64]),
   setsockopt: wrapper('setsockopt', [I64, I64, I64, I64, I64]),
   getsockname: wrapper('getsockname', [I64, I64, I64]),
-  sendto: wrapper('sendto', [I64, I64, I64, I64, I64, I64]),
-  recvfrom: wrapper('recvfrom', [I64, I64, I64, I64, I64, I64]),
+  sendto: wrapper('sendto', [I64, I64, I64, I64, I64, I64], I64),
+  recvfrom: wrapper('recvfrom', [I64, I64, I64, I64, I64, I64], I64),
   fcntl: wrapper('fcntl', [I64, I64, I64]),
   getpid: wrapper('getpid', []),
 };
