@@ -7,3 +7,4 @@ export * from './mmap.js';
 export * from './netlink.js';
 export * from './perf.js';
 export { lastErrno, syscall3Raw, SYS_BPF } from './libc.js';
+export * from './netns.js';

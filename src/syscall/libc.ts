@@ -97,6 +97,8 @@ export const libc = {
   recvfrom: wrapper('recvfrom', [I64, I64, I64, I64, I64, I64], I64),
   fcntl: wrapper('fcntl', [I64, I64, I64]),
   getpid: wrapper('getpid', []),
+  setns: wrapper('setns', [I64, I64]),
+  open: wrapper('open', [I64, I64, I64]),
 };
 
 const epollWaitSpec: CallSpec = { ...spec('epoll_wait', DataType.I32, [I64, I64, I64, I64]), errno: true, runInNewThread: true };

@@ -1,0 +1,1 @@
+export { BpfLink, Link, LinkError, type LinkInfo } from './link.js';
