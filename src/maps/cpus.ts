@@ -1,21 +1,26 @@
 import { readFileSync } from 'node:fs';
 
-/** Parses a kernel CPU list such as "0-3,8,10-11" into the highest CPU number plus one. */
-export function parseCpuList(text: string): number {
-  let max = -1;
+/** Parses a kernel CPU list such as "0-3,8,10-11" into the CPU numbers it names. */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
   for (const part of text.trim().split(',')) {
     if (!part) continue;
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`cannot parse CPU list "${text.trim()}"`);
-    max = Math.max(max, Number(m[2] ?? m[1]));
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
   }
-  return max + 1;
+  return out;
 }
 
-let cached: number | undefined;
+let possible: number | undefined;
 
-/** Possible CPUs: the number of slots in a per-CPU map value. */
+/** Possible CPUs: the number of slots in a per-CPU map value (the highest possible CPU plus one). */
 export function possibleCpus(): number {
-  cached ??= parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
-  return cached;
+  possible ??= Math.max(-1, ...parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'))) + 1;
+  return possible;
+}
+
+/** The CPUs online now: the ones perf events can be opened on. */
+export function onlineCpus(): number[] {
+  return parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
 }

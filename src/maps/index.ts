@@ -1,3 +1,3 @@
 export * from './map.js';
 export * from './info.js';
-export { possibleCpus, parseCpuList } from './cpus.js';
+export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
