@@ -1,1 +1,7 @@
 export { BpfLink, Link, LinkError, type LinkInfo } from './link.js';
+export { PerfEventLink, attachPerfEvent } from './perf-event.js';
+export {
+  attachKprobe, attachPerfCounter, attachTracepoint, attachUprobeAtOffset,
+  type KprobeOptions, type PerfCounterOptions, type UprobeTarget,
+} from './probes.js';
+export { tracefsRoot, tracepointId } from './tracefs.js';

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { ProgramBuilder } from '../src/asm/builder.js';
+import { R0, R1, R2 } from '../src/asm/registers.js';
+import { Size } from '../src/asm/size.js';
+import { BpfMap } from '../src/maps/index.js';
+import { Program } from '../src/programs/index.js';
+import { attachKprobe, attachTracepoint, Link, LinkError } from '../src/links/index.js';
+import { u32, u64 } from '../src/codec/index.js';
+import { isRoot, need } from './support/env.js';
+
+const open: { close(): void }[] = [];
+function track<T extends { close(): void }>(x: T): T {
+  open.push(x);
+  return x;
+}
+afterEach(() => {
+  while (open.length) open.pop()!.close();
+});
+
+/** Counts runs where the current tgid is the one stored in counts[1]; counts[0] is the hit count. */
+function pidCounter(type: 'TRACEPOINT' | 'KPROBE' | 'RAW_TRACEPOINT', counts: BpfMap<number, bigint>): Program {
+  const insns = new ProgramBuilder()
+    .call('get_current_pid_tgid')
+    .rsh64Imm(R0, 32)
+    .stx(Size.DW, R10(), -16, R0)
+    .st(Size.W, R10(), -4, 1)
+    .ldMapFd(R1, 'counts').mov64Reg(R2, 10).add64Imm(R2, -4)
+    .call('map_lookup_elem')
+    .jeqImm(R0, 0, 'out')
+    .ldx(Size.DW, R1, R0, 0) //       wanted tgid
+    .ldx(Size.DW, R2, 10, -16) //     current tgid
+    .jneReg(R1, R2, 'out')
+    .st(Size.W, R10(), -4, 0)
+    .ldMapFd(R1, 'counts').mov64Reg(R2, 10).add64Imm(R2, -4)
+    .call('map_lookup_elem')
+    .jeqImm(R0, 0, 'out')
+    .mov64Imm(R1, 1)
+    .atomicAdd(Size.DW, R0, 0, R1)
+    .label('out')
+    .mov64Imm(R0, 0)
+    .exit()
+    .build();
+  return Program.load({ type, instructions: insns, maps: { counts }, name: 'pid_counter' });
+}
+function R10(): 10 { return 10; }
+
+/** Runs a python child that makes `n` getppid() calls. */
+function getppidChild(n: number) {
+  return spawnSync('python3', ['-c', `import os\nfor _ in range(${n}): os.getppid()`]);
+}
+
+/** A python child that prints "ready", then on go() makes `n` getppid() calls and exits. */
+async function readyChild(n: number): Promise<{ pid: number; go(): Promise<void> }> {
+  const child = spawn('python3', ['-c', `import os,sys\nprint('ready', flush=True)\nsys.stdin.readline()\nfor _ in range(${n}): os.getppid()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('error', reject);
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; } };
+}
+
+describe.runIf(need(isRoot, 'tracing tests need root'))('tracepoints and probes', () => {
+  it('a tracepoint on sys_enter_getppid counts exactly the calls of a child process', async () => {
+    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'counts' }, { key: u32, value: u64 }));
+    const prog = track(pidCounter('TRACEPOINT', counts));
+    const link = track(attachTracepoint(prog, 'syscalls', 'sys_enter_getppid'));
+    expect(link.isBpfLink).toBe(true);
+    // The child starts, says it is ready, and waits: its start-up calls are then reset away.
+    const child = await readyChild(1234);
+    counts.update(1, BigInt(child.pid));
+    counts.update(0, 0n);
+    await child.go();
+    expect(counts.lookup(0)).toBe(1234n);
+    link.close();
+    getppidChild(10);
+    expect(counts.lookup(0)).toBe(1234n);
+  });
+
+  it('an unknown tracepoint names what is missing', () => {
+    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'counts' }, { key: u32, value: u64 }));
+    const prog = track(pidCounter('TRACEPOINT', counts));
+    expect(() => attachTracepoint(prog, 'syscalls', 'sys_enter_nope')).toThrow(/no event "sys_enter_nope" in category "syscalls"/);
+    expect(() => attachTracepoint(prog, 'nope', 'x')).toThrow(/no tracepoint category "nope"/);
+  });
+
+  it('raw tracepoint sys_enter sees the calls too', async () => {
+    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'counts' }, { key: u32, value: u64 }));
+    const prog = track(pidCounter('RAW_TRACEPOINT', counts));
+    const link = track(Link.rawTracepoint(prog, 'sys_enter'));
+    const child = await readyChild(500);
+    counts.update(1, BigInt(child.pid));
+    await child.go();
+    expect(Number(counts.lookup(0))).toBeGreaterThan(500);
+    expect(link.info().type).toBe(1);
+    expect(execFileSync('bpftool', ['-j', 'link', 'show', 'id', String(link.info().id)], { encoding: 'utf8' })).toMatch(/raw_tracepoint/);
+  });
+
+  it('kprobes: this kernel has none, and the error says so', () => {
+    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'counts' }, { key: u32, value: u64 }));
+    const prog = track(pidCounter('KPROBE', counts));
+    let err: unknown;
+    try {
+      track(attachKprobe(prog, 'do_sys_openat2'));
+    } catch (e) {
+      err = e;
+    }
+    const hasKprobes = (() => { try { execFileSync('test', ['-d', '/sys/bus/event_source/devices/kprobe']); return true; } catch { return false; } })();
+    if (hasKprobes) expect(err).toBeUndefined();
+    else {
+      expect(err).toBeInstanceOf(LinkError);
+      expect(String(err)).toMatch(/this kernel has no kprobes/);
+    }
+  });
+});
