@@ -5,3 +5,5 @@ export {
   type KprobeOptions, type PerfCounterOptions, type UprobeTarget,
 } from './probes.js';
 export { tracefsRoot, tracepointId } from './tracefs.js';
+export { attachCgroup, CgroupAttachment, type CgroupOptions } from './cgroup.js';
+export { attachSocketFilter, SocketFilterAttachment } from './socket-filter.js';

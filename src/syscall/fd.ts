@@ -1,5 +1,6 @@
 import { libc } from './libc.js';
 import { check } from './errors.js';
+import { scratch } from './memory.js';
 
 /** Closes a file descriptor; closing an already closed one is an error worth knowing about. */
 export function closeFd(fd: number): void {
@@ -14,4 +15,11 @@ export function dupFd(fd: number): number {
 
 export function ioctl(fd: number, request: number, arg: number, what = 'ioctl'): number {
   return check(what, libc.ioctl(fd, request, arg), `fd ${fd}`);
+}
+
+/** setsockopt with an int value. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number, what = 'setsockopt'): void {
+  const mem = scratch(4);
+  mem.buffer.writeInt32LE(value, 0);
+  check(what, libc.setsockopt(fd, level, name, mem.address, 4), `fd ${fd}`);
 }

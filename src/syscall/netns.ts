@@ -7,9 +7,10 @@ const O_RDONLY = 0;
 const O_CLOEXEC = 0x80000;
 const CLONE_NEWNET = 0x40000000;
 
-function openPath(path: string): number {
+/** Opens `path` read-only with O_CLOEXEC (add O_DIRECTORY etc. through `flags`). */
+export function openPath(path: string, flags = 0): number {
   const mem = scratch(Buffer.byteLength(path) + 1);
-  return check('open', libc.open(placeString(mem, 0, path), O_RDONLY | O_CLOEXEC, 0), path);
+  return check('open', libc.open(placeString(mem, 0, path), O_RDONLY | O_CLOEXEC | flags, 0), path);
 }
 
 /**
