@@ -5,7 +5,8 @@ import { R0, R1, R2 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
-import { attachKprobe, attachTracepoint, Link, LinkError } from '../src/links/index.js';
+import { attachKprobe, attachPerfCounter, attachTracepoint, Link, LinkError } from '../src/links/index.js';
+import { onlineCpus } from '../src/maps/index.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
 
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 /** Counts runs where the current tgid is the one stored in counts[1]; counts[0] is the hit count. */
-function pidCounter(type: 'TRACEPOINT' | 'KPROBE' | 'RAW_TRACEPOINT', counts: BpfMap<number, bigint>): Program {
+function pidCounter(type: 'TRACEPOINT' | 'KPROBE' | 'RAW_TRACEPOINT' | 'PERF_EVENT', counts: BpfMap<number, bigint>): Program {
   const insns = new ProgramBuilder()
     .call('get_current_pid_tgid')
     .rsh64Imm(R0, 32)
@@ -112,5 +113,20 @@ describe.runIf(need(isRoot, 'tracing tests need root'))('tracepoints and probes'
       expect(err).toBeInstanceOf(LinkError);
       expect(String(err)).toMatch(/this kernel has no kprobes/);
     }
+  });
+
+  it('a perf event program samples a software clock on every CPU', async () => {
+    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'counts' }, { key: u32, value: u64 }));
+    // Count only samples that land in this process, then keep it busy.
+    counts.update(1, BigInt(process.pid));
+    const prog = track(pidCounter('PERF_EVENT', counts));
+    // PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK at 1000 Hz.
+    for (const cpu of onlineCpus()) track(attachPerfCounter(prog, { type: 1, config: 0n, frequency: 1000n }, cpu));
+    const end = Date.now() + 300;
+    while (Date.now() < end) { /* keep this process on a CPU */ }
+    const samples = Number(counts.lookup(0));
+    // About 300 samples at 1000 Hz over 300 ms of busy time; allow for scheduling.
+    expect(samples).toBeGreaterThan(100);
+    expect(samples).toBeLessThan(700);
   });
 });
