@@ -1,0 +1,69 @@
+// Relocation sections (SHT_REL: Elf64_Rel, SHT_RELA: Elf64_Rela).
+import { ByteReader } from './bytes.js';
+import { ELF64_REL_SIZE, ELF64_RELA_SIZE, SHT_RELA } from './constants.js';
+import { ElfError } from './errors.js';
+import type { ElfSection } from './sections.js';
+import { tableEntries } from './symbols.js';
+import type { ElfSymbol } from './symbols.js';
+
+export interface ElfRelocation {
+  /** r_offset: section-relative in relocatable files, a virtual address in linked ones. */
+  readonly offset: number;
+  /** r_offset exactly, for addresses above 2^53. */
+  readonly offsetBig: bigint;
+  /** Relocation type (R_<arch>_*; for BPF, R_BPF_*). */
+  readonly type: number;
+  /** Index into the symbol table the relocation section links to; 0 means no symbol. */
+  readonly symbolIndex: number;
+  /** The referenced symbol, when symbolIndex is non-zero and the section links a symbol table. */
+  readonly symbol?: ElfSymbol;
+  /** r_addend (signed); 0 for SHT_REL, whose addend is stored in the relocated bytes instead. */
+  readonly addend: number;
+  readonly addendBig: bigint;
+}
+
+/**
+ * Decodes a relocation section. `symbols` is the table its sh_link names (undefined when the
+ * link is 0, as in some dynamic relocation sections). r_info is read with the generic ELF64
+ * layout (symbol in the high 32 bits, type in the low 32), which is not right for MIPS64.
+ */
+export function readRelocations(
+  reader: ByteReader,
+  section: ElfSection,
+  symbols: readonly ElfSymbol[] | undefined,
+): ElfRelocation[] {
+  const withAddend = section.type === SHT_RELA;
+  const { count, entrySize } = tableEntries(
+    reader,
+    section,
+    withAddend ? ELF64_RELA_SIZE : ELF64_REL_SIZE,
+    withAddend ? 'RELA relocation table' : 'REL relocation table',
+  );
+  const out: ElfRelocation[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = section.offset + i * entrySize;
+    const symbolIndex = reader.u32(at + 8 + (reader.littleEndian ? 4 : 0));
+    const type = reader.u32(at + 8 + (reader.littleEndian ? 0 : 4));
+    const addendBig = withAddend ? reader.i64Big(at + 16) : 0n;
+    let symbol: ElfSymbol | undefined;
+    if (symbolIndex !== 0 && symbols) {
+      symbol = symbols[symbolIndex];
+      if (!symbol) {
+        throw new ElfError(
+          `relocation ${i} refers to symbol ${symbolIndex}, but the symbol table has ${symbols.length} entries`,
+          { section: section.name, offset: at },
+        );
+      }
+    }
+    out.push({
+      offset: reader.u64(at),
+      offsetBig: reader.u64Big(at),
+      type,
+      symbolIndex,
+      ...(symbol ? { symbol } : {}),
+      addend: Number(addendBig),
+      addendBig,
+    });
+  }
+  return out;
+}
