@@ -185,6 +185,7 @@ class LineParser {
   }
 
   private lockStatement(): Instruction {
+    this.punct('*');
     const { size, address } = this.typedMemory();
     const opTok = this.next();
     const name = findKey(ATOMIC_RMW, (e) => e.text === opTok.text);
@@ -240,7 +241,7 @@ class LineParser {
   /** `*(uN *)(rD + off) = rS | imm` */
   private storeStatement(): Instruction {
     this.next();
-    const { size, address } = this.typedMemoryAfterStar();
+    const { size, address } = this.typedMemory();
     this.punct('=');
     if (this.peek().kind === 'reg') {
       const value = this.register({ wide: size === op.BPF_DW ? true : undefined });
@@ -411,12 +412,6 @@ class LineParser {
   /** `(uN *)(rX + off)` */
   private typedMemory(): { size: Size; address: Address } {
     this.punct('(');
-    return this.typedMemoryAfterStar();
-  }
-
-  /** `(uN *)(rX + off)` after a leading `*` (store) or `(` already consumed by typedMemory. */
-  private typedMemoryAfterStar(): { size: Size; address: Address } {
-    if (this.tokens[this.pos - 1]?.text !== '(') this.punct('(');
     const typeTok = this.next();
     const size = SIZE_BY_TYPE[typeTok.text];
     if (typeTok.kind !== 'ident' || size === undefined) throw this.error('expected a type: u8, u16, u32 or u64', -1);
