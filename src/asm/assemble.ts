@@ -232,7 +232,7 @@ class LineParser {
     const offset = Number(this.signedNumber(16));
     this.punct(',');
     if (opcode === op.BPF_LDDW) {
-      const value = BigInt.asIntN(64, this.number(-(1n << 63n), (1n << 64n) - 1n, '64-bit immediate'));
+      const value = BigInt.asIntN(64, this.signedNumber(64));
       return { opcode, dst, src, offset, imm: Number(BigInt.asIntN(32, value)), imm64: value };
     }
     return { opcode, dst, src, offset, imm: this.imm32() };
