@@ -1,0 +1,292 @@
+import { parseAbbrevTable, type AbbrevTable } from './abbrev.js';
+import type { AttributeValue } from './attribute-value.js';
+import { ByteCursor, stringAt } from './byte-cursor.js';
+import { DW_AT, DW_TAG } from './constants.js';
+import { findAttribute, type Die } from './die.js';
+import { DwarfError } from './errors.js';
+import { readFormValue } from './form-reader.js';
+import type { DwarfSections } from './sections.js';
+import { readUnitHeader, type UnitHeader } from './unit-header.js';
+
+interface UnitBases {
+  strOffsetsBase: number;
+  addrBase: number;
+}
+
+/** A DIE found by a walk, with its nesting depth below the unit's root (the root is 0). */
+export interface WalkEntry {
+  die: Die;
+  depth: number;
+}
+
+/**
+ * Reads .debug_info lazily: unit headers are scanned on first use, DIEs are decoded only when a
+ * walk, a children() call or a reference reaches them. Every loop advances through the section,
+ * so lying or cyclic data ends in a DwarfError or a finite answer, never a hang.
+ */
+export class DwarfReader {
+  private readonly littleEndian: boolean;
+  private unitList: UnitHeader[] | undefined;
+  private readonly abbrevTables = new Map<number, AbbrevTable>();
+  private readonly bases = new Map<number, UnitBases>();
+  private nameIndex = new Map<string, number[]>();
+  private unitsIndexed = 0;
+
+  constructor(readonly sections: DwarfSections) {
+    this.littleEndian = sections.littleEndian ?? true;
+  }
+
+  /** All units of .debug_info, in section order. */
+  units(): readonly UnitHeader[] {
+    if (this.unitList) return this.unitList;
+    const list: UnitHeader[] = [];
+    let offset = 0;
+    const info = this.sections.info;
+    while (offset < info.length) {
+      const header = readUnitHeader(info, offset, this.littleEndian);
+      list.push(header);
+      offset = header.end;
+    }
+    this.unitList = list;
+    return list;
+  }
+
+  /** The unit whose bytes contain `offset`, found by binary search. */
+  unitContaining(offset: number): UnitHeader {
+    const units = this.units();
+    let lo = 0;
+    let hi = units.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const u = units[mid];
+      if (offset < u.offset) hi = mid - 1;
+      else if (offset >= u.end) lo = mid + 1;
+      else {
+        if (offset < u.dieOffset) throw new DwarfError('offset points into a unit header, not at a DIE', '.debug_info', offset);
+        return u;
+      }
+    }
+    throw new DwarfError('offset is outside every unit', '.debug_info', offset);
+  }
+
+  abbrevs(unit: UnitHeader): AbbrevTable {
+    let table = this.abbrevTables.get(unit.abbrevOffset);
+    if (!table) {
+      table = parseAbbrevTable(this.sections.abbrev, unit.abbrevOffset);
+      this.abbrevTables.set(unit.abbrevOffset, table);
+    }
+    return table;
+  }
+
+  private cursor(unit: UnitHeader, offset: number): ByteCursor {
+    return new ByteCursor(this.sections.info, '.debug_info', offset, this.littleEndian, unit.end);
+  }
+
+  /** Decodes the DIE at the cursor; returns null for a null entry (the end of a sibling list). */
+  private readDie(c: ByteCursor, unit: UnitHeader, table: AbbrevTable): Die | null {
+    const offset = c.offset;
+    const code = c.uleb();
+    if (code === 0) return null;
+    const abbrev = table.get(code);
+    if (!abbrev) throw c.error(`abbreviation code ${code} not in the table at .debug_abbrev+0x${unit.abbrevOffset.toString(16)}`, offset);
+    const attributes = abbrev.attributes.map((spec) => ({
+      at: spec.at,
+      form: spec.form,
+      value: readFormValue(c, spec.form, unit, spec.implicitConst),
+    }));
+    return { offset, unit, tag: abbrev.tag, hasChildren: abbrev.hasChildren, attributes, attributesEnd: c.offset };
+  }
+
+  /** The DIE at an absolute .debug_info offset. */
+  dieAt(offset: number): Die {
+    const unit = this.unitContaining(offset);
+    const die = this.readDie(this.cursor(unit, offset), unit, this.abbrevs(unit));
+    if (!die) throw new DwarfError('offset points at a null entry, not a DIE', '.debug_info', offset);
+    return die;
+  }
+
+  /** The unit's first DIE (DW_TAG_compile_unit or similar). */
+  root(unit: UnitHeader): Die {
+    if (unit.dieOffset >= unit.end) throw new DwarfError('unit has no DIEs', '.debug_info', unit.offset);
+    return this.dieAt(unit.dieOffset);
+  }
+
+  /** All DIEs of a unit in order, with their depth; decodes as it goes. */
+  *walk(unit: UnitHeader): Generator<WalkEntry> {
+    const table = this.abbrevs(unit);
+    const c = this.cursor(unit, unit.dieOffset);
+    let depth = 0;
+    while (c.offset < unit.end) {
+      const die = this.readDie(c, unit, table);
+      if (!die) {
+        // Null entries past the root's children are padding; do not go negative.
+        if (depth > 0) depth--;
+        continue;
+      }
+      yield { die, depth };
+      if (die.hasChildren) depth++;
+    }
+  }
+
+  /** Where the entries following `die` and its whole subtree start. */
+  private afterSubtree(die: Die, c: ByteCursor, table: AbbrevTable): number {
+    if (!die.hasChildren) return die.attributesEnd;
+    const sibling = findAttribute(die, DW_AT.sibling)?.value;
+    // Trust DW_AT_sibling only when it moves forward inside the unit.
+    if (sibling?.kind === 'reference' && sibling.offset > die.attributesEnd && sibling.offset <= die.unit.end) {
+      return sibling.offset;
+    }
+    c.offset = die.attributesEnd;
+    let depth = 1;
+    while (depth > 0 && c.offset < die.unit.end) {
+      const child = this.readDie(c, die.unit, table);
+      if (!child) depth--;
+      else if (child.hasChildren) depth++;
+    }
+    return c.offset;
+  }
+
+  /** The direct children of `die`, decoded; grandchildren are skipped without keeping them. */
+  children(die: Die): Die[] {
+    if (!die.hasChildren) return [];
+    const unit = die.unit;
+    const table = this.abbrevs(unit);
+    const c = this.cursor(unit, die.attributesEnd);
+    const out: Die[] = [];
+    while (c.offset < unit.end) {
+      const child = this.readDie(c, unit, table);
+      if (!child) break;
+      out.push(child);
+      c.offset = this.afterSubtree(child, c, table);
+    }
+    return out;
+  }
+
+  private unitBases(unit: UnitHeader): UnitBases {
+    let b = this.bases.get(unit.offset);
+    if (!b) {
+      const root = this.root(unit);
+      // DWARF 5 bases point past the contribution header; without the attribute, assume the
+      // first contribution (header 8 bytes in 32-bit DWARF, 16 in 64-bit).
+      const fallback = unit.version >= 5 ? 2 * unit.offsetSize : 0;
+      const so = findAttribute(root, DW_AT.str_offsets_base)?.value;
+      const ab = findAttribute(root, DW_AT.addr_base)?.value ?? findAttribute(root, DW_AT.GNU_addr_base)?.value;
+      b = {
+        strOffsetsBase: so?.kind === 'secOffset' ? so.offset : fallback,
+        addrBase: ab?.kind === 'secOffset' ? ab.offset : fallback,
+      };
+      this.bases.set(unit.offset, b);
+    }
+    return b;
+  }
+
+  private requireSection(bytes: Uint8Array | undefined, name: string, unit: UnitHeader): Uint8Array {
+    if (!bytes) throw new DwarfError(`a form needs ${name}, which was not provided`, '.debug_info', unit.offset);
+    return bytes;
+  }
+
+  /** Resolves a string-class value; undefined when it is not a string or lives in another file. */
+  stringOf(value: AttributeValue, unit: UnitHeader): string | undefined {
+    switch (value.kind) {
+      case 'string':
+        return value.value;
+      case 'strp':
+        return stringAt(this.requireSection(this.sections.str, '.debug_str', unit), '.debug_str', value.offset);
+      case 'lineStrp':
+        return stringAt(this.requireSection(this.sections.lineStr, '.debug_line_str', unit), '.debug_line_str', value.offset);
+      case 'strx': {
+        const table = this.requireSection(this.sections.strOffsets, '.debug_str_offsets', unit);
+        const at = this.unitBases(unit).strOffsetsBase + value.index * unit.offsetSize;
+        const c = new ByteCursor(table, '.debug_str_offsets', at, this.littleEndian);
+        if (at < 0 || at > table.length) throw c.error(`string index ${value.index} outside the section`);
+        const offset = c.uN(unit.offsetSize);
+        return stringAt(this.requireSection(this.sections.str, '.debug_str', unit), '.debug_str', offset);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Resolves an address-class value (DW_FORM_addr or an index into .debug_addr). */
+  addressOf(value: AttributeValue, unit: UnitHeader): bigint | undefined {
+    if (value.kind === 'address') return value.value;
+    if (value.kind !== 'addressIndex') return undefined;
+    const table = this.requireSection(this.sections.addr, '.debug_addr', unit);
+    const at = this.unitBases(unit).addrBase + value.index * unit.addressSize;
+    const c = new ByteCursor(table, '.debug_addr', at, this.littleEndian);
+    if (at < 0 || at > table.length) throw c.error(`address index ${value.index} outside the section`);
+    return c.address(unit.addressSize);
+  }
+
+  attribute(die: Die, at: number): AttributeValue | undefined {
+    return findAttribute(die, at)?.value;
+  }
+
+  stringAttribute(die: Die, at: number): string | undefined {
+    const v = findAttribute(die, at)?.value;
+    return v ? this.stringOf(v, die.unit) : undefined;
+  }
+
+  name(die: Die): string | undefined {
+    return this.stringAttribute(die, DW_AT.name);
+  }
+
+  /** A constant-class attribute as bigint; sdata and implicit_const come back signed. */
+  constantAttribute(die: Die, at: number): bigint | undefined {
+    const v = findAttribute(die, at)?.value;
+    return v?.kind === 'constant' ? v.value : undefined;
+  }
+
+  /** Follows a reference attribute (e.g. DW_AT_type) to its DIE; undefined for none or another file. */
+  referencedDie(die: Die, at: number): Die | undefined {
+    const v = findAttribute(die, at)?.value;
+    if (v?.kind !== 'reference') return undefined;
+    return this.dieAt(v.offset);
+  }
+
+  private indexNextUnit(): boolean {
+    const units = this.units();
+    if (this.unitsIndexed >= units.length) return false;
+    const unit = units[this.unitsIndexed++];
+    // Types and globals sit at depth 1; C++-style namespaces nest them deeper, so look inside those.
+    const inNamespace: boolean[] = [];
+    for (const { die, depth } of this.walk(unit)) {
+      inNamespace.length = depth;
+      const visible = depth === 1 || (depth > 1 && inNamespace[depth - 1]);
+      if (visible) {
+        const name = this.name(die);
+        if (name !== undefined) {
+          const list = this.nameIndex.get(name);
+          if (list) list.push(die.offset);
+          else this.nameIndex.set(name, [die.offset]);
+        }
+      }
+      if (die.hasChildren) inNamespace[depth] = visible && die.tag === DW_TAG.namespace;
+    }
+    return true;
+  }
+
+  /**
+   * The first top-level DIE named `name` for which `accept` holds. Units are indexed one at a
+   * time and only as far as needed, so a hit in an early unit does not decode the rest.
+   */
+  findNamed(name: string, accept: (die: Die) => boolean = () => true): Die | undefined {
+    let checked = 0;
+    for (;;) {
+      const list = this.nameIndex.get(name) ?? [];
+      for (; checked < list.length; checked++) {
+        const die = this.dieAt(list[checked]);
+        if (accept(die)) return die;
+      }
+      if (!this.indexNextUnit()) return undefined;
+    }
+  }
+
+  /** Every top-level DIE named `name` (indexes all units). */
+  allNamed(name: string): Die[] {
+    while (this.indexNextUnit()) {
+      // Index everything.
+    }
+    return (this.nameIndex.get(name) ?? []).map((o) => this.dieAt(o));
+  }
+}

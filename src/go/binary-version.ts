@@ -1,0 +1,43 @@
+import type { BinaryImage } from './binary-image.js';
+import { readBuildInfo } from './buildinfo.js';
+import { GoBinaryError } from './errors.js';
+import { parseGoVersionOrThrow, type GoVersion } from './go-version.js';
+import { describeRange, minorFitsFormat, type PclntabFormatInfo } from './pclntab-format.js';
+import { scanVersionStrings } from './version-scan.js';
+
+export interface BinaryVersion {
+  version: GoVersion;
+  source: 'buildinfo' | 'rodata scan';
+  modinfo: string | undefined;
+  warnings: string[];
+}
+
+/**
+ * The Go version that built the binary. Build info is authoritative; without it, the newest
+ * `go1.N` string in the read-only data that the pclntab format allows.
+ *
+ * Build info contradicting the pclntab magic is an error, not a warning: one of them is lying,
+ * and the goid offset and calling convention chosen from a wrong version would read garbage.
+ */
+export function binaryGoVersion(image: BinaryImage, format: PclntabFormatInfo): BinaryVersion {
+  const info = readBuildInfo(image);
+  if (info) {
+    const version = parseGoVersionOrThrow(info.version, info.where);
+    if (!minorFitsFormat(version.major, version.minor, format)) {
+      throw new GoBinaryError(
+        `build info says ${info.version} but the pclntab magic 0x${format.magic.toString(16)} is written by ${describeRange(format)}`,
+        info.where,
+      );
+    }
+    return { version, source: 'buildinfo', modinfo: info.modinfo, warnings: [] };
+  }
+  const candidates = scanVersionStrings(image);
+  const fitting = candidates.filter((v) => minorFitsFormat(v.major, v.minor, format));
+  if (fitting.length === 0) {
+    const seen = candidates.length ? ` (found ${candidates.map((c) => c.raw).join(', ')}, none fits)` : '';
+    throw new GoBinaryError(`no build info and no version string for ${describeRange(format)} in the read-only data${seen}`);
+  }
+  const version = fitting[0];
+  const warnings = [`no build info: Go version ${version.raw} taken from a string in the read-only data`];
+  return { version, source: 'rodata scan', modinfo: undefined, warnings };
+}

@@ -1,0 +1,13 @@
+/** Thrown when a binary is not a Go binary, is malformed, or has a layout this library refuses. */
+export class GoBinaryError extends Error {
+  override readonly name = 'GoBinaryError';
+  constructor(
+    message: string,
+    /** Section or structure the problem was found in, e.g. `.gopclntab`. */
+    readonly where?: string,
+    /** Byte offset inside `where`. */
+    readonly offset?: number,
+  ) {
+    super(where === undefined ? message : `${where}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`);
+  }
+}

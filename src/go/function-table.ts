@@ -1,0 +1,86 @@
+import { GoBinaryError } from './errors.js';
+
+export interface GoFunction {
+  name: string;
+  /** Entry virtual address. */
+  entry: number;
+  /** First address past the function (the next function's entry, or the table's end). */
+  end: number;
+}
+
+/** Function lookups over a pclntab: by name, by address, or all of them. */
+export interface GoFunctions {
+  readonly count: number;
+  /** Entry virtual address of the function named `name`. */
+  lookup(name: string): number | undefined;
+  /** Name of the function whose [entry, end) holds `addr`. */
+  nameAt(addr: number): string | undefined;
+  all(): GoFunction[];
+}
+
+/**
+ * Functions sorted by entry; names are decoded on first use. `entries` has one more element than
+ * there are functions: the end of the last one.
+ */
+export class FunctionTable implements GoFunctions {
+  private byName: Map<string, number> | undefined;
+  private readonly names: (string | undefined)[];
+
+  constructor(
+    private readonly entries: readonly number[],
+    private readonly nameOf: (index: number) => string,
+    where: string,
+  ) {
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i] < entries[i - 1]) {
+        throw new GoBinaryError(`function table not sorted: entry ${i} (0x${entries[i].toString(16)}) precedes entry ${i - 1}`, where);
+      }
+    }
+    this.names = new Array<string | undefined>(Math.max(0, entries.length - 1));
+  }
+
+  get count(): number {
+    return this.names.length;
+  }
+
+  private name(i: number): string {
+    let n = this.names[i];
+    if (n === undefined) {
+      n = this.nameOf(i);
+      this.names[i] = n;
+    }
+    return n;
+  }
+
+  lookup(name: string): number | undefined {
+    if (!this.byName) {
+      const map = new Map<string, number>();
+      for (let i = 0; i < this.count; i++) {
+        const n = this.name(i);
+        // Keep the first: a later duplicate would be a lie or a linker artifact.
+        if (!map.has(n)) map.set(n, i);
+      }
+      this.byName = map;
+    }
+    const i = this.byName.get(name);
+    return i === undefined ? undefined : this.entries[i];
+  }
+
+  nameAt(addr: number): string | undefined {
+    if (this.count === 0 || addr < this.entries[0] || addr >= this.entries[this.count]) return undefined;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.entries[mid] <= addr) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.name(lo);
+  }
+
+  all(): GoFunction[] {
+    const out: GoFunction[] = [];
+    for (let i = 0; i < this.count; i++) out.push({ name: this.name(i), entry: this.entries[i], end: this.entries[i + 1] });
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+import type { BinaryImage } from './binary-image.js';
+import { binaryGoVersion } from './binary-version.js';
+import { casgstatusAbi, type CasgstatusAbi } from './calling-convention.js';
+import { GoBinaryError } from './errors.js';
+import type { GoFunctions } from './function-table.js';
+import type { GoVersion } from './go-version.js';
+import { goidOffset } from './goid-offset.js';
+import { locatePclntab } from './locate-pclntab.js';
+import type { PclntabFormat } from './pclntab-format.js';
+import { resolveTextStart, type TextStart } from './text-start.js';
+
+export interface GoBinaryInfo {
+  version: GoVersion;
+  versionSource: 'buildinfo' | 'rodata scan';
+  /** Module information from build info (main module path, deps, build settings), if present. */
+  modinfo: string | undefined;
+  /** Byte offset of `goid` (int64) in runtime.g. */
+  goidOffset: number;
+  goidOffsetSource: 'dwarf' | 'table';
+  /** Things that were guessed or disagreed; empty when every fact came from the binary itself. */
+  warnings: string[];
+  /** Where runtime.casgstatus finds its arguments at entry. */
+  abi: CasgstatusAbi;
+  functions: GoFunctions;
+  pclntab: { format: PclntabFormat; magic: number; where: string; addr: number; textStart: TextStart };
+}
+
+/** Everything a goroutine tracer needs to know about a Go executable. */
+export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
+  const located = locatePclntab(image);
+  const { pclntab } = located;
+  if (pclntab.ptrSize !== image.ptrSize) {
+    throw new GoBinaryError(`pclntab pointer size ${pclntab.ptrSize} differs from the image's ${image.ptrSize}`, located.where, 7);
+  }
+  if (pclntab.littleEndian !== (image.byteOrder === 'little')) {
+    throw new GoBinaryError(`pclntab byte order differs from the image's (${image.byteOrder})`, located.where, 0);
+  }
+  const textStart = resolveTextStart(pclntab, image);
+  const functions = pclntab.functions(textStart.address);
+  const v = binaryGoVersion(image, pclntab.format);
+  const goid = goidOffset(image, v.version);
+  return {
+    version: v.version,
+    versionSource: v.source,
+    modinfo: v.modinfo,
+    goidOffset: goid.offset,
+    goidOffsetSource: goid.source,
+    warnings: [...v.warnings, ...goid.warnings],
+    abi: casgstatusAbi(v.version, image.machine),
+    functions,
+    pclntab: { format: pclntab.format.format, magic: pclntab.format.magic, where: located.where, addr: located.addr, textStart },
+  };
+}
