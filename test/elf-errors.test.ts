@@ -1,6 +1,10 @@
 // Malformed input: every problem must surface as an ElfError saying what and where, never as a
 // RangeError/TypeError, a hang or a huge allocation. Inputs are built by hand here (no tools
 // needed) and then corrupted field by field, then mutated at random.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -30,6 +34,7 @@ import {
   STB_GLOBAL,
   STT_FUNC,
 } from '../src/elf/index.js';
+import { hasCommand, need } from './support/env.js';
 
 // --- A tiny ELF64 writer ----------------------------------------------------------------------------
 
@@ -395,6 +400,24 @@ describe('malformed input throws ElfError with a place', () => {
 
 // --- Random inputs --------------------------------------------------------------------------------
 
+function mutate(base: Uint8Array, little: boolean, random: () => number): Uint8Array {
+  const interesting = [0n, 1n, 0x7fn, 0xffn, 0xffffn, 0xffff_ffffn, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
+  let input = base.slice();
+  const edits = 1 + Math.floor(random() * 6);
+  for (let e = 0; e < edits; e++) {
+    // Half the edits land in the headers and tables, where a lie does the most damage.
+    const at = random() < 0.5 ? Math.floor(random() * Math.min(input.length, 256)) : Math.floor(random() * input.length);
+    if (random() < 0.5) {
+      input[at] = Math.floor(random() * 256);
+    } else if (at + 8 <= input.length) {
+      const value = interesting[Math.floor(random() * interesting.length)];
+      new DataView(input.buffer).setBigUint64(at, BigInt.asUintN(64, value), little);
+    }
+  }
+  if (random() < 0.15) input = input.subarray(0, Math.floor(random() * input.length));
+  return input;
+}
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -446,7 +469,6 @@ describe('random and mutated input', () => {
   it('lets only ElfError escape, on a few thousand seeded inputs', () => {
     const random = mulberry32(0x5eed);
     const seeds = [buildElf(true), buildElf(false)];
-    const interesting = [0n, 1n, 0x7fn, 0xffn, 0xffffn, 0xffff_ffffn, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
     const started = performance.now();
     for (let round = 0; round < 4000; round++) {
       const base = seeds[round % 2];
@@ -457,21 +479,45 @@ describe('random and mutated input', () => {
         input = Uint8Array.from({ length: Math.floor(random() * 600) }, () => Math.floor(random() * 256));
         input.set(base.bytes.subarray(0, Math.min(16, input.length)));
       } else {
-        input = base.bytes.slice();
-        const edits = 1 + Math.floor(random() * 6);
-        for (let e = 0; e < edits; e++) {
-          const at = Math.floor(random() * input.length);
-          if (random() < 0.5) {
-            input[at] = Math.floor(random() * 256);
-          } else if (at + 8 <= input.length) {
-            const value = interesting[Math.floor(random() * interesting.length)];
-            new DataView(input.buffer).setBigUint64(at, BigInt.asUintN(64, value), base.little);
-          }
-        }
-        if (random() < 0.15) input = input.subarray(0, Math.floor(random() * input.length));
+        input = mutate(base.bytes, base.little, random);
       }
       exercise(input, random);
     }
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
+const haveClang = need(hasCommand('clang'), 'clang is needed to build a BPF object to mutate');
+
+describe.skipIf(!haveClang)('mutated real objects', () => {
+  it('lets only ElfError escape from mutated clang BPF objects (both byte orders)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elf-fuzz-'));
+    try {
+      const src = join(dir, 'p.c');
+      writeFileSync(
+        src,
+        `#define SEC(x) __attribute__((section(x), used))
+struct { int type; int max; } m SEC(".maps") = { 2, 4 };
+static long (*lookup)(void *map, const void *key) = (void *) 1;
+unsigned long long hits;
+SEC("xdp") int f(void *ctx) { int k = 0; hits++; return lookup(&m, &k) ? 2 : 1; }
+char LICENSE[] SEC("license") = "GPL";
+`,
+      );
+      const objects = (['bpf', 'bpfeb'] as const).map((target) => {
+        const out = join(dir, `${target}.o`);
+        execFileSync('clang', ['-O2', '-g', '-target', target, '-c', src, '-o', out], { stdio: 'ignore' });
+        return { bytes: new Uint8Array(readFileSync(out)), little: target === 'bpf' };
+      });
+      const random = mulberry32(0xb9f);
+      const started = performance.now();
+      for (let round = 0; round < 1500; round++) {
+        const base = objects[round % 2];
+        exercise(mutate(base.bytes, base.little, random), random);
+      }
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -120,10 +120,10 @@ function readelf(path: string): Readelf {
   return (JSON.parse(exactAddends) as Readelf[])[0];
 }
 
-/** llvm-readelf prints versioned dynamic symbols as name@VER / name@@VER. */
-function unversioned(name: string): string {
-  const at = name.indexOf('@');
-  return at < 0 ? name : name.slice(0, at);
+/** llvm-readelf prints versioned dynamic symbols as name@VER (required or hidden) / name@@VER (default). */
+function versionedName(s: ElfSymbol): string {
+  if (!s.version) return s.name;
+  return `${s.name}${s.version.file !== undefined || s.version.hidden ? '@' : '@@'}${s.version.name}`;
 }
 
 /** Checks everything readelf reports about the file against ElfFile. */
@@ -183,8 +183,8 @@ function compareWithReadelf(path: string): { elf: ElfFile; oracle: Readelf } {
       const s = ours[i];
       expect(s.index).toBe(i);
       // readelf shows an STT_SECTION symbol's section name in place of its (empty) own name.
-      const expectedName = s.type === STT_SECTION && s.name === '' ? '' : dynamic ? unversioned(t.Name.Name) : t.Name.Name;
-      expect([s.name, s.value, s.size, s.type, s.bind, s.other, s.sectionIndex]).toEqual([
+      const expectedName = s.type === STT_SECTION && s.name === '' ? '' : t.Name.Name;
+      expect([dynamic ? versionedName(s) : s.name, s.value, s.size, s.type, s.bind, s.other, s.sectionIndex]).toEqual([
         expectedName,
         t.Value,
         t.Size,
@@ -210,7 +210,7 @@ function compareWithReadelf(path: string): { elf: ElfFile; oracle: Readelf } {
       const addend = BigInt.asIntN(64, BigInt(r.Addend ?? '0'));
       expect([o.offset, o.type, o.symbolIndex, o.addendBig, o.addend]).toEqual([r.Offset, r.Type.Value, r.Symbol.Value, addend, Number(addend)]);
       if (o.symbol && !(o.symbol.type === STT_SECTION && o.symbol.name === '')) {
-        expect(o.symbol.name).toBe(unversioned(r.Symbol.Name));
+        expect(versionedName(o.symbol)).toBe(r.Symbol.Name);
       }
     });
   }
@@ -298,6 +298,20 @@ describe.skipIf(!haveNative)('ELF64 from cc', () => {
     const main = nopie.symbols().find((s) => s.name === 'main')!;
     const text = nopie.section('.text')!;
     expect(nopie.fileOffsetOf(main.value)).toBe(text.offset + main.value - text.addr);
+  });
+
+  it('reads GNU symbol versions (definitions and requirements) like readelf', () => {
+    const script = join(dir, 'versions.map');
+    writeFileSync(script, 'V1 { global: lib_function; lib_old; local: *; };\nV2 { global: lib_calls; } V1;\n');
+    const source = `${C_LIBRARY}\n__asm__(".symver old_impl,lib_old@V1");\nint old_impl(int x) { return x + 2; }\n`;
+    const { elf } = compareWithReadelf(build('libv.so', ['-shared', '-fPIC', `-Wl,--version-script=${script}`], source));
+    const byName = new Map(elf.dynamicSymbols().map((s) => [s.name, s]));
+    expect(byName.get('lib_calls')?.version).toMatchObject({ name: 'V2', hidden: false });
+    expect(byName.get('lib_function')?.version).toMatchObject({ name: 'V1', hidden: false });
+    expect(byName.get('lib_old')?.version).toMatchObject({ name: 'V1', hidden: true });
+    const printf = compareWithReadelf(build('versioned', [])).elf.dynamicSymbols().find((s) => s.name === 'printf');
+    expect(printf?.version).toMatchObject({ file: 'libc.so.6', hidden: false });
+    expect(printf?.version?.name).toMatch(/^GLIBC_/);
   });
 
   it('matches readelf for a shared library, and finds the relocations for a section', () => {

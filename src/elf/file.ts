@@ -32,6 +32,7 @@ import type { ElfSection } from './sections.js';
 import { locateVirtual, readProgramHeaders, readVirtualBytes } from './segments.js';
 import type { ElfProgramHeader } from './segments.js';
 import { readSymbols } from './symbols.js';
+import { readSymbolVersions } from './versions.js';
 import type { ElfSymbol } from './symbols.js';
 
 export class ElfFile {
@@ -126,7 +127,11 @@ export class ElfFile {
     const cached = this.symbolCache.get(table.index);
     if (cached) return cached;
     const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === table.index);
-    const symbols = readSymbols(this.reader, this.sections, table, extended);
+    let symbols = readSymbols(this.reader, this.sections, table, extended);
+    if (table.type === SHT_DYNSYM) {
+      const versions = readSymbolVersions(this.reader, this.sections, table, symbols.length);
+      if (versions) symbols = symbols.map((s, i) => (versions[i] ? { ...s, version: versions[i] } : s));
+    }
     this.symbolCache.set(table.index, symbols);
     return symbols;
   }

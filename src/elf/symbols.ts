@@ -4,6 +4,7 @@ import { ELF64_SYM_SIZE, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX, SHT_NOBITS } from
 import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';
 import { StringTable } from './strings.js';
+import type { ElfSymbolVersion } from './versions.js';
 
 export interface ElfSymbol {
   /** Position in its table; index 0 is the reserved null symbol, kept so indexes match relocations. */
@@ -26,6 +27,8 @@ export interface ElfSymbol {
   readonly sectionIndex: number;
   /** Name of that section, when sectionIndex names a real section. */
   readonly section?: string;
+  /** GNU symbol version, for dynamic symbols that have one (name@VER / name@@VER). */
+  readonly version?: ElfSymbolVersion;
 }
 
 /** Checks that a table section's bytes lie in the file and returns how many records it holds. */
