@@ -1,0 +1,77 @@
+// Benchmarks of the syscall layer and maps. Run as root: npm run bench [-- --quick] [-- --json]
+// Figures are per operation on this machine; compare runs side by side, not across machines.
+import { cpus, release } from 'node:os';
+import { BpfMap } from '../src/maps/index.js';
+import { libc, syscall3Raw, SYS_BPF } from '../src/syscall/libc.js';
+import { mapElemRaw } from '../src/syscall/bpf.js';
+import { BpfCommand } from '../src/uapi/bpf.js';
+
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+const budgetMs = quick ? 300 : 2000;
+
+interface Result { name: string; value: number; unit: string; note: string }
+const results: Result[] = [];
+
+/** Runs `op` in rounds until the time budget is spent; reports the best round's ns per op. */
+function measure(name: string, note: string, op: () => void, opsPerCall = 1): void {
+  for (let i = 0; i < 2000; i++) op(); // warm up the JIT
+  let best = Infinity;
+  const end = Date.now() + budgetMs;
+  while (Date.now() < end) {
+    const n = 2000;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) op();
+    const ns = Number(process.hrtime.bigint() - t0) / (n * opsPerCall);
+    best = Math.min(best, ns);
+  }
+  results.push({ name, value: best, unit: 'ns/op', note });
+}
+
+// ffi-rs call overhead, through the same wrappers the library uses.
+measure('ffi call: getpid() (0 args)', 'libc wrapper, reused params', () => libc.getpid());
+measure('ffi call: close(-1) (1 arg, fails)', 'errno read from the thread-local slot', () => libc.close(-1));
+measure('ffi call: bpf(invalid cmd) (4 args)', 'syscall(2) path the bpf commands use', () => syscall3Raw(SYS_BPF, 9999, 0, 0));
+
+// Hash map: 8-byte key, 24-byte value, as in the comparison benchmarks.
+const m = BpfMap.create({ type: 'HASH', keySize: 8, valueSize: 24, maxEntries: 10_000, name: 'bench' });
+const key = Buffer.alloc(8);
+const value = Buffer.alloc(24, 7);
+for (let i = 0; i < 10_000; i++) {
+  key.writeBigUInt64LE(BigInt(i));
+  m.update(key, value);
+}
+let k = 0;
+measure('map lookup (raw, hash 8B key/24B value)', 'one bpf() call, value copied into a reused buffer', () => {
+  key.writeUInt32LE(k++ % 10_000);
+  mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, m.fd, key, null, value, 0);
+});
+measure('map lookup (BpfMap.lookup, Buffer out)', 'adds a fresh Buffer per result', () => {
+  key.writeUInt32LE(k++ % 10_000);
+  m.lookup(key);
+});
+measure('map update (BpfMap.update)', 'BPF_ANY on existing keys', () => {
+  key.writeUInt32LE(k++ % 10_000);
+  m.update(key, value);
+});
+const batchRounds = quick ? 20 : 200;
+{
+  let best = Infinity;
+  for (let r = 0; r < batchRounds; r++) {
+    const t0 = process.hrtime.bigint();
+    const got = m.lookupBatchRaw(10_000);
+    const ns = Number(process.hrtime.bigint() - t0) / got.count;
+    if (got.count !== 10_000) throw new Error(`batch returned ${got.count}`);
+    best = Math.min(best, ns);
+  }
+  results.push({ name: 'batch lookup, 10,000 entries', value: best, unit: 'ns/entry', note: 'one BPF_MAP_LOOKUP_BATCH call, raw keys and values' });
+}
+m.close();
+
+if (json) {
+  console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version }, results }, null, 2));
+} else {
+  console.log(`ebpf micro-benchmarks (${quick ? 'quick' : 'full'}), ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${release()}, Node ${process.version}\n`);
+  const w = Math.max(...results.map((r) => r.name.length));
+  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${r.value.toFixed(0).padStart(6)} ${r.unit.padEnd(8)}  ${r.note}`);
+}
