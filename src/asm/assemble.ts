@@ -91,6 +91,8 @@ const SWAP = /^(le|be|bswap)(16|32|64)$/;
 /** Recursive-descent parser for one statement; every error carries the column of the offending token. */
 class LineParser {
   private pos: number;
+  /** Index of the token next() returned last (the end token can be returned repeatedly). */
+  private lastIndex: number;
   readonly statementColumn: number;
   /** Column of a label operand, so unresolved-label errors point at it. */
   targetColumn: number | undefined;
@@ -101,6 +103,7 @@ class LineParser {
     private readonly line: number,
   ) {
     this.pos = start;
+    this.lastIndex = start;
     this.statementColumn = tokens[start].column;
   }
 
@@ -531,6 +534,7 @@ class LineParser {
   }
 
   private next(): Token {
+    this.lastIndex = this.pos;
     const tok = this.tokens[this.pos];
     if (tok.kind !== 'end') this.pos++;
     return tok;
@@ -551,7 +555,7 @@ class LineParser {
    * Names what was found so the message reads "expected X, found Y".
    */
   private error(message: string, relative = 0, column?: number): AsmError {
-    const tok = this.tokens[Math.max(0, this.pos + relative)] ?? this.tokens[this.tokens.length - 1];
+    const tok = this.tokens[relative < 0 ? this.lastIndex : this.pos];
     const found = tok.kind === 'end' ? 'end of line' : `'${tok.text}'`;
     const text = message.startsWith('expected') ? `${message}, found ${found}` : message;
     return new AsmError(text, { line: this.line, column: column ?? tok.column });
