@@ -177,7 +177,7 @@ function compareWithReadelf(path: string): { elf: ElfFile; oracle: Readelf } {
     phdrs.map((p) => [p.Type.Value, p.Flags.Value, p.Offset, p.VirtualAddress, p.PhysicalAddress, p.FileSize, p.MemSize, p.Alignment]),
   );
 
-  const checkSymbols = (ours: ElfSymbol[], theirs: JsonSymbol[], dynamic: boolean) => {
+  const checkSymbols = (ours: readonly ElfSymbol[], theirs: JsonSymbol[], dynamic: boolean) => {
     expect(ours.length).toBe(theirs.length);
     theirs.forEach((t, i) => {
       const s = ours[i];

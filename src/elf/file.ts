@@ -32,8 +32,8 @@ import type { ElfSection } from './sections.js';
 import { locateVirtual, readProgramHeaders, readVirtualBytes } from './segments.js';
 import type { ElfProgramHeader } from './segments.js';
 import { readSymbols } from './symbols.js';
-import { readSymbolVersions } from './versions.js';
 import type { ElfSymbol } from './symbols.js';
+import { readSymbolVersions } from './versions.js';
 
 export class ElfFile {
   readonly header: ElfHeader;
@@ -42,7 +42,7 @@ export class ElfFile {
   readonly programHeaders: readonly ElfProgramHeader[];
 
   private readonly reader: ByteReader;
-  private readonly symbolCache = new Map<number, ElfSymbol[]>();
+  private readonly symbolCache = new Map<number, readonly ElfSymbol[]>();
   private readonly dataCache = new Map<number, Uint8Array>();
 
   private constructor(reader: ByteReader, header: ElfHeader, sections: ElfSection[], programHeaders: ElfProgramHeader[]) {
@@ -107,19 +107,19 @@ export class ElfFile {
   }
 
   /** The static symbol table (.symtab, i.e. the SHT_SYMTAB section); empty when stripped. */
-  symbols(): ElfSymbol[] {
+  symbols(): readonly ElfSymbol[] {
     const table = this.sectionsByType(SHT_SYMTAB)[0];
     return table ? this.symbolsOf(table) : [];
   }
 
   /** The dynamic symbol table (.dynsym, i.e. the SHT_DYNSYM section); empty when there is none. */
-  dynamicSymbols(): ElfSymbol[] {
+  dynamicSymbols(): readonly ElfSymbol[] {
     const table = this.sectionsByType(SHT_DYNSYM)[0];
     return table ? this.symbolsOf(table) : [];
   }
 
   /** The symbols of a given SHT_SYMTAB or SHT_DYNSYM section. Index 0 is the null symbol. */
-  symbolsOf(sectionOrName: ElfSection | string): ElfSymbol[] {
+  symbolsOf(sectionOrName: ElfSection | string): readonly ElfSymbol[] {
     const table = this.resolve(sectionOrName);
     if (table.type !== SHT_SYMTAB && table.type !== SHT_DYNSYM) {
       throw new ElfError(`section type ${table.type} is not a symbol table`, { section: table.name });
@@ -142,7 +142,7 @@ export class ElfFile {
     if (section.type !== SHT_REL && section.type !== SHT_RELA) {
       throw new ElfError(`section type ${section.type} is not SHT_REL or SHT_RELA`, { section: section.name });
     }
-    let symbols: ElfSymbol[] | undefined;
+    let symbols: readonly ElfSymbol[] | undefined;
     if (section.link !== SHN_UNDEF) {
       const table = this.sections[section.link];
       if (!table || (table.type !== SHT_SYMTAB && table.type !== SHT_DYNSYM)) {
