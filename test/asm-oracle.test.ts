@@ -169,7 +169,7 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** llvm-mc -filetype=obj then llvm-objdump -d: the instruction text column, jump annotations removed. */
+/** llvm-mc -filetype=obj then llvm-objdump -d: whole instruction lines, jump annotations removed. */
 function llvmDisassembly(texts: readonly string[], triple: string): string[] {
   const source = join(work, `${triple}.s`);
   const object = join(work, `${triple}.o`);
@@ -179,10 +179,12 @@ function llvmDisassembly(texts: readonly string[], triple: string): string[] {
   const out = run(OBJDUMP, ['-d', '--mcpu=v4', object]);
   return out
     .split('\n')
-    .map((line) => /^\s*\d+:\t[0-9a-f ]+?\s*\t(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => m[1].replace(/ <[^<>\s]*>$/, ''));
+    .filter((line) => /^\s*\d+:\t/.test(line))
+    .map((line) => line.replace(/ <[^<>\s]*>$/, ''));
 }
+
+/** The instruction text column of an objdump line. */
+const textColumn = (line: string): string => /^\s*\d+:\t[0-9a-f ]+?\s*\t(.*)$/.exec(line)?.[1] ?? line;
 
 const cases = llvmCases();
 
@@ -223,11 +225,17 @@ describe.skipIf(!haveLlvm && !inCi)('asm vs LLVM 19 (llvm-mc-19, llvm-objdump-19
       });
 
       it('disassemble() prints what llvm-objdump -d prints', () => {
-        const theirs = llvmDisassembly(texts, triple);
+        const theirs = llvmDisassembly(texts, triple).map(textColumn);
         const ours = disassemble(Uint8Array.from(encodings.flat()), { order }).trimEnd().split('\n');
         expect(ours.length).toBe(theirs.length);
         const mismatches = ours.flatMap((line, i) => (line === theirs[i] ? [] : [`${texts[i]}: objdump '${theirs[i]}' ours '${line}'`]));
         expect(mismatches).toEqual([]);
+      });
+
+      it('with addresses: true, lines match objdump including the slot and byte columns', () => {
+        const theirs = llvmDisassembly(texts, triple).map((line) => line.replace(/ +\t/, '\t'));
+        const ours = disassemble(Uint8Array.from(encodings.flat()), { order, addresses: true }).trimEnd().split('\n');
+        expect(ours).toEqual(theirs);
       });
 
       it('labels, forward/backward jumps, bpf-to-bpf calls and lddw slot counting match llvm', () => {
