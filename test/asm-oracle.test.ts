@@ -14,6 +14,9 @@ const MC = 'llvm-mc-19';
 const OBJDUMP = 'llvm-objdump-19';
 const haveLlvm = spawnSync(MC, ['--version']).status === 0 && spawnSync(OBJDUMP, ['--version']).status === 0;
 const inCi = process.env.CI === 'true';
+if (!haveLlvm && !inCi) {
+  console.warn('asm-oracle: llvm-mc-19 / llvm-objdump-19 not found, skipping the LLVM comparison; install llvm-19 (apt-get install llvm-19)');
+}
 
 interface Case {
   /** LLVM assembly, immediates in decimal (what llvm-mc -show-encoding echoes). */
