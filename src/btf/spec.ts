@@ -1,0 +1,212 @@
+// A parsed BTF blob. Parsing is one pass that records where each type starts; a type's object
+// is decoded on first request and cached, and the name index is built on the first lookup by
+// name, so the kernel's ~100k types cost little until they are used.
+import { decodeType, type TypeSource } from './decode-type.js';
+import { BtfError } from './errors.js';
+import { parseHeader, type BtfHeader } from './header.js';
+import { BTF_MAX_TYPE, BTF_TYPE_HEADER_SIZE, KIND, infoKind, trailingBytes } from './kinds.js';
+import { alignOf, findMember, resolveType, sizeOf, type MemberLocation } from './layout.js';
+import { NameIndex } from './name-index.js';
+import { StringTable } from './strings.js';
+import { VOID, type BtfKind, type BtfType, type TypeId } from './types.js';
+
+export interface ParseBtfOptions {
+  /** The base spec of split BTF (a kernel module's BTF continues vmlinux's ids and strings). */
+  readonly base?: Btf;
+}
+
+const KIND_NAMES: readonly BtfKind[] = [
+  'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const',
+  'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64',
+];
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function parseBtf(bytes: Uint8Array, options: ParseBtfOptions = {}): Btf {
+  return new Btf(bytes, options.base);
+}
+
+export class Btf implements Iterable<BtfType> {
+  readonly header: BtfHeader;
+  readonly base: Btf | undefined;
+  /** First type id defined by this blob: 1, or one past the base's last id for split BTF. */
+  readonly firstTypeId: TypeId;
+  /** Highest valid type id (ids run 0..lastTypeId, 0 being void). */
+  readonly lastTypeId: TypeId;
+  readonly strings: StringTable;
+
+  private readonly source: TypeSource;
+  /** offsets[i] is the absolute offset of type firstTypeId + i; infos[i] its info word. */
+  private readonly offsets: Uint32Array;
+  private readonly infos: Uint32Array;
+  private readonly decoded: (BtfType | undefined)[];
+  private nameIndex: NameIndex | undefined;
+
+  constructor(readonly bytes: Uint8Array, base?: Btf) {
+    const header = parseHeader(bytes);
+    this.header = header;
+    this.base = base;
+    if (base !== undefined && base.header.littleEndian !== header.littleEndian) {
+      throw new BtfError('split BTF and its base differ in byte order');
+    }
+    this.firstTypeId = base === undefined ? 1 : base.lastTypeId + 1;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const stringBytes = bytes.subarray(header.stringStart, header.stringStart + header.stringLength);
+    if (base === undefined && (stringBytes.length === 0 || stringBytes[0] !== 0)) {
+      throw new BtfError('string section must start with the empty string', { offset: header.stringStart });
+    }
+    if (stringBytes.length > 0 && stringBytes[stringBytes.length - 1] !== 0) {
+      throw new BtfError('string section does not end with NUL', { offset: header.stringStart + stringBytes.length - 1 });
+    }
+    this.strings = new StringTable(stringBytes, base?.strings.end ?? 0, header.stringStart, base?.strings);
+
+    // Each type takes at least 12 bytes, which bounds the count before reading anything.
+    const capacity = Math.floor(header.typeLength / BTF_TYPE_HEADER_SIZE);
+    const offsets = new Uint32Array(capacity);
+    const infos = new Uint32Array(capacity);
+    const le = header.littleEndian;
+    const end = header.typeStart + header.typeLength;
+    // Native-order, aligned blobs (the usual case) are read through a Uint32Array, which is
+    // several times faster than DataView on the 100k-type kernel blob.
+    const words =
+      le === HOST_LITTLE_ENDIAN && (bytes.byteOffset + header.typeStart) % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset + header.typeStart, header.typeLength / 4)
+        : undefined;
+    let at = header.typeStart;
+    let n = 0;
+    while (at < end) {
+      if (at + BTF_TYPE_HEADER_SIZE > end) {
+        throw new BtfError('type record runs past the type section', { offset: at, typeId: this.firstTypeId + n });
+      }
+      const info = words !== undefined ? words[(at - header.typeStart + 4) >>> 2] : view.getUint32(at + 4, le);
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      const tail = kind === KIND.UNKN ? -1 : trailingBytes(kind, vlen);
+      if (tail < 0) throw new BtfError(`unknown BTF kind ${kind}`, { offset: at + 4, typeId: this.firstTypeId + n });
+      const next = at + BTF_TYPE_HEADER_SIZE + tail;
+      if (next > end) {
+        throw new BtfError(`type of kind ${KIND_NAMES[kind]} with vlen ${vlen} runs past the type section`, {
+          offset: at,
+          typeId: this.firstTypeId + n,
+        });
+      }
+      offsets[n] = at;
+      infos[n] = info;
+      n++;
+      at = next;
+    }
+    this.lastTypeId = this.firstTypeId + n - 1;
+    if (this.lastTypeId > BTF_MAX_TYPE) throw new BtfError(`${this.lastTypeId} types exceed the kernel's limit`);
+    this.offsets = offsets.subarray(0, n);
+    this.infos = infos.subarray(0, n);
+    this.decoded = new Array(n);
+    this.source = { view, littleEndian: le, strings: this.strings, lastId: this.lastTypeId };
+  }
+
+  /** Number of types, base types included and void excluded. */
+  get count(): number {
+    return this.lastTypeId;
+  }
+
+  /** Number of types this blob itself defines. */
+  get ownCount(): number {
+    return this.offsets.length;
+  }
+
+  get littleEndian(): boolean {
+    return this.header.littleEndian;
+  }
+
+  typeById(id: TypeId): BtfType {
+    if (id === 0) return VOID;
+    if (id < this.firstTypeId) {
+      if (this.base !== undefined && Number.isInteger(id) && id > 0) return this.base.typeById(id);
+      throw new BtfError(`no type with id ${id}`, { typeId: id });
+    }
+    const i = id - this.firstTypeId;
+    if (!Number.isInteger(i) || i >= this.offsets.length) throw new BtfError(`no type with id ${id}`, { typeId: id });
+    let t = this.decoded[i];
+    if (t === undefined) {
+      t = Object.freeze(decodeType(this.source, id, this.offsets[i]));
+      this.decoded[i] = t;
+    }
+    return t;
+  }
+
+  /** The kind of a type without decoding it. */
+  kindOf(id: TypeId): BtfKind {
+    if (id === 0) return 'void';
+    if (id < this.firstTypeId && this.base !== undefined) return this.base.kindOf(id);
+    const info = this.infos[id - this.firstTypeId];
+    if (info === undefined) throw new BtfError(`no type with id ${id}`, { typeId: id });
+    return KIND_NAMES[infoKind(info)];
+  }
+
+  /** The name of a type without decoding the rest of it. */
+  nameOf(id: TypeId): string {
+    if (id === 0) return '';
+    if (id < this.firstTypeId && this.base !== undefined) return this.base.nameOf(id);
+    const offset = this.offsets[id - this.firstTypeId];
+    if (offset === undefined) throw new BtfError(`no type with id ${id}`, { typeId: id });
+    return this.strings.get(this.source.view.getUint32(offset, this.littleEndian), id);
+  }
+
+  /** Every type with this name, base types first, in id order. */
+  typesByName(name: string): BtfType[] {
+    const out = this.base?.typesByName(name) ?? [];
+    for (const id of this.index().lookup(name)) out.push(this.typeById(id));
+    return out;
+  }
+
+  /** The first type with this name (and kind, if given), or undefined. */
+  findType<K extends BtfKind>(name: string, kind?: K): Extract<BtfType, { kind: K }> | undefined {
+    for (const id of this.index().lookup(name)) {
+      if (kind === undefined || this.kindOf(id) === kind) return this.typeById(id) as Extract<BtfType, { kind: K }>;
+    }
+    return this.base?.findType(name, kind);
+  }
+
+  /** All types from id 1 to the last, base types included. */
+  *[Symbol.iterator](): Iterator<BtfType> {
+    for (let id = 1; id <= this.lastTypeId; id++) yield this.typeById(id);
+  }
+
+  /** Only the types this blob defines (for split BTF, not the base's). */
+  *ownTypes(): IterableIterator<BtfType> {
+    for (let id = this.firstTypeId; id <= this.lastTypeId; id++) yield this.typeById(id);
+  }
+
+  string(offset: number): string {
+    return this.strings.get(offset);
+  }
+
+  /** Skips typedef, const, volatile, restrict and type tags. */
+  resolve(id: TypeId): BtfType {
+    return resolveType(this, id);
+  }
+
+  /** Size in bytes of a value of this type. */
+  sizeOf(id: TypeId): number {
+    return sizeOf(this, id);
+  }
+
+  /** Alignment in bytes of a value of this type, as the compiler laid it out. */
+  alignOf(id: TypeId): number {
+    return alignOf(this, id);
+  }
+
+  /** Finds a member by name, looking into anonymous struct and union members too. */
+  findMember(id: TypeId, name: string): MemberLocation | undefined {
+    return findMember(this, id, name);
+  }
+
+  private index(): NameIndex {
+    if (this.nameIndex === undefined) {
+      const { view, littleEndian } = this.source;
+      const nameOffsets = new Uint32Array(this.offsets.length);
+      for (let i = 0; i < nameOffsets.length; i++) nameOffsets[i] = view.getUint32(this.offsets[i], littleEndian);
+      this.nameIndex = new NameIndex(this.strings, nameOffsets, this.firstTypeId);
+    }
+    return this.nameIndex;
+  }
+}

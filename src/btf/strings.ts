@@ -1,0 +1,127 @@
+// BTF string sections: NUL-terminated strings addressed by byte offset. Split BTF continues the
+// base's offsets, so lookups below `firstOffset` are handed to the base table.
+import { BtfError } from './errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export class StringTable {
+  /** Whole table decoded once when it is pure ASCII, so byte offsets equal string indexes. */
+  private ascii: string | undefined;
+  private asciiChecked = false;
+  private readonly cache = new Map<number, string>();
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    /** Absolute offset of bytes[0]: the base table's length for split BTF, else 0. */
+    readonly firstOffset: number,
+    /** Byte offset of the table inside the blob, for error messages. */
+    private readonly blobOffset: number,
+    private readonly base: StringTable | undefined,
+  ) {}
+
+  /** One past the last valid absolute offset. */
+  get end(): number {
+    return this.firstOffset + this.bytes.length;
+  }
+
+  /** The table holding an absolute offset and the index inside its bytes, or undefined if out of range. */
+  locate(offset: number): { bytes: Uint8Array; index: number } | undefined {
+    if (offset < this.firstOffset) return this.base?.locate(offset);
+    const index = offset - this.firstOffset;
+    return index < this.bytes.length ? { bytes: this.bytes, index } : undefined;
+  }
+
+  /** This table's own bytes, starting at absolute offset firstOffset. */
+  get ownBytes(): Uint8Array {
+    return this.bytes;
+  }
+
+  get(offset: number, typeId?: number): string {
+    if (offset < this.firstOffset) {
+      if (this.base !== undefined) return this.base.get(offset, typeId);
+      if (offset === 0) return '';
+    }
+    const local = offset - this.firstOffset;
+    if (!Number.isInteger(local) || local < 0 || local >= this.bytes.length) {
+      throw new BtfError(`string offset ${offset} is outside the string section (${this.end} bytes)`, {
+        offset: this.blobOffset,
+        typeId,
+      });
+    }
+    const text = this.asciiText();
+    if (text !== undefined) {
+      const end = text.indexOf('\0', local);
+      if (end < 0) throw this.unterminated(offset, typeId);
+      return text.slice(local, end);
+    }
+    const cached = this.cache.get(local);
+    if (cached !== undefined) return cached;
+    const end = this.bytes.indexOf(0, local);
+    if (end < 0) throw this.unterminated(offset, typeId);
+    const s = utf8.decode(this.bytes.subarray(local, end));
+    this.cache.set(local, s);
+    return s;
+  }
+
+  private unterminated(offset: number, typeId: number | undefined): BtfError {
+    return new BtfError(`string at offset ${offset} is not NUL-terminated`, {
+      offset: this.blobOffset + offset - this.firstOffset,
+      typeId,
+    });
+  }
+
+  private asciiText(): string | undefined {
+    if (!this.asciiChecked) {
+      this.asciiChecked = true;
+      const b = this.bytes;
+      let ascii = true;
+      for (let i = 0; i < b.length; i++) {
+        if (b[i] >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) this.ascii = utf8.decode(b);
+    }
+    return this.ascii;
+  }
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** Builds a string section, storing each distinct string once. Offset 0 is the empty string. */
+export class StringTableBuilder {
+  private readonly offsets = new Map<string, number>();
+  private readonly chunks: Uint8Array[] = [];
+  private length = 0;
+
+  constructor() {
+    this.add('');
+  }
+
+  add(s: string): number {
+    const known = this.offsets.get(s);
+    if (known !== undefined) return known;
+    if (s.includes('\0')) throw new BtfError(`string ${JSON.stringify(s)} contains NUL`);
+    const encoded = utf8Encoder.encode(s);
+    const offset = this.length;
+    this.chunks.push(encoded, new Uint8Array(1));
+    this.length += encoded.length + 1;
+    this.offsets.set(s, offset);
+    return offset;
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+}
