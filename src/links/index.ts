@@ -7,3 +7,4 @@ export {
 export { tracefsRoot, tracepointId } from './tracefs.js';
 export { attachCgroup, CgroupAttachment, type CgroupOptions } from './cgroup.js';
 export { attachSocketFilter, SocketFilterAttachment } from './socket-filter.js';
+export { attachUprobe, attachUprobeMulti, openElf, resolveBinaryPath, type UprobeMultiOptions, type UprobeOptions } from './uprobe.js';

@@ -3,9 +3,7 @@ import {
   closeFd, getFdById, NativeMemory, objGet, objPin, progLoadRaw, progTestRun, SyscallError,
   type ProgLoadRequest,
 } from '../syscall/index.js';
-import { encodeInstructions } from '../asm/encode.js';
-import { isLddw, type Instruction } from '../asm/instruction.js';
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../asm/opcodes.js';
+import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
 import { programInfoFromFd, type ProgramInfo } from './info.js';
 
 export type ProgramTypeName = keyof typeof ProgramType;
@@ -100,20 +98,17 @@ const ENOSPC = 28;
 
 /** Binds map references by name and encodes the instructions. */
 export function linkInstructions(insns: readonly Instruction[], maps: Readonly<Record<string, MapFdSource>> = {}, programName = ''): Uint8Array {
-  const bound = insns.map((insn, i) => {
-    if (!isLddw(insn) || insn.reference === undefined) return insn;
-    if (insn.src !== BPF_PSEUDO_MAP_FD && insn.src !== BPF_PSEUDO_MAP_VALUE) return insn;
-    const m = maps[insn.reference];
-    if (m === undefined) {
+  for (const ref of mapReferences(insns)) {
+    if (maps[ref.name] === undefined) {
       const known = Object.keys(maps);
-      throw new ProgramError(`program "${programName}": instruction ${i} references map "${insn.reference}", which was not given; ` +
+      throw new ProgramError(`program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
         (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'));
     }
-    const fd = typeof m === 'number' ? m : m.fd;
-    const high = (insn.imm64 ?? 0n) >> 32n;
-    return { ...insn, imm: fd, imm64: (high << 32n) | BigInt(fd >>> 0) };
-  });
-  return encodeInstructions(bound);
+  }
+  return encodeInstructions(bindMapReferences(insns, (name) => {
+    const m = maps[name];
+    return typeof m === 'number' ? m : m.fd;
+  }));
 }
 
 /** A loaded BPF program held by a file descriptor. */
