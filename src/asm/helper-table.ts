@@ -1,4 +1,5 @@
-// Generated once from the __BPF_FUNC_MAPPER list of /usr/include/linux/bpf.h (Linux UAPI header);
+// Generated once from the __BPF_FUNC_MAPPER list of /usr/include/linux/bpf.h (Linux UAPI header),
+// completed to the 6.18 kernel's enum bpf_func_id (test/asm-helpers.test.ts checks it against the running kernel);
 // a helper's number is its position in that list. Regenerate when newer helpers are needed.
 
 /** Kernel helper function ids by name (without the bpf_ prefix), e.g. `Helper.map_lookup_elem === 1`. */
@@ -213,6 +214,8 @@ export const Helper = {
   tcp_raw_check_syncookie_ipv6: 207,
   ktime_get_tai_ns: 208,
   user_ringbuf_drain: 209,
+  cgrp_storage_get: 210,
+  cgrp_storage_delete: 211,
 } as const;
 
 export type HelperName = keyof typeof Helper;
