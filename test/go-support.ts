@@ -10,7 +10,7 @@ import type { BinaryImage, ImageSection, ImageSegment } from '../src/go/index.js
 
 const execFileAsync = promisify(execFile);
 
-const MACHINES: Record<number, string> = { 3: '386', 40: 'arm', 62: 'amd64', 183: 'arm64' };
+const MACHINES: Record<number, string> = { 3: '386', 21: 'ppc64', 22: 's390x', 40: 'arm', 62: 'amd64', 183: 'arm64' };
 const SHT_NOBITS = 8;
 const SHF_COMPRESSED = 0x800;
 const PT_LOAD = 1;
@@ -108,10 +108,10 @@ export function elfImage(file: Uint8Array, options: { withoutSections?: boolean 
   };
 }
 
+// println instead of fmt keeps cross-compiling the standard library for other GOARCHes quick.
 export const GOROUTINE_PROGRAM = `package main
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 )
@@ -142,9 +142,22 @@ func main() {
 	for v := range out {
 		sum += v
 	}
-	fmt.Println(sum, runtime.NumGoroutine())
+	println(sum, runtime.NumGoroutine())
 }
 `;
+
+/** The same image with some sections replaced (or removed with undefined). */
+export function withSections(image: BinaryImage, replaced: Record<string, ImageSection | undefined>): BinaryImage {
+  return {
+    byteOrder: image.byteOrder,
+    ptrSize: image.ptrSize,
+    machine: image.machine,
+    entry: image.entry,
+    segments: image.segments,
+    readVirtual: (a, l) => image.readVirtual(a, l),
+    section: (name) => (name in replaced ? replaced[name] : image.section(name)),
+  };
+}
 
 export interface GoBuild {
   name: string;
