@@ -40,22 +40,28 @@ export class CWriter {
     const t = this.btf.typeById(id);
     switch (t.kind) {
       case 'ptr': {
-        const target = this.skipTags(t.type, depth);
-        const tk = this.btf.typeById(target).kind;
+        const tk = this.btf.typeById(this.skipTags(t.type, depth)).kind;
         const wrapped = tk === 'array' || tk === 'func_proto' ? `(*${inner})` : `*${inner}`;
-        return this.declaration(target, wrapped, indent, depth + 1);
+        return this.declaration(t.type, wrapped, indent, depth + 1);
       }
       case 'const':
       case 'volatile':
       case 'restrict': {
         const q = t.kind;
-        const target = this.skipTags(t.type, depth);
-        if (this.btf.typeById(target).kind === 'ptr') return this.declaration(target, `${q} ${inner}`.trimEnd(), indent, depth + 1);
-        const rest = this.declaration(target, inner, indent, depth + 1);
+        if (this.btf.typeById(this.skipTags(t.type, depth)).kind === 'ptr') {
+          return this.declaration(t.type, `${q} ${inner}`.trimEnd(), indent, depth + 1);
+        }
+        const rest = this.declaration(t.type, inner, indent, depth + 1);
+        // Qualifiers read outermost last ("volatile const int" for const(volatile(int))), and
         // const on an array of const elements would print the qualifier twice.
-        return rest.startsWith(`${q} `) ? rest : `${q} ${rest}`;
+        const leading = /^((?:const |volatile |restrict )*)/.exec(rest)![1];
+        if (leading.includes(`${q} `)) return rest;
+        return `${leading}${q} ${rest.slice(leading.length)}`;
       }
-      case 'type_tag':
+      case 'type_tag': {
+        const attr = t.attribute ? `__attribute__((${t.name}))` : `__attribute__((btf_type_tag(${JSON.stringify(t.name)})))`;
+        return this.declaration(t.type, inner === '' ? attr : `${attr} ${inner}`, indent, depth + 1);
+      }
       case 'decl_tag':
         return this.declaration(t.type, inner, indent, depth + 1);
       case 'array':
@@ -174,8 +180,14 @@ export class CWriter {
   }
 }
 
+/** Padding lines beyond this mean a corrupt size rather than a real gap. */
+const MAX_PADDING_LINES = 1 << 16;
+
 /** Unnamed bitfields filling bits [from, to) without crossing a 64-bit unit. */
 function padding(from: number, to: number): string[] {
+  if ((to - from) / 64 > MAX_PADDING_LINES) {
+    throw new BtfError(`a gap of ${to - from} bits between members is too large to pad`);
+  }
   const out: string[] = [];
   let pos = from;
   while (pos < to) {

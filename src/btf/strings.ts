@@ -89,14 +89,19 @@ export class StringTable {
 
 const utf8Encoder = new TextEncoder();
 
-/** Builds a string section, storing each distinct string once. Offset 0 is the empty string. */
+/**
+ * Builds a string section, storing each distinct string once. Offset 0 is the empty string.
+ * For split BTF, pass the base table's length: offsets then continue after it.
+ */
 export class StringTableBuilder {
   private readonly offsets = new Map<string, number>();
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
 
-  constructor() {
+  constructor(readonly firstOffset = 0) {
     this.add('');
+    // Split tables also start with a NUL (older libbpf insists), but names use the base's ''.
+    this.offsets.set('', 0);
   }
 
   add(s: string): number {
@@ -104,7 +109,7 @@ export class StringTableBuilder {
     if (known !== undefined) return known;
     if (s.includes('\0')) throw new BtfError(`string ${JSON.stringify(s)} contains NUL`);
     const encoded = utf8Encoder.encode(s);
-    const offset = this.length;
+    const offset = this.firstOffset + this.length;
     this.chunks.push(encoded, new Uint8Array(1));
     this.length += encoded.length + 1;
     this.offsets.set(s, offset);
