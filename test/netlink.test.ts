@@ -188,6 +188,15 @@ describe('acks and errors', () => {
     expect(e.message).toMatch(/^attach XDP to veth0 \(native\) failed: EEXIST \(17\).*kernel says: "Native and generic XDP can't be active at the same time"; hint: hint for EEXIST$/);
   });
 
+  it('turns a receive timeout into a NetlinkError naming the request', () => {
+    const silent: NetlinkTransport = {
+      send: () => undefined,
+      receive: () => { throw new SyscallError('recvfrom(netlink)', 11); },
+    };
+    expect(() => new NetlinkClient(silent).request(RouteMessageType.GETLINK, 0, encodeIfInfo({ index: 1 }), { operation: 'look up device ifindex 1' }))
+      .toThrow(/look up device ifindex 1 failed: EAGAIN.*did not answer within/);
+  });
+
   it('reads a dump across datagrams up to NLMSG_DONE, and asks again when the dump was interrupted', () => {
     let dumps = 0;
     const t = new ScriptedTransport((req) => {

@@ -16,7 +16,7 @@ import { Program } from '../src/programs/index.js';
 import { progQuery } from '../src/syscall/index.js';
 import { AttachType } from '../src/uapi/bpf.js';
 import { hasCommand, isRoot, need } from './support/env.js';
-import { createTestNetns, type TestNetns } from './support/netns.js';
+import { createTestNetns, openSockets, type TestNetns } from './support/netns.js';
 
 const TC_ACT_OK = 0;
 /** tcx: go on to the next program in the chain. */
@@ -67,8 +67,10 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
   let mapB: BpfMap;
   let progA: Program;
   let progB: Program;
+  let socketsBefore: string[];
 
   beforeAll(() => {
+    socketsBefore = openSockets();
     ns = createTestNetns();
     mapA = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'tc_a' });
     mapB = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'tc_b' });
@@ -89,6 +91,8 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
     mapA?.close();
     mapB?.close();
     ns?.remove();
+    // Every netlink socket the attachments held was closed with them.
+    expect(openSockets()).toEqual(socketsBefore);
   });
 
   const idA = (): number => progA.info().id;

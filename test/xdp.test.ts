@@ -13,7 +13,7 @@ import { NetlinkError } from '../src/netlink/index.js';
 import { Program } from '../src/programs/index.js';
 import { SyscallError } from '../src/syscall/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
-import { createTestNetns, type TestNetns } from './support/netns.js';
+import { createTestNetns, openSockets, type TestNetns } from './support/netns.js';
 
 const XDP_PASS = 2;
 
@@ -66,8 +66,10 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
   let mapB: BpfMap;
   let progA: Program;
   let progB: Program;
+  let socketsBefore: string[];
 
   beforeAll(() => {
+    socketsBefore = openSockets();
     ns = createTestNetns();
     mapA = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'count_a' });
     mapB = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'count_b' });
@@ -89,6 +91,8 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     mapA?.close();
     mapB?.close();
     ns?.remove();
+    // Every netlink socket the attachments held was closed with them.
+    expect(openSockets()).toEqual(socketsBefore);
   });
 
   const idA = (): number => progA.info().id;

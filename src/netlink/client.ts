@@ -25,6 +25,18 @@ export interface RequestResult {
 }
 
 const DUMP_RETRIES = 5;
+const EAGAIN = 11;
+
+/** Receives one datagram; a receive timeout becomes a NetlinkError naming the request. */
+function receiveFor(transport: NetlinkTransport, context: RequestContext): Uint8Array {
+  try {
+    return transport.receive();
+  } catch (e) {
+    const errno = (e as { errno?: unknown } | null)?.errno;
+    if (errno === EAGAIN) throw new NetlinkError(context.operation, EAGAIN, undefined, 'the kernel did not answer within the socket\'s receive timeout');
+    throw e;
+  }
+}
 
 export class NetlinkClient {
   readonly #transport: NetlinkTransport;
@@ -50,7 +62,7 @@ export class NetlinkClient {
     this.#transport.send(encodeMessage({ type, flags: NetlinkFlags.REQUEST | NetlinkFlags.ACK | flags, seq, pid: 0 }, payload));
     const replies: NetlinkMessage[] = [];
     for (;;) {
-      for (const msg of splitMessages(this.#transport.receive())) {
+      for (const msg of splitMessages(receiveFor(this.#transport, context))) {
         if (msg.seq !== seq) continue;
         if (msg.type === ControlMessageType.ERROR || msg.type === ControlMessageType.DONE) {
           const ack = msg.type === ControlMessageType.ERROR ? parseAcknowledgement(msg) : parseDone(msg);
@@ -75,7 +87,7 @@ export class NetlinkClient {
       let interrupted = false;
       let done = false;
       while (!done) {
-        for (const msg of splitMessages(this.#transport.receive())) {
+        for (const msg of splitMessages(receiveFor(this.#transport, context))) {
           if (msg.seq !== seq || done) continue;
           if (msg.flags & NetlinkFlags.DUMP_INTR) interrupted = true;
           if (msg.type === ControlMessageType.ERROR || msg.type === ControlMessageType.DONE) {

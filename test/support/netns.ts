@@ -3,6 +3,7 @@
 // namespace and all traffic stays there. The namespace is removed by remove(), and as a last resort
 // when the process exits.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { inNetns } from '../../src/syscall/netns.js';
 
 export interface TestNetns {
@@ -88,4 +89,18 @@ export function createTestNetns(): TestNetns {
     },
     remove: () => removeNamespace(name),
   };
+}
+
+/** Open socket fds of this process: netlink attachments hold one each until closed. */
+export function openSockets(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith('socket:')) out.push(`${fd} -> ${target}`);
+    } catch {
+      // The fd readdir used is gone by now.
+    }
+  }
+  return out.sort();
 }
