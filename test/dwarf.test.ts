@@ -435,6 +435,21 @@ describe('DWARF hostile input', () => {
     expect([...d.walk(d.units()[0])]).toHaveLength(3);
   });
 
+  it('a self-nesting abbreviation (every DIE opens children, none closes) ends at the unit end', () => {
+    const abbrev = writeAbbrevs([{ code: 1, tag: T.structure_type, children: true, attrs: [] }]).toBytes();
+    const d = new DwarfReader(oneUnit(abbrev, (w) => w.raw(new Array<number>(20000).fill(1))));
+    const u = d.units()[0];
+    let count = 0;
+    let deepest = 0;
+    for (const { depth } of d.walk(u)) {
+      count++;
+      deepest = Math.max(deepest, depth);
+    }
+    expect([count, deepest]).toEqual([20000, 19999]);
+    expect(d.children(d.root(u))).toHaveLength(1);
+    expect(structMembers(d, 'anything')).toBeUndefined();
+  });
+
   it('throws DwarfError for references outside every unit and strings outside their section', () => {
     const abbrev = writeAbbrevs([
       { code: 1, tag: T.compile_unit, children: false, attrs: [[AT.type, F.ref_addr], [AT.name, F.strp]] },
