@@ -11,7 +11,10 @@ export interface GoFunction {
 /** Function lookups over a pclntab: by name, by address, or all of them. */
 export interface GoFunctions {
   readonly count: number;
-  /** Entry virtual address of the function named `name`. */
+  /**
+   * Entry virtual address of the function named `name`. A few names occur twice (an assembly
+   * function and its ABI wrapper, e.g. runtime.reflectcall); the lower address is returned.
+   */
   lookup(name: string): number | undefined;
   /** Name of the function whose [entry, end) holds `addr`. */
   nameAt(addr: number): string | undefined;
