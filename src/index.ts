@@ -17,8 +17,29 @@ export { BpfMap, MapError, mapTypeOf, onlineCpus, possibleCpus } from './maps/in
 export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput } from './maps/index.js';
 export { Program, ProgramError, VerifierError, linkInstructions, programTypeOf } from './programs/index.js';
 export type { LoadOptions, MapFdSource, ProgramInfo, ProgramSpec, ProgramTypeName, TestRunOptions, TestRunResult } from './programs/index.js';
-export { BpfLink, Link, LinkError } from './links/index.js';
-export type { LinkInfo } from './links/index.js';
+export {
+  attachCgroup, attachKprobe, attachPerfCounter, attachPerfEvent, attachSocketFilter, attachTcFilter, attachTcx,
+  attachTracepoint, attachTracing, attachUprobe, attachUprobeAtOffset, attachUprobeMulti, attachXdp, BpfLink,
+  CgroupAttachment, createClsact, deleteClsact, detachTcFilter, detachXdp, Link, LinkError, listTcFilters,
+  PerfEventLink, queryXdp, resolveBinaryPath, SocketFilterAttachment, TcFilterLink, TcxLink, tracepointId,
+  tracingTarget, XdpLink, XdpNetlinkAttachment,
+} from './links/index.js';
+export type {
+  CgroupOptions, KprobeOptions, LinkInfo, PerfCounterOptions, TcDirection, TcFilter, TcFilterOptions, TcxOptions,
+  TracingKind, TracingTarget, UprobeMultiOptions, UprobeOptions, UprobeTarget, XdpAttachOptions, XdpMode, XdpState, XdpVia,
+} from './links/index.js';
+export { NetlinkError, NetlinkParseError } from './netlink/index.js';
+
+// Binary inspection: ELF, BTF, DWARF, Go executables, symbol resolution.
+export { ElfError, ElfFile } from './elf/index.js';
+export { Btf, BtfError, formatTypeDeclaration, formatVmlinuxHeader, marshalBtf, parseBtf, parseBtfExt } from './btf/index.js';
+export type { BtfType } from './btf/index.js';
+export { kernelBtf, moduleBtf } from './kernel/btf.js';
+export { DwarfError, DwarfReader, structMemberOffset, structMembers, typeSize } from './dwarf/index.js';
+export { goBinaryInfo, GoBinaryError } from './go/index.js';
+export type { GoBinaryInfo } from './go/index.js';
+export { elfBinaryImage, resolveFunction, resolveFunctions, SymbolNotFoundError } from './symbols/index.js';
+export type { ResolvedFunction } from './symbols/index.js';
 
 // Readers of ring buffers and perf event arrays.
 export { PerfEventArrayReader, ReaderError, RingBufferReader } from './readers/index.js';

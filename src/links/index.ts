@@ -8,3 +8,9 @@ export { tracefsRoot, tracepointId } from './tracefs.js';
 export { attachCgroup, CgroupAttachment, type CgroupOptions } from './cgroup.js';
 export { attachSocketFilter, SocketFilterAttachment } from './socket-filter.js';
 export { attachUprobe, attachUprobeMulti, openElf, resolveBinaryPath, type UprobeMultiOptions, type UprobeOptions } from './uprobe.js';
+export { attachTracing, tracingTarget, type TracingKind, type TracingTarget } from './tracing.js';
+export { attachXdp, detachXdp, queryXdp, XdpLink, XdpNetlinkAttachment, type XdpAttachOptions, type XdpMode, type XdpVia, type XdpState } from './xdp.js';
+export {
+  attachTcFilter, attachTcx, createClsact, deleteClsact, detachTcFilter, listTcFilters, TcFilterLink, TcxLink,
+  type TcDirection, type TcFilter, type TcFilterOptions, type TcxOptions,
+} from './tc.js';

@@ -9,6 +9,7 @@ import type { Program } from '../programs/index.js';
 import { linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramAttachFlags, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
+import { openRoute, withRoute } from './netlink-session.js';
 
 export type TcDirection = 'ingress' | 'egress';
 
@@ -43,20 +44,6 @@ function programLabel(program: Program): string {
 }
 
 /** A route netlink socket in the calling thread's current network namespace. */
-function openRoute(): { socket: NetlinkSocket; client: NetlinkClient } {
-  const socket = new NetlinkSocket();
-  return { socket, client: new NetlinkClient(socket) };
-}
-
-function withRoute<T>(fn: (client: NetlinkClient) => T): T {
-  const { socket, client } = openRoute();
-  try {
-    return fn(client);
-  } finally {
-    socket.close();
-  }
-}
-
 function resolve(client: NetlinkClient, device: DeviceRef): Device {
   const link = getLink(client, device);
   return { index: link.info.index, name: link.name ?? String(link.info.index) };

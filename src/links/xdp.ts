@@ -9,6 +9,7 @@ import { Program } from '../programs/index.js';
 import { closeFd, linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
+import { openRoute, withRoute } from './netlink-session.js';
 
 export type XdpMode = 'generic' | 'native' | 'offload';
 /** 'link': a kernel bpf_link (kernel 5.9+); 'netlink': RTM_SETLINK, which outlives the process. */
@@ -58,20 +59,6 @@ function kernelHasXdpLinks(): boolean {
 }
 
 /** A route netlink socket in the calling thread's current network namespace. */
-function openRoute(): { socket: NetlinkSocket; client: NetlinkClient } {
-  const socket = new NetlinkSocket();
-  return { socket, client: new NetlinkClient(socket) };
-}
-
-function withRoute<T>(fn: (client: NetlinkClient) => T): T {
-  const { socket, client } = openRoute();
-  try {
-    return fn(client);
-  } finally {
-    socket.close();
-  }
-}
-
 function programLabel(program: Program): string {
   return program.name ? `program "${program.name}"` : 'program';
 }

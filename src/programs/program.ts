@@ -1,4 +1,5 @@
-import { BpfCommand, ProgramType } from '../uapi/bpf.js';
+import { readFileSync } from 'node:fs';
+import { AttachType, BpfCommand, ProgramType } from '../uapi/bpf.js';
 import {
   closeFd, getFdById, NativeMemory, objGet, objPin, progLoadRaw, progTestRun, SyscallError,
   type ProgLoadRequest,
@@ -116,12 +117,15 @@ export class Program {
   readonly fd: number;
   readonly type: ProgramType;
   readonly name: string;
+  /** The expected attach type it was loaded with (unknown for programs opened by id or pin). */
+  readonly expectedAttachType: number | undefined;
   #closed = false;
 
-  protected constructor(fd: number, type: ProgramType, name: string) {
+  protected constructor(fd: number, type: ProgramType, name: string, expectedAttachType?: number) {
     this.fd = fd;
     this.type = type;
     this.name = name;
+    this.expectedAttachType = expectedAttachType;
   }
 
   /**
@@ -141,7 +145,7 @@ export class Program {
       btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo,
     };
     const fd = loadWithLog(request, name, options);
-    return new Program(fd, type, name);
+    return new Program(fd, type, name, spec.expectedAttachType);
   }
 
   /** Takes ownership of a program fd and reads its type and name from the kernel. */
@@ -219,7 +223,7 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
       const errno = -r.ret;
       if (!log) {
         // Without a log there is nothing to explain a rejection; privilege errors need no log.
-        if (errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`);
+        if (errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`, permissionHint(request));
         logLevel = 1;
         logSize = options.logSize ?? 64 * 1024;
         continue;
@@ -234,6 +238,28 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
       log?.free();
     }
   }
+}
+
+const CAP_BPF = 39;
+const TRAMPOLINE_ATTACH_TYPES = new Set<number>([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
+
+/** Whether this process holds capability `bit` (from /proc/self/status). */
+function hasCapability(bit: number): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(bit)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** EPERM with the capabilities in hand is the kernel refusing the feature, not a missing privilege. */
+function permissionHint(request: ProgLoadRequest): string | undefined {
+  if (!hasCapability(CAP_BPF)) return undefined;
+  if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {
+    return 'this process has CAP_BPF, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
+  }
+  return 'this process has CAP_BPF, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }
 
 function sanitizeName(name: string): string {
