@@ -4,18 +4,7 @@ import {
   ALU_BINARY, ATOMIC_RMW, AsmError, JUMP_CONDITIONS, ProgramBuilder, Size, assemble, assembleInstructions, decodeInstructions,
   disassemble, encodeInstructions, type AluBinaryOp, type AtomicOp, type ByteOrder, type JumpCondition,
 } from '../src/asm/index.js';
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './support/random.js';
 
 type Emit = (b: ProgramBuilder) => void;
 type Method = (...args: number[]) => ProgramBuilder;
@@ -72,7 +61,7 @@ function randomInstructionMaker(rand: () => number): () => Emit {
 describe('round trip of random valid programs', () => {
   for (const order of ['little', 'big'] as ByteOrder[]) {
     it(`encode -> decode -> disassemble -> assemble -> encode is lossless (${order} endian)`, () => {
-      const next = randomInstructionMaker(prng(order === 'little' ? 0x5eed : 0xb16));
+      const next = randomInstructionMaker(seededRandom(order === 'little' ? 0x5eed : 0xb16));
       const b = new ProgramBuilder();
       for (let i = 0; i < 4000; i++) next()(b);
       const bytes = encodeInstructions(b.build(), order);
@@ -89,7 +78,7 @@ describe('round trip of random valid programs', () => {
   }
 
   it('arbitrary bytes disassemble and reassemble losslessly (raw .insn for invalid encodings)', () => {
-    const rand = prng(42);
+    const rand = seededRandom(42);
     for (let round = 0; round < 200; round++) {
       const slots = 1 + Math.floor(rand() * 20);
       const bytes = new Uint8Array(slots * 8).map(() => Math.floor(rand() * 256));
@@ -108,7 +97,7 @@ describe('round trip of random valid programs', () => {
   });
 
   it('the decoder and assembler only ever throw AsmError on garbage', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const alphabet = 'rw0123456789x+-*/=()[]<>&|^%s,:;# \tabcdefghijklmnopqrstuvwxyz_.lgotoifu\n';
     let asmErrors = 0;
     for (let i = 0; i < 2000; i++) {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { ProgramBuilder } from '../src/asm/builder.js';
@@ -12,15 +12,8 @@ import { NativeMemory, closeFd, progQuery, openPath } from '../src/syscall/index
 import { AttachType } from '../src/uapi/bpf.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
+import { track } from './support/track.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 /** Counts runs in counts[0] and returns `verdict`. */
 function counter(type: 'SOCKET_FILTER' | 'CGROUP_SKB', counts: BpfMap<number, bigint>, verdict: number, expectedAttachType?: number): Program {

@@ -35,6 +35,7 @@ import {
   STT_FUNC,
 } from '../src/elf/index.js';
 import { hasCommand, need } from './support/env.js';
+import { seededRandom } from './support/random.js';
 
 // --- A tiny ELF64 writer ----------------------------------------------------------------------------
 
@@ -418,17 +419,6 @@ function mutate(base: Uint8Array, little: boolean, random: () => number): Uint8A
   return input;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs every reader entry point; anything but an ElfError escaping is a bug. */
 function exercise(bytes: Uint8Array, random: () => number): void {
   const attempt = (fn: () => unknown) => {
@@ -467,7 +457,7 @@ function exercise(bytes: Uint8Array, random: () => number): void {
 
 describe('random and mutated input', () => {
   it('lets only ElfError escape, on a few thousand seeded inputs', () => {
-    const random = mulberry32(0x5eed);
+    const random = seededRandom(0x5eed);
     const seeds = [buildElf(true), buildElf(false)];
     const started = performance.now();
     for (let round = 0; round < 4000; round++) {
@@ -509,7 +499,7 @@ char LICENSE[] SEC("license") = "GPL";
         execFileSync('clang', ['-O2', '-g', '-target', target, '-c', src, '-o', out], { stdio: 'ignore' });
         return { bytes: new Uint8Array(readFileSync(out)), little: target === 'bpf' };
       });
-      const random = mulberry32(0xb9f);
+      const random = seededRandom(0xb9f);
       const started = performance.now();
       for (let round = 0; round < 1500; round++) {
         const base = objects[round % 2];

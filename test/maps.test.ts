@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { BpfMap, possibleCpus } from '../src/maps/index.js';
 import { MapFlags, MapType, UpdateFlags } from '../src/uapi/bpf.js';
@@ -7,15 +7,8 @@ import { SyscallError, perfEventOpen, closeFd } from '../src/syscall/index.js';
 import { Program } from '../src/programs/index.js';
 import { isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
+import { closeTracked, track } from './support/track.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 const u32key = (n: number): Buffer => {
   const b = Buffer.alloc(4);
@@ -222,7 +215,7 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     }
     expect(() => BpfMap.fromPin(path)).toThrow(/ENOENT/);
     const id = m.info().id;
-    while (open.length) open.pop()!.close();
+    closeTracked();
     m.close();
     expect(() => m.lookup(0)).toThrow(/closed/);
     // The kernel frees the map asynchronously once the last fd is gone.

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,15 +9,8 @@ import {
 } from '../src/index.js';
 import { isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
+import { track } from './support/track.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 const packet = (n: number): Buffer => Buffer.alloc(n, 0xab);
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0, R1, R2, R3, R4, R5, R6, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
@@ -7,15 +7,8 @@ import { Program } from '../src/programs/index.js';
 import { PerfEventArrayReader, RingBufferReader } from '../src/readers/index.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
+import { track } from './support/track.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 /**
  * An XDP program that emits one 16-byte record per run: {sequence number, 0xfeedface}. The

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0, R1, R2 } from '../src/asm/registers.js';
@@ -10,15 +10,8 @@ import { attachKprobe, attachPerfCounter, attachTracepoint, attachTracing, Link,
 import { onlineCpus } from '../src/maps/index.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
+import { track } from './support/track.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 /** Counts runs where the current tgid is the one stored in counts[1]; counts[0] is the hit count. */
 function pidCounter(type: 'TRACEPOINT' | 'KPROBE' | 'RAW_TRACEPOINT' | 'PERF_EVENT' | TracingTarget, counts: BpfMap<number, bigint>): Program {

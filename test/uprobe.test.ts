@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,14 +14,6 @@ import { AttachType } from '../src/uapi/bpf.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 
-const open: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-});
 
 /** counts[cookie] += 1 for every hit; the cookie is 0 unless the attachment sets one. */
 function cookieCounter(counts: BpfMap<number, bigint>, expectedAttachType?: number): Program {
@@ -82,6 +74,7 @@ func main() {
 	if s == -1 { fmt.Println(s) }
 }
 `;
+import { track } from './support/track.js';
 
 let dir = '';
 const bin: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import { BpfCommand, MapType, UpdateFlags } from '../uapi/bpf.js';
+import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
   closeFd, commandName, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapFreeze, objGet, objPin,
   SyscallError,
@@ -132,7 +132,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
       const name = spec.name ?? '';
       const fd = mapCreate({
         type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
-        numaNode: spec.numaNode, name: sanitizeName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
+        numaNode: spec.numaNode, name: objectName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
         btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra,
       });
       return new BpfMap<K, V>(fd, { type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0, name }, codecs);
@@ -485,10 +485,6 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 }
 
-/** The kernel truncates names at 15 bytes and accepts only [A-Za-z0-9_.]. */
-function sanitizeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
-}
 
 function coerce(v: RawInput, into: Buffer, what: string, mapName: string): void {
   const size = into.length;

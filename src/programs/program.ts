@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AttachType, BpfCommand, ProgramType } from '../uapi/bpf.js';
+import { AttachType, BpfCommand, ProgramType, objectName } from '../uapi/bpf.js';
 import {
   closeFd, getFdById, NativeMemory, objGet, objPin, progLoadRaw, progTestRun, SyscallError,
   type ProgLoadRequest,
@@ -139,7 +139,7 @@ export class Program {
     const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
     if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError(`program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
     const request: ProgLoadRequest = {
-      type, insns, license: spec.license ?? 'GPL', name: sanitizeName(name), flags: spec.flags,
+      type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
       ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
       btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo,
@@ -262,6 +262,3 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   return 'this process has CAP_BPF, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }
 
-function sanitizeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
-}

@@ -247,3 +247,8 @@ export const ObjectFlags = {
   RDONLY: 1 << 3,
   WRONLY: 1 << 4,
 } as const;
+
+/** A name as the kernel keeps it for maps and programs: at most 15 bytes of [A-Za-z0-9_.]. */
+export function objectName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, BPF_OBJ_NAME_LEN - 1);
+}
