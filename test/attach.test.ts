@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0, R1, R2, R10 } from '../src/asm/registers.js';
@@ -93,5 +93,29 @@ describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attach
     } finally {
       rmdirSync(dir);
     }
+  });
+
+  it('kernel links, their programs and maps die with a killed process', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/attach-and-wait.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
+      child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+    });
+    const ids = JSON.parse(line) as { links: number[]; programs: number[]; map: number; perfLinkFd: boolean };
+    expect(ids.perfLinkFd).toBe(true);
+    const exists = (kind: string, id: number): boolean => spawnSync('bpftool', [kind, 'show', 'id', String(id)]).status === 0;
+    for (const id of ids.links) expect(exists('link', id)).toBe(true);
+    for (const id of ids.programs) expect(exists('prog', id)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // The kernel frees them once the dead process's fds are gone (after an RCU grace period).
+    const deadline = Date.now() + 5000;
+    const alive = (): string[] => [
+      ...ids.links.filter((id) => exists('link', id)).map((id) => `link ${id}`),
+      ...ids.programs.filter((id) => exists('prog', id)).map((id) => `prog ${id}`),
+      ...(exists('map', ids.map) ? [`map ${ids.map}`] : []),
+    ];
+    while (alive().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toEqual([]);
   });
 });
