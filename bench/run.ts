@@ -5,6 +5,7 @@ import { BpfMap } from '../src/maps/index.js';
 import { libc, syscall3Raw, SYS_BPF } from '../src/syscall/libc.js';
 import { mapElemRaw } from '../src/syscall/bpf.js';
 import { BpfCommand } from '../src/uapi/bpf.js';
+import { benchRingBuffer } from './ringbuf.js';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -68,10 +69,16 @@ const batchRounds = quick ? 20 : 200;
 }
 m.close();
 
+for (const size of [16, 128]) {
+  const r = await benchRingBuffer(size, quick);
+  results.push({ name: `ring buffer drain, ${size}-byte records`, value: r.drainRecordsPerSec, unit: 'rec/s', note: 'reader alone, records in place, ring filled by testRun' });
+  results.push({ name: `ring buffer live, ${size}-byte records`, value: r.liveRecordsPerSec, unit: 'rec/s', note: `dd producer via tracepoint, epoll wake-ups; ${r.liveReceived} received, ${r.liveDropped} dropped (ring full)` });
+}
+
 if (json) {
   console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version }, results }, null, 2));
 } else {
   console.log(`ebpf micro-benchmarks (${quick ? 'quick' : 'full'}), ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${release()}, Node ${process.version}\n`);
   const w = Math.max(...results.map((r) => r.name.length));
-  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${r.value.toFixed(0).padStart(6)} ${r.unit.padEnd(8)}  ${r.note}`);
+  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${r.value.toFixed(0).padStart(9)} ${r.unit.padEnd(8)}  ${r.note}`);
 }
