@@ -1,0 +1,63 @@
+// The fixed-size record the goroutine probe writes to the ring buffer, and goroutine states.
+
+/** Byte layout of one record (little-endian, 32 bytes). The C probe in bpf/ writes the same. */
+export const RECORD = { size: 32, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28 } as const;
+
+export interface GoroutineTransition {
+  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  timestamp: bigint;
+  pid: number;
+  tid: number;
+  goid: bigint;
+  /** Raw states, the _Gscan bit (0x1000) included. */
+  oldState: number;
+  newState: number;
+}
+
+export function decodeTransition(b: Buffer): GoroutineTransition {
+  return {
+    timestamp: b.readBigUInt64LE(RECORD.timestamp),
+    pid: b.readUInt32LE(RECORD.pid),
+    tid: b.readUInt32LE(RECORD.tid),
+    goid: b.readBigUInt64LE(RECORD.goid),
+    oldState: b.readUInt32LE(RECORD.oldState),
+    newState: b.readUInt32LE(RECORD.newState),
+  };
+}
+
+/** Goroutine states of runtime/runtime2.go; _Gscan is OR-ed onto a state while the GC scans the stack. */
+export const GoroutineState = {
+  idle: 0,
+  runnable: 1,
+  running: 2,
+  syscall: 3,
+  waiting: 4,
+  moribund_unused: 5,
+  dead: 6,
+  enqueue_unused: 7,
+  copystack: 8,
+  preempted: 9,
+  leaked: 10,
+  deadextra: 11,
+} as const;
+export type GoroutineStateName = keyof typeof GoroutineState;
+export const G_SCAN = 0x1000;
+
+const NAMES = Object.keys(GoroutineState) as GoroutineStateName[];
+
+/** "runnable", "running", ... with "+scan" when the _Gscan bit is set; unknown values as numbers. */
+export function stateName(state: number): string {
+  const base = NAMES[state & ~G_SCAN] ?? `state ${state & ~G_SCAN}`;
+  return state & G_SCAN ? `${base}+scan` : base;
+}
+
+/** The state names a filter accepts, as a bit mask over the low bits of the new state. */
+export function stateMask(names: readonly string[]): number {
+  let mask = 0;
+  for (const n of names) {
+    const v = (GoroutineState as Record<string, number>)[n];
+    if (v === undefined) throw new Error(`unknown goroutine state "${n}"; known: ${NAMES.join(', ')}`);
+    mask |= 1 << v;
+  }
+  return mask;
+}
