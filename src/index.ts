@@ -45,5 +45,11 @@ export type { ResolvedFunction } from './symbols/index.js';
 export { PerfEventArrayReader, ReaderError, RingBufferReader } from './readers/index.js';
 export type { PerfReaderOptions, RingBufferMap } from './readers/index.js';
 
+// Go programs: binary inspection and the goroutine state tracer.
+export {
+  casgstatusProbe, G_SCAN, GoroutineState, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName,
+} from './goroutines/index.js';
+export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } from './goroutines/index.js';
+
 // Errors from the kernel.
 export { SyscallError, errnoName } from './syscall/errors.js';

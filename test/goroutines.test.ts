@@ -1,0 +1,148 @@
+// The goroutine tracer against real Go programs: the committed Go 1.19 test binaries (built from
+// test/fixtures/go/goroutines.go; no Go toolchain needed) and the esbuild executable npm installs.
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
+import { hasCommand, isRoot, need } from './support/env.js';
+
+const FIXTURES = resolve('test/fixtures/go');
+const VARIANTS = ['goroutines', 'goroutines-stripped', 'goroutines-pie'] as const;
+const esbuild = join(dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)), 'bin', 'esbuild');
+
+/** readelf's view of a symbol's address, an oracle independent of our ELF and pclntab readers. */
+function readelfSymbol(path: string, name: string): number | undefined {
+  const out = execFileSync('readelf', ['-sW', path], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => l.trim().split(/\s+/)[7] === name);
+  return line ? parseInt(line.trim().split(/\s+/)[1], 16) : undefined;
+}
+
+describe('Go binary inspection', () => {
+  it.each(VARIANTS)('%s: Go 1.19.8, goid at 152, casgstatus where readelf puts it', (variant) => {
+    const path = join(FIXTURES, variant);
+    const info = inspectGoBinary(path);
+    expect(info.version.raw).toBe('go1.19.8');
+    expect(info.goidOffset).toBe(152);
+    expect(info.goidOffsetSource).toBe(variant === 'goroutines-stripped' ? 'table' : 'dwarf');
+    expect(info.abi.kind).toBe('registers');
+    if (hasCommand('go')) {
+      expect(execFileSync('go', ['version', path], { encoding: 'utf8' })).toContain('go1.19.8');
+    }
+    if (need(hasCommand('readelf'), 'readelf (binutils) is the oracle for symbol addresses')) {
+      // The stripped build has no symbol table: it must agree with the unstripped build of the same source.
+      const reference = variant === 'goroutines-stripped' ? join(FIXTURES, 'goroutines') : path;
+      expect(info.functions.lookup('runtime.casgstatus')).toBe(readelfSymbol(reference, 'runtime.casgstatus'));
+      expect(info.functions.lookup('main.main')).toBe(readelfSymbol(reference, 'main.main'));
+    }
+  });
+
+  it('esbuild (a stripped, newer Go): version from its runtime string, goid offset from the table', () => {
+    const info = inspectGoBinary(esbuild);
+    const bytes = readFileSync(esbuild);
+    expect(bytes.includes(Buffer.from(info.version.raw))).toBe(true);
+    expect(info.version.major).toBe(1);
+    expect(info.version.minor).toBeGreaterThanOrEqual(20);
+    expect(info.goidOffsetSource).toBe('table');
+    expect(info.goidOffset).toBe(info.version.minor >= 23 && info.version.minor <= 24 ? 160 : 152);
+    const casgstatus = info.functions.lookup('runtime.casgstatus');
+    expect(casgstatus).toBeGreaterThan(0);
+    expect(info.functions.nameAt(casgstatus!)).toBe('runtime.casgstatus');
+  });
+
+  it('refuses what is not a Go binary, clearly', () => {
+    expect(() => inspectGoBinary('/bin/sh')).toThrow(GoBinaryError);
+    expect(() => inspectGoBinary('/bin/sh')).toThrow(/\/bin\/sh/);
+    expect(() => inspectGoBinary(join(FIXTURES, 'goroutines.go'))).toThrow(/not a Go binary: not an ELF64 executable/);
+    expect(() => inspectGoBinary('/nonexistent')).toThrow(/does not exist/);
+  });
+});
+
+/** Starts a fixture that prints "ready", then on go() runs and returns its output. */
+async function startFixture(path: string, args: string[]): Promise<{ pid: number; go(): Promise<string> }> {
+  const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((r, j) => { child.stdout!.once('data', () => r()); child.once('error', j); });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+}
+
+describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live', () => {
+  it.each(VARIANTS)('%s: the goids the program prints go through runnable, running, waiting and dead', async (variant) => {
+    const path = join(FIXTURES, variant);
+    const child = await startFixture(path, ['-n', '8']);
+    using tracer = GoroutineTracer.open({ binary: path, pid: child.pid });
+    const out = await child.go();
+    const seen: GoroutineTransition[] = [];
+    tracer.poll((t) => seen.push(t));
+    const printed = [...out.matchAll(/^goid (\d+)$/gm)].map((m) => BigInt(m[1]));
+    expect(printed.length).toBe(8);
+    for (const goid of printed) {
+      const states = new Set(seen.filter((t) => t.goid === goid).map((t) => stateName(t.newState)));
+      expect([goid, [...states].sort()]).toEqual([goid, expect.arrayContaining(['dead', 'running', 'runnable', 'waiting'])]);
+    }
+    expect(seen.every((t) => t.pid === child.pid)).toBe(true);
+    expect(tracer.stats()).toEqual({ lost: 0n, goidReadFailures: 0n });
+  });
+
+  it('filters by state in the kernel', async () => {
+    const path = join(FIXTURES, 'goroutines');
+    const child = await startFixture(path, ['-n', '4']);
+    using tracer = GoroutineTracer.open({ binary: path, pid: child.pid, states: ['dead'] });
+    await child.go();
+    const seen: GoroutineTransition[] = [];
+    tracer.poll((t) => seen.push(t));
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(seen.every((t) => (t.newState & 0xfff) === 6)).toBe(true);
+  });
+
+  it('a process that is gone is a clear error, and nothing stays open', () => {
+    expect(() => GoroutineTracer.open({ binary: join(FIXTURES, 'goroutines'), pid: 0x3ffffff0 })).toThrow(GoroutineTracerError);
+    expect(() => GoroutineTracer.open({ binary: join(FIXTURES, 'goroutines'), pid: 0x3ffffff0 })).toThrow(/process \d+ is gone/);
+  });
+
+  it('the example traces esbuild bundling a project (npm run demo) and reports JSON', () => {
+    const traceFile = join(tmpdir(), `goroutines-trace-${process.pid}.json`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--json', '--trace-out', traceFile], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    // Chrome trace-event JSON: a named track per goroutine, states as complete slices.
+    const trace = JSON.parse(readFileSync(traceFile, 'utf8')) as { traceEvents: { ph: string; name: string; tid?: number; dur?: number; args?: { name: string } }[] };
+    rmSync(traceFile);
+    const tracks = trace.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name');
+    expect(tracks.length).toBeGreaterThan(5);
+    expect(tracks[0].args!.name).toMatch(/^goroutine \d+$/);
+    const slices = trace.traceEvents.filter((e) => e.ph === 'X');
+    expect(slices.some((e) => e.name === 'running' && e.dur! > 0)).toBe(true);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.pop()!;
+    expect(summary.type).toBe('summary');
+    expect(summary.lost).toBe(0);
+    expect(summary.goroutines as number).toBeGreaterThan(5);
+    const transitions = lines.filter((l) => l.type === 'transition');
+    expect(transitions.length).toBe(summary.transitions);
+    expect(transitions.some((t) => t.from === 'runnable' && t.to === 'running' && (t.goid as number) > 0)).toBe(true);
+  });
+
+  it('Ctrl-C detaches and still prints the summary, exit status 0', async () => {
+    const path = join(FIXTURES, 'goroutines');
+    const target = spawn(path, ['-n', '50', '-loop', '100000', '-q', '-wait=false'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      const tracer = spawn(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--pid', String(target.pid), '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      tracer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise<void>((r) => { tracer.stdout!.once('data', () => r()); });
+      await new Promise((r) => setTimeout(r, 500));
+      tracer.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => tracer.on('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      expect(out).toMatch(/tracing .*goroutines \(pid \d+\): go1\.19\.8, goid at \+152 \(from dwarf\)/);
+      expect(out).toMatch(/\d+ transitions, \d+ goroutines, 0 events lost/);
+      expect(out).toMatch(/runnable → running/);
+    } finally {
+      target.kill('SIGKILL');
+    }
+  });
+});
