@@ -6,6 +6,7 @@ import { libc, syscall3Raw, SYS_BPF } from '../src/syscall/libc.js';
 import { mapElemRaw } from '../src/syscall/bpf.js';
 import { BpfCommand } from '../src/uapi/bpf.js';
 import { benchRingBuffer } from './ringbuf.js';
+import { benchGoroutines } from './goroutines.js';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -75,10 +76,22 @@ for (const size of [16, 128]) {
   results.push({ name: `ring buffer live, ${size}-byte records`, value: r.liveRecordsPerSec, unit: 'rec/s', note: `dd producer via tracepoint, epoll wake-ups; ${r.liveReceived} received, ${r.liveDropped} dropped (ring full)` });
 }
 
+{
+  const g = await benchGoroutines(quick);
+  results.push({ name: 'Go program, untraced', value: g.untracedMs, unit: 'ms', note: '50 goroutines x rounds, no probe (median)' });
+  results.push({ name: 'Go program, traced by ebpf', value: g.ours.slowdown, unit: 'x slower', note: `${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost` });
+  if ('error' in (g.bpftrace ?? { error: 'not run' })) {
+    results.push({ name: 'Go program, traced by bpftrace', value: NaN, unit: '', note: (g.bpftrace as { error: string }).error });
+  } else {
+    const b = g.bpftrace as { ms: number; slowdown: number; events: number; lost: number };
+    results.push({ name: 'Go program, traced by bpftrace', value: b.slowdown, unit: 'x slower', note: `${b.ms.toFixed(0)} ms, ${b.events} events, ${b.lost} lost; ours/bpftrace = ${(g.ours.slowdown / b.slowdown).toFixed(2)}` });
+  }
+}
+
 if (json) {
   console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version }, results }, null, 2));
 } else {
   console.log(`ebpf micro-benchmarks (${quick ? 'quick' : 'full'}), ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${release()}, Node ${process.version}\n`);
   const w = Math.max(...results.map((r) => r.name.length));
-  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${r.value.toFixed(0).padStart(9)} ${r.unit.padEnd(8)}  ${r.note}`);
+  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${(r.value < 100 ? r.value.toFixed(2) : r.value.toFixed(0)).padStart(9)} ${r.unit.padEnd(8)}  ${r.note}`);
 }

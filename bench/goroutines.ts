@@ -1,0 +1,117 @@
+// Goroutine tracer overhead: how much a goroutine-heavy Go program slows down when traced by our
+// tracer, and by a bpftrace one-liner on the same probe, side by side in one run.
+import { spawn, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { GoroutineTracer } from '../src/index.js';
+
+const TARGET = resolve('test/fixtures/go/goroutines');
+
+export interface GoroutineBenchResult {
+  untracedMs: number;
+  ours: { ms: number; slowdown: number; events: number; lost: number };
+  bpftrace?: { ms: number; slowdown: number; events: number; lost: number } | { error: string };
+}
+
+function targetArgs(quick: boolean): string[] {
+  return ['-n', '50', '-loop', quick ? '500' : '2000', '-q', '-pause=0'];
+}
+
+const elapsedMs = (out: string): number => Number(/elapsed_ns (\d+)/.exec(out)?.[1] ?? NaN) / 1e6;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Starts the target paused at "ready"; go() lets it run and resolves with its output. */
+async function startTarget(quick: boolean): Promise<{ pid: number; go(): Promise<string> }> {
+  const child = spawn(TARGET, targetArgs(quick), { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+}
+
+async function untraced(quick: boolean): Promise<number> {
+  const t = await startTarget(quick);
+  return elapsedMs(await t.go());
+}
+
+async function tracedByUs(quick: boolean): Promise<{ ms: number; events: number; lost: number }> {
+  const t = await startTarget(quick);
+  const tracer = GoroutineTracer.open({ binary: TARGET, pid: t.pid, ringSize: 64 * 1024 * 1024 });
+  let events = 0;
+  let running = true;
+  const consumer = (async () => {
+    while (running) {
+      tracer.poll(() => events++);
+      await tracer.wait(20);
+    }
+  })();
+  const ms = elapsedMs(await t.go());
+  running = false;
+  await consumer;
+  tracer.poll(() => events++);
+  const lost = Number(tracer.stats().lost);
+  tracer.close();
+  return { ms, events, lost };
+}
+
+/** The same probe as a bpftrace one-liner: goid read at the same offset, one output line per event. */
+async function tracedByBpftrace(quick: boolean): Promise<{ ms: number; events: number; lost: number }> {
+  const t = await startTarget(quick);
+  const script = `uprobe:${TARGET}:runtime.casgstatus /pid == ${t.pid}/ { printf("%d %d %d\\n", *(uint64 *)(reg("ax") + 152), reg("bx"), reg("cx")); }`;
+  const bt = spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let events = 0;
+  let stderr = '';
+  let partial = '';
+  let attached: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (attached = r));
+  bt.stdout!.on('data', (d: Buffer) => {
+    const text = partial + d.toString();
+    const lines = text.split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      if (l.startsWith('Attaching')) attached();
+      else if (l) events++;
+    }
+  });
+  bt.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const btExit = new Promise<void>((r) => bt.on('exit', () => r()));
+  await Promise.race([ready, btExit, new Promise((r) => setTimeout(r, 30_000))]);
+  if (bt.exitCode !== null) throw new Error(`bpftrace failed: ${stderr.trim()}`);
+  const ms = elapsedMs(await t.go());
+  await new Promise((r) => setTimeout(r, 500));
+  bt.kill('SIGINT');
+  await btExit;
+  const lost = [...stderr.matchAll(/Lost (\d+) events/g)].reduce((s, m) => s + Number(m[1]), 0);
+  return { ms, events, lost };
+}
+
+export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchResult> {
+  const rounds = quick ? 3 : 5;
+  const base: number[] = [];
+  const ours: { ms: number; events: number; lost: number }[] = [];
+  const theirs: { ms: number; events: number; lost: number }[] = [];
+  const hasBpftrace = spawnSync('sh', ['-c', 'command -v bpftrace']).status === 0;
+  let bpftraceError: string | undefined = hasBpftrace ? undefined : 'bpftrace is not installed';
+  // Interleaved, so machine noise hits all three alike.
+  for (let i = 0; i < rounds; i++) {
+    base.push(await untraced(quick));
+    ours.push(await tracedByUs(quick));
+    if (!bpftraceError) {
+      try {
+        theirs.push(await tracedByBpftrace(quick));
+      } catch (e) {
+        bpftraceError = (e as Error).message;
+      }
+    }
+  }
+  const untracedMs = median(base);
+  const pick = (xs: { ms: number; events: number; lost: number }[]) => {
+    const ms = median(xs.map((x) => x.ms));
+    return { ms, slowdown: ms / untracedMs, events: median(xs.map((x) => x.events)), lost: Math.max(...xs.map((x) => x.lost)) };
+  };
+  return { untracedMs, ours: pick(ours), bpftrace: bpftraceError ? { error: bpftraceError } : pick(theirs) };
+}
