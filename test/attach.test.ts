@@ -87,6 +87,12 @@ describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attach
       }
       sendUdp(9, 40, `${dir}/cgroup.procs`);
       expect(counts.lookup(0)).toBe(40n);
+      if (link instanceof BpfLink) {
+        // BPF_LINK_DETACH: the link fd stays open, the program no longer runs.
+        link.detach();
+        sendUdp(9, 10, `${dir}/cgroup.procs`);
+        expect(counts.lookup(0)).toBe(40n);
+      }
       link.close();
       sendUdp(9, 10, `${dir}/cgroup.procs`);
       expect(counts.lookup(0)).toBe(40n);

@@ -134,14 +134,14 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
   it('refuses native mode on lo with the kernel\'s reason and a hint to use generic', () => {
     const e = thrown(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'netlink' }))) as NetlinkError;
     expect(e).toBeInstanceOf(NetlinkError);
-    expect(e.code).toBe('ENOTSUP'); // EOPNOTSUPP, 95
+    expect(e.code).toBe('EOPNOTSUPP');
     expect(e.errno).toBe(95);
     expect(e.extack).toBe('Underlying driver does not support XDP in native mode');
     expect(e.message).toMatch(/attach XDP program "count_a" to lo \(native, netlink\) failed: .*kernel says: "Underlying driver does not support XDP in native mode"; hint: lo has no driver \(native\) XDP support: use mode 'generic'/);
     // bpf(2) carries no ext-ack text: the hint comes from the errno.
     const viaLink = thrown(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'link' })));
     expect(viaLink).toBeInstanceOf(SyscallError);
-    expect(viaLink.message).toMatch(/BPF_LINK_CREATE \(attach XDP program "count_a" to lo \(native, bpf_link\)\) failed: ENOTSUP.*use mode 'generic'/);
+    expect(viaLink.message).toMatch(/BPF_LINK_CREATE \(attach XDP program "count_a" to lo \(native, bpf_link\)\) failed: EOPNOTSUPP.*use mode 'generic'/);
   });
 
   it('cannot run native and generic at once: EEXIST with the kernel\'s text', () => {

@@ -3,6 +3,8 @@ import { strerror } from './libc.js';
 
 /** Kernel-internal errno values that leak to user space from bpf(2) and have no libc name. */
 const KERNEL_ERRNO_NAMES: Record<number, string> = {
+  // libuv calls 95 ENOTSUP; the kernel and its documentation say EOPNOTSUPP.
+  95: 'EOPNOTSUPP',
   512: 'ERESTARTSYS',
   524: 'ENOTSUPP',
 };
