@@ -1,5 +1,5 @@
 import { LinkInfoLayout as L } from '../syscall/attr.js';
-import { closeFd, linkDetach, linkUpdate, objGetInfo, objPin, rawTracepointOpen } from '../syscall/index.js';
+import { linkDetach, linkUpdate, objGetInfo, objPin, OwnedFd, rawTracepointOpen } from '../syscall/index.js';
 import type { Program } from '../programs/index.js';
 
 /** What the kernel reports about a bpf_link. */
@@ -53,14 +53,16 @@ export abstract class Link {
 /** A kernel-owned bpf_link: detached when its last fd closes (also when the process dies). */
 export class BpfLink extends Link {
   readonly fd: number;
+  readonly #owned: OwnedFd;
 
   constructor(fd: number, target: string) {
     super(target);
     this.fd = fd;
+    this.#owned = new OwnedFd(fd, `link ${target}`, this);
   }
 
   protected release(): void {
-    closeFd(this.fd);
+    this.#owned.close();
   }
 
   #live(): number {

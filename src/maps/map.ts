@@ -1,7 +1,7 @@
 import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
   closeFd, commandName, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapFreeze, objGet, objPin,
-  SyscallError,
+  OwnedFd, SyscallError,
 } from '../syscall/index.js';
 import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
@@ -93,13 +93,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
   readonly name: string;
   readonly #key: Codec<K> | undefined;
   readonly #value: Codec<V> | undefined;
-  #closed = false;
+  readonly #owned: OwnedFd;
   // Reused buffers: the hot path allocates only what it returns.
   readonly #keyBuf: Buffer;
   readonly #valueBuf: Buffer;
 
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
     this.fd = fd;
+    this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;
     this.keySize = info.keySize;
     this.valueSize = info.valueSize;
@@ -166,7 +167,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#owned.closed;
   }
 
   info(): MapInfo {
@@ -183,9 +184,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    this.#owned.close();
   }
 
   [Symbol.dispose](): void {
@@ -193,7 +192,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #live(): number {
-    if (this.#closed) throw new MapError(`map "${this.name}" is closed`);
+    if (this.#owned.closed) throw new MapError(`map "${this.name}" is closed`);
     return this.fd;
   }
 

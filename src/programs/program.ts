@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AttachType, BpfCommand, ProgramType, objectName } from '../uapi/bpf.js';
 import {
-  closeFd, getFdById, NativeMemory, objGet, objPin, progLoadRaw, progTestRun, SyscallError,
+  closeFd, getFdById, NativeMemory, objGet, objPin, OwnedFd, progLoadRaw, progTestRun, SyscallError,
   type ProgLoadRequest,
 } from '../syscall/index.js';
 import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
@@ -119,10 +119,11 @@ export class Program {
   readonly name: string;
   /** The expected attach type it was loaded with (unknown for programs opened by id or pin). */
   readonly expectedAttachType: number | undefined;
-  #closed = false;
+  readonly #owned: OwnedFd;
 
   protected constructor(fd: number, type: ProgramType, name: string, expectedAttachType?: number) {
     this.fd = fd;
+    this.#owned = new OwnedFd(fd, `program "${name}"`, this);
     this.type = type;
     this.name = name;
     this.expectedAttachType = expectedAttachType;
@@ -168,7 +169,7 @@ export class Program {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#owned.closed;
   }
 
   info(): ProgramInfo {
@@ -196,9 +197,7 @@ export class Program {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    this.#owned.close();
   }
 
   [Symbol.dispose](): void {
@@ -206,7 +205,7 @@ export class Program {
   }
 
   #live(): number {
-    if (this.#closed) throw new ProgramError(`program "${this.name}" is closed`);
+    if (this.#owned.closed) throw new ProgramError(`program "${this.name}" is closed`);
     return this.fd;
   }
 }

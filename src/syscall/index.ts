@@ -8,3 +8,4 @@ export * from './netlink.js';
 export * from './perf.js';
 export { lastErrno, syscall3Raw, SYS_BPF } from './libc.js';
 export * from './netns.js';
+export * from './owned-fd.js';

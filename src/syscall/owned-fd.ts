@@ -1,0 +1,55 @@
+// A file descriptor owned by one object. If the object is garbage-collected without close(), the fd
+// is closed for it and a warning says so (once per process), so a forgotten map or program does
+// not pin kernel memory for the life of the process.
+import { libc } from './libc.js';
+import { check } from './errors.js';
+
+let leaked = 0;
+
+const registry = new FinalizationRegistry<{ fd: number; what: string }>(({ fd, what }) => {
+  libc.close(fd);
+  leaked++;
+  if (leaked === 1) {
+    process.emitWarning(`${what} was garbage-collected without close(); its fd ${fd} was closed for it. Close BPF objects (or use \`using\`) to free kernel resources when you mean to.`, { code: 'EBPF_UNCLOSED' });
+  }
+});
+
+/** How many objects were cleaned up by the garbage collector instead of close(). */
+export function unclosedObjectCount(): number {
+  return leaked;
+}
+
+export class OwnedFd {
+  readonly #fd: number;
+  readonly #what: string;
+  #closed = false;
+
+  /** Takes ownership of `fd` for `owner`, which is what the garbage collector watches. */
+  constructor(fd: number, what: string, owner: object) {
+    this.#fd = fd;
+    this.#what = what;
+    registry.register(owner, { fd, what }, this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The fd; throws once closed, so a use after close names the object instead of hitting a reused fd. */
+  get value(): number {
+    if (this.#closed) throw new Error(`${this.#what} is closed`);
+    return this.#fd;
+  }
+
+  /** The number, even after close (for messages and identity). */
+  get raw(): number {
+    return this.#fd;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    registry.unregister(this);
+    check('close', libc.close(this.#fd), this.#what);
+  }
+}
