@@ -1,0 +1,76 @@
+// libbpf anchor for the hash map benchmark: 8-byte key, 24-byte value, 10,000 entries.
+//   hashmap <budget ms per measurement> <batch rounds>
+// lookup and update: rounds of 2,000 operations until the budget is spent, best round's ns/op
+// (as bench/run.ts does); batch: one bpf_map_lookup_batch of all 10,000 entries per round, best round.
+#include "common.h"
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define ENTRIES 10000
+#define ROUND 2000
+
+static double measure(int fd, int update, long budget_ms)
+{
+	uint64_t key = 0;
+	unsigned char value[24];
+	memset(value, 7, sizeof(value));
+	uint32_t k = 0;
+	for (int i = 0; i < ROUND; i++) { // warm-up
+		key = k++ % ENTRIES;
+		update ? bpf_map_update_elem(fd, &key, value, BPF_ANY) : bpf_map_lookup_elem(fd, &key, value);
+	}
+	double best = 1e30;
+	uint64_t end = now_ns() + budget_ms * 1000000ull;
+	while (now_ns() < end) {
+		uint64_t t0 = now_ns();
+		for (int i = 0; i < ROUND; i++) {
+			key = k++ % ENTRIES;
+			int err = update ? bpf_map_update_elem(fd, &key, value, BPF_ANY) : bpf_map_lookup_elem(fd, &key, value);
+			if (err)
+				die(update ? "bpf_map_update_elem" : "bpf_map_lookup_elem", errno);
+		}
+		double ns = (double)(now_ns() - t0) / ROUND;
+		if (ns < best)
+			best = ns;
+	}
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	long budget = argc > 1 ? atol(argv[1]) : 2000;
+	int batch_rounds = argc > 2 ? atoi(argv[2]) : 200;
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench", 8, 24, ENTRIES, NULL);
+	if (fd < 0)
+		die("bpf_map_create", fd);
+	unsigned char value[24];
+	memset(value, 7, sizeof(value));
+	for (uint64_t key = 0; key < ENTRIES; key++)
+		if (bpf_map_update_elem(fd, &key, value, BPF_ANY))
+			die("fill", errno);
+
+	double lookup = measure(fd, 0, budget);
+	double update = measure(fd, 1, budget);
+
+	static uint64_t keys[ENTRIES];
+	static unsigned char values[ENTRIES * 24];
+	double best = 1e30;
+	for (int r = 0; r < batch_rounds; r++) {
+		uint64_t out_batch;
+		__u32 count = ENTRIES;
+		uint64_t t0 = now_ns();
+		int err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, values, &count, NULL);
+		uint64_t ns = now_ns() - t0;
+		if (err && errno != ENOENT)
+			die("bpf_map_lookup_batch", errno);
+		if (count != ENTRIES) {
+			printf("{\"error\":\"batch returned %u\"}\n", count);
+			return 1;
+		}
+		if ((double)ns / count < best)
+			best = (double)ns / count;
+	}
+	printf("{\"lookupNs\":%.1f,\"updateNs\":%.1f,\"batchNsPerEntry\":%.2f}\n", lookup, update, best);
+	return 0;
+}
