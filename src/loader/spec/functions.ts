@@ -1,0 +1,213 @@
+// Splits executable sections into functions and resolves each instruction's ELF relocation: map
+// references, global data addresses, bpf-to-bpf calls and callback addresses. Calls are kept as
+// links to the callee function; program.ts lays the functions out and turns links into offsets.
+import { decodeInstructions, isLddw, slotOffsets, type Instruction } from '../../asm/index.js';
+import {
+  BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
+} from '../../asm/opcodes.js';
+import type { BtfExt } from '../../btf/index.js';
+import { AsmError } from '../../asm/index.js';
+import type { ElfFile, ElfSection, ElfSymbol } from '../../elf/index.js';
+import type { ErrorContext } from '../errors.js';
+import { DATA_SECTION } from './maps.js';
+import type { ProgramLineInfo } from './types.js';
+
+const SHF_EXECINSTR = 0x4;
+const STT_SECTION = 3;
+const STT_FUNC = 2;
+const STB_LOCAL = 0;
+const SHN_UNDEF = 0;
+const R_BPF_64_64 = 1;
+const R_BPF_64_ABS64 = 2;
+const R_BPF_64_ABS32 = 3;
+const R_BPF_64_32 = 10;
+const CALL = BPF_JMP | BPF_CALL;
+
+/** A function's identity: section index and first slot. */
+export type FunctionKey = string;
+const keyOf = (section: number, slot: number): FunctionKey => `${section}:${slot}`;
+
+export interface ObjectFunction {
+  readonly key: FunctionKey;
+  readonly name: string;
+  readonly section: ElfSection;
+  readonly global: boolean;
+  readonly instructions: Instruction[];
+  /** Slot of each instruction relative to the function's start; the extra last entry is the length. */
+  readonly slots: number[];
+  /** Instruction index → callee (calls and callback address loads). */
+  readonly links: Map<number, FunctionKey>;
+  readonly funcTypeId: number | undefined;
+  /** Relative to the function's first slot. */
+  readonly lineInfos: ProgramLineInfo[];
+  /** Instruction index → CO-RE relocation. */
+  readonly coreRelocations: { instruction: number; typeId: number; accessor: string; kind: number }[];
+}
+
+export interface RelocationTargets {
+  /** Map name for a symbol in ".maps" or "maps", given the symbol. */
+  mapOf(symbol: ElfSymbol, addend: number): string | undefined;
+  /** Offset of a `.kconfig` extern in the kconfig map, given its name. */
+  kconfigOffset(name: string): number | undefined;
+}
+
+export function isProgramSection(s: ElfSection): boolean {
+  return (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
+}
+
+/** Every function of every executable section, keyed by FunctionKey. */
+export function readFunctions(
+  elf: ElfFile, symbols: readonly ElfSymbol[], ext: BtfExt | undefined, targets: RelocationTargets, err: ErrorContext,
+): Map<FunctionKey, ObjectFunction> {
+  const out = new Map<FunctionKey, ObjectFunction>();
+  const order = elf.header.byteOrder;
+  for (const section of elf.sections) {
+    if (!isProgramSection(section)) continue;
+    let insns: Instruction[];
+    try {
+      insns = decodeInstructions(elf.sectionData(section), order);
+    } catch (e) {
+      if (e instanceof AsmError) throw err(e.message, { section: section.name, offset: e.byteOffset }, e);
+      throw e;
+    }
+    const slots = slotOffsets(insns);
+    const total = slots[insns.length];
+    const indexOfSlot = new Int32Array(total).fill(-1);
+    slots.slice(0, -1).forEach((slot, i) => (indexOfSlot[slot] = i));
+
+    applyRelocations(elf, section, insns, indexOfSlot, targets, err);
+
+    const funcs = symbols
+      .filter((s) => s.sectionIndex === section.index && s.type === STT_FUNC)
+      .sort((a, b) => a.value - b.value);
+    if (funcs.length === 0) {
+      throw err('executable section has no function symbols', { section: section.name, hint: 'the object was stripped; BPF objects need their symbol table' });
+    }
+    const funcInfos = ext?.funcInfos.get(section.name) ?? [];
+    const lineInfos = ext?.lineInfos.get(section.name) ?? [];
+    const coreRelocations = ext?.coreRelocations.get(section.name) ?? [];
+    for (let f = 0; f < funcs.length; f++) {
+      const sym = funcs[f];
+      if (sym.value % 8 !== 0) throw err('function does not start on an instruction boundary', { section: section.name, symbol: sym.name, offset: sym.value });
+      const start = sym.value / 8;
+      const end = sym.size > 0 ? start + sym.size / 8 : f + 1 < funcs.length ? funcs[f + 1].value / 8 : total;
+      const first = indexOfSlot[start];
+      if (first === undefined || first < 0 || end > total) throw err('function symbol lies outside its section\'s instructions', { section: section.name, symbol: sym.name, offset: sym.value });
+      let last = first;
+      while (last < insns.length && slots[last] < end) last++;
+      const links = new Map<number, FunctionKey>();
+      const mine = insns.slice(first, last).map((insn, i) => {
+        const copy = { ...insn };
+        const target = (insn as LinkedInstruction).callTarget;
+        if (target !== undefined) links.set(i, keyOf(target.section, target.slot));
+        delete (copy as LinkedInstruction).callTarget;
+        return copy;
+      });
+      // Calls inside the same section with no relocation (the compiler resolved them itself).
+      mine.forEach((insn, i) => {
+        if (insn.opcode === CALL && insn.src === BPF_PSEUDO_CALL && !links.has(i)) {
+          links.set(i, keyOf(section.index, slots[first + i] + insn.imm + 1));
+        }
+      });
+      const relSlots = slots.slice(first, last + 1).map((s) => s - start);
+      const inRange = (o: number): boolean => o >= start && o < end;
+      const fi = funcInfos.find((r) => r.insnOffset === start);
+      out.set(keyOf(section.index, start), {
+        key: keyOf(section.index, start),
+        name: sym.name,
+        section,
+        global: sym.bind !== STB_LOCAL,
+        instructions: mine,
+        slots: relSlots,
+        links,
+        funcTypeId: fi?.typeId,
+        lineInfos: lineInfos.filter((r) => inRange(r.insnOffset)).map((r) => ({ ...r, insnOffset: r.insnOffset - start })),
+        coreRelocations: coreRelocations.filter((r) => inRange(r.insnOffset)).map((r) => {
+          const index = indexOfSlot[r.insnOffset];
+          if (index < 0) throw err('CO-RE relocation points into the middle of an instruction', { section: section.name, offset: r.insnOffset * 8 });
+          return { instruction: index - first, typeId: r.typeId, accessor: r.accessor, kind: r.kind };
+        }),
+      });
+    }
+  }
+  return out;
+}
+
+interface LinkedInstruction extends Instruction {
+  callTarget?: { section: number; slot: number };
+}
+
+function applyRelocations(
+  elf: ElfFile, section: ElfSection, insns: Instruction[], indexOfSlot: Int32Array, targets: RelocationTargets, err: ErrorContext,
+): void {
+  for (const rel of elf.relocationSectionsFor(section)) {
+    let relocations;
+    try {
+      relocations = elf.relocations(rel);
+    } catch (e) {
+      throw err(`relocations cannot be read: ${(e as Error).message}`, { section: rel.name }, e);
+    }
+    for (const r of relocations) {
+      const where = { section: section.name, offset: r.offset };
+      if (r.offset % 8 !== 0 || r.offset / 8 >= indexOfSlot.length || indexOfSlot[r.offset / 8] < 0) {
+        throw err('relocation does not point at an instruction', { ...where, hint: `relocation section ${rel.name}` });
+      }
+      const insn = insns[indexOfSlot[r.offset / 8]] as LinkedInstruction;
+      const sym = r.symbol;
+      if (!sym) throw err(`relocation refers to symbol index ${r.symbolIndex}, which does not exist`, where);
+      const symWhere = { ...where, symbol: sym.name || `section symbol ${sym.section ?? sym.sectionIndex}` };
+      if (r.type === R_BPF_64_ABS64 || r.type === R_BPF_64_ABS32) continue; // debug data, not code
+      if (r.type !== R_BPF_64_64 && r.type !== R_BPF_64_32) throw err(`unsupported relocation type ${r.type}`, symWhere);
+      const target = sym.sectionIndex === SHN_UNDEF ? undefined : elf.sections[sym.sectionIndex];
+
+      if (insn.opcode === CALL) {
+        if (insn.src !== BPF_PSEUDO_CALL) throw err('relocated call is not a bpf-to-bpf call', symWhere);
+        if (!target || !isProgramSection(target)) {
+          throw err(`call to ${sym.name || 'an undefined function'}, which is not a BPF function in this object`, { ...symWhere, hint: 'kfuncs and extern functions are not supported by this loader' });
+        }
+        insn.callTarget = { section: target.index, slot: sym.value / 8 + insn.imm + 1 };
+        continue;
+      }
+      if (!isLddw(insn)) throw err(`relocation on an instruction with opcode 0x${insn.opcode.toString(16)} (only lddw and calls are relocated)`, symWhere);
+      const low = Number(BigInt.asIntN(32, insn.imm64 ?? BigInt(insn.imm)));
+
+      if (!target) {
+        const offset = targets.kconfigOffset(sym.name);
+        if (offset === undefined) {
+          throw err(`reference to undefined symbol ${sym.name}`, { ...symWhere, hint: 'externs are supported only in the .kconfig section (declare with __kconfig)' });
+        }
+        setMapValue(insn, '.kconfig', offset + low);
+        continue;
+      }
+      if (target.name === '.maps' || target.name === 'maps') {
+        const name = targets.mapOf(sym, low);
+        if (name === undefined) throw err('reference to a map that is not defined', { ...symWhere, hint: `no map definition at offset ${sym.value + low} of ${target.name}` });
+        insn.src = BPF_PSEUDO_MAP_FD;
+        insn.reference = name;
+        insn.imm = 0;
+        insn.imm64 = 0n;
+        continue;
+      }
+      if (DATA_SECTION.test(target.name)) {
+        const base = sym.type === STT_SECTION ? 0 : sym.value;
+        setMapValue(insn, target.name, base + low);
+        continue;
+      }
+      if (isProgramSection(target)) {
+        const byteOffset = (sym.type === STT_SECTION ? 0 : sym.value) + low;
+        if (byteOffset % 8 !== 0) throw err('callback address is not on an instruction boundary', symWhere);
+        insn.src = BPF_PSEUDO_FUNC;
+        insn.callTarget = { section: target.index, slot: byteOffset / 8 };
+        continue;
+      }
+      throw err(`lddw refers to section ${target.name}, which is neither maps, global data nor code`, symWhere);
+    }
+  }
+}
+
+function setMapValue(insn: Instruction, map: string, offset: number): void {
+  insn.src = BPF_PSEUDO_MAP_VALUE;
+  insn.reference = map;
+  insn.imm = 0;
+  insn.imm64 = BigInt(offset >>> 0) << 32n;
+}

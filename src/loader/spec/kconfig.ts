@@ -1,0 +1,26 @@
+// `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*): declared in the object, valued at load from
+// the running kernel. The spec only lays them out in the `.kconfig` map's value.
+import type { Btf } from '../../btf/index.js';
+import type { ElfSymbol } from '../../elf/index.js';
+import type { ErrorContext } from '../errors.js';
+import type { KconfigExtern } from './types.js';
+
+const STB_WEAK = 2;
+
+export function kconfigLayout(btf: Btf, symbols: readonly ElfSymbol[], err: ErrorContext): { externs: KconfigExtern[]; size: number } {
+  const datasec = btf.findType('.kconfig', 'datasec');
+  if (!datasec) return { externs: [], size: 0 };
+  const externs: KconfigExtern[] = [];
+  let offset = 0;
+  for (const v of datasec.vars) {
+    const variable = btf.typeById(v.type);
+    if (variable.kind !== 'var') throw err('.kconfig entry is not a variable', { section: '.BTF' });
+    const size = btf.sizeOf(variable.type);
+    const align = Math.min(8, Math.max(1, btf.alignOf(variable.type)));
+    offset = Math.ceil(offset / align) * align;
+    const sym = symbols.find((s) => s.name === variable.name);
+    externs.push({ name: variable.name, offset, size, typeId: variable.type, weak: sym?.bind === STB_WEAK });
+    offset += size;
+  }
+  return { externs, size: Math.ceil(offset / 8) * 8 };
+}

@@ -1,0 +1,117 @@
+// The collection spec: everything an object file says, before anything exists in the kernel.
+// Plain data (plus the variables' accessors), so it can be inspected and changed before loading.
+import type { Instruction } from '../../asm/index.js';
+import type { Btf } from '../../btf/index.js';
+import type { AttachType, MapType, ProgramType } from '../../uapi/bpf.js';
+import type { BtfTargetKind } from './section-names.js';
+import type { VariableSpec } from './variables.js';
+
+/** A func_info record re-based to the program's own instruction slots. */
+export interface ProgramFuncInfo {
+  /** Slot (8-byte unit) of the function's first instruction in the linked program. */
+  readonly insnOffset: number;
+  /** FUNC type id in the collection's BTF. */
+  readonly typeId: number;
+}
+
+/** A line_info record re-based to the program's own instruction slots. */
+export interface ProgramLineInfo {
+  readonly insnOffset: number;
+  readonly fileName: string;
+  readonly line: string;
+  readonly lineNumber: number;
+  readonly column: number;
+}
+
+/** A CO-RE relocation attached to one instruction of the linked program. */
+export interface ProgramCoreRelocation {
+  /** Index into `instructions` (not the slot). */
+  readonly instruction: number;
+  /** The local type id in the collection's BTF. */
+  readonly typeId: number;
+  /** Access string, e.g. "0:1:2". */
+  readonly accessor: string;
+  /** enum bpf_core_relo_kind. */
+  readonly kind: number;
+}
+
+export interface ProgramSpecEntry {
+  /** The function's symbol name. */
+  readonly name: string;
+  /** The ELF section it came from, e.g. "kprobe/do_unlinkat". */
+  readonly section: string;
+  type: ProgramType;
+  expectedAttachType: AttachType | undefined;
+  /** What the section name says to attach to ("syscalls/sys_enter_openat", "vfs_read", ...). */
+  attachTo: string | undefined;
+  /** For fentry/fexit/fmod_ret/tp_btf/lsm/iter: the kind of kernel BTF object attachTo names. */
+  btfTarget: BtfTargetKind | undefined;
+  /** prog_flags (sleepable, XDP frags). */
+  flags: number;
+  /** The program followed by every subprogram it calls, calls and callbacks resolved. */
+  instructions: Instruction[];
+  license: string;
+  kernelVersion: number;
+  funcInfos: ProgramFuncInfo[];
+  lineInfos: ProgramLineInfo[];
+  coreRelocations: ProgramCoreRelocation[];
+}
+
+export type MapPinning = 'none' | 'by-name';
+
+/** What a map starts with once created. */
+export type MapContents =
+  /** Global data: the section's bytes, the one value at key 0. */
+  | { readonly kind: 'data'; bytes: Uint8Array }
+  /** Program arrays: program names by index, written after the programs are loaded. */
+  | { readonly kind: 'programs'; readonly slots: ReadonlyMap<number, string> }
+  /** Maps of maps: map names by index, written once all maps exist. */
+  | { readonly kind: 'maps'; readonly slots: ReadonlyMap<number, string> };
+
+export interface MapSpecEntry {
+  readonly name: string;
+  /** Where it was defined: ".maps", "maps" (legacy), or the global data section it holds. */
+  readonly section: string;
+  type: MapType;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  numaNode: number | undefined;
+  mapExtra: bigint | undefined;
+  pinning: MapPinning;
+  /** Key and value type ids in the collection's BTF (0 when the object gives none). */
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  innerMap: MapSpecEntry | undefined;
+  contents: MapContents | undefined;
+  /** Frozen after its contents are written (.rodata, .kconfig). */
+  readonly freeze: boolean;
+}
+
+/** A `.kconfig` extern: filled in at load from the running kernel. */
+export interface KconfigExtern {
+  readonly name: string;
+  /** Offset in the `.kconfig` map's value. */
+  readonly offset: number;
+  readonly size: number;
+  /** The VAR's type id in the collection's BTF. */
+  readonly typeId: number;
+  /** Declared __weak: a missing value is zero instead of an error. */
+  readonly weak: boolean;
+}
+
+export interface CollectionSpec {
+  /** The object's name, used in errors. */
+  readonly name: string;
+  readonly programs: Record<string, ProgramSpecEntry>;
+  readonly maps: Record<string, MapSpecEntry>;
+  /** Global variables of .data, .rodata, .bss and custom data sections; set them before loading. */
+  readonly variables: Record<string, VariableSpec>;
+  readonly kconfig: readonly KconfigExtern[];
+  /** The object's BTF with section sizes and variable offsets filled in; undefined without .BTF. */
+  readonly btf: Btf | undefined;
+  readonly license: string;
+  readonly version: number;
+  readonly littleEndian: boolean;
+}
