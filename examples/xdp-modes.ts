@@ -460,6 +460,8 @@ interface ModeResult {
   counters?: Counters;
   /** True when the device showed nothing attached after the detach. */
   detached?: boolean;
+  /** Why fewer frames were counted than were sent, when that happened. */
+  note?: string;
   /** Why the mode is not available here: the kernel's answers, step by step. */
   refused?: { step: string; answer: Answer }[];
 }
@@ -522,7 +524,7 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
         traffic.liveFrames[FRAME_KINDS[i]] = c.framesPerKind;
         traffic.sent += c.framesPerKind;
       }
-      how.push(`${traffic.sent} frames (${c.framesPerKind} of each of ${FRAME_KINDS.length} kinds) injected with BPF_PROG_TEST_RUN live frames`);
+      how.push(`${traffic.sent} frames (${c.framesPerKind} of each of ${FRAME_KINDS.length} kinds) injected with BPF_PROG_TEST_RUN live frames, redirected into ${c.lab ? c.lab.a : `${c.device}'s veth peer`}`);
     }
     if (c.lab) {
       c.lab.sendUdp(c.udp);
@@ -538,6 +540,12 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
     traffic.how = how.join(' + ');
     result.traffic = traffic;
     result.counters = counters(await settle(c.map, before, traffic.sent), before);
+    if (result.counters.seen < traffic.sent) {
+      result.note = c.lab || mode === 'native'
+        ? `${traffic.sent - result.counters.seen} of ${traffic.sent} frames did not reach the program`
+        : `frames redirected into a veth reach a peer without native XDP only when that peer has GRO on (ethtool -K ${c.device} gro on); ` +
+          'this example does not change your device';
+    }
   } finally {
     link.close();
     forget();
@@ -843,6 +851,7 @@ function printHuman(r: Report): void {
     p(`  ${tag}attached (${m.via}); kernel (RTM_GETLINK): ${stateText(m.kernelReported!)}; ip -d link: ${m.ipMode}`);
     p(`          traffic: ${m.traffic!.how}`);
     p(`          counted ${c.seen}: ${Object.entries(c.l3).map(([k, v]) => `${k} ${v}`).join(', ')} | ${Object.entries(c.l4).map(([k, v]) => `${k} ${v}`).join(', ')} | ${Object.entries(c.verdicts).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'no verdicts'}`);
+    if (m.note) p(`          note: ${m.note}`);
     p(`          detached: ${m.detached ? 'yes, nothing attached afterwards' : 'NO'}`);
   }
   p('\n2. Rules (tried for real; the kernel\'s answer after the arrow)');
