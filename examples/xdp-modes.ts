@@ -21,8 +21,14 @@
 //  4. Generic vs native side by side: the same injected frames, timed by the kernel, in both modes.
 //  5. The post's table, filled with what was measured.
 //
+// The rules and the benchmark always run in the lab (they need a device nobody else uses, and lo);
+// --dev changes only which device the mode tour of step 2 uses, and never touches that device's
+// settings. In the lab, veth-b has GRO on, so that frames redirected into veth-a reach it also when
+// it runs no native XDP program (generic mode).
+//
 // The lab namespace (and with it every program attached inside it) is removed at exit, on Ctrl-C,
-// SIGTERM and on error. With --dev, only netlink attachments need undoing, and they are.
+// SIGTERM and on error. On a --dev device the tour attaches through bpf_links, which the kernel
+// detaches when this process ends, however it ends.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, hostname, release } from 'node:os';
 import {
@@ -463,7 +469,7 @@ interface ModeResult {
   /** Why fewer frames were counted than were sent, when that happened. */
   note?: string;
   /** Why the mode is not available here: the kernel's answers, step by step. */
-  refused?: { step: string; answer: Answer }[];
+  refused?: { step: string; answer: Answer; why?: string }[];
 }
 
 interface TourContext {
@@ -491,7 +497,11 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
     const load = attempt(() => {
       offloaded = c.where.run(() => Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'xdp_offload', ifindex: c.ifindex }));
     });
-    result.refused.push({ step: `load a program for ${c.device} (prog_ifindex ${c.ifindex})`, answer: load });
+    result.refused.push({
+      step: `load a program for ${c.device} (prog_ifindex ${c.ifindex})`, answer: load,
+      why: load.ok ? undefined : 'only a device whose driver registered for BPF offload (nfp; netdevsim emulates one, CONFIG_NETDEVSIM) accepts a program ' +
+        'loaded with prog_ifindex: the driver translates it for the NIC at load time. Any other device gets EINVAL',
+    });
     const attach = attempt(() => c.where.run(() => attachXdp(offloaded ?? c.program, c.device, { mode: 'offload', via: 'netlink' })).close());
     offloaded?.close();
     result.refused.push({ step: `attach in offload mode (XDP_FLAGS_HW_MODE, netlink)`, answer: attach });
@@ -805,7 +815,7 @@ async function benchmark(lab: Lab, program: Program, map: BpfMap, setVerdict: (v
 
 const RUNS_WHERE: Record<XdpMode, string> = {
   generic: 'core network code (netif_receive_skb → do_xdp_generic), after the skb is built',
-  native: "the driver's receive path (veth: NAPI poll, veth_xdp_rcv), before any skb",
+  native: "the driver's receive path (NAPI poll; veth: veth_xdp_rcv), before any skb",
   offload: 'on the NIC itself (needs a BPF-offloading NIC such as Netronome nfp); no host CPU',
 };
 
@@ -833,8 +843,8 @@ function table(modes: ModeResult[], bench: BenchResult[]): TableRow[] {
 function printHuman(r: Report): void {
   const p = console.log;
   p(`XDP attach modes on ${r.machine.kernel} (${r.machine.arch}, ${r.machine.cpus} CPUs, ${r.machine.cpuModel})`);
-  p(r.lab ? `lab: network namespace ${r.lab.namespace}, ${r.lab.sender} (${r.lab.senderAddress}) ↔ ${r.lab.receiver}; programs attach to ${r.lab.receiver}; removed at exit`
-    : '');
+  const labText = `network namespace ${r.lab.namespace}, ${r.lab.sender} (${r.lab.senderAddress}) ↔ ${r.lab.receiver}, removed at exit`;
+  p(r.device === r.lab.receiver ? `lab: ${labText}; programs attach to ${r.lab.receiver}` : `device: ${r.device}; lab for the rules and the benchmark: ${labText}`);
   p(`program: ${r.program.name}, ${r.program.instructions} instructions from ProgramBuilder; counters in a ${r.program.map}`);
   p(`\n1. The three modes on ${r.device}`);
   for (const m of r.modes) {
@@ -843,7 +853,8 @@ function printHuman(r: Report): void {
       p(`  ${tag}not available here`);
       for (const s of m.refused ?? []) {
         p(`          ${s.step}: ${say(s.answer)}`);
-        if (s.answer.hint) p(`            hint: ${s.answer.hint}`);
+        const why = s.why ?? s.answer.hint;
+        if (why) p(`            why: ${why}`);
       }
       continue;
     }
@@ -887,7 +898,7 @@ function printHuman(r: Report): void {
 interface Report {
   machine: { kernel: string; arch: string; cpus: number; cpuModel: string; node: string; hostname: string };
   device: string;
-  lab: { namespace: string; sender: string; receiver: string; senderAddress: string } | null;
+  lab: { namespace: string; sender: string; receiver: string; senderAddress: string };
   program: { name: string; instructions: number; map: string };
   modes: ModeResult[];
   rules: RuleResult[];
@@ -914,6 +925,8 @@ async function main(): Promise<void> {
   process.on('exit', cleanup);
 
   // The lab is always built: the rules and the benchmark need a device nobody else uses.
+  // A named device must exist before anything is built (the library's error names it).
+  if (o.dev) queryXdp(o.dev);
   const lab = new Lab();
   lab.create();
   await breathe();
