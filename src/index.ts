@@ -51,5 +51,6 @@ export {
 } from './goroutines/index.js';
 export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } from './goroutines/index.js';
 
-// Errors from the kernel.
+// Errors from the kernel; running code inside another network namespace.
 export { SyscallError, errnoName } from './syscall/errors.js';
+export { inNetns } from './syscall/netns.js';

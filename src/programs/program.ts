@@ -231,13 +231,15 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
         logSize = Math.min(maxLog, Math.max(r.logTrueSize + 1, logSize * 4));
         continue;
       }
-      if (r.log.length === 0) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}" (the verifier wrote no log)`);
+      if (r.log.length === 0) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}" (the verifier wrote no log)`, request.ifindex ? OFFLOAD_HINT : undefined);
       throw new VerifierError('BPF_PROG_LOAD', errno, name, r.log, errno === ENOSPC);
     } finally {
       log?.free();
     }
   }
 }
+
+const OFFLOAD_HINT = 'a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload (Netronome nfp, netdevsim) accepts it, and the ifindex is looked up in this thread\'s network namespace';
 
 const CAP_BPF = 39;
 const TRAMPOLINE_ATTACH_TYPES = new Set<number>([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
