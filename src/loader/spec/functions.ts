@@ -7,7 +7,7 @@ import {
 } from '../../asm/opcodes.js';
 import type { BtfExt } from '../../btf/index.js';
 import { AsmError } from '../../asm/index.js';
-import type { ElfFile, ElfSection, ElfSymbol } from '../../elf/index.js';
+import { ElfError, type ElfFile, type ElfSection, type ElfSymbol } from '../../elf/index.js';
 import type { ErrorContext } from '../errors.js';
 import { DATA_SECTION } from './maps.js';
 import type { ProgramLineInfo } from './types.js';
@@ -145,7 +145,7 @@ function applyRelocations(
     try {
       relocations = elf.relocations(rel);
     } catch (e) {
-      throw err(`relocations cannot be read: ${(e as Error).message}`, { section: rel.name }, e);
+      throw err(`relocations cannot be read: ${(e as Error).message}`, { section: rel.name, ...(e instanceof ElfError && e.offset !== undefined ? { offset: e.offset } : {}) }, e);
     }
     for (const r of relocations) {
       const where = { section: section.name, offset: r.offset };
