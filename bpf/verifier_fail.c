@@ -5,7 +5,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
-  __uint(type, MAP_ARRAY);
+  __uint(type, MAP_HASH); /* a hash lookup may miss: the verifier insists on a check */
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, __u64);
