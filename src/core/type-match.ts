@@ -5,7 +5,7 @@
 import type { Btf, BtfType } from '../btf/index.js';
 import { essentialName } from './essential-name.js';
 
-export function typesMatch(local: Btf, localId: number, target: Btf, targetId: number, depth = 0): boolean {
+export function typesMatch(local: Btf, localId: number, target: Btf, targetId: number, depth = 0, behindPointer = false): boolean {
   if (depth > 32) return false;
   const a = skipQualifiers(local, localId);
   const b = skipQualifiers(target, targetId);
@@ -20,18 +20,22 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targetId: n
   switch (a.kind) {
     case 'int': {
       const bi = b as typeof a;
+      // Plain char's signedness is the compiler's choice (the kernel builds with -funsigned-char).
+      if (a.name === 'char' && bi.name === 'char') return a.size === bi.size;
       return a.size === bi.size && a.signed === bi.signed;
     }
     case 'ptr':
-      return typesMatch(local, a.type, target, (b as typeof a).type, depth + 1);
+      return typesMatch(local, a.type, target, (b as typeof a).type, depth + 1, true);
     case 'array': {
       const ba = b as typeof a;
-      return a.length === ba.length && typesMatch(local, a.type, target, ba.type, depth + 1);
+      return a.length === ba.length && typesMatch(local, a.type, target, ba.type, depth + 1, behindPointer);
     }
     case 'struct':
     case 'union': {
       const bs = b as typeof a;
       if (depth > 0 && essentialName(a.name) !== essentialName(bs.name)) return false;
+      // Behind a pointer a composite is only named (it may be a forward declaration), as in C.
+      if (behindPointer) return true;
       return a.members.every((m) => {
         const other = bs.members.find((x) => x.name === m.name);
         return other !== undefined && typesMatch(local, m.type, target, other.type, depth + 1);
