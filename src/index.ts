@@ -54,3 +54,14 @@ export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } 
 // Errors from the kernel; running code inside another network namespace.
 export { SyscallError, errnoName } from './syscall/errors.js';
 export { inNetns } from './syscall/netns.js';
+
+// BPF object loader: clang objects into collection specs (pure) and live collections; CO-RE.
+export { btfFeatures, KNOWN_SECTION_PREFIXES, linuxKernelVersion, loadCollection, loadCollectionSpec, LoaderError, programKindOf, VariableSpec } from './loader/index.js';
+export type {
+  BtfTargetKind, Collection, CollectionOptions, CollectionSpec, CollectionSpecOptions, CollectionVariables, KconfigExtern,
+  LoaderErrorDetails, MapContents, MapPinning, MapSpecEntry, ProgramCoreRelocation, ProgramFuncInfo, ProgramKind, ProgramLineInfo,
+  ProgramSpecEntry, VariableValue,
+} from './loader/index.js';
+export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
+export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
+export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
