@@ -1,6 +1,6 @@
 // Traces goroutine state changes of Go programs: a uprobe on runtime.casgstatus, a probe assembled
 // for the target's Go version, records through a ring buffer.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Instruction } from '../asm/index.js';
 import { ElfError } from '../elf/index.js';
 import { goBinaryInfo as goBinaryInfoFromImage, GoBinaryError, type GoBinaryInfo } from '../go/index.js';
@@ -10,7 +10,8 @@ import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
 import { RingBufferReader } from '../readers/index.js';
 import { elfBinaryImage } from '../symbols/index.js';
-import { SyscallError } from '../syscall/index.js';
+import { dupFd, SyscallError } from '../syscall/index.js';
+import { loadCollection, loadCollectionSpec, type Collection } from '../loader/index.js';
 import { u32, u64 } from '../codec/index.js';
 import { buildCasgstatusProbe, CONFIG, STATS } from './probe.js';
 import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
@@ -46,8 +47,12 @@ export interface GoroutineTracerOptions {
   states?: readonly string[];
   /** Ring buffer size in bytes (a power of two, page multiple; default 8 MiB). */
   ringSize?: number;
-  /** Use this program instead of the assembled one (for example the C probe from bpf/). */
-  program?: (maps: { events: BpfMap; config: BpfMap<number, Buffer>; stats: BpfMap<number, bigint> }, info: GoBinaryInfo) => Program;
+  /**
+   * Which probe: the program assembled here for this binary (default), or the C one compiled into
+   * bpf/goroutines.o, loaded with its `volatile const` offsets set for this binary. Both write the
+   * same records.
+   */
+  probe?: 'assembler' | 'c';
 }
 
 /** Builds the probe program for `info` (exposed so tests can compare it with the C probe). */
@@ -55,25 +60,40 @@ export function casgstatusProbe(info: GoBinaryInfo): Instruction[] {
   return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset });
 }
 
+const C_PROBE = new URL('../../bpf/goroutines.o', import.meta.url);
+
+/** The C probe from bpf/goroutines.o, its offsets set for the binary `info` describes. */
+function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
+  const spec = loadCollectionSpec(readFileSync(C_PROBE), { name: 'goroutines.o' });
+  const abi = info.abi;
+  if (abi.kind === 'unsupported') throw new GoroutineTracerError(abi.reason);
+  spec.variables.goid_offset.set(info.goidOffset);
+  spec.variables.sp_reg.set(abi.sp.ptRegsOffset);
+  if (abi.kind === 'stack') {
+    spec.variables.stack_abi.set(1);
+  } else {
+    spec.variables.gp_reg.set(abi.gp.ptRegsOffset);
+    spec.variables.old_reg.set(abi.old.ptRegsOffset);
+    spec.variables.new_reg.set(abi.new.ptRegsOffset);
+  }
+  if (ringSize) spec.maps.events.maxEntries = ringSize;
+  return loadCollection(spec);
+}
+
 export class GoroutineTracer {
   readonly info: GoBinaryInfo;
   readonly binary: string;
-  readonly #events: BpfMap;
-  readonly #config: BpfMap<number, Buffer>;
+  /** Everything opened, closed in this order: link first, maps last. */
+  readonly #owned: { close(): void }[];
   readonly #stats: BpfMap<number, bigint>;
-  readonly #program: Program;
-  readonly #link: PerfEventLink;
   readonly #reader: RingBufferReader;
   #closed = false;
 
-  private constructor(binary: string, info: GoBinaryInfo, parts: { events: BpfMap; config: BpfMap<number, Buffer>; stats: BpfMap<number, bigint>; program: Program; link: PerfEventLink; reader: RingBufferReader }) {
+  private constructor(binary: string, info: GoBinaryInfo, parts: { owned: { close(): void }[]; stats: BpfMap<number, bigint>; reader: RingBufferReader }) {
     this.binary = binary;
     this.info = info;
-    this.#events = parts.events;
-    this.#config = parts.config;
+    this.#owned = parts.owned;
     this.#stats = parts.stats;
-    this.#program = parts.program;
-    this.#link = parts.link;
     this.#reader = parts.reader;
   }
 
@@ -88,16 +108,28 @@ export class GoroutineTracer {
       return x;
     };
     try {
-      const events = keep(BpfMap.create({ type: 'RINGBUF', maxEntries: options.ringSize ?? 8 * 1024 * 1024, name: 'go_events' }));
-      const config = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: CONFIG.size, maxEntries: 1, name: 'go_config' }, { key: u32 }));
-      const stats = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'go_stats' }, { key: u32, value: u64 }));
+      let events: BpfMap;
+      let config: BpfMap<number, Buffer>;
+      let stats: BpfMap<number, bigint>;
+      let program: Program;
+      if (options.probe === 'c') {
+        const c = keep(loadCProbe(info, options.ringSize));
+        events = c.maps.events as BpfMap;
+        config = BpfMap.fromFd(dupFd((c.maps.config as BpfMap).fd), { key: u32 });
+        stats = BpfMap.fromFd(dupFd((c.maps.stats as BpfMap).fd), { key: u32, value: u64 });
+        keep(config);
+        keep(stats);
+        program = c.programs.casgstatus;
+      } else {
+        events = keep(BpfMap.create({ type: 'RINGBUF', maxEntries: options.ringSize ?? 8 * 1024 * 1024, name: 'go_events' }));
+        config = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: CONFIG.size, maxEntries: 1, name: 'go_config' }, { key: u32 }));
+        stats = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'go_stats' }, { key: u32, value: u64 }));
+        program = keep(Program.load({ type: 'KPROBE', instructions: casgstatusProbe(info), maps: { events, config, stats }, name: 'casgstatus' }));
+      }
       const value = Buffer.alloc(CONFIG.size);
       value.writeUInt32LE(options.pid ?? 0, CONFIG.pid);
       value.writeUInt32LE(stateMask(options.states ?? []), CONFIG.stateMask);
       config.update(0, value);
-      const program = keep(options.program
-        ? options.program({ events, config, stats }, info)
-        : Program.load({ type: 'KPROBE', instructions: casgstatusProbe(info), maps: { events, config, stats }, name: 'casgstatus' }));
       let link: PerfEventLink;
       try {
         link = keep(attachUprobe(program, options.binary, { symbol: 'runtime.casgstatus', pid: options.pid }));
@@ -108,7 +140,7 @@ export class GoroutineTracer {
         throw e;
       }
       const reader = keep(new RingBufferReader(events));
-      return new GoroutineTracer(options.binary, info, { events, config, stats, program, link, reader });
+      return new GoroutineTracer(options.binary, info, { owned: opened.reverse(), stats, reader });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
       throw e;
@@ -139,12 +171,7 @@ export class GoroutineTracer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#link.close();
-    this.#reader.close();
-    this.#program.close();
-    this.#stats.close();
-    this.#config.close();
-    this.#events.close();
+    for (const x of this.#owned) x.close();
   }
 
   [Symbol.dispose](): void {

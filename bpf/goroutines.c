@@ -1,0 +1,87 @@
+/* The goroutine state probe, in C: the same records as the probe src/goroutines/probe.ts assembles
+ * at run time. A uprobe on runtime.casgstatus(gp *g, oldval, newval uint32). Where the arguments
+ * are and where goid sits in runtime.g depend on the target's Go version: they are `volatile const`
+ * globals, set before load from what inspectGoBinary() read out of the executable. */
+#include "ebpf.h"
+
+struct record {
+  __u64 timestamp;
+  __u32 pid;
+  __u32 tid;
+  __u64 goid;
+  __u32 old_state;
+  __u32 new_state;
+};
+
+struct config {
+  __u32 pid;        /* only this process; 0 = any */
+  __u32 state_mask; /* only new states whose bit (state & 0xf) is set; 0 = all */
+};
+
+struct { __uint(type, MAP_RINGBUF); __uint(max_entries, 8 << 20); } events SEC(".maps");
+struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, struct config); __uint(max_entries, 1); } config SEC(".maps");
+struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 2); } stats SEC(".maps");
+
+volatile const __u32 goid_offset = 152;
+/* 1: ABI0, the arguments sit on the goroutine stack above the return address. */
+volatile const __u32 stack_abi = 0;
+/* Byte offsets in the uprobe's struct pt_regs (x86-64 defaults: ax, bx, cx, sp). */
+volatile const __u32 gp_reg = 80;
+volatile const __u32 old_reg = 40;
+volatile const __u32 new_reg = 88;
+volatile const __u32 sp_reg = 152;
+
+enum { STAT_LOST = 0, STAT_GOID_READ_FAILURES = 1 };
+
+static __always_inline void count(__u32 key) {
+  __u64 *v = bpf_map_lookup_elem(&stats, &key);
+  if (v) __sync_fetch_and_add(v, 1);
+}
+
+/* A register from pt_regs at a run-time offset: ctx may only be dereferenced at constant
+ * offsets, so read it as kernel memory. */
+static __always_inline __u64 reg(void *ctx, __u32 offset) {
+  __u64 v = 0;
+  bpf_probe_read_kernel(&v, sizeof(v), (char *)ctx + offset);
+  return v;
+}
+
+SEC("uprobe")
+int casgstatus(void *ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 zero = 0;
+  struct config *cfg = bpf_map_lookup_elem(&config, &zero);
+  if (!cfg)
+    return 0;
+  if (cfg->pid && cfg->pid != (__u32)(pid_tgid >> 32))
+    return 0;
+
+  struct record rec = {};
+  __u64 gp;
+  if (stack_abi) {
+    struct { __u64 gp; __u32 old_state, new_state; } args;
+    if (bpf_probe_read_user(&args, sizeof(args), (void *)(reg(ctx, sp_reg) + 8)))
+      return 0;
+    gp = args.gp;
+    rec.old_state = args.old_state;
+    rec.new_state = args.new_state;
+  } else {
+    gp = reg(ctx, gp_reg);
+    rec.old_state = (__u32)reg(ctx, old_reg);
+    rec.new_state = (__u32)reg(ctx, new_reg);
+  }
+  if (cfg->state_mask && !(cfg->state_mask & (1u << (rec.new_state & 0xf))))
+    return 0;
+  if (bpf_probe_read_user(&rec.goid, sizeof(rec.goid), (void *)(gp + goid_offset))) {
+    rec.goid = 0;
+    count(STAT_GOID_READ_FAILURES);
+  }
+  rec.pid = pid_tgid >> 32;
+  rec.tid = (__u32)pid_tgid;
+  rec.timestamp = bpf_ktime_get_ns();
+  if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
+    count(STAT_LOST);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
