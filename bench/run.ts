@@ -7,6 +7,9 @@ import { mapElemRaw } from '../src/syscall/bpf.js';
 import { BpfCommand } from '../src/uapi/bpf.js';
 import { benchRingBuffer } from './ringbuf.js';
 import { benchGoroutines } from './goroutines.js';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { parseBtf } from '../src/btf/index.js';
+import { loadCollection, loadCollectionSpec } from '../src/loader/index.js';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -74,6 +77,45 @@ for (const size of [16, 128]) {
   const r = await benchRingBuffer(size, quick);
   results.push({ name: `ring buffer drain, ${size}-byte records`, value: r.drainRecordsPerSec, unit: 'rec/s', note: 'reader alone, records in place, ring filled by testRun' });
   results.push({ name: `ring buffer live, ${size}-byte records`, value: r.liveRecordsPerSec, unit: 'rec/s', note: `dd producer via tracepoint, epoll wake-ups; ${r.liveReceived} received, ${r.liveDropped} dropped (ring full)` });
+}
+
+{
+  // Kernel BTF: read + parse + the first lookup by name (which builds the name index).
+  const rounds = quick ? 5 : 20;
+  const parse: number[] = [];
+  const lookup: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = process.hrtime.bigint();
+    const btf = parseBtf(readFileSync('/sys/kernel/btf/vmlinux'));
+    const t1 = process.hrtime.bigint();
+    if (!btf.findType('task_struct', 'struct')) throw new Error('no task_struct');
+    const t2 = process.hrtime.bigint();
+    parse.push(Number(t1 - t0) / 1e6);
+    lookup.push(Number(t2 - t0) / 1e6);
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  results.push({ name: 'kernel BTF: read + parse', value: med(parse), unit: 'ms', note: `/sys/kernel/btf/vmlinux, median of ${rounds}` });
+  results.push({ name: 'kernel BTF: parse + first lookup by name', value: med(lookup), unit: 'ms', note: 'findType builds the name index lazily' });
+  // A clang object with many programs and maps: parse, relocate, create maps, verify every program.
+  const bytes = readFileSync('bpf/collection.o');
+  const spec = loadCollectionSpec(bytes);
+  const load: number[] = [];
+  // One map is pinned by name: give it a bpffs directory of its own, removed afterwards.
+  const pinPath = `/sys/fs/bpf/ebpf-bench-${process.pid}`;
+  mkdirSync(pinPath, { recursive: true });
+  try {
+    for (let i = 0; i < (quick ? 3 : 10); i++) {
+      rmSync(pinPath, { recursive: true, force: true });
+      mkdirSync(pinPath);
+      const t0 = process.hrtime.bigint();
+      const c = loadCollection(bytes, { pinPath });
+      load.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      c.close();
+    }
+  } finally {
+    rmSync(pinPath, { recursive: true, force: true });
+  }
+  results.push({ name: 'load bpf/collection.o', value: med(load), unit: 'ms', note: `${Object.keys(spec.programs).length} programs, ${Object.keys(spec.maps).length} maps; ELF + relocation + BTF + verification, median` });
 }
 
 {
