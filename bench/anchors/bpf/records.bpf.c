@@ -17,7 +17,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, 4);
 	__uint(value_size, 4);
-	__uint(max_entries, 64);
 } events SEC(".maps");
 
 struct {
