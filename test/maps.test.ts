@@ -64,6 +64,12 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     expect(m.lookup(2)).toEqual({ a: 7, b: 1n << 40n, c: [1, 2] });
     expect(m.lookup(0)).toEqual({ a: 0, b: 0n, c: [0, 0] });
     expect(m.lookup(4)).toBeUndefined();
+    // Raw bytes of the value's size pass through a typed map as they are.
+    const raw = Buffer.alloc(24);
+    raw[0] = 9;
+    raw.writeBigUInt64LE(5n, 8);
+    m.update(Buffer.from([3, 0, 0, 0]), raw);
+    expect(m.lookup(3)).toEqual({ a: 9, b: 5n, c: [0, 0] });
     expect(() => m.delete(0)).toThrow(/EINVAL/);
     m.freeze();
     expect(() => m.update(1, { a: 1, b: 1n, c: [0, 0] })).toThrow(/EPERM/);

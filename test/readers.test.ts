@@ -61,6 +61,14 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () 
     expect(seen.length).toBe(4000);
     expect(seen.every((v, i) => v === BigInt(i))).toBe(true);
     expect(reader.pending).toBe(0);
+    // pollRaw hands out offsets into the mapped ring instead of views: the same records.
+    prog.testRun({ data: packet, repeat: 100 });
+    const raw: bigint[] = [];
+    expect(reader.pollRaw((ringData, offset, length) => {
+      expect(length).toBe(16);
+      raw.push(ringData.readBigUInt64LE(offset));
+    })).toBe(100);
+    expect(raw).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(4000 + i)));
   });
 
   it('a full ring refuses records (the program sees the failure); the reader then gets exactly what fit', () => {

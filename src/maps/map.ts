@@ -198,14 +198,15 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   // ---- encoding -------------------------------------------------------------------------------
 
+  // Raw bytes of the exact size always pass as they are, typed map or not.
   #encodeKey(key: K | RawInput, into: Buffer = this.#keyBuf): Buffer {
-    if (this.#key) this.#key.encode(key as K, into, 0);
+    if (this.#key && !isRawBytes(key, this.keySize)) this.#key.encode(key as K, into, 0);
     else coerce(key as RawInput, into, 'key', this.name);
     return into;
   }
 
   #encodeValue(value: V | RawInput, into: Buffer = this.#valueBuf, offset = 0, size = this.valueSize): void {
-    if (this.#value) this.#value.encode(value as V, into, offset);
+    if (this.#value && !isRawBytes(value, this.valueSize)) this.#value.encode(value as V, into, offset);
     else coerce(value as RawInput, size === into.length && offset === 0 ? into : into.subarray(offset, offset + size), 'value', this.name);
   }
 
@@ -414,13 +415,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
    */
   lookupBatchRaw(count: number, cursor?: Buffer, del = false): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
     const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
-    const keys = Buffer.alloc(count * this.keySize);
-    const values = Buffer.alloc(count * valueSlot);
+    // Outputs only: the kernel fills them, and only the first r.count entries are returned.
+    const keys = Buffer.allocUnsafe(count * this.keySize);
+    const values = Buffer.allocUnsafe(count * valueSlot);
     const out = Buffer.alloc(Math.max(this.keySize, 4));
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
     const r = mapBatchRaw({ cmd, fd: this.#live(), inBatch: cursor ?? null, outBatch: out, keys, values, count, keySize: this.keySize, valueSize: valueSlot });
     if (r.ret < 0 && r.ret !== -2) this.#fail(cmd, r.ret, 'batch lookup');
-    return { keys, values, count: r.count, cursor: out, done: r.ret === -2 };
+    return { keys: keys.subarray(0, r.count * this.keySize), values: values.subarray(0, r.count * valueSlot), count: r.count, cursor: out, done: r.ret === -2 };
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */
@@ -484,6 +486,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 }
 
+
+function isRawBytes(v: unknown, size: number): boolean {
+  return v instanceof Uint8Array && v.length === size;
+}
 
 function coerce(v: RawInput, into: Buffer, what: string, mapName: string): void {
   const size = into.length;

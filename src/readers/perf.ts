@@ -118,30 +118,34 @@ export class PerfEventArrayReader {
   }
 
   #drain(ring: CpuRing, onSample: (cpu: number, sample: Buffer) => void): number {
-    const head = Atomics.load(ring.words, DATA_HEAD / 8);
-    let tail = Atomics.load(ring.words, DATA_TAIL / 8);
+    // Positions are u64 in the ring's header, but as Numbers they stay exact for 2^53 bytes:
+    // plain arithmetic per record, BigInt only once per drain.
+    const head = Number(Atomics.load(ring.words, DATA_HEAD / 8));
+    let tail = Number(Atomics.load(ring.words, DATA_TAIL / 8));
+    const { size, data } = ring;
     let n = 0;
-    const size = ring.size;
     while (tail < head) {
-      const at = Number(tail % BigInt(size));
-      const header = this.#read(ring, at, 8);
-      const type = header.readUInt32LE(0);
-      const recordSize = header.readUInt16LE(6);
+      const at = tail % size;
+      const header = at + 8 <= size ? data : this.#read(ring, at, 8);
+      const h = header === data ? at : 0;
+      const type = header.readUInt32LE(h);
+      const recordSize = header.readUInt16LE(h + 6);
       if (recordSize < 8) break; // corrupt: stop rather than spin
-      const body = this.#read(ring, (at + 8) % size, recordSize - 8);
       if (type === PERF_RECORD_SAMPLE) {
-        const rawSize = body.readUInt32LE(0);
-        onSample(ring.cpu, body.subarray(4, 4 + rawSize));
+        const bodyAt = (at + 8) % size;
+        const rawSize = bodyAt + 4 <= size ? data.readUInt32LE(bodyAt) : this.#read(ring, bodyAt, 4).readUInt32LE(0);
+        const sampleAt = (bodyAt + 4) % size;
+        onSample(ring.cpu, sampleAt + rawSize <= size ? data.subarray(sampleAt, sampleAt + rawSize) : this.#read(ring, sampleAt, rawSize));
         n++;
       } else if (type === PERF_RECORD_LOST) {
-        const lost = Number(body.readBigUInt64LE(8));
+        const lost = Number(this.#read(ring, (at + 16) % size, 8).readBigUInt64LE(0));
         this.#lost += lost;
         this.#lostByCpu.set(ring.cpu, (this.#lostByCpu.get(ring.cpu) ?? 0) + lost);
       }
-      tail += BigInt(recordSize);
+      tail += recordSize;
       if (this.#closed) return n;
     }
-    Atomics.store(ring.words, DATA_TAIL / 8, tail);
+    Atomics.store(ring.words, DATA_TAIL / 8, BigInt(tail));
     return n;
   }
 

@@ -82,6 +82,16 @@ export class RingBufferReader {
    * Returns how many records were delivered (discarded records are skipped and not counted).
    */
   poll(onRecord: (record: Buffer) => void, max = Infinity): number {
+    const data = this.#data;
+    return this.pollRaw((ring, offset, length) => onRecord(data.subarray(offset, offset + length)), max);
+  }
+
+  /**
+   * Like poll, without making a Buffer view per record: `onRecord` gets the mapped ring (the data
+   * area, mapped twice so no record wraps), the record's offset in it and its length. The fastest
+   * way to read many small records.
+   */
+  pollRaw(onRecord: (ring: Buffer, offset: number, length: number) => void, max = Infinity): number {
     if (this.#closed) return 0;
     let consumer = Atomics.load(this.#consumerPos, 0);
     let delivered = 0;
@@ -99,8 +109,7 @@ export class RingBufferReader {
           const length = header & ~(BUSY_BIT | DISCARD_BIT);
           const step = (HEADER_SIZE + length + 7) & ~7;
           if (!(header & DISCARD_BIT)) {
-            const start = offset + HEADER_SIZE;
-            onRecord(this.#data.subarray(start, start + length));
+            onRecord(this.#data, offset + HEADER_SIZE, length);
             delivered++;
             // The callback may have closed the reader: the ring is unmapped then.
             if (this.#closed) return delivered;

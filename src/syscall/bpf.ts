@@ -196,10 +196,12 @@ export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } 
   const inOff = r.inBatch ? q.reserve(batchLen) : -1;
   if (r.inBatch) q.buf.set(r.inBatch, inOff);
   const outOff = r.outBatch ? q.reserve(batchLen) : -1;
+  // Lookups only read keys and values out; updates and deletes hand them in.
+  const keysIn = r.cmd === BpfCommand.MAP_UPDATE_BATCH || r.cmd === BpfCommand.MAP_DELETE_BATCH;
   const keysOff = q.reserve(keysLen);
-  q.buf.set(r.keys.subarray(0, keysLen), keysOff);
+  if (keysIn) q.buf.set(r.keys.subarray(0, keysLen), keysOff);
   const valuesOff = r.values ? q.reserve(valuesLen) : -1;
-  if (r.values) q.buf.set(r.values.subarray(0, valuesLen), valuesOff);
+  if (r.values && r.cmd === BpfCommand.MAP_UPDATE_BATCH) q.buf.set(r.values.subarray(0, valuesLen), valuesOff);
   if (r.inBatch) q.u64(a.in_batch, q.addr(inOff));
   if (r.outBatch) q.u64(a.out_batch, q.addr(outOff));
   q.u64(a.keys, q.addr(keysOff));
