@@ -1,5 +1,6 @@
 // The running kernel's BTF, read once per process and shared.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeFd, MappedRegion, MAP_PRIVATE, openPath, PROT_READ } from '../syscall/index.js';
 import { parseBtf, type Btf } from '../btf/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -15,7 +16,7 @@ const modules = new Map<string, Btf>();
 export function kernelBtf(): Btf {
   if (!vmlinux) {
     if (!existsSync(VMLINUX)) throw new KernelBtfError(`${VMLINUX} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF, which BTF-based programs (fentry, fexit, tp_btf, CO-RE) need`);
-    vmlinux = parseBtf(readFileSync(VMLINUX));
+    vmlinux = parseBtf(kernelBtfBytes(VMLINUX));
   }
   return vmlinux;
 }
@@ -26,7 +27,7 @@ export function moduleBtf(name: string): Btf {
   if (!m) {
     const path = `/sys/kernel/btf/${name}`;
     if (!existsSync(path)) throw new KernelBtfError(`no BTF for module "${name}" (${path} does not exist)`);
-    m = parseBtf(readFileSync(path), { base: kernelBtf() });
+    m = parseBtf(kernelBtfBytes(path), { base: kernelBtf() });
     modules.set(name, m);
   }
   return m;
@@ -38,5 +39,24 @@ export function modulesWithBtf(): string[] {
     return readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux');
   } catch {
     return [];
+  }
+}
+
+/**
+ * The bytes of a BTF file in /sys/kernel/btf. sysfs hands them out 4 KiB per read(2) (over a
+ * thousand reads for vmlinux); a private mapping gives them in one call. The mapping is never
+ * unmapped: kernel BTF is parsed lazily and kept for the life of the process.
+ */
+function kernelBtfBytes(path: string): Uint8Array {
+  try {
+    const size = statSync(path).size;
+    const fd = openPath(path);
+    try {
+      return new MappedRegion(fd, size, PROT_READ, 0, MAP_PRIVATE).buffer;
+    } finally {
+      closeFd(fd);
+    }
+  } catch {
+    return readFileSync(path);
   }
 }

@@ -4,6 +4,7 @@ import { check } from './errors.js';
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
 
 /** A shared mapping of a file descriptor (ring buffers, perf rings, mmapable arrays). */
 export class MappedRegion {
@@ -12,9 +13,9 @@ export class MappedRegion {
   readonly buffer: Buffer;
   #unmapped = false;
 
-  constructor(fd: number, length: number, prot: number, offset = 0) {
+  constructor(fd: number, length: number, prot: number, offset = 0, flags = MAP_SHARED) {
     this.length = length;
-    this.address = check('mmap', libc.mmap(0, length, prot, MAP_SHARED, fd, offset), `fd ${fd}, ${length} bytes at offset ${offset}`);
+    this.address = check('mmap', libc.mmap(0, length, prot, flags, fd, offset), `fd ${fd}, ${length} bytes at offset ${offset}`);
     this.buffer = bufferAt(this.address, length);
   }
 
