@@ -3,6 +3,9 @@
 import { MappedRegion, PAGE_SIZE, PROT_READ, PROT_WRITE, Epoll } from '../syscall/index.js';
 import { MapType } from '../uapi/bpf.js';
 
+/** Map ids with a live reader in this process: a ring has one consumer position, shared by all. */
+const readersByMapId = new Set<number>();
+
 const BUSY_BIT = 0x8000_0000;
 const DISCARD_BIT = 0x4000_0000;
 const HEADER_SIZE = 8;
@@ -37,10 +40,15 @@ export class RingBufferReader {
   readonly #mask: number;
   readonly #epoll: Epoll;
   readonly #name: string;
+  readonly #mapId: number;
   #closed = false;
 
-  constructor(map: RingBufferMap) {
+  constructor(map: RingBufferMap & { info(): { id: number } }) {
     if (map.type !== MapType.RINGBUF) throw new ReaderError(`map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`);
+    this.#mapId = map.info().id;
+    if (readersByMapId.has(this.#mapId)) {
+      throw new ReaderError(`ring buffer "${map.name}" (id ${this.#mapId}) already has a reader in this process: a ring has one consumer position, so two readers would each see part of the records; read it with one reader and fan out in JavaScript`);
+    }
     const size = map.maxEntries;
     this.#name = map.name;
     this.#mask = size - 1;
@@ -59,6 +67,7 @@ export class RingBufferReader {
       this.#producer.unmap();
       throw e;
     }
+    readersByMapId.add(this.#mapId);
     const c = this.#consumer.buffer;
     const p = this.#producer.buffer;
     this.#consumerPos = new BigInt64Array(c.buffer, c.byteOffset, 1);
@@ -161,6 +170,7 @@ export class RingBufferReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    readersByMapId.delete(this.#mapId);
     this.#epoll.close();
     this.#consumer.unmap();
     this.#producer.unmap();

@@ -65,11 +65,14 @@ export class Epoll {
 
   /**
    * Waits up to `timeoutMs` (-1: forever) off the main thread. Resolves to the tokens of the ready
-   * fds: empty on timeout, and empty once the set is closed.
+   * fds: empty on timeout, and empty once the set is closed. A call while another wait is pending
+   * joins that wait (and its timeout).
    */
   wait(timeoutMs = -1): Promise<number[]> {
     if (this.#closed) return Promise.resolve([]);
-    if (this.#pending) throw new Error('epoll: only one wait at a time');
+    // A wait already on its way (another task of this process): join it rather than start a second
+    // blocking call on the same set.
+    if (this.#pending) return this.#pending;
     const p = this.#wait(timeoutMs).finally(() => {
       this.#pending = undefined;
       if (this.#closed) this.#release();

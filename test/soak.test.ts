@@ -1,0 +1,60 @@
+// Thousands of load / attach / read / close cycles: the process's fds and the kernel's lists of
+// programs, maps and links must come back to where they started.
+import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { BpfMap, Link, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10, RingBufferReader, Size } from '../src/index.js';
+import { getNextId } from '../src/syscall/index.js';
+import { BpfCommand } from '../src/uapi/bpf.js';
+import { isRoot, need } from './support/env.js';
+
+const fdCount = (): number => readdirSync('/proc/self/fd').length;
+
+function ids(cmd: number): Set<number> {
+  const out = new Set<number>();
+  for (let id = getNextId(cmd, 0); id !== undefined; id = getNextId(cmd, id)) out.add(id);
+  return out;
+}
+
+describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
+  it('3,000 cycles of map + program + link + ring buffer reader leave nothing behind', async () => {
+    const progsBefore = ids(BpfCommand.PROG_GET_NEXT_ID);
+    const mapsBefore = ids(BpfCommand.MAP_GET_NEXT_ID);
+    const linksBefore = ids(BpfCommand.LINK_GET_NEXT_ID);
+    const fdsBefore = fdCount();
+    let records = 0;
+    for (let i = 0; i < 3000; i++) {
+      // Everything of the previous cycle has been disposed by now.
+      if (i % 500 === 0) {
+        await new Promise((r) => setImmediate(r));
+        expect(fdCount()).toBe(fdsBefore);
+      }
+      using ring = BpfMap.create({ type: 'RINGBUF', maxEntries: 4096, name: 'soak_ring' });
+      // Emits one 8-byte record per run: the run number's low bits from the stack.
+      const insns = new ProgramBuilder()
+        .st(Size.DW, R10, -8, i)
+        .ldMapFd(R1, 'ring').mov64Reg(R2, R10).add64Imm(R2, -8).mov64Imm(R3, 8).mov64Imm(R4, 0)
+        .call('ringbuf_output')
+        .mov64Imm(R0, 2).exit().build();
+      using prog = Program.load({ type: 'XDP', instructions: insns, maps: { ring }, name: 'soak' });
+      using reader = new RingBufferReader(ring);
+      prog.testRun({ data: Buffer.alloc(14) });
+      reader.poll((r) => { if (r.readUInt32LE(0) === i) records++; });
+      if (i % 3 === 0) {
+        using raw = Program.load({ type: 'RAW_TRACEPOINT', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'soak_tp' });
+        using link = Link.rawTracepoint(raw, 'sys_enter');
+        expect(link.closed).toBe(false);
+      }
+    }
+    expect(records).toBe(3000);
+    expect(fdCount()).toBe(fdsBefore);
+    // Objects are freed by the kernel after their last fd closes, after an RCU grace period.
+    const deadline = Date.now() + 10_000;
+    const extra = (): number[] => [
+      ...[...ids(BpfCommand.PROG_GET_NEXT_ID)].filter((id) => !progsBefore.has(id)),
+      ...[...ids(BpfCommand.MAP_GET_NEXT_ID)].filter((id) => !mapsBefore.has(id)),
+      ...[...ids(BpfCommand.LINK_GET_NEXT_ID)].filter((id) => !linksBefore.has(id)),
+    ];
+    while (extra().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(extra()).toEqual([]);
+  }, 120_000);
+});
