@@ -83,12 +83,20 @@ async function main(): Promise<void> {
   using link = Link.rawTracepoint(program, 'sys_enter');
 
   const started = process.hrtime.bigint();
+  // Ctrl-C or SIGTERM ends the count early: detach, print what was counted, exit 0.
+  const interrupted = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   if (child) {
     const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.stdin!.end('go\n');
-    await done;
+    await Promise.race([done, interrupted]);
+    if (child.exitCode === null) child.kill('SIGTERM');
   } else {
-    await new Promise((r) => setTimeout(r, args.seconds * 1000));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, args.seconds * 1000))), interrupted]);
+    clearTimeout(timer);
   }
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   link.close();

@@ -17,4 +17,23 @@ describe.runIf(need(isRoot, 'examples need root'))('examples', () => {
     expect(count('read')).toBeLessThan(5020);
     expect(count('execve')).toBeGreaterThanOrEqual(1);
   });
+
+  it('syscount --pid stops on SIGTERM, prints what it counted, exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const target = spawn('sh', ['-c', 'while :; do cat /etc/hostname > /dev/null; done'], { stdio: 'ignore' });
+    try {
+      const counter = spawn(process.execPath, ['--import', 'tsx', 'examples/syscount.ts', '--pid', String(target.pid), '--seconds', '60', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      counter.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise((r) => setTimeout(r, 2500));
+      counter.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => counter.on('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      const result = JSON.parse(out.trim().split('\n').pop()!) as { total: number; syscalls: { name: string }[] };
+      expect(result.total).toBeGreaterThan(0);
+      expect(result.syscalls.map((s) => s.name)).toContain('wait4');
+    } finally {
+      target.kill('SIGKILL');
+    }
+  });
 });
