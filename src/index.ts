@@ -13,7 +13,7 @@ export {
 export * from './codec/index.js';
 
 // Maps, programs, links.
-export { BpfMap, MapError, mapTypeOf, onlineCpus, possibleCpus } from './maps/index.js';
+export { BpfMap, MapError, mapTypeOf, onlineCpus, openTypedMap, possibleCpus } from './maps/index.js';
 export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput } from './maps/index.js';
 export { Program, ProgramError, VerifierError, linkInstructions, programTypeOf } from './programs/index.js';
 export type { LoadOptions, MapFdSource, ProgramInfo, ProgramSpec, ProgramTypeName, TestRunOptions, TestRunResult } from './programs/index.js';

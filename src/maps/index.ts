@@ -1,3 +1,4 @@
 export * from './map.js';
 export * from './info.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
+export { kernelBtfBlob, openTypedMap } from './typed.js';
