@@ -1,19 +1,7 @@
-// enum bpf_core_relo_kind (include/uapi/linux/bpf.h).
-export const CoreKind = {
-  FIELD_BYTE_OFFSET: 0,
-  FIELD_BYTE_SIZE: 1,
-  FIELD_EXISTS: 2,
-  FIELD_SIGNED: 3,
-  FIELD_LSHIFT_U64: 4,
-  FIELD_RSHIFT_U64: 5,
-  TYPE_ID_LOCAL: 6,
-  TYPE_ID_TARGET: 7,
-  TYPE_EXISTS: 8,
-  TYPE_SIZE: 9,
-  ENUMVAL_EXISTS: 10,
-  ENUMVAL_VALUE: 11,
-  TYPE_MATCHES: 12,
-} as const;
+// enum bpf_core_relo_kind: one table, kept with the .BTF.ext reader that yields these kinds.
+import { CORE_RELO_KIND } from '../btf/index.js';
+
+export const CoreKind = CORE_RELO_KIND;
 
 export const CORE_KIND_NAMES: readonly string[] = [
   'field byte offset', 'field byte size', 'field exists', 'field signed', 'field lshift u64', 'field rshift u64',
