@@ -63,10 +63,6 @@ class Request {
     this.buf.writeUInt32LE(v >>> 0, offset);
   }
 
-  i32(offset: number, v: number): void {
-    this.buf.writeInt32LE(v, offset);
-  }
-
   u64(offset: number, v: number | bigint): void {
     this.buf.writeBigUInt64LE(BigInt(v), offset);
   }

@@ -52,12 +52,6 @@ export function scratch(size: number): NativeMemory {
   return arena;
 }
 
-/** Copy bytes into native memory at `offset` of `mem` and return their address. */
-export function place(mem: NativeMemory, offset: number, bytes: Uint8Array): number {
-  mem.buffer.set(bytes, offset);
-  return mem.address + offset;
-}
-
 /** Write a NUL-terminated string into `mem` at `offset` and return its address. */
 export function placeString(mem: NativeMemory, offset: number, text: string): number {
   const n = mem.buffer.write(text, offset, 'utf8');
