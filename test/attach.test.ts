@@ -107,13 +107,17 @@ describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attach
       child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
       child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
     });
-    const ids = JSON.parse(line) as { links: number[]; programs: number[]; map: number; perfLinkFd: boolean };
-    expect(ids.perfLinkFd).toBe(true);
+    const exited = new Promise((r) => child.once('exit', r));
     const exists = (kind: string, id: number): boolean => spawnSync('bpftool', [kind, 'show', 'id', String(id)]).status === 0;
-    for (const id of ids.links) expect(exists('link', id)).toBe(true);
-    for (const id of ids.programs) expect(exists('prog', id)).toBe(true);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    const ids = JSON.parse(line) as { links: number[]; programs: number[]; map: number; perfLinkFd: boolean };
+    try {
+      expect(ids.perfLinkFd).toBe(true);
+      for (const id of ids.links) expect(exists('link', id)).toBe(true);
+      for (const id of ids.programs) expect(exists('prog', id)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
     // The kernel frees them once the dead process's fds are gone (after an RCU grace period).
     const deadline = Date.now() + 5000;
     const alive = (): string[] => [
