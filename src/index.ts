@@ -34,7 +34,7 @@ export { NetlinkError, NetlinkParseError } from './netlink/index.js';
 export { ElfError, ElfFile } from './elf/index.js';
 export { Btf, BtfError, formatTypeDeclaration, formatVmlinuxHeader, marshalBtf, parseBtf, parseBtfExt } from './btf/index.js';
 export type { BtfType } from './btf/index.js';
-export { kernelBtf, moduleBtf } from './kernel/btf.js';
+export { kernelBtf, loadKernelBtf, moduleBtf } from './kernel/btf.js';
 export { DwarfError, DwarfReader, structMemberOffset, structMembers, typeSize } from './dwarf/index.js';
 export { goBinaryInfo, GoBinaryError } from './go/index.js';
 export type { GoBinaryInfo } from './go/index.js';

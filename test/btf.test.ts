@@ -15,6 +15,7 @@ import {
   parseBtf,
   parseBtfExt,
   StringTableBuilder,
+  type BtfKind,
   type BtfType,
 } from '../src/btf/index.js';
 import { hasCommand, need } from './support/env.js';
@@ -179,6 +180,23 @@ describe.runIf(haveKernelBtf)('kernel BTF', () => {
 
   it.runIf(haveBpftool)('decodes every type as bpftool does', () => {
     compareWithOracle(btf, bpftoolTypes(VMLINUX));
+  });
+
+  it.runIf(haveBpftool)('finds types by name as bpftool lists them, the first lookups by a scan and the later ones by the index', () => {
+    const oracle = bpftoolTypes(VMLINUX);
+    const byName = new Map<string, { id: number; kind: string }[]>();
+    for (const t of oracle) if (t.name !== '(anon)') byName.set(t.name, [...(byName.get(t.name) ?? []), { id: t.id, kind: t.kind.toLowerCase() }]);
+    const shared = [...byName].filter(([, ts]) => ts.length > 1).map(([n]) => n);
+    const names = [...byName.keys()];
+    // Names near the start, the middle and the end of the blob, and names several types share.
+    const sample = [names[0], names[1], names[Math.floor(names.length / 2)], names[names.length - 1], ...shared.slice(0, 6), ...shared.slice(-6), ...names.slice(-10), 'no_such_type_anywhere'];
+    const fresh = parseBtf(bytes);
+    for (const name of sample) {
+      const want = byName.get(name) ?? [];
+      expect([name, fresh.typesByName(name).map((t) => t.id)]).toEqual([name, want.map((t) => t.id)]);
+      const kind = want.at(-1)?.kind as BtfKind | undefined;
+      if (kind !== undefined) expect([name, fresh.findType(name, kind)?.id]).toEqual([name, want.find((t) => t.kind === kind)!.id]);
+    }
   });
 
   it('looks types up by name and kind, and lays them out', () => {

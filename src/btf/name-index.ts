@@ -67,7 +67,8 @@ export class NameIndex {
   }
 }
 
-function sameName(bytes: Uint8Array, at: number, want: Uint8Array): boolean {
+/** Whether the NUL-terminated name at bytes[at] is exactly `want`. */
+export function sameName(bytes: Uint8Array, at: number, want: Uint8Array): boolean {
   if (at + want.length >= bytes.length || bytes[at + want.length] !== 0) return false;
   for (let j = 0; j < want.length; j++) if (bytes[at + j] !== want[j]) return false;
   return true;

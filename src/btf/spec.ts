@@ -1,12 +1,12 @@
 // A parsed BTF blob. Parsing is one pass that records where each type starts; a type's object
-// is decoded on first request and cached, and the name index is built on the first lookup by
+// is decoded on first request and cached, and the name index is built after the first lookups by
 // name, so the kernel's ~100k types cost little until they are used.
 import { decodeType, type TypeSource } from './decode-type.js';
 import { BtfError } from './errors.js';
 import { parseHeader, type BtfHeader } from './header.js';
 import { BTF_MAX_TYPE, BTF_TYPE_HEADER_SIZE, KIND, infoKind, trailingBytes } from './kinds.js';
 import { alignOf, findMember, resolveType, sizeOf, type MemberLocation } from './layout.js';
-import { NameIndex } from './name-index.js';
+import { NameIndex, sameName } from './name-index.js';
 import { StringTable } from './strings.js';
 import { VOID, type BtfKind, type BtfType, type TypeId } from './types.js';
 
@@ -19,6 +19,42 @@ const KIND_NAMES: readonly BtfKind[] = [
   'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const',
   'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64',
 ];
+
+/** trailingBytes(kind, vlen) / 4 = TAIL_FIXED_WORDS[kind] + TAIL_VLEN_WORDS[kind] * vlen; -1 for unknown kinds. */
+const TAIL_FIXED_WORDS = new Int32Array(32).fill(-1);
+const TAIL_VLEN_WORDS = new Int32Array(32);
+for (let kind = 1; kind < 32; kind++) {
+  const none = trailingBytes(kind, 0);
+  if (none < 0) continue;
+  TAIL_FIXED_WORDS[kind] = none / 4;
+  TAIL_VLEN_WORDS[kind] = (trailingBytes(kind, 1) - none) / 4;
+}
+
+/**
+ * Records where each type starts in a native-order, aligned type section, with no check beyond
+ * the one that ends the walk: an unknown kind or a record overrunning the section stops it, and
+ * the checked walk takes over there to say why. Its own function, so V8 optimizes it on its own.
+ */
+function walkAlignedTypes(words: Uint32Array, typeStart: number, offsets: Uint32Array, infos: Uint32Array): { count: number; bytes: number } {
+  const count = words.length;
+  let n = 0;
+  let w = 0;
+  while (w + 3 <= count) {
+    const info = words[w + 1];
+    const kind = (info >>> 24) & 0x1f;
+    const tailWords = TAIL_FIXED_WORDS[kind] + TAIL_VLEN_WORDS[kind] * (info & 0xffff);
+    const next = w + 3 + tailWords;
+    if (tailWords < 0 || next > count) break;
+    offsets[n] = typeStart + w * 4;
+    infos[n] = info;
+    n++;
+    w = next;
+  }
+  return { count: n, bytes: w * 4 };
+}
+
+/** Lookups by name answered by a scan before the name index is built. */
+const SCANS_BEFORE_INDEX = 8;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -39,8 +75,10 @@ export class Btf implements Iterable<BtfType> {
   /** offsets[i] is the absolute offset of type firstTypeId + i; infos[i] its info word. */
   private readonly offsets: Uint32Array;
   private readonly infos: Uint32Array;
-  private readonly decoded: (BtfType | undefined)[];
+  /** Decoded types by index; a Map, since new Array(100k+) alone costs half a millisecond. */
+  private readonly decoded = new Map<number, BtfType>();
   private nameIndex: NameIndex | undefined;
+  private scans = 0;
 
   constructor(readonly bytes: Uint8Array, base?: Btf) {
     const header = parseHeader(bytes);
@@ -72,13 +110,18 @@ export class Btf implements Iterable<BtfType> {
       le === HOST_LITTLE_ENDIAN && (bytes.byteOffset + header.typeStart) % 4 === 0
         ? new Uint32Array(bytes.buffer, bytes.byteOffset + header.typeStart, header.typeLength / 4)
         : undefined;
-    let at = header.typeStart;
     let n = 0;
+    let at = header.typeStart;
+    if (words !== undefined) {
+      const walked = walkAlignedTypes(words, header.typeStart, offsets, infos);
+      n = walked.count;
+      at += walked.bytes;
+    }
     while (at < end) {
       if (at + BTF_TYPE_HEADER_SIZE > end) {
         throw new BtfError('type record runs past the type section', { offset: at, typeId: this.firstTypeId + n });
       }
-      const info = words !== undefined ? words[(at - header.typeStart + 4) >>> 2] : view.getUint32(at + 4, le);
+      const info = view.getUint32(at + 4, le);
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
       const tail = kind === KIND.UNKN ? -1 : trailingBytes(kind, vlen);
@@ -99,7 +142,6 @@ export class Btf implements Iterable<BtfType> {
     if (this.lastTypeId > BTF_MAX_TYPE) throw new BtfError(`${this.lastTypeId} types exceed the kernel's limit`);
     this.offsets = offsets.subarray(0, n);
     this.infos = infos.subarray(0, n);
-    this.decoded = new Array(n);
     this.source = { view, littleEndian: le, strings: this.strings, lastId: this.lastTypeId };
   }
 
@@ -125,10 +167,10 @@ export class Btf implements Iterable<BtfType> {
     }
     const i = id - this.firstTypeId;
     if (!Number.isInteger(i) || i >= this.offsets.length) throw new BtfError(`no type with id ${id}`, { typeId: id });
-    let t = this.decoded[i];
+    let t = this.decoded.get(i);
     if (t === undefined) {
       t = Object.freeze(decodeType(this.source, id, this.offsets[i]));
-      this.decoded[i] = t;
+      this.decoded.set(i, t);
     }
     return t;
   }
@@ -154,15 +196,15 @@ export class Btf implements Iterable<BtfType> {
   /** Every type with this name, base types first, in id order. */
   typesByName(name: string): BtfType[] {
     const out = this.base?.typesByName(name) ?? [];
-    for (const id of this.index().lookup(name)) out.push(this.typeById(id));
+    for (const id of this.idsNamed(name)) out.push(this.typeById(id));
     return out;
   }
 
   /** The first type with this name (and kind, if given), or undefined. */
   findType<K extends BtfKind>(name: string, kind?: K): Extract<BtfType, { kind: K }> | undefined {
-    for (const id of this.index().lookup(name)) {
-      if (kind === undefined || this.kindOf(id) === kind) return this.typeById(id) as Extract<BtfType, { kind: K }>;
-    }
+    const accept = kind === undefined ? undefined : (id: TypeId): boolean => this.kindOf(id) === kind;
+    const [id] = this.idsNamed(name, accept, true);
+    if (id !== undefined) return this.typeById(id) as Extract<BtfType, { kind: K }>;
     return this.base?.findType(name, kind);
   }
 
@@ -200,6 +242,49 @@ export class Btf implements Iterable<BtfType> {
     return findMember(this, id, name);
   }
 
+  /**
+   * Ids of this blob's types named `name` that `accept` takes, ascending; only the first if
+   * `firstOnly`. The first few lookups scan the names in place, which costs a fraction of
+   * hashing every name into the index (libbpf always scans); later ones use the index.
+   */
+  private idsNamed(name: string, accept?: (id: TypeId) => boolean, firstOnly = false): TypeId[] {
+    if (this.nameIndex === undefined && this.scans < SCANS_BEFORE_INDEX) {
+      this.scans++;
+      return this.scanNames(name, accept, firstOnly);
+    }
+    const ids = this.index().lookup(name);
+    const taken = accept === undefined ? ids : ids.filter(accept);
+    return firstOnly ? taken.slice(0, 1) : taken;
+  }
+
+  private scanNames(name: string, accept: ((id: TypeId) => boolean) | undefined, firstOnly: boolean): TypeId[] {
+    const out: TypeId[] = [];
+    const want = utf8.encode(name);
+    if (want.length === 0) return out;
+    const { view, littleEndian } = this.source;
+    const own = this.strings.ownBytes;
+    const first = this.strings.firstOffset;
+    const lead = want[0];
+    for (let i = 0; i < this.offsets.length; i++) {
+      const off = view.getUint32(this.offsets[i], littleEndian);
+      if (off === 0) continue;
+      let bytes = own;
+      let at = off - first;
+      if (at < 0 || at >= own.length) {
+        const where = this.strings.locate(off);
+        if (where === undefined) continue;
+        bytes = where.bytes;
+        at = where.index;
+      }
+      if (bytes[at] !== lead || !sameName(bytes, at, want)) continue;
+      const id = this.firstTypeId + i;
+      if (accept !== undefined && !accept(id)) continue;
+      out.push(id);
+      if (firstOnly) break;
+    }
+    return out;
+  }
+
   private index(): NameIndex {
     if (this.nameIndex === undefined) {
       const { view, littleEndian } = this.source;
@@ -210,3 +295,5 @@ export class Btf implements Iterable<BtfType> {
     return this.nameIndex;
   }
 }
+
+const utf8 = new TextEncoder();

@@ -8,6 +8,7 @@ export class StringTable {
   /** Whole table decoded once when it is pure ASCII, so byte offsets equal string indexes. */
   private ascii: string | undefined;
   private asciiChecked = false;
+  private lookups = 0;
   private readonly cache = new Map<number, string>();
 
   constructor(
@@ -58,7 +59,7 @@ export class StringTable {
     if (cached !== undefined) return cached;
     const end = this.bytes.indexOf(0, local);
     if (end < 0) throw this.unterminated(offset, typeId);
-    const s = utf8.decode(this.bytes.subarray(local, end));
+    const s = decodeName(this.bytes, local, end);
     this.cache.set(local, s);
     return s;
   }
@@ -70,8 +71,14 @@ export class StringTable {
     });
   }
 
+  /**
+   * The whole table as one string once enough strings were asked for: decoding it costs
+   * milliseconds on the kernel's table, which a few lookups should not pay, while walking every
+   * type would decode each string separately.
+   */
   private asciiText(): string | undefined {
     if (!this.asciiChecked) {
+      if (++this.lookups < WHOLE_TABLE_AFTER) return undefined;
       this.asciiChecked = true;
       const b = this.bytes;
       let ascii = true;
@@ -81,10 +88,30 @@ export class StringTable {
           break;
         }
       }
-      if (ascii) this.ascii = utf8.decode(b);
+      if (ascii) {
+        this.ascii = utf8.decode(b);
+        this.cache.clear();
+      }
     }
     return this.ascii;
   }
+}
+
+/** Strings decoded one by one before the whole table is decoded at once. */
+const WHOLE_TABLE_AFTER = 4096;
+
+/** Short ASCII names (nearly all of them) are built directly: cheaper than a TextDecoder call. */
+function decodeName(bytes: Uint8Array, from: number, to: number): string {
+  if (to - from <= 64) {
+    let s = '';
+    for (let i = from; i < to; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return utf8.decode(bytes.subarray(from, to));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(bytes.subarray(from, to));
 }
 
 const utf8Encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 // The running kernel's BTF, read once per process and shared.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { closeFd, MappedRegion, MAP_PRIVATE, openPath, PROT_READ } from '../syscall/index.js';
+import { closeFd, mapFileForReading, openPath } from '../syscall/index.js';
 import { parseBtf, type Btf } from '../btf/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -12,13 +12,19 @@ export class KernelBtfError extends Error {
 let vmlinux: Btf | undefined;
 const modules = new Map<string, Btf>();
 
-/** The kernel's own BTF (/sys/kernel/btf/vmlinux), parsed on first use. */
+/** The kernel's own BTF (/sys/kernel/btf/vmlinux), parsed on first use and shared. */
 export function kernelBtf(): Btf {
-  if (!vmlinux) {
-    if (!existsSync(VMLINUX)) throw new KernelBtfError(`${VMLINUX} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF, which BTF-based programs (fentry, fexit, tp_btf, CO-RE) need`);
-    vmlinux = parseBtf(kernelBtfBytes(VMLINUX));
-  }
+  vmlinux ??= loadKernelBtf();
   return vmlinux;
+}
+
+/**
+ * The kernel's BTF read and parsed anew, not shared: what kernelBtf() does once. Types are
+ * decoded when asked for; the bytes stay mapped while the result (or any type of it) is reachable.
+ */
+export function loadKernelBtf(): Btf {
+  if (!existsSync(VMLINUX)) throw new KernelBtfError(`${VMLINUX} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF, which BTF-based programs (fentry, fexit, tp_btf, CO-RE) need`);
+  return parseBtf(kernelBtfBytes(VMLINUX));
 }
 
 /** A kernel module's split BTF on top of the kernel's. */
@@ -44,15 +50,15 @@ export function modulesWithBtf(): string[] {
 
 /**
  * The bytes of a BTF file in /sys/kernel/btf. sysfs hands them out 4 KiB per read(2) (over a
- * thousand reads for vmlinux); a private mapping gives them in one call. The mapping is never
- * unmapped: kernel BTF is parsed lazily and kept for the life of the process.
+ * thousand reads for vmlinux); a private read-only mapping gives them in one call, and since
+ * Linux 6.16 without copying (the pages are the kernel's own BTF).
  */
 function kernelBtfBytes(path: string): Uint8Array {
   try {
     const size = statSync(path).size;
     const fd = openPath(path);
     try {
-      return new MappedRegion(fd, size, PROT_READ, 0, MAP_PRIVATE).buffer;
+      return mapFileForReading(fd, size);
     } finally {
       closeFd(fd);
     }

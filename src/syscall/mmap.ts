@@ -33,3 +33,21 @@ export class MappedRegion {
     this.unmap();
   }
 }
+
+/**
+ * Maps a file read-only and privately, and unmaps it only once the bytes are unreachable: every
+ * view of them (subarray, DataView, typed array) holds their ArrayBuffer, so when that is
+ * collected nothing can read the memory any more. For data parsed lazily and kept by whoever
+ * holds it, such as kernel BTF.
+ */
+export function mapFileForReading(fd: number, length: number): Buffer {
+  const address = check('mmap', libc.mmap(0, length, PROT_READ, MAP_PRIVATE, fd, 0), `fd ${fd}, ${length} bytes`);
+  const bytes = bufferAt(address, length);
+  unmapWhenCollected.register(bytes.buffer, { address, length });
+  return bytes;
+}
+
+const unmapWhenCollected = new FinalizationRegistry<{ address: number; length: number }>(({ address, length }) => {
+  libc.munmap(address, length);
+});
+
