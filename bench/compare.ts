@@ -440,7 +440,7 @@ async function benchLoad(b: AnchorBuild): Promise<void> {
   const lb = runAnchor(b.libbpf.load, [obj, String(P.loadRounds)], b.errors.libbpf);
   const cl = runAnchor(b.cilium, ['load', obj, String(P.loadRounds)], b.errors.cilium);
   rows.push({
-    metric: 'object load, 20 programs + 10 maps', unit: 'ms', better: 'lower',
+    metric: 'object load, 20 programs + 10 maps', unit: 'ms', better: 'lower', target: 1.0,
     ours, libbpf: field(lb, 'bestMs'), cilium: field(cl, 'bestMs'),
     note: `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}; loadCollection / bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection (verification included); ` +
       `medians ours ${loadMedian?.toFixed(2) ?? '-'}, libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`,
@@ -453,7 +453,7 @@ async function benchGo(): Promise<void> {
   const bt = g.bpftrace && 'error' in g.bpftrace ? { error: g.bpftrace.error } : g.bpftrace?.slowdown;
   const btInfo = g.bpftrace && !('error' in g.bpftrace) ? `bpftrace ${g.bpftrace.ms.toFixed(0)} ms, ${g.bpftrace.events} events, ${g.bpftrace.lost} lost` : '';
   rows.push({
-    metric: 'goroutine tracer slowdown (vs bpftrace)', unit: 'x', better: 'lower',
+    metric: 'goroutine tracer slowdown (vs bpftrace)', unit: 'x', better: 'lower', target: 1.0,
     ours: g.ours.slowdown, libbpf: undefined, cilium: undefined, otherAnchor: { name: 'bpftrace', value: bt },
     note: `anchor: bpftrace uprobe one-liner on the same probe (bench/goroutines.ts); untraced ${g.untracedMs.toFixed(0)} ms (median); ours ${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost; ${btInfo}`,
   });
