@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -187,3 +187,39 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
     }
   });
 });
+
+describe.runIf(need(isRoot, 'loading programs needs root'))('loading while signals arrive', () => {
+  it('a verifier interrupted by a signal (EAGAIN) is retried: 200 loads, none fail', async () => {
+    // The fixture loads a 2,000-instruction program 200 times; a signal every 5 ms lands inside
+    // some of the verifier runs (about one load in seven failed before the retry).
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/load-under-signals.ts', '200'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const finished = new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('{')) resolve();
+      });
+    });
+    await new Promise((r) => child.stdout!.once('data', r));
+    const timer = setInterval(() => {
+      try {
+        process.kill(child.pid!, 'SIGUSR2');
+      } catch {
+        // The child is gone; the exit code below says why.
+      }
+    }, 5);
+    try {
+      await Promise.race([finished, exited]);
+    } finally {
+      clearInterval(timer);
+      child.stdin!.end();
+    }
+    expect(await exited).toBe(0);
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: number; failed: number; errors: string[]; signals: number };
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(200);
+    expect(r.signals).toBeGreaterThan(20);
+  });
+});
+

@@ -96,6 +96,7 @@ export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
 
 const EPERM = 1;
 const ENOSPC = 28;
+const EAGAIN = 11;
 
 /** Binds map references by name and encodes the instructions. */
 export function linkInstructions(insns: readonly Instruction[], maps: Readonly<Record<string, MapFdSource>> = {}, programName = ''): Uint8Array {
@@ -210,16 +211,27 @@ export class Program {
   }
 }
 
+/** Loads tried when the verifier is interrupted by signals before giving up with EAGAIN. */
+const MAX_INTERRUPTED_LOADS = 10;
+
 function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOptions): number {
   const maxLog = options.maxLogSize ?? 256 * 1024 * 1024;
   let logLevel = options.logLevel ?? 0;
   let logSize = logLevel > 0 ? (options.logSize ?? 64 * 1024) : 0;
+  let interrupted = 0;
   for (;;) {
     const log = logSize > 0 ? new NativeMemory(logSize) : undefined;
     try {
       const r = progLoadRaw({ ...request, log, logLevel });
       if (r.ret >= 0) return r.ret;
       const errno = -r.ret;
+      // The verifier gives up with EAGAIN when a signal is pending (a child exiting, a profiler's
+      // tick): nothing is wrong with the program, so load it again, as libbpf does.
+      if (errno === EAGAIN) {
+        if (++interrupted < MAX_INTERRUPTED_LOADS) continue;
+        throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}": the verifier was interrupted ${interrupted} times in a row`,
+          'signals kept arriving while the verifier ran; load again when the process receives fewer (a profiler or a tight timer sending them)');
+      }
       if (!log) {
         // Without a log there is nothing to explain a rejection; privilege errors need no log.
         if (errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`, permissionHint(request));
