@@ -37,8 +37,14 @@ class Request {
 
   /** Reserves `n` zeroed bytes and returns their offset in the region. */
   reserve(n: number): number {
-    const at = this.#cursor;
+    const at = this.reserveForOutput(n);
     this.buf.fill(0, at, at + n);
+    return at;
+  }
+
+  /** Reserves `n` bytes the kernel only writes (left as they are: zeroing 100s of KiB costs). */
+  reserveForOutput(n: number): number {
+    const at = this.#cursor;
     this.#cursor = align8(at + n);
     return at;
   }
@@ -194,10 +200,11 @@ export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } 
   const outOff = r.outBatch ? q.reserve(batchLen) : -1;
   // Lookups only read keys and values out; updates and deletes hand them in.
   const keysIn = r.cmd === BpfCommand.MAP_UPDATE_BATCH || r.cmd === BpfCommand.MAP_DELETE_BATCH;
-  const keysOff = q.reserve(keysLen);
+  const keysOff = keysIn ? q.reserve(keysLen) : q.reserveForOutput(keysLen);
   if (keysIn) q.buf.set(r.keys.subarray(0, keysLen), keysOff);
-  const valuesOff = r.values ? q.reserve(valuesLen) : -1;
-  if (r.values && r.cmd === BpfCommand.MAP_UPDATE_BATCH) q.buf.set(r.values.subarray(0, valuesLen), valuesOff);
+  const valuesIn = r.cmd === BpfCommand.MAP_UPDATE_BATCH;
+  const valuesOff = !r.values ? -1 : valuesIn ? q.reserve(valuesLen) : q.reserveForOutput(valuesLen);
+  if (r.values && valuesIn) q.buf.set(r.values.subarray(0, valuesLen), valuesOff);
   if (r.inBatch) q.u64(a.in_batch, q.addr(inOff));
   if (r.outBatch) q.u64(a.out_batch, q.addr(outOff));
   q.u64(a.keys, q.addr(keysOff));
