@@ -172,6 +172,21 @@ describe.runIf(isRoot)('loadCollection on bpf/collection.o', () => {
     expect(log).toMatch(/invalid mem access 'map_value_or_null'/);
   });
 
+  it('line records edited after parsing reach the kernel too (the blob is encoded again with their strings)', () => {
+    const s = loadCollectionSpec(readFileSync(new URL('../bpf/verifier_fail.o', import.meta.url)));
+    for (const [name, p] of Object.entries(s.programs)) {
+      s.programs[name] = { ...p, lineInfos: p.lineInfos.map((l) => ({ ...l, line: `/* edited */ ${l.line.trim()}` })) };
+    }
+    let error: unknown;
+    try {
+      track(loadCollection(s));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(VerifierError);
+    expect((error as VerifierError).log).toMatch(/\/\* edited \*\/ return \*value == 42 \? 2 : 1;/);
+  });
+
   it('a failed load closes what it created', () => {
     const s = spec();
     s.programs.classifier_prog.instructions = s.programs.classifier_prog.instructions.slice(0, 1);

@@ -175,6 +175,13 @@ export class Btf implements Iterable<BtfType> {
     return t;
   }
 
+  /** Where a type's record starts in `bytes`: for editing a copy in place (ids and sizes unchanged). */
+  recordOffset(id: TypeId): number {
+    const offset = this.offsets[id - this.firstTypeId];
+    if (offset === undefined) throw new BtfError(`no type with id ${id} in this blob`, { typeId: id });
+    return offset;
+  }
+
   /** The kind of a type without decoding it. */
   kindOf(id: TypeId): BtfKind {
     if (id === 0) return 'void';

@@ -1,7 +1,8 @@
-// The collection's BTF as the kernel gets it: marshalled with kinds the kernel lacks rewritten,
-// the strings line_info records name added to its string table, loaded with BTF_LOAD. Plus the
+// The collection's BTF as the kernel gets it: the object's blob as it is when the kernel knows
+// every kind in it, else marshalled with kinds the kernel lacks rewritten and the strings
+// line_info records name added to its string table; loaded with BTF_LOAD. Plus the
 // func_info and line_info record bytes of each program, which refer to that blob.
-import { marshalBtf, StringTableBuilder, type Btf } from '../../btf/index.js';
+import { downgradeType, marshalBtf, StringTableBuilder, type Btf, type BtfFeatures } from '../../btf/index.js';
 import { btfLoadRaw, NativeMemory, SyscallError } from '../../syscall/index.js';
 import type { ProgramSpecEntry } from '../spec/types.js';
 import { btfFeatures } from './btf-features.js';
@@ -17,14 +18,22 @@ export interface LoadedBtf {
 
 /** Builds and loads the blob; throws SyscallError (with the kernel's BTF log) when it is refused. */
 export function loadProgramBtf(btf: Btf, programs: readonly ProgramSpecEntry[]): LoadedBtf {
-  const strings = new StringTableBuilder();
-  for (const p of programs) {
-    for (const l of p.lineInfos) {
-      strings.add(l.fileName);
-      strings.add(l.line);
+  const features = btfFeatures();
+  // The object's own blob goes to the kernel as it is when the kernel knows every kind in it and
+  // the line records' strings are all in it (they are, unless someone edited them): no decoding
+  // and encoding again of every type, as libbpf loads its in-place-fixed blob.
+  const own = loadableAsIs(btf, features) ? stringOffsets(btf, programs) : undefined;
+  const strings = own === undefined ? new StringTableBuilder() : undefined;
+  if (strings !== undefined) {
+    for (const p of programs) {
+      for (const l of p.lineInfos) {
+        strings.add(l.fileName);
+        strings.add(l.line);
+      }
     }
   }
-  const blob = marshalBtf(btf, strings, { features: btfFeatures() });
+  const offsetOf = (text: string): number => own?.get(text) ?? strings!.add(text);
+  const blob = strings === undefined ? btf.bytes : marshalBtf(btf, strings, { features });
   const fd = loadBlob(blob);
   return {
     fd,
@@ -43,13 +52,52 @@ export function loadProgramBtf(btf: Btf, programs: readonly ProgramSpecEntry[]):
       p.lineInfos.forEach((l, i) => {
         const at = i * LINE_INFO_SIZE;
         bytes.writeUInt32LE(l.insnOffset, at);
-        bytes.writeUInt32LE(strings.add(l.fileName), at + 4);
-        bytes.writeUInt32LE(strings.add(l.line), at + 8);
+        bytes.writeUInt32LE(offsetOf(l.fileName), at + 4);
+        bytes.writeUInt32LE(offsetOf(l.line), at + 8);
         bytes.writeUInt32LE(((l.lineNumber << 10) | (l.column & 0x3ff)) >>> 0, at + 12);
       });
       return { recSize: LINE_INFO_SIZE, bytes };
     },
   };
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Whether the kernel takes this blob unchanged: host byte order and no kind it would need rewritten. */
+function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
+  if (btf.littleEndian !== HOST_LITTLE_ENDIAN || btf.base !== undefined) return false;
+  for (let id = btf.firstTypeId; id <= btf.lastTypeId; id++) {
+    switch (btf.kindOf(id)) {
+      case 'enum':
+      case 'enum64':
+      case 'decl_tag':
+      case 'type_tag':
+      case 'float':
+      case 'func':
+      case 'var':
+      case 'datasec':
+        if (downgradeType(btf.typeById(id), features) !== btf.typeById(id)) return false;
+    }
+  }
+  return true;
+}
+
+/** Offsets of the strings line records name, in the object's own string table; undefined if one is missing. */
+function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<string, number> | undefined {
+  const table = btf.strings.ownBytes;
+  const offsets = new Map<string, number>();
+  const decoder = new TextDecoder();
+  for (let at = 0; at < table.length; ) {
+    let end = table.indexOf(0, at);
+    if (end < 0) end = table.length;
+    const text = decoder.decode(table.subarray(at, end));
+    if (!offsets.has(text)) offsets.set(text, at);
+    at = end + 1;
+  }
+  for (const p of programs) {
+    for (const l of p.lineInfos) if (!offsets.has(l.fileName) || !offsets.has(l.line)) return undefined;
+  }
+  return offsets;
 }
 
 function loadBlob(blob: Uint8Array): number {

@@ -1,8 +1,10 @@
 // The compiler leaves parts of an object's BTF for the loader to finish: DATASEC sizes and the
 // offsets of their variables are zero (only the ELF symbol table knows them), and extern
 // variables and functions carry a linkage the kernel refuses. This fills those in and returns a
-// new Btf with every type id unchanged, so .BTF.ext records and map type ids stay valid.
-import { marshalBtf, parseBtf, type Btf, type BtfType, type DatasecVar } from '../../btf/index.js';
+// new Btf with every type id and string offset unchanged, so .BTF.ext records and map type ids
+// stay valid.
+import { parseBtf, type Btf, type DatasecVar } from '../../btf/index.js';
+import { LINKAGES } from '../../btf/types.js';
 
 export interface DatasecLayout {
   /** Size of the section, or undefined to keep what the BTF says. */
@@ -11,29 +13,39 @@ export interface DatasecLayout {
   variableOffset(section: string, variable: string): number | undefined;
 }
 
-export function finishObjectBtf(btf: Btf, layout: DatasecLayout): Btf {
-  const fixed: BtfType[] = [];
-  for (const t of btf) fixed.push(finishType(btf, t, layout));
-  return parseBtf(marshalBtf(fixed));
-}
+const GLOBAL = LINKAGES.indexOf('global');
 
-function finishType(btf: Btf, t: BtfType, layout: DatasecLayout): BtfType {
-  switch (t.kind) {
-    case 'datasec': {
+/**
+ * Edits a copy of the blob in place, as libbpf does: only DATASEC, VAR and FUNC records change,
+ * none changes length, so nothing else needs decoding or encoding again.
+ */
+export function finishObjectBtf(btf: Btf, layout: DatasecLayout): Btf {
+  const bytes = Uint8Array.from(btf.bytes);
+  const view = new DataView(bytes.buffer);
+  const le = btf.littleEndian;
+  for (let id = btf.firstTypeId; id <= btf.lastTypeId; id++) {
+    const kind = btf.kindOf(id);
+    if (kind !== 'datasec' && kind !== 'var' && kind !== 'func') continue;
+    const at = btf.recordOffset(id);
+    const t = btf.typeById(id);
+    if (t.kind === 'datasec') {
       const vars: DatasecVar[] = t.vars.map((v) => {
         const offset = layout.variableOffset(t.name, btf.nameOf(v.type));
         return offset === undefined ? v : { ...v, offset };
       });
       vars.sort((a, b) => a.offset - b.offset);
-      const size = layout.sectionSize(t.name);
-      return { ...t, size: size ?? t.size, vars };
+      view.setUint32(at + 8, layout.sectionSize(t.name) ?? t.size, le);
+      vars.forEach((v, i) => {
+        view.setUint32(at + 12 + i * 12, v.type, le);
+        view.setUint32(at + 16 + i * 12, v.offset, le);
+        view.setUint32(at + 20 + i * 12, v.size, le);
+      });
+    } else if (t.kind === 'var' && t.linkage === 'extern') {
+      // The kernel accepts only static and allocated-global variables and functions.
+      view.setUint32(at + 12, GLOBAL, le);
+    } else if (t.kind === 'func' && t.linkage === 'extern') {
+      view.setUint32(at + 4, ((view.getUint32(at + 4, le) & ~0xffff) | GLOBAL) >>> 0, le);
     }
-    case 'var':
-      // The kernel accepts only static and allocated-global variables.
-      return t.linkage === 'extern' ? { ...t, linkage: 'global' } : t;
-    case 'func':
-      return t.linkage === 'extern' ? { ...t, linkage: 'global' } : t;
-    default:
-      return t;
   }
+  return parseBtf(bytes);
 }
