@@ -43,7 +43,7 @@ export type { ResolvedFunction } from './symbols/index.js';
 
 // Readers of ring buffers and perf event arrays.
 export { PerfEventArrayReader, ReaderError, RingBufferReader } from './readers/index.js';
-export type { PerfReaderOptions, RingBufferMap } from './readers/index.js';
+export type { PerfReaderOptions, RecordBatch, RingBufferMap, RingBufferReaderOptions } from './readers/index.js';
 
 // Go programs: binary inspection and the goroutine state tracer.
 export {

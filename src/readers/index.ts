@@ -1,2 +1,3 @@
-export { RingBufferReader, ReaderError, type RingBufferMap } from './ringbuf.js';
+export { RingBufferReader, ReaderError, type RingBufferMap, type RingBufferReaderOptions } from './ringbuf.js';
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf.js';
+export type { RecordBatch } from './batch.js';

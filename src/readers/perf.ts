@@ -5,7 +5,12 @@ import {
 import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../maps/cpus.js';
 import { ReaderError, type RingBufferMap } from './ringbuf.js';
+import {
+  advancePosition, Batch, checkBatchSize, DEFAULT_BATCH_SIZE, LOW_WORD, toLimit, wordsOf, type RecordBatch,
+} from './batch.js';
 
+/** As in ringbuf.ts: module-local, so that the compiled loops fold the test away. */
+const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
 const PERF_TYPE_SOFTWARE = 1;
 const PERF_COUNT_SW_BPF_OUTPUT = 10n;
 const PERF_SAMPLE_RAW = 0x400n;
@@ -23,34 +28,276 @@ export interface PerfReaderOptions {
   pagesPerCpu?: number;
   /** Wake the reader once this many bytes are waiting instead of after every record. */
   watermarkBytes?: number;
+  /** Most samples `pollBatch` hands out per call of its callback (default 4096). */
+  batchSize?: number;
 }
 
 interface CpuRing {
   cpu: number;
   fd: number;
   region: MappedRegion;
-  words: BigInt64Array;
+  /** The control page as 32-bit words: data_head's and data_tail's low halves. */
+  control: Uint32Array;
+  /** data_tail, for the rare store of all 64 bits. */
+  tail: BigUint64Array;
   data: Buffer;
+  words: Uint32Array;
+  view: DataView;
   size: number;
+  mask: number;
+  loops: PerfLoops;
+}
+
+// Indexes of data_head's and data_tail's low 32 bits in the control page.
+const HEAD_LOW = DATA_HEAD / 4 + LOW_WORD;
+const TAIL_LOW = DATA_TAIL / 4 + LOW_WORD;
+/** poll and pollRaw give consumed space back to the kernel this often. */
+const PASS_BYTES = 65536;
+/** pollBatch covers at most this much ring per batch, so the samples are still in L1 when read. */
+const BATCH_BYTES = 4096;
+
+/** Bytes of ring the last loop of a PerfLoops consumed. */
+let loopDone = 0;
+/** Whether the last scan's batch is one sample that wraps the ring's end, copied to the scratch buffer. */
+let loopCopied = false;
+/** Where the loops put what they read to touch cache lines (so the reads are not optimized away). */
+let touchSink = 0;
+
+type RawCallback = (cpu: number, data: Buffer, offset: number, length: number) => void;
+
+/** The hot loops over the records from offset `at` of one CPU's ring, `chunk` bytes at most. */
+interface PerfLoops {
+  /** Finds up to `limit` samples, writing their offsets and lengths into the batch arrays. */
+  scan(at: number, chunk: number, available: number, limit: number): number;
+  /** Hands up to `limit` samples to `onSample` as offsets. */
+  raw(onSample: RawCallback, at: number, chunk: number, limit: number): number;
+  /** Hands up to `limit` samples to `onSample` as views. */
+  views(onSample: (cpu: number, sample: Buffer) => void, at: number, chunk: number, limit: number): number;
+}
+
+/** What the loops need of the reader: LOST records, and copies of samples that wrap. */
+interface PerfHooks {
+  lost(ring: CpuRing, wordIndex: number): void;
+  copy(ring: CpuRing, at: number, length: number): Buffer;
+}
+
+/**
+ * The loops of one CPU's ring, as closures over its views (see ringLoops in ringbuf.ts). They walk
+ * `pos` from 0 to `chunk` bytes past ring offset `start`. Records are 8-byte aligned and sized, so
+ * a header (and a LOST record's count) never wraps the ring's end; a sample's body may, and is
+ * then copied. Each loop returns how many samples it found or delivered; `loopDone` is the bytes
+ * it consumed, through the last sample it handed out (also when a callback throws or closes the
+ * reader). A record size below 8 (corrupt) stops it.
+ *
+ * `head` is the previous record's size word: while records keep the same size, that branch is
+ * predicted and the next header's address does not wait for this header's load. Each loop copies
+ * what it uses of the closure to locals: with several rings (one closure each) V8 does not fold
+ * the closure's context to constants, and locals are not reloaded after every store.
+ */
+function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, closedFlag: Uint8Array, hooks: PerfHooks): PerfLoops {
+  const ringWords = ring.words;
+  const ringData = ring.data;
+  const ringSize = ring.size;
+  const ringMask = ring.mask;
+  const ringCpu = ring.cpu;
+  return {
+    scan(start: number, chunk: number, available: number, limit: number): number {
+      const words = ringWords;
+      const offsets = batchOffsets;
+      const lengths = batchLengths;
+      let count = 0;
+      let head = -1;
+      loopCopied = false;
+      if (start + available <= ringSize) {
+        // Nothing up to data_head wraps the ring's end (the common case): plain offsets.
+        const end = start + chunk;
+        let at = start;
+        while (at < end && count < limit) {
+          const w = at >>> 2;
+          const sizeWord = words[w + 1] | 0; // u16 misc, u16 size
+          if (sizeWord !== head) {
+            if (sizeWord >>> 16 < 8) break;
+            head = sizeWord;
+          }
+          const type = words[w];
+          if (type === PERF_RECORD_SAMPLE) {
+            const rawSize = words[w + 2] | 0;
+            // A record longer than a cache line: read its second line too (see ringLoops).
+            if (rawSize > 52) touchSink = words[w + 16];
+            offsets[count] = at + 12;
+            lengths[count] = rawSize;
+            count++;
+          } else if (type === PERF_RECORD_LOST) {
+            hooks.lost(ring, w + 4);
+          }
+          at += head >>> 16;
+        }
+        loopDone = at - start;
+        return count;
+      }
+      const size = ringSize;
+      const mask = ringMask;
+      let pos = 0;
+      while (pos < chunk && count < limit) {
+        const at = (start + pos) & mask;
+        const w = at >>> 2;
+        const sizeWord = words[w + 1] | 0;
+        if (sizeWord !== head) {
+          if (sizeWord >>> 16 < 8) break;
+          head = sizeWord;
+        }
+        const type = words[w];
+        if (type === PERF_RECORD_SAMPLE) {
+          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+          const sampleAt = (at + 12) & mask;
+          if (sampleAt + rawSize > size) {
+            if (count > 0) break; // the batch ends before it
+            hooks.copy(ring, sampleAt, rawSize);
+            offsets[0] = 0;
+            lengths[0] = rawSize;
+            count = 1;
+            pos += head >>> 16;
+            loopCopied = true;
+            break;
+          }
+          offsets[count] = sampleAt;
+          lengths[count] = rawSize;
+          count++;
+        } else if (type === PERF_RECORD_LOST) {
+          hooks.lost(ring, ((at + 16) & mask) >>> 2);
+        }
+        pos += head >>> 16;
+      }
+      loopDone = pos;
+      return count;
+    },
+
+    raw(onSample: RawCallback, start: number, chunk: number, limit: number): number {
+      const words = ringWords;
+      const data = ringData;
+      const size = ringSize;
+      const mask = ringMask;
+      const cpu = ringCpu;
+      const closed = closedFlag;
+      let pos = 0;
+      let delivered = 0;
+      let head = -1;
+      let touched = 0;
+      try {
+        while (pos < chunk && delivered < limit) {
+          const at = (start + pos) & mask;
+          const w = at >>> 2;
+          const sizeWord = words[w + 1] | 0;
+          if (sizeWord !== head) {
+            if (sizeWord >>> 16 < 8) break;
+            head = sizeWord;
+          }
+          const type = words[w];
+          pos += head >>> 16;
+          if (type === PERF_RECORD_SAMPLE) {
+            const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+            const sampleAt = (at + 12) & mask;
+            delivered++;
+            if (sampleAt + rawSize <= size) {
+              if (rawSize > 52) touched ^= words[(at + 64) >>> 2];
+              onSample(cpu, data, sampleAt, rawSize);
+            } else {
+              onSample(cpu, hooks.copy(ring, sampleAt, rawSize), 0, rawSize);
+            }
+            if (closed[0] !== 0) break;
+          } else if (type === PERF_RECORD_LOST) {
+            hooks.lost(ring, ((at + 16) & mask) >>> 2);
+          }
+        }
+      } finally {
+        loopDone = pos;
+        touchSink = touched;
+      }
+      return delivered;
+    },
+
+    views(onSample: (cpu: number, sample: Buffer) => void, start: number, chunk: number, limit: number): number {
+      const words = ringWords;
+      const data = ringData;
+      const size = ringSize;
+      const mask = ringMask;
+      const cpu = ringCpu;
+      const closed = closedFlag;
+      let pos = 0;
+      let delivered = 0;
+      let head = -1;
+      try {
+        while (pos < chunk && delivered < limit) {
+          const at = (start + pos) & mask;
+          const w = at >>> 2;
+          const sizeWord = words[w + 1] | 0;
+          if (sizeWord !== head) {
+            if (sizeWord >>> 16 < 8) break;
+            head = sizeWord;
+          }
+          const type = words[w];
+          pos += head >>> 16;
+          if (type === PERF_RECORD_SAMPLE) {
+            const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+            const sampleAt = (at + 12) & mask;
+            delivered++;
+            if (sampleAt + rawSize <= size) onSample(cpu, data.subarray(sampleAt, sampleAt + rawSize));
+            else onSample(cpu, hooks.copy(ring, sampleAt, rawSize).subarray(0, rawSize));
+            if (closed[0] !== 0) break;
+          } else if (type === PERF_RECORD_LOST) {
+            hooks.lost(ring, ((at + 16) & mask) >>> 2);
+          }
+        }
+      } finally {
+        loopDone = pos;
+      }
+      return delivered;
+    },
+  };
 }
 
 /**
  * Reads a PERF_EVENT_ARRAY map: opens a BPF-output perf event per online CPU, stores it in the map
  * at that CPU's index, and reads the rings. Samples that do not wrap the ring end are handed out in
- * place; wrapped ones are copied. Lost-record counts from the kernel are added to `lost`.
+ * place; wrapped ones are copied into a scratch buffer first. Lost-record counts from the kernel
+ * are added to `lost`.
+ *
+ * `poll` hands out each sample as a Buffer, `pollRaw` as an offset and length in a buffer, and
+ * `pollBatch` hands out many samples' offsets at once, the fastest way. Samples are handed back to
+ * the kernel (data_tail advanced) only after the callbacks that got them have returned; a callback
+ * that throws ends the poll, and the samples up to and including the one it was given count as
+ * consumed. A callback may close the reader: the poll then returns at once.
+ *
+ * Ordering: data_head is loaded with acquire semantics and data_tail stored with release
+ * semantics, as the kernel's perf ring expects (on x86, where every load is an acquire and every
+ * store a release, with plain typed-array accesses, as V8 keeps them in program order; elsewhere
+ * with Atomics).
  */
 export class PerfEventArrayReader {
   readonly #rings: CpuRing[] = [];
   readonly #epoll: Epoll;
   readonly #mapFd: number;
   readonly #lostByCpu = new Map<number, number>();
+  readonly #batch: Batch;
+  /** Where samples that wrap a ring's end are copied. */
+  #scratch = new Batch(Buffer.alloc(0), 1, -1);
+  /** Set by close(): the loops test it after every callback. */
+  readonly #closedFlag = new Uint8Array(1);
+  readonly #hooks: PerfHooks = {
+    lost: (ring, wordIndex) => this.#addLost(ring, wordIndex),
+    copy: (ring, at, length) => this.#copyWrapped(ring, at, length),
+  };
   #closed = false;
   #lost = 0;
 
   constructor(map: RingBufferMap, options: PerfReaderOptions = {}) {
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`);
     const pages = options.pagesPerCpu ?? 8;
-    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderError(`pagesPerCpu must be a power of two, got ${pages}`);
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages * PAGE_SIZE > 2 ** 30) {
+      throw new ReaderError(`pagesPerCpu must be a power of two, at most ${2 ** 30 / PAGE_SIZE}, got ${pages}`);
+    }
+    const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);
+    this.#batch = new Batch(Buffer.alloc(0), batchSize, -1);
     this.#mapFd = map.fd;
     this.#epoll = new Epoll(64);
     try {
@@ -79,7 +326,13 @@ export class PerfEventArrayReader {
     const b = region.buffer;
     const offset = Number(b.readBigUInt64LE(DATA_OFFSET)) || PAGE_SIZE;
     const size = Number(b.readBigUInt64LE(DATA_SIZE)) || PAGE_SIZE * pages;
-    const ring: CpuRing = { cpu, fd, region, words: new BigInt64Array(b.buffer, b.byteOffset, PAGE_SIZE / 8), data: b.subarray(offset, offset + size), size };
+    const data = b.subarray(offset, offset + size);
+    const ring = {
+      cpu, fd, region, control: new Uint32Array(b.buffer, b.byteOffset, PAGE_SIZE / 4),
+      tail: new BigUint64Array(b.buffer, b.byteOffset + DATA_TAIL, 1),
+      data, words: wordsOf(data), view: new DataView(data.buffer, data.byteOffset, data.byteLength), size, mask: size - 1,
+    } as CpuRing;
+    ring.loops = perfLoops(ring, this.#batch.offsets, this.#batch.lengths, this.#closedFlag, this.#hooks);
     this.#rings.push(ring);
     this.#epoll.add(fd, this.#rings.length - 1);
     const key = Buffer.alloc(4);
@@ -104,56 +357,144 @@ export class PerfEventArrayReader {
     return this.#closed;
   }
 
+  /** Bytes waiting in a ring after data_tail `tail` (low 32 bits); data_head is read with acquire semantics. */
+  #available(ring: CpuRing, tail: number): number {
+    const head = PLAIN_LOADS_ACQUIRE ? ring.control[HEAD_LOW] : Atomics.load(ring.control, HEAD_LOW);
+    return (head - tail) >>> 0;
+  }
+
   /**
-   * Consumes what is in the rings now. `onSample` gets the CPU and the raw sample (in place when it
-   * does not wrap; valid during the call only). Returns the number of samples delivered.
+   * Consumes what is in the rings now, up to `max` samples. `onSample` gets the CPU and the raw
+   * sample (in place when it does not wrap, else a copy; valid during the call only). Returns the
+   * number of samples delivered.
    */
-  poll(onSample: (cpu: number, sample: Buffer) => void): number {
-    let n = 0;
+  poll(onSample: (cpu: number, sample: Buffer) => void, max = Infinity): number {
+    const limit = toLimit(max);
+    let delivered = 0;
     for (const ring of this.#rings) {
       if (this.#closed) break;
-      n += this.#drain(ring, onSample);
-    }
-    return n;
-  }
-
-  #drain(ring: CpuRing, onSample: (cpu: number, sample: Buffer) => void): number {
-    // Positions are u64 in the ring's header, but as Numbers they stay exact for 2^53 bytes:
-    // plain arithmetic per record, BigInt only once per drain.
-    const head = Number(Atomics.load(ring.words, DATA_HEAD / 8));
-    let tail = Number(Atomics.load(ring.words, DATA_TAIL / 8));
-    const { size, data } = ring;
-    let n = 0;
-    while (tail < head) {
-      const at = tail % size;
-      const header = at + 8 <= size ? data : this.#read(ring, at, 8);
-      const h = header === data ? at : 0;
-      const type = header.readUInt32LE(h);
-      const recordSize = header.readUInt16LE(h + 6);
-      if (recordSize < 8) break; // corrupt: stop rather than spin
-      if (type === PERF_RECORD_SAMPLE) {
-        const bodyAt = (at + 8) % size;
-        const rawSize = bodyAt + 4 <= size ? data.readUInt32LE(bodyAt) : this.#read(ring, bodyAt, 4).readUInt32LE(0);
-        const sampleAt = (bodyAt + 4) % size;
-        onSample(ring.cpu, sampleAt + rawSize <= size ? data.subarray(sampleAt, sampleAt + rawSize) : this.#read(ring, sampleAt, rawSize));
-        n++;
-      } else if (type === PERF_RECORD_LOST) {
-        const lost = Number(this.#read(ring, (at + 16) % size, 8).readBigUInt64LE(0));
-        this.#lost += lost;
-        this.#lostByCpu.set(ring.cpu, (this.#lostByCpu.get(ring.cpu) ?? 0) + lost);
+      const { loops, mask } = ring;
+      let tail = ring.control[TAIL_LOW]; // written by this reader only
+      while (delivered < limit) {
+        const available = this.#available(ring, tail);
+        if (available === 0) break;
+        const chunk = available < PASS_BYTES ? available : PASS_BYTES;
+        try {
+          delivered += loops.views(onSample, tail & mask, chunk, limit - delivered);
+        } catch (e) {
+          if (!this.#closed) advancePosition(ring.control, TAIL_LOW, ring.tail, tail, loopDone); // through the sample that threw
+          throw e;
+        }
+        if (this.#closed) return delivered;
+        const done = loopDone;
+        if (done !== 0) tail = advancePosition(ring.control, TAIL_LOW, ring.tail, tail, done);
+        if (done < chunk) break; // `max` reached, or a corrupt record
       }
-      tail += recordSize;
-      if (this.#closed) return n;
     }
-    Atomics.store(ring.words, DATA_TAIL / 8, BigInt(tail));
-    return n;
+    return delivered;
   }
 
-  /** `length` bytes at ring offset `at`: a view when contiguous, a copy when the record wraps. */
-  #read(ring: CpuRing, at: number, length: number): Buffer {
-    if (at + length <= ring.size) return ring.data.subarray(at, at + length);
+  /**
+   * Like poll, without making a Buffer view per sample: `onSample` gets the CPU, a buffer, and the
+   * sample's offset and length in it. The buffer is the CPU's ring, or a scratch copy for a sample
+   * that wraps the ring's end.
+   */
+  pollRaw(onSample: (cpu: number, data: Buffer, offset: number, length: number) => void, max = Infinity): number {
+    const limit = toLimit(max);
+    let delivered = 0;
+    for (const ring of this.#rings) {
+      if (this.#closed) break;
+      const { loops, mask } = ring;
+      let tail = ring.control[TAIL_LOW];
+      while (delivered < limit) {
+        const available = this.#available(ring, tail);
+        if (available === 0) break;
+        const chunk = available < PASS_BYTES ? available : PASS_BYTES;
+        try {
+          delivered += loops.raw(onSample, tail & mask, chunk, limit - delivered);
+        } catch (e) {
+          if (!this.#closed) advancePosition(ring.control, TAIL_LOW, ring.tail, tail, loopDone);
+          throw e;
+        }
+        if (this.#closed) return delivered;
+        const done = loopDone;
+        if (done !== 0) tail = advancePosition(ring.control, TAIL_LOW, ring.tail, tail, done);
+        if (done < chunk) break;
+      }
+    }
+    return delivered;
+  }
+
+  /** Adds a LOST record's count (a u64 at `wordIndex` of the ring). */
+  #addLost(ring: CpuRing, wordIndex: number): void {
+    const { words } = ring;
+    const lost = words[wordIndex + LOW_WORD] + words[wordIndex + 1 - LOW_WORD] * 2 ** 32;
+    this.#lost += lost;
+    this.#lostByCpu.set(ring.cpu, (this.#lostByCpu.get(ring.cpu) ?? 0) + lost);
+  }
+
+  /** Copies the `length` bytes at `at` of a ring, which wrap its end, to the start of the scratch buffer. */
+  #copyWrapped(ring: CpuRing, at: number, length: number): Buffer {
+    let scratch = this.#scratch;
+    if (scratch.data.length < length) {
+      scratch = new Batch(Buffer.alloc(Math.max(64, 2 ** Math.ceil(Math.log2(length)))), 1, -1);
+      this.#scratch = scratch;
+    }
     const first = ring.size - at;
-    return Buffer.concat([ring.data.subarray(at), ring.data.subarray(0, length - first)]);
+    ring.data.copy(scratch.data, 0, at, ring.size);
+    ring.data.copy(scratch.data, first, 0, length - first);
+    return scratch.data;
+  }
+
+  /**
+   * Consumes what is in the rings now, up to `max` samples, calling `onBatch` with batches of
+   * them, one CPU's at a time (`batch.cpu`): sample i, for i < `batch.count`, is the
+   * `batch.lengths[i]` bytes at `batch.offsets[i]` in `batch.data`, the CPU's ring (or, for a
+   * sample that wraps the ring's end, alone in its batch, a copy in a scratch buffer). Offsets are
+   * 4-byte aligned: `batch.words[(offset >>> 2) + k]` is the sample's 32-bit word k. The batch and
+   * the samples are valid until the callback returns; they are handed back to the kernel after
+   * that. Batches cover a few KiB of ring at most, so the samples are still in cache when the
+   * callback reads them. Returns the number of samples delivered.
+   */
+  pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
+    const batch = this.#batch;
+    const capacity = batch.offsets.length | 0; // an int32, so the scan compares integers
+    const limit = toLimit(max);
+    let delivered = 0;
+    for (const ring of this.#rings) {
+      if (this.#closed) break;
+      const { loops, mask } = ring;
+      let tail = ring.control[TAIL_LOW];
+      while (delivered < limit) {
+        const available = this.#available(ring, tail);
+        if (available === 0) break;
+        const left = limit - delivered;
+        const count = loops.scan(tail & mask, available < BATCH_BYTES ? available : BATCH_BYTES, available, left < capacity ? left : capacity);
+        const scanned = loopDone;
+        if (scanned === 0) break; // a corrupt record
+        if (count > 0) {
+          if (loopCopied) {
+            const scratch = this.#scratch;
+            batch.use(scratch.data, scratch.words, scratch.view, ring.cpu);
+          } else {
+            batch.use(ring.data, ring.words, ring.view, ring.cpu);
+          }
+          batch.count = count;
+          try {
+            onBatch(batch);
+          } catch (e) {
+            if (!this.#closed) advancePosition(ring.control, TAIL_LOW, ring.tail, tail, scanned);
+            throw e;
+          } finally {
+            batch.count = 0;
+          }
+          delivered += count;
+          if (this.#closed) return delivered;
+        }
+        tail = advancePosition(ring.control, TAIL_LOW, ring.tail, tail, scanned);
+      }
+    }
+    return delivered;
   }
 
   async wait(timeoutMs = -1): Promise<boolean> {
@@ -176,6 +517,7 @@ export class PerfEventArrayReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closedFlag[0] = 1;
     this.#epoll.close();
     const key = Buffer.alloc(4);
     for (const ring of this.#rings) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -54,6 +55,8 @@ func (f perfFd) Close() error { return unix.Close(int(f)) }
 // records: ring buffer (ringbuf.Reader.ReadInto) or perf event array (perf.Reader.ReadInto)
 // consumption, drain (ring filled by Program.Benchmark, i.e. BPF_PROG_TEST_RUN with repeat, best
 // round) and live (dd producer through the tracepoint; a goroutine blocked in ReadInto).
+// Every record is visited: its 32-bit word at byte 8 is added to a checksum (the same work the
+// other implementations do), printed with the results.
 func records(path string, usePerf bool, size, rounds, writes int) {
 	const ringSize = 16 << 20
 	spec, err := ebpf.LoadCollectionSpec(path)
@@ -79,6 +82,11 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 
 	var read func() error
 	var closeReader func()
+	var sample *[]byte // the last record read
+	var checksum uint64
+	visit := func() {
+		checksum += uint64(binary.LittleEndian.Uint32((*sample)[8:12]))
+	}
 	var kernelLost uint64
 	if usePerf {
 		rd, err := perf.NewReader(coll.Maps["events"], ringSize)
@@ -86,6 +94,7 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 			fail("perf.NewReader", err)
 		}
 		var rec perf.Record
+		sample = &rec.RawSample
 		read = func() error {
 			for {
 				if err := rd.ReadInto(&rec); err != nil {
@@ -104,6 +113,7 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 			fail("ringbuf.NewReader", err)
 		}
 		var rec ringbuf.Record
+		sample = &rec.RawSample
 		read = func() error { return rd.ReadInto(&rec) }
 		closeReader = func() { rd.Close() }
 	}
@@ -120,11 +130,13 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 		if _, _, err := coll.Programs[xdpName].Benchmark(pkt, n, nil); err != nil {
 			fail("Program.Benchmark", err)
 		}
+		checksum = 0
 		t0 := time.Now()
 		for i := 0; i < n; i++ {
 			if err := read(); err != nil {
 				fail("read", err)
 			}
+			visit()
 		}
 		if ns := float64(time.Since(t0).Nanoseconds()) / float64(n); ns < best {
 			best = ns
@@ -146,6 +158,8 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 		fail("stats", err)
 	}
 	_ = stats.Put(uint32(1), uint64(0))
+	drainChecksum := checksum
+	checksum = 0
 	var received int64
 	done := make(chan struct{})
 	go func() {
@@ -157,6 +171,7 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 				}
 				return
 			}
+			visit()
 			atomic.AddInt64(&received, 1)
 		}
 	}()
@@ -182,5 +197,6 @@ func records(path string, usePerf bool, size, rounds, writes int) {
 	out(map[string]interface{}{
 		"drainRecordsPerSec": 1e9 / best, "liveRecordsPerSec": float64(got) / seconds, "liveReceived": got,
 		"liveLost": failed, "kernelLost": kernelLost, "writes": writes, "drainRounds": rounds, "drainRecords": n,
+		"drainChecksum": drainChecksum, "liveChecksum": checksum,
 	})
 }

@@ -1,0 +1,96 @@
+// What the readers' pollBatch hands out: many records at once, located by offset in one buffer.
+
+/**
+ * A batch of records handed to a `pollBatch` callback, all in place in `data`: record i (for
+ * i < `count`) is the `lengths[i]` bytes at `offsets[i]`. Only the first `count` entries of
+ * `offsets` and `lengths` are meaningful. The object, its arrays and the bytes are reused: they are
+ * valid until the callback returns; copy what you keep.
+ *
+ * `words` and `view` are `data` again (same memory) as host-endian 32-bit words and as a DataView.
+ * Record offsets are 4-byte aligned (8-byte in a ring buffer), so a record's 32-bit word k is
+ * `words[(offsets[i] >>> 2) + k]`.
+ */
+export interface RecordBatch {
+  readonly data: Buffer;
+  readonly words: Uint32Array;
+  readonly view: DataView;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly count: number;
+  /** The CPU whose perf ring the records come from; -1 for a ring buffer. */
+  readonly cpu: number;
+}
+
+/** The readers' own mutable batch. */
+export class Batch implements RecordBatch {
+  data: Buffer;
+  words: Uint32Array;
+  view: DataView;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  count = 0;
+  cpu: number;
+
+  constructor(data: Buffer, capacity: number, cpu: number) {
+    this.data = data;
+    this.words = wordsOf(data);
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.offsets = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+    this.cpu = cpu;
+  }
+
+  /** Points the batch at other bytes (a perf ring, the copy area). */
+  use(data: Buffer, words: Uint32Array, view: DataView, cpu: number): void {
+    this.data = data;
+    this.words = words;
+    this.view = view;
+    this.cpu = cpu;
+  }
+}
+
+export function wordsOf(data: Buffer): Uint32Array {
+  if (data.byteOffset % 4 !== 0) throw new Error('record data must be 4-byte aligned');
+  return new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+}
+
+export const DEFAULT_BATCH_SIZE = 4096;
+
+export function checkBatchSize(n: number, E: new (message: string) => Error): number {
+  if (!Number.isInteger(n) || n < 1 || n > 1 << 24) throw new E(`batchSize must be an integer from 1 to ${1 << 24}, got ${n}`);
+  return n;
+}
+
+/**
+ * Whether a plain typed-array load is an acquire load here: on x86 (TSO) loads are not reordered
+ * with later loads, and V8 emits typed-array loads in program order, so reading a header the
+ * producer published with a release store and then the record behind it needs nothing more (as
+ * smp_load_acquire is a plain mov there). Elsewhere the readers use Atomics.load.
+ */
+export const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
+
+/** Index of the low 32-bit half of a u64 in a Uint32Array view of it. */
+export const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+
+/**
+ * Advances a u64 position the reader owns (the ring buffer's consumer_pos, a perf ring's
+ * data_tail; its low half is `words[index]`) from `low` (its low 32 bits) by `bytes`, with release semantics, and returns the new
+ * low 32 bits. While the high half stays the same a 32-bit store of the low half is the whole
+ * update (the kernel reads the u64 in one load, so it sees the old or the new value); when the low
+ * half carries, the u64 is stored whole.
+ */
+export function advancePosition(words: Uint32Array, index: number, whole: BigUint64Array, low: number, bytes: number): number {
+  const next = low + bytes;
+  if (next <= 0xffff_ffff) {
+    if (PLAIN_LOADS_ACQUIRE) words[index] = next; // x86: a plain store is a release store
+    else Atomics.store(words, index, next);
+    return next;
+  }
+  Atomics.store(whole, 0, BigInt.asUintN(64, Atomics.load(whole, 0) + BigInt(bytes)));
+  return next - 0x1_0000_0000;
+}
+
+/** `max` as a small integer, so the hot loops compare integers (Infinity and large values: 2^31 - 1). */
+export function toLimit(max: number): number {
+  return max >= 0x7fff_ffff ? 0x7fff_ffff : max > 0 ? max | 0 : 0;
+}
