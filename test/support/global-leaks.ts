@@ -17,7 +17,7 @@ function list(kind: 'prog' | 'map' | 'link'): Obj[] {
 const kinds = ['prog', 'map', 'link'] as const;
 
 /** Ids of the objects other processes hold through an fd (from /proc/PID/fdinfo), and what those use. */
-function heldElsewhere(lists: Record<string, Obj[]>): Record<string, Set<number>> {
+export function heldElsewhere(lists: Record<string, Obj[]>): Record<string, Set<number>> {
   const held: Record<string, Set<number>> = { prog: new Set(), map: new Set(), link: new Set() };
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
     let fds: string[];
