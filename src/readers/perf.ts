@@ -68,7 +68,7 @@ type RawCallback = (cpu: number, data: Buffer, offset: number, length: number) =
 /** The hot loops over the records from offset `at` of one CPU's ring, `chunk` bytes at most. */
 interface PerfLoops {
   /** Finds up to `limit` samples, writing their offsets and lengths into the batch arrays. */
-  scan(at: number, chunk: number, available: number, limit: number): number;
+  scan(at: number, chunk: number, limit: number): number;
   /** Hands up to `limit` samples to `onSample` as offsets. */
   raw(onSample: RawCallback, at: number, chunk: number, limit: number): number;
   /** Hands up to `limit` samples to `onSample` as views. */
@@ -80,6 +80,141 @@ interface PerfHooks {
   lost(ring: CpuRing, wordIndex: number): void;
   copy(ring: CpuRing, at: number, length: number): Buffer;
 }
+
+/**
+ * The scan loop of perfLoops, made on its own (warmPerfLoops makes one too). Records that do not
+ * wrap the ring's end (nearly all) are walked with plain offsets; from the first that does, and
+ * for a batch that starts less than `chunk` bytes before the end, perfScanWrapping takes over.
+ */
+function perfScanLoop(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, hooks: PerfHooks): PerfLoops['scan'] {
+  const ringWords = ring.words;
+  const ringSize = ring.size;
+  const wrapping = perfScanWrapping(ring, batchOffsets, batchLengths, hooks);
+  return (start: number, chunk: number, limit: number): number => {
+    if (start + chunk > ringSize) return wrapping(start, chunk, limit);
+    const words = ringWords;
+    const offsets = batchOffsets;
+    const lengths = batchLengths;
+    const size = ringSize;
+    const SAMPLE = PERF_RECORD_SAMPLE; // locals, not module constants, in the loop (see ringLoops)
+    const end = start + chunk;
+    let at = start;
+    let count = 0;
+    let touched = 0;
+    for (;;) {
+      // Samples only: no call in this loop, so V8 keeps its values in registers.
+      let head = -1;
+      while (at < end && count < limit) {
+        const w = at >>> 2;
+        const sizeWord = words[w + 1] | 0; // u16 misc, u16 size
+        if (sizeWord !== head) {
+          if (sizeWord >>> 16 < 8 || words[w] !== SAMPLE) break;
+          head = sizeWord;
+        }
+        const next = at + (head >>> 16);
+        if (next > size || words[w] !== SAMPLE) break;
+        const rawSize = words[w + 2] | 0;
+        // A record longer than a cache line: read its second line too (see ringLoops).
+        if (rawSize > 52) touched ^= words[w + 16];
+        offsets[count] = at + 12;
+        lengths[count] = rawSize;
+        count++;
+        at = next;
+      }
+      if (at >= end || count >= limit) break;
+      // Stopped at a record that is corrupt, wraps the ring's end, or is not a sample.
+      const w = at >>> 2;
+      const step = words[w + 1] >>> 16;
+      if (step < 8) break;
+      if (at + step > size) {
+        // The wrapping loop takes it from here.
+        if (at === start) return wrapping(start, chunk, limit);
+        break;
+      }
+      if (words[w] === PERF_RECORD_LOST) hooks.lost(ring, w + 4);
+      at += step;
+    }
+    loopDone = at - start;
+    loopCopied = false;
+    touchSink = touched;
+    return count;
+  };
+}
+
+/** perfScanLoop where the records wrap the ring's end: positions masked, a wrapped sample copied. */
+function perfScanWrapping(ring: CpuRing, offsets: Uint32Array, lengths: Uint32Array, hooks: PerfHooks): (start: number, chunk: number, limit: number) => number {
+  const { words, size, mask } = ring;
+  return (start: number, chunk: number, limit: number): number => {
+    let pos = 0;
+    let count = 0;
+    let copied = false;
+    while (pos < chunk && count < limit) {
+      const at = (start + pos) & mask;
+      const w = at >>> 2;
+      const step = words[w + 1] >>> 16;
+      if (step < 8) break;
+      const type = words[w];
+      if (type === PERF_RECORD_SAMPLE) {
+        const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+        const sampleAt = (at + 12) & mask;
+        if (sampleAt + rawSize > size) {
+          if (count > 0) break; // the batch ends before it
+          hooks.copy(ring, sampleAt, rawSize);
+          offsets[0] = 0;
+          lengths[0] = rawSize;
+          count = 1;
+          pos += step;
+          copied = true;
+          break;
+        }
+        offsets[count] = sampleAt;
+        lengths[count] = rawSize;
+        count++;
+      } else if (type === PERF_RECORD_LOST) {
+        hooks.lost(ring, ((at + 16) & mask) >>> 2);
+      }
+      pos += step;
+    }
+    loopDone = pos;
+    loopCopied = copied;
+    return count;
+  };
+}
+
+/**
+ * Runs every path of the scan loops once, on a small ring made up here (samples short and long,
+ * a LOST record, a sample wrapping the ring's end), so that V8 has type feedback for all of them
+ * when it compiles them (see warmRingLoops in ringbuf.ts).
+ */
+function warmPerfLoops(): void {
+  const size = 4096;
+  const bytes = new ArrayBuffer(size);
+  const words = new Uint32Array(bytes);
+  const data = Buffer.from(bytes);
+  const put = (at: number, type: number, recordSize: number, rawSize: number): number => {
+    words[at >>> 2] = type;
+    words[(at >>> 2) + 1] = recordSize << 16;
+    words[((at + 8) & (size - 1)) >>> 2] = rawSize;
+    return at + recordSize;
+  };
+  let end = put(0, PERF_RECORD_SAMPLE, 32, 20);
+  end = put(end, PERF_RECORD_SAMPLE, 112, 100);
+  end = put(end, PERF_RECORD_LOST, 24, 0);
+  end = put(end, PERF_RECORD_SAMPLE, 32, 20);
+  put(size - 48, PERF_RECORD_SAMPLE, 32, 20);
+  put(size - 16, PERF_RECORD_SAMPLE, 32, 20); // wraps: 8 bytes at the end, the rest at the start
+  const ring = { cpu: 0, fd: -1, words, data, view: new DataView(bytes), size, mask: size - 1 } as CpuRing;
+  const scratch = Buffer.alloc(64);
+  const hooks: PerfHooks = { lost: () => undefined, copy: () => scratch };
+  const scan = perfScanLoop(ring, new Uint32Array(8), new Uint32Array(8), hooks);
+  for (let i = 0; i < 2; i++) {
+    scan(0, end, 8);
+    scan(size - 48, 48, 8); // the fast loop stops before the wrapping record
+    scan(size - 16, 16, 8); // the fast loop hands the wrapping record over
+    scan(size - 16, 32, 8);
+  }
+}
+warmPerfLoops();
 
 /**
  * The loops of one CPU's ring, as closures over its views (see ringLoops in ringbuf.ts). They walk
@@ -101,76 +236,7 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
   const ringMask = ring.mask;
   const ringCpu = ring.cpu;
   return {
-    scan(start: number, chunk: number, available: number, limit: number): number {
-      const words = ringWords;
-      const offsets = batchOffsets;
-      const lengths = batchLengths;
-      let count = 0;
-      let head = -1;
-      loopCopied = false;
-      if (start + available <= ringSize) {
-        // Nothing up to data_head wraps the ring's end (the common case): plain offsets.
-        const end = start + chunk;
-        let at = start;
-        while (at < end && count < limit) {
-          const w = at >>> 2;
-          const sizeWord = words[w + 1] | 0; // u16 misc, u16 size
-          if (sizeWord !== head) {
-            if (sizeWord >>> 16 < 8) break;
-            head = sizeWord;
-          }
-          const type = words[w];
-          if (type === PERF_RECORD_SAMPLE) {
-            const rawSize = words[w + 2] | 0;
-            // A record longer than a cache line: read its second line too (see ringLoops).
-            if (rawSize > 52) touchSink = words[w + 16];
-            offsets[count] = at + 12;
-            lengths[count] = rawSize;
-            count++;
-          } else if (type === PERF_RECORD_LOST) {
-            hooks.lost(ring, w + 4);
-          }
-          at += head >>> 16;
-        }
-        loopDone = at - start;
-        return count;
-      }
-      const size = ringSize;
-      const mask = ringMask;
-      let pos = 0;
-      while (pos < chunk && count < limit) {
-        const at = (start + pos) & mask;
-        const w = at >>> 2;
-        const sizeWord = words[w + 1] | 0;
-        if (sizeWord !== head) {
-          if (sizeWord >>> 16 < 8) break;
-          head = sizeWord;
-        }
-        const type = words[w];
-        if (type === PERF_RECORD_SAMPLE) {
-          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
-          const sampleAt = (at + 12) & mask;
-          if (sampleAt + rawSize > size) {
-            if (count > 0) break; // the batch ends before it
-            hooks.copy(ring, sampleAt, rawSize);
-            offsets[0] = 0;
-            lengths[0] = rawSize;
-            count = 1;
-            pos += head >>> 16;
-            loopCopied = true;
-            break;
-          }
-          offsets[count] = sampleAt;
-          lengths[count] = rawSize;
-          count++;
-        } else if (type === PERF_RECORD_LOST) {
-          hooks.lost(ring, ((at + 16) & mask) >>> 2);
-        }
-        pos += head >>> 16;
-      }
-      loopDone = pos;
-      return count;
-    },
+    scan: perfScanLoop(ring, batchOffsets, batchLengths, hooks),
 
     raw(onSample: RawCallback, start: number, chunk: number, limit: number): number {
       const words = ringWords;
@@ -179,6 +245,7 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
       const mask = ringMask;
       const cpu = ringCpu;
       const closed = closedFlag;
+      const SAMPLE = PERF_RECORD_SAMPLE;
       let pos = 0;
       let delivered = 0;
       let head = -1;
@@ -194,12 +261,12 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
           }
           const type = words[w];
           pos += head >>> 16;
-          if (type === PERF_RECORD_SAMPLE) {
+          if (type === SAMPLE) {
             const rawSize = words[((at + 8) & mask) >>> 2] | 0;
             const sampleAt = (at + 12) & mask;
             delivered++;
             if (sampleAt + rawSize <= size) {
-              if (rawSize > 52) touched ^= words[(at + 64) >>> 2];
+              if (rawSize > 52) touched ^= words[w + 16]; // as in scan
               onSample(cpu, data, sampleAt, rawSize);
             } else {
               onSample(cpu, hooks.copy(ring, sampleAt, rawSize), 0, rawSize);
@@ -223,6 +290,7 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
       const mask = ringMask;
       const cpu = ringCpu;
       const closed = closedFlag;
+      const SAMPLE = PERF_RECORD_SAMPLE;
       let pos = 0;
       let delivered = 0;
       let head = -1;
@@ -237,7 +305,7 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
           }
           const type = words[w];
           pos += head >>> 16;
-          if (type === PERF_RECORD_SAMPLE) {
+          if (type === SAMPLE) {
             const rawSize = words[((at + 8) & mask) >>> 2] | 0;
             const sampleAt = (at + 12) & mask;
             delivered++;
@@ -469,7 +537,7 @@ export class PerfEventArrayReader {
         const available = this.#available(ring, tail);
         if (available === 0) break;
         const left = limit - delivered;
-        const count = loops.scan(tail & mask, available < BATCH_BYTES ? available : BATCH_BYTES, available, left < capacity ? left : capacity);
+        const count = loops.scan(tail & mask, available < BATCH_BYTES ? available : BATCH_BYTES, left < capacity ? left : capacity);
         const scanned = loopDone;
         if (scanned === 0) break; // a corrupt record
         if (count > 0) {

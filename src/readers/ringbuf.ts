@@ -44,6 +44,44 @@ interface RingLoops {
   views(onRecord: (record: Buffer) => void, start: number, end: number, limit: number): number;
 }
 
+/** The scan loop of ringLoops, made on its own (warmRingLoops makes one too). */
+function scanLoop(ringView: DataView, ringHeaders: Int32Array, batchOffsets: Uint32Array, batchLengths: Uint32Array): RingLoops['scan'] {
+  return (start: number, end: number, limit: number): number => {
+    const view = ringView;
+    const headers = ringHeaders;
+    const offsets = batchOffsets;
+    const lengths = batchLengths;
+    // Module constants as locals: a closure whose context V8 does not fold reads module
+    // constants through the context chain, on every iteration.
+    const plain = PLAIN_LOADS_ACQUIRE;
+    let offset = start;
+    let count = 0;
+    let length = -1;
+    let touched = 0;
+    while (offset < end && count < limit) {
+      const header = plain ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
+      if (header !== length) {
+        if (header >>> 30 !== 0) {
+          if (header < 0) break; // busy
+          offset = (offset + (header & LENGTH_MASK) + 15) & ~7; // discarded
+          continue;
+        }
+        length = header;
+      }
+      // A record longer than a cache line: read its second line too, so that the lines read
+      // form a dense stream the hardware prefetcher follows (headers alone skip lines).
+      if (length > 56) touched ^= view.getInt32(offset + 64, true);
+      offsets[count] = offset + 8;
+      lengths[count] = length;
+      count++;
+      offset += (length + 15) & ~7; // the 8-byte header and the record, rounded up to 8
+    }
+    loopEnd = offset;
+    touchSink = touched;
+    return count;
+  };
+}
+
 /**
  * The loops of one reader, as closures over its ring's views. V8 inlines them into the poll
  * methods that call them (while a process has a few readers), and then the views are constants of
@@ -58,53 +96,25 @@ interface RingLoops {
  * chain of dependent loads through the ring).
  */
 function ringLoops(ringView: DataView, ringHeaders: Int32Array, ringData: Buffer, batchOffsets: Uint32Array, batchLengths: Uint32Array, closedFlag: Uint8Array): RingLoops {
-  // Each loop copies the closure's views to locals first: when V8 does not fold the closure's
-  // context to constants (many readers), locals are not reloaded after every store.
+  // Each loop copies what it uses of the closure to locals first: when V8 does not fold the
+  // closure's context to constants (a process with several readers), locals are not reloaded on
+  // every iteration.
   return {
-    scan(start: number, end: number, limit: number): number {
-      const view = ringView;
-      const headers = ringHeaders;
-      const offsets = batchOffsets;
-      const lengths = batchLengths;
-      let offset = start;
-      let count = 0;
-      let length = -1;
-      let touched = 0;
-      while (offset < end && count < limit) {
-        const header = PLAIN_LOADS_ACQUIRE ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
-        if (header !== length) {
-          if (header >>> 30 !== 0) {
-            if (header < 0) break; // busy
-            offset = (offset + (header & LENGTH_MASK) + 15) & ~7; // discarded
-            continue;
-          }
-          length = header;
-        }
-        // A record longer than a cache line: read its second line too, so that the lines read
-        // form a dense stream the hardware prefetcher follows (headers alone skip lines).
-        if (length > 56) touched ^= view.getInt32(offset + 64, true);
-        offsets[count] = offset + 8;
-        lengths[count] = length;
-        count++;
-        offset += (length + 15) & ~7; // the 8-byte header and the record, rounded up to 8
-      }
-      loopEnd = offset;
-      touchSink = touched;
-      return count;
-    },
+    scan: scanLoop(ringView, ringHeaders, batchOffsets, batchLengths),
 
     raw(onRecord: RawCallback, start: number, end: number, limit: number): number {
       const view = ringView;
       const headers = ringHeaders;
       const data = ringData;
       const closed = closedFlag;
+      const plain = PLAIN_LOADS_ACQUIRE;
       let offset = start;
       let delivered = 0;
       let length = -1;
       let touched = 0;
       try {
         while (offset < end && delivered < limit) {
-          const header = PLAIN_LOADS_ACQUIRE ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
+          const header = plain ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
           if (header !== length) {
             if (header >>> 30 !== 0) {
               if (header < 0) break;
@@ -132,13 +142,14 @@ function ringLoops(ringView: DataView, ringHeaders: Int32Array, ringData: Buffer
       const headers = ringHeaders;
       const data = ringData;
       const closed = closedFlag;
+      const plain = PLAIN_LOADS_ACQUIRE;
       let offset = start;
       let delivered = 0;
       let length = -1;
       let touched = 0;
       try {
         while (offset < end && delivered < limit) {
-          const header = PLAIN_LOADS_ACQUIRE ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
+          const header = plain ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
           if (header !== length) {
             if (header >>> 30 !== 0) {
               if (header < 0) break;
@@ -162,6 +173,26 @@ function ringLoops(ringView: DataView, ringHeaders: Int32Array, ringData: Buffer
     },
   };
 }
+
+/**
+ * Runs every path of the scan loop once, on a small ring made up here (records short and long, a
+ * discarded one, a busy one), so that V8 has type feedback for all of them when it compiles it:
+ * otherwise the first long or discarded record of a real ring deoptimizes pollBatch mid-stream.
+ * (Not the loops with callbacks: a callback made up here would make their call sites polymorphic.)
+ */
+function warmRingLoops(): void {
+  const size = 4096;
+  const bytes = new ArrayBuffer(2 * size);
+  const view = new DataView(bytes);
+  let end = 0;
+  for (const [header, length] of [[16, 16], [100, 100], [DISCARD_BIT | 16, 16], [16, 16], [0x8000_0000 | 16, 16]]) {
+    view.setInt32(end, header, true);
+    end += (length + 15) & ~7;
+  }
+  const scan = scanLoop(view, new Int32Array(bytes), new Uint32Array(8), new Uint32Array(8));
+  for (let i = 0; i < 2; i++) scan(0, end, 8);
+}
+warmRingLoops();
 
 /** What a ring buffer reader needs of a map: a BpfMap fits. */
 export interface RingBufferMap {
