@@ -21,6 +21,19 @@ export interface RecordBatch {
   readonly cpu: number;
 }
 
+/** Bytes that records are in, with the same memory as 32-bit words and as a DataView. */
+export class Bytes {
+  readonly data: Buffer;
+  readonly words: Uint32Array;
+  readonly view: DataView;
+
+  constructor(data: Buffer) {
+    this.data = data;
+    this.words = wordsOf(data);
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+}
+
 /** The readers' own mutable batch. */
 export class Batch implements RecordBatch {
   data: Buffer;
@@ -41,10 +54,10 @@ export class Batch implements RecordBatch {
   }
 
   /** Points the batch at other bytes (a perf ring, the copy area). */
-  use(data: Buffer, words: Uint32Array, view: DataView, cpu: number): void {
-    this.data = data;
-    this.words = words;
-    this.view = view;
+  use(bytes: Bytes, cpu: number): void {
+    this.data = bytes.data;
+    this.words = bytes.words;
+    this.view = bytes.view;
     this.cpu = cpu;
   }
 }

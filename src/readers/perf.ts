@@ -6,7 +6,7 @@ import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../maps/cpus.js';
 import { ReaderError, type RingBufferMap } from './ringbuf.js';
 import {
-  advancePosition, Batch, checkBatchSize, DEFAULT_BATCH_SIZE, LOW_WORD, toLimit, wordsOf, type RecordBatch,
+  advancePosition, Batch, Bytes, checkBatchSize, DEFAULT_BATCH_SIZE, LOW_WORD, toLimit, wordsOf, type RecordBatch,
 } from './batch.js';
 
 /** As in ringbuf.ts: module-local, so that the compiled loops fold the test away. */
@@ -32,20 +32,35 @@ export interface PerfReaderOptions {
   batchSize?: number;
 }
 
-interface CpuRing {
-  cpu: number;
-  fd: number;
-  region: MappedRegion;
+/** One CPU's perf ring. (A class: the made-up ring of warmPerfLoops has the same shape.) */
+class CpuRing {
+  readonly cpu: number;
+  readonly fd: number;
+  readonly region: MappedRegion | undefined;
   /** The control page as 32-bit words: data_head's and data_tail's low halves. */
-  control: Uint32Array;
+  readonly control: Uint32Array;
   /** data_tail, for the rare store of all 64 bits. */
-  tail: BigUint64Array;
-  data: Buffer;
-  words: Uint32Array;
-  view: DataView;
-  size: number;
-  mask: number;
-  loops: PerfLoops;
+  readonly tail: BigUint64Array;
+  readonly data: Buffer;
+  readonly words: Uint32Array;
+  /** data and words again, for batches. */
+  readonly bytes: Bytes;
+  readonly size: number;
+  readonly mask: number;
+  loops!: PerfLoops;
+
+  constructor(cpu: number, fd: number, region: MappedRegion | undefined, control: Uint32Array, tail: BigUint64Array, data: Buffer) {
+    this.cpu = cpu;
+    this.fd = fd;
+    this.region = region;
+    this.control = control;
+    this.tail = tail;
+    this.data = data;
+    this.words = wordsOf(data);
+    this.bytes = new Bytes(data);
+    this.size = data.length;
+    this.mask = data.length - 1;
+  }
 }
 
 // Indexes of data_head's and data_tail's low 32 bits in the control page.
@@ -58,8 +73,11 @@ const BATCH_BYTES = 4096;
 
 /** Bytes of ring the last loop of a PerfLoops consumed. */
 let loopDone = 0;
-/** Whether the last scan's batch is one sample that wraps the ring's end, copied to the scratch buffer. */
-let loopCopied = false;
+/**
+ * The bytes the last scan's batch is in: its ring's, or the scratch buffer when the batch is one
+ * sample that wraps the ring's end, copied there.
+ */
+let loopBytes: Bytes | undefined;
 /** Where the loops put what they read to touch cache lines (so the reads are not optimized away). */
 let touchSink = 0;
 
@@ -75,10 +93,36 @@ interface PerfLoops {
   views(onSample: (cpu: number, sample: Buffer) => void, at: number, chunk: number, limit: number): number;
 }
 
-/** What the loops need of the reader: LOST records, and copies of samples that wrap. */
-interface PerfHooks {
-  lost(ring: CpuRing, wordIndex: number): void;
-  copy(ring: CpuRing, at: number, length: number): Buffer;
+/**
+ * What the loops share with the reader: lost-record counts, and the scratch buffer where samples
+ * that wrap a ring's end are copied. (A class with module functions, not callbacks: their call
+ * sites in the loops then see one target whichever reader runs them.)
+ */
+class PerfState {
+  lost = 0;
+  readonly lostByCpu = new Map<number, number>();
+  scratch = new Bytes(Buffer.alloc(0));
+}
+
+/** Adds a LOST record's count (a u64 at `wordIndex` of the ring). */
+function addLost(state: PerfState, ring: CpuRing, wordIndex: number): void {
+  const { words } = ring;
+  const lost = words[wordIndex + LOW_WORD] + words[wordIndex + 1 - LOW_WORD] * 2 ** 32;
+  state.lost += lost;
+  state.lostByCpu.set(ring.cpu, (state.lostByCpu.get(ring.cpu) ?? 0) + lost);
+}
+
+/** Copies the `length` bytes at `at` of a ring, which wrap its end, to the start of the scratch buffer. */
+function copyWrapped(state: PerfState, ring: CpuRing, at: number, length: number): Bytes {
+  let scratch = state.scratch;
+  if (scratch.data.length < length) {
+    scratch = new Bytes(Buffer.alloc(Math.max(64, 2 ** Math.ceil(Math.log2(length)))));
+    state.scratch = scratch;
+  }
+  const first = ring.size - at;
+  ring.data.copy(scratch.data, 0, at, ring.size);
+  ring.data.copy(scratch.data, first, 0, length - first);
+  return scratch;
 }
 
 /**
@@ -86,12 +130,12 @@ interface PerfHooks {
  * wrap the ring's end (nearly all) are walked with plain offsets; from the first that does, and
  * for a batch that starts less than `chunk` bytes before the end, perfScanWrapping takes over.
  */
-function perfScanLoop(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, hooks: PerfHooks): PerfLoops['scan'] {
+function perfScanLoop(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, state: PerfState): PerfLoops['scan'] {
   const ringWords = ring.words;
   const ringSize = ring.size;
-  const wrapping = perfScanWrapping(ring, batchOffsets, batchLengths, hooks);
+  const ringBytes = ring.bytes;
   return (start: number, chunk: number, limit: number): number => {
-    if (start + chunk > ringSize) return wrapping(start, chunk, limit);
+    if (start + chunk > ringSize) return scanWrapping(ring, batchOffsets, batchLengths, state, start, chunk, limit);
     const words = ringWords;
     const offsets = batchOffsets;
     const lengths = batchLengths;
@@ -128,57 +172,54 @@ function perfScanLoop(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Ui
       if (step < 8) break;
       if (at + step > size) {
         // The wrapping loop takes it from here.
-        if (at === start) return wrapping(start, chunk, limit);
+        if (at === start) return scanWrapping(ring, batchOffsets, batchLengths, state, start, chunk, limit);
         break;
       }
-      if (words[w] === PERF_RECORD_LOST) hooks.lost(ring, w + 4);
+      if (words[w] === PERF_RECORD_LOST) addLost(state, ring, w + 4);
       at += step;
     }
     loopDone = at - start;
-    loopCopied = false;
+    loopBytes = ringBytes;
     touchSink = touched;
     return count;
   };
 }
 
 /** perfScanLoop where the records wrap the ring's end: positions masked, a wrapped sample copied. */
-function perfScanWrapping(ring: CpuRing, offsets: Uint32Array, lengths: Uint32Array, hooks: PerfHooks): (start: number, chunk: number, limit: number) => number {
+function scanWrapping(ring: CpuRing, offsets: Uint32Array, lengths: Uint32Array, state: PerfState, start: number, chunk: number, limit: number): number {
   const { words, size, mask } = ring;
-  return (start: number, chunk: number, limit: number): number => {
-    let pos = 0;
-    let count = 0;
-    let copied = false;
-    while (pos < chunk && count < limit) {
-      const at = (start + pos) & mask;
-      const w = at >>> 2;
-      const step = words[w + 1] >>> 16;
-      if (step < 8) break;
-      const type = words[w];
-      if (type === PERF_RECORD_SAMPLE) {
-        const rawSize = words[((at + 8) & mask) >>> 2] | 0;
-        const sampleAt = (at + 12) & mask;
-        if (sampleAt + rawSize > size) {
-          if (count > 0) break; // the batch ends before it
-          hooks.copy(ring, sampleAt, rawSize);
-          offsets[0] = 0;
-          lengths[0] = rawSize;
-          count = 1;
-          pos += step;
-          copied = true;
-          break;
-        }
-        offsets[count] = sampleAt;
-        lengths[count] = rawSize;
-        count++;
-      } else if (type === PERF_RECORD_LOST) {
-        hooks.lost(ring, ((at + 16) & mask) >>> 2);
+  let bytes = ring.bytes;
+  let pos = 0;
+  let count = 0;
+  while (pos < chunk && count < limit) {
+    const at = (start + pos) & mask;
+    const w = at >>> 2;
+    const step = words[w + 1] >>> 16;
+    if (step < 8) break;
+    const type = words[w];
+    if (type === PERF_RECORD_SAMPLE) {
+      const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+      const sampleAt = (at + 12) & mask;
+      if (sampleAt + rawSize > size) {
+        if (count > 0) break; // the batch ends before it
+        bytes = copyWrapped(state, ring, sampleAt, rawSize);
+        offsets[0] = 0;
+        lengths[0] = rawSize;
+        count = 1;
+        pos += step;
+        break;
       }
-      pos += step;
+      offsets[count] = sampleAt;
+      lengths[count] = rawSize;
+      count++;
+    } else if (type === PERF_RECORD_LOST) {
+      addLost(state, ring, ((at + 16) & mask) >>> 2);
     }
-    loopDone = pos;
-    loopCopied = copied;
-    return count;
-  };
+    pos += step;
+  }
+  loopDone = pos;
+  loopBytes = bytes;
+  return count;
 }
 
 /**
@@ -203,11 +244,9 @@ function warmPerfLoops(): void {
   end = put(end, PERF_RECORD_SAMPLE, 32, 20);
   put(size - 48, PERF_RECORD_SAMPLE, 32, 20);
   put(size - 16, PERF_RECORD_SAMPLE, 32, 20); // wraps: 8 bytes at the end, the rest at the start
-  const ring = { cpu: 0, fd: -1, words, data, view: new DataView(bytes), size, mask: size - 1 } as CpuRing;
-  const scratch = Buffer.alloc(64);
-  const hooks: PerfHooks = { lost: () => undefined, copy: () => scratch };
-  const scan = perfScanLoop(ring, new Uint32Array(8), new Uint32Array(8), hooks);
-  for (let i = 0; i < 2; i++) {
+  const ring = new CpuRing(0, -1, undefined, new Uint32Array(PAGE_SIZE / 4), new BigUint64Array(1), data);
+  const scan = perfScanLoop(ring, new Uint32Array(8), new Uint32Array(8), new PerfState());
+  for (let i = 0; i < 30; i++) { // enough calls for V8 to keep feedback
     scan(0, end, 8);
     scan(size - 48, 48, 8); // the fast loop stops before the wrapping record
     scan(size - 16, 16, 8); // the fast loop hands the wrapping record over
@@ -229,14 +268,14 @@ warmPerfLoops();
  * what it uses of the closure to locals: with several rings (one closure each) V8 does not fold
  * the closure's context to constants, and locals are not reloaded after every store.
  */
-function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, closedFlag: Uint8Array, hooks: PerfHooks): PerfLoops {
+function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint32Array, closedFlag: Uint8Array, state: PerfState): PerfLoops {
   const ringWords = ring.words;
   const ringData = ring.data;
   const ringSize = ring.size;
   const ringMask = ring.mask;
   const ringCpu = ring.cpu;
   return {
-    scan: perfScanLoop(ring, batchOffsets, batchLengths, hooks),
+    scan: perfScanLoop(ring, batchOffsets, batchLengths, state),
 
     raw(onSample: RawCallback, start: number, chunk: number, limit: number): number {
       const words = ringWords;
@@ -269,11 +308,11 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
               if (rawSize > 52) touched ^= words[w + 16]; // as in scan
               onSample(cpu, data, sampleAt, rawSize);
             } else {
-              onSample(cpu, hooks.copy(ring, sampleAt, rawSize), 0, rawSize);
+              onSample(cpu, copyWrapped(state, ring, sampleAt, rawSize).data, 0, rawSize);
             }
             if (closed[0] !== 0) break;
           } else if (type === PERF_RECORD_LOST) {
-            hooks.lost(ring, ((at + 16) & mask) >>> 2);
+            addLost(state, ring, ((at + 16) & mask) >>> 2);
           }
         }
       } finally {
@@ -310,10 +349,10 @@ function perfLoops(ring: CpuRing, batchOffsets: Uint32Array, batchLengths: Uint3
             const sampleAt = (at + 12) & mask;
             delivered++;
             if (sampleAt + rawSize <= size) onSample(cpu, data.subarray(sampleAt, sampleAt + rawSize));
-            else onSample(cpu, hooks.copy(ring, sampleAt, rawSize).subarray(0, rawSize));
+            else onSample(cpu, copyWrapped(state, ring, sampleAt, rawSize).data.subarray(0, rawSize));
             if (closed[0] !== 0) break;
           } else if (type === PERF_RECORD_LOST) {
-            hooks.lost(ring, ((at + 16) & mask) >>> 2);
+            addLost(state, ring, ((at + 16) & mask) >>> 2);
           }
         }
       } finally {
@@ -345,18 +384,12 @@ export class PerfEventArrayReader {
   readonly #rings: CpuRing[] = [];
   readonly #epoll: Epoll;
   readonly #mapFd: number;
-  readonly #lostByCpu = new Map<number, number>();
   readonly #batch: Batch;
-  /** Where samples that wrap a ring's end are copied. */
-  #scratch = new Batch(Buffer.alloc(0), 1, -1);
   /** Set by close(): the loops test it after every callback. */
   readonly #closedFlag = new Uint8Array(1);
-  readonly #hooks: PerfHooks = {
-    lost: (ring, wordIndex) => this.#addLost(ring, wordIndex),
-    copy: (ring, at, length) => this.#copyWrapped(ring, at, length),
-  };
+  /** Lost-record counts and the scratch buffer, shared with the loops. */
+  readonly #state = new PerfState();
   #closed = false;
-  #lost = 0;
 
   constructor(map: RingBufferMap, options: PerfReaderOptions = {}) {
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`);
@@ -395,12 +428,8 @@ export class PerfEventArrayReader {
     const offset = Number(b.readBigUInt64LE(DATA_OFFSET)) || PAGE_SIZE;
     const size = Number(b.readBigUInt64LE(DATA_SIZE)) || PAGE_SIZE * pages;
     const data = b.subarray(offset, offset + size);
-    const ring = {
-      cpu, fd, region, control: new Uint32Array(b.buffer, b.byteOffset, PAGE_SIZE / 4),
-      tail: new BigUint64Array(b.buffer, b.byteOffset + DATA_TAIL, 1),
-      data, words: wordsOf(data), view: new DataView(data.buffer, data.byteOffset, data.byteLength), size, mask: size - 1,
-    } as CpuRing;
-    ring.loops = perfLoops(ring, this.#batch.offsets, this.#batch.lengths, this.#closedFlag, this.#hooks);
+    const ring = new CpuRing(cpu, fd, region, new Uint32Array(b.buffer, b.byteOffset, PAGE_SIZE / 4), new BigUint64Array(b.buffer, b.byteOffset + DATA_TAIL, 1), data);
+    ring.loops = perfLoops(ring, this.#batch.offsets, this.#batch.lengths, this.#closedFlag, this.#state);
     this.#rings.push(ring);
     this.#epoll.add(fd, this.#rings.length - 1);
     const key = Buffer.alloc(4);
@@ -413,12 +442,12 @@ export class PerfEventArrayReader {
 
   /** Records the kernel dropped because a ring was full, in total. */
   get lost(): number {
-    return this.#lost;
+    return this.#state.lost;
   }
 
   /** Lost records per CPU. */
   get lostByCpu(): ReadonlyMap<number, number> {
-    return this.#lostByCpu;
+    return this.#state.lostByCpu;
   }
 
   get closed(): boolean {
@@ -493,27 +522,6 @@ export class PerfEventArrayReader {
     return delivered;
   }
 
-  /** Adds a LOST record's count (a u64 at `wordIndex` of the ring). */
-  #addLost(ring: CpuRing, wordIndex: number): void {
-    const { words } = ring;
-    const lost = words[wordIndex + LOW_WORD] + words[wordIndex + 1 - LOW_WORD] * 2 ** 32;
-    this.#lost += lost;
-    this.#lostByCpu.set(ring.cpu, (this.#lostByCpu.get(ring.cpu) ?? 0) + lost);
-  }
-
-  /** Copies the `length` bytes at `at` of a ring, which wrap its end, to the start of the scratch buffer. */
-  #copyWrapped(ring: CpuRing, at: number, length: number): Buffer {
-    let scratch = this.#scratch;
-    if (scratch.data.length < length) {
-      scratch = new Batch(Buffer.alloc(Math.max(64, 2 ** Math.ceil(Math.log2(length)))), 1, -1);
-      this.#scratch = scratch;
-    }
-    const first = ring.size - at;
-    ring.data.copy(scratch.data, 0, at, ring.size);
-    ring.data.copy(scratch.data, first, 0, length - first);
-    return scratch.data;
-  }
-
   /**
    * Consumes what is in the rings now, up to `max` samples, calling `onBatch` with batches of
    * them, one CPU's at a time (`batch.cpu`): sample i, for i < `batch.count`, is the
@@ -541,12 +549,7 @@ export class PerfEventArrayReader {
         const scanned = loopDone;
         if (scanned === 0) break; // a corrupt record
         if (count > 0) {
-          if (loopCopied) {
-            const scratch = this.#scratch;
-            batch.use(scratch.data, scratch.words, scratch.view, ring.cpu);
-          } else {
-            batch.use(ring.data, ring.words, ring.view, ring.cpu);
-          }
+          batch.use(loopBytes!, ring.cpu);
           batch.count = count;
           try {
             onBatch(batch);
@@ -591,7 +594,7 @@ export class PerfEventArrayReader {
     for (const ring of this.#rings) {
       key.writeUInt32LE(ring.cpu);
       mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#mapFd, key, null, null, 0);
-      ring.region.unmap();
+      ring.region?.unmap();
       closeFd(ring.fd);
     }
     this.#rings.length = 0;

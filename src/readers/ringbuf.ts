@@ -190,7 +190,7 @@ function warmRingLoops(): void {
     end += (length + 15) & ~7;
   }
   const scan = scanLoop(view, new Int32Array(bytes), new Uint32Array(8), new Uint32Array(8));
-  for (let i = 0; i < 2; i++) scan(0, end, 8);
+  for (let i = 0; i < 30; i++) scan(0, end, 8); // enough calls for V8 to keep feedback
 }
 warmRingLoops();
 
