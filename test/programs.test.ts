@@ -188,38 +188,54 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
   });
 });
 
-describe.runIf(need(isRoot, 'loading programs needs root'))('loading while signals arrive', () => {
+interface SignalledCalls { ok: number; failed: number; errors: string[]; signals: number; resets: number }
+
+/** Runs test/fixtures/load-under-signals.ts with `args`, sending it SIGUSR2 every 5 ms until it reports. */
+async function callsUnderSignals(args: string[]): Promise<SignalledCalls> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/load-under-signals.ts', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const finished = new Promise<void>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('{')) resolve();
+    });
+  });
+  await new Promise((r) => child.stdout!.once('data', r));
+  const timer = setInterval(() => {
+    try {
+      process.kill(child.pid!, 'SIGUSR2');
+    } catch {
+      // The child is gone; the exit code below says why.
+    }
+  }, 5);
+  try {
+    await Promise.race([finished, exited]);
+  } finally {
+    clearInterval(timer);
+    child.stdin!.end();
+  }
+  expect(await exited).toBe(0);
+  return JSON.parse(out.trim().split('\n').pop()!) as SignalledCalls;
+}
+
+describe.runIf(need(isRoot, 'loading programs needs root'))('loading and test runs while signals arrive', () => {
   it('a verifier interrupted by a signal (EAGAIN) is retried: 200 loads, none fail', async () => {
     // The fixture loads a 2,000-instruction program 200 times; a signal every 5 ms lands inside
     // some of the verifier runs (about one load in seven failed before the retry).
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/load-under-signals.ts', '200'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const finished = new Promise<void>((resolve) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('{')) resolve();
-      });
-    });
-    await new Promise((r) => child.stdout!.once('data', r));
-    const timer = setInterval(() => {
-      try {
-        process.kill(child.pid!, 'SIGUSR2');
-      } catch {
-        // The child is gone; the exit code below says why.
-      }
-    }, 5);
-    try {
-      await Promise.race([finished, exited]);
-    } finally {
-      clearInterval(timer);
-      child.stdin!.end();
-    }
-    expect(await exited).toBe(0);
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: number; failed: number; errors: string[]; signals: number };
+    const r = await callsUnderSignals(['200']);
     expect(r.errors).toEqual([]);
     expect(r.ok).toBe(200);
     expect(r.signals).toBeGreaterThan(20);
+  });
+
+  it('a test run interrupted by a signal (EINTR) is reset and run again: 200 runs, none fail', async () => {
+    // 200 calls of 100,000 repetitions, about 3 ms each: the kernel ends some of them with EINTR
+    // (7 of 200 failed before the retry). Each retry calls reset first, so resets counts them.
+    const r = await callsUnderSignals(['200', 'testrun']);
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(200);
+    expect(r.resets).toBeGreaterThan(0);
   });
 });
 

@@ -56,6 +56,13 @@ export interface TestRunOptions {
   flags?: number;
   cpu?: number;
   batchSize?: number;
+  /**
+   * Called before a run that a signal interrupted is started again. The kernel stops a run of
+   * many repetitions with EINTR when a signal is pending (a profiler's tick, a child exiting) and
+   * reports nothing of it; what the program did in the repetitions that ran (map updates, records
+   * written) stays, so undo it here when it matters.
+   */
+  reset?: () => void;
 }
 
 export interface TestRunResult {
@@ -183,7 +190,7 @@ export class Program {
 
   /** Runs the program once or `repeat` times in the kernel on the given input (BPF_PROG_TEST_RUN). */
   testRun(options: TestRunOptions = {}): TestRunResult {
-    const r = progTestRun({
+    const request = {
       fd: this.#live(),
       dataIn: options.data,
       dataOutSize: options.dataOutSize ?? (options.data ? options.data.length + 256 : 0),
@@ -193,8 +200,21 @@ export class Program {
       flags: options.flags,
       cpu: options.cpu,
       batchSize: options.batchSize,
-    });
-    return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
+    };
+    for (let interrupted = 0; ; ) {
+      try {
+        const r = progTestRun(request);
+        return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
+      } catch (e) {
+        // A pending signal ends a run of many repetitions with EINTR, as cilium/ebpf retries it.
+        if (!(e instanceof SyscallError) || e.errno !== EINTR) throw e;
+        if (++interrupted >= MAX_INTERRUPTED_RUNS) {
+          throw new SyscallError('BPF_PROG_TEST_RUN', EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
+            'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)');
+        }
+        options.reset?.();
+      }
+    }
   }
 
   close(): void {
@@ -210,6 +230,10 @@ export class Program {
     return this.fd;
   }
 }
+
+/** Test runs tried when signals interrupt them before giving up with EINTR. */
+const MAX_INTERRUPTED_RUNS = 10;
+const EINTR = 4;
 
 /** Loads tried when the verifier is interrupted by signals before giving up with EAGAIN. */
 const MAX_INTERRUPTED_LOADS = 10;
