@@ -505,7 +505,7 @@ async function benchGo(): Promise<void> {
   log('goroutine tracer overhead (bench/goroutines.ts)');
   const g = await benchGoroutines(quick);
   const bt = g.bpftrace && 'error' in g.bpftrace ? { error: g.bpftrace.error } : g.bpftrace?.slowdown;
-  const btInfo = g.bpftrace && !('error' in g.bpftrace) ? `bpftrace ${g.bpftrace.ms.toFixed(0)} ms, ${g.bpftrace.events} events, ${g.bpftrace.lost} lost` : '';
+  const btInfo = g.bpftrace && !('error' in g.bpftrace) ? `bpftrace ${g.bpftrace.ms.toFixed(0)} ms, ${g.bpftrace.events} events, ${g.bpftrace.lost} lost${g.bpftrace.hungRounds ? ` (${g.bpftrace.hungRounds} round(s) left out: bpftrace ignored SIGINT and was killed)` : ''}` : '';
   rows.push({
     metric: 'goroutine tracer slowdown (vs bpftrace)', unit: 'x', better: 'lower', target: 1.0,
     ours: g.ours.slowdown, libbpf: undefined, cilium: undefined, otherAnchor: { name: 'bpftrace', value: bt },
