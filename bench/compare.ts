@@ -616,7 +616,9 @@ const md = [
     'the producer process is `dd if=/dev/zero of=/dev/null bs=1` for all.',
   '',
 ].join('\n');
+// bench/results.md keeps a full run (the README cites it); a quick run goes beside it, uncommitted.
 if (!only) {
-  writeFileSync(join(HERE, 'results.md'), md);
-  log('wrote bench/results.md');
+  const file = quick ? 'results-quick.md' : 'results.md';
+  writeFileSync(join(HERE, file), md);
+  log(`wrote bench/${file}`);
 }
