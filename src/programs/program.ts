@@ -206,13 +206,15 @@ export class Program {
         const r = progTestRun(request);
         return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
       } catch (e) {
-        // A pending signal ends a run of many repetitions with EINTR, as cilium/ebpf retries it.
+        // A pending signal ends a run of many repetitions with EINTR: nothing is wrong with the
+        // run, so it starts again (cilium/ebpf does the same).
         if (!(e instanceof SyscallError) || e.errno !== EINTR) throw e;
         if (++interrupted >= MAX_INTERRUPTED_RUNS) {
           throw new SyscallError('BPF_PROG_TEST_RUN', EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
             'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)');
         }
         options.reset?.();
+        request.fd = this.#live(); // reset may have closed it
       }
     }
   }
