@@ -237,5 +237,14 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loading and test ru
     expect(r.ok).toBe(200);
     expect(r.resets).toBeGreaterThan(0);
   });
+
+  it('a test run interrupted ten times in a row fails with EINTR and says so', async () => {
+    // 20 million repetitions take far longer than the 5 ms between signals: every attempt is cut.
+    const r = await callsUnderSignals(['1', 'long-testrun']);
+    expect(r.ok).toBe(0);
+    expect(r.failed).toBe(1);
+    expect(r.errors[0]).toMatch(/^BPF_PROG_TEST_RUN failed: EINTR \(4\).*20000000 repetitions were interrupted by signals 10 times in a row; hint: run fewer repetitions/);
+    expect(r.resets).toBe(9);
+  });
 });
 

@@ -8,10 +8,10 @@ import { Size } from '../src/asm/size.js';
 import { BpfMap, possibleCpus } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import { PerfEventArrayReader, RingBufferReader, type RecordBatch } from '../src/readers/index.js';
-import { u32, u64 } from '../src/codec/index.js';
 import { TestRunFlags } from '../src/uapi/bpf.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
+import { counterMap, sequencePrologue } from './support/sequence.js';
 
 const MAGIC = 0x5eed_cafe;
 /** Record layout: u64 sequence number, u64 MAGIC, u64 sequence + 1000. */
@@ -27,30 +27,12 @@ function check(record: Buffer): number {
   return seq;
 }
 
-/** The counter map and the sequence-number prologue: r7 = counter++, or exit when the lookup fails. */
-function counterMap(): BpfMap<number, bigint> {
-  return track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counter' }, { key: u32, value: u64 }));
-}
-function prologue(b: ProgramBuilder): ProgramBuilder {
-  return b
-    .mov64Reg(R6, R1)
-    .st(Size.W, R10, -4, 0)
-    .ldMapFd(R1, 'counter')
-    .mov64Reg(R2, R10)
-    .add64Imm(R2, -4)
-    .call('map_lookup_elem')
-    .jeqImm(R0, 0, 'out')
-    .mov64Imm(R1, 1)
-    .atomicFetchAdd(Size.DW, R0, 0, R1)
-    .mov64Reg(R7, R1);
-}
-
 /**
  * XDP program reserving one record per run in a ring buffer; with `discardOdd` the records with
  * an odd sequence number are discarded instead of submitted (they still take ring space).
  */
 function ringEmitter(counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer>, discardOdd: boolean): Program {
-  const b = prologue(new ProgramBuilder())
+  const b = sequencePrologue(new ProgramBuilder())
     .ldMapFd(R1, 'out')
     .mov64Imm(R2, RECORD)
     .mov64Imm(R3, 0)
@@ -72,7 +54,7 @@ function ringEmitter(counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer
 
 /** Raw tracepoint program writing one 24-byte sample per run to the perf event array. */
 function perfEmitter(counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer>): Program {
-  const insns = prologue(new ProgramBuilder())
+  const insns = sequencePrologue(new ProgramBuilder())
     .stx(Size.DW, R10, -32, R7)
     .mov64Imm(R1, MAGIC)
     .stx(Size.DW, R10, -24, R1)

@@ -5,10 +5,10 @@ import { Size } from '../src/asm/size.js';
 import { BpfMap, possibleCpus } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import { PerfEventArrayReader, RingBufferReader } from '../src/readers/index.js';
-import { u32, u64 } from '../src/codec/index.js';
 import { TestRunFlags } from '../src/uapi/bpf.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
+import { counterMap, sequencePrologue } from './support/sequence.js';
 
 
 /**
@@ -16,16 +16,7 @@ import { track } from './support/track.js';
  * sequence comes from an atomic fetch-add on a counter map, so records can be checked in order.
  */
 function emitter(kind: 'ring' | 'perf', counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer>, type: 'XDP' | 'RAW_TRACEPOINT' = 'XDP'): Program {
-  const b = new ProgramBuilder()
-    .mov64Reg(R6, R1)
-    .st(Size.W, R10, -4, 0)
-    .ldMapFd(R1, 'counter')
-    .mov64Reg(R2, R10)
-    .add64Imm(R2, -4)
-    .call('map_lookup_elem')
-    .jeqImm(R0, 0, 'out')
-    .mov64Imm(R1, 1)
-    .atomicFetchAdd(Size.DW, R0, 0, R1) // r1 = old counter
+  const b = sequencePrologue(new ProgramBuilder()) // r1 = old counter
     .stx(Size.DW, R10, -24, R1)
     .mov64Imm(R1, 0xfeedface & 0x7fffffff)
     .stx(Size.DW, R10, -16, R1);
@@ -42,7 +33,7 @@ const packet = Buffer.alloc(64);
 
 describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () => {
   it('reads every record in order, in place, across many wraps of a small ring', async () => {
-    const counter = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counter' }, { key: u32, value: u64 }));
+    const counter = counterMap();
     const ring = track(BpfMap.create({ type: 'RINGBUF', maxEntries: 4096, name: 'ring' }));
     const prog = track(emitter('ring', counter, ring));
     const reader = track(new RingBufferReader(ring));
@@ -72,7 +63,7 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () 
   });
 
   it('a full ring refuses records (the program sees the failure); the reader then gets exactly what fit', () => {
-    const counter = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counter' }, { key: u32, value: u64 }));
+    const counter = counterMap();
     const ring = track(BpfMap.create({ type: 'RINGBUF', maxEntries: 4096, name: 'ring' }));
     const prog = track(emitter('ring', counter, ring));
     const reader = track(new RingBufferReader(ring));
@@ -84,7 +75,7 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () 
   });
 
   it('async iteration yields copies; close() ends a pending wait and the iteration', async () => {
-    const counter = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counter' }, { key: u32, value: u64 }));
+    const counter = counterMap();
     const ring = track(BpfMap.create({ type: 'RINGBUF', maxEntries: 16384, name: 'ring' }));
     const prog = track(emitter('ring', counter, ring));
     const reader = new RingBufferReader(ring);
@@ -111,7 +102,7 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () 
 
 describe.runIf(need(isRoot, 'reader tests need root'))('perf event array reader', () => {
   it('reads samples with their CPU; a full ring reports lost samples', async () => {
-    const counter = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counter' }, { key: u32, value: u64 }));
+    const counter = counterMap();
     const events = track(BpfMap.create({ type: 'PERF_EVENT_ARRAY', maxEntries: possibleCpus(), name: 'events' }));
     const prog = track(emitter('perf', counter, events));
     const reader = track(new PerfEventArrayReader(events, { pagesPerCpu: 1 }));

@@ -5,6 +5,7 @@ import { BtfError } from './errors.js';
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_MAX_VLEN, BTF_VERSION, INT_BOOL, INT_CHAR, INT_SIGNED, KIND, makeInfo, trailingBytes } from './kinds.js';
 import { StringTableBuilder } from './strings.js';
 import { LINKAGES, type BtfType } from './types.js';
+import { HOST_LITTLE_ENDIAN } from '../host.js';
 
 /** What the target kernel supports; a false entry makes the marshaller rewrite those kinds. */
 export interface BtfFeatures {
@@ -37,7 +38,6 @@ export interface MarshalOptions {
   readonly littleEndian?: boolean;
 }
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Replaces a kind the kernel lacks with a stand-in occupying the same id. */
 export function downgradeType(t: BtfType, features: BtfFeatures): BtfType {

@@ -8,6 +8,7 @@ import { BTF_MAX_TYPE, BTF_TYPE_HEADER_SIZE, KIND, infoKind, trailingBytes } fro
 import { alignOf, findMember, resolveType, sizeOf, type MemberLocation } from './layout.js';
 import { NameIndex, sameName } from './name-index.js';
 import { StringTable } from './strings.js';
+import { HOST_LITTLE_ENDIAN } from '../host.js';
 import { VOID, type BtfKind, type BtfType, type TypeId } from './types.js';
 
 export interface ParseBtfOptions {
@@ -55,8 +56,6 @@ function walkAlignedTypes(words: Uint32Array, typeStart: number, offsets: Uint32
 
 /** Lookups by name answered by a scan before the name index is built. */
 const SCANS_BEFORE_INDEX = 8;
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function parseBtf(bytes: Uint8Array, options: ParseBtfOptions = {}): Btf {
   return new Btf(bytes, options.base);

@@ -2,8 +2,8 @@
 // network order, such as a tc filter's protocol). Bounds are checked here so that malformed replies
 // raise NetlinkParseError, not RangeError.
 import { NetlinkParseError } from './errors.js';
+import { HOST_LITTLE_ENDIAN as HOST_IS_LITTLE_ENDIAN } from '../host.js';
 
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

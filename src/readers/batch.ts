@@ -1,4 +1,5 @@
 // What the readers' pollBatch hands out: many records at once, located by offset in one buffer.
+import { HOST_LITTLE_ENDIAN } from '../host.js';
 
 /**
  * A batch of records handed to a `pollBatch` callback, all in place in `data`: record i (for
@@ -44,10 +45,10 @@ export class Batch implements RecordBatch {
   count = 0;
   cpu: number;
 
-  constructor(data: Buffer, capacity: number, cpu: number) {
-    this.data = data;
-    this.words = wordsOf(data);
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  constructor(bytes: Bytes, capacity: number, cpu: number) {
+    this.data = bytes.data;
+    this.words = bytes.words;
+    this.view = bytes.view;
     this.offsets = new Uint32Array(capacity);
     this.lengths = new Uint32Array(capacity);
     this.cpu = cpu;
@@ -83,7 +84,7 @@ export function checkBatchSize(n: number, E: new (message: string) => Error): nu
 export const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
 
 /** Index of the low 32-bit half of a u64 in a Uint32Array view of it. */
-export const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+export const LOW_WORD = HOST_LITTLE_ENDIAN ? 0 : 1;
 
 /**
  * Advances a u64 position the reader owns (the ring buffer's consumer_pos, a perf ring's

@@ -83,7 +83,11 @@ let touchSink = 0;
 
 type RawCallback = (cpu: number, data: Buffer, offset: number, length: number) => void;
 
-/** The hot loops over the records from offset `at` of one CPU's ring, `chunk` bytes at most. */
+/**
+ * The hot loops over the records from offset `at` of one CPU's ring, `chunk` bytes at most.
+ * raw and views are written out separately rather than one calling the other through a wrapper
+ * callback: each call site then sees one callback shape, which V8 can inline.
+ */
 interface PerfLoops {
   /** Finds up to `limit` samples, writing their offsets and lengths into the batch arrays. */
   scan(at: number, chunk: number, limit: number): number;
@@ -398,7 +402,7 @@ export class PerfEventArrayReader {
       throw new ReaderError(`pagesPerCpu must be a power of two, at most ${2 ** 30 / PAGE_SIZE}, got ${pages}`);
     }
     const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);
-    this.#batch = new Batch(Buffer.alloc(0), batchSize, -1);
+    this.#batch = new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1);
     this.#mapFd = map.fd;
     this.#epoll = new Epoll(64);
     try {

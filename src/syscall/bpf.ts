@@ -11,6 +11,7 @@ import {
 import { check, SyscallError } from './errors.js';
 import { SYS_BPF, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
+import { HOST_LITTLE_ENDIAN } from '../host.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]),
@@ -89,7 +90,7 @@ class Request {
 }
 
 // Native byte order for the attr struct: the kernel reads it as host-endian.
-if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+if (!HOST_LITTLE_ENDIAN) {
   throw new Error('ebpf: big-endian hosts are not supported by the syscall layer');
 }
 

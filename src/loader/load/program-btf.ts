@@ -6,6 +6,7 @@ import { downgradeType, marshalBtf, StringTableBuilder, type Btf, type BtfFeatur
 import { btfLoadRaw, NativeMemory, SyscallError } from '../../syscall/index.js';
 import type { ProgramSpecEntry } from '../spec/types.js';
 import { btfFeatures } from './btf-features.js';
+import { HOST_LITTLE_ENDIAN } from '../../host.js';
 
 const FUNC_INFO_SIZE = 8;
 const LINE_INFO_SIZE = 16;
@@ -60,8 +61,6 @@ export function loadProgramBtf(btf: Btf, programs: readonly ProgramSpecEntry[]):
     },
   };
 }
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Whether the kernel takes this blob unchanged: host byte order and no kind it would need rewritten. */
 function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
