@@ -8,6 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     setupFiles: ['test/support/leaks.ts'],
-    globalSetup: ['test/support/global-leaks.ts'],
+    // First the tools the tests compare against (installed when missing), then the leak check.
+    globalSetup: ['test/support/debian-tools.ts', 'test/support/global-leaks.ts'],
   },
 });
