@@ -28,13 +28,13 @@ export type {
   CgroupOptions, KprobeOptions, LinkInfo, PerfCounterOptions, TcDirection, TcFilter, TcFilterOptions, TcxOptions,
   TracingKind, TracingTarget, UprobeMultiOptions, UprobeOptions, UprobeTarget, XdpAttachOptions, XdpMode, XdpState, XdpVia,
 } from './links/index.js';
-export { NetlinkError, NetlinkParseError } from './netlink/index.js';
+export { AttributeEncodeError, DeviceError, NetlinkError, NetlinkParseError } from './netlink/index.js';
 
 // Binary inspection: ELF, BTF, DWARF, Go executables, symbol resolution.
 export { ElfError, ElfFile } from './elf/index.js';
 export { Btf, BtfError, formatTypeDeclaration, formatVmlinuxHeader, marshalBtf, parseBtf, parseBtfExt } from './btf/index.js';
 export type { BtfType } from './btf/index.js';
-export { kernelBtf, loadKernelBtf, moduleBtf } from './kernel/btf.js';
+export { kernelBtf, KernelBtfError, loadKernelBtf, moduleBtf } from './kernel/btf.js';
 export { DwarfError, DwarfReader, structMemberOffset, structMembers, typeSize } from './dwarf/index.js';
 export { goBinaryInfo, GoBinaryError } from './go/index.js';
 export type { GoBinaryInfo } from './go/index.js';
@@ -51,8 +51,12 @@ export {
 } from './goroutines/index.js';
 export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } from './goroutines/index.js';
 
-// Errors from the kernel; running code inside another network namespace.
-export { SyscallError, errnoName } from './syscall/errors.js';
+// The error model: one base class with a stable code and a cause, kernel refusals by errno, and
+// helpers that walk the cause chain. Running code inside another network namespace.
+export {
+  causeChain, EbpfError, Errno, errnoMessage, errnoName, errnoOf, findCause, isNotSupported, NotSupportedError, SyscallError,
+} from './errors/index.js';
+export type { EbpfErrorOptions, ErrnoName } from './errors/index.js';
 export { inNetns } from './syscall/netns.js';
 
 // BPF object loader: clang objects into collection specs (pure) and live collections; CO-RE.

@@ -1,3 +1,4 @@
+import { EbpfError } from '../errors/index.js';
 /** Where in the input an assembler error was found. Text positions are 1-based. */
 export interface AsmErrorLocation {
   /** 1-based line in assembly text. */
@@ -14,7 +15,7 @@ export interface AsmErrorLocation {
  * The single error type thrown by the assembler, disassembler, encoder, decoder and builder.
  * The message already includes the location, so `String(err)` is enough for a user.
  */
-export class AsmError extends Error {
+export class AsmError extends EbpfError {
   readonly line?: number;
   readonly column?: number;
   readonly instruction?: number;
@@ -23,7 +24,7 @@ export class AsmError extends Error {
   readonly detail: string;
 
   constructor(detail: string, location: AsmErrorLocation = {}) {
-    super(prefix(location) + detail);
+    super('ERR_ASM', prefix(location) + detail);
     this.name = 'AsmError';
     this.detail = detail;
     this.line = location.line;

@@ -1,5 +1,6 @@
 // The one error type the BTF layer throws. Malformed input must surface as this, never as a
 // RangeError or TypeError from an out-of-bounds read, so callers can catch one thing.
+import { EbpfError } from '../errors/index.js';
 
 export interface BtfErrorDetails {
   /** Byte offset into the blob where the problem was found, when known. */
@@ -8,7 +9,7 @@ export interface BtfErrorDetails {
   typeId?: number;
 }
 
-export class BtfError extends Error {
+export class BtfError extends EbpfError {
   readonly offset: number | undefined;
   readonly typeId: number | undefined;
 
@@ -16,7 +17,7 @@ export class BtfError extends Error {
     const where: string[] = [];
     if (details.typeId !== undefined) where.push(`type id ${details.typeId}`);
     if (details.offset !== undefined) where.push(`byte offset 0x${details.offset.toString(16)}`);
-    super(where.length > 0 ? `${message} (${where.join(', ')})` : message, options);
+    super('ERR_BTF', where.length > 0 ? `${message} (${where.join(', ')})` : message, options);
     this.name = 'BtfError';
     this.offset = details.offset;
     this.typeId = details.typeId;

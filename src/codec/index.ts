@@ -1,5 +1,6 @@
 // Fixed-layout codecs for map keys and values: numbers, bigints, byte arrays and C-like structs,
 // laid out with C's natural alignment on the host's byte order (little-endian).
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 /** Encodes values of T into exactly `size` bytes and back. */
 export interface Codec<T> {
@@ -10,8 +11,10 @@ export interface Codec<T> {
   decode(source: Buffer, offset: number): T;
 }
 
-export class CodecError extends Error {
-  override name = 'CodecError';
+export class CodecError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_CODEC', message, options);
+  }
 }
 
 function intCodec(size: 1 | 2 | 4, signed: boolean): Codec<number> {

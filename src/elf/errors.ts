@@ -1,5 +1,6 @@
 // The one error type the ELF reader throws. Malformed input must surface as this, never as a
 // RangeError or TypeError from an out-of-bounds read, so callers can catch one thing.
+import { EbpfError } from '../errors/index.js';
 
 export interface ElfErrorDetails {
   /** File offset where the problem was found, when known. */
@@ -8,7 +9,7 @@ export interface ElfErrorDetails {
   section?: string;
 }
 
-export class ElfError extends Error {
+export class ElfError extends EbpfError {
   readonly offset: number | undefined;
   readonly section: string | undefined;
 
@@ -16,7 +17,7 @@ export class ElfError extends Error {
     const where: string[] = [];
     if (details.section !== undefined) where.push(`section ${JSON.stringify(details.section)}`);
     if (details.offset !== undefined) where.push(`file offset 0x${details.offset.toString(16)}`);
-    super(where.length > 0 ? `${message} (${where.join(', ')})` : message, options);
+    super('ERR_ELF', where.length > 0 ? `${message} (${where.join(', ')})` : message, options);
     this.name = 'ElfError';
     this.offset = details.offset;
     this.section = details.section;

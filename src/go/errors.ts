@@ -1,5 +1,6 @@
+import { EbpfError } from '../errors/index.js';
 /** Thrown when a binary is not a Go binary, is malformed, or has a layout this library refuses. */
-export class GoBinaryError extends Error {
+export class GoBinaryError extends EbpfError {
   override readonly name = 'GoBinaryError';
   constructor(
     message: string,
@@ -8,6 +9,6 @@ export class GoBinaryError extends Error {
     /** Byte offset inside `where`. */
     readonly offset?: number,
   ) {
-    super(where === undefined ? message : `${where}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`);
+    super('ERR_GO_BINARY', where === undefined ? message : `${where}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`);
   }
 }

@@ -15,9 +15,12 @@ import { loadCollection, loadCollectionSpec, type Collection } from '../loader/i
 import { u32, u64 } from '../codec/index.js';
 import { buildCasgstatusProbe, CONFIG, STATS } from './probe.js';
 import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
-export class GoroutineTracerError extends Error {
-  override name = 'GoroutineTracerError';
+export class GoroutineTracerError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_GOROUTINE_TRACER', message, options);
+  }
 }
 
 /** Version, goid offset, calling convention and functions of the Go executable at `path`. */

@@ -2,11 +2,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { closeFd, mapFileForReading, openPath } from '../syscall/index.js';
 import { parseBtf, type Btf } from '../btf/index.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
-export class KernelBtfError extends Error {
-  override name = 'KernelBtfError';
+export class KernelBtfError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_KERNEL_BTF', message, options);
+  }
 }
 
 let vmlinux: Btf | undefined;

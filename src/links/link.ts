@@ -1,6 +1,7 @@
 import { LinkInfoLayout as L } from '../syscall/attr.js';
 import { linkDetach, linkUpdate, objGetInfo, objPin, OwnedFd, rawTracepointOpen } from '../syscall/index.js';
 import type { Program } from '../programs/index.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 /** What the kernel reports about a bpf_link. */
 export interface LinkInfo {
@@ -10,8 +11,10 @@ export interface LinkInfo {
   programId: number;
 }
 
-export class LinkError extends Error {
-  override name = 'LinkError';
+export class LinkError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_LINK', message, options);
+  }
 }
 
 /**

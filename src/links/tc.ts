@@ -10,15 +10,10 @@ import { linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramAttachFlags, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';
+import { Errno } from '../errors/errno.js';
 
 export type TcDirection = 'ingress' | 'egress';
 
-const EPERM = 1;
-const ENOENT = 2;
-const EEXIST = 17;
-const ENODEV = 19;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
 
 const PARENTS: Record<TcDirection, number> = { ingress: CLSACT_INGRESS_PARENT, egress: CLSACT_EGRESS_PARENT };
 
@@ -53,9 +48,9 @@ function resolve(client: NetlinkClient, device: DeviceRef): Device {
 // clsact qdisc
 
 function clsactHint(r: KernelRefusal, device: string): string | undefined {
-  if (r.errno === EEXIST) return `${device} already has a clsact qdisc (pass ignoreExisting: true to accept it)`;
-  if (r.errno === ENOENT || r.errno === EINVAL) return `${device} has no clsact qdisc to delete`;
-  if (r.errno === EPERM) return 'changing qdiscs needs CAP_NET_ADMIN';
+  if (r.errno === Errno.EEXIST) return `${device} already has a clsact qdisc (pass ignoreExisting: true to accept it)`;
+  if (r.errno === Errno.ENOENT || r.errno === Errno.EINVAL) return `${device} has no clsact qdisc to delete`;
+  if (r.errno === Errno.EPERM) return 'changing qdiscs needs CAP_NET_ADMIN';
   return undefined;
 }
 
@@ -67,7 +62,7 @@ function createClsactWith(client: NetlinkClient, dev: Device, ignoreExisting: bo
     });
     return true;
   } catch (e) {
-    if (ignoreExisting && e instanceof NetlinkError && e.errno === EEXIST) return false;
+    if (ignoreExisting && e instanceof NetlinkError && e.errno === Errno.EEXIST) return false;
     throw e;
   }
 }
@@ -94,7 +89,7 @@ export function deleteClsact(device: DeviceRef, options: { ignoreMissing?: boole
       });
       return true;
     } catch (e) {
-      if (options.ignoreMissing && e instanceof NetlinkError && (e.errno === ENOENT || e.errno === EINVAL)) return false;
+      if (options.ignoreMissing && e instanceof NetlinkError && (e.errno === Errno.ENOENT || e.errno === Errno.EINVAL)) return false;
       throw e;
     }
   });
@@ -136,8 +131,8 @@ function dumpFilters(client: NetlinkClient, dev: Device, direction: TcDirection)
       operation: `list tc ${direction} filters of ${dev.name}`,
     });
   } catch (e) {
-    // No clsact qdisc: no filters (the kernel says EINVAL, "Parent Qdisc doesn't exists", or ENOENT).
-    if (e instanceof NetlinkError && (e.errno === EINVAL || e.errno === ENOENT)) return [];
+    // No clsact qdisc: no filters (the kernel says Errno.EINVAL, "Parent Qdisc doesn't exists", or Errno.ENOENT).
+    if (e instanceof NetlinkError && (e.errno === Errno.EINVAL || e.errno === Errno.ENOENT)) return [];
     throw e;
   }
   return replies
@@ -177,16 +172,16 @@ interface FilterPlace {
 function filterHint(r: KernelRefusal, p: { dev: Device; direction: TcDirection; priority?: number; handle?: number }): string | undefined {
   const where = `${p.dev.name} ${p.direction}`;
   switch (r.errno) {
-    case EEXIST:
+    case Errno.EEXIST:
       return `a filter with priority ${p.priority ?? '?'} and handle ${p.handle ?? '?'} already exists on ${where}; pass replace: true to swap its program, or choose another priority or handle`;
-    case EINVAL:
-    case ENOENT:
+    case Errno.EINVAL:
+    case Errno.ENOENT:
       if (/qdisc|parent|block/i.test(r.extack ?? '')) return `${p.dev.name} has no clsact qdisc: create one with createClsact() (or leave createQdisc on)`;
       if (/protocol|kind/i.test(r.extack ?? '')) return `priority ${p.priority ?? '?'} on ${where} already holds filters of another kind or protocol; choose another priority`;
       return undefined;
-    case EOPNOTSUPP:
+    case Errno.EOPNOTSUPP:
       return 'this kernel has no cls_bpf classifier (CONFIG_NET_CLS_BPF)';
-    case EPERM:
+    case Errno.EPERM:
       return 'changing tc filters needs CAP_NET_ADMIN';
     default:
       return undefined;
@@ -242,7 +237,7 @@ export class TcFilterLink extends Link {
       try {
         current = dumpFilters(this.#client, this.#place().dev, this.direction).find((f) => f.priority === this.priority && f.handle === this.handle);
       } catch (e) {
-        if (e instanceof NetlinkError && e.errno === ENODEV) return; // device gone, filters with it
+        if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return; // device gone, filters with it
         throw e;
       }
       // Someone replaced or removed it: it is not ours to delete.
@@ -250,7 +245,7 @@ export class TcFilterLink extends Link {
       try {
         deleteFilter(this.#client, this.#place());
       } catch (e) {
-        if (!(e instanceof NetlinkError && (e.errno === ENOENT || e.errno === ENODEV))) throw e;
+        if (!(e instanceof NetlinkError && (e.errno === Errno.ENOENT || e.errno === Errno.ENODEV))) throw e;
       }
     } finally {
       this.#socket.close();
@@ -279,7 +274,7 @@ function writeFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirec
 function deleteFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirection; priority: number; handle: number }): void {
   client.request(RouteMessageType.DELTFILTER, 0, encodeFilterDelete({ ifindex: p.dev.index, parent: PARENTS[p.direction], priority: p.priority, handle: p.handle }), {
     operation: `delete tc ${p.direction} filter on ${p.dev.name} (priority ${p.priority}, handle ${p.handle})`,
-    hint: (r) => (r.errno === ENOENT || r.errno === EINVAL ? `no such filter on ${p.dev.name} ${p.direction} (tc filter show dev ${p.dev.name} ${p.direction} lists them)` : undefined),
+    hint: (r) => (r.errno === Errno.ENOENT || r.errno === Errno.EINVAL ? `no such filter on ${p.dev.name} ${p.direction} (tc filter show dev ${p.dev.name} ${p.direction} lists them)` : undefined),
   });
 }
 
@@ -346,15 +341,15 @@ export class TcxLink extends BpfLink {
 
 function tcxHint(errno: number, dev: string, relative: boolean): string | undefined {
   switch (errno) {
-    case EINVAL:
+    case Errno.EINVAL:
       return 'tcx needs kernel 6.6 or later and a SCHED_CLS program';
-    case ENOENT:
+    case Errno.ENOENT:
       return relative ? `the program or link given as before/after is not attached to ${dev}'s tcx hook in this direction` : undefined;
-    case EEXIST:
+    case Errno.EEXIST:
       return 'this program is already attached to that tcx hook';
-    case 116: // ESTALE
+    case Errno.ESTALE:
       return 'the hook changed since expectedRevision was read; query again';
-    case EPERM:
+    case Errno.EPERM:
       return 'tcx needs CAP_NET_ADMIN and CAP_BPF';
     default:
       return undefined;

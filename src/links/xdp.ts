@@ -10,6 +10,7 @@ import { closeFd, linkCreate, NetlinkSocket, SyscallError } from '../syscall/ind
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';
+import { Errno } from '../errors/errno.js';
 
 export type XdpMode = 'generic' | 'native' | 'offload';
 /** 'link': a kernel bpf_link (kernel 5.9+); 'netlink': RTM_SETLINK, which outlives the process. */
@@ -21,7 +22,7 @@ export interface XdpAttachOptions {
   mode?: XdpMode;
   /** Default: 'link' when the kernel has XDP bpf_links (5.9+) and `replace` is not given, else 'netlink'. */
   via?: XdpVia;
-  /** Netlink: fail with EBUSY instead of replacing a program already attached in this mode. */
+  /** Netlink: fail with Errno.EBUSY instead of replacing a program already attached in this mode. */
   updateIfNoExist?: boolean;
   /** Netlink: replace this program, and only if it is the one attached now (XDP_FLAGS_REPLACE). */
   replace?: Program;
@@ -34,15 +35,7 @@ const MODE_FLAGS: Record<XdpMode, number> = {
 };
 
 const MODES = Object.keys(MODE_FLAGS) as XdpMode[];
-const EPERM = 1;
-const ENOENT = 2;
-const EBUSY = 16;
-const EEXIST = 17;
-const ENODEV = 19;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
 /** The kernel-internal "not supported" that some drivers leak. */
-const ENOTSUPP = 524;
 
 function checkMode(mode: unknown): XdpMode | undefined {
   if (mode === undefined) return undefined;
@@ -94,17 +87,17 @@ function xdpHint(r: KernelRefusal, c: HintContext): string | undefined {
   const other = c.mode === 'generic' ? 'native' : 'generic';
   const attachedNow = c.state && c.state.attached !== 'none' ? ` (attached now: ${describeState(c.state)})` : '';
   switch (r.errno) {
-    case EOPNOTSUPP:
-    case ENOTSUPP:
+    case Errno.EOPNOTSUPP:
+    case Errno.ENOTSUPP:
       if (c.mode === 'offload') return offloadHint(c.device);
       return `${c.device} has no driver (native) XDP support: use mode 'generic' (or leave the mode out and the kernel picks generic)`;
-    case EEXIST:
+    case Errno.EEXIST:
       if (/does not match expected/i.test(text)) {
         return `the program attached to ${c.device} is not the expected one, so nothing was replaced${attachedNow}`;
       }
       return `native and generic XDP cannot be active on one device at the same time: a program is attached to ${c.device} in ${other} mode${attachedNow}; ` +
         `detach it first (detachXdp(device, '${other}')) or attach in the same mode`;
-    case EBUSY:
+    case Errno.EBUSY:
       if (/BPF XDP link/i.test(text) || (c.via === 'netlink' && !text)) {
         return `the program in this mode on ${c.device} is held by a bpf_link, which netlink can neither replace nor detach; ` +
           `close that link (its owner's fd), or force it with bpftool link detach id <link id>`;
@@ -114,13 +107,13 @@ function xdpHint(r: KernelRefusal, c: HintContext): string | undefined {
       }
       return `${c.device} already runs a program in this mode${attachedNow}; a bpf_link never replaces one: ` +
         `detach it first (detachXdp), update the existing link (link.update()), or attach with via: 'netlink' and replace`;
-    case EINVAL:
+    case Errno.EINVAL:
       if (c.mode === 'offload') return offloadHint(c.device);
       if (/offloaded|bound to different device|device-bound/i.test(text)) {
         return 'a program loaded with ifindex (device-bound or offloaded) runs only on that device, and an offloaded one only with mode \'offload\'';
       }
       return undefined;
-    case EPERM:
+    case Errno.EPERM:
       return 'attaching XDP needs CAP_NET_ADMIN (and CAP_BPF or root for bpf_links)';
     default:
       return undefined;
@@ -208,7 +201,7 @@ export class XdpNetlinkAttachment extends Link {
       try {
         state = queryState(this.#client, this.ifindex);
       } catch (e) {
-        if (e instanceof NetlinkError && e.errno === ENODEV) return; // the device is gone, and its programs with it
+        if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return; // the device is gone, and its programs with it
         throw e;
       }
       // Never detach someone else's program: only ours, in our mode.
@@ -217,7 +210,7 @@ export class XdpNetlinkAttachment extends Link {
       try {
         ours = Program.fromId(this.#programId);
       } catch (e) {
-        if (e instanceof SyscallError && e.errno === ENOENT) return;
+        if (e instanceof SyscallError && e.errno === Errno.ENOENT) return;
         throw e;
       }
       try {
@@ -226,8 +219,8 @@ export class XdpNetlinkAttachment extends Link {
           ifindex: this.ifindex, fd: -1, flags: MODE_FLAGS[this.mode] | XdpFlags.REPLACE, expectedFd: ours.fd,
         }), { operation: `detach XDP program id ${this.#programId} from ${this.device} (${this.mode}, netlink)` });
       } catch (e) {
-        // EEXIST: someone replaced it between the query and now; it is theirs, leave it.
-        if (!(e instanceof NetlinkError && (e.errno === EEXIST || e.errno === ENODEV))) throw e;
+        // Errno.EEXIST: someone replaced it between the query and now; it is theirs, leave it.
+        if (!(e instanceof NetlinkError && (e.errno === Errno.EEXIST || e.errno === Errno.ENODEV))) throw e;
       } finally {
         ours.close();
       }
@@ -329,7 +322,7 @@ export function queryXdp(device: DeviceRef): XdpState {
 /**
  * Detaches the netlink-attached XDP program of `device` in `mode` (all modes when left out), whoever
  * attached it: the way to clean up attachments that outlived their process. Returns the modes
- * detached. A program held by a bpf_link cannot be detached this way (EBUSY, with a hint).
+ * detached. A program held by a bpf_link cannot be detached this way (Errno.EBUSY, with a hint).
  */
 export function detachXdp(device: DeviceRef, mode?: XdpMode): XdpMode[] {
   const only = checkMode(mode);

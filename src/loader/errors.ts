@@ -1,5 +1,6 @@
 // The one error type the object loader throws for a bad or unsupported object: it names where in
 // the object the problem is (file, section, symbol, offset) and, where one helps, what to do.
+import { EbpfError } from '../errors/index.js';
 
 export interface LoaderErrorDetails {
   /** The object's name (its path, or the `name` option). */
@@ -11,7 +12,7 @@ export interface LoaderErrorDetails {
   hint?: string;
 }
 
-export class LoaderError extends Error {
+export class LoaderError extends EbpfError {
   override name = 'LoaderError';
   readonly file: string | undefined;
   readonly section: string | undefined;
@@ -27,7 +28,7 @@ export class LoaderError extends Error {
     if (details.offset !== undefined) where.push(`offset 0x${details.offset.toString(16)}`);
     let text = where.length > 0 ? `${message} (${where.join(', ')})` : message;
     if (details.hint !== undefined) text += `; ${details.hint}`;
-    super(text, options);
+    super('ERR_LOADER', text, options);
     this.file = details.file;
     this.section = details.section;
     this.symbol = details.symbol;

@@ -7,6 +7,8 @@ import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
 import { mapInfoFromFd, type MapInfo } from './info.js';
 import { possibleCpus } from './cpus.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
+import { Errno } from '../errors/errno.js';
 
 export type MapTypeName = keyof typeof MapType;
 
@@ -37,8 +39,10 @@ export interface MapCodecs<K, V> {
   value?: Codec<V>;
 }
 
-export class MapError extends Error {
-  override name = 'MapError';
+export class MapError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_MAP', message, options);
+  }
 }
 
 const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE]);
@@ -232,7 +236,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   lookup(key: K | RawInput, flags = 0): V | undefined {
     this.#notPerCpu('lookup');
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, this.#valueBuf, flags);
-    if (ret === -2) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
     return this.#decodeValue(this.#valueBuf);
   }
@@ -248,7 +252,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   /** Removes `key`; returns whether it was there. */
   delete(key: K | RawInput): boolean {
     const ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#live(), this.#encodeKey(key), null, null, 0);
-    if (ret === -2) return false;
+    if (ret === -Errno.ENOENT) return false;
     if (ret < 0) this.#fail(BpfCommand.MAP_DELETE_ELEM, ret, 'delete');
     return true;
   }
@@ -257,7 +261,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   nextKey(key?: K | RawInput): K | undefined {
     const out = Buffer.alloc(this.keySize);
     const ret = mapElemRaw(BpfCommand.MAP_GET_NEXT_KEY, this.#live(), key === undefined ? null : this.#encodeKey(key), null, out, 0);
-    if (ret === -2) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_GET_NEXT_KEY, ret, 'next key');
     return this.#decodeKey(out);
   }
@@ -270,7 +274,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   #lookupAndDelete(key: Buffer | null): V | undefined {
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, this.#live(), key, null, this.#valueBuf, 0);
-    if (ret === -2) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret, 'lookup and delete');
     return this.#decodeValue(this.#valueBuf);
   }
@@ -295,7 +299,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   peek(): V | undefined {
     this.#keyless('peek');
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, null, this.#valueBuf, 0);
-    if (ret === -2) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'peek');
     return this.#decodeValue(this.#valueBuf);
   }
@@ -305,7 +309,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     if (this.type !== MapType.BLOOM_FILTER) throw new MapError(`mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
     this.#encodeValue(value);
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, this.#valueBuf, null, 0);
-    if (ret === -2) return false;
+    if (ret === -Errno.ENOENT) return false;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'bloom filter lookup');
     return true;
   }
@@ -327,7 +331,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const n = possibleCpus();
     const out = Buffer.alloc(this.perCpuStride * n);
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, out, 0);
-    if (ret === -2) return undefined;
+    if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'per-CPU lookup');
     return this.#splitPerCpu(out, 0);
   }
@@ -364,7 +368,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     let first = true;
     for (;;) {
       const ret = mapElemRaw(BpfCommand.MAP_GET_NEXT_KEY, this.#live(), first ? null : cur, null, next, 0);
-      if (ret === -2) return;
+      if (ret === -Errno.ENOENT) return;
       if (ret < 0) this.#fail(BpfCommand.MAP_GET_NEXT_KEY, ret, 'iteration');
       first = false;
       next.copy(cur);
@@ -422,7 +426,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
     const r = mapBatchRaw({ cmd, fd: this.#live(), inBatch: cursor ?? null, outBatch: out, keys, values, count, keySize: this.keySize, valueSize: valueSlot });
     if (r.ret < 0 && r.ret !== -2) this.#fail(cmd, r.ret, 'batch lookup');
-    return { keys: keys.subarray(0, r.count * this.keySize), values: values.subarray(0, r.count * valueSlot), count: r.count, cursor: out, done: r.ret === -2 };
+    return { keys: keys.subarray(0, r.count * this.keySize), values: values.subarray(0, r.count * valueSlot), count: r.count, cursor: out, done: r.ret === -Errno.ENOENT };
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */

@@ -1,5 +1,6 @@
 // Building netlink attributes (struct nlattr: u16 length, u16 type, payload padded to 4 bytes).
 import { align4, writeS32, writeU16, writeU32 } from './host-order.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 /** Set on an attribute's type when its payload is itself a list of attributes. */
 export const NLA_F_NESTED = 0x8000;
@@ -11,8 +12,10 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 const NLA_HDRLEN = 4;
 const MAX_ATTRIBUTE_LENGTH = 0xffff;
 
-export class AttributeEncodeError extends Error {
-  override name = 'AttributeEncodeError';
+export class AttributeEncodeError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_NETLINK_ENCODE', message, options);
+  }
 }
 
 /** Appends attributes in order; nested() builds a nest from a callback. */

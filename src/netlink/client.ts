@@ -3,6 +3,7 @@
 import { parseAcknowledgement, parseDone, type Acknowledgement } from './acknowledgement.js';
 import { NetlinkError, refusal, type KernelRefusal } from './errors.js';
 import { ControlMessageType, encodeMessage, NetlinkFlags, splitMessages, type NetlinkMessage } from './message.js';
+import { Errno } from '../errors/errno.js';
 
 /** What the client needs from a socket: send one datagram, receive one (throwing on timeout). */
 export interface NetlinkTransport {
@@ -25,7 +26,6 @@ export interface RequestResult {
 }
 
 const DUMP_RETRIES = 5;
-const EAGAIN = 11;
 
 /** Receives one datagram; a receive timeout becomes a NetlinkError naming the request. */
 function receiveFor(transport: NetlinkTransport, context: RequestContext): Uint8Array {
@@ -33,7 +33,7 @@ function receiveFor(transport: NetlinkTransport, context: RequestContext): Uint8
     return transport.receive();
   } catch (e) {
     const errno = (e as { errno?: unknown } | null)?.errno;
-    if (errno === EAGAIN) throw new NetlinkError(context.operation, EAGAIN, undefined, 'the kernel did not answer within the socket\'s receive timeout');
+    if (errno === Errno.EAGAIN) throw new NetlinkError(context.operation, Errno.EAGAIN, undefined, 'the kernel did not answer within the socket\'s receive timeout');
     throw e;
   }
 }

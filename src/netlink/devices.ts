@@ -5,6 +5,8 @@ import { concatBytes } from './concat-bytes.js';
 import { NetlinkError } from './errors.js';
 import { encodeIfInfo, LinkAttribute, parseLinkMessage, type LinkMessage } from './link-message.js';
 import { RouteMessageType } from './route-message-type.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
+import { Errno } from '../errors/errno.js';
 
 /** A device name (at most 15 bytes) or an ifindex. */
 export type DeviceRef = string | number;
@@ -14,11 +16,12 @@ export interface Device {
   name: string;
 }
 
-const ENODEV = 19;
 const IFNAMSIZ = 16;
 
-export class DeviceError extends Error {
-  override name = 'DeviceError';
+export class DeviceError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_DEVICE', message, options);
+  }
 }
 
 /** Describes a device reference for messages: `"veth0"` or `ifindex 7`. */
@@ -42,16 +45,16 @@ export function getLink(client: NetlinkClient, device: DeviceRef): LinkMessage {
   const payload = concatBytes(encodeIfInfo({ index: byName ? 0 : device }), attrs);
   const { replies } = client.request(RouteMessageType.GETLINK, 0, payload, {
     operation: `look up device ${describeDevice(device)}`,
-    hint: (r) => (r.errno === ENODEV
+    hint: (r) => (r.errno === Errno.ENODEV
       ? `no device ${byName ? 'named' : 'with'} ${describeDevice(device)} in this network namespace (ip link lists them)`
       : undefined),
   });
   const reply = replies.find((m) => m.type === RouteMessageType.NEWLINK);
-  if (!reply) throw new NetlinkError(`look up device ${describeDevice(device)}`, ENODEV, undefined, 'the kernel acknowledged RTM_GETLINK without describing the device');
+  if (!reply) throw new NetlinkError(`look up device ${describeDevice(device)}`, Errno.ENODEV, undefined, 'the kernel acknowledged RTM_GETLINK without describing the device');
   return parseLinkMessage(reply.payload, reply.offset);
 }
 
-/** Resolves a name or ifindex to both. Throws NetlinkError (ENODEV: "no device named ...") when absent. */
+/** Resolves a name or ifindex to both. Throws NetlinkError (Errno.ENODEV: "no device named ...") when absent. */
 export function resolveDevice(client: NetlinkClient, device: DeviceRef): Device {
   const link = getLink(client, device);
   return { index: link.info.index, name: link.name ?? String(link.info.index) };

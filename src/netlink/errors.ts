@@ -1,17 +1,18 @@
 // Errors of the netlink layer: the kernel refusing a request, and bytes that do not parse.
-import { errnoName, SyscallError } from '../syscall/errors.js';
+import { errnoName, SyscallError } from '../errors/index.js';
+import { EbpfError } from '../errors/index.js';
 
 /**
  * Reply bytes that do not hold what their headers claim (truncated, lengths out of range, an
  * attribute of the wrong size). Parsing throws this, never a TypeError or RangeError.
  */
-export class NetlinkParseError extends Error {
+export class NetlinkParseError extends EbpfError {
   override name = 'NetlinkParseError';
   /** Byte offset of the problem within the buffer being parsed. */
   readonly offset: number;
 
   constructor(what: string, offset: number) {
-    super(`malformed netlink data: ${what} (at byte ${offset})`);
+    super('ERR_NETLINK_PARSE', `malformed netlink data: ${what} (at byte ${offset})`);
     this.offset = offset;
   }
 }

@@ -6,6 +6,8 @@ import {
 } from '../syscall/index.js';
 import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
 import { programInfoFromFd, type ProgramInfo } from './info.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
+import { Errno } from '../errors/errno.js';
 
 export type ProgramTypeName = keyof typeof ProgramType;
 
@@ -58,7 +60,7 @@ export interface TestRunOptions {
   batchSize?: number;
   /**
    * Called before a run that a signal interrupted is started again. The kernel stops a run of
-   * many repetitions with EINTR when a signal is pending (a profiler's tick, a child exiting) and
+   * many repetitions with Errno.EINTR when a signal is pending (a profiler's tick, a child exiting) and
    * reports nothing of it; what the program did in the repetitions that ran (map updates, records
    * written) stays, so undo it here when it matters.
    */
@@ -74,8 +76,10 @@ export interface TestRunResult {
   context: Buffer;
 }
 
-export class ProgramError extends Error {
-  override name = 'ProgramError';
+export class ProgramError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_PROGRAM', message, options);
+  }
 }
 
 /** The verifier rejected the program. `log` is the whole log; the message ends with its last lines. */
@@ -88,7 +92,7 @@ export class VerifierError extends SyscallError {
     const lines = log.trimEnd().split('\n');
     const tail = lines.slice(-8).join('\n  ');
     super(command, errno, `program "${programName}" rejected by the verifier${truncated ? ' (log truncated)' : ''}:\n  ${tail}`,
-      errno === 28 ? 'the verifier log was truncated: raise maxLogSize' : 'read the log: the last lines name the failing instruction and why');
+      errno === Errno.ENOSPC ? 'the verifier log was truncated: raise maxLogSize' : 'read the log: the last lines name the failing instruction and why');
     this.log = log;
     this.truncated = truncated;
   }
@@ -101,9 +105,6 @@ export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
   return v;
 }
 
-const EPERM = 1;
-const ENOSPC = 28;
-const EAGAIN = 11;
 
 /** Binds map references by name and encodes the instructions. */
 export function linkInstructions(insns: readonly Instruction[], maps: Readonly<Record<string, MapFdSource>> = {}, programName = ''): Uint8Array {
@@ -206,11 +207,11 @@ export class Program {
         const r = progTestRun(request);
         return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
       } catch (e) {
-        // A pending signal ends a run of many repetitions with EINTR: nothing is wrong with the
+        // A pending signal ends a run of many repetitions with Errno.EINTR: nothing is wrong with the
         // run, so it starts again (cilium/ebpf does the same).
-        if (!(e instanceof SyscallError) || e.errno !== EINTR) throw e;
+        if (!(e instanceof SyscallError) || e.errno !== Errno.EINTR) throw e;
         if (++interrupted >= MAX_INTERRUPTED_RUNS) {
-          throw new SyscallError('BPF_PROG_TEST_RUN', EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
+          throw new SyscallError('BPF_PROG_TEST_RUN', Errno.EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
             'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)');
         }
         options.reset?.();
@@ -233,11 +234,10 @@ export class Program {
   }
 }
 
-/** Test runs tried when signals interrupt them before giving up with EINTR. */
+/** Test runs tried when signals interrupt them before giving up with Errno.EINTR. */
 const MAX_INTERRUPTED_RUNS = 10;
-const EINTR = 4;
 
-/** Loads tried when the verifier is interrupted by signals before giving up with EAGAIN. */
+/** Loads tried when the verifier is interrupted by signals before giving up with Errno.EAGAIN. */
 const MAX_INTERRUPTED_LOADS = 10;
 
 function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOptions): number {
@@ -251,26 +251,26 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
       const r = progLoadRaw({ ...request, log, logLevel });
       if (r.ret >= 0) return r.ret;
       const errno = -r.ret;
-      // The verifier gives up with EAGAIN when a signal is pending (a child exiting, a profiler's
+      // The verifier gives up with Errno.EAGAIN when a signal is pending (a child exiting, a profiler's
       // tick): nothing is wrong with the program, so load it again, as libbpf does.
-      if (errno === EAGAIN) {
+      if (errno === Errno.EAGAIN) {
         if (++interrupted < MAX_INTERRUPTED_LOADS) continue;
         throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}": the verifier was interrupted ${interrupted} times in a row`,
           'signals kept arriving while the verifier ran; load again when the process receives fewer (a profiler or a tight timer sending them)');
       }
       if (!log) {
         // Without a log there is nothing to explain a rejection; privilege errors need no log.
-        if (errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`, permissionHint(request));
+        if (errno === Errno.EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`, permissionHint(request));
         logLevel = 1;
         logSize = options.logSize ?? 64 * 1024;
         continue;
       }
-      if (errno === ENOSPC && logSize < maxLog) {
+      if (errno === Errno.ENOSPC && logSize < maxLog) {
         logSize = Math.min(maxLog, Math.max(r.logTrueSize + 1, logSize * 4));
         continue;
       }
       if (r.log.length === 0) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}" (the verifier wrote no log)`, request.ifindex ? OFFLOAD_HINT : undefined);
-      throw new VerifierError('BPF_PROG_LOAD', errno, name, r.log, errno === ENOSPC);
+      throw new VerifierError('BPF_PROG_LOAD', errno, name, r.log, errno === Errno.ENOSPC);
     } finally {
       log?.free();
     }
@@ -292,7 +292,7 @@ function hasCapability(bit: number): boolean {
   }
 }
 
-/** EPERM with the capabilities in hand is the kernel refusing the feature, not a missing privilege. */
+/** Errno.EPERM with the capabilities in hand is the kernel refusing the feature, not a missing privilege. */
 function permissionHint(request: ProgLoadRequest): string | undefined {
   if (!hasCapability(CAP_BPF)) return undefined;
   if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {

@@ -2,6 +2,7 @@
 // a record that wraps is still contiguous and can be handed out in place, without a copy.
 import { MappedRegion, PAGE_SIZE, PROT_READ, PROT_WRITE, Epoll } from '../syscall/index.js';
 import { MapType } from '../uapi/bpf.js';
+import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import {
   advancePosition, Batch, Bytes, checkBatchSize, DEFAULT_BATCH_SIZE, LOW_WORD, toLimit, type RecordBatch,
 } from './batch.js';
@@ -23,8 +24,10 @@ const PASS_BYTES = 65536;
  */
 const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
 
-export class ReaderError extends Error {
-  override name = 'ReaderError';
+export class ReaderError extends EbpfError {
+  constructor(message: string, options?: EbpfErrorOptions) {
+    super('ERR_READER', message, options);
+  }
 }
 
 /** Where the last loop of a RingLoops stopped: an offset in the data area. */

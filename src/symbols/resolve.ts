@@ -2,6 +2,7 @@
 // .symtab, then .dynsym, then (for Go binaries, even stripped ones) the Go pclntab.
 import { ElfFile, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF, type ElfSymbol } from '../elf/index.js';
 import { goFunctionsOf } from './go.js';
+import { EbpfError } from '../errors/index.js';
 
 export type SymbolSource = 'symtab' | 'dynsym' | 'pclntab';
 
@@ -14,7 +15,7 @@ export interface ResolvedFunction {
   source: SymbolSource;
 }
 
-export class SymbolNotFoundError extends Error {
+export class SymbolNotFoundError extends EbpfError {
   override name = 'SymbolNotFoundError';
   readonly symbol: string;
   readonly file: string;
@@ -22,7 +23,7 @@ export class SymbolNotFoundError extends Error {
 
   constructor(symbol: string, file: string, suggestions: readonly string[], searched: string) {
     const near = suggestions.length ? `; close names: ${suggestions.join(', ')}` : '';
-    super(`no function "${symbol}" in ${file} (searched ${searched})${near}`);
+    super('ERR_SYMBOL_NOT_FOUND', `no function "${symbol}" in ${file} (searched ${searched})${near}`);
     this.symbol = symbol;
     this.file = file;
     this.suggestions = suggestions;

@@ -12,6 +12,7 @@ import { check, SyscallError } from './errors.js';
 import { SYS_BPF, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
 import { HOST_LITTLE_ENDIAN } from '../host.js';
+import { Errno } from '../errors/errno.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]),
@@ -216,7 +217,7 @@ export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } 
   q.u64(a.flags, r.flags ?? 0);
   const ret = q.raw(r.cmd);
   const count = q.buf.readUInt32LE(a.count);
-  if (ret >= 0 || ret === -2 /* ENOENT: end of map, count still valid */) {
+  if (ret >= 0 || ret === -Errno.ENOENT /* end of map, count still valid */) {
     if (r.outBatch) q.buf.copy(r.outBatch, 0, outOff, outOff + r.outBatch.length);
     q.buf.copy(r.keys, 0, keysOff, keysOff + count * r.keySize);
     if (r.values) q.buf.copy(r.values, 0, valuesOff, valuesOff + count * r.valueSize);
@@ -391,7 +392,7 @@ export function getNextId(cmd: number, start: number): number | undefined {
   const q = new Request(GetIdAttr.size, 0);
   q.u32(GetIdAttr.start_id, start);
   const ret = q.raw(cmd);
-  if (ret === -2) return undefined;
+  if (ret === -Errno.ENOENT) return undefined;
   check(commandName(cmd), ret);
   return q.buf.readUInt32LE(GetIdAttr.next_id);
 }

@@ -4,6 +4,7 @@ import { arch } from 'node:process';
 import { libc, epollWaitAsync } from './libc.js';
 import { check, SyscallError } from './errors.js';
 import { NativeMemory } from './memory.js';
+import { Errno } from '../errors/errno.js';
 
 const EPOLL_CLOEXEC = 0x80000;
 const EPOLL_CTL_ADD = 1;
@@ -11,7 +12,6 @@ const EPOLL_CTL_DEL = 2;
 export const EPOLLIN = 1;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
-const EINTR = 4;
 
 // struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).
 const EVENT_SIZE = arch === 'x64' ? 12 : 16;
@@ -84,7 +84,7 @@ export class Epoll {
   async #wait(timeoutMs: number): Promise<number[]> {
     for (;;) {
       const n = await epollWaitAsync(this.fd, this.#events.address, this.#maxEvents, timeoutMs);
-      if (n === -EINTR) continue;
+      if (n === -Errno.EINTR) continue;
       if (n < 0) throw new SyscallError('epoll_wait', -n);
       const tokens: number[] = [];
       const b = this.#events.buffer;

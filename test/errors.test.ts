@@ -1,0 +1,66 @@
+// The one error model: every error class the library exports is an EbpfError with a stable code,
+// causes are kept and found through the chain, and the errno table agrees with the C library.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+import {
+  causeChain, EbpfError, Errno, errnoMessage, errnoName, errnoOf, findCause, isNotSupported, NotSupportedError, SyscallError,
+} from '../src/errors/index.js';
+
+describe('error model', () => {
+  it('every exported error class extends EbpfError', () => {
+    const classes = Object.entries(api as Record<string, unknown>)
+      .filter((e): e is [string, { prototype: unknown }] => typeof e[1] === 'function' && /Error$/.test(e[0]));
+    expect(classes.length).toBeGreaterThan(20);
+    for (const [name, cls] of classes) {
+      expect(cls.prototype instanceof EbpfError || cls === EbpfError, name).toBe(true);
+    }
+  });
+
+  it('keeps code and cause, and the chain helpers find the kernel refusal under wrappers', () => {
+    const refusal = new SyscallError('BPF_LINK_CREATE', Errno.EOPNOTSUPP);
+    const wrapped = new api.LinkError('attaching failed', { cause: refusal });
+    const outer = new api.LoaderError('loading failed', {}, { cause: wrapped });
+    expect(refusal.code).toBe('EOPNOTSUPP');
+    expect(wrapped.code).toBe('ERR_LINK');
+    expect(outer.code).toBe('ERR_LOADER');
+    expect([...causeChain(outer)]).toEqual([outer, wrapped, refusal]);
+    expect(errnoOf(outer)).toBe('EOPNOTSUPP');
+    expect(findCause(outer, SyscallError)).toBe(refusal);
+    expect(isNotSupported(outer)).toBe(true);
+    expect(isNotSupported(new SyscallError('BPF_MAP_CREATE', Errno.EPERM))).toBe(false);
+    expect(errnoOf(new Error('plain'))).toBeUndefined();
+  });
+
+  it('NotSupportedError names the feature and the first kernel that has it', () => {
+    const e = new NotSupportedError('kprobe_multi', 'kprobe.multi links are not available', { minimumKernel: '5.18' });
+    expect(e.code).toBe('ERR_NOT_SUPPORTED');
+    expect(e.feature).toBe('kprobe_multi');
+    expect(e.minimumKernel).toBe('5.18');
+    expect(e.message).toContain('5.18');
+    expect(isNotSupported(new api.MapError('x', { cause: e }))).toBe(true);
+  });
+
+  it('a cycle in causes ends the walk', () => {
+    const a = new EbpfError('ERR_A', 'a');
+    const b = new EbpfError('ERR_B', 'b', { cause: a });
+    Object.defineProperty(a, 'cause', { value: b });
+    expect([...causeChain(b)]).toHaveLength(2);
+  });
+
+  it('errno names and texts agree with the C library (python3 errno/os.strerror as the oracle)', () => {
+    const oracle = JSON.parse(execFileSync('python3', ['-c',
+      'import errno, os, json; print(json.dumps({n: [errno.errorcode[n], os.strerror(n)] for n in errno.errorcode}))'],
+    { encoding: 'utf8' })) as Record<string, [string, string]>;
+    const aliases: Record<string, string> = { EWOULDBLOCK: 'EAGAIN', EDEADLOCK: 'EDEADLK', ENOTSUP: 'EOPNOTSUPP' };
+    let compared = 0;
+    for (const [n, [name, text]] of Object.entries(oracle)) {
+      expect(errnoName(Number(n))).toBe(aliases[name] ?? name);
+      expect(errnoMessage(Number(n))).toBe(text);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(120);
+    expect(errnoName(524)).toBe('ENOTSUPP');
+    expect(errnoName(9999)).toBe('E9999');
+  });
+});
