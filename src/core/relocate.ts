@@ -6,7 +6,7 @@
 import type { Instruction } from '../asm/index.js';
 import { BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_K, BPF_LDDW, BPF_LDX, BPF_MEM, BPF_ST, BPF_STX, classOf, modeOf, sourceOf } from '../asm/opcodes.js';
 import type { Btf, BtfType } from '../btf/index.js';
-import { LoaderError } from '../loader/errors.js';
+import { LoaderError } from '../errors/index.js';
 import { localAccess, parseAccessor, targetAccess, type FieldLocation } from './access.js';
 import { essentialName } from './essential-name.js';
 import { answersAbsence, CORE_KIND_NAMES, CoreKind, isEnumKind, isFieldKind, POISON_HELPER } from './kinds.js';

@@ -5,3 +5,5 @@ export type { EbpfErrorOptions } from './ebpf-error.js';
 export { Errno, errnoMessage, errnoName } from './errno.js';
 export type { ErrnoName } from './errno.js';
 export { SyscallError } from './syscall-error.js';
+export { errorContext, LoaderError } from './loader-error.js';
+export type { ErrorContext, LoaderErrorDetails } from './loader-error.js';

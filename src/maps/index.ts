@@ -1,4 +1,5 @@
 export * from './map.js';
 export * from './info.js';
-export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
-export { kernelBtfBlob, openTypedMap } from './typed.js';
+export { onlineCpus, parseCpuList, possibleCpus } from '../kernel/cpus.js';
+export { openTypedMap } from './typed.js';
+export { kernelBtfBlob } from '../kernel/btf-by-id.js';

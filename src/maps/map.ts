@@ -6,7 +6,7 @@ import {
 import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
 import { mapInfoFromFd, type MapInfo } from './info.js';
-import { possibleCpus } from './cpus.js';
+import { possibleCpus } from '../kernel/cpus.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 

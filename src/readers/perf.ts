@@ -3,7 +3,7 @@ import {
   closeFd, Epoll, mapElemRaw, MappedRegion, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
 } from '../syscall/index.js';
 import { BpfCommand, MapType } from '../uapi/bpf.js';
-import { onlineCpus } from '../maps/cpus.js';
+import { onlineCpus } from '../kernel/cpus.js';
 import { ReaderError, type RingBufferMap } from './ringbuf.js';
 import {
   advancePosition, Batch, Bytes, checkBatchSize, DEFAULT_BATCH_SIZE, LOW_WORD, toLimit, wordsOf, type RecordBatch,

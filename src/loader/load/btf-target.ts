@@ -1,7 +1,7 @@
 // The kernel BTF id a tracing, LSM or iterator program is loaded against, from its section's target.
 import { kernelBtf } from '../../kernel/btf.js';
-import { tracingTarget } from '../../links/tracing.js';
-import { LoaderError } from '../errors.js';
+import { tracingTarget } from '../../kernel/tracing-target.js';
+import { LoaderError } from '../../errors/index.js';
 import type { BtfTargetKind } from '../spec/section-names.js';
 import type { ProgramSpecEntry } from '../spec/types.js';
 

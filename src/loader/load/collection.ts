@@ -8,7 +8,7 @@ import { Program, type LoadOptions } from '../../programs/index.js';
 import { closeFd, SyscallError } from '../../syscall/index.js';
 import { MapType } from '../../uapi/bpf.js';
 import { applyCoreRelocations } from '../../core/index.js';
-import { LoaderError } from '../errors.js';
+import { LoaderError } from '../../errors/index.js';
 import { loadCollectionSpec } from '../spec/load-spec.js';
 import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from '../spec/types.js';
 import { encodeVariable, type VariableValue } from '../spec/variables.js';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { Btf } from '../../btf/index.js';
-import { LoaderError } from '../errors.js';
+import { LoaderError } from '../../errors/index.js';
 import type { KconfigExtern } from '../spec/types.js';
 
 let config: Map<string, string> | undefined;

@@ -8,7 +8,7 @@ import {
 import type { BtfExt } from '../../btf/index.js';
 import { AsmError } from '../../asm/index.js';
 import { ElfError, type ElfFile, type ElfSection, type ElfSymbol } from '../../elf/index.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../../errors/index.js';
 import { DATA_SECTION } from './maps.js';
 import type { ProgramLineInfo } from './types.js';
 

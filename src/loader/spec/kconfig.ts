@@ -2,7 +2,7 @@
 // the running kernel. The spec only lays them out in the `.kconfig` map's value.
 import type { Btf } from '../../btf/index.js';
 import type { ElfSymbol } from '../../elf/index.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../../errors/index.js';
 import type { KconfigExtern } from './types.js';
 
 const STB_WEAK = 2;

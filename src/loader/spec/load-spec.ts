@@ -2,7 +2,7 @@
 // system calls; everything that depends on the running kernel happens in ../load.
 import { BtfError, parseBtf, parseBtfExt, type Btf, type BtfExt } from '../../btf/index.js';
 import { ElfError, ElfFile, type ElfSymbol } from '../../elf/index.js';
-import { errorContext, LoaderError, type ErrorContext } from '../errors.js';
+import { errorContext, LoaderError, type ErrorContext } from '../../errors/index.js';
 import { readFunctions, isProgramSection } from './functions.js';
 import { kconfigLayout } from './kconfig.js';
 import { btfMaps, dataMaps, DATA_SECTION, legacyMaps } from './maps.js';

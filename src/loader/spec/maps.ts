@@ -3,7 +3,7 @@
 import type { Btf, StructType } from '../../btf/index.js';
 import type { ElfFile, ElfSymbol } from '../../elf/index.js';
 import { MapFlags, MapType } from '../../uapi/bpf.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../../errors/index.js';
 import type { MapSpecEntry } from './types.js';
 
 const LEGACY_MAP_FIELDS = ['type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'inner_map_idx', 'numa_node'] as const;

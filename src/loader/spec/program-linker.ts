@@ -3,7 +3,7 @@
 // func_info, line_info and CO-RE records are re-based to it.
 import { BPF_PSEUDO_FUNC } from '../../asm/opcodes.js';
 import { isLddw, type Instruction } from '../../asm/index.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../../errors/index.js';
 import type { FunctionKey, ObjectFunction } from './functions.js';
 import type { ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from './types.js';
 

@@ -2,7 +2,7 @@
 // setting it before load changes what the map starts with (how a `volatile const` is set per
 // target); after load the same offsets are read from and written to the live map.
 import type { Btf } from '../../btf/index.js';
-import { LoaderError } from '../errors.js';
+import { LoaderError } from '../../errors/index.js';
 import { btfCodec } from '../../codec/btf.js';
 import type { MapSpecEntry } from './types.js';
 
