@@ -22,7 +22,11 @@ cp -a /usr/lib/node_modules/npm "$root/usr/lib/node_modules/"
 cp -a "$(readlink -f "$(command -v node)")" "$root/usr/bin/node"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
+# The host's network setup (resolver, trusted CAs of an egress proxy, npm config): what any fresh
+# machine of this kind is given, not something the project installs.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$root/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+[ -f /root/.npmrc ] && cp /root/.npmrc "$root/root/.npmrc"
 rm -rf "$root/root/ebpf"
 git clone -q "$repo" "$root/root/ebpf"
 
@@ -33,5 +37,6 @@ unshare -m --propagation private bash -euo pipefail -c '
   mount --rbind /dev "$root/dev"
   mkdir -p "$root/run/netns"
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI=true \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     bash -c "cd /root/ebpf && for t in clang bpftool llvm-objdump go gcc make; do command -v \$t && exit 1; done; npm ci --no-audit --no-fund && npm test"
 ' _ "$root"

@@ -37,7 +37,11 @@ function hintFor(command: string, name: string): string | undefined {
     case 'ENOTSUPP':
       return 'this kernel, driver or object type does not support the operation';
     case 'ENOMEM':
-      return 'the kernel could not allocate memory; on kernels before 5.11 raise RLIMIT_MEMLOCK';
+      return 'the kernel could not allocate memory: BPF maps and programs are charged to the memory cgroup of the process that creates them (kernel 5.11+), so raise its limit (memory.max, or memory.limit_in_bytes on cgroup v1) or make the map smaller; on kernels before 5.11 raise RLIMIT_MEMLOCK (ulimit -l)';
+    case 'EMFILE':
+      return 'this process has as many open files as its limit allows: every map, program and link is one; raise RLIMIT_NOFILE (ulimit -n) or close objects no longer needed';
+    case 'ENFILE':
+      return 'the system-wide limit on open files is reached (fs.file-max)';
     default:
       return undefined;
   }
