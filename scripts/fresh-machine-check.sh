@@ -32,6 +32,8 @@ git clone -q "$repo" "$root/root/ebpf"
 
 unshare -m --propagation private bash -euo pipefail -c '
   root=$1
+  # The new root must be a mount point of its own, as / is on a machine: ip netns exec remounts it.
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"

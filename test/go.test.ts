@@ -48,7 +48,9 @@ beforeAll(async () => {
   for (const [name, path] of builds) {
     images.set(name, elfImage(readFileSync(path), { withoutSections: name === 'nosections' }));
   }
-});
+  // A fresh machine builds with an empty Go cache (the runtime and the standard library from
+  // source): minutes, not seconds.
+}, 600_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
