@@ -2,7 +2,7 @@
 // sockaddr, and the empty send/recv that AF_XDP uses as a wakeup. getsockopt has no wrapper in
 // libc.ts, so it goes through the raw syscall with its number per architecture.
 import { arch } from 'node:process';
-import { libc, syscall5Raw } from './libc.js';
+import { libc, syscall3Raw, syscall5Raw } from './libc.js';
 import { check } from './errors.js';
 import { scratch } from './memory.js';
 
@@ -58,4 +58,31 @@ export function sendAt(fd: number, address: number, length: number, flags = 0): 
 /** recvfrom(2) into native memory; returns bytes received or -errno. */
 export function recvAt(fd: number, address: number, length: number, flags = 0): number {
   return libc.recvfrom(fd, address, length, flags, 0, 0);
+}
+
+// listen and connect: no wrapper in libc.ts, so raw syscalls (three arguments each).
+const SYS_LISTEN: Record<string, number> = { x64: 50, arm64: 201 };
+const SYS_CONNECT: Record<string, number> = { x64: 42, arm64: 203 };
+
+/** listen(2). */
+export function listenSocket(fd: number, backlog = 128): void {
+  check('listen', syscall3Raw(SYS_LISTEN[arch], fd, backlog, 0), `fd ${fd}`);
+}
+
+/** connect(2) with a sockaddr given as bytes (blocking unless the socket is non-blocking). */
+export function connectSockaddr(fd: number, sockaddr: Uint8Array, detail?: string): void {
+  const mem = scratch(sockaddr.length);
+  mem.buffer.set(sockaddr, 0);
+  check('connect', syscall3Raw(SYS_CONNECT[arch], fd, mem.address, sockaddr.length), detail ?? `fd ${fd}`);
+}
+
+/** A struct sockaddr_in for an IPv4 address ("10.0.0.1") and port. */
+export function sockaddrIn(address: string, port: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(2, 0); // AF_INET
+  b.writeUInt16BE(port, 2);
+  const parts = address.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${address}`);
+  Buffer.from(parts).copy(b, 4);
+  return b;
 }
