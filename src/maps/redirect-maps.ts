@@ -58,7 +58,11 @@ export interface RedirectMapOptions {
   name?: string;
 }
 
-/** A DEVMAP (slot → device), or with `hash: true` a DEVMAP_HASH (any u32 key, typically the ifindex). */
+/**
+ * A DEVMAP (slot → device), or with `hash: true` a DEVMAP_HASH (any u32 key, typically the ifindex).
+ * The kernel resolves an entry's ifindex in the network namespace of the thread that updates the
+ * map: update it from inside the devices' namespace (inNetns), or the index names another device.
+ */
 export function createDevMap(options: RedirectMapOptions & { hash?: boolean }): BpfMap<number, DevMapValue> {
   return BpfMap.create({ type: options.hash ? 'DEVMAP_HASH' : 'DEVMAP', keySize: 4, valueSize: 8, maxEntries: options.maxEntries, name: options.name },
     { key: u32Key, value: devMapValue });
