@@ -175,7 +175,7 @@ const notes = [
 ].join('; ');
 const row = `| AF_XDP receive in Node, 64 B frames (pkt/s) | ${fmt(afxdp.pps)} | ${xdpBench.pps !== undefined ? fmt(xdpBench.pps) : 'failed'} | n/a | ${ratio.toFixed(2)}× AF_PACKET | ≥ 1.0× AF_PACKET | ${ratio >= 1 && afxdp.ok ? 'met' : 'missed'} | ${notes} |`;
 if (opts.json) {
-  console.log(JSON.stringify({ metric: 'afxdp receive pkt/s', ours: afxdp.pps, afpacket: afpacket.pps, xdpBench, ratio, afxdp, afpacket }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  console.log(JSON.stringify({ metric: 'afxdp receive pkt/s', oursPps: afxdp.pps, afpacketPps: afpacket.pps, xdpBench, ratio, afxdp, afpacket }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)));
 } else {
   console.log('| metric | ebpf (ours) | libbpf | cilium/ebpf | ours / best anchor | target | status | notes |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
