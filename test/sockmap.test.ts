@@ -174,6 +174,15 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'socket
     }
   });
 
+  it('examples/sockmap-redirect.ts moves the same bytes through the redirect as over loopback, and removes its namespace', () => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/sockmap-redirect.ts', '--mb', '4', '--rounds', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { namespace: string; allIntact: boolean; results: { way: string; mbPerS: number; intact: boolean }[] };
+    expect(r.results.map((x) => x.way).sort()).toEqual(['loopback', 'sockmap']);
+    expect(r.allIntact).toBe(true); // SHA-256 of what arrived equals what was sent, both ways
+    for (const x of r.results) expect(x.mbPerS).toBeGreaterThan(0);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(r.namespace);
+  });
+
   it('refuses the wrong program or map type with a LinkError', () => {
     using sockmap = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 1, name: 'sock_map' });
     using array = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'arr' });
