@@ -17,7 +17,6 @@ import { AttachType } from '../src/uapi/bpf.js';
 import { PacketSocket } from '../src/xsk/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { createTestNetns, type TestNetns } from './support/netns.js';
-import './support/leaks.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const AF_INET = 2;
