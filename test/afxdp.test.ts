@@ -105,6 +105,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
 
         // Transmit: 100 frames in one call arrive at the peer, in order, byte for byte.
         const out = Array.from({ length: 100 }, (_, i) => frame(macA, macB, 1000 + i, 64 + i, 0x88b6));
+        const wakeupsBefore = sock.wakeups;
         let queued = 0;
         while (queued < out.length) {
           const n = sock.transmit(out.slice(queued));
@@ -119,6 +120,8 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
           if (f.readUInt16BE(12) === 0x88b6) arrived.push(f);
         }
         expect(arrived.length).toBe(out.length);
+        // Batches, not a system call per frame: copy mode sends up to 32 frames per wakeup call.
+        expect(sock.wakeups - wakeupsBefore).toBeLessThanOrEqual(Math.ceil(out.length / 32) + 4);
         for (let i = 0; i < out.length; i++) expect(arrived[i].equals(out[i]), `tx frame ${i}`).toBe(true);
         // The kernel completed every transmit frame; they are back in the pool.
         const t0 = Date.now();
@@ -135,6 +138,33 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
       }
     });
   }
+
+  it('works with needs-wakeup off, making no wakeup calls at all', async () => {
+    const r = ns.run(() => {
+      const map = new XskMap({ maxEntries: 1, name: 'xsks' });
+      try {
+        const sock = new XdpSocket({ device: ns.b, frameCount: 64, needWakeup: false });
+        map.set(0, sock);
+        return { map, sock };
+      } catch (e) {
+        map.close();
+        throw e;
+      }
+    });
+    const prog = loadXskRedirectProgram(r.map);
+    const link = ns.run(() => attachXdp(prog, ns.b, { mode: 'native' }));
+    const peer = ns.run(() => new PacketSocket(ns.a));
+    try {
+      expect(r.sock.needWakeup).toBe(false);
+      const sent = Array.from({ length: 20 }, (_, i) => frame(macB, macA, 500 + i, 100));
+      for (const f of sent) peer.send(f);
+      const got = (await collect(r.sock, 20)).filter((f) => f.readUInt16BE(12) === 0x88b5);
+      expect(got.map((f) => f.toString('hex'))).toEqual(sent.map((f) => f.toString('hex')));
+      expect(r.sock.wakeups).toBe(0);
+    } finally {
+      link.close(); prog.close(); r.map.close(); r.sock.close(); peer.close();
+    }
+  });
 
   it('waits for frames off the main thread (epoll) and wakes when they come', async () => {
     const r = rig(ns, 'native', 64);
