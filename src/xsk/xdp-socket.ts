@@ -298,9 +298,12 @@ export class XdpSocket {
     n = tx.free(n);
     const words = tx.words;
     const umem = this.umem;
+    // Checked before any slot is written, so a bad frame leaves the ring and the pool as they were.
+    for (let i = 0; i < n; i++) {
+      if (frames[i].length > this.frameSize) throw new XdpSocketError('EBPF_XSK_FRAME_SIZE', `frame ${i} is ${frames[i].length} bytes; frames are at most ${this.frameSize} bytes`);
+    }
     for (let i = 0; i < n; i++) {
       const f = frames[i];
-      if (f.length > this.frameSize) throw new XdpSocketError('EBPF_XSK_FRAME_SIZE', `frame ${i} is ${f.length} bytes; frames are at most ${this.frameSize} bytes`);
       const addr = this.#txFree[--this.#txFreeCount];
       umem.set(f, addr);
       const w = tx.slot(tx.cachedOwn + i);
