@@ -70,9 +70,9 @@ export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
 // CPUMAP and XSKMAP with typed values; AF_XDP sockets and raw AF_PACKET sockets.
 export {
   attachNetfilter, attachNetkit, attachNetns, attachReuseport, attachSockMap, NetfilterFamily, NetfilterHook, NetfilterLink,
-  NetkitLink, netkitSupported, NetkitUnsupportedError, NetnsLink, ReuseportAttachment, SockMapLink,
+  NetkitLink, netkitSupported, NetkitUnsupportedError, NetnsLink, ReuseportAttachment, SockMapAttachment, SockMapLink,
 } from './links/index.js';
-export type { NetfilterFamilyName, NetfilterHookName, NetfilterLinkInfo, NetfilterOptions, NetnsHook, SockMapProgramKind } from './links/index.js';
+export type { NetfilterFamilyName, NetfilterHookName, NetfilterLinkInfo, NetfilterOptions, NetnsHook, SockMapAttachOptions, SockMapProgramKind } from './links/index.js';
 export { cpuMapValue, createCpuMap, createDevMap, devMapValue, XskMap } from './maps/index.js';
 export type { CpuMapValue, DevMapValue, RedirectMapOptions } from './maps/index.js';
 export { loadXskRedirectProgram, PacketSocket, XdpSocket, XdpSocketError, xskRedirectInstructions } from './xsk/index.js';

@@ -13,8 +13,9 @@ import { LinkError } from '../src/links/link.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import {
-  bindSockaddr, closeFd, connectSockaddr, listenSocket, NativeMemory, openSocket, recvAt, setsockoptInt, sockaddrIn, SyscallError,
+  bindSockaddr, closeFd, connectSockaddr, listenSocket, NativeMemory, openSocket, progQuery, recvAt, setsockoptInt, sockaddrIn, SyscallError,
 } from '../src/syscall/index.js';
+import { AttachType } from '../src/uapi/bpf.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { createTestNetns, type TestNetns } from './support/netns.js';
 
@@ -182,6 +183,27 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'socket
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(r.namespace);
   });
 
+  it('BPF_PROG_ATTACH for kernels before 6.10: the map lists the program (BPF_PROG_QUERY) until close() detaches it', async () => {
+    const p = await tcpPair(ns, 7005);
+    using map = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 1, name: 'sock_map' });
+    using verdict = skbEcho(map, 0, false);
+    const attached = (): number[] => progQuery(map.fd, AttachType.SK_SKB_VERDICT).ids;
+    try {
+      {
+        using a = attachSockMap(verdict, map, 'skb_verdict', { via: 'attach' });
+        expect(attached()).toEqual([verdict.info().id]);
+        map.update(0, fdOf(p.server));
+        p.client.write('attached the old way');
+        await until(() => p.received.client.length >= 20);
+        expect(p.received.client).toBe('attached the old way');
+        void a;
+      }
+      expect(attached()).toEqual([]);
+    } finally {
+      p.close();
+    }
+  });
+
   it('refuses the wrong program or map type with a LinkError', () => {
     using sockmap = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 1, name: 'sock_map' });
     using array = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'arr' });
@@ -189,6 +211,7 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'socket
     expect(() => attachSockMap(parser, array, 'stream_parser')).toThrow(/SOCKMAP/);
     expect(() => attachSockMap(parser, sockmap, 'sk_msg')).toThrow(LinkError);
     expect(() => attachSockMap(parser, sockmap, 'nope' as 'sk_msg')).toThrow(/bad socket map program kind/);
+    expect(() => attachSockMap(parser, sockmap, 'stream_parser', { via: 'ioctl' as 'link' })).toThrow(/bad socket map attach method/);
   });
 
   it('sk_reuseport picks the socket of a SO_REUSEPORT group from a REUSEPORT_SOCKARRAY', async () => {

@@ -15,7 +15,7 @@ export {
   type TcDirection, type TcFilter, type TcFilterOptions, type TcxOptions,
 } from './tc.js';
 // Networking: socket maps, sk_reuseport, network namespace hooks, netfilter, netkit.
-export { attachReuseport, attachSockMap, ReuseportAttachment, SockMapLink, type SockMapProgramKind } from './sockmap.js';
+export { attachReuseport, attachSockMap, ReuseportAttachment, SockMapAttachment, SockMapLink, type SockMapAttachOptions, type SockMapProgramKind } from './sockmap.js';
 export { attachNetns, NetnsLink, type NetnsHook } from './netns.js';
 export {
   attachNetfilter, NetfilterFamily, NetfilterHook, NetfilterLink, type NetfilterFamilyName, type NetfilterHookName,

@@ -4,7 +4,7 @@
 // received data: the stream parser cuts the byte stream into messages, the stream verdict (or the
 // verdict without a parser) passes, drops or redirects each one. And sk_reuseport, which picks the
 // socket of a SO_REUSEPORT group that gets a new connection or datagram.
-import { linkCreate, setsockoptInt, SyscallError } from '../syscall/index.js';
+import { linkCreate, progAttach, progDetach, setsockoptInt, SyscallError } from '../syscall/index.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, Link, LinkError } from './link.js';
@@ -30,10 +30,44 @@ export class SockMapLink extends BpfLink {
 }
 
 /**
+ * A program attached to a socket map with BPF_PROG_ATTACH (kernels before 6.10): the map holds it
+ * until close() detaches it or the map is freed; it does not die with the process while the map lives.
+ */
+export class SockMapAttachment extends Link {
+  readonly kind: SockMapProgramKind;
+  readonly #mapFd: number;
+  readonly #programFd: number;
+  readonly #attachType: number;
+  constructor(mapFd: number, programFd: number, kind: SockMapProgramKind, mapName: string) {
+    super(`${kind}/sockmap "${mapName}" (prog_attach)`);
+    this.kind = kind;
+    this.#mapFd = mapFd;
+    this.#programFd = programFd;
+    this.#attachType = KINDS[kind].attachType;
+  }
+
+  protected release(): void {
+    try {
+      progDetach(this.#mapFd, this.#attachType, this.#programFd);
+    } catch (e) {
+      // The map or the program was closed first: the attachment went with it.
+      if (!(e instanceof SyscallError) || (e.code !== 'EBADF' && e.code !== 'ENOENT' && e.code !== 'EINVAL')) throw e;
+    }
+  }
+}
+
+export interface SockMapAttachOptions {
+  /** 'link' (default): a bpf_link, kernel 6.10+; 'attach': BPF_PROG_ATTACH, for older kernels. */
+  via?: 'link' | 'attach';
+}
+
+export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions & { via: 'attach' }): SockMapAttachment;
+export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options?: SockMapAttachOptions & { via?: 'link' }): SockMapLink;
+/**
  * Attaches `program` to the SOCKMAP or SOCKHASH `map` as `kind`: it then runs for every socket in
  * the map. A map has at most one program of each kind; stream_verdict and skb_verdict exclude each other.
  */
-export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind): SockMapLink {
+export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions = {}): SockMapLink | SockMapAttachment {
   const k = KINDS[kind];
   if (!k) throw new LinkError(`bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
   if (map.type !== MapType.SOCKMAP && map.type !== MapType.SOCKHASH) {
@@ -42,6 +76,19 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
   if (program.type !== k.programType) {
     throw new LinkError(`program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
   }
+  if (options.via !== undefined && options.via !== 'link' && options.via !== 'attach') {
+    throw new LinkError(`bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
+  }
+  if (options.via === 'attach') {
+    try {
+      progAttach({ targetFd: map.fd, progFd: program.fd, attachType: k.attachType });
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      throw new SyscallError(`BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined,
+        e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined);
+    }
+    return new SockMapAttachment(map.fd, program.fd, kind, map.name);
+  }
   let fd: number;
   try {
     fd = linkCreate({ progFd: program.fd, targetFd: map.fd, attachType: k.attachType });
@@ -49,7 +96,7 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
     if (!(e instanceof SyscallError)) throw e;
     const hint = e.code === 'EBUSY'
       ? `map "${map.name}" already has a ${kind === 'skb_verdict' || kind === 'stream_verdict' ? 'verdict' : kind} program; close its link first (stream_verdict and skb_verdict exclude each other)`
-      : e.code === 'EINVAL' ? 'socket map links need Linux 6.10 or later' : undefined;
+      : e.code === 'EINVAL' ? "socket map links need Linux 6.10 or later; on older kernels attach with { via: 'attach' }" : undefined;
     throw new SyscallError(`BPF_LINK_CREATE (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined, hint);
   }
   return new SockMapLink(fd, kind, map.name);
