@@ -139,6 +139,15 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
     });
   }
 
+  it('a socket dropped without close() is cleaned up by the garbage collector: fd closed, rings unmapped, one warning', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/forget-xdp-socket.ts'], { encoding: 'utf8', timeout: 60_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { before: { maps: number; fds: number }; during: { maps: number; fds: number }; after: { maps: number; fds: number }; warnings: string[] };
+    expect(r.during.maps - r.before.maps).toBe(4); // fill, completion, RX, TX
+    expect(r.during.fds - r.before.fds).toBe(1);
+    expect(r.after).toEqual(r.before); // five sockets came and went on one queue: each one's fd was closed
+    expect(r.warnings.filter((w) => w.startsWith('EBPF_UNCLOSED: AF_XDP socket'))).toHaveLength(1);
+  });
+
   it('works with needs-wakeup off, making no wakeup calls at all', async () => {
     const r = ns.run(() => {
       const map = new XskMap({ maxEntries: 1, name: 'xsks' });

@@ -74,6 +74,15 @@ export interface XdpSocketStatistics {
   txRingEmpty: bigint;
 }
 
+/**
+ * A socket collected without close(): its fd is closed by OwnedFd; this unmaps its rings and UMEM.
+ * The kernel pinned the UMEM's pages while bound, so dropping our mapping first is safe.
+ */
+const unmapWhenCollected = new FinalizationRegistry<{ rings: XskRing[]; memory: NativeMemory }>(({ rings, memory }) => {
+  for (const r of rings) r.unmap();
+  memory.free();
+});
+
 /** Called with the UMEM, the frame's offset in it and its length; the bytes are valid only during the call. */
 export type FrameCallback = (umem: Buffer, offset: number, length: number) => void;
 
@@ -224,6 +233,7 @@ export class XdpSocket {
       for (let i = 0; i < txFrames; i++) this.#txFree[i] = (frameCount - 1 - i) * frameSize;
       this.#txFreeCount = txFrames;
       this.#owned = new OwnedFd(fd, `AF_XDP socket on ${name} queue ${queue}`, this);
+      unmapWhenCollected.register(this, { rings: [rx, tx, fill, completion], memory }, this);
     } catch (e) {
       for (const r of rings) r.unmap();
       closeFd(fd);
@@ -383,6 +393,7 @@ export class XdpSocket {
   close(): void {
     if (this.#owned.closed) return;
     this.#epoll?.close();
+    unmapWhenCollected.unregister(this);
     this.#owned.close();
     for (const r of [this.#rx, this.#tx, this.#fill, this.#completion]) r.unmap();
     // The kernel pinned the UMEM's pages while bound and drops them with the socket; our mapping can go.
