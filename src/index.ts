@@ -69,3 +69,15 @@ export type {
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
+
+// Networking (issue 17): socket maps and sk_reuseport, netns hooks, netfilter, netkit; DEVMAP,
+// CPUMAP and XSKMAP with typed values; AF_XDP sockets and raw AF_PACKET sockets.
+export {
+  attachNetfilter, attachNetkit, attachNetns, attachReuseport, attachSockMap, NetfilterFamily, NetfilterHook, NetfilterLink,
+  NetkitLink, netkitSupported, NetkitUnsupportedError, NetnsLink, ReuseportAttachment, SockMapAttachment, SockMapLink,
+} from './links/index.js';
+export type { NetfilterFamilyName, NetfilterHookName, NetfilterLinkInfo, NetfilterOptions, NetnsHook, SockMapAttachOptions, SockMapProgramKind } from './links/index.js';
+export { cpuMapValue, createCpuMap, createDevMap, devMapValue, XskMap } from './maps/index.js';
+export type { CpuMapValue, DevMapValue, RedirectMapOptions } from './maps/index.js';
+export { loadXskRedirectProgram, PacketSocket, XdpSocket, XdpSocketError, xskRedirectInstructions } from './xsk/index.js';
+export type { FrameCallback, XdpSocketMode, XdpSocketOptions, XdpSocketStatistics } from './xsk/index.js';

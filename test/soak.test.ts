@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { BpfMap, Link, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10, RingBufferReader, Size } from '../src/index.js';
+import {
+  attachNetfilter, attachNetns, attachSockMap, attachXdp, AttachType, BpfMap, createCpuMap, createDevMap, Link, loadXskRedirectProgram,
+  PacketSocket, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10, RingBufferReader, Size, XdpSocket, XskMap,
+} from '../src/index.js';
+import { createTestNetns } from './support/netns.js';
 import { isRoot, need } from './support/env.js';
 import { heldElsewhere } from './support/global-leaks.js';
 
@@ -62,4 +66,68 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
     while (extra().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(extra()).toEqual([]);
   }, 120_000);
+
+  it('300 cycles of the networking objects (AF_XDP socket, XSKMAP/DEVMAP/CPUMAP, socket map, netns and netfilter links) leave nothing behind', async () => {
+    const ns = createTestNetns();
+    try {
+      const fdsBefore = fdCount();
+      const macB = Buffer.from((JSON.parse(ns.ip('-j', 'link', 'show', 'dev', ns.b)) as { address: string }[])[0].address.split(':').map((h) => parseInt(h, 16)));
+      const frame = Buffer.alloc(60);
+      macB.copy(frame, 0);
+      frame.writeUInt16BE(0x88b5, 12);
+      const count = (type: 'FLOW_DISSECTOR' | 'NETFILTER', verdict: number): Program => Program.load({
+        type, name: type === 'NETFILTER' ? 'soak_nf' : 'soak_fd', expectedAttachType: type === 'NETFILTER' ? AttachType.NETFILTER : AttachType.FLOW_DISSECTOR,
+        instructions: new ProgramBuilder().mov64Imm(R0, verdict).exit().build(),
+      });
+      for (let i = 0; i < 300; i++) {
+        if (i % 50 === 0) {
+          await new Promise((r) => setImmediate(r));
+          expect(fdCount()).toBe(fdsBefore);
+        }
+        ns.run(() => {
+          using xsks = new XskMap({ maxEntries: 1, name: 'soak_xsks' });
+          using sock = new XdpSocket({ device: ns.b, frameCount: 64 });
+          xsks.set(0, sock);
+          using redirect = loadXskRedirectProgram(xsks, 'soak_xsk');
+          using link = attachXdp(redirect, ns.b, { mode: i % 2 ? 'native' : 'generic' });
+          using peer = new PacketSocket(ns.a);
+          peer.send(frame);
+          void link;
+          if (i % 10 === 0) {
+            using devmap = createDevMap({ maxEntries: 2, name: 'soak_dev' });
+            using cpumap = createCpuMap({ maxEntries: 1, name: 'soak_cpu' });
+            devmap.update(0, { ifindex: sock.ifindex });
+            cpumap.update(0, { qsize: 64 });
+            using sockmap = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 1, name: 'soak_sockmap' });
+            using msg = Program.load({ type: 'SK_MSG', name: 'soak_msg', instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build() });
+            using l1 = attachSockMap(msg, sockmap, 'sk_msg');
+            using nf = count('NETFILTER', 1);
+            using l2 = attachNetfilter(nf, { family: 'ipv4', hook: 'input', priority: 10 });
+            using fd = count('FLOW_DISSECTOR', 0);
+            using l3 = attachNetns(fd, ns.path);
+            void l1; void l2; void l3;
+          }
+        });
+      }
+      expect(fdCount()).toBe(fdsBefore);
+      // No AF_XDP or packet socket is left in the namespace: the kernel's per-namespace count of
+      // sockets per protocol (/proc/net/protocols, read inside the namespace) is back to 0.
+      const deadline = Date.now() + 10_000;
+      const sockets = (): string => ns.exec('sh', '-c', "awk '$1 == \"XDP\" || $1 == \"PACKET\" { print $1, $3 }' /proc/net/protocols").trim();
+      while (sockets() !== 'PACKET 0\nXDP 0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(sockets()).toBe('PACKET 0\nXDP 0');
+      const left = (): string[] => {
+        const lists = { prog: bpftoolList('prog'), map: bpftoolList('map'), link: bpftoolList('link') };
+        const others = heldElsewhere(lists);
+        return [
+          ...lists.prog.filter((o) => o.name?.startsWith('soak_') && !others.prog.has(o.id)).map((o) => `prog ${o.id} ${o.name}`),
+          ...lists.map.filter((o) => o.name?.startsWith('soak_') && !others.map.has(o.id)).map((o) => `map ${o.id} ${o.name}`),
+        ];
+      };
+      while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(left()).toEqual([]);
+    } finally {
+      ns.remove();
+    }
+  }, 180_000);
 });

@@ -17,19 +17,23 @@ interface ModeResult {
   mode: string; device: string; supported: boolean;
   kernelReported?: { attached: string; programId?: number };
   ipJson?: string;
+  xdpLoader?: { line?: string; mode?: string; programId?: number; error?: string };
   traffic?: { liveFrames: Record<string, number>; udp: number; sent: number };
   counters?: Counters; detached?: boolean;
   refused?: { step: string; answer: Answer }[];
 }
+interface AfXdp { mode: string; socketMode: string; frames: number; rounds: number; nsPerPacket: number; nodeNsPerPacket: number; received: number; identical: number }
 interface Report {
   machine: { kernel: string };
+  afxdp: AfXdp[];
+  afxdpWhere: string;
   device: string;
   lab: { namespace: string };
   modes: ModeResult[];
   rules: { id: string; holds: boolean; inPost: boolean; steps: { answer: Answer; note?: string }[] }[];
   bench: { mode: string; verdict: string; frames: number; rounds: number; nsPerPacket: number; counted: number }[];
   measuredWith: string;
-  table: { mode: string; supportedHere: boolean; packetsSeen: number | null; nsPerPacketDrop: number | null }[];
+  table: { mode: string; supportedHere: boolean; packetsSeen: number | null; nsPerPacketDrop: number | null; ipReports: string | null; xdpLoaderReports: string | null; afxdpReceived: number | null }[];
 }
 
 /** The root namespace's devices as iproute2 sees them, with any XDP program, by name. */
@@ -45,7 +49,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
     const linksBefore = rootLinks();
     const nsBefore = namespaces();
     const child = spawnSync(process.execPath, ['--import', 'tsx', script, '--json', '--repeat', '100000', '--rounds', '3'],
-      { cwd: root, encoding: 'utf8', timeout: 50_000, maxBuffer: 16 << 20 });
+      { cwd: root, encoding: 'utf8', timeout: 150_000, maxBuffer: 16 << 20 });
     expect(child.error).toBeUndefined();
     expect(child.stderr).not.toMatch(/^\s+at /m); // no stack trace
     expect(child.status, child.stderr).toBe(0);
@@ -64,6 +68,9 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
       expect(ip.ifname).toBe('veth-b');
       expect(ip.xdp?.mode).toBe(ipModes[m]);
       expect(ip.xdp?.prog?.id).toBe(res.kernelReported?.programId);
+      // The second oracle: xdp-tools' xdp-loader, which calls generic mode "skb".
+      expect(res.xdpLoader?.mode, res.xdpLoader?.error).toBe(m === 'generic' ? 'skb' : 'native');
+      expect(res.xdpLoader?.programId).toBe(res.kernelReported?.programId);
       // Counted at least everything sent, per protocol as well.
       const t = res.traffic!;
       const c = res.counters!;
@@ -127,7 +134,18 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
         expect(b.counted).toBeGreaterThanOrEqual(0.95 * b.frames * b.rounds);
       }
     }
+    // AF_XDP: every injected frame reached the example's process, byte for byte, in both modes.
+    for (const m of ['generic', 'native']) {
+      const x = r.afxdp.find((a) => a.mode === m)!;
+      expect(x.socketMode).toBe('copy'); // veth has no zero-copy AF_XDP
+      expect(x.received).toBe(x.frames * x.rounds);
+      expect(x.identical).toBe(x.received);
+      expect(x.nsPerPacket).toBeGreaterThan(0);
+      expect(x.nodeNsPerPacket).toBeGreaterThan(0);
+    }
+    expect(r.afxdpWhere).toMatch(/XSKMAP.*fill ring.*RX ring/);
     expect(r.table.map((t) => [t.mode, t.supportedHere])).toEqual([['generic', true], ['native', true], ['offload', false]]);
+    expect(r.table.map((t) => [t.ipReports, t.xdpLoaderReports])).toEqual([['generic', 'skb'], ['native', 'native'], [null, null]]);
     expect(r.table[0].packetsSeen).toBe(mode('generic').counters!.seen);
 
     // Nothing left: the lab namespace is gone, the root namespace's devices are as they were.
@@ -138,7 +156,19 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
     const linksAfter = rootLinks();
     for (const [name, state] of linksBefore) expect(linksAfter.get(name), name).toBe(state);
     expect([...linksAfter.keys()].filter((n) => ['veth-a', 'veth-b'].includes(n))).toEqual([]);
-  });
+  }, 180_000);
+
+  it('follows the command contract: --help exits 0 with usage on stdout, a bad argument exits 2 with usage on stderr', () => {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: ebpf xdp-modes/);
+    for (const bad of [['--bogus'], ['--repeat', 'x']]) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...bad], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, bad.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/usage: ebpf xdp-modes/);
+    }
+  }, 120_000);
 
   it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('removes its namespace on %s (exit status %d)', async (signal, status) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,3 +14,11 @@ export {
   attachTcFilter, attachTcx, createClsact, deleteClsact, detachTcFilter, listTcFilters, TcFilterLink, TcxLink,
   type TcDirection, type TcFilter, type TcFilterOptions, type TcxOptions,
 } from './tc.js';
+// Networking: socket maps, sk_reuseport, network namespace hooks, netfilter, netkit.
+export { attachReuseport, attachSockMap, ReuseportAttachment, SockMapAttachment, SockMapLink, type SockMapAttachOptions, type SockMapProgramKind } from './sockmap.js';
+export { attachNetns, NetnsLink, type NetnsHook } from './netns.js';
+export {
+  attachNetfilter, NetfilterFamily, NetfilterHook, NetfilterLink, type NetfilterFamilyName, type NetfilterHookName,
+  type NetfilterLinkInfo, type NetfilterOptions,
+} from './netfilter.js';
+export { attachNetkit, netkitSupported, NetkitLink, NetkitUnsupportedError } from './netkit.js';

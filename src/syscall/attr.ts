@@ -70,6 +70,8 @@ export const LinkCreateAttr = layout('link_create.', 64, {
   'uprobe_multi.path': 16, 'uprobe_multi.offsets': 24, 'uprobe_multi.ref_ctr_offsets': 32,
   'uprobe_multi.cookies': 40, 'uprobe_multi.cnt': 48, 'uprobe_multi.flags': 52,
   'uprobe_multi.pid': 56, 'tcx.relative_fd': 16, 'tcx.expected_revision': 24,
+  'netfilter.pf': 16, 'netfilter.hooknum': 20, 'netfilter.priority': 24, 'netfilter.flags': 28,
+  'netkit.relative_fd': 16, 'netkit.expected_revision': 24,
 });
 
 export const LinkUpdateAttr = layout('link_update.', 16, { link_fd: 0, new_prog_fd: 4, flags: 8, old_prog_fd: 12 });

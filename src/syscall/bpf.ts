@@ -469,6 +469,8 @@ export interface LinkCreateRequest {
   uprobeMulti?: { path: string; offsets: BigUint64Array; refCtrOffsets?: BigUint64Array; cookies?: BigUint64Array; flags?: number; pid?: number };
   /** For iterator links. */
   iterInfo?: Uint8Array;
+  /** For netfilter links: protocol family, hook, priority, flags (BPF_F_NETFILTER_IP_DEFRAG). */
+  netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
 }
 
 export function linkCreate(r: LinkCreateRequest): number {
@@ -485,6 +487,12 @@ export function linkCreate(r: LinkCreateRequest): number {
   if (r.tracingCookie !== undefined) q.u64(a['tracing.cookie'], r.tracingCookie);
   if (r.relativeFd !== undefined) q.u32(a['tcx.relative_fd'], r.relativeFd);
   if (r.expectedRevision !== undefined) q.u64(a['tcx.expected_revision'], r.expectedRevision);
+  if (r.netfilter) {
+    q.u32(a['netfilter.pf'], r.netfilter.pf);
+    q.u32(a['netfilter.hooknum'], r.netfilter.hooknum);
+    q.u32(a['netfilter.priority'], r.netfilter.priority >>> 0);
+    q.u32(a['netfilter.flags'], r.netfilter.flags ?? 0);
+  }
   if (r.iterInfo) {
     q.u64(a.iter_info, q.put(r.iterInfo));
     q.u32(a.iter_info_len, r.iterInfo.length);

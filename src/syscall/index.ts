@@ -9,3 +9,4 @@ export * from './perf.js';
 export { lastErrno, syscall3Raw, SYS_BPF } from './libc.js';
 export * from './netns.js';
 export * from './owned-fd.js';
+export * from './sockopt.js';

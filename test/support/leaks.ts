@@ -2,6 +2,18 @@
 // library opens) must be back to where they were when the file's tests end.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { readdirSync, readlinkSync } from 'node:fs';
+import { getsockoptBytes } from '../../src/syscall/sockopt.js';
+
+/** AF_XDP (44) and AF_PACKET (17) sockets hold UMEMs, rings and device bindings: they count too. */
+const SOCKET_DOMAINS: Record<number, string> = { 44: 'AF_XDP', 17: 'AF_PACKET' };
+
+function socketDomain(fd: number): number | undefined {
+  try {
+    return getsockoptBytes(fd, 1 /* SOL_SOCKET */, 39 /* SO_DOMAIN */, 4).readInt32LE(0);
+  } catch {
+    return undefined;
+  }
+}
 
 const KINDS = /^anon_inode:(bpf-map|bpf-prog|bpf_link|btf|\[perf_event\]|\[eventpoll\]|\[eventfd\]|bpf_iter)/;
 
@@ -11,6 +23,10 @@ function kernelObjectFds(): string[] {
     try {
       const target = readlinkSync(`/proc/self/fd/${fd}`);
       if (KINDS.test(target)) out.push(`${fd} -> ${target}`);
+      else if (target.startsWith('socket:')) {
+        const domain = SOCKET_DOMAINS[socketDomain(Number(fd)) ?? -1];
+        if (domain) out.push(`${fd} -> ${domain} ${target}`);
+      }
     } catch {
       // The fd readdir itself used is gone by now.
     }
