@@ -65,3 +65,13 @@ export type {
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
+
+// Kernel objects: enumeration by id, BTF objects, link info per type, program queries, run-time
+// statistics.
+export {
+  btfIds, BtfInfoLayout, BtfLoadError, BtfObject, enableStats, KernelObjectError, linkIds, listBtf, listLinks, listMaps,
+  listPrograms, mapIds, objectIds, programIds, queryPrograms, StatsScope, StatsType,
+} from './objects/index.js';
+export type { AttachTypeName, BtfObjectInfo, KernelObjectKind, ProgramQuery, QueryOptions, QueryTarget, StatsTypeName } from './objects/index.js';
+export { attachTypeName, LinkInfoUnion, LinkType, linkTypeName, PerfEventLinkType } from './links/link-info.js';
+export type { LinkDetails, LinkTypeName } from './links/link-info.js';
