@@ -13,8 +13,8 @@ export {
 export * from './codec/index.js';
 
 // Maps, programs, links.
-export { BpfMap, MapError, mapTypeOf, onlineCpus, openTypedMap, possibleCpus } from './maps/index.js';
-export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput } from './maps/index.js';
+export { BpfMap, createStorageMap, MapError, mapTypeOf, onlineCpus, openTypedMap, possibleCpus, storageMapBtf } from './maps/index.js';
+export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput, StorageMapOptions, StorageMapTypeName } from './maps/index.js';
 export { Program, ProgramError, VerifierError, linkInstructions, programTypeOf } from './programs/index.js';
 export type { LoadOptions, MapFdSource, ProgramInfo, ProgramSpec, ProgramTypeName, TestRunOptions, TestRunResult } from './programs/index.js';
 export {
@@ -75,3 +75,9 @@ export {
 export type { AttachTypeName, BtfObjectInfo, KernelObjectKind, ProgramQuery, QueryOptions, QueryTarget, StatsTypeName } from './objects/index.js';
 export { attachTypeName, LinkInfoUnion, LinkType, linkTypeName, PerfEventLinkType } from './links/link-info.js';
 export type { LinkDetails, LinkTypeName } from './links/link-info.js';
+
+// Feature probing (the `ebpf/features` entry point to be): probed, cached, named answers with the
+// kernel version each came in.
+export * as features from './features/index.js';
+export { FeatureProbeError, NotSupportedError } from './features/index.js';
+export type { FeatureAnswer } from './features/index.js';
