@@ -7,12 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  attachCgroup, attachTcx, attachUprobe, attachXdp, AttachType, BpfLink, BpfMap, BtfObject, BtfInfoLayout, enableStats,
+  attachCgroup, attachTcx, attachTracepoint, attachUprobe, attachXdp, AttachType, BpfLink, BpfMap, BtfObject, BtfInfoLayout, enableStats,
   KernelObjectError, Link, LinkInfoUnion, LinkType, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
   Program, ProgramBuilder, programIds, queryPrograms, R0, R1, R2, R10, resolveBinaryPath, Size, SyscallError, btfIds,
 } from '../src/index.js';
 import { closeFd, linkCreate, openPath } from '../src/syscall/index.js';
 import { PerfEventLinkType } from '../src/links/link-info.js';
+import { EnableStatsAttr, ProgQueryAttr } from '../src/syscall/attr.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
 import { createTestNetns } from './support/netns.js';
@@ -57,6 +58,10 @@ describe.runIf(need(hasCommand('cc') && hasCommand('bpftool'), 'cc and bpftool a
       for (const [name, value] of Object.entries(LinkType)) if (name !== 'UNSPEC') probes.push([`BPF_LINK_TYPE_${name}`, `BPF_LINK_TYPE_${name}`, value]);
       for (const [name, value] of Object.entries(PerfEventLinkType)) probes.push([`BPF_PERF_EVENT_${name}`, `BPF_PERF_EVENT_${name}`, value]);
       probes.push(['BPF_STATS_RUN_TIME', 'BPF_STATS_RUN_TIME', 0]);
+      // The bpf_attr members this area added, newer than Debian's UAPI header.
+      for (const l of [ProgQueryAttr, EnableStatsAttr]) {
+        for (const [field, offset] of Object.entries(l.fields)) probes.push([`bpf_attr ${l.prefix}${field}`, `__builtin_offsetof(union bpf_attr, ${l.prefix}${field})`, offset]);
+      }
       const src = ['#include "vmlinux.h"', 'int printf(const char *, ...);', 'int main(void) {',
         ...probes.map(([, expr]) => `  printf("%ld\\n", (long)(${expr}));`), '  return 0;', '}'].join('\n');
       writeFileSync(join(dir, 'p.c'), src);
@@ -157,6 +162,13 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
       .map((m) => ({ offset: parseInt(m[1], 16), vaddr: parseInt(m[2], 16), size: parseInt(m[3], 16) }));
     const seg = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.size)!;
     expect(info.details).toEqual({ kind: 'uprobe', retprobe: false, path: libc, offset: address - seg.vaddr + seg.offset, cookie: 7n, refCtrOffset: 0n });
+  });
+
+  it('a tracepoint link reports the tracepoint and cookie; a raw tracepoint link its name', () => {
+    const prog = ret0('TRACEPOINT', 'objs_tp');
+    const link = track(attachTracepoint(prog, 'syscalls', 'sys_enter_getppid', 9n));
+    expect(link.info().details).toEqual({ kind: 'tracepoint', tracepoint: 'sys_enter_getppid', cookie: 9n });
+    expect(link.info().typeName).toBe('PERF_EVENT');
   });
 
   it('XDP, tcx and netns links report the ifindex and attach type; queryPrograms lists tcx and netns programs', () => {
