@@ -12,6 +12,7 @@ import {
   Program, ProgramBuilder, programIds, queryPrograms, R0, R1, R2, R10, resolveBinaryPath, Size, SyscallError, btfIds,
 } from '../src/index.js';
 import { closeFd, linkCreate, openPath } from '../src/syscall/index.js';
+import { kernelBtf } from '../src/kernel/btf.js';
 import { PerfEventLinkType } from '../src/links/link-info.js';
 import { EnableStatsAttr, ProgQueryAttr } from '../src/syscall/attr.js';
 import { hasCommand, isRoot, need } from './support/env.js';
@@ -169,6 +170,26 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     const link = track(attachTracepoint(prog, 'syscalls', 'sys_enter_getppid', 9n));
     expect(link.info().details).toEqual({ kind: 'tracepoint', tracepoint: 'sys_enter_getppid', cookie: 9n });
     expect(link.info().typeName).toBe('PERF_EVENT');
+  });
+
+  it('iterator links report their target and, for a task iterator, the process, as bpftool link show does', () => {
+    const btf = kernelBtf();
+    const load = (target: string, name: string): Program => ret0('TRACING', name, {
+      expectedAttachType: AttachType.TRACE_ITER, attachBtfId: btf.findType(`bpf_iter_${target}`, 'func')!.id,
+    });
+    const maps = track(new BpfLink(linkCreate({ progFd: load('bpf_map', 'objs_iter').fd, attachType: AttachType.TRACE_ITER }), 'iter/bpf_map'));
+    expect(maps.info().details).toEqual({ kind: 'iter', target: 'bpf_map' });
+    // A task iterator limited to this process: union bpf_iter_link_info's task.pid at offset 4.
+    const params = Buffer.alloc(16);
+    params.writeUInt32LE(process.pid, 4);
+    const tasks = track(new BpfLink(linkCreate({ progFd: load('task', 'objs_iter_t').fd, attachType: AttachType.TRACE_ITER, iterInfo: params }), 'iter/task'));
+    const info = tasks.info();
+    expect(info.details).toEqual({ kind: 'iter', target: 'task', tid: 0, pid: process.pid });
+    expect(info.type).toBe(LinkType.ITER);
+    for (const link of [maps, tasks]) {
+      const shown = bpftool<{ type: string; target_name: string; prog_id: number }>('link', 'show', 'id', String(link.info().id));
+      expect([shown.type, shown.target_name, shown.prog_id]).toEqual(['iter', (link.info().details as { target: string }).target, link.info().programId]);
+    }
   });
 
   it('XDP, tcx and netns links report the ifindex and attach type; queryPrograms lists tcx and netns programs', () => {
