@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import {
   attachType, btfKinds, clearFeatureCache, compareKernelVersions, FeatureProbeError, helper, helpers, linkType, linkTypes,
-  mapType, mapTypes, misc, miscFeatures, NotSupportedError, probeAll, programType, programTypes, requireFeature,
+  isNotSupported, mapType, mapTypes, misc, miscFeatures, NotSupportedError, probeAll, programType, programTypes, requireFeature,
   type FeatureAnswer,
 } from '../src/features/index.js';
 import { BpfMap, Helper, MapType, ProgramType } from '../src/index.js';
@@ -32,6 +32,9 @@ describe('the test helper decides as cilium\'s testutils do', () => {
     expect(featureVerdict(answerOf('map_type/ringbuf', false, '5.8'), '5.10')).toHaveProperty('fail');
     expect(featureVerdict(answerOf('link_type/netkit', false, '6.7'), '6.18')).toEqual({ run: false, skip: `link_type/netkit: ${KNOWN_ABSENT['link_type/netkit']}` });
     expect(featureVerdict(answerOf('helper/xdp/x', false), '6.18')).toHaveProperty('skip');
+    const restricted: FeatureAnswer = { name: 'helper/socket_filter/skb_store_bytes', supported: false, minimumKernel: '4.1', detail: 'EINVAL: program of this type cannot use helper' };
+    expect(featureVerdict(restricted, '6.18')).toHaveProperty('skip');
+    expect(featureVerdict({ ...restricted, detail: 'EINVAL: invalid func' }, '6.18')).toHaveProperty('fail');
   });
 
   it('compares kernel versions numerically', () => {
@@ -45,6 +48,8 @@ describe('the test helper decides as cilium\'s testutils do', () => {
     expect(e).toBeInstanceOf(NotSupportedError);
     expect(e).toMatchObject({ feature: 'map_type/arena', minimumKernel: '6.9', code: 'ENOTSUP' });
     expect((e as Error).message).toBe('creating map "a": map_type/arena is not supported by this kernel (it came in Linux 6.9)');
+    expect(isNotSupported(new Error('wrapped', { cause: new Error('again', { cause: e }) }))).toBe(true);
+    expect(isNotSupported(new Error('other'))).toBe(false);
   });
 });
 
@@ -57,6 +62,7 @@ describe.runIf(need(isRoot, 'feature probes load programs: they need root'))('fe
       const v = featureVerdict(a, runningKernel());
       expect('fail' in v ? v.fail : 'ok', a.name).toBe('ok');
     }
+    for (const a of helpers('XDP')) expect('fail' in featureVerdict(a, runningKernel()) ? `${a.name}: ${a.detail}` : 'ok').toBe('ok');
     // Cached: the same frozen object; probed again only after clearing.
     expect(programType('XDP')).toBe(programType(ProgramType.XDP));
     clearFeatureCache();

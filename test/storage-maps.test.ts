@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BpfMap, BtfObject, createStorageMap, MapError, MapType, u64 } from '../src/index.js';
-import { mapType, NotSupportedError } from '../src/features/index.js';
+import { BpfMap, BtfObject, createStorageMap, MapError, MapType, Program, ProgramBuilder, R0, R1, R2, R3, R4, Size, u64 } from '../src/index.js';
+import { mapType, NotSupportedError, programType } from '../src/features/index.js';
 import { closeFd, openPath, syscall3Raw } from '../src/syscall/index.js';
 import { libc } from '../src/syscall/libc.js';
 import { hasCommand, isRoot, need } from './support/env.js';
@@ -61,6 +61,37 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need roo
       release();
       rmSync(dir, { recursive: true, force: true });
       if (cgroupDir) rmdirSync(cgroupDir);
+    }
+  });
+
+  it('a program reads and writes the task storage user space wrote (SYSCALL program, run in this thread)', () => {
+    need(haveFeature(() => mapType('TASK_STORAGE')) && haveFeature(() => programType('SYSCALL')), 'task storage and SYSCALL programs');
+    const storage = track(createStorageMap('TASK_STORAGE', { valueSize: 8, name: 'objs_task_rw' }, { value: u64 }));
+    // r0 = current task; v = task_storage_get(storage, task, NULL, 0); if (v) *v += 1; return v != 0
+    const insns = new ProgramBuilder()
+      .call('get_current_task_btf')
+      .mov64Reg(R2, R0)
+      .ldMapFd(R1, 'storage')
+      .mov64Imm(R3, 0)
+      .mov64Imm(R4, 0)
+      .call('task_storage_get')
+      .jeqImm(R0, 0, 'out')
+      .ldx(Size.DW, R1, R0, 0)
+      .add64Imm(R1, 1)
+      .stx(Size.DW, R0, 0, R1)
+      .mov64Imm(R0, 1)
+      .label('out')
+      .exit()
+      .build();
+    const prog = track(Program.load({ type: 'SYSCALL', name: 'objs_task_rw', instructions: insns, maps: { storage }, flags: 1 << 4 /* BPF_F_SLEEPABLE */ }));
+    const pidfd = syscall3Raw(SYS_PIDFD_OPEN, process.pid, 0, 0);
+    try {
+      expect(prog.testRun().retval).toBe(0); // nothing stored for this task yet
+      storage.update(pidfd, 41n);
+      expect(prog.testRun().retval).toBe(1);
+      expect(storage.lookup(pidfd)).toBe(42n);
+    } finally {
+      closeFd(pidfd);
     }
   });
 

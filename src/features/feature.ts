@@ -83,3 +83,11 @@ export function compareKernelVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** Whether `e`, or an error in its cause chain, is a NotSupportedError (as Go's errors.Is walks wraps). */
+export function isNotSupported(e: unknown): e is Error {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 32; c = (c as { cause?: unknown }).cause, depth++) {
+    if (c instanceof NotSupportedError) return true;
+  }
+  return false;
+}

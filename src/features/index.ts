@@ -1,7 +1,7 @@
 // Feature probing: what the running kernel supports, each answer probed once, cached, named, with
 // the kernel version it came in. (Exposed as the `ebpf/features` entry point.)
 export {
-  answer, clearFeatureCache, compareKernelVersions, FeatureProbeError, NotSupportedError, requireFeature,
+  answer, clearFeatureCache, compareKernelVersions, FeatureProbeError, isNotSupported, NotSupportedError, requireFeature,
   type FeatureAnswer, type ProbeOutcome,
 } from './feature.js';
 export { programType, programTypes, programTypeName, type ProgramTypeName } from './program-types.js';
