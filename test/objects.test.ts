@@ -11,7 +11,7 @@ import {
   KernelObjectError, Link, LinkInfoUnion, LinkType, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
   Program, ProgramBuilder, programIds, queryPrograms, R0, R1, R2, R10, resolveBinaryPath, Size, SyscallError, btfIds,
 } from '../src/index.js';
-import { closeFd, linkCreate, openPath } from '../src/syscall/index.js';
+import { closeFd, linkCreate, openPath, progQuery } from '../src/syscall/index.js';
 import { kernelBtf } from '../src/kernel/btf.js';
 import { PerfEventLinkType } from '../src/links/link-info.js';
 import { EnableStatsAttr, ProgQueryAttr } from '../src/syscall/attr.js';
@@ -258,6 +258,18 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
       const shown = bpftool<{ id: number; attach_type: string }[]>('cgroup', 'show', dir);
       expect(shown.map((p) => [p.id, p.attach_type])).toEqual([[prog.info().id, 'cgroup_inet_egress']]);
       expect(queryPrograms({ cgroup: dir }, 'CGROUP_INET_EGRESS', { effective: true }).programIds).toContain(prog.info().id);
+      // More programs than a query has room for: the kernel says ENOSPC with the count, and the
+      // query asks again (the hooks hold at most 64, the default room; here the room starts at 4).
+      const many = Array.from({ length: 10 }, (_, i) => ret0('CGROUP_SKB', `objs_cg${i}`, { expectedAttachType: AttachType.CGROUP_INET_INGRESS }));
+      const links = many.map((p) => track(attachCgroup(p, dir, AttachType.CGROUP_INET_INGRESS)));
+      const cg = openPath(dir, 0o200000);
+      try {
+        expect(progQuery(cg, AttachType.CGROUP_INET_INGRESS, 4).ids).toEqual(many.map((p) => p.info().id));
+      } finally {
+        closeFd(cg);
+      }
+      expect(queryPrograms({ cgroup: dir }, 'CGROUP_INET_INGRESS').programIds).toEqual(many.map((p) => p.info().id));
+      for (const l of links) l.close();
       expect(() => queryPrograms({ cgroup: `${dir}/missing` }, 'CGROUP_INET_EGRESS')).toThrow(KernelObjectError);
       expect(() => queryPrograms({ cgroup: dir }, 'NO_SUCH' as 'CGROUP_INET_EGRESS')).toThrow(/unknown attach type "NO_SUCH"/);
       link.close();
