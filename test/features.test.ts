@@ -75,6 +75,7 @@ describe.runIf(need(isRoot, 'feature probes load programs: they need root'))('fe
     expect(haveFeature(() => misc('bounded_loops'))).toBe(true);
     expect(haveFeature(() => misc('isa_v4'))).toBe(true);
     expect(haveFeature(() => linkType('tcx'))).toBe(true);
+    expect(haveFeature(() => linkType('netfilter'))).toBe(true);
     expect(haveFeature(() => attachType('CGROUP_UNIX_CONNECT'))).toBe(true);
     using m = BpfMap.create({ type: 'BLOOM_FILTER', valueSize: 4, maxEntries: 8 });
     expect(mapType(MapType.BLOOM_FILTER).supported).toBe(true);

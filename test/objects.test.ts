@@ -11,7 +11,8 @@ import {
   KernelObjectError, Link, LinkInfoUnion, LinkType, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
   Program, ProgramBuilder, programIds, queryPrograms, R0, R1, R2, R10, resolveBinaryPath, Size, SyscallError, btfIds,
 } from '../src/index.js';
-import { closeFd, linkCreate, openPath, progQuery } from '../src/syscall/index.js';
+import { closeFd, linkCreate, NativeMemory, openPath, progQuery, SYS_BPF, syscall3Raw } from '../src/syscall/index.js';
+import { BpfCommand } from '../src/uapi/bpf.js';
 import { kernelBtf } from '../src/kernel/btf.js';
 import { PerfEventLinkType } from '../src/links/link-info.js';
 import { EnableStatsAttr, ProgQueryAttr } from '../src/syscall/attr.js';
@@ -189,6 +190,40 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     for (const link of [maps, tasks]) {
       const shown = bpftool<{ type: string; target_name: string; prog_id: number }>('link', 'show', 'id', String(link.info().id));
       expect([shown.type, shown.target_name, shown.prog_id]).toEqual(['iter', (link.info().details as { target: string }).target, link.info().programId]);
+    }
+  });
+
+  it('a netfilter link reports its protocol family, hook, priority and flags (in a namespace of its own)', () => {
+    const prog = track(Program.load({
+      type: 'NETFILTER', name: 'objs_nf', expectedAttachType: AttachType.NETFILTER,
+      instructions: new ProgramBuilder().mov64Imm(R0, 1 /* NF_ACCEPT */).exit().build(),
+    }));
+    const ns = createTestNetns();
+    try {
+      // BPF_LINK_CREATE laid out by hand (the library has no netfilter attach yet):
+      // link_create.{prog_fd@0, attach_type@8, netfilter.pf@16, hooknum@20, priority@24, flags@28}.
+      const mem = new NativeMemory(64);
+      let fd: number;
+      try {
+        const a = mem.buffer;
+        a.fill(0, 0, 64);
+        a.writeUInt32LE(prog.fd, 0);
+        a.writeUInt32LE(AttachType.NETFILTER, 8);
+        a.writeUInt32LE(2 /* NFPROTO_IPV4 */, 16);
+        a.writeUInt32LE(3 /* NF_INET_LOCAL_OUT */, 20);
+        a.writeInt32LE(-42, 24);
+        fd = ns.run(() => syscall3Raw(SYS_BPF, BpfCommand.LINK_CREATE, mem.address, 64));
+      } finally {
+        mem.free();
+      }
+      expect(fd).toBeGreaterThan(0);
+      using link = new BpfLink(fd, 'netfilter');
+      const info = link.info();
+      expect(info.type).toBe(LinkType.NETFILTER);
+      expect(info.details).toEqual({ kind: 'netfilter', protocolFamily: 2, hook: 3, priority: -42, flags: 0 });
+      expect(bpftool<{ prog_id: number }>('link', 'show', 'id', String(info.id)).prog_id).toBe(prog.info().id);
+    } finally {
+      ns.remove();
     }
   });
 

@@ -51,7 +51,7 @@ function probeAtLoad(name: string, attachType: number, progType: number): ProbeO
   return { supported: r.log.trim().length > 0, detail: `${r.errnoName}${r.log ? `: ${firstLine(r.log)}` : ''}` };
 }
 
-export type LinkTypeFeatureName = 'raw_tracepoint' | 'cgroup' | 'netns' | 'xdp' | 'perf_event' | 'tcx' | 'uprobe_multi' | 'netkit';
+export type LinkTypeFeatureName = 'raw_tracepoint' | 'cgroup' | 'netns' | 'xdp' | 'perf_event' | 'tcx' | 'uprobe_multi' | 'netkit' | 'netfilter';
 
 const BAD_FD = 0x7fff_fff0;
 const NO_SUCH_IFINDEX = 0x7fff_fff0;
@@ -111,6 +111,11 @@ const LINKS: Record<LinkTypeFeatureName, { since: string; probe: (name: string) 
   netkit: {
     since: '6.7',
     probe: (n) => linkProbe(n, P.SCHED_CLS, undefined, ['ENODEV'], (fd) => create(fd, { targetIfindex: NO_SUCH_IFINDEX, attachType: A.NETKIT_PRIMARY })),
+  },
+  // Protocol family 0 is none the netfilter hooks serve: a kernel with netfilter links says so.
+  netfilter: {
+    since: '6.4',
+    probe: (n) => linkProbe(n, P.NETFILTER, A.NETFILTER, ['EAFNOSUPPORT', 'EPROTONOSUPPORT'], (fd) => create(fd, { attachType: A.NETFILTER })),
   },
   // A directory is no file to probe: a kernel with uprobe_multi links says EBADF.
   uprobe_multi: {
