@@ -13,8 +13,8 @@ export {
 export * from './codec/index.js';
 
 // Maps, programs, links.
-export { BpfMap, MapError, mapTypeOf, onlineCpus, openTypedMap, possibleCpus } from './maps/index.js';
-export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput } from './maps/index.js';
+export { BpfMap, createStorageMap, MapError, mapTypeOf, onlineCpus, openTypedMap, possibleCpus, storageMapBtf } from './maps/index.js';
+export type { MapCodecs, MapInfo, MapSpec, MapTypeName, RawInput, StorageMapOptions, StorageMapTypeName } from './maps/index.js';
 export { Program, ProgramError, VerifierError, linkInstructions, programTypeOf } from './programs/index.js';
 export type { LoadOptions, MapFdSource, ProgramInfo, ProgramSpec, ProgramTypeName, TestRunOptions, TestRunResult } from './programs/index.js';
 export {
@@ -81,3 +81,19 @@ export { cpuMapValue, createCpuMap, createDevMap, devMapValue, XskMap } from './
 export type { CpuMapValue, DevMapValue, RedirectMapOptions } from './maps/index.js';
 export { loadXskRedirectProgram, PacketSocket, XdpSocket, XdpSocketError, xskRedirectInstructions } from './xsk/index.js';
 export type { FrameCallback, XdpSocketMode, XdpSocketOptions, XdpSocketStatistics } from './xsk/index.js';
+
+// Kernel objects: enumeration by id, BTF objects, link info per type, program queries, run-time
+// statistics.
+export {
+  btfIds, BtfInfoLayout, BtfLoadError, BtfObject, enableStats, KernelObjectError, linkIds, listBtf, listLinks, listMaps,
+  listPrograms, mapIds, objectIds, programIds, queryPrograms, StatsScope, StatsType,
+} from './objects/index.js';
+export type { AttachTypeName, BtfObjectInfo, KernelObjectKind, ProgramQuery, QueryOptions, QueryTarget, StatsTypeName } from './objects/index.js';
+export { attachTypeName, LinkInfoUnion, LinkType, linkTypeName, PerfEventLinkType } from './links/link-info.js';
+export type { LinkDetails, LinkTypeName } from './links/link-info.js';
+
+// Feature probing (the `ebpf/features` entry point to be): probed, cached, named answers with the
+// kernel version each came in.
+export * as features from './features/index.js';
+export { FeatureProbeError } from './features/index.js';
+export type { FeatureAnswer } from './features/index.js';

@@ -33,11 +33,11 @@ describe('error model', () => {
   });
 
   it('NotSupportedError names the feature and the first kernel that has it', () => {
-    const e = new NotSupportedError('kprobe_multi', 'kprobe.multi links are not available', { minimumKernel: '5.18' });
+    const e = new NotSupportedError('kprobe_multi', '5.18', 'attaching a kprobe.multi link');
     expect(e.code).toBe('ERR_NOT_SUPPORTED');
     expect(e.feature).toBe('kprobe_multi');
     expect(e.minimumKernel).toBe('5.18');
-    expect(e.message).toContain('5.18');
+    expect(e.message).toBe('attaching a kprobe.multi link: kprobe_multi is not supported by this kernel (it came in Linux 5.18)');
     expect(isNotSupported(new api.MapError('x', { cause: e }))).toBe(true);
   });
 

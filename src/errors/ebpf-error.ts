@@ -26,18 +26,17 @@ export class EbpfError extends Error {
 
 /**
  * The running kernel (or its configuration, or the device) lacks what was asked for. `feature`
- * names it the way the feature probes do; `minimumKernel` is the first upstream release that has
- * it, when one does.
+ * names it the way the feature probes do ("map_type/arena", "netkit"); `minimumKernel` is the
+ * first upstream release that has it, when one does; `what` says what was being done.
  */
 export class NotSupportedError extends EbpfError {
   readonly feature: string;
   readonly minimumKernel: string | undefined;
 
-  constructor(feature: string, message: string, options?: EbpfErrorOptions & { minimumKernel?: string }) {
-    const since = options?.minimumKernel ? ` (needs Linux ${options.minimumKernel} or newer, with it enabled)` : '';
-    super('ERR_NOT_SUPPORTED', `${message}${since}`, options);
+  constructor(feature: string, minimumKernel: string | undefined, what?: string, options?: EbpfErrorOptions) {
+    super('ERR_NOT_SUPPORTED', `${what ? `${what}: ` : ''}${feature} is not supported by this kernel${minimumKernel ? ` (it came in Linux ${minimumKernel})` : ''}`, options);
     this.feature = feature;
-    this.minimumKernel = options?.minimumKernel;
+    this.minimumKernel = minimumKernel;
   }
 }
 

@@ -1,15 +1,10 @@
-import { LinkInfoLayout as L } from '../syscall/attr.js';
-import { linkDetach, linkUpdate, objGetInfo, objPin, OwnedFd, rawTracepointOpen } from '../syscall/index.js';
+import { closeFd, getFdById, linkDetach, linkUpdate, objGet, objPin, OwnedFd, rawTracepointOpen } from '../syscall/index.js';
+import { BpfCommand } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
+import { linkInfoFromFd, type LinkInfo } from './link-info.js';
 
-/** What the kernel reports about a bpf_link. */
-export interface LinkInfo {
-  /** enum bpf_link_type: 1 raw tracepoint, 2 tracing, 3 cgroup, 4 iter, 5 netns, 6 xdp, 7 perf event, 8 kprobe multi, 9 struct ops, 10 netfilter, 11 tcx, 12 uprobe multi, 13 netkit. */
-  type: number;
-  id: number;
-  programId: number;
-}
+export type { LinkInfo };
 
 export class LinkError extends EbpfError {
   constructor(message: string, options?: EbpfErrorOptions) {
@@ -51,6 +46,16 @@ export abstract class Link {
   static rawTracepoint(program: Program, name: string): BpfLink {
     return new BpfLink(rawTracepointOpen(name, program.fd), `raw_tracepoint/${name}`);
   }
+
+  /** Opens the bpf_link with kernel id `id` (BPF_LINK_GET_FD_BY_ID); closing it leaves the link to its other holders. */
+  static fromId(id: number): BpfLink {
+    return BpfLink.fromFd(getFdById(BpfCommand.LINK_GET_FD_BY_ID, id));
+  }
+
+  /** Opens the bpf_link pinned at `path` in bpffs. */
+  static fromPin(path: string): BpfLink {
+    return BpfLink.fromFd(objGet(path));
+  }
 }
 
 /** A kernel-owned bpf_link: detached when its last fd closes (also when the process dies). */
@@ -73,9 +78,20 @@ export class BpfLink extends Link {
     return this.fd;
   }
 
+  /** Takes ownership of a bpf_link fd; its target is named from what the kernel reports. */
+  static fromFd(fd: number): BpfLink {
+    try {
+      const info = linkInfoFromFd(fd);
+      return new BpfLink(fd, `link ${info.id} (${info.details.kind}, program ${info.programId})`);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  /** The kernel's view of the link: ids, and per type what it is attached to (see LinkDetails). */
   info(): LinkInfo {
-    const { info: b } = objGetInfo(this.#live(), L.size);
-    return { type: b.readUInt32LE(L.type), id: b.readUInt32LE(L.id), programId: b.readUInt32LE(L.prog_id) };
+    return linkInfoFromFd(this.#live());
   }
 
   /** Pins the link in bpffs: it then stays attached after this process closes it or exits. */

@@ -12,8 +12,8 @@ import { withRoute } from './netlink-session.js';
 
 /** netkit is missing from this kernel: a NotSupportedError for feature "netkit" (Linux 6.7+). */
 export class NetkitUnsupportedError extends NotSupportedError {
-  constructor(message: string) {
-    super('netkit', message, { minimumKernel: '6.7' });
+  constructor(what: string) {
+    super('netkit', '6.7', what);
   }
 }
 
@@ -40,8 +40,8 @@ export function attachNetkit(program: Program, device: DeviceRef, options: { pee
   }
   const side = options.peer ? 'peer' : 'primary';
   if (!netkitSupported()) {
-    throw new NetkitUnsupportedError(`netkit is not supported by this kernel: it was built without CONFIG_NETKIT (no netkit_link_attach among its symbols), ` +
-      `so there are no netkit devices to attach to. On this kernel use tcx (attachTcx) on a veth device instead; netkit itself needs CONFIG_NETKIT`);
+    throw new NetkitUnsupportedError('attaching to a netkit device: the kernel was built without CONFIG_NETKIT (no netkit_link_attach among its symbols), ' +
+      'so there are no netkit devices; on this kernel use tcx (attachTcx) on a veth device instead');
   }
   const dev = withRoute((client) => resolveDevice(client, device));
   try {

@@ -7,6 +7,7 @@ import {
 import { AttachType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { Link, LinkError } from './link.js';
+import { linkInfoFromFd, type LinkInfo } from './link-info.js';
 
 /**
  * A program attached to a perf event. Prefers a kernel bpf_link (kernel 5.15+: detached when the
@@ -27,6 +28,12 @@ export class PerfEventLink extends Link {
   /** Whether the kernel owns the attachment as a bpf_link. */
   get isBpfLink(): boolean {
     return this.linkFd >= 0;
+  }
+
+  /** The kernel's view of the bpf_link (uprobe path and offset, tracepoint name...); only for isBpfLink. */
+  info(): LinkInfo {
+    if (this.closed || this.linkFd < 0) throw new LinkError(`${this.target}: ${this.closed ? 'the link is closed' : 'attached through PERF_EVENT_IOC_SET_BPF, which is no bpf_link and has no link info'}`);
+    return linkInfoFromFd(this.linkFd);
   }
 
   protected release(): void {

@@ -1,6 +1,5 @@
 // XDP: attaching a program to a network device, through a kernel bpf_link (detached when its last fd
 // closes) or through rtnetlink (stays until someone detaches it), and reading back what is attached.
-import { release as kernelRelease } from 'node:os';
 import {
   describeDevice, encodeXdpSetLink, getLink, NetlinkClient, NetlinkError, parseXdpState, refusal,
   RouteMessageType, XdpFlags, type Device, type DeviceRef, type KernelRefusal, type XdpState,
@@ -9,6 +8,7 @@ import { Program } from '../programs/index.js';
 import { closeFd, linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
+import { FeatureProbeError, linkType, NotSupportedError, type FeatureAnswer } from '../features/index.js';
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
 
@@ -43,13 +43,18 @@ function checkMode(mode: unknown): XdpMode | undefined {
   throw new LinkError(`bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
 }
 
-/** Kernel 5.9 added BPF_LINK_CREATE for XDP. */
-function kernelHasXdpLinks(): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(kernelRelease());
-  if (!m) return false;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major > 5 || (major === 5 && minor >= 9);
+/** Whether the kernel has XDP bpf_links (5.9+), as probed: distributions backport, so no version check. */
+function xdpLinks(): FeatureAnswer | undefined {
+  try {
+    return linkType('xdp');
+  } catch (e) {
+    // The probe needs the privileges attaching needs too; the attach then gives the clearer error.
+    if (e instanceof FeatureProbeError) return undefined;
+    throw e;
+  }
 }
+
+const kernelHasXdpLinks = (): boolean => xdpLinks()?.supported ?? false;
 
 /** A route netlink socket in the calling thread's current network namespace. */
 function programLabel(program: Program): string {
@@ -248,6 +253,8 @@ export function attachXdp(program: Program, device: DeviceRef, options: XdpAttac
     throw new LinkError(`bad XDP attach method ${JSON.stringify(options.via)}: use 'link' (a bpf_link) or 'netlink'`);
   }
   const via: XdpVia = options.via ?? (options.replace === undefined && kernelHasXdpLinks() ? 'link' : 'netlink');
+  const probed = options.via === 'link' ? xdpLinks() : undefined;
+  if (probed && !probed.supported) throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
   if (via === 'link' && options.replace !== undefined) {
     throw new LinkError('replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
   }

@@ -9,6 +9,7 @@ import { mapInfoFromFd, type MapInfo } from './info.js';
 import { possibleCpus } from '../kernel/cpus.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
+import { explainCreateFailure } from './not-supported.js';
 
 export type MapTypeName = keyof typeof MapType;
 
@@ -62,6 +63,7 @@ function defaultSizes(type: MapType, spec: MapSpec): { keySize: number; valueSiz
   switch (type) {
     case MapType.RINGBUF:
     case MapType.USER_RINGBUF:
+    case MapType.ARENA:
       return { keySize: spec.keySize ?? 0, valueSize: spec.valueSize ?? 0 };
     case MapType.PERF_EVENT_ARRAY:
     case MapType.PROG_ARRAY:
@@ -135,11 +137,16 @@ export class BpfMap<K = Buffer, V = Buffer> {
     }
     try {
       const name = spec.name ?? '';
-      const fd = mapCreate({
-        type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
-        numaNode: spec.numaNode, name: objectName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
-        btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra,
-      });
+      let fd: number;
+      try {
+        fd = mapCreate({
+          type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
+          numaNode: spec.numaNode, name: objectName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
+          btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra,
+        });
+      } catch (e) {
+        throw explainCreateFailure(e, type, name);
+      }
       return new BpfMap<K, V>(fd, { type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0, name }, codecs);
     } finally {
       ownInner?.close();

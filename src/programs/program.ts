@@ -8,6 +8,7 @@ import { bindMapReferences, encodeInstructions, mapReferences, type Instruction 
 import { programInfoFromFd, type ProgramInfo } from './info.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
+import { disassembleTranslated, jitedBytes, translatedBytes, translatedInstructions } from './code.js';
 
 export type ProgramTypeName = keyof typeof ProgramType;
 
@@ -187,6 +188,26 @@ export class Program {
 
   pin(path: string): void {
     objPin(this.#live(), path);
+  }
+
+  /** The program as the kernel runs it, after the verifier's rewrites (`bpftool prog dump xlated`). */
+  translated(): Instruction[] {
+    return translatedInstructions(this.#live());
+  }
+
+  /** The translated program's raw bytes (`bpftool prog dump xlated ... file`). */
+  translatedBytes(): Buffer {
+    return translatedBytes(this.#live());
+  }
+
+  /** The translated program as text, one instruction a line. */
+  disassemble(): string {
+    return disassembleTranslated(this.#live());
+  }
+
+  /** The JIT's machine code (`bpftool prog dump jited ... file`); empty when the kernel has no JIT. */
+  jited(): Buffer {
+    return jitedBytes(this.#live());
   }
 
   /** Runs the program once or `repeat` times in the kernel on the given input (BPF_PROG_TEST_RUN). */

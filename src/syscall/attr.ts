@@ -51,10 +51,12 @@ export const GetIdAttr = layout('', 12, { start_id: 0, prog_id: 0, map_id: 0, bt
 
 export const InfoAttr = layout('info.', 16, { bpf_fd: 0, info_len: 4, info: 8 });
 
-export const ProgQueryAttr = layout('query.', 40, {
-  target_fd: 0, attach_type: 4, query_flags: 8, attach_flags: 12, prog_ids: 16, prog_cnt: 24,
-  prog_attach_flags: 32,
+export const ProgQueryAttr = layout('query.', 64, {
+  target_fd: 0, target_ifindex: 0, attach_type: 4, query_flags: 8, attach_flags: 12, prog_ids: 16, prog_cnt: 24,
+  prog_attach_flags: 32, link_ids: 40, link_attach_flags: 48, revision: 56,
 });
+
+export const EnableStatsAttr = layout('enable_stats.', 4, { type: 0 });
 
 export const RawTracepointAttr = layout('raw_tracepoint.', 16, { name: 0, prog_fd: 8 });
 
@@ -81,7 +83,7 @@ export const LinkDetachAttr = layout('link_detach.', 8, { link_fd: 0 });
 export const ALL_ATTR_LAYOUTS: readonly AttrLayout[] = [
   MapCreateAttr, MapElemAttr, MapBatchAttr, ProgLoadAttr, ObjAttr, ProgAttachAttr, TestRunAttr,
   GetIdAttr, InfoAttr, ProgQueryAttr, RawTracepointAttr, BtfLoadAttr, LinkCreateAttr,
-  LinkUpdateAttr, LinkDetachAttr,
+  LinkUpdateAttr, LinkDetachAttr, EnableStatsAttr,
 ];
 
 /** struct bpf_map_info; `prefix` here names the struct for the header check. */

@@ -4,7 +4,7 @@
 // the others throw SyscallError.
 import { BpfCommand } from '../uapi/bpf.js';
 import {
-  BtfLoadAttr, GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
+  BtfLoadAttr, EnableStatsAttr, GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
   MapCreateAttr, MapElemAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr, ProgQueryAttr, RawTracepointAttr,
   TestRunAttr,
 } from './attr.js';
@@ -562,20 +562,61 @@ export function progDetach(targetFd: number, attachType: number, progFd = 0): vo
   q.run(BpfCommand.PROG_DETACH);
 }
 
-/** Ids of the programs attached to `targetFd` at `attachType`, with the attach flags. */
-export function progQuery(targetFd: number, attachType: number, max = 64): { ids: number[]; attachFlags: number } {
+/** What BPF_PROG_QUERY reports for one hook. */
+export interface ProgQueryResult {
+  /** Program ids in the order they run. */
+  ids: number[];
+  /** The hook's attach flags (cgroups: BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI). */
+  attachFlags: number;
+  /** Per program: the flags it was attached with (cgroups, with BPF_F_QUERY_EFFECTIVE unset). */
+  programAttachFlags: number[];
+  /** Per program: the bpf_link holding it, or 0 (tcx, kernel 6.6+; empty on older kernels). */
+  linkIds: number[];
+  /** The hook's revision (tcx, kernel 6.6+; 0n elsewhere). */
+  revision: bigint;
+}
+
+/**
+ * Programs attached to `targetFd` (a cgroup or netns fd, or an ifindex for tcx) at `attachType`.
+ * Asks again with room for all when the kernel says more are attached than fit (ENOSPC).
+ */
+export function progQuery(targetFd: number, attachType: number, max = 64, queryFlags = 0): ProgQueryResult {
   const a = ProgQueryAttr;
-  const q = new Request(a.size, max * 4);
-  const idsOff = q.reserve(max * 4);
-  q.u32(a.target_fd, targetFd);
-  q.u32(a.attach_type, attachType);
-  q.u64(a.prog_ids, q.addr(idsOff));
-  q.u32(a.prog_cnt, max);
-  q.run(BpfCommand.PROG_QUERY);
-  const n = q.buf.readUInt32LE(a.prog_cnt);
-  const ids: number[] = [];
-  for (let i = 0; i < Math.min(n, max); i++) ids.push(q.buf.readUInt32LE(idsOff + 4 * i));
-  return { ids, attachFlags: q.buf.readUInt32LE(a.attach_flags) };
+  for (;;) {
+    const q = new Request(a.size, max * 16);
+    const idsOff = q.reserve(max * 4);
+    const flagsOff = q.reserve(max * 4);
+    const linksOff = q.reserve(max * 4);
+    const linkFlagsOff = q.reserve(max * 4);
+    q.u32(a.target_fd, targetFd);
+    q.u32(a.attach_type, attachType);
+    q.u32(a.query_flags, queryFlags);
+    q.u64(a.prog_ids, q.addr(idsOff));
+    q.u32(a.prog_cnt, max);
+    // cgroups refuse per-program flags on an effective query (BPF_F_QUERY_EFFECTIVE).
+    if (!(queryFlags & 1)) q.u64(a.prog_attach_flags, q.addr(flagsOff));
+    q.u64(a.link_ids, q.addr(linksOff));
+    q.u64(a.link_attach_flags, q.addr(linkFlagsOff));
+    const ret = q.raw(BpfCommand.PROG_QUERY);
+    const n = q.buf.readUInt32LE(a.prog_cnt);
+    if (ret === -28 /* ENOSPC */ && n > max) {
+      max = n;
+      continue;
+    }
+    check(commandName(BpfCommand.PROG_QUERY), ret, `attach type ${attachType}`);
+    const read = (off: number): number[] => Array.from({ length: Math.min(n, max) }, (_, i) => q.buf.readUInt32LE(off + 4 * i));
+    return {
+      ids: read(idsOff), attachFlags: q.buf.readUInt32LE(a.attach_flags), programAttachFlags: read(flagsOff),
+      linkIds: read(linksOff), revision: q.buf.readBigUInt64LE(a.revision),
+    };
+  }
+}
+
+/** BPF_ENABLE_STATS: statistics stay on while the returned fd is open. */
+export function enableStats(type: number): number {
+  const q = new Request(EnableStatsAttr.size, 0);
+  q.u32(EnableStatsAttr.type, type);
+  return q.run(BpfCommand.ENABLE_STATS, `stats type ${type}`);
 }
 
 export { SyscallError };
