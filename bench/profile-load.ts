@@ -1,7 +1,8 @@
 // Where loadCollection spends its time: runs it in a loop on bench/anchors/bpf/many.bpf.c under the
 // inspector's CPU profiler (only around the loads) and prints the functions with the most self time.
 //   npx tsx bench/profile-load.ts [rounds] [--out file.cpuprofile]
-// (node --cpu-prof would profile the whole process and the build of the object too.)
+// (node --cpu-prof would profile the whole process and the build of the object too. The profiler
+// samples with a signal: a short interval interrupts the verifier too often, hence 1 ms.)
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadCollection } from '../src/index.js';
@@ -19,7 +20,7 @@ interface Node { id: number; callFrame: { functionName: string; url: string; lin
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
-await session.post('Profiler.setSamplingInterval', { interval: 100 });
+await session.post('Profiler.setSamplingInterval', { interval: 1000 });
 await session.post('Profiler.start');
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < rounds; i++) loadCollection(bytes).close();

@@ -71,7 +71,9 @@ class Request {
   }
 
   u64(offset: number, v: number | bigint): void {
-    this.buf.writeBigUInt64LE(BigInt(v), offset);
+    // Addresses and sizes are numbers: written as two words, no BigInt made per field.
+    if (typeof v === 'number') writeAddress(this.buf, offset, v);
+    else this.buf.writeBigUInt64LE(v, offset);
   }
 
   /** Name fields are fixed 16-byte arrays; the kernel wants them NUL-terminated. */
