@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // ffi-rs is a native addon: run each test file in its own process, not a worker thread.
+    // Each test file in its own process: tests change per-process state (namespaces, rlimits,
+    // signal handlers) that worker threads would share. test/worker.test.ts covers worker threads.
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

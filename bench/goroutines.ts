@@ -2,13 +2,17 @@
 // tracer, and by a bpftrace one-liner on the same probe, side by side in one run.
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { GoroutineTracer } from '../src/index.js';
+import { attachUprobe, GoroutineTracer, Program, ProgramBuilder, R0 } from '../src/index.js';
 
 const TARGET = resolve('test/fixtures/go/goroutines');
 
 export interface GoroutineBenchResult {
   untracedMs: number;
   ours: { ms: number; slowdown: number; events: number; lost: number };
+  /** The floor: an empty uprobe program on the same function, nothing read, nothing sent. */
+  emptyUprobe: { ms: number; slowdown: number };
+  /** The tracer's own CPU (this process, user + system): opening it, and per event while tracing. */
+  cpu: { startupMs: number; perEventNs: number; eventsPerSec: number };
   bpftrace?: { ms: number; slowdown: number; events: number; lost: number; hungRounds: number } | { error: string };
 }
 
@@ -38,9 +42,16 @@ async function untraced(quick: boolean): Promise<number> {
   return elapsedMs(await t.go());
 }
 
-async function tracedByUs(quick: boolean): Promise<{ ms: number; events: number; lost: number }> {
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
+interface OursRound { ms: number; events: number; lost: number; startupCpuMs: number; tracingCpuMs: number }
+
+async function tracedByUs(quick: boolean): Promise<OursRound> {
   const t = await startTarget(quick);
+  const c0 = process.cpuUsage();
   const tracer = GoroutineTracer.open({ binary: TARGET, pid: t.pid, ringSize: 64 * 1024 * 1024 });
+  const startupCpuMs = cpuMs(process.cpuUsage(c0));
+  const c1 = process.cpuUsage();
   let events = 0;
   let running = true;
   const consumer = (async () => {
@@ -53,9 +64,19 @@ async function tracedByUs(quick: boolean): Promise<{ ms: number; events: number;
   running = false;
   await consumer;
   tracer.poll(() => events++);
+  const tracingCpuMs = cpuMs(process.cpuUsage(c1));
   const lost = Number(tracer.stats().lost);
   tracer.close();
-  return { ms, events, lost };
+  return { ms, events, lost, startupCpuMs, tracingCpuMs };
+}
+
+/** The floor of any tracer's slowdown: a uprobe on runtime.casgstatus whose program only returns. */
+async function emptyUprobe(quick: boolean): Promise<number> {
+  const t = await startTarget(quick);
+  using prog = Program.load({ type: 'KPROBE', name: 'empty_uprobe', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build() });
+  using link = attachUprobe(prog, TARGET, { symbol: 'runtime.casgstatus', pid: t.pid });
+  void link;
+  return elapsedMs(await t.go());
 }
 
 /** A bpftrace that had to be killed: its buffered output is lost, so the round is not counted. */
@@ -104,7 +125,8 @@ async function tracedByBpftrace(quick: boolean): Promise<{ ms: number; events: n
 export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchResult> {
   const rounds = quick ? 3 : 5;
   const base: number[] = [];
-  const ours: { ms: number; events: number; lost: number }[] = [];
+  const ours: OursRound[] = [];
+  const empty: number[] = [];
   const theirs: { ms: number; events: number; lost: number }[] = [];
   const hasBpftrace = spawnSync('sh', ['-c', 'command -v bpftrace']).status === 0;
   let bpftraceError: string | undefined = hasBpftrace ? undefined : 'bpftrace is not installed';
@@ -112,6 +134,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
   // Interleaved, so machine noise hits all three alike.
   for (let i = 0; i < rounds; i++) {
     base.push(await untraced(quick));
+    empty.push(await emptyUprobe(quick));
     ours.push(await tracedByUs(quick));
     if (!bpftraceError) {
       try {
@@ -128,5 +151,13 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     return { ms, slowdown: ms / untracedMs, events: median(xs.map((x) => x.events)), lost: Math.max(...xs.map((x) => x.lost)) };
   };
   if (!bpftraceError && theirs.length === 0) bpftraceError = `bpftrace did not exit on SIGINT in any of ${hungRounds} rounds`;
-  return { untracedMs, ours: pick(ours), bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
+  const emptyMs = median(empty);
+  const tracingCpuMs = ours.reduce((a, r) => a + r.tracingCpuMs, 0);
+  const tracedEvents = ours.reduce((a, r) => a + r.events, 0);
+  const cpu = {
+    startupMs: median(ours.map((r) => r.startupCpuMs)),
+    perEventNs: (tracingCpuMs * 1e6) / tracedEvents,
+    eventsPerSec: tracedEvents / (ours.reduce((a, r) => a + r.ms, 0) / 1000),
+  };
+  return { untracedMs, ours: pick(ours), emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs }, cpu, bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
 }

@@ -1,10 +1,10 @@
-// Benchmarks of the syscall layer and maps. Run as root: npm run bench [-- --quick] [-- --json]
+// Micro-benchmarks of the syscall layer (FFI ns per call) and the library. Run as root: npm run bench:micro [-- --quick] [-- --json]
 // Figures are per operation on this machine; compare runs side by side, not across machines.
 import { cpus, release } from 'node:os';
 import { BpfMap } from '../src/maps/index.js';
 import { libc, syscall3Raw, SYS_BPF } from '../src/syscall/libc.js';
-import { mapElemRaw } from '../src/syscall/bpf.js';
-import { BpfCommand } from '../src/uapi/bpf.js';
+import { Epoll } from '../src/syscall/epoll.js';
+import { NativeMemory } from '../src/syscall/memory.js';
 import { benchRingBuffer } from './ringbuf.js';
 import { benchGoroutines } from './goroutines.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,8 +33,9 @@ function measure(name: string, note: string, op: () => void, opsPerCall = 1): vo
   results.push({ name, value: best, unit: 'ns/op', note });
 }
 
-// ffi-rs call overhead, through the same wrappers the library uses.
-measure('ffi call: getpid() (0 args)', 'libc wrapper, reused params', () => libc.getpid());
+// FFI (koffi) call overhead, through the same wrappers the library uses. Each figure includes the
+// system call itself (getpid and close(-1) are among the cheapest the kernel has).
+measure('ffi call: getpid() (0 args)', 'libc wrapper, fixed prototype', () => libc.getpid());
 measure('ffi call: close(-1) (1 arg, fails)', 'errno read from the thread-local slot', () => libc.close(-1));
 measure('ffi call: bpf(invalid cmd) (4 args)', 'syscall(2) path the bpf commands use', () => syscall3Raw(SYS_BPF, 9999, 0, 0));
 
@@ -47,9 +48,10 @@ for (let i = 0; i < 10_000; i++) {
   m.update(key, value);
 }
 let k = 0;
-measure('map lookup (raw, hash 8B key/24B value)', 'one bpf() call, value copied into a reused buffer', () => {
+const out = Buffer.alloc(24);
+measure('map lookup (BpfMap.lookupInto, hash 8B key/24B value)', 'one bpf() call, value copied into a reused buffer, no allocation', () => {
   key.writeUInt32LE(k++ % 10_000);
-  mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, m.fd, key, null, value, 0);
+  m.lookupInto(key, out);
 });
 measure('map lookup (BpfMap.lookup, Buffer out)', 'adds a fresh Buffer per result', () => {
   key.writeUInt32LE(k++ % 10_000);
@@ -72,6 +74,31 @@ const batchRounds = quick ? 20 : 200;
   results.push({ name: 'batch lookup, 10,000 entries', value: best, unit: 'ns/entry', note: 'one BPF_MAP_LOOKUP_BATCH call, raw keys and values' });
 }
 m.close();
+
+{
+  // Wake latency of an epoll wait (koffi's async call on libuv's pool): from the write that makes
+  // an eventfd readable to the wait's promise resolving on this thread. Median of the rounds.
+  const ep = new Epoll();
+  const efd = libc.eventfd(0, 0x80000 | 0x800);
+  ep.add(efd, 1);
+  const mem = new NativeMemory(16);
+  mem.buffer.writeBigUInt64LE(1n, 0);
+  const lat: number[] = [];
+  for (let i = 0; i < (quick ? 50 : 200); i++) {
+    const p = ep.wait(1000);
+    await new Promise((r) => setTimeout(r, 2));
+    const t0 = process.hrtime.bigint();
+    libc.write(efd, mem.address, 8);
+    if ((await p)[0] !== 1) throw new Error('epoll: the eventfd was not reported');
+    lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+    libc.read(efd, mem.address + 8, 8);
+  }
+  ep.close();
+  libc.close(efd);
+  mem.free();
+  lat.sort((a, b) => a - b);
+  results.push({ name: 'epoll wake latency', value: lat[lat.length >> 1], unit: 'us', note: `eventfd write -> Epoll.wait resolves, median of ${lat.length}` });
+}
 
 for (const size of [16, 128]) {
   const r = await benchRingBuffer(size, quick);

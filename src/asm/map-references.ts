@@ -26,19 +26,21 @@ export function mapReferences(insns: readonly Instruction[]): MapReference[] {
 
 /**
  * Returns a copy with each map reference's low immediate set to `lookup(name)` (an fd, or an index
- * for the _IDX sources), keeping a map value's offset in the high half.
+ * for the _IDX sources), keeping a map value's offset in the high half. Only the map references
+ * are new objects; the other instructions are the same objects as in `insns` (copying every one
+ * cost more than anything else in linking a program): copy them before changing one in place.
  */
 export function bindMapReferences(insns: readonly Instruction[], lookup: (name: string) => number | undefined): Instruction[] {
-  const out = insns.map((insn) => ({ ...insn }));
-  for (const ref of mapReferences(insns)) {
-    const fd = lookup(ref.name);
+  const out = insns.slice();
+  for (let index = 0; index < insns.length; index++) {
+    const insn = insns[index];
+    if (insn.opcode !== op.BPF_LDDW || insn.reference === undefined || !MAP_SOURCES.has(insn.src)) continue;
+    const fd = lookup(insn.reference);
     if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw new AsmError(`no map fd for map reference '${ref.name}'`, { instruction: ref.index });
+      throw new AsmError(`no map fd for map reference '${insn.reference}'`, { instruction: index });
     }
-    const insn = out[ref.index];
     const high = (insn.imm64 ?? 0n) >> 32n;
-    insn.imm = fd;
-    insn.imm64 = (high << 32n) | BigInt(fd);
+    out[index] = { ...insn, imm: fd, imm64: (high << 32n) | BigInt(fd) };
   }
   return out;
 }

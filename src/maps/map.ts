@@ -1,7 +1,7 @@
 import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
-  closeFd, commandName, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapFreeze, objGet, objPin,
-  OwnedFd, SyscallError,
+  closeFd, commandName, elemSlots, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapElemSlots, mapFreeze, objGet, objPin,
+  OwnedFd, SyscallError, type ElemSlots,
 } from '../syscall/index.js';
 import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
@@ -103,6 +103,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // Reused buffers: the hot path allocates only what it returns.
   readonly #keyBuf: Buffer;
   readonly #valueBuf: Buffer;
+  // Native key and value slots for lookup, lookupInto, update and delete: encoded straight into
+  // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
+  #slots: ElemSlots | null | undefined;
 
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
     this.fd = fd;
@@ -226,7 +229,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #decodeValue(b: Buffer, offset = 0): V {
-    return this.#value ? this.#value.decode(b, offset) : (Buffer.from(b.subarray(offset, offset + this.valueSize)) as unknown as V);
+    if (this.#value) return this.#value.decode(b, offset);
+    // A whole buffer is copied without making a view of it first.
+    return (offset === 0 && b.length === this.valueSize ? Buffer.from(b) : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
   }
 
   #fail(cmd: number, ret: number, what: string): never {
@@ -239,26 +244,87 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   // ---- elements -------------------------------------------------------------------------------
 
+  #slotsOf(): ElemSlots | null {
+    if (this.#slots === undefined) this.#slots = this.isPerCpu ? null : elemSlots(this.keySize, this.valueSize) ?? null;
+    return this.#slots;
+  }
+
   /** The value at `key`, or undefined when there is none. */
   lookup(key: K | RawInput, flags = 0): V | undefined {
     this.#notPerCpu('lookup');
+    const s = this.#slotsOf();
+    if (s) {
+      const fd = this.#live();
+      this.#encodeKey(key, s.key);
+      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      if (ret === -Errno.ENOENT) return undefined;
+      if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
+      return this.#decodeValue(s.value);
+    }
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, this.#valueBuf, flags);
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
     return this.#decodeValue(this.#valueBuf);
   }
 
-  /** Sets `key` to `value`. flags: UpdateFlags.ANY (default), NOEXIST, EXIST, F_LOCK. */
+  /**
+   * Copies the value at `key` into `out` (its first valueSize bytes) and returns true, or returns
+   * false when there is none (`out` untouched). With a raw key (a Uint8Array of the key's size) it
+   * allocates nothing: the key and value travel through native slots, for hot loops.
+   */
+  lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
+    this.#notPerCpu('lookup');
+    if (!(out instanceof Uint8Array) || out.length < this.valueSize) {
+      throw new MapError(`map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`);
+    }
+    const s = this.#slotsOf();
+    if (s) {
+      const fd = this.#live();
+      this.#encodeKey(key, s.key);
+      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      if (ret === -Errno.ENOENT) return false;
+      if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
+      out.set(s.value);
+      return true;
+    }
+    const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), this.#encodeKey(key), null, this.#valueBuf, flags);
+    if (ret === -Errno.ENOENT) return false;
+    if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
+    out.set(this.#valueBuf);
+    return true;
+  }
+
+  /**
+   * Sets `key` to `value`. flags: UpdateFlags.ANY (default), NOEXIST, EXIST, F_LOCK. With a raw key
+   * and value (Uint8Arrays of the map's sizes) it allocates nothing.
+   */
   update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
     this.#notPerCpu('update');
+    const s = this.#slotsOf();
+    if (s) {
+      this.#encodeValue(value, s.value);
+      const fd = this.#live();
+      this.#encodeKey(key, s.key);
+      const ret = mapElemSlots(BpfCommand.MAP_UPDATE_ELEM, fd, s, true, true, flags);
+      if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
+      return;
+    }
     this.#encodeValue(value);
     const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#live(), this.#encodeKey(key), this.#valueBuf, null, flags);
     if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
   }
 
-  /** Removes `key`; returns whether it was there. */
+  /** Removes `key`; returns whether it was there. With a raw key it allocates nothing. */
   delete(key: K | RawInput): boolean {
-    const ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#live(), this.#encodeKey(key), null, null, 0);
+    const s = this.#slotsOf();
+    let ret: number;
+    if (s) {
+      const fd = this.#live();
+      this.#encodeKey(key, s.key);
+      ret = mapElemSlots(BpfCommand.MAP_DELETE_ELEM, fd, s, true, false, 0);
+    } else {
+      ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#live(), this.#encodeKey(key), null, null, 0);
+    }
     if (ret === -Errno.ENOENT) return false;
     if (ret < 0) this.#fail(BpfCommand.MAP_DELETE_ELEM, ret, 'delete');
     return true;

@@ -72,7 +72,9 @@ class Request {
   }
 
   u64(offset: number, v: number | bigint): void {
-    this.buf.writeBigUInt64LE(BigInt(v), offset);
+    // Addresses and sizes are numbers: written as two words, no BigInt made per field.
+    if (typeof v === 'number') writeAddress(this.buf, offset, v);
+    else this.buf.writeBigUInt64LE(v, offset);
   }
 
   /** Name fields are fixed 16-byte arrays; the kernel wants them NUL-terminated. */
@@ -166,6 +168,74 @@ export function mapElemRaw(
   const ret = syscall3Raw(SYS_BPF, cmd, base, MapElemAttr.size);
   if (ret >= 0 && valueOut) buf.copy(valueOut, 0, valueOffset, valueOffset + valueOut.length);
   return ret;
+}
+
+/**
+ * Native slots for one map's key and value, for single-element commands that allocate nothing:
+ * the caller encodes straight into `key` and `value` (Buffers over native memory) and reads the
+ * result straight out of `value`. All maps of a thread share one fixed region that never moves
+ * (attr at 0, key at 64, value after the key), so the slots stay valid for the map's life; they
+ * are only meaningful between filling them and the next element command on this thread.
+ */
+export interface ElemSlots {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  /** Native addresses of the slots, split into the two u32 halves the attr wants. */
+  readonly keyLo: number;
+  readonly keyHi: number;
+  readonly valueLo: number;
+  readonly valueHi: number;
+}
+
+const ELEM_REGION_SIZE = 64 * 1024;
+let elemRegion: { mem: NativeMemory; attr: Uint32Array } | undefined;
+
+/** Slots for a map with these sizes, or undefined when key and value do not fit the region. */
+export function elemSlots(keySize: number, valueSize: number): ElemSlots | undefined {
+  const valueOffset = ELEM_KEY + align8(keySize);
+  if (valueOffset + valueSize > ELEM_REGION_SIZE) return undefined;
+  // Allocated on first use and kept for the thread's life, like the scratch arena.
+  elemRegion ??= (() => {
+    const mem = new NativeMemory(ELEM_REGION_SIZE);
+    return { mem, attr: new Uint32Array(mem.buffer.buffer, mem.buffer.byteOffset, 8) };
+  })();
+  const { mem } = elemRegion;
+  const keyAddr = mem.address + ELEM_KEY;
+  const valueAddr = mem.address + valueOffset;
+  return {
+    key: mem.buffer.subarray(ELEM_KEY, ELEM_KEY + keySize),
+    value: mem.buffer.subarray(valueOffset, valueOffset + valueSize),
+    keyLo: keyAddr % 0x1_0000_0000, keyHi: Math.floor(keyAddr / 0x1_0000_0000),
+    valueLo: valueAddr % 0x1_0000_0000, valueHi: Math.floor(valueAddr / 0x1_0000_0000),
+  };
+}
+
+/**
+ * One element command on slots already filled: `useKey`/`useValue` say whether the attr points at
+ * them (a null key or value otherwise). Writes the 32-byte attr as eight u32 words and makes the
+ * call; no allocation, no view. Returns the kernel's result or -errno.
+ */
+export function mapElemSlots(cmd: number, fd: number, slots: ElemSlots, useKey: boolean, useValue: boolean, flags: number): number {
+  const a = elemRegion!.attr;
+  a[0] = fd;
+  a[1] = 0;
+  if (useKey) {
+    a[2] = slots.keyLo;
+    a[3] = slots.keyHi;
+  } else {
+    a[2] = 0;
+    a[3] = 0;
+  }
+  if (useValue) {
+    a[4] = slots.valueLo;
+    a[5] = slots.valueHi;
+  } else {
+    a[4] = 0;
+    a[5] = 0;
+  }
+  a[6] = flags >>> 0;
+  a[7] = 0;
+  return syscall3Raw(SYS_BPF, cmd, elemRegion!.mem.address, MapElemAttr.size);
 }
 
 /** Writes a non-negative integer below 2^53 as a u64 without allocating a BigInt. */

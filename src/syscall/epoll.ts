@@ -1,5 +1,6 @@
-// epoll with its waits on ffi-rs's thread pool, so Node's event loop never blocks. An eventfd in
-// every set lets close() wake a pending wait; the set's fds are closed once that wait returns.
+// epoll with its waits on koffi's async calls (a thread of libuv's pool), so Node's event loop never
+// blocks. An eventfd in every set lets close() wake a pending wait; the set's fds are closed once
+// that wait returns.
 import { arch } from 'node:process';
 import { libc, epollWaitAsync } from './libc.js';
 import { check, SyscallError } from './errors.js';

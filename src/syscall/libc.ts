@@ -1,31 +1,12 @@
-// The one place that talks to ffi-rs. Every native call goes through a params object built once and
-// reused: ffi-rs costs microseconds per call, most of it converting arguments, so the hot paths pass
-// as few arguments as possible and never allocate per call.
-import { open, load, DataType, createExternalBuffer, type JsExternal } from 'ffi-rs';
+// The one place that talks to the FFI (koffi). Every libc function is bound once with a fixed C
+// prototype: koffi then converts arguments from a precompiled description, and a call costs about a
+// thousand instructions instead of the tens of thousands a per-call description costs. Addresses are
+// declared `intptr_t`/`long` so they stay plain JavaScript numbers (user-space addresses fit in 53
+// bits), and every wrapper returns the result or -errno, never throws.
+import koffi from 'koffi';
 import { arch } from 'node:process';
 
-const LIB = 'ebpf-libc';
-open({ library: LIB, path: 'libc.so.6' });
-
-type Param = DataType;
-
-interface CallSpec {
-  library: string;
-  funcName: string;
-  retType: DataType;
-  paramsType: Param[];
-  paramsValue: unknown[];
-  freeResultMemory: boolean;
-  errno?: boolean;
-  runInNewThread?: boolean;
-}
-
-function spec(funcName: string, retType: DataType, paramsType: Param[]): CallSpec {
-  return { library: LIB, funcName, retType, paramsType, paramsValue: new Array(paramsType.length).fill(0), freeResultMemory: false };
-}
-
-// ffi-rs's typings cannot express a params object reused across calls; this is the one cast.
-const invoke = load as unknown as (params: CallSpec) => unknown;
+const lib = koffi.load('libc.so.6');
 
 /** Syscall numbers of the calls glibc has no wrapper for. */
 const SYSCALL_NUMBERS: Record<string, { bpf: number; perf_event_open: number }> = {
@@ -37,96 +18,118 @@ if (!numbers) throw new Error(`ebpf: unsupported architecture ${arch} (x64 and a
 export const SYS_BPF = numbers.bpf;
 export const SYS_PERF_EVENT_OPEN = numbers.perf_event_open;
 
-// errno lives in thread-local storage; for the main thread its address never changes, so one view
-// over it replaces ffi-rs's slower errno capture on every call.
-const errnoLocation = invoke(spec('__errno_location', DataType.External, [])) as JsExternal;
-const errnoView = createExternalBuffer(errnoLocation, 4);
+type Fn0 = () => number;
+type Fn1 = (a: number) => number;
+type Fn2 = (a: number, b: number) => number;
+type Fn3 = (a: number, b: number, c: number) => number;
+type Fn4 = (a: number, b: number, c: number, d: number) => number;
+type Fn5 = (a: number, b: number, c: number, d: number, e: number) => number;
+type Fn6 = (a: number, b: number, c: number, d: number, e: number, f: number) => number;
+
+// koffi types its functions loosely (any); each binding gets the exact shape of its prototype here.
+const bind = <T>(prototype: string): T => lib.func(prototype) as T;
+
+// errno lives in thread-local storage. Each thread that loads this module (the main thread, and each
+// worker_threads Worker, which evaluates its own copy) asks libc for its own errno address once and
+// keeps a view over it: reading errno is then one array load, and it is the calling thread's errno.
+// koffi leaves errno as the call set it (and restores an async call's errno on the calling thread
+// before its callback runs), so the view reads the errno of the call just made.
+const errnoLocation = bind<Fn0>('intptr_t __errno_location()')();
+const errnoView = new Int32Array(koffi.view(errnoLocation, 4));
 
 /** errno of the last failed call on this thread. */
 export function lastErrno(): number {
-  return errnoView.readInt32LE(0);
+  return errnoView[0];
 }
 
-const I64 = DataType.I64;
-
-const syscall3 = spec('syscall', I64, [I64, I64, I64, I64]);
-const syscall5 = spec('syscall', I64, [I64, I64, I64, I64, I64, I64]);
+// syscall(2) is variadic in C; binding it with a fixed prototype per arity is what makes it cheap,
+// and on x86-64 and arm64 Linux integer arguments travel in the same registers either way.
+const syscall4 = bind<Fn4>('long syscall(long nr, long a, long b, long c)');
+const syscall6 = bind<Fn6>('long syscall(long nr, long a, long b, long c, long d, long e)');
 
 /** Raw syscall with three arguments: returns the result, or -errno. */
 export function syscall3Raw(nr: number, a: number, b: number, c: number): number {
-  const v = syscall3.paramsValue;
-  v[0] = nr; v[1] = a; v[2] = b; v[3] = c;
-  const r = invoke(syscall3) as number;
-  return r === -1 ? -lastErrno() : r;
+  const r = syscall4(nr, a, b, c);
+  return r === -1 ? -errnoView[0] : r;
 }
 
 /** Raw syscall with five arguments: returns the result, or -errno. */
 export function syscall5Raw(nr: number, a: number, b: number, c: number, d: number, e: number): number {
-  const v = syscall5.paramsValue;
-  v[0] = nr; v[1] = a; v[2] = b; v[3] = c; v[4] = d; v[5] = e;
-  const r = invoke(syscall5) as number;
-  return r === -1 ? -lastErrno() : r;
+  const r = syscall6(nr, a, b, c, d, e);
+  return r === -1 ? -errnoView[0] : r;
 }
 
-/** A libc function returning `int` (I32) or `long`/`ssize_t`/a pointer (I64). */
-function wrapper(funcName: string, paramsType: Param[], ret: DataType.I32 | DataType.I64 = DataType.I32): (...args: number[]) => number {
-  const s = spec(funcName, ret, paramsType);
-  return (...args: number[]): number => {
-    for (let i = 0; i < args.length; i++) s.paramsValue[i] = args[i];
-    const r = invoke(s) as number;
-    return r === -1 ? -lastErrno() : r;
-  };
-}
+const c = {
+  close: bind<Fn1>('int close(int fd)'),
+  // ioctl, fcntl and open are variadic in C; their optional argument is declared as a fixed one.
+  ioctl: bind<Fn3>('int ioctl(int fd, unsigned long request, intptr_t arg)'),
+  mmap: bind<Fn6>('intptr_t mmap(intptr_t addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+  munmap: bind<Fn2>('int munmap(intptr_t addr, size_t length)'),
+  epollCreate1: bind<Fn1>('int epoll_create1(int flags)'),
+  epollCtl: bind<Fn4>('int epoll_ctl(int epfd, int op, int fd, intptr_t event)'),
+  eventfd: bind<Fn2>('int eventfd(unsigned int initval, int flags)'),
+  write: bind<Fn3>('intptr_t write(int fd, intptr_t buf, size_t count)'),
+  read: bind<Fn3>('intptr_t read(int fd, intptr_t buf, size_t count)'),
+  socket: bind<Fn3>('int socket(int domain, int type, int protocol)'),
+  bind: bind<Fn3>('int bind(int fd, intptr_t addr, uint32_t addrlen)'),
+  setsockopt: bind<Fn5>('int setsockopt(int fd, int level, int name, intptr_t value, uint32_t len)'),
+  getsockname: bind<Fn3>('int getsockname(int fd, intptr_t addr, intptr_t addrlen)'),
+  sendto: bind<Fn6>('intptr_t sendto(int fd, intptr_t buf, size_t len, int flags, intptr_t addr, uint32_t addrlen)'),
+  recvfrom: bind<Fn6>('intptr_t recvfrom(int fd, intptr_t buf, size_t len, int flags, intptr_t addr, intptr_t addrlen)'),
+  fcntl: bind<Fn3>('int fcntl(int fd, int cmd, long arg)'),
+  getpid: bind<Fn0>('int getpid()'),
+  setns: bind<Fn2>('int setns(int fd, int nstype)'),
+  open: bind<Fn3>('int open(intptr_t path, int flags, uint32_t mode)'),
+};
+
+const orErrno = (r: number): number => (r === -1 ? -errnoView[0] : r);
 
 // libc wrappers, each returning the result or -errno. All pointers are native addresses (numbers).
 export const libc = {
-  close: wrapper('close', [I64]),
-  ioctl: wrapper('ioctl', [I64, I64, I64]),
-  mmap: wrapper('mmap', [I64, I64, I64, I64, I64, I64], I64),
-  munmap: wrapper('munmap', [I64, I64]),
-  epollCreate1: wrapper('epoll_create1', [I64]),
-  epollCtl: wrapper('epoll_ctl', [I64, I64, I64, I64]),
-  eventfd: wrapper('eventfd', [I64, I64]),
-  write: wrapper('write', [I64, I64, I64], I64),
-  read: wrapper('read', [I64, I64, I64], I64),
-  socket: wrapper('socket', [I64, I64, I64]),
-  bind: wrapper('bind', [I64, I64, I64]),
-  setsockopt: wrapper('setsockopt', [I64, I64, I64, I64, I64]),
-  getsockname: wrapper('getsockname', [I64, I64, I64]),
-  sendto: wrapper('sendto', [I64, I64, I64, I64, I64, I64], I64),
-  recvfrom: wrapper('recvfrom', [I64, I64, I64, I64, I64, I64], I64),
-  fcntl: wrapper('fcntl', [I64, I64, I64]),
-  getpid: wrapper('getpid', []),
-  setns: wrapper('setns', [I64, I64]),
-  open: wrapper('open', [I64, I64, I64]),
+  close: (fd: number): number => orErrno(c.close(fd)),
+  ioctl: (fd: number, request: number, arg: number): number => orErrno(c.ioctl(fd, request, arg)),
+  mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number =>
+    orErrno(c.mmap(addr, length, prot, flags, fd, offset)),
+  munmap: (addr: number, length: number): number => orErrno(c.munmap(addr, length)),
+  epollCreate1: (flags: number): number => orErrno(c.epollCreate1(flags)),
+  epollCtl: (epfd: number, op: number, fd: number, event: number): number => orErrno(c.epollCtl(epfd, op, fd, event)),
+  eventfd: (initval: number, flags: number): number => orErrno(c.eventfd(initval, flags)),
+  write: (fd: number, buf: number, count: number): number => orErrno(c.write(fd, buf, count)),
+  read: (fd: number, buf: number, count: number): number => orErrno(c.read(fd, buf, count)),
+  socket: (domain: number, type: number, protocol: number): number => orErrno(c.socket(domain, type, protocol)),
+  bind: (fd: number, addr: number, len: number): number => orErrno(c.bind(fd, addr, len)),
+  setsockopt: (fd: number, level: number, name: number, value: number, len: number): number =>
+    orErrno(c.setsockopt(fd, level, name, value, len)),
+  getsockname: (fd: number, addr: number, lenAddr: number): number => orErrno(c.getsockname(fd, addr, lenAddr)),
+  sendto: (fd: number, buf: number, len: number, flags: number, addr: number, addrLen: number): number =>
+    orErrno(c.sendto(fd, buf, len, flags, addr, addrLen)),
+  recvfrom: (fd: number, buf: number, len: number, flags: number, addr: number, lenAddr: number): number =>
+    orErrno(c.recvfrom(fd, buf, len, flags, addr, lenAddr)),
+  fcntl: (fd: number, cmd: number, arg: number): number => orErrno(c.fcntl(fd, cmd, arg)),
+  getpid: (): number => orErrno(c.getpid()),
+  setns: (fd: number, nstype: number): number => orErrno(c.setns(fd, nstype)),
+  open: (path: number, flags: number, mode: number): number => orErrno(c.open(path, flags, mode)),
 };
 
-const epollWaitSpec: CallSpec = { ...spec('epoll_wait', DataType.I32, [I64, I64, I64, I64]), errno: true, runInNewThread: true };
+type AsyncFn4 = { async: (a: number, b: number, c: number, d: number, cb: (err: unknown, r: number) => void) => void };
+const epollWait = lib.func('int epoll_wait(int epfd, intptr_t events, int maxevents, int timeout)') as AsyncFn4;
 
 /**
- * epoll_wait on a thread of ffi-rs's pool, so Node's event loop keeps running while it blocks.
- * Resolves to the number of events, or -errno.
+ * epoll_wait on one of koffi's worker threads (libuv's pool), so Node's event loop keeps running
+ * while it blocks. Resolves to the number of events, or -errno.
  */
-export async function epollWaitAsync(epfd: number, events: number, maxEvents: number, timeoutMs: number): Promise<number> {
-  const s: CallSpec = { ...epollWaitSpec, paramsValue: [epfd, events, maxEvents, timeoutMs] };
-  const r = (await invoke(s)) as { value: number; errnoCode: number };
-  return r.value === -1 ? -r.errnoCode : r.value;
+export function epollWaitAsync(epfd: number, events: number, maxEvents: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    epollWait.async(epfd, events, maxEvents, timeoutMs, (err, r) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      // koffi puts the worker thread's errno on this thread before calling back.
+      else resolve(r === -1 ? -errnoView[0] : r);
+    });
+  });
 }
-
-const memmoveSpec = spec('memmove', DataType.External, [I64, I64, I64]);
 
 /** A Buffer over native memory at `address`, without copying. The caller keeps the memory alive. */
 export function bufferAt(address: number, length: number): Buffer {
-  const v = memmoveSpec.paramsValue;
-  v[0] = address; v[1] = address; v[2] = 0;
-  const ext = invoke(memmoveSpec) as JsExternal;
-  return createExternalBuffer(ext, length);
+  return Buffer.from(koffi.view(address, length), 0, length);
 }
 
-const strerrorSpec = spec('strerror', DataType.String, [I64]);
-
-/** The C library's text for an errno. */
-export function strerror(errno: number): string {
-  strerrorSpec.paramsValue[0] = errno;
-  return invoke(strerrorSpec) as string;
-}

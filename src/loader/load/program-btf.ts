@@ -83,14 +83,25 @@ function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
 
 /** Offsets of the strings line records name, in the object's own string table; undefined if one is missing. */
 function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<string, number> | undefined {
+  // Only table entries as long (in UTF-8 bytes) as a wanted string are decoded: the table holds
+  // every type and member name too, and decoding them all cost more than the rest of this file.
+  const lengths = new Set<number>();
+  for (const p of programs) {
+    for (const l of p.lineInfos) {
+      lengths.add(Buffer.byteLength(l.fileName));
+      lengths.add(Buffer.byteLength(l.line));
+    }
+  }
   const table = btf.strings.ownBytes;
+  const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
   const offsets = new Map<string, number>();
-  const decoder = new TextDecoder();
-  for (let at = 0; at < table.length; ) {
-    let end = table.indexOf(0, at);
-    if (end < 0) end = table.length;
-    const text = decoder.decode(table.subarray(at, end));
-    if (!offsets.has(text)) offsets.set(text, at);
+  for (let at = 0; at < bytes.length; ) {
+    let end = bytes.indexOf(0, at);
+    if (end < 0) end = bytes.length;
+    if (lengths.has(end - at)) {
+      const text = bytes.toString('utf8', at, end);
+      if (!offsets.has(text)) offsets.set(text, at);
+    }
     at = end + 1;
   }
   for (const p of programs) {

@@ -1,0 +1,25 @@
+// How the comparison benchmarks measure: the run's parameters (full or --quick) and the best-round
+// timer shared by the single-operation benchmarks (bench/run.ts measures the same way).
+
+export const quick = process.argv.includes('--quick');
+
+export const P = quick
+  ? { drainRounds: 3, liveWrites: 300_000, liveRounds: 1, budgetMs: 300, batchRounds: 20, btfRounds: 5, loadRounds: 5 }
+  : { drainRounds: 4, liveWrites: 1_000_000, liveRounds: 3, budgetMs: 2000, batchRounds: 200, btfRounds: 20, loadRounds: 20 };
+
+export const log = (s: string): void => console.error(s);
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Best round's ns/op over rounds of 2,000 calls of `op`, until the budget is spent. */
+export function measure(op: () => void, budgetMs = P.budgetMs): number {
+  for (let i = 0; i < 2000; i++) op();
+  let best = Infinity;
+  const end = Date.now() + budgetMs;
+  while (Date.now() < end) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 2000; i++) op();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 2000);
+  }
+  return best;
+}
