@@ -64,3 +64,19 @@ describe('error model', () => {
     expect(errnoName(9999)).toBe('E9999');
   });
 });
+
+describe('closed objects', () => {
+  it('.fd throws after close, so a stale number never reaches the kernel', async () => {
+    const { BpfMap, Program, ProgramBuilder, R0, Link } = api;
+    if (process.getuid?.() !== 0) return;
+    const m = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'closed_fd' });
+    const p = Program.load({ type: 'RAW_TRACEPOINT', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'closed_fd' });
+    const l = Link.rawTracepoint(p, 'sys_enter');
+    expect(m.fd).toBeGreaterThan(2);
+    for (const x of [l, p, m]) x.close();
+    expect(() => m.fd).toThrow(api.MapError);
+    expect(() => p.fd).toThrow(api.ProgramError);
+    expect(() => l.fd).toThrow(api.LinkError);
+    expect(() => m.fd).toThrow(/map "closed_fd" is closed/);
+  });
+});

@@ -60,12 +60,10 @@ export abstract class Link {
 
 /** A kernel-owned bpf_link: detached when its last fd closes (also when the process dies). */
 export class BpfLink extends Link {
-  readonly fd: number;
   readonly #owned: OwnedFd;
 
   constructor(fd: number, target: string) {
     super(target);
-    this.fd = fd;
     this.#owned = new OwnedFd(fd, `link ${target}`, this);
   }
 
@@ -73,9 +71,14 @@ export class BpfLink extends Link {
     this.#owned.close();
   }
 
+  /** The link's file descriptor; throws once the link is closed. */
+  get fd(): number {
+    return this.#live();
+  }
+
   #live(): number {
     if (this.closed) throw new LinkError(`link ${this.target} is closed`);
-    return this.fd;
+    return this.#owned.raw;
   }
 
   /** Takes ownership of a bpf_link fd; its target is named from what the kernel reports. */

@@ -90,7 +90,6 @@ function need(v: number | undefined, what: string): number {
  * objects with an `fd` are accepted as input), or typed through codecs.
  */
 export class BpfMap<K = Buffer, V = Buffer> {
-  readonly fd: number;
   readonly type: MapType;
   readonly keySize: number;
   readonly valueSize: number;
@@ -108,7 +107,6 @@ export class BpfMap<K = Buffer, V = Buffer> {
   #slots: ElemSlots | null | undefined;
 
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
-    this.fd = fd;
     this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;
     this.keySize = info.keySize;
@@ -205,9 +203,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.close();
   }
 
+  /** The map's file descriptor; throws once the map is closed, so a stale number never reaches the kernel. */
+  get fd(): number {
+    return this.#live();
+  }
+
   #live(): number {
     if (this.#owned.closed) throw new MapError(`map "${this.name}" is closed`);
-    return this.fd;
+    return this.#owned.raw;
   }
 
   // ---- encoding -------------------------------------------------------------------------------

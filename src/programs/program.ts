@@ -124,7 +124,6 @@ export function linkInstructions(insns: readonly Instruction[], maps: Readonly<R
 
 /** A loaded BPF program held by a file descriptor. */
 export class Program {
-  readonly fd: number;
   readonly type: ProgramType;
   readonly name: string;
   /** The expected attach type it was loaded with (unknown for programs opened by id or pin). */
@@ -132,7 +131,6 @@ export class Program {
   readonly #owned: OwnedFd;
 
   protected constructor(fd: number, type: ProgramType, name: string, expectedAttachType?: number) {
-    this.fd = fd;
     this.#owned = new OwnedFd(fd, `program "${name}"`, this);
     this.type = type;
     this.name = name;
@@ -249,9 +247,14 @@ export class Program {
     this.close();
   }
 
+  /** The program's file descriptor; throws once the program is closed. */
+  get fd(): number {
+    return this.#live();
+  }
+
   #live(): number {
     if (this.#owned.closed) throw new ProgramError(`program "${this.name}" is closed`);
-    return this.fd;
+    return this.#owned.raw;
   }
 }
 

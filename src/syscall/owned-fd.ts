@@ -3,6 +3,7 @@
 // not pin kernel memory for the life of the process.
 import { libc } from './libc.js';
 import { check } from './errors.js';
+import { EbpfError } from '../errors/index.js';
 
 let leaked = 0;
 
@@ -37,7 +38,7 @@ export class OwnedFd {
 
   /** The fd; throws once closed, so a use after close names the object instead of hitting a reused fd. */
   get value(): number {
-    if (this.#closed) throw new Error(`${this.#what} is closed`);
+    if (this.#closed) throw new EbpfError('ERR_CLOSED', `${this.#what} is closed`);
     return this.#fd;
   }
 
