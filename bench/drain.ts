@@ -1,0 +1,97 @@
+// Drain speed of the readers against libbpf's, alone: the drain rows of bench/compare.ts without
+// the live rounds, the other benchmarks or the table, so that a change to a reader's loops can be
+// measured in a few minutes. Run as root:
+//   npx tsx bench/drain.ts [--rounds=N] [--runs=N] [--only=ring16,ring128,perf16,perf128]
+// Each run alternates, per case, our reader (N rounds of pollBatch and N of pollRaw) and the libbpf
+// anchor (bench/anchors/libbpf/records.c, N drain rounds, no live writes), so machine noise hits
+// both alike; it prints each run's best-of-rounds figures and their ratio, then the best over runs.
+// Ours loads the producers from the same clang object (records.bpf.o) with loadCollection.
+import { spawnSync } from 'node:child_process';
+import { loadCollection } from '../src/loader/index.js';
+import { PerfEventArrayReader, RingBufferReader, type RecordBatch } from '../src/index.js';
+import { buildAnchors } from './anchors/build.js';
+
+const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const ROUNDS = Number(arg('rounds', '4'));
+const RUNS = Number(arg('runs', '3'));
+const CASES = arg('only', 'ring16,ring128,perf16,perf128').split(',');
+const RING_SIZE = 16 << 20; // as in records.bpf.c and the anchors
+
+function ours(obj: string, kind: 'ring' | 'perf', size: number): { batch: number; raw: number } {
+  const name = `xdp_${kind}_${size}`;
+  using coll = loadCollection(obj, { programs: [name] });
+  const xdp = coll.programs[name];
+  const ringReader = kind === 'ring' ? new RingBufferReader(coll.maps.ring) : undefined;
+  const perfReader = kind === 'perf' ? new PerfEventArrayReader(coll.maps.events, { pagesPerCpu: RING_SIZE / 4096 }) : undefined;
+  // The per-record work of compare.ts: add the record's u32 at byte 8 to a checksum.
+  let checksum = 0;
+  const onBatch = (batch: RecordBatch): void => {
+    const { words, offsets, count } = batch;
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += words[(offsets[i] >>> 2) + 2];
+    checksum += sum;
+  };
+  let rawData: Buffer | undefined;
+  let rawWords: Uint32Array = new Uint32Array(0);
+  const onRaw = (data: Buffer, offset: number): void => {
+    if (data !== rawData) {
+      rawData = data;
+      rawWords = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    }
+    checksum += rawWords[(offset >>> 2) + 2];
+  };
+  const onPerfRaw = (_cpu: number, data: Buffer, offset: number): void => onRaw(data, offset);
+  const apis = {
+    batch: ringReader ? () => ringReader.pollBatch(onBatch) : () => perfReader!.pollBatch(onBatch),
+    raw: ringReader ? () => ringReader.pollRaw(onRaw) : () => perfReader!.pollRaw(onPerfRaw),
+  };
+  try {
+    const perRecord = kind === 'perf' ? (8 + 4 + size + 7) & ~7 : (8 + size + 7) & ~7;
+    const n = Math.floor((RING_SIZE * 0.9) / perRecord);
+    const best = { batch: Infinity, raw: Infinity };
+    for (let r = 0; r < 2 * ROUNDS; r++) {
+      const api = r % 2 === 0 ? 'batch' : 'raw';
+      const discard = (): void => undefined;
+      xdp.testRun({ data: Buffer.alloc(64), repeat: n, reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)) });
+      checksum = 0;
+      const t0 = process.hrtime.bigint();
+      const got = apis[api]();
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (got !== n || checksum !== 8 * n) throw new Error(`${api}: ${got} records of ${n}, checksum ${checksum}`);
+      best[api] = Math.min(best[api], ns / n);
+    }
+    return { batch: 1e9 / best.batch, raw: 1e9 / best.raw };
+  } finally {
+    ringReader?.close();
+    perfReader?.close();
+  }
+}
+
+function libbpf(bin: string, obj: string, kind: string, size: number): number {
+  const r = spawnSync(bin, [obj, kind, String(size), String(ROUNDS), '0'], { encoding: 'utf8', timeout: 5 * 60_000 });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`libbpf anchor: exit ${r.status}: ${r.stderr}`);
+  const j = JSON.parse(line) as { drainRecordsPerSec: number; drainChecksum: number; drainRecords: number };
+  if (j.drainChecksum !== 8 * j.drainRecords) throw new Error('libbpf anchor: bad checksum');
+  return j.drainRecordsPerSec;
+}
+
+const b = buildAnchors((l) => console.error(l));
+const obj = b.objects.records;
+const bin = b.libbpf.records;
+if (!obj || !bin) throw new Error(`anchors not built: ${JSON.stringify(b.errors)}`);
+const M = (x: number): string => `${(x / 1e6).toFixed(1)} M`;
+const bests = new Map<string, { ours: number; libbpf: number }>();
+for (let run = 0; run < RUNS; run++) {
+  for (const c of CASES) {
+    const kind = c.startsWith('ring') ? 'ring' : 'perf';
+    const size = Number(c.slice(4));
+    const o = ours(obj, kind, size);
+    const l = libbpf(bin, obj, kind, size);
+    const best = Math.max(o.batch, o.raw);
+    const prev = bests.get(c) ?? { ours: 0, libbpf: 0 };
+    bests.set(c, { ours: Math.max(prev.ours, best), libbpf: Math.max(prev.libbpf, l) });
+    console.log(`run ${run} ${c}: ours pollBatch ${M(o.batch)} pollRaw ${M(o.raw)} | libbpf ${M(l)} | ${(best / l).toFixed(2)}x`);
+  }
+}
+for (const [c, v] of bests) console.log(`best ${c}: ours ${M(v.ours)} libbpf ${M(v.libbpf)} ${(v.ours / v.libbpf).toFixed(2)}x`);
