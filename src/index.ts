@@ -65,3 +65,7 @@ export type {
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
+
+// Readers: the user ring buffer producer (issue 16) and the readers' map interface.
+export { UserRingBufferProducer } from './readers/index.js';
+export type { ReaderMap, UserRingBufferProducerOptions } from './readers/index.js';
