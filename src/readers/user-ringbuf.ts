@@ -11,6 +11,8 @@ import { advancePosition, claimMap, LOW_WORD, ReaderError, releaseMap, type Read
 /** See PLAIN_LOADS_ACQUIRE in shared.ts. */
 const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
 const EPOLLOUT = 4;
+/** Edge-triggered: a wait returns after the kernel wakes writers (a drain took records), not while the ring merely has a few free bytes. */
+const EPOLLET = 0x8000_0000;
 
 /** The memory of one user ring buffer, as the kernel lays it out (or a test makes it up). */
 export interface UserRingBufferViews {
@@ -120,8 +122,8 @@ export interface UserRingBufferProducerOptions {
  * `bpf_user_ringbuf_drain`. Zero-copy: `reserve(length)` returns a Buffer over the ring itself
  * (or `reserveRaw` an offset into `data`), the caller fills it, and `submit` publishes it (or
  * `discard` gives it up). `write(bytes)` does all three for a record already in a Buffer. When the
- * ring is full, reserve returns undefined (-1 for reserveRaw); `waitForSpace` resolves when the
- * kernel has drained records (the program calls the drain without BPF_RB_NO_WAKEUP).
+ * ring is full, reserve returns undefined (-1 for reserveRaw); `reserveWait` waits for the kernel
+ * to drain records (the program calls the drain without BPF_RB_NO_WAKEUP) and reserves then.
  * One producer per map in a process: the ring has one producer position.
  */
 export class UserRingBufferProducer {
@@ -155,7 +157,7 @@ export class UserRingBufferProducer {
       undo.push(() => producer!.unmap());
       epoll = new Epoll(1);
       undo.push(() => epoll!.close());
-      epoll.add(map.fd, 0, EPOLLOUT);
+      epoll.add(map.fd, 0, (EPOLLOUT | EPOLLET) >>> 0);
     } catch (e) {
       fail(e);
     }
@@ -233,13 +235,30 @@ export class UserRingBufferProducer {
   }
 
   /**
-   * Resolves true once the kernel may have freed space (a drain took records), false after
-   * `timeoutMs` or once closed. Space freed before the call counts: check with reserve first.
+   * Resolves true once the kernel has taken records since the last wait (its drain wakes writers
+   * unless the program passed BPF_RB_NO_WAKEUP; the first wait also returns when the ring has any
+   * room), false after `timeoutMs` or once closed. reserveWait is the loop most callers want.
    */
   async waitForSpace(timeoutMs = -1): Promise<boolean> {
     if (this.#closed) return false;
     const ready = await this.#epoll.wait(timeoutMs);
     return !this.#closed && ready.length > 0;
+  }
+
+  /**
+   * Like reserve, waiting up to `timeoutMs` (-1: without end) for the kernel to drain enough
+   * records; undefined on timeout or once closed.
+   */
+  async reserveWait(length: number, timeoutMs = -1): Promise<Buffer | undefined> {
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      if (this.#closed) return undefined;
+      const record = this.reserve(length);
+      if (record) return record;
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await this.waitForSpace(left === Infinity ? -1 : Math.ceil(left));
+    }
   }
 
   /** Unmaps the ring; records submitted stay for the program to drain. The map stays open. */
