@@ -8,16 +8,23 @@
 // Ours loads the producers from the same clang object (records.bpf.o) with loadCollection.
 import { spawnSync } from 'node:child_process';
 import { loadCollection } from '../src/loader/index.js';
-import { PerfEventArrayReader, RingBufferReader, type RecordBatch } from '../src/index.js';
+import { PerfEventArrayReader as NewPerf, RingBufferReader as NewRing, type RecordBatch } from '../src/index.js';
 import { buildAnchors } from './anchors/build.js';
 
 const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const ROUNDS = Number(arg('rounds', '4'));
 const RUNS = Number(arg('runs', '3'));
 const CASES = arg('only', 'ring16,ring128,perf16,perf128').split(',');
+// --old=<dir>: also run the readers of an older tree (a copy of its src/readers under bench/, with
+// its imports pointed at src/), alternating with the current ones: before/after in the same run.
+const OLD = process.argv.find((a) => a.startsWith('--old='))?.slice(6);
+type Readers = { RingBufferReader: typeof NewRing; PerfEventArrayReader: typeof NewPerf };
+const versions: [string, Readers][] = [['ours', { RingBufferReader: NewRing, PerfEventArrayReader: NewPerf }]];
+if (OLD) versions.push(['old', (await import(new URL(`${OLD}/index.ts`, import.meta.url).href)) as Readers]);
 const RING_SIZE = 16 << 20; // as in records.bpf.c and the anchors
 
-function ours(obj: string, kind: 'ring' | 'perf', size: number): { batch: number; raw: number } {
+function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number): { batch: number; raw: number } {
+  const { RingBufferReader, PerfEventArrayReader } = readers;
   const name = `xdp_${kind}_${size}`;
   using coll = loadCollection(obj, { programs: [name] });
   const xdp = coll.programs[name];
@@ -81,17 +88,25 @@ const obj = b.objects.records;
 const bin = b.libbpf.records;
 if (!obj || !bin) throw new Error(`anchors not built: ${JSON.stringify(b.errors)}`);
 const M = (x: number): string => `${(x / 1e6).toFixed(1)} M`;
-const bests = new Map<string, { ours: number; libbpf: number }>();
+const bests = new Map<string, number>();
+const keep = (key: string, x: number): void => void bests.set(key, Math.max(bests.get(key) ?? 0, x));
 for (let run = 0; run < RUNS; run++) {
   for (const c of CASES) {
     const kind = c.startsWith('ring') ? 'ring' : 'perf';
     const size = Number(c.slice(4));
-    const o = ours(obj, kind, size);
+    const parts: string[] = [];
     const l = libbpf(bin, obj, kind, size);
-    const best = Math.max(o.batch, o.raw);
-    const prev = bests.get(c) ?? { ours: 0, libbpf: 0 };
-    bests.set(c, { ours: Math.max(prev.ours, best), libbpf: Math.max(prev.libbpf, l) });
-    console.log(`run ${run} ${c}: ours pollBatch ${M(o.batch)} pollRaw ${M(o.raw)} | libbpf ${M(l)} | ${(best / l).toFixed(2)}x`);
+    keep(`${c} libbpf`, l);
+    for (const [name, readers] of versions) {
+      const o = ours(readers, obj, kind, size);
+      const best = Math.max(o.batch, o.raw);
+      keep(`${c} ${name}`, best);
+      parts.push(`${name} pollBatch ${M(o.batch)} pollRaw ${M(o.raw)} ${(best / l).toFixed(2)}x`);
+    }
+    console.log(`run ${run} ${c}: libbpf ${M(l)} | ${parts.join(' | ')}`);
   }
 }
-for (const [c, v] of bests) console.log(`best ${c}: ours ${M(v.ours)} libbpf ${M(v.libbpf)} ${(v.ours / v.libbpf).toFixed(2)}x`);
+for (const c of CASES) {
+  const l = bests.get(`${c} libbpf`)!;
+  console.log(`best ${c}: libbpf ${M(l)} | ${versions.map(([name]) => `${name} ${M(bests.get(`${c} ${name}`)!)} ${(bests.get(`${c} ${name}`)! / l).toFixed(2)}x`).join(' | ')}`);
+}
