@@ -64,9 +64,9 @@ export interface PerfRingShared {
  * LOST record's count) never wraps the ring's end; a sample's body may. A record size below 8
  * (corrupt) stops a loop. LOST records are added to the shared counter.
  *
- * `head` in the loops is the previous record's size word: while records keep the same size, that
- * branch is predicted and the next header's address does not wait for this header's load. Each
- * loop copies the fields it uses to locals first, so that they are not reloaded after every store.
+ * The loops are closures over the ring's views, made once per ring (see RingBufferRing for why).
+ * `head` in them is the previous record's size word: while records keep the same size, that
+ * branch is predicted and the next header's address does not wait for this header's load.
  */
 export class PerfRing {
   readonly cpu: number;
@@ -90,6 +90,12 @@ export class PerfRing {
   touched = 0;
   /** Overwritable rings: data_head where the last read began (the newest record already read). */
   readFrom = 0n;
+  /** Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into the batch (see scanLoop). */
+  readonly scan: (start: number, chunk: number, limit: number) => number;
+  /** Hands up to `limit` samples from `start`, `chunk` bytes, to `onSample` as offsets in a buffer. */
+  readonly raw: (onSample: PerfRawCallback, start: number, chunk: number, limit: number) => number;
+  /** Hands up to `limit` samples from `start`, `chunk` bytes, to `onSample` as views. */
+  readonly views: (onSample: PerfViewCallback, start: number, chunk: number, limit: number) => number;
 
   constructor(cpu: number, control: Buffer, data: Buffer, shared: PerfRingShared) {
     if ((data.length & (data.length - 1)) !== 0 || data.length < 8) throw new Error(`perf ring size ${data.length} is not a power of two`);
@@ -104,6 +110,9 @@ export class PerfRing {
     this.size = data.length;
     this.mask = data.length - 1;
     this.shared = shared;
+    this.scan = scanLoop(this, this.words, this.size, this.bytes, shared.batch.offsets, shared.batch.lengths);
+    this.raw = rawLoop(this, this.words, data, this.size, cpu, shared.closed, shared.scratch);
+    this.views = viewsLoop(this, this.words, data, this.size, cpu, shared.closed, shared.scratch);
   }
 
   /** Bytes waiting after data_tail `tail` (low 32 bits); data_head is read with acquire semantics. */
@@ -121,76 +130,6 @@ export class PerfRing {
   addLost(wordIndex: number): void {
     const words = this.words;
     this.shared.lost.add(this.cpu, words[wordIndex + LOW_WORD] + words[wordIndex + 1 - LOW_WORD] * 2 ** 32);
-  }
-
-  /**
-   * Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into
-   * the batch. Records that do not wrap the ring's end (nearly all) are walked with plain offsets;
-   * from the first that does, and for a chunk that reaches the end, scanWrapping takes over.
-   *
-   * A sample's raw size is its record's size less 12 (header and u32 size): the kernel pads the raw
-   * data so that the u32 and the data fill whole u64s, and the reader asks for PERF_SAMPLE_RAW
-   * only, so nothing else is in the record. The loop takes it from the header it already loaded
-   * (one load per record less), and tests only after the loop whether the last sample wraps the
-   * ring's end (only the last can: the chunk ends before the ring does).
-   */
-  scan(start: number, chunk: number, limit: number): number {
-    const size = this.size;
-    if (start + chunk > size) return this.scanWrapping(start, chunk, limit);
-    const words = this.words;
-    const offsets = this.shared.batch.offsets;
-    const lengths = this.shared.batch.lengths;
-    const wordMask = (size >>> 2) - 1;
-    const SAMPLE = PERF_RECORD_SAMPLE; // locals, not module constants, in the loop
-    const end = start + chunk;
-    let at = start;
-    let count = 0;
-    let touched = 0;
-    for (;;) {
-      // Samples only: no call in this loop, so V8 keeps its values in registers.
-      let head = -1;
-      let step = 0;
-      let rawSize = 0;
-      while (at < end && count < limit) {
-        const w = at >>> 2;
-        const sizeWord = words[w + 1] | 0; // u16 misc, u16 size
-        if (sizeWord !== head) {
-          step = sizeWord >>> 16;
-          if (step < 16) break;
-          head = sizeWord;
-          rawSize = step - 12;
-        }
-        if (words[w] !== SAMPLE) break;
-        // A record longer than a cache line: read its second line too, so that the lines read
-        // form a dense stream the hardware prefetcher follows.
-        if (rawSize > 52) touched ^= words[(w + 16) & wordMask];
-        offsets[count] = at + 12;
-        lengths[count] = rawSize;
-        count++;
-        at += step;
-      }
-      if (at > size) {
-        // The last sample wraps the ring's end: not in this batch.
-        count--;
-        at -= step;
-      }
-      if (at >= end || count >= limit) break;
-      // Stopped at a record that is corrupt, wraps the ring's end, or is not a sample.
-      const w = at >>> 2;
-      const recordSize = words[w + 1] >>> 16;
-      if (recordSize < 8) break;
-      if (at + recordSize > size) {
-        if (at === start) return this.scanWrapping(start, chunk, limit);
-        break;
-      }
-      // Other records are stepped over (a sample shorter than 16 bytes cannot be one).
-      if (words[w] === PERF_RECORD_LOST) this.addLost(w + 4);
-      at += recordSize;
-    }
-    this.done = at - start;
-    this.scanned = this.bytes;
-    this.touched = touched;
-    return count;
   }
 
   /** scan where the records wrap the ring's end: positions masked, a wrapped sample copied, alone in its batch. */
@@ -230,92 +169,6 @@ export class PerfRing {
     this.done = pos;
     this.scanned = bytes;
     return count;
-  }
-
-  /** Hands up to `limit` samples from `start`, `chunk` bytes, to `onSample` as offsets in a buffer. */
-  raw(onSample: PerfRawCallback, start: number, chunk: number, limit: number): number {
-    const words = this.words;
-    const data = this.data;
-    const size = this.size;
-    const mask = this.mask;
-    const cpu = this.cpu;
-    const closed = this.shared.closed;
-    const SAMPLE = PERF_RECORD_SAMPLE;
-    let pos = 0;
-    let delivered = 0;
-    let head = -1;
-    let touched = 0;
-    try {
-      while (pos < chunk && delivered < limit) {
-        const at = (start + pos) & mask;
-        const w = at >>> 2;
-        const sizeWord = words[w + 1] | 0;
-        if (sizeWord !== head) {
-          if (sizeWord >>> 16 < 8) break;
-          head = sizeWord;
-        }
-        const type = words[w];
-        pos += head >>> 16;
-        if (type === SAMPLE) {
-          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
-          const sampleAt = (at + 12) & mask;
-          delivered++;
-          if (sampleAt + rawSize <= size) {
-            if (rawSize > 52) touched ^= words[w + 16]; // as in scan
-            onSample(cpu, data, sampleAt, rawSize);
-          } else {
-            onSample(cpu, this.shared.scratch.copy(this, sampleAt, rawSize).data, 0, rawSize);
-          }
-          if (closed[0] !== 0) break;
-        } else if (type === PERF_RECORD_LOST) {
-          this.addLost(((at + 16) & mask) >>> 2);
-        }
-      }
-    } finally {
-      this.done = pos;
-      this.touched = touched;
-    }
-    return delivered;
-  }
-
-  /** Hands up to `limit` samples from `start`, `chunk` bytes, to `onSample` as views. */
-  views(onSample: PerfViewCallback, start: number, chunk: number, limit: number): number {
-    const words = this.words;
-    const data = this.data;
-    const size = this.size;
-    const mask = this.mask;
-    const cpu = this.cpu;
-    const closed = this.shared.closed;
-    const SAMPLE = PERF_RECORD_SAMPLE;
-    let pos = 0;
-    let delivered = 0;
-    let head = -1;
-    try {
-      while (pos < chunk && delivered < limit) {
-        const at = (start + pos) & mask;
-        const w = at >>> 2;
-        const sizeWord = words[w + 1] | 0;
-        if (sizeWord !== head) {
-          if (sizeWord >>> 16 < 8) break;
-          head = sizeWord;
-        }
-        const type = words[w];
-        pos += head >>> 16;
-        if (type === SAMPLE) {
-          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
-          const sampleAt = (at + 12) & mask;
-          delivered++;
-          if (sampleAt + rawSize <= size) onSample(cpu, data.subarray(sampleAt, sampleAt + rawSize));
-          else onSample(cpu, this.shared.scratch.copy(this, sampleAt, rawSize).data.subarray(0, rawSize));
-          if (closed[0] !== 0) break;
-        } else if (type === PERF_RECORD_LOST) {
-          this.addLost(((at + 16) & mask) >>> 2);
-        }
-      }
-    } finally {
-      this.done = pos;
-    }
-    return delivered;
   }
 
   /**
@@ -429,3 +282,168 @@ export class PerfRing {
     return { start, chunk: pos };
   }
 }
+
+/**
+ * PerfRing.scan, as a closure over the ring's views (see PerfRing). Finds up to `limit` samples
+ * from `start`, `chunk` bytes, writing their offsets and lengths into the batch. Records that do
+ * not wrap the ring's end (nearly all) are walked with plain offsets; from the first that does,
+ * and for a chunk that reaches the end, scanWrapping takes over.
+ *
+ * A sample's raw size is its record's size less 12 (header and u32 size): the kernel pads the raw
+ * data so that the u32 and the data fill whole u64s, and the reader asks for PERF_SAMPLE_RAW
+ * only, so nothing else is in the record. The loop takes it from the header it already loaded
+ * (one load per record less), and tests only after the loop whether the last sample wraps the
+ * ring's end (only the last can: the chunk ends before the ring does).
+ */
+function scanLoop(ring: PerfRing, ringWords: Uint32Array, ringSize: number, ringBytes: Bytes, batchOffsets: Uint32Array, batchLengths: Uint32Array): PerfRing['scan'] {
+  return (start: number, chunk: number, limit: number): number => {
+    const size = ringSize;
+    if (start + chunk > size) return ring.scanWrapping(start, chunk, limit);
+    const words = ringWords;
+    const offsets = batchOffsets;
+    const lengths = batchLengths;
+    const wordMask = (size >>> 2) - 1;
+    const SAMPLE = PERF_RECORD_SAMPLE; // locals, not module constants, in the loop
+    const end = start + chunk;
+    let at = start;
+    let count = 0;
+    let touched = 0;
+    for (;;) {
+      // Samples only: no call in this loop, so V8 keeps its values in registers.
+      let head = -1;
+      let step = 0;
+      let rawSize = 0;
+      while (at < end && count < limit) {
+        const w = at >>> 2;
+        const sizeWord = words[w + 1] | 0; // u16 misc, u16 size
+        if (sizeWord !== head) {
+          step = sizeWord >>> 16;
+          if (step < 16) break;
+          head = sizeWord;
+          rawSize = step - 12;
+        }
+        if (words[w] !== SAMPLE) break;
+        // A record longer than a cache line: read its second line too, so that the lines read
+        // form a dense stream the hardware prefetcher follows.
+        if (rawSize > 52) touched ^= words[(w + 16) & wordMask];
+        offsets[count] = at + 12;
+        lengths[count] = rawSize;
+        count++;
+        at += step;
+      }
+      if (at > size) {
+        // The last sample wraps the ring's end: not in this batch.
+        count--;
+        at -= step;
+      }
+      if (at >= end || count >= limit) break;
+      // Stopped at a record that is corrupt, wraps the ring's end, or is not a sample.
+      const w = at >>> 2;
+      const recordSize = words[w + 1] >>> 16;
+      if (recordSize < 8) break;
+      if (at + recordSize > size) {
+        if (at === start) return ring.scanWrapping(start, chunk, limit);
+        break;
+      }
+      // Other records are stepped over (a sample shorter than 16 bytes cannot be one).
+      if (words[w] === PERF_RECORD_LOST) ring.addLost(w + 4);
+      at += recordSize;
+    }
+    ring.done = at - start;
+    ring.scanned = ringBytes;
+    ring.touched = touched;
+    return count;
+  };
+}
+
+
+/** PerfRing.raw, as a closure over the ring's views. */
+function rawLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, ringSize: number, ringCpu: number, closedFlag: Uint8Array, scratch: WrapScratch): PerfRing['raw'] {
+  return (onSample: PerfRawCallback, start: number, chunk: number, limit: number): number => {
+    const words = ringWords;
+    const data = ringData;
+    const size = ringSize;
+    const mask = ringSize - 1;
+    const cpu = ringCpu;
+    const closed = closedFlag;
+    const SAMPLE = PERF_RECORD_SAMPLE;
+    let pos = 0;
+    let delivered = 0;
+    let head = -1;
+    let touched = 0;
+    try {
+      while (pos < chunk && delivered < limit) {
+        const at = (start + pos) & mask;
+        const w = at >>> 2;
+        const sizeWord = words[w + 1] | 0;
+        if (sizeWord !== head) {
+          if (sizeWord >>> 16 < 8) break;
+          head = sizeWord;
+        }
+        const type = words[w];
+        pos += head >>> 16;
+        if (type === SAMPLE) {
+          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+          const sampleAt = (at + 12) & mask;
+          delivered++;
+          if (sampleAt + rawSize <= size) {
+            if (rawSize > 52) touched ^= words[w + 16]; // as in scan
+            onSample(cpu, data, sampleAt, rawSize);
+          } else {
+            onSample(cpu, scratch.copy(ring, sampleAt, rawSize).data, 0, rawSize);
+          }
+          if (closed[0] !== 0) break;
+        } else if (type === PERF_RECORD_LOST) {
+          ring.addLost(((at + 16) & mask) >>> 2);
+        }
+      }
+    } finally {
+      ring.done = pos;
+      ring.touched = touched;
+    }
+    return delivered;
+  };
+}
+
+/** PerfRing.views, as a closure over the ring's views. */
+function viewsLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, ringSize: number, ringCpu: number, closedFlag: Uint8Array, scratch: WrapScratch): PerfRing['views'] {
+  return (onSample: PerfViewCallback, start: number, chunk: number, limit: number): number => {
+    const words = ringWords;
+    const data = ringData;
+    const size = ringSize;
+    const mask = ringSize - 1;
+    const cpu = ringCpu;
+    const closed = closedFlag;
+    const SAMPLE = PERF_RECORD_SAMPLE;
+    let pos = 0;
+    let delivered = 0;
+    let head = -1;
+    try {
+      while (pos < chunk && delivered < limit) {
+        const at = (start + pos) & mask;
+        const w = at >>> 2;
+        const sizeWord = words[w + 1] | 0;
+        if (sizeWord !== head) {
+          if (sizeWord >>> 16 < 8) break;
+          head = sizeWord;
+        }
+        const type = words[w];
+        pos += head >>> 16;
+        if (type === SAMPLE) {
+          const rawSize = words[((at + 8) & mask) >>> 2] | 0;
+          const sampleAt = (at + 12) & mask;
+          delivered++;
+          if (sampleAt + rawSize <= size) onSample(cpu, data.subarray(sampleAt, sampleAt + rawSize));
+          else onSample(cpu, scratch.copy(ring, sampleAt, rawSize).data.subarray(0, rawSize));
+          if (closed[0] !== 0) break;
+        } else if (type === PERF_RECORD_LOST) {
+          ring.addLost(((at + 16) & mask) >>> 2);
+        }
+      }
+    } finally {
+      ring.done = pos;
+    }
+    return delivered;
+  };
+}
+
