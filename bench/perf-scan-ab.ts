@@ -1,8 +1,15 @@
-// Scratch: the perf scan, old closure vs PerfRing, same driver, user CPU time.
+// A/B of the hot loop alone (no kernel): the perf scan, old closure vs PerfRing, same driver, user CPU time.
 import { Batch, Bytes } from '../src/readers/batch.js';
 import { PerfRing, WrapScratch } from '../src/readers/perf-access.js';
 import { LostCounter } from '../src/readers/shared.js';
-import { CpuRing, getLoopDone, PerfState, perfScanLoop } from './old-readers/perf.js';
+// The old loops: `npx tsx bench/readers-of.ts <commit>` first (bench/old-readers/ is not committed).
+const OLD = './old-readers/perf.js';
+const { CpuRing, getLoopDone, PerfState, perfScanLoop } = (await import(OLD)) as {
+  CpuRing: new (cpu: number, fd: number, region: undefined, control: Uint32Array, tail: BigUint64Array, data: Buffer) => object;
+  PerfState: new () => object;
+  getLoopDone(): number;
+  perfScanLoop(ring: object, offsets: Uint32Array, lengths: Uint32Array, state: object): (start: number, chunk: number, limit: number) => number;
+};
 
 const SIZE = 16 << 20;
 const rec = Number(process.argv[2] ?? 32);

@@ -1,4 +1,4 @@
-// Scratch: ns per record of PerfRing.pollBatch over a made-up 16 MiB ring (no kernel), user CPU time.
+// The perf scan alone (no kernel): ns per record of PerfRing.pollBatch over a made-up 16 MiB ring (no kernel), user CPU time.
 import { Batch, Bytes, type RecordBatch } from '../src/readers/batch.js';
 import { PerfRing, WrapScratch } from '../src/readers/perf-access.js';
 import { RingBufferRing } from '../src/readers/ring-access.js';

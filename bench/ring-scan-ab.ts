@@ -1,6 +1,11 @@
-// Scratch: the ring buffer scan, old closure vs RingBufferRing method, same driver, user CPU time.
+// A/B of the hot loop alone (no kernel): the ring buffer scan, old closure vs RingBufferRing method, same driver, user CPU time.
 import { RingBufferRing } from '../src/readers/ring-access.js';
-import { getLoopEnd, scanLoop } from './old-readers/ringbuf.js';
+// The old loops: `npx tsx bench/readers-of.ts <commit>` first (bench/old-readers/ is not committed).
+const OLD = './old-readers/ringbuf.js';
+const { getLoopEnd, scanLoop } = (await import(OLD)) as {
+  getLoopEnd(): number;
+  scanLoop(view: DataView, headers: Int32Array, offsets: Uint32Array, lengths: Uint32Array): (start: number, end: number, limit: number) => number;
+};
 
 const SIZE = 16 << 20;
 const rec = Number(process.argv[2] ?? 24);
