@@ -243,6 +243,24 @@ describe('perf ring access (no kernel)', () => {
     expect(viaRaw).toEqual(raws.map(padded));
   });
 
+  it('a batch whose last sample would wrap the end leaves it to the next batch, which copies it', () => {
+    // Batches cover 4096 bytes of ring: from 4096 in an 8192-byte ring, the 37th 112-byte record
+    // starts at 8128 and wraps the end.
+    const fake = new FakePerfRing(8192, 4096n);
+    const ring = new PerfRing(0, fake.control, fake.data, perfShared(4096));
+    const raws = Array.from({ length: 40 }, (_, i) => rawSample(i, 100));
+    for (const r of raws) fake.add(FakePerfRing.sampleRecord(r));
+    const batches: { count: number; copy: boolean }[] = [];
+    const got: Buffer[] = [];
+    expect(ring.pollBatch((b) => {
+      batches.push({ count: b.count, copy: b.data !== fake.data });
+      for (let i = 0; i < b.count; i++) got.push(Buffer.from(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
+    }, 100)).toBe(40);
+    expect(batches).toEqual([{ count: 36, copy: false }, { count: 1, copy: true }, { count: 3, copy: false }]);
+    expect(got).toEqual(raws);
+    expect(fake.tail).toBe(fake.head);
+  });
+
   it('counts LOST records per CPU and does not hand them out', () => {
     const fake = new FakePerfRing(4096);
     const shared = perfShared();
