@@ -59,13 +59,14 @@ export interface PerfRingShared {
  * One CPU's perf ring. `scan`, `raw` and `views` are the hot loops over the records from ring
  * offset `start`, `chunk` bytes: each returns how many samples it found or delivered and leaves in
  * `done` the bytes it consumed, through the last sample it handed out (also when a callback throws
- * or closes the reader); `scan` leaves in `bytes` the memory its batch is in (the ring, or the
+ * or closes the reader); `scan` leaves in `scanned` the memory its batch is in (the ring, or the
  * scratch copy of one wrapped sample). Records are 8-byte aligned and sized, so a header (and a
  * LOST record's count) never wraps the ring's end; a sample's body may. A record size below 8
  * (corrupt) stops a loop. LOST records are added to the shared counter.
  *
- * The loops are closures over the ring's views, made once per ring (see RingBufferRing for why).
- * `head` in them is the previous record's size word: while records keep the same size, that
+ * `raw` and `views` are closures over the ring's views, made once per ring (see RingBufferRing for
+ * why); `scan`, the hottest, is one function for all rings (see perfScan). `head` in the loops is
+ * the previous record's size word: while records keep the same size, that
  * branch is predicted and the next header's address does not wait for this header's load.
  */
 export class PerfRing {
