@@ -97,3 +97,7 @@ export type { LinkDetails, LinkTypeName } from './links/link-info.js';
 export * as features from './features/index.js';
 export { FeatureProbeError } from './features/index.js';
 export type { FeatureAnswer } from './features/index.js';
+
+// Readers: the user ring buffer producer (issue 16) and the readers' map interface.
+export { UserRingBufferProducer } from './readers/index.js';
+export type { ReaderMap, UserRingBufferProducerOptions } from './readers/index.js';

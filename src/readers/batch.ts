@@ -1,5 +1,4 @@
 // What the readers' pollBatch hands out: many records at once, located by offset in one buffer.
-import { HOST_LITTLE_ENDIAN } from '../host.js';
 
 /**
  * A batch of records handed to a `pollBatch` callback, all in place in `data`: record i (for
@@ -75,36 +74,3 @@ export function checkBatchSize(n: number, E: new (message: string) => Error): nu
   return n;
 }
 
-/**
- * Whether a plain typed-array load is an acquire load here: on x86 (TSO) loads are not reordered
- * with later loads, and V8 emits typed-array loads in program order, so reading a header the
- * producer published with a release store and then the record behind it needs nothing more (as
- * smp_load_acquire is a plain mov there). Elsewhere the readers use Atomics.load.
- */
-export const PLAIN_LOADS_ACQUIRE = process.arch === 'x64' || process.arch === 'ia32';
-
-/** Index of the low 32-bit half of a u64 in a Uint32Array view of it. */
-export const LOW_WORD = HOST_LITTLE_ENDIAN ? 0 : 1;
-
-/**
- * Advances a u64 position the reader owns (the ring buffer's consumer_pos, a perf ring's
- * data_tail; its low half is `words[index]`) from `low` (its low 32 bits) by `bytes`, with release semantics, and returns the new
- * low 32 bits. While the high half stays the same a 32-bit store of the low half is the whole
- * update (the kernel reads the u64 in one load, so it sees the old or the new value); when the low
- * half carries, the u64 is stored whole.
- */
-export function advancePosition(words: Uint32Array, index: number, whole: BigUint64Array, low: number, bytes: number): number {
-  const next = low + bytes;
-  if (next <= 0xffff_ffff) {
-    if (PLAIN_LOADS_ACQUIRE) words[index] = next; // x86: a plain store is a release store
-    else Atomics.store(words, index, next);
-    return next;
-  }
-  Atomics.store(whole, 0, BigInt.asUintN(64, Atomics.load(whole, 0) + BigInt(bytes)));
-  return next - 0x1_0000_0000;
-}
-
-/** `max` as a small integer, so the hot loops compare integers (Infinity and large values: 2^31 - 1). */
-export function toLimit(max: number): number {
-  return max >= 0x7fff_ffff ? 0x7fff_ffff : max > 0 ? max | 0 : 0;
-}
