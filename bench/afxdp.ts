@@ -195,20 +195,24 @@ const xdpBench = await (async (): Promise<{ pps?: number; error?: string; versio
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  let spawnFailed = false;
+  const exited = new Promise<number | null>((r) => {
+    child.on('exit', r);
+    child.on('error', (e) => { spawnFailed = true; out += `Error: ${e.message}\n`; r(null); }); // no nsenter
+  });
   const end = Date.now() + 3000;
   await new Promise((r) => setTimeout(r, 800));
-  while (child.exitCode === null && Date.now() < end) {
+  while (!spawnFailed && child.exitCode === null && Date.now() < end) {
     inject(FRAMES);
     await new Promise((r) => setImmediate(r));
   }
-  if (child.exitCode === null) child.kill('SIGINT');
+  if (!spawnFailed && child.exitCode === null) child.kill('SIGINT');
   await exited;
   const rates = [...out.matchAll(/([\d,]+)\s+rx\/s/g)].map((m) => Number(m[1].replace(/,/g, '')));
   if (rates.length) return { pps: Math.max(...rates), version };
   const lines = out.split('\n').map((l) => l.trim());
-  // xdp-tools before 1.5 hooks the xdp:xdp_redirect_map{,_err} tracepoints, which Linux 6.16
-  // removed; its libbpf then refuses the whole object.
+  // xdp-tools 1.3 hooks the xdp:xdp_redirect_map{,_err} tracepoints, which Linux 6.16 removed
+  // (upstream xdp-tools dropped those hooks in June 2025); its libbpf then refuses the whole object.
   const btf = lines.find((l) => /kernel BTF type ID of 'xdp_redirect_map(_err)?'/.test(l));
   if (btf) return { error: `${btf} (its xdp_basic object hooks the xdp:xdp_redirect_map_err tracepoint, which Linux 6.16 removed; xdp-tools dropped that hook after ${version ?? 'this version'})`, version };
   const why = lines.filter((l) => /failed|Error|No such|bpffs/i.test(l));
