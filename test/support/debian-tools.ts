@@ -19,6 +19,7 @@ export const TEST_PACKAGES: Readonly<Record<string, string>> = {
   bpftrace: 'an independent tracer: the goroutine tracer and USDT oracles',
   'golang-go': 'builds the Go programs the goroutine tracer is tested on',
   'xdp-tools': 'xdp-loader status, the second XDP oracle',
+  'libxdp-dev': "libxdp's xsk API: the C AF_XDP receiver bench/afxdp.ts compares with (test/afxdp-anchor)",
   'systemtap-sdt-dev': '<sys/sdt.h> for the USDT test program',
   iproute2: 'ip and tc: network namespaces, veth pairs, the XDP and tc oracles',
   'util-linux': 'setpriv and unshare: running with chosen capabilities and namespaces',
