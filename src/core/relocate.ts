@@ -97,7 +97,7 @@ function answerFor(r: CoreRelocationInput, indexes: number[], local: Btf, target
   if (isFieldKind(r.kind)) {
     const walk = localAccess(local, r.typeId, indexes);
     if (typeof walk === 'string') return undefined;
-    const field = targetAccess(target, cand.id, indexes[0], walk.steps, local, r.typeId, indexes);
+    const field = targetAccess(target, cand.id, indexes[0], walk.steps, local, r.typeId);
     if (!field) return undefined;
     return fieldAnswer(r.kind, field, target);
   }
