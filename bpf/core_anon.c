@@ -91,4 +91,14 @@ SEC("socket") int lshift_ignore_df(void *ctx) { return info(struct sk_buff, igno
 SEC("socket") int rshift_ignore_df(void *ctx) { return info(struct sk_buff, ignore_df, FIELD_RSHIFT_U64); }
 SEC("socket") int offset_protocol(void *ctx) { return info(struct sk_buff, protocol, FIELD_BYTE_OFFSET); }
 
+/* A relocated load, not just a number: the kernel sk_buff's protocol (in an anonymous struct of an
+ * anonymous union there), read through bpf_cast_to_kern_ctx(). The frame is IPv4: 0x0008 as the
+ * big-endian 0x0800 reads on a little-endian machine. */
+#define __ksym __attribute__((section(".ksyms")))
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+SEC("socket") int read_protocol(void *ctx) {
+  struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+  return skb->protocol;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -44,6 +44,8 @@ describe.runIf(isRoot)('loader against libbpf, one cause at a time', () => {
       offset_num: 14, offset_dport: 12, offset_hash: 10, offset_rcv_saddr: 4, offset_flat_num: 14, offset_flat_saddr: 4,
       size_dport: 2, size_flags: 8, exists_num: 1, exists_bogus: 10, signed_flags: 20, offset_dev: 16,
     });
+    // A relocated load through two anonymous members reads the frame's EtherType (0x0800, big-endian).
+    expect(r.read_protocol.ours.retval).toBe(0x0008);
   });
 
   it('cause 2: .rodata and .kconfig are frozen before programs load, so dead branches are pruned', () => {

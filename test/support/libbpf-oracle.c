@@ -2,7 +2,7 @@
  * (every other program's autoload off), optionally sets .rodata variables first, test-runs it on
  * a 64-byte IPv4 Ethernet frame when its type can be test-run, and prints one JSON line:
  *   {"loaded":true,"retval":N}   {"loaded":true}   {"loaded":false,"error":"..."}
- * Usage: libbpf-oracle OBJECT PROGRAM [--run] [--set NAME=U32]...
+ * Usage: libbpf-oracle OBJECT PROGRAM [--run] [--pin-root DIR] [--set NAME=U32]...
  * Built by test/support/libbpf.ts with gcc -lbpf; never committed as a binary. */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -71,11 +71,15 @@ static int set_rodata(struct bpf_object *obj, const char *name, unsigned int val
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: libbpf-oracle OBJECT PROGRAM [--run] [--set NAME=U32]...\n");
+    fprintf(stderr, "usage: libbpf-oracle OBJECT PROGRAM [--run] [--pin-root DIR] [--set NAME=U32]...\n");
     return 2;
   }
   libbpf_set_print(keep_warnings);
-  struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+  const char *pin_root = NULL;
+  for (int i = 3; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--pin-root") == 0) pin_root = argv[i + 1];
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
+  struct bpf_object *obj = bpf_object__open_file(argv[1], &open_opts);
   if (!obj) return fail("open");
   struct bpf_program *prog, *wanted = NULL;
   bpf_object__for_each_program(prog, obj) {
@@ -87,6 +91,7 @@ int main(int argc, char **argv) {
   int run = 0;
   for (int i = 3; i < argc; i++) {
     if (strcmp(argv[i], "--run") == 0) run = 1;
+    else if (strcmp(argv[i], "--pin-root") == 0) i++;
     else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
       char *eq = strchr(argv[++i], '=');
       if (!eq) return 2;
@@ -97,6 +102,7 @@ int main(int argc, char **argv) {
   if (bpf_object__load(obj) != 0) return fail("load");
   if (!run) {
     printf("{\"loaded\":true}\n");
+    bpf_object__close(obj);
     return 0;
   }
   unsigned char packet[64] = {0};

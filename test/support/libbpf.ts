@@ -38,21 +38,22 @@ function oracleBinary(): string {
 }
 
 /** libbpf loads `program` of `object` alone, sets u32 .rodata variables first, and test-runs it when `run`. */
-export function libbpfLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number> } = {}): OracleOutcome {
+export function libbpfLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number>; pinPath?: string } = {}): OracleOutcome {
   const args = [object, program];
   if (options.run) args.push('--run');
+  if (options.pinPath) args.push('--pin-root', options.pinPath);
   for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${v}`);
   const out = execFileSync(oracleBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out.trim()) as OracleOutcome;
 }
 
 /** This library loads `program` of `object` alone, the same way. */
-export function ourLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number>; spec?: CollectionSpec } = {}): OracleOutcome {
+export function ourLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number>; spec?: CollectionSpec; pinPath?: string } = {}): OracleOutcome {
   let c;
   try {
     const spec = options.spec ?? loadCollectionSpec(new Uint8Array(readFileSync(object)), { name: object });
     for (const [k, v] of Object.entries(options.set ?? {})) spec.variables[k].set(v);
-    c = loadCollection(spec, { programs: [program] });
+    c = loadCollection(spec, { programs: [program], ...(options.pinPath ? { pinPath: options.pinPath } : {}) });
   } catch (e) {
     return { loaded: false, error: (e as Error).message };
   }
