@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
-import { BpfMap, possibleCpus, type MapSpec } from '../../maps/index.js';
+import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
 import { Program, type LoadOptions } from '../../programs/index.js';
 import { closeFd, SyscallError } from '../../syscall/index.js';
 import { dupFd } from '../../syscall/fd.js';
@@ -194,23 +194,23 @@ function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefin
 /** A caller's map in place of a definition: checked against it, and opened again so the collection owns its own fd. */
 function replaceMap(spec: CollectionSpec, m: MapSpecEntry, given: BpfMap<unknown, unknown> | number): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
   const where = { file: spec.name, section: m.section, symbol: m.name };
-  let map: BpfMap<unknown, unknown>;
+  let info: MapInfo;
   try {
-    map = BpfMap.fromFd<unknown, unknown>(dupFd(typeof given === 'number' ? given : given.fd), typedCodecs(spec, m));
+    info = mapInfoFromFd(typeof given === 'number' ? given : given.fd);
   } catch (e) {
     throw new LoaderError(`the replacement for map ${m.name} is not a usable map: ${(e as Error).message}`, where, { cause: e });
   }
   const want = mapSpecOf(m, undefined);
   const diffs: string[] = [];
-  if (map.type !== m.type) diffs.push(`type ${map.type} (want ${m.type})`);
-  if (map.keySize !== m.keySize) diffs.push(`key size ${map.keySize} (want ${m.keySize})`);
-  if (map.valueSize !== m.valueSize) diffs.push(`value size ${map.valueSize} (want ${m.valueSize})`);
-  if (map.maxEntries !== want.maxEntries) diffs.push(`max entries ${map.maxEntries} (want ${want.maxEntries})`);
-  if ((map.flags & ~MMAPABLE) !== (m.flags & ~MMAPABLE)) diffs.push(`flags 0x${map.flags.toString(16)} (want 0x${m.flags.toString(16)})`);
+  if (info.type !== m.type) diffs.push(`type ${info.type} (want ${m.type})`);
+  if (info.keySize !== m.keySize) diffs.push(`key size ${info.keySize} (want ${m.keySize})`);
+  if (info.valueSize !== m.valueSize) diffs.push(`value size ${info.valueSize} (want ${m.valueSize})`);
+  if (info.maxEntries !== want.maxEntries) diffs.push(`max entries ${info.maxEntries} (want ${want.maxEntries})`);
+  if ((info.flags & ~MMAPABLE) !== (m.flags & ~MMAPABLE)) diffs.push(`flags 0x${info.flags.toString(16)} (want 0x${m.flags.toString(16)})`);
   if (diffs.length > 0) {
-    map.close();
     throw new LoaderError(`the replacement for map ${m.name} does not match its definition: ${diffs.join(', ')}`, { ...where, hint: 'pass a map created from the same definition' });
   }
+  const map = BpfMap.fromFd<unknown, unknown>(dupFd(typeof given === 'number' ? given : given.fd), typedCodecs(spec, m));
   return { map, fromPin: false };
 }
 

@@ -1,0 +1,96 @@
+// What users of libbpf and cilium/ebpf rely on when loading (issue 13): partial loads, a spec that
+// loading never changes, and existing maps used in place of the object's.
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { BpfMap } from '../src/maps/index.js';
+import { loadCollection, loadCollectionSpec, LoaderError } from '../src/loader/index.js';
+import { isRoot } from './support/env.js';
+
+const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../bpf/${name}.o`, import.meta.url)));
+const packet = Buffer.alloc(64, 0xab);
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+/** Everything a spec holds that loading could change: map definitions, data bytes, instructions. */
+function snapshot(spec: ReturnType<typeof loadCollectionSpec>): string {
+  return JSON.stringify({
+    maps: Object.values(spec.maps).map((m) => ({ ...m, contents: m.contents?.kind === 'data' ? Buffer.from(m.contents.bytes).toString('hex') : m.contents?.kind })),
+    programs: Object.values(spec.programs).map((p) => ({ ...p, instructions: p.instructions.map((i) => ({ ...i, imm64: i.imm64?.toString() })) })),
+    kconfig: spec.kconfig, ksyms: spec.ksyms,
+  }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+describe.runIf(isRoot)('loadCollection options', () => {
+  it('loads only the chosen programs; a refused one is named and nothing it made stays open', () => {
+    const spec = loadCollectionSpec(bytesOf('rodata_prune'), { name: 'rodata_prune.o' });
+    const c = loadCollection(spec, { programs: ['old_kernel_branch', 'mode_branch'] });
+    try {
+      expect(Object.keys(c.programs).sort()).toEqual(['mode_branch', 'old_kernel_branch']);
+      expect(c.programs.mode_branch.testRun({ data: packet }).retval).toBe(2);
+    } finally {
+      c.close();
+    }
+    const before = openFds();
+    let error: unknown;
+    try {
+      loadCollection(spec);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(/program "threshold_branch" rejected by the verifier/);
+    expect(openFds()).toBe(before);
+    expect(() => loadCollection(spec, { programs: ['nope'] })).toThrow(/no program named nope/);
+  });
+
+  it('never changes the spec: the same spec loads twice, .kconfig values and all', () => {
+    for (const name of ['kconfig_virtual', 'ksyms', 'core_anon', 'rodata_prune']) {
+      const spec = loadCollectionSpec(bytesOf(name), { name });
+      const before = snapshot(spec);
+      const programs = Object.keys(spec.programs).filter((p) => p !== 'typed_ksym' && p !== 'threshold_branch');
+      for (let i = 0; i < 2; i++) loadCollection(spec, { programs }).close();
+      expect(snapshot(spec)).toBe(before);
+    }
+    // The .kconfig value was all zeroes in the spec and stays so.
+    const spec = loadCollectionSpec(bytesOf('kconfig_virtual'));
+    const kconfig = spec.maps['.kconfig'].contents;
+    loadCollection(spec).close();
+    expect(kconfig?.kind === 'data' && [...kconfig.bytes].every((b) => b === 0)).toBe(true);
+  });
+
+  it('uses an existing map (a BpfMap or an fd) instead of creating one', () => {
+    const spec = loadCollectionSpec(bytesOf('xdp_counter'), { name: 'xdp_counter.o' });
+    const config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'my_config' });
+    try {
+      config.update(Buffer.alloc(4), Buffer.from([1, 0, 0, 0])); // XDP_DROP
+      for (const given of [config, config.fd]) {
+        const c = loadCollection(spec, { mapReplacements: { config: given } });
+        try {
+          expect(c.maps.config.info().id).toBe(config.info().id);
+          expect(c.programs.xdp_counter.testRun({ data: packet }).retval).toBe(1);
+        } finally {
+          c.close();
+        }
+        // The caller's map stays open and usable.
+        expect(config.lookup(Buffer.alloc(4))).toEqual(Buffer.from([1, 0, 0, 0]));
+      }
+      // Without the replacement the object's own map decides (zeroed: verdict 0).
+      const own = loadCollection(spec);
+      try {
+        expect(own.programs.xdp_counter.testRun({ data: packet }).retval).toBe(0);
+      } finally {
+        own.close();
+      }
+    } finally {
+      config.close();
+    }
+    const wrong = BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 8, maxEntries: 1 });
+    try {
+      const before = openFds();
+      expect(() => loadCollection(spec, { mapReplacements: { config: wrong } })).toThrow(LoaderError);
+      expect(() => loadCollection(spec, { mapReplacements: { config: wrong } })).toThrow(/replacement for map config does not match its definition: type 1 \(want 2\), value size 8 \(want 4\)/);
+      expect(() => loadCollection(spec, { mapReplacements: { nope: wrong } })).toThrow(/nope, which is not a map of this object/);
+      expect(openFds()).toBe(before);
+    } finally {
+      wrong.close();
+    }
+  });
+});
