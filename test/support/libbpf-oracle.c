@@ -3,6 +3,7 @@
  * a 64-byte IPv4 Ethernet frame when its type can be test-run, and prints one JSON line:
  *   {"loaded":true,"retval":N}   {"loaded":true}   {"loaded":false,"error":"..."}
  * Usage: libbpf-oracle OBJECT PROGRAM [--run] [--pin-root DIR] [--set NAME=U32]...
+ *        libbpf-oracle --sections NAME...   (one line per name: {"name":..,"type":N,"attach":N} or {"name":..})
  * Built by test/support/libbpf.ts with gcc -lbpf; never committed as a binary. */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -69,7 +70,22 @@ static int set_rodata(struct bpf_object *obj, const char *name, unsigned int val
   return -1;
 }
 
+/* What libbpf_prog_type_by_name() says of each section name. */
+static int sections(int argc, char **argv) {
+  libbpf_set_print(keep_warnings);
+  for (int i = 2; i < argc; i++) {
+    enum bpf_prog_type type;
+    enum bpf_attach_type attach;
+    printf("{\"name\":");
+    json_string(argv[i]);
+    if (libbpf_prog_type_by_name(argv[i], &type, &attach) == 0) printf(",\"type\":%d,\"attach\":%d", type, attach);
+    printf("}\n");
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "--sections") == 0) return sections(argc, argv);
   if (argc < 3) {
     fprintf(stderr, "usage: libbpf-oracle OBJECT PROGRAM [--run] [--pin-root DIR] [--set NAME=U32]...\n");
     return 2;

@@ -65,3 +65,14 @@ export function ourLoad(object: string, program: string, options: { run?: boolea
   }
 }
 
+
+/** libbpf_prog_type_by_name() for each name: program type and expected attach type, or undefined when libbpf does not know it. */
+export function libbpfSectionKinds(names: readonly string[]): Map<string, { type: number; attach: number } | undefined> {
+  const out = execFileSync(oracleBinary(), ['--sections', ...names], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = new Map<string, { type: number; attach: number } | undefined>();
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line) as { name: string; type?: number; attach?: number };
+    result.set(r.name, r.type === undefined ? undefined : { type: r.type, attach: r.attach! });
+  }
+  return result;
+}

@@ -11,6 +11,7 @@ const NAMES: Record<BtfTargetKind, { prefix: string; kind: 'func' | 'typedef' }>
   fentry: { prefix: '', kind: 'func' },
   fexit: { prefix: '', kind: 'func' },
   fmod_ret: { prefix: '', kind: 'func' },
+  fsession: { prefix: '', kind: 'func' },
   tp_btf: { prefix: 'btf_trace_', kind: 'typedef' },
   lsm: { prefix: 'bpf_lsm_', kind: 'func' },
   iter: { prefix: 'bpf_iter_', kind: 'func' },
