@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { BpfMap } from '../src/maps/index.js';
+import { parseBtf } from '../src/btf/index.js';
+import { ElfFile } from '../src/elf/index.js';
 import { loadCollection, loadCollectionSpec, LoaderError } from '../src/loader/index.js';
 import { isRoot } from './support/env.js';
 
@@ -19,7 +21,35 @@ function snapshot(spec: ReturnType<typeof loadCollectionSpec>): string {
   }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
+describe('legacy map definitions', () => {
+  it('refuses non-zero bytes past the known fields, naming the map and the byte', () => {
+    expect(() => loadCollectionSpec(bytesOf('legacy_extra'), { name: 'legacy_extra.o' }))
+      .toThrow(/legacy map definition has non-zero bytes past its known fields \(byte 32 of 36\).*symbol "set_tail", offset 0x44/);
+  });
+});
+
 describe.runIf(isRoot)('loadCollection options', () => {
+  it('relocates CO-RE against a caller-supplied BTF (a BTFHub-style file) instead of the running kernel', () => {
+    // bpf/fake_kernel.o's BTF stands for another kernel: sock_common laid out differently.
+    const elf = ElfFile.parse(bytesOf('fake_kernel'));
+    const kernelBtf = parseBtf(Uint8Array.from(elf.sectionData('.BTF')));
+    const spec = loadCollectionSpec(bytesOf('core_anon'), { name: 'core_anon.o' });
+    const programs = ['offset_num', 'offset_dport', 'offset_hash', 'offset_rcv_saddr', 'size_flags', 'exists_bogus'];
+    const run = (c: ReturnType<typeof loadCollection>) => Object.fromEntries(programs.map((p) => [p, c.programs[p].testRun({ data: packet }).retval]));
+    const custom = loadCollection(spec, { programs, kernelBtf });
+    try {
+      expect(run(custom)).toEqual({ offset_num: 34, offset_dport: 32, offset_hash: 42, offset_rcv_saddr: 12, size_flags: 8, exists_bogus: 10 });
+    } finally {
+      custom.close();
+    }
+    const running = loadCollection(spec, { programs });
+    try {
+      expect(run(running)).toMatchObject({ offset_num: 14, offset_dport: 12 });
+    } finally {
+      running.close();
+    }
+  });
+
   it('loads only the chosen programs; a refused one is named and nothing it made stays open', () => {
     const spec = loadCollectionSpec(bytesOf('rodata_prune'), { name: 'rodata_prune.o' });
     const c = loadCollection(spec, { programs: ['old_kernel_branch', 'mode_branch'] });

@@ -72,7 +72,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   };
   for (const m of btfMaps(elf, btf, symbols, err)) addMap(m, '.maps');
   for (const m of legacyMaps(elf, symbols, err)) addMap(m, 'maps');
-  for (const m of dataMaps(elf, btf)) addMap(m, m.section);
+  for (const m of dataMaps(elf, btf, err)) addMap(m, m.section);
   if (kconfig.externs.length > 0) {
     addMap({
       name: '.kconfig', section: '.kconfig', type: 2, keySize: 4, valueSize: Math.max(kconfig.size, 1), maxEntries: 1,
