@@ -86,6 +86,33 @@ describe.runIf(isRoot)('loadCollection options', () => {
     expect(kconfig?.kind === 'data' && [...kconfig.bytes].every((b) => b === 0)).toBe(true);
   });
 
+  it('creates .data, .bss and .rodata mmap-able and reads and writes variables through the mapping', () => {
+    const spec = loadCollectionSpec(bytesOf('collection'), { name: 'collection.o' });
+    spec.maps.pinned_counts.pinning = 'none';
+    const c = loadCollection(spec, { programs: ['tc_prog'] });
+    try {
+      for (const section of ['.data', '.bss', '.rodata', '.data.custom']) {
+        expect((c.maps[section].info().flags & (1 << 10)) !== 0, section).toBe(true); // BPF_F_MMAPABLE
+      }
+      expect(c.maps['.kconfig']?.flags ?? 0).toBe(spec.maps['.kconfig']?.flags ?? 0);
+      // A write to the mapping is the map's value at once: the kernel's lookup and the program see it.
+      c.variables.set('tc_verdict', 2);
+      expect(c.maps['.data'].lookup(0)).toBeInstanceOf(Uint8Array);
+      const offset = spec.variables.tc_verdict.offset;
+      expect((c.maps['.data'].lookup(0) as Buffer).readUInt32LE(offset)).toBe(2);
+      expect(c.programs.tc_prog.testRun({ data: packet }).retval).toBe(2);
+      // What the program writes is read back through the mapping.
+      const before = c.variables.get('custom_counter') as bigint;
+      c.programs.tc_prog.testRun({ data: packet });
+      expect(c.variables.get('custom_counter')).toBe(before + 1n);
+      // .rodata is mapped read-only after freezing; setting it after load says why not.
+      expect(() => c.variables.set('xdp_verdict', 1)).toThrow(/frozen at load.*before loading/);
+    } finally {
+      c.close();
+    }
+    expect(() => c.variables.get('tc_verdict')).toThrow();
+  });
+
   it('uses an existing map (a BpfMap or an fd) instead of creating one', () => {
     const spec = loadCollectionSpec(bytesOf('xdp_counter'), { name: 'xdp_counter.o' });
     const config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'my_config' });

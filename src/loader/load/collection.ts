@@ -20,6 +20,7 @@ import { kconfigValue } from './kconfig-values.js';
 import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
 import { findBtfTarget } from './btf-target.js';
 import { kernelBtfObjectFd } from './module-btf.js';
+import { BPF_F_MMAPABLE, GlobalDataMapping, isGlobalData, mmapableArrays } from './global-data.js';
 
 export interface CollectionOptions {
   /** Directory (on a bpffs) for maps declared with pinning by name; they are reused when compatible. */
@@ -118,8 +119,18 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
       if (!reused.has(m.name) && m.contents?.kind === 'programs') writeContents(spec, m, maps, programs, undefined);
     }
 
+    // Mapped after freezing: a frozen map cannot be mapped writable, nor frozen while it is.
+    const mappings = new Map<string, GlobalDataMapping>();
+    for (const m of Object.values(spec.maps)) {
+      const map = maps[m.name];
+      if (!isGlobalData(m) || (map.flags & BPF_F_MMAPABLE) === 0) continue;
+      const mapping = new GlobalDataMapping(map, !m.freeze);
+      mappings.set(m.name, mapping);
+      opened.push(mapping);
+    }
+
     const collection: Collection = {
-      spec, programs, maps, variables: liveVariables(spec, maps),
+      spec, programs, maps, variables: liveVariables(spec, maps, mappings),
       close() {
         for (const o of opened.reverse()) o.close();
         opened.length = 0;
@@ -139,13 +150,13 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
   }
 }
 
-function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined): MapSpec {
+function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined, extraFlags = 0): MapSpec {
   let maxEntries = m.maxEntries;
   // An unsized perf event array gets one slot per CPU, as libbpf does.
   if (m.type === MapType.PERF_EVENT_ARRAY && maxEntries === 0) maxEntries = possibleCpus();
   const useBtf = btf !== undefined && (m.btfKeyTypeId !== 0 || m.btfValueTypeId !== 0);
   return {
-    type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags, name: m.name,
+    type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags | extraFlags, name: m.name,
     ...(m.numaNode !== undefined ? { numaNode: m.numaNode } : {}),
     ...(m.mapExtra !== undefined ? { mapExtra: m.mapExtra } : {}),
     ...(m.innerMap ? { innerMap: mapSpecOf(m.innerMap, undefined) } : {}),
@@ -169,13 +180,14 @@ function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefin
     }
   }
   let map: BpfMap<unknown, unknown>;
+  const extraFlags = isGlobalData(m) && mmapableArrays() ? BPF_F_MMAPABLE : 0;
   try {
-    map = BpfMap.create<unknown, unknown>(mapSpecOf(m, btf), codecs);
+    map = BpfMap.create<unknown, unknown>(mapSpecOf(m, btf, extraFlags), codecs);
   } catch (e) {
     // Some map types refuse BTF for their key or value; they work without it.
     if (!(e instanceof SyscallError) || !btf) throw wrapMapError(spec, m, e);
     try {
-      map = BpfMap.create<unknown, unknown>(mapSpecOf(m, undefined), codecs);
+      map = BpfMap.create<unknown, unknown>(mapSpecOf(m, undefined, extraFlags), codecs);
     } catch (e2) {
       throw wrapMapError(spec, m, e2);
     }
@@ -289,13 +301,15 @@ function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<strin
   }
 }
 
-function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown, unknown>>): CollectionVariables {
+function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown, unknown>>, mappings: ReadonlyMap<string, GlobalDataMapping>): CollectionVariables {
   const find = (name: string) => {
     const v = spec.variables[name];
     if (!v) throw new LoaderError(`no global variable named ${name}`, { file: spec.name, hint: `variables: ${Object.keys(spec.variables).join(', ')}` });
     return v;
   };
   const valueOf = (section: string): Buffer => {
+    const mapped = mappings.get(section);
+    if (mapped) return mapped.bytes;
     const raw = maps[section].lookup(0);
     if (!(raw instanceof Uint8Array)) throw new LoaderError(`map ${section} has no value at key 0`, { file: spec.name, section });
     return Buffer.from(raw);
@@ -305,13 +319,22 @@ function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown
     get(name) {
       const v = find(name);
       const bytes = valueOf(v.section);
-      if (!spec.btf || v.typeId === 0) return bytes.subarray(v.offset, v.offset + v.size);
+      if (!spec.btf || v.typeId === 0) return Buffer.from(bytes.subarray(v.offset, v.offset + v.size)); // a copy: the mapping goes at close
       return btfCodec(spec.btf, v.typeId).decode(bytes, v.offset);
     },
     set(name, value) {
       const v = find(name);
+      const encoded = encodeVariable(v, value, spec.btf);
+      const mapped = mappings.get(v.section);
+      if (mapped?.writable) {
+        mapped.bytes.set(encoded, v.offset); // the program sees it at once
+        return;
+      }
+      if (spec.maps[v.section]?.freeze) {
+        throw new LoaderError(`variable ${name} is in ${v.section}, which was frozen at load`, { file: spec.name, section: v.section, symbol: name, hint: 'set it on the spec (spec.variables[name].set) before loading' });
+      }
       const bytes = valueOf(v.section);
-      bytes.set(encodeVariable(v, value, spec.btf), v.offset);
+      bytes.set(encoded, v.offset);
       maps[v.section].update(0, bytes);
     },
   };
