@@ -113,6 +113,16 @@ describe.runIf(isRoot)('loadCollection options', () => {
     expect(() => c.variables.get('tc_verdict')).toThrow();
   });
 
+  it('names what it cannot resolve: an unknown .kconfig extern, a missing attach target', () => {
+    const spec = loadCollectionSpec(bytesOf('kconfig_virtual'), { name: 'kconfig_virtual.o' });
+    const renamed = { ...spec, kconfig: spec.kconfig.map((k) => (k.name === 'LINUX_HAS_BPF_COOKIE' ? { ...k, name: 'LINUX_NO_SUCH_THING', weak: true } : k)) };
+    expect(() => loadCollection(renamed)).toThrow(/unknown \.kconfig extern LINUX_NO_SUCH_THING.*LINUX_HAS_SYSCALL_WRAPPER/);
+    const hidden = loadCollectionSpec(bytesOf('hidden_func'), { name: 'hidden_func.o' });
+    Object.assign(hidden.programs.global_call, { type: 26 /* TRACING */, expectedAttachType: 24 /* TRACE_FENTRY */, attachTo: 'ebpf_no_such_function', btfTarget: 'fentry' });
+    expect(() => loadCollection(hidden, { programs: ['global_call'] }))
+      .toThrow(/cannot find the attach target of global_call: no kernel function ebpf_no_such_function in the kernel's BTF or any module's/);
+  });
+
   it('uses an existing map (a BpfMap or an fd) instead of creating one', () => {
     const spec = loadCollectionSpec(bytesOf('xdp_counter'), { name: 'xdp_counter.o' });
     const config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'my_config' });
