@@ -64,4 +64,6 @@ export type {
 } from './loader/index.js';
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
+// Loader (issue 13): __ksym externs in collection specs.
+export type { KsymExtern } from './loader/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
