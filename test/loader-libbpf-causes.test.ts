@@ -48,6 +48,12 @@ describe.runIf(isRoot)('loader against libbpf, one cause at a time', () => {
     expect(r.read_protocol.ours.retval).toBe(0x0008);
   });
 
+  it('cause 1: an iterator context read through its second anonymous union verifies', () => {
+    const path = object('iter_anon');
+    expect(libbpfLoad(path, 'count_tasks')).toEqual({ loaded: true });
+    expect(ourLoad(path, 'count_tasks')).toEqual({ loaded: true });
+  });
+
   it('cause 2: .rodata and .kconfig are frozen before programs load, so dead branches are pruned', () => {
     const r = compare('rodata_prune');
     expectSame(r);
