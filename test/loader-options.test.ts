@@ -7,6 +7,9 @@ import { parseBtf } from '../src/btf/index.js';
 import { ElfFile } from '../src/elf/index.js';
 import { loadCollection, loadCollectionSpec, LoaderError } from '../src/loader/index.js';
 import { isRoot } from './support/env.js';
+import { kernelBtfObjectFd } from '../src/loader/load/module-btf.js';
+import { closeFd } from '../src/syscall/index.js';
+import { execFileSync } from 'node:child_process';
 
 const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../bpf/${name}.o`, import.meta.url)));
 const packet = Buffer.alloc(64, 0xab);
@@ -111,6 +114,20 @@ describe.runIf(isRoot)('loadCollection options', () => {
       c.close();
     }
     expect(() => c.variables.get('tc_verdict')).toThrow();
+  });
+
+  it('finds a kernel BTF object by name, as module kfuncs and attach targets need (vmlinux here: no module has BTF)', () => {
+    const fd = kernelBtfObjectFd('vmlinux');
+    expect(fd).toBeGreaterThan(0);
+    try {
+      // bpftool, independently: the object with that fd's id is the kernel's own BTF named vmlinux.
+      const id = Number(/btf_id:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]);
+      const shown = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string; kernel?: boolean };
+      expect(shown).toMatchObject({ name: 'vmlinux' });
+    } finally {
+      closeFd(fd!);
+    }
+    expect(kernelBtfObjectFd('ebpf_no_such_module')).toBeUndefined();
   });
 
   it('names what it cannot resolve: an unknown .kconfig extern, a missing attach target', () => {
