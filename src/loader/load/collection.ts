@@ -77,6 +77,11 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
         if (!spec.programs[name]) throw new LoaderError(`no program named ${name}`, { file: spec.name, hint: `programs: ${Object.keys(spec.programs).join(', ')}` });
       }
     }
+    if (options.mapReplacements) {
+      for (const name of Object.keys(options.mapReplacements)) {
+        if (!spec.maps[name]) throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, { file: spec.name, hint: `maps: ${Object.keys(spec.maps).join(', ')}` });
+      }
+    }
     const wanted = Object.values(spec.programs).filter((p) => !options.programs || options.programs.includes(p.name));
     if (spec.btf && !options.withoutBtf) btf = loadProgramBtf(spec.btf, wanted);
     // What data maps start with: the spec's bytes, and .kconfig filled from the running kernel
@@ -95,11 +100,6 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
       maps[m.name] = map;
       opened.push(map);
       if (fromPin || replacement !== undefined) reused.add(m.name);
-    }
-    if (options.mapReplacements) {
-      for (const name of Object.keys(options.mapReplacements)) {
-        if (!spec.maps[name]) throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, { file: spec.name, hint: `maps: ${Object.keys(spec.maps).join(', ')}` });
-      }
     }
     // Global data and maps of maps before the programs, read-only data frozen; a map reused from
     // a pin or given by the caller keeps what it holds.
