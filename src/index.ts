@@ -68,6 +68,8 @@ export type {
 } from './loader/index.js';
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
+// Loader (issue 13): __ksym externs in collection specs.
+export type { KsymExtern } from './loader/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
 
 // Networking (issue 17): socket maps and sk_reuseport, netns hooks, netfilter, netkit; DEVMAP,

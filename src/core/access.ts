@@ -7,6 +7,8 @@ export interface AccessStep {
   /** Member access: the member's name; array access: undefined. */
   readonly name: string | undefined;
   readonly index: number;
+  /** The local member's type id (member access), to check the target member against. */
+  readonly localType?: number;
 }
 
 export interface FieldLocation {
@@ -33,7 +35,9 @@ export function localAccess(btf: Btf, rootId: number, indexes: readonly number[]
     if (t.kind === 'struct' || t.kind === 'union') {
       const m: Member | undefined = t.members[index];
       if (!m) return `member index ${index} is out of range for ${t.kind} ${t.name}`;
-      steps.push({ name: m.name, index });
+      // Anonymous members are not steps, as in libbpf: the target may nest the named field in
+      // other anonymous members (or none), so it is found by name at any depth there.
+      if (m.name !== '') steps.push({ name: m.name, index, localType: m.type });
       bitOffset += m.bitOffset;
       bitfieldSize = m.bitfieldSize;
       t = btf.resolve(m.type);
@@ -50,7 +54,7 @@ export function localAccess(btf: Btf, rootId: number, indexes: readonly number[]
 }
 
 /** Follows `steps` in the target type; undefined when a member is missing or incompatible. */
-export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps: readonly AccessStep[], local: Btf, localRoot: number, localIndexes: readonly number[]): FieldLocation | undefined {
+export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps: readonly AccessStep[], local: Btf, localRoot: number): FieldLocation | undefined {
   let t = btf.resolve(rootId);
   let bitOffset = rootIndex * btf.sizeOf(rootId) * 8;
   let bitfieldSize = 0;
@@ -60,10 +64,9 @@ export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps:
     if (step.name !== undefined) {
       if (t.kind !== 'struct' && t.kind !== 'union') return undefined;
       const found = findMemberDeep(btf, t, step.name);
-      if (!found) return undefined;
-      const localMember = (lt as Extract<BtfType, { kind: 'struct' | 'union' }>).members[localIndexes[i + 1]];
+      if (!found || step.localType === undefined) return undefined;
       const next = btf.resolve(found.member.type);
-      const localNext = local.resolve(localMember.type);
+      const localNext = local.resolve(step.localType);
       if (!fieldsCompatible(local, localNext, btf, next)) return undefined;
       bitOffset += found.bitOffset;
       bitfieldSize = found.member.bitfieldSize;

@@ -5,7 +5,7 @@
 // verification only if that instruction is reachable; `strict` turns that into an error instead.
 import type { Instruction } from '../asm/index.js';
 import { BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_K, BPF_LDDW, BPF_LDX, BPF_MEM, BPF_ST, BPF_STX, classOf, modeOf, sourceOf } from '../asm/opcodes.js';
-import type { Btf, BtfType } from '../btf/index.js';
+import { BtfError, type Btf, type BtfType } from '../btf/index.js';
 import { LoaderError } from '../errors/index.js';
 import { localAccess, parseAccessor, targetAccess, type FieldLocation } from './access.js';
 import { essentialName } from './essential-name.js';
@@ -46,7 +46,14 @@ export function applyCoreRelocations(
   for (const r of relocations) {
     const insn = out[r.instruction];
     if (insn === undefined || Array.isArray(insn)) throw coreError(`relocation points at instruction ${r.instruction}, which does not exist`, r, local, context);
-    const answer = answer_(r, local, target, candidates);
+    let answer: Answer | string;
+    try {
+      answer = answer_(r, local, target, candidates);
+    } catch (e) {
+      // A type id or string the relocation names that its BTF does not hold.
+      if (e instanceof BtfError) throw coreError(`malformed BTF: ${e.message}`, r, local, context);
+      throw e;
+    }
     if (typeof answer === 'string') {
       if (context.strict) throw coreError(answer, r, local, context);
       outcomes.push({ relocation: r, value: undefined, reason: answer });
@@ -97,7 +104,7 @@ function answerFor(r: CoreRelocationInput, indexes: number[], local: Btf, target
   if (isFieldKind(r.kind)) {
     const walk = localAccess(local, r.typeId, indexes);
     if (typeof walk === 'string') return undefined;
-    const field = targetAccess(target, cand.id, indexes[0], walk.steps, local, r.typeId, indexes);
+    const field = targetAccess(target, cand.id, indexes[0], walk.steps, local, r.typeId);
     if (!field) return undefined;
     return fieldAnswer(r.kind, field, target);
   }

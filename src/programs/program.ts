@@ -35,6 +35,8 @@ export interface ProgramSpec {
   btfFd?: number;
   funcInfo?: { recSize: number; bytes: Uint8Array };
   lineInfo?: { recSize: number; bytes: Uint8Array };
+  /** fd_array: module BTF fds that kfunc calls name by index (the call's offset). */
+  fdArray?: Int32Array;
 }
 
 export interface LoadOptions {
@@ -151,7 +153,7 @@ export class Program {
       type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
       ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
-      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo,
+      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray,
     };
     const fd = loadWithLog(request, name, options);
     return new Program(fd, type, name, spec.expectedAttachType);

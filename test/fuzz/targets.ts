@@ -12,6 +12,8 @@ import { ElfError, ElfFile, SHT_REL, SHT_RELA } from '../../src/elf/index.js';
 import { GoBinaryError, parsePclntab, readBuildInfo, type BinaryImage } from '../../src/go/index.js';
 import { NetlinkParseError, parseAcknowledgement, parseLinkMessage, parseTcMessage, splitMessages } from '../../src/netlink/index.js';
 import { elfBinaryImage } from '../../src/symbols/index.js';
+import { loadCollectionSpec, LoaderError } from '../../src/loader/index.js';
+import { applyCoreRelocations } from '../../src/core/index.js';
 
 export interface FuzzTarget {
   name: string;
@@ -237,7 +239,41 @@ export function targets(): FuzzTarget[] {
       }
     },
   });
+
+  // The object loader: a collection spec from mutated real BPF objects (maps, programs, BTF,
+  // .BTF.ext, externs), and CO-RE relocations of each program against the kernel's BTF (or the
+  // object's own when there is none), which reads type ids and access strings the input chose.
+  const coreTarget = coreTargetBtf();
+  list.push({
+    name: 'loader',
+    allowed: (e) => e instanceof LoaderError,
+    seeds: bpfObjects().filter((b) => b[18] === 247 && parses(b)), // EM_BPF objects this loader takes
+    run(b) {
+      const spec = loadCollectionSpec(b, { name: 'fuzz.o' });
+      for (const p of Object.values(spec.programs)) {
+        if (p.coreRelocations.length === 0 || !spec.btf) continue;
+        applyCoreRelocations(p.instructions, p.coreRelocations, spec.btf, coreTarget ?? spec.btf, { program: p.name });
+      }
+    },
+  });
   return list;
+}
+
+function parses(object: Uint8Array): boolean {
+  try {
+    loadCollectionSpec(object);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function coreTargetBtf(): Btf | undefined {
+  try {
+    return parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')));
+  } catch {
+    return undefined;
+  }
 }
 
 function netlinkReplies(): Uint8Array[] {

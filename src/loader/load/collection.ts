@@ -3,9 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
-import { BpfMap, possibleCpus, type MapSpec } from '../../maps/index.js';
+import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
 import { Program, type LoadOptions } from '../../programs/index.js';
 import { closeFd, SyscallError } from '../../syscall/index.js';
+import { dupFd } from '../../syscall/fd.js';
+import type { Btf } from '../../btf/index.js';
+import { resolveExterns, type ResolvedExterns } from './externs.js';
 import { MapType } from '../../uapi/bpf.js';
 import { applyCoreRelocations } from '../../core/index.js';
 import { LoaderError } from '../../errors/index.js';
@@ -15,17 +18,28 @@ import { encodeVariable, type VariableValue } from '../spec/variables.js';
 import { btfCodec } from '../../codec/btf.js';
 import { kconfigValue } from './kconfig-values.js';
 import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
-import { btfTargetId } from './btf-target.js';
+import { findBtfTarget } from './btf-target.js';
+import { kernelBtfObjectFd } from './module-btf.js';
+import { BPF_F_MMAPABLE, GlobalDataMapping, isGlobalData, mmapableArrays } from './global-data.js';
 
 export interface CollectionOptions {
   /** Directory (on a bpffs) for maps declared with pinning by name; they are reused when compatible. */
   readonly pinPath?: string;
   /** Verifier options for every program. */
   readonly program?: LoadOptions;
-  /** Load only these programs (all by default). */
+  /** Load only these programs (all by default), as libbpf's autoload = false leaves the others out. */
   readonly programs?: readonly string[];
   /** Load without the object's BTF (no func_info, line_info or typed maps). */
   readonly withoutBtf?: boolean;
+  /**
+   * Existing maps used in place of the ones the object defines, by map name (cilium's
+   * MapReplacements, libbpf's bpf_map__reuse_fd): a BpfMap or a map fd. The collection holds its
+   * own reference; the caller's map or fd stays the caller's. Type, key and value sizes, entries
+   * and flags must match the definition.
+   */
+  readonly mapReplacements?: Readonly<Record<string, BpfMap<unknown, unknown> | number>>;
+  /** Target BTF for CO-RE and attach targets (a BTFHub-style file, or a module's split BTF); the running kernel's by default. */
+  readonly kernelBtf?: Btf;
 }
 
 /** Live global variables: read and written in their maps. */
@@ -44,40 +58,79 @@ export interface Collection {
   [Symbol.dispose](): void;
 }
 
-/** Loads an object (a path, its bytes, or a spec from loadCollectionSpec, possibly edited). */
+/**
+ * Loads an object (a path, its bytes, or a spec from loadCollectionSpec, possibly edited). The
+ * spec is only read, never changed, so one spec can be loaded many times. As libbpf does, maps are
+ * created and global data written (read-only sections frozen) before any program loads, so the
+ * verifier sees `const volatile` values as constants and prunes the branches they decide.
+ */
 export function loadCollection(source: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
   const spec = typeof source === 'string'
     ? loadCollectionSpec(readFileSync(source), { name: source })
     : source instanceof Uint8Array ? loadCollectionSpec(source) : source;
   const opened: { close(): void }[] = [];
   let btf: LoadedBtf | undefined;
+  let externs: ResolvedExterns | undefined;
   try {
+    if (options.programs) {
+      for (const name of options.programs) {
+        if (!spec.programs[name]) throw new LoaderError(`no program named ${name}`, { file: spec.name, hint: `programs: ${Object.keys(spec.programs).join(', ')}` });
+      }
+    }
+    if (options.mapReplacements) {
+      for (const name of Object.keys(options.mapReplacements)) {
+        if (!spec.maps[name]) throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, { file: spec.name, hint: `maps: ${Object.keys(spec.maps).join(', ')}` });
+      }
+    }
     const wanted = Object.values(spec.programs).filter((p) => !options.programs || options.programs.includes(p.name));
     if (spec.btf && !options.withoutBtf) btf = loadProgramBtf(spec.btf, wanted);
-    if (spec.kconfig.length > 0 && spec.maps['.kconfig']?.contents?.kind === 'data' && spec.btf) {
-      spec.maps['.kconfig'].contents.bytes = kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name);
+    // What data maps start with: the spec's bytes, and .kconfig filled from the running kernel
+    // (into a copy: the spec stays as it was).
+    const initial = new Map<string, Uint8Array>();
+    for (const m of Object.values(spec.maps)) if (m.contents?.kind === 'data') initial.set(m.name, m.contents.bytes);
+    if (spec.kconfig.length > 0 && spec.maps['.kconfig'] && spec.btf) {
+      initial.set('.kconfig', kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name));
     }
 
     const maps: Record<string, BpfMap<unknown, unknown>> = {};
     const reused = new Set<string>();
     for (const m of Object.values(spec.maps)) {
-      const { map, fromPin } = openMap(spec, m, btf, options.pinPath);
+      const replacement = options.mapReplacements?.[m.name];
+      const { map, fromPin } = replacement !== undefined ? replaceMap(spec, m, replacement) : openMap(spec, m, btf, options.pinPath);
       maps[m.name] = map;
       opened.push(map);
-      if (fromPin) reused.add(m.name);
+      if (fromPin || replacement !== undefined) reused.add(m.name);
+    }
+    // Global data and maps of maps before the programs, read-only data frozen; a map reused from
+    // a pin or given by the caller keeps what it holds.
+    for (const m of Object.values(spec.maps)) {
+      if (reused.has(m.name) || m.contents?.kind === 'programs') continue;
+      writeContents(spec, m, maps, {}, initial.get(m.name));
     }
 
+    externs = resolveExterns(spec);
     const programs: Record<string, Program> = {};
     for (const p of wanted) {
-      programs[p.name] = loadProgram(spec, p, maps, btf, options.program);
+      programs[p.name] = loadProgram(spec, p, maps, btf, externs, options);
       opened.push(programs[p.name]);
     }
 
-    // A map reused from a pin keeps what it holds.
-    for (const m of Object.values(spec.maps)) if (!reused.has(m.name)) writeContents(spec, m, maps, programs);
+    for (const m of Object.values(spec.maps)) {
+      if (!reused.has(m.name) && m.contents?.kind === 'programs') writeContents(spec, m, maps, programs, undefined);
+    }
+
+    // Mapped after freezing: a frozen map cannot be mapped writable, nor frozen while it is.
+    const mappings = new Map<string, GlobalDataMapping>();
+    for (const m of Object.values(spec.maps)) {
+      const map = maps[m.name];
+      if (!isGlobalData(m) || (map.flags & BPF_F_MMAPABLE) === 0) continue;
+      const mapping = new GlobalDataMapping(map, !m.freeze);
+      mappings.set(m.name, mapping);
+      opened.push(mapping);
+    }
 
     const collection: Collection = {
-      spec, programs, maps, variables: liveVariables(spec, maps),
+      spec, programs, maps, variables: liveVariables(spec, maps, mappings),
       close() {
         for (const o of opened.reverse()) o.close();
         opened.length = 0;
@@ -91,18 +144,19 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
     for (const o of opened.reverse()) o.close();
     throw e;
   } finally {
-    // Programs and maps hold their own references to the BTF object.
+    // Programs and maps hold their own references to the BTF objects.
     if (btf) closeFd(btf.fd);
+    externs?.close();
   }
 }
 
-function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined): MapSpec {
+function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined, extraFlags = 0): MapSpec {
   let maxEntries = m.maxEntries;
   // An unsized perf event array gets one slot per CPU, as libbpf does.
   if (m.type === MapType.PERF_EVENT_ARRAY && maxEntries === 0) maxEntries = possibleCpus();
   const useBtf = btf !== undefined && (m.btfKeyTypeId !== 0 || m.btfValueTypeId !== 0);
   return {
-    type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags, name: m.name,
+    type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags | extraFlags, name: m.name,
     ...(m.numaNode !== undefined ? { numaNode: m.numaNode } : {}),
     ...(m.mapExtra !== undefined ? { mapExtra: m.mapExtra } : {}),
     ...(m.innerMap ? { innerMap: mapSpecOf(m.innerMap, undefined) } : {}),
@@ -126,13 +180,14 @@ function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefin
     }
   }
   let map: BpfMap<unknown, unknown>;
+  const extraFlags = isGlobalData(m) && mmapableArrays() ? BPF_F_MMAPABLE : 0;
   try {
-    map = BpfMap.create<unknown, unknown>(mapSpecOf(m, btf), codecs);
+    map = BpfMap.create<unknown, unknown>(mapSpecOf(m, btf, extraFlags), codecs);
   } catch (e) {
     // Some map types refuse BTF for their key or value; they work without it.
     if (!(e instanceof SyscallError) || !btf) throw wrapMapError(spec, m, e);
     try {
-      map = BpfMap.create<unknown, unknown>(mapSpecOf(m, undefined), codecs);
+      map = BpfMap.create<unknown, unknown>(mapSpecOf(m, undefined, extraFlags), codecs);
     } catch (e2) {
       throw wrapMapError(spec, m, e2);
     }
@@ -147,6 +202,31 @@ function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefin
   }
   return { map, fromPin: false };
 }
+
+/** A caller's map in place of a definition: checked against it, and opened again so the collection owns its own fd. */
+function replaceMap(spec: CollectionSpec, m: MapSpecEntry, given: BpfMap<unknown, unknown> | number): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
+  const where = { file: spec.name, section: m.section, symbol: m.name };
+  let info: MapInfo;
+  try {
+    info = mapInfoFromFd(typeof given === 'number' ? given : given.fd);
+  } catch (e) {
+    throw new LoaderError(`the replacement for map ${m.name} is not a usable map: ${(e as Error).message}`, where, { cause: e });
+  }
+  const want = mapSpecOf(m, undefined);
+  const diffs: string[] = [];
+  if (info.type !== m.type) diffs.push(`type ${info.type} (want ${m.type})`);
+  if (info.keySize !== m.keySize) diffs.push(`key size ${info.keySize} (want ${m.keySize})`);
+  if (info.valueSize !== m.valueSize) diffs.push(`value size ${info.valueSize} (want ${m.valueSize})`);
+  if (info.maxEntries !== want.maxEntries) diffs.push(`max entries ${info.maxEntries} (want ${want.maxEntries})`);
+  if ((info.flags & ~MMAPABLE) !== (m.flags & ~MMAPABLE)) diffs.push(`flags 0x${info.flags.toString(16)} (want 0x${m.flags.toString(16)})`);
+  if (diffs.length > 0) {
+    throw new LoaderError(`the replacement for map ${m.name} does not match its definition: ${diffs.join(', ')}`, { ...where, hint: 'pass a map created from the same definition' });
+  }
+  const map = BpfMap.fromFd<unknown, unknown>(dupFd(typeof given === 'number' ? given : given.fd), typedCodecs(spec, m));
+  return { map, fromPin: false };
+}
+
+const MMAPABLE = 1 << 10;
 
 function wrapMapError(spec: CollectionSpec, m: MapSpecEntry, e: unknown): Error {
   if (!(e instanceof Error)) return new LoaderError(String(e));
@@ -168,32 +248,46 @@ function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<
 }
 
 function loadProgram(
-  spec: CollectionSpec, p: ProgramSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, btf: LoadedBtf | undefined, options: LoadOptions | undefined,
+  spec: CollectionSpec, p: ProgramSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, btf: LoadedBtf | undefined,
+  externs: ResolvedExterns, options: CollectionOptions,
 ): Program {
   let instructions = p.instructions;
   if (p.coreRelocations.length > 0) {
     if (!spec.btf) throw new LoaderError('CO-RE relocations without BTF', { file: spec.name, section: p.section, symbol: p.name });
-    instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, kernelBtf(), { object: spec.name, section: p.section, program: p.name });
+    instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), { object: spec.name, section: p.section, program: p.name });
   }
-  const attachBtfId = p.btfTarget && p.attachTo ? btfTargetId(p.btfTarget, p.attachTo, spec.name, p) : undefined;
+  const linked = externs.apply(instructions, p);
+  const attach = p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
   const funcInfo = btf?.funcInfo(p);
   const lineInfo = btf?.lineInfo(p);
-  return Program.load({
-    type: p.type, instructions, license: p.license || 'GPL', name: p.name, maps,
-    ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
-    ...(attachBtfId !== undefined ? { attachBtfId } : {}),
-    ...(p.flags ? { flags: p.flags } : {}),
-    ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
-    ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
-  }, options);
+  const attachObjFd = attach?.module !== undefined ? kernelBtfObjectFd(attach.module) : undefined;
+  try {
+    return Program.load({
+      type: p.type, instructions: linked.instructions, license: p.license || 'GPL', name: p.name, maps,
+      ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
+      ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
+      ...(p.flags ? { flags: p.flags } : {}),
+      ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
+      ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
+      ...(linked.fdArray ? { fdArray: linked.fdArray } : {}),
+    }, options.program);
+  } catch (e) {
+    // The verifier's error names the program already; others get the object and section too.
+    if (e instanceof Error && !e.message.includes(`"${p.name}"`)) {
+      throw new LoaderError(`loading program ${p.name} failed: ${e.message}`, { file: spec.name, section: p.section, symbol: p.name }, { cause: e });
+    }
+    throw e;
+  } finally {
+    if (attachObjFd !== undefined) closeFd(attachObjFd);
+  }
 }
 
-function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, programs: Record<string, Program>): void {
+function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, programs: Record<string, Program>, data: Uint8Array | undefined): void {
   const map = maps[m.name];
   const c = m.contents;
   if (!c) return;
   if (c.kind === 'data') {
-    map.update(0, Buffer.from(c.bytes));
+    map.update(0, Buffer.from(data ?? c.bytes));
     if (m.freeze) map.freeze();
     return;
   }
@@ -207,13 +301,15 @@ function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<strin
   }
 }
 
-function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown, unknown>>): CollectionVariables {
+function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown, unknown>>, mappings: ReadonlyMap<string, GlobalDataMapping>): CollectionVariables {
   const find = (name: string) => {
     const v = spec.variables[name];
     if (!v) throw new LoaderError(`no global variable named ${name}`, { file: spec.name, hint: `variables: ${Object.keys(spec.variables).join(', ')}` });
     return v;
   };
   const valueOf = (section: string): Buffer => {
+    const mapped = mappings.get(section);
+    if (mapped) return mapped.bytes;
     const raw = maps[section].lookup(0);
     if (!(raw instanceof Uint8Array)) throw new LoaderError(`map ${section} has no value at key 0`, { file: spec.name, section });
     return Buffer.from(raw);
@@ -223,13 +319,22 @@ function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown
     get(name) {
       const v = find(name);
       const bytes = valueOf(v.section);
-      if (!spec.btf || v.typeId === 0) return bytes.subarray(v.offset, v.offset + v.size);
+      if (!spec.btf || v.typeId === 0) return Buffer.from(bytes.subarray(v.offset, v.offset + v.size)); // a copy: the mapping goes at close
       return btfCodec(spec.btf, v.typeId).decode(bytes, v.offset);
     },
     set(name, value) {
       const v = find(name);
+      const encoded = encodeVariable(v, value, spec.btf);
+      const mapped = mappings.get(v.section);
+      if (mapped?.writable) {
+        mapped.bytes.set(encoded, v.offset); // the program sees it at once
+        return;
+      }
+      if (spec.maps[v.section]?.freeze) {
+        throw new LoaderError(`variable ${name} is in ${v.section}, which was frozen at load`, { file: spec.name, section: v.section, symbol: name, hint: 'set it on the spec (spec.variables[name].set) before loading' });
+      }
       const bytes = valueOf(v.section);
-      bytes.set(encodeVariable(v, value, spec.btf), v.offset);
+      bytes.set(encoded, v.offset);
       maps[v.section].update(0, bytes);
     },
   };

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Btf } from '../../btf/index.js';
 import { LoaderError } from '../../errors/index.js';
 import type { KconfigExtern } from '../spec/types.js';
+import { hasBpfCookie, hasSyscallWrapper } from './kernel-probes.js';
 
 let config: Map<string, string> | undefined;
 
@@ -44,8 +45,11 @@ export function kconfigValue(externs: readonly KconfigExtern[], size: number, bt
     const t = btf.resolve(e.typeId);
     let raw: string | undefined;
     if (e.name === 'LINUX_KERNEL_VERSION') raw = String(linuxKernelVersion());
+    else if (e.name === 'LINUX_HAS_BPF_COOKIE') raw = hasBpfCookie() ? 'y' : 'n';
+    else if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER') raw = hasSyscallWrapper() ? 'y' : 'n';
     else if (e.name.startsWith('CONFIG_')) raw = kernelConfig().get(e.name);
-    else throw new LoaderError(`unknown .kconfig extern ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'only LINUX_KERNEL_VERSION and CONFIG_* are known' });
+    // libbpf refuses any other name, __weak or not: only CONFIG_* options may be missing.
+    else throw new LoaderError(`unknown .kconfig extern ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'known: LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER and CONFIG_* (a __weak CONFIG_* the kernel lacks reads 0)' });
     if (raw === undefined) {
       if (e.weak) continue;
       throw new LoaderError(`the running kernel's configuration has no ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'declare it __weak to read 0 when it is unset' });

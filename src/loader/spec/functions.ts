@@ -3,14 +3,14 @@
 // links to the callee function; program.ts lays the functions out and turns links into offsets.
 import { decodeInstructions, isLddw, slotOffsets, type Instruction } from '../../asm/index.js';
 import {
-  BPF_CALL, BPF_JMP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
+  BPF_CALL, BPF_JMP, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
 } from '../../asm/opcodes.js';
 import type { BtfExt } from '../../btf/index.js';
 import { AsmError } from '../../asm/index.js';
 import { ElfError, type ElfFile, type ElfSection, type ElfSymbol } from '../../elf/index.js';
 import type { ErrorContext } from '../../errors/index.js';
 import { DATA_SECTION } from './maps.js';
-import type { ProgramLineInfo } from './types.js';
+import type { KsymExtern, ProgramLineInfo } from './types.js';
 
 const SHF_EXECINSTR = 0x4;
 const STT_SECTION = 3;
@@ -49,6 +49,8 @@ export interface RelocationTargets {
   mapOf(symbol: ElfSymbol, addend: number): string | undefined;
   /** Offset of a `.kconfig` extern in the kconfig map, given its name. */
   kconfigOffset(name: string): number | undefined;
+  /** The `__ksym` extern of that name. */
+  ksym(name: string): KsymExtern | undefined;
 }
 
 export function isProgramSection(s: ElfSection): boolean {
@@ -165,8 +167,16 @@ function applyRelocations(
 
       if (insn.opcode === CALL) {
         if (insn.src !== BPF_PSEUDO_CALL) throw err('relocated call is not a bpf-to-bpf call', symWhere);
+        const kfunc = target ? undefined : targets.ksym(sym.name);
+        if (kfunc?.kind === 'func') {
+          // A kfunc call: its BTF id (and module) are filled in at load (load/externs.ts).
+          insn.src = BPF_PSEUDO_KFUNC_CALL;
+          insn.imm = 0;
+          insn.reference = sym.name;
+          continue;
+        }
         if (!target || !isProgramSection(target)) {
-          throw err(`call to ${sym.name || 'an undefined function'}, which is not a BPF function in this object`, { ...symWhere, hint: 'kfuncs and extern functions are not supported by this loader' });
+          throw err(`call to ${sym.name || 'an undefined function'}, which is not a BPF function in this object`, { ...symWhere, hint: 'declare kernel functions (kfuncs) with __ksym in an object with BTF (clang -g)' });
         }
         insn.callTarget = { section: target.index, slot: sym.value / 8 + insn.imm + 1 };
         continue;
@@ -177,7 +187,15 @@ function applyRelocations(
       if (!target) {
         const offset = targets.kconfigOffset(sym.name);
         if (offset === undefined) {
-          throw err(`reference to undefined symbol ${sym.name}`, { ...symWhere, hint: 'externs are supported only in the .kconfig section (declare with __kconfig)' });
+          if (targets.ksym(sym.name)) {
+            // A kernel symbol: its BTF id or address is filled in at load (load/externs.ts).
+            insn.src = BPF_PSEUDO_BTF_ID;
+            insn.reference = sym.name;
+            insn.imm = 0;
+            insn.imm64 = 0n;
+            continue;
+          }
+          throw err(`reference to undefined symbol ${sym.name}`, { ...symWhere, hint: 'externs must be declared __kconfig or __ksym in an object with BTF (clang -g)' });
         }
         setMapValue(insn, '.kconfig', offset + low);
         continue;

@@ -5,6 +5,8 @@ import { ElfError, ElfFile, type ElfSymbol } from '../../elf/index.js';
 import { errorContext, LoaderError, type ErrorContext } from '../../errors/index.js';
 import { readFunctions, isProgramSection } from './functions.js';
 import { kconfigLayout } from './kconfig.js';
+import { ksymExterns } from './ksyms.js';
+import { fixKsymsBtf } from './ksyms-btf.js';
 import { btfMaps, dataMaps, DATA_SECTION, legacyMaps } from './maps.js';
 import { finishObjectBtf } from './object-btf.js';
 import { linkProgram } from './program-linker.js';
@@ -21,6 +23,9 @@ const EM_BPF = 247;
 const ET_REL = 1;
 const STT_SECTION = 3;
 const STT_OBJECT = 1;
+const STT_FUNC = 2;
+const STB_LOCAL = 0;
+const STV_HIDDEN = 2;
 
 export function loadCollectionSpec(bytes: Uint8Array, options: CollectionSpecOptions = {}): CollectionSpec {
   const name = options.name ?? 'BPF object';
@@ -48,14 +53,15 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
 
   // Global data and .kconfig layout first: the BTF fix-up needs their offsets.
   const kconfig = rawBtf ? kconfigLayout(rawBtf, symbols, err) : { externs: [], size: 0 };
-  const btf = rawBtf ? finishObjectBtf(rawBtf, {
+  const btf = rawBtf ? fixKsymsBtf(finishObjectBtf(rawBtf, {
     sectionSize: (section) => (section === '.kconfig' ? kconfig.size : elf.section(section)?.size),
     variableOffset: (section, variable) => {
       if (section === '.kconfig') return kconfig.externs.find((e) => e.name === variable)?.offset;
       const sec = elf.section(section);
       return symbols.find((s) => s.sectionIndex === sec?.index && s.name === variable && s.type !== STT_SECTION)?.value;
     },
-  }) : undefined;
+    hiddenFunction: (fn) => symbols.some((s) => s.name === fn && s.type === STT_FUNC && s.bind !== STB_LOCAL && s.visibility === STV_HIDDEN),
+  })) : undefined;
   // .BTF.ext names strings of the BTF as compiled; type ids are the same in the finished one.
   const ext = rawBtf ? readSection(elf, '.BTF.ext', (d) => parseBtfExt(d, rawBtf), err) : undefined;
 
@@ -66,7 +72,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   };
   for (const m of btfMaps(elf, btf, symbols, err)) addMap(m, '.maps');
   for (const m of legacyMaps(elf, symbols, err)) addMap(m, 'maps');
-  for (const m of dataMaps(elf, btf)) addMap(m, m.section);
+  for (const m of dataMaps(elf, btf, err)) addMap(m, m.section);
   if (kconfig.externs.length > 0) {
     addMap({
       name: '.kconfig', section: '.kconfig', type: 2, keySize: 4, valueSize: Math.max(kconfig.size, 1), maxEntries: 1,
@@ -76,6 +82,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
     }, '.kconfig');
   }
 
+  const ksyms = ksymExterns(rawBtf, symbols);
   const mapsIndex = new Set([elf.section('.maps')?.index, elf.section('maps')?.index]);
   const functions = readFunctions(elf, symbols, ext, {
     mapOf: (sym: ElfSymbol, addend: number) => {
@@ -85,6 +92,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
       return symbols.find((s) => s.sectionIndex === sym.sectionIndex && s.type === STT_OBJECT && s.value === at)?.name;
     },
     kconfigOffset: (n) => kconfig.externs.find((e) => e.name === n)?.offset,
+    ksym: (n) => ksyms.find((e) => e.name === n),
   }, err);
 
   const programs: Record<string, ProgramSpecEntry> = {};
@@ -130,7 +138,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   }
   void DATA_SECTION;
   void isProgramSection;
-  return { name, programs, maps, variables, kconfig: kconfig.externs, btf, license, version, littleEndian: (elf.header.byteOrder === 'little') };
+  return { name, programs, maps, variables, kconfig: kconfig.externs, ksyms, btf, license, version, littleEndian: (elf.header.byteOrder === 'little') };
 }
 
 function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Record<string, MapSpecEntry>, err: ErrorContext): void {

@@ -35,6 +35,15 @@ export function legacyMaps(elf: ElfFile, symbols: readonly ElfSymbol[], err: Err
       throw err(`legacy map definition of ${size} bytes at ${sym.value} does not fit the section`, { section: 'maps', symbol: sym.name, offset: sym.value });
     }
     const field = (i: number): number => (i * 4 + 4 <= size ? view.getUint32(sym.value + i * 4, le) : 0);
+    // Bytes past the fields this loader knows would be settings it ignores: refused, as cilium does.
+    for (let at = LEGACY_MAP_FIELDS.length * 4; at < size; at++) {
+      if (data[sym.value + at] !== 0) {
+        throw err(`legacy map definition has non-zero bytes past its known fields (byte ${at} of ${size})`, {
+          section: 'maps', symbol: sym.name, offset: sym.value + at,
+          hint: `known fields: ${LEGACY_MAP_FIELDS.join(', ')}; use a BTF map definition in ".maps" for anything else`,
+        });
+      }
+    }
     const m = newMap(sym.name, 'maps', field(0));
     m.keySize = field(1);
     m.valueSize = field(2);
@@ -179,15 +188,26 @@ function initialSlots(
   void symbols;
 }
 
+/**
+ * The largest .bss this loader allocates. A NOBITS section's size is not bounded by the file, so a
+ * corrupt one could ask for any amount of memory; no kernel takes an array value this big anyway
+ * (KMALLOC_MAX_SIZE: 4 MiB with 4 KiB pages, 512 MiB with 64 KiB ones).
+ */
+const MAX_NOBITS_SIZE = 512 << 20;
+
 /** One array map per global data section, its single value the section's bytes. */
-export function dataMaps(elf: ElfFile, btf: Btf | undefined): MapSpecEntry[] {
+export function dataMaps(elf: ElfFile, btf: Btf | undefined, err?: ErrorContext): MapSpecEntry[] {
   const out: MapSpecEntry[] = [];
   for (const s of elf.sections) {
     if (!DATA_SECTION.test(s.name) || (s.flags & 0x2) === 0 /* SHF_ALLOC */) continue;
+    if (s.type === 8 /* SHT_NOBITS */ && s.size > MAX_NOBITS_SIZE) {
+      const e = err ?? ((message: string) => new Error(message));
+      throw e(`${s.name} claims ${s.size} bytes, more than any map value can hold`, { section: s.name, hint: 'the object is corrupt' });
+    }
     const m = newMap(s.name, s.name, MapType.ARRAY);
     const readonly = s.name.startsWith('.rodata');
-    const bytes = new Uint8Array(s.size);
-    if (s.type !== 8 /* SHT_NOBITS */) bytes.set(elf.sectionData(s));
+    // Read first: the file bounds what a section with contents may claim.
+    const bytes = s.type !== 8 /* SHT_NOBITS */ ? Uint8Array.from(elf.sectionData(s)) : new Uint8Array(s.size);
     m.keySize = 4;
     m.valueSize = Math.max(s.size, 1);
     m.maxEntries = 1;

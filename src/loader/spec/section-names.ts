@@ -20,7 +20,7 @@ interface SectionRule {
 }
 
 /** Targets found in the kernel's BTF at load time. */
-export type BtfTargetKind = 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'lsm' | 'iter';
+export type BtfTargetKind = 'fentry' | 'fexit' | 'fmod_ret' | 'fsession' | 'tp_btf' | 'lsm' | 'iter';
 
 export interface ProgramKind {
   readonly type: ProgramType;
@@ -71,6 +71,7 @@ const RULES: readonly SectionRule[] = [
   rule('uprobe.multi.s', T.KPROBE, 'optional', A.TRACE_UPROBE_MULTI, { flags: SLEEPABLE }),
   rule('uretprobe.multi.s', T.KPROBE, 'optional', A.TRACE_UPROBE_MULTI, { flags: SLEEPABLE }),
   rule('uprobe.session', T.KPROBE, 'optional', A.TRACE_UPROBE_SESSION),
+  rule('uprobe.session.s', T.KPROBE, 'optional', A.TRACE_UPROBE_SESSION, { flags: SLEEPABLE }),
   rule('tc/ingress', T.SCHED_CLS, 'none', A.TCX_INGRESS),
   rule('tc/egress', T.SCHED_CLS, 'none', A.TCX_EGRESS),
   rule('tcx/ingress', T.SCHED_CLS, 'none', A.TCX_INGRESS),
@@ -82,17 +83,25 @@ const RULES: readonly SectionRule[] = [
   rule('action', T.SCHED_ACT, 'optional'),
   rule('tracepoint', T.TRACEPOINT, 'optional'),
   rule('tp', T.TRACEPOINT, 'optional'),
+  // Sleepable (faultable) tracepoints, libbpf 1.7.
+  rule('tracepoint.s', T.TRACEPOINT, 'optional', undefined, { flags: SLEEPABLE }),
+  rule('tp.s', T.TRACEPOINT, 'optional', undefined, { flags: SLEEPABLE }),
   rule('raw_tracepoint', T.RAW_TRACEPOINT, 'optional'),
   rule('raw_tp', T.RAW_TRACEPOINT, 'optional'),
+  rule('raw_tracepoint.s', T.RAW_TRACEPOINT, 'optional', undefined, { flags: SLEEPABLE }),
+  rule('raw_tp.s', T.RAW_TRACEPOINT, 'optional', undefined, { flags: SLEEPABLE }),
   rule('raw_tracepoint.w', T.RAW_TRACEPOINT_WRITABLE, 'optional'),
   rule('raw_tp.w', T.RAW_TRACEPOINT_WRITABLE, 'optional'),
   rule('tp_btf', T.TRACING, 'required', A.TRACE_RAW_TP, { btf: 'tp_btf' }),
+  rule('tp_btf.s', T.TRACING, 'required', A.TRACE_RAW_TP, { btf: 'tp_btf', flags: SLEEPABLE }),
   rule('fentry', T.TRACING, 'required', A.TRACE_FENTRY, { btf: 'fentry' }),
   rule('fmod_ret', T.TRACING, 'required', A.MODIFY_RETURN, { btf: 'fmod_ret' }),
   rule('fexit', T.TRACING, 'required', A.TRACE_FEXIT, { btf: 'fexit' }),
   rule('fentry.s', T.TRACING, 'required', A.TRACE_FENTRY, { btf: 'fentry', flags: SLEEPABLE }),
   rule('fmod_ret.s', T.TRACING, 'required', A.MODIFY_RETURN, { btf: 'fmod_ret', flags: SLEEPABLE }),
   rule('fexit.s', T.TRACING, 'required', A.TRACE_FEXIT, { btf: 'fexit', flags: SLEEPABLE }),
+  rule('fsession', T.TRACING, 'required', A.TRACE_FSESSION, { btf: 'fsession' }),
+  rule('fsession.s', T.TRACING, 'required', A.TRACE_FSESSION, { btf: 'fsession', flags: SLEEPABLE }),
   rule('freplace', T.EXT, 'required'),
   rule('lsm', T.LSM, 'required', A.LSM_MAC, { btf: 'lsm' }),
   rule('lsm.s', T.LSM, 'required', A.LSM_MAC, { btf: 'lsm', flags: SLEEPABLE }),

@@ -101,6 +101,18 @@ export interface KconfigExtern {
   readonly weak: boolean;
 }
 
+/** A `__ksym` extern: a kernel function (kfunc) or variable, resolved against the running kernel at load. */
+export interface KsymExtern {
+  readonly name: string;
+  readonly kind: 'func' | 'var';
+  /** The FUNC (kfunc) or the VAR's type in the collection's BTF; 0 for a typeless one. */
+  readonly typeId: number;
+  /** `extern const void sym __ksym`: only an address, from /proc/kallsyms. */
+  readonly typeless: boolean;
+  /** Declared __weak: missing from the kernel reads 0 instead of failing. */
+  readonly weak: boolean;
+}
+
 export interface CollectionSpec {
   /** The object's name, used in errors. */
   readonly name: string;
@@ -109,6 +121,8 @@ export interface CollectionSpec {
   /** Global variables of .data, .rodata, .bss and custom data sections; set them before loading. */
   readonly variables: Record<string, VariableSpec>;
   readonly kconfig: readonly KconfigExtern[];
+  /** `__ksym` externs (kfuncs, kernel variables) the programs refer to. */
+  readonly ksyms: readonly KsymExtern[];
   /** The object's BTF with section sizes and variable offsets filled in; undefined without .BTF. */
   readonly btf: Btf | undefined;
   readonly license: string;
