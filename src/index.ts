@@ -50,6 +50,9 @@ export {
   casgstatusProbe, G_SCAN, GoroutineState, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName,
 } from './goroutines/index.js';
 export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } from './goroutines/index.js';
+// Goroutine tracer: attribution of births, final stats, waits.
+export { GoroutineAttribution } from './goroutines/index.js';
+export type { GoroutineTracerStats, WaitOptions } from './goroutines/index.js';
 
 // Errors from the kernel; running code inside another network namespace.
 export { SyscallError, errnoName } from './syscall/errors.js';

@@ -4,17 +4,27 @@ import { ProgramBuilder, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, Size, type Ins
 import type { CasgstatusAbi } from '../go/index.js';
 import { RECORD } from './record.js';
 
-/** Config map value: u32 pid filter (0 = any), u32 state mask (0 = all). */
-export const CONFIG = { size: 8, pid: 0, stateMask: 4 } as const;
-/** Stats map keys. */
-export const STATS = { lost: 0, goidReadFailures: 1 } as const;
+/**
+ * Config map value (16 bytes): u32 pid filter (0 = any), u32 state mask (0 = all; a transition
+ * passes when its old OR its new state is in the mask, so every interval of a chosen state has
+ * both its start and its end), u32 wake-up threshold in bytes (0 = wake the reader per record).
+ */
+export const CONFIG = { size: 16, pid: 0, stateMask: 4, wakeupBytes: 8 } as const;
+/** Stats map keys: records lost (ring full), goid reads that failed, records that passed the filters. */
+export const STATS = { lost: 0, goidReadFailures: 1, records: 2 } as const;
+export const STATS_ENTRIES = 3;
+
+/** bpf_ringbuf_output flags and bpf_ringbuf_query's "available data" selector (uapi bpf.h). */
+const BPF_RB_NO_WAKEUP = 1;
+const BPF_RB_FORCE_WAKEUP = 2;
+const BPF_RB_AVAIL_DATA = 0;
 
 export interface ProbeFacts {
   abi: CasgstatusAbi;
   goidOffset: number;
 }
 
-const REC = -40; // record on the stack: r10-40 .. r10-8
+const REC = -48; // record on the stack: r10-48 .. r10-8
 const KEY = -4;
 const ARGS = -64; // stack ABI: 16 bytes copied from the Go stack
 
@@ -22,6 +32,7 @@ const ARGS = -64; // stack ABI: 16 bytes copied from the Go stack
 export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
   const { abi, goidOffset } = facts;
   if (abi.kind === 'unsupported') throw new Error(abi.reason);
+  if (RECORD.size !== -REC - 8) throw new Error('record layout and probe stack layout disagree');
   const b = new ProgramBuilder()
     .mov64Reg(R6, R1)
     .call('get_current_pid_tgid')
@@ -53,14 +64,18 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
       .ldx(Size.W, R1, R10, ARGS + 8).stx(Size.W, R10, REC + RECORD.oldState, R1)
       .ldx(Size.W, R1, R10, ARGS + 12).stx(Size.W, R10, REC + RECORD.newState, R1);
   }
-  // Filter by new state: bit (state & 0xf) of the mask; the _Gscan bit is ignored.
+  // Filter by state: bit (old & 0xf) or bit (new & 0xf) of the mask; the _Gscan bit is ignored.
   b.ldx(Size.W, R1, R8, CONFIG.stateMask)
     .jeqImm(R1, 0, 'any_state')
     .ldx(Size.W, R3, R10, REC + RECORD.newState).and64Imm(R3, 0xf)
     .mov64Imm(R4, 1).lsh64Reg(R4, R3)
+    .ldx(Size.W, R3, R10, REC + RECORD.oldState).and64Imm(R3, 0xf)
+    .mov64Imm(R2, 1).lsh64Reg(R2, R3)
+    .or64Reg(R4, R2)
     .and64Reg(R4, R1)
     .jeqImm(R4, 0, 'out')
     .label('any_state')
+    .stx(Size.DW, R10, REC + RECORD.gp, R9)
     // goid = *(int64 *)(gp + goidOffset), read from the target's memory.
     .mov64Reg(R1, R10).add64Imm(R1, REC + RECORD.goid).mov64Imm(R2, 8)
     .mov64Reg(R3, R9).add64Imm(R3, goidOffset)
@@ -68,12 +83,26 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .jeqImm(R0, 0, 'have_goid')
     .st(Size.DW, R10, REC + RECORD.goid, 0);
   count(b, STATS.goidReadFailures, 'have_goid');
-  b.label('have_goid')
+  b.label('have_goid');
+  count(b, STATS.records, 'counted');
+  b.label('counted')
     .mov64Reg(R1, R7).rsh64Imm(R1, 32).stx(Size.W, R10, REC + RECORD.pid, R1)
     .stx(Size.W, R10, REC + RECORD.tid, R7)
     .call('ktime_get_ns')
     .stx(Size.DW, R10, REC + RECORD.timestamp, R0)
-    .ldMapFd(R1, 'events').mov64Reg(R2, R10).add64Imm(R2, REC).mov64Imm(R3, RECORD.size).mov64Imm(R4, 0)
+    // Wake-up: per record when the threshold is 0; otherwise only once the unread data reaches
+    // it. The reader's timed wait bounds the latency of what stays below the threshold.
+    .mov64Imm(R9, 0)
+    .ldx(Size.W, R7, R8, CONFIG.wakeupBytes)
+    .jeqImm(R7, 0, 'flags')
+    .ldMapFd(R1, 'events').mov64Imm(R2, BPF_RB_AVAIL_DATA)
+    .call('ringbuf_query')
+    .add64Imm(R0, RECORD.size)
+    .mov64Imm(R9, BPF_RB_FORCE_WAKEUP)
+    .jgeReg(R0, R7, 'flags')
+    .mov64Imm(R9, BPF_RB_NO_WAKEUP)
+    .label('flags')
+    .ldMapFd(R1, 'events').mov64Reg(R2, R10).add64Imm(R2, REC).mov64Imm(R3, RECORD.size).mov64Reg(R4, R9)
     .call('ringbuf_output')
     .jeqImm(R0, 0, 'out');
   count(b, STATS.lost, 'out');

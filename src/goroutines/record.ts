@@ -1,14 +1,23 @@
 // The fixed-size record the goroutine probe writes to the ring buffer, and goroutine states.
 
-/** Byte layout of one record (little-endian, 32 bytes). The C probe in bpf/ writes the same. */
-export const RECORD = { size: 32, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28 } as const;
+/** Byte layout of one record (little-endian, 40 bytes). The C probe in bpf/ writes the same. */
+export const RECORD = { size: 40, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28, gp: 32 } as const;
 
 export interface GoroutineTransition {
   /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
   timestamp: bigint;
   pid: number;
   tid: number;
+  /**
+   * The goroutine's id. The tracer credits a goroutine's first transitions (idle → dead, dead →
+   * runnable) to the goid its g carries next: Go before 1.24 assigns the goid only after making
+   * the goroutine runnable, so the probe reads 0 or the id of the g's previous, dead goroutine.
+   */
   goid: bigint;
+  /** The goid as the probe read it from the g; differs from `goid` for births on Go before 1.24. */
+  recordedGoid: bigint;
+  /** Address of the runtime.g; g structs are reused once their goroutine is dead. */
+  gp: bigint;
   /** Raw states, the _Gscan bit (0x1000) included. */
   oldState: number;
   newState: number;
@@ -20,8 +29,10 @@ export function decodeTransition(b: Buffer): GoroutineTransition {
     pid: b.readUInt32LE(RECORD.pid),
     tid: b.readUInt32LE(RECORD.tid),
     goid: b.readBigUInt64LE(RECORD.goid),
+    recordedGoid: b.readBigUInt64LE(RECORD.goid),
     oldState: b.readUInt32LE(RECORD.oldState),
     newState: b.readUInt32LE(RECORD.newState),
+    gp: b.readBigUInt64LE(RECORD.gp),
   };
 }
 
@@ -51,7 +62,7 @@ export function stateName(state: number): string {
   return state & G_SCAN ? `${base}+scan` : base;
 }
 
-/** The state names a filter accepts, as a bit mask over the low bits of the new state. */
+/** The state names a filter accepts, as a bit mask over the low bits of a state (old or new). */
 export function stateMask(names: readonly string[]): number {
   let mask = 0;
   for (const n of names) {
