@@ -29,6 +29,7 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
   --states a,b       only transitions into or out of these states (runnable, running, waiting, ...)
   --quiet            the summary only
   --max-latency MS   longest a record waits before it is read (default 50)
+  --ring-size BYTES  ring buffer size (a power of two, at least 4096; default 8 MiB)
   -h, --help         this text
 `;
 
@@ -43,6 +44,7 @@ interface Options {
   traceOut?: string;
   states?: string[];
   maxLatencyMs: number;
+  ringSize?: number;
 }
 
 function parse(argv: string[]): Options | 'help' {
@@ -62,6 +64,7 @@ function parse(argv: string[]): Options | 'help' {
         'trace-out': { type: 'string' },
         states: { type: 'string' },
         'max-latency': { type: 'string' },
+        'ring-size': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -97,6 +100,11 @@ function parse(argv: string[]): Options | 'help' {
     const ms = Number(values['max-latency']);
     if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new UsageError(`--max-latency needs milliseconds from 1 to 60000, not "${values['max-latency']}"`);
     o.maxLatencyMs = ms;
+  }
+  if (values['ring-size'] !== undefined) {
+    const n = Number(values['ring-size']);
+    if (!Number.isInteger(n) || n < 4096 || (n & (n - 1)) !== 0) throw new UsageError(`--ring-size needs a power of two of at least 4096 bytes, not "${values['ring-size']}"`);
+    o.ringSize = n;
   }
   if (values['trace-out'] !== undefined) {
     if (values['trace-out'] === '') throw new UsageError('--trace-out needs a file name');
@@ -242,7 +250,7 @@ async function trace(o: Options): Promise<number> {
       }
     }
 
-    tracer = GoroutineTracer.open({ binary, pid, states: o.states, maxLatencyMs: o.maxLatencyMs });
+    tracer = GoroutineTracer.open({ binary, pid, states: o.states, maxLatencyMs: o.maxLatencyMs, ringSize: o.ringSize });
     const info = tracer.info;
     if (!o.json) {
       out.line(`tracing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'}: ${info.version.raw}, goid at +${info.goidOffset} (from ${info.goidOffsetSource}), ${info.abi.kind} ABI`);
