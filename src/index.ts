@@ -37,6 +37,9 @@ export type { BtfType } from './btf/index.js';
 export { kernelBtf, loadKernelBtf, moduleBtf } from './kernel/btf.js';
 export { DwarfError, DwarfReader, structMemberOffset, structMembers, typeSize } from './dwarf/index.js';
 export { goBinaryInfo, GoBinaryError } from './go/index.js';
+// Go binary inspection shaped like Go's elf.Open(path) / elf.NewFile(reader).
+export { newGoBinary } from './go/index.js';
+export { openGoBinary } from './symbols/index.js';
 export type { GoBinaryInfo } from './go/index.js';
 export { elfBinaryImage, resolveFunction, resolveFunctions, SymbolNotFoundError } from './symbols/index.js';
 export type { ResolvedFunction } from './symbols/index.js';

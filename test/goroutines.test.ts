@@ -2,11 +2,12 @@
 // test/fixtures/go/goroutines.go; no Go toolchain needed) and the esbuild executable npm installs.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ElfFile } from '../src/elf/index.js';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
+import { elfBinaryImage, goBinaryInfo, GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, newGoBinary, openGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { checkInvariants } from './goroutine-invariants.js';
@@ -54,11 +55,40 @@ describe('Go binary inspection', () => {
     expect(info.functions.nameAt(casgstatus!)).toBe('runtime.casgstatus');
   });
 
+  it('GNU .zdebug DWARF (Go 1.11-1.15 style, made by objcopy) is inflated once and read', () => {
+    if (!need(hasCommand('objcopy'), 'objcopy (binutils) writes the .zdebug sections')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-zdebug-'));
+    try {
+      const out = join(dir, 'workload');
+      execFileSync('objcopy', ['--compress-debug-sections=zlib-gnu', join(FIXTURES, 'workload'), out]);
+      expect(execFileSync('readelf', ['-SW', out], { encoding: 'utf8' })).toMatch(/\.zdebug_info/);
+      const info = openGoBinary(out);
+      expect(info).toMatchObject({ goidOffset: 152, goidOffsetSource: 'dwarf', warnings: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('openGoBinary(path) and newGoBinary(image), like Go\'s elf.Open and elf.NewFile; mixing them up is a typed error', () => {
+    const path = join(FIXTURES, 'workload-stripped');
+    const a = openGoBinary(path);
+    const b = newGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))));
+    expect(b.version).toEqual(a.version);
+    expect(b.functions.lookup('main.worker')).toBe(a.functions.lookup('main.worker'));
+    expect(() => goBinaryInfo(path as never)).toThrow(GoBinaryError);
+    expect(() => goBinaryInfo(path as never)).toThrow(/takes a BinaryImage, not the string ".*workload-stripped"; for a file path use openGoBinary/);
+    expect(() => openGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))) as never)).toThrow(/use newGoBinary/);
+    // Unstripped: runtime.buildVersion and build info agree.
+    expect(openGoBinary(join(FIXTURES, 'workload')).versionSource).toBe('buildinfo');
+  });
+
   it('refuses what is not a Go binary, clearly', () => {
     expect(() => inspectGoBinary('/bin/sh')).toThrow(GoBinaryError);
     expect(() => inspectGoBinary('/bin/sh')).toThrow(/\/bin\/sh/);
     expect(() => inspectGoBinary(join(FIXTURES, 'goroutines.go'))).toThrow(/not a Go binary: not an ELF64 executable/);
-    expect(() => inspectGoBinary('/nonexistent')).toThrow(/does not exist/);
+    expect(() => inspectGoBinary('/nonexistent')).toThrow(/^\/nonexistent: no such file$/);
+    // The path once, in front; the section and offset after it.
+    expect(() => inspectGoBinary('/bin/sh')).toThrow(/^\/bin\/sh: [^/]*$/);
   });
 });
 

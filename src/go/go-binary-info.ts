@@ -11,7 +11,7 @@ import { resolveTextStart, type TextStart } from './text-start.js';
 
 export interface GoBinaryInfo {
   version: GoVersion;
-  versionSource: 'buildinfo' | 'rodata scan';
+  versionSource: 'buildinfo' | 'symbol' | 'rodata scan';
   /** Module information from build info (main module path, deps, build settings), if present. */
   modinfo: string | undefined;
   /** Byte offset of `goid` (int64) in runtime.g. */
@@ -25,8 +25,15 @@ export interface GoBinaryInfo {
   pclntab: { format: PclntabFormat; magic: number; where: string; addr: number; textStart: TextStart };
 }
 
-/** Everything a goroutine tracer needs to know about a Go executable. */
-export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
+/**
+ * Everything a goroutine tracer needs to know about a Go executable, from a BinaryImage (Go's
+ * elf.NewFile); openGoBinary(path) (Go's elf.Open) reads a file.
+ */
+export function newGoBinary(image: BinaryImage): GoBinaryInfo {
+  if (typeof image !== 'object' || image === null || typeof (image as Partial<BinaryImage>).section !== 'function') {
+    const got = typeof image === 'string' ? `the string "${image}"` : String(image);
+    throw new GoBinaryError(`newGoBinary/goBinaryInfo takes a BinaryImage, not ${got}; for a file path use openGoBinary(path)`);
+  }
   const located = locatePclntab(image);
   const { pclntab } = located;
   if (pclntab.ptrSize !== image.ptrSize) {
@@ -51,3 +58,6 @@ export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
     pclntab: { format: pclntab.format.format, magic: pclntab.format.magic, where: located.where, addr: located.addr, textStart },
   };
 }
+
+/** The same as newGoBinary(image); kept under its first name. */
+export const goBinaryInfo: (image: BinaryImage) => GoBinaryInfo = newGoBinary;

@@ -1,7 +1,7 @@
 // Public surface of the Go binary inspection: a BinaryImage in, what a goroutine tracer needs out.
 export { GoBinaryError } from './errors.js';
 export { PF_W, PF_X, type BinaryImage, type ImageSection, type ImageSegment } from './binary-image.js';
-export { goBinaryInfo, type GoBinaryInfo } from './go-binary-info.js';
+export { goBinaryInfo, newGoBinary, type GoBinaryInfo } from './go-binary-info.js';
 export { parseGoVersion, compareMinor, type GoVersion } from './go-version.js';
 export { parsePclntab, detectPclntabByteOrder, type Pclntab } from './pclntab.js';
 export { PCLNTAB_FORMATS, formatForMagic, type PclntabFormat, type PclntabFormatInfo } from './pclntab-format.js';

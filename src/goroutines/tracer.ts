@@ -2,14 +2,13 @@
 // for the target's Go version, records through a ring buffer.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Instruction } from '../asm/index.js';
-import { ElfError } from '../elf/index.js';
-import { goBinaryInfo as goBinaryInfoFromImage, GoBinaryError, type GoBinaryInfo } from '../go/index.js';
-import { attachUprobe, openElf, type PerfEventLink } from '../links/index.js';
+import type { GoBinaryInfo } from '../go/index.js';
+import { attachUprobe, type PerfEventLink } from '../links/index.js';
 import { LinkError } from '../links/link.js';
 import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
 import { RingBufferReader } from '../readers/index.js';
-import { elfBinaryImage } from '../symbols/index.js';
+import { openGoBinary } from '../symbols/index.js';
 import { dupFd, SyscallError } from '../syscall/index.js';
 import { loadCollection, loadCollectionSpec, type Collection } from '../loader/index.js';
 import { u32, u64 } from '../codec/index.js';
@@ -23,22 +22,9 @@ export class GoroutineTracerError extends Error {
   override name = 'GoroutineTracerError';
 }
 
-/** Version, goid offset, calling convention and functions of the Go executable at `path`. */
+/** Version, goid offset, calling convention and functions of the Go executable at `path` (the same as openGoBinary). */
 export function inspectGoBinary(path: string): GoBinaryInfo {
-  if (!existsSync(path)) throw new GoroutineTracerError(`${path} does not exist`);
-  let elf;
-  try {
-    elf = openElf(path);
-  } catch (e) {
-    if (e instanceof ElfError) throw new GoBinaryError(`${path} is not a Go binary: not an ELF64 executable (${e.message})`, path);
-    throw e;
-  }
-  try {
-    return goBinaryInfoFromImage(elfBinaryImage(elf));
-  } catch (e) {
-    if (e instanceof GoBinaryError) throw new GoBinaryError(`${path}: ${e.message}`, path);
-    throw e;
-  }
+  return openGoBinary(path);
 }
 
 export interface GoroutineTracerOptions {
