@@ -12,6 +12,8 @@ struct record {
   __u32 old_state;
   __u32 new_state;
   __u64 gp; /* the g whose state changes: its goid may not be assigned yet (Go before 1.24) */
+  __u64 aux1; /* birth (old state dead): g.startpc; into waiting: g.waitreason; else 0 */
+  __u64 aux2; /* birth: g.gopc; else 0 */
 };
 
 struct config {
@@ -26,6 +28,10 @@ struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, struct confi
 struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 3); } stats SEC(".maps");
 
 volatile const __u32 goid_offset = 152;
+/* g.waitreason, g.startpc, g.gopc; 0 = unknown layout, the aux fields stay 0. */
+volatile const __u32 waitreason_offset = 0;
+volatile const __u32 startpc_offset = 0;
+volatile const __u32 gopc_offset = 0;
 /* 1: ABI0, the arguments sit on the goroutine stack above the return address. */
 volatile const __u32 stack_abi = 0;
 /* Byte offsets in the uprobe's struct pt_regs (x86-64 defaults: ax, bx, cx, sp). */
@@ -82,6 +88,14 @@ int casgstatus(void *ctx) {
   if (bpf_probe_read_user(&rec.goid, sizeof(rec.goid), (void *)(gp + goid_offset))) {
     rec.goid = 0;
     count(STAT_GOID_READ_FAILURES);
+  }
+  if (startpc_offset) {
+    if ((rec.old_state & 0xfff) == 6) {
+      bpf_probe_read_user(&rec.aux1, 8, (void *)(gp + startpc_offset));
+      bpf_probe_read_user(&rec.aux2, 8, (void *)(gp + gopc_offset));
+    } else if ((rec.new_state & 0xfff) == 4) {
+      bpf_probe_read_user(&rec.aux1, 1, (void *)(gp + waitreason_offset));
+    }
   }
   count(STAT_RECORDS);
   rec.pid = pid_tgid >> 32;

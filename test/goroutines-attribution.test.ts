@@ -22,6 +22,7 @@ async function traceRun(binary: string, argv: string[], options: { states?: stri
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((r, j) => { child.once('spawn', r); child.once('error', j); });
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
   const tracer = GoroutineTracer.open({ binary, pid: child.pid!, states: options.states });
   const seen: GoroutineTransition[] = [];
   try {
@@ -30,6 +31,7 @@ async function traceRun(binary: string, argv: string[], options: { states?: stri
     for await (const t of tracer) seen.push(t);
     expect(tracer.targetHasExited).toBe(true);
     expect(tracer.closed).toBe(true);
+    await closed; // all of its output read
     return { seen, out, stats: tracer.stats() };
   } finally {
     tracer.close();

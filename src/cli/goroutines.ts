@@ -179,6 +179,16 @@ function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): 
   for (const [s, v] of Object.entries(r.timePerState).sort((a, b) => b[1].totalMs - a[1].totalMs)) {
     out.line(`  ${s.padEnd(15)} ${v.totalMs.toFixed(3).padStart(9)} ${String(v.goroutines).padStart(11)} ${v.p50Ms.toFixed(3).padStart(8)} ${v.p99Ms.toFixed(3).padStart(9)}`);
   }
+  const fns = Object.entries(r.byFunction).sort((a, b) => b[1].goroutines - a[1].goroutines).slice(0, 12);
+  if (fns.length > 1 || (fns.length === 1 && fns[0][0] !== '?')) {
+    out.line('\n  START FUNCTION                  GOROUTINES  RUNNING ms  RUNNABLE ms  WAITING ms (p50/p99 per goroutine)  WAITING ON');
+    for (const [fn, f] of fns) {
+      const ms = (s: string): string => (f.timePerState[s]?.totalMs ?? 0).toFixed(2);
+      const w = f.timePerState.waiting;
+      const reasons = Object.entries(f.waitReasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ');
+      out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(f.goroutines).padStart(11)} ${ms('running').padStart(11)} ${ms('runnable').padStart(12)} ${ms('waiting').padStart(11)} (${(w?.p50Ms ?? 0).toFixed(2)}/${(w?.p99Ms ?? 0).toFixed(2)})  ${reasons}`);
+    }
+  }
   const l = r.schedulingLatency;
   if (l.count > 0) {
     out.line(`\n  SCHEDULING LATENCY (runnable → running): ${l.count} waits, p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs, max ${l.maxUs.toFixed(1)} µs`);
@@ -257,21 +267,31 @@ async function trace(o: Options): Promise<number> {
       out.flush();
     } else {
       out.line(`tracing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'}: ${info.version.raw}, goid at +${info.goidOffset} (from ${info.goidOffsetSource}), ${info.abi.kind} ABI`);
-      for (const w of info.warnings) out.line(`  note: ${w}`);
+      for (const w of [...info.warnings, ...info.notes]) out.line(`  note: ${w}`);
       out.flush();
     }
-    const summary = new GoroutineSummary({ states: o.states, keepSlices: traceFd !== undefined });
+    const summary = new GoroutineSummary({
+      states: o.states,
+      keepSlices: traceFd !== undefined,
+      names: { functionAt: (pc) => info.functions.nameAt(pc), waitReasons: info.waitReasons },
+    });
     let start: bigint | undefined;
     const onTransition = (t: GoroutineTransition): void => {
       summary.add(t);
       if (o.quiet) return;
       if (o.json) {
-        out.line(JSON.stringify({ type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState }));
+        const fn = summary.functionOf(t.pid, t.goid);
+        out.line(JSON.stringify({
+          type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState,
+          ...(fn ? { function: fn } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
+        }));
         return;
       }
       start ??= t.timestamp;
       const ms = (Number(t.timestamp - start) / 1e6).toFixed(3);
-      out.line(`${ms.padStart(10)} ms  pid ${t.pid}  goid ${String(t.goid).padStart(5)}  ${stateName(t.oldState)} → ${stateName(t.newState)}`);
+      const why = t.waitReason !== undefined ? ` (${summary.waitReasonName(t.waitReason)})` : '';
+      const fn = summary.functionOf(t.pid, t.goid);
+      out.line(`${ms.padStart(10)} ms  pid ${t.pid}  goid ${String(t.goid).padStart(5)}  ${stateName(t.oldState)} → ${stateName(t.newState)}${why}${fn ? `  ${fn}` : ''}`);
     };
 
     const childExited = child ? new Promise<void>((r) => (child!.exitCode !== null || child!.signalCode !== null ? r() : child!.once('exit', () => r()))) : undefined;
@@ -300,7 +320,7 @@ async function trace(o: Options): Promise<number> {
     summary.finish();
     const report = summary.report();
     if (traceFd !== undefined) {
-      writeAll(traceFd, JSON.stringify(chromeTrace(summary.slices, { binary, origin: summary.first })));
+      writeAll(traceFd, JSON.stringify(chromeTrace(summary.slices, { binary, origin: summary.first, goroutineName: (p, g) => summary.functionOf(p, g) })));
     }
     if (o.json) {
       out.line(JSON.stringify({

@@ -5,6 +5,8 @@ import { GoBinaryError } from './errors.js';
 import type { GoFunctions } from './function-table.js';
 import type { GoVersion } from './go-version.js';
 import { goidOffset } from './goid-offset.js';
+import { goroutineFieldOffsets, type GoroutineFieldOffsets } from './goroutine-fields.js';
+import { waitReasonNames } from './wait-reasons.js';
 import { locatePclntab } from './locate-pclntab.js';
 import type { PclntabFormat } from './pclntab-format.js';
 import { resolveTextStart, type TextStart } from './text-start.js';
@@ -22,6 +24,12 @@ export interface GoBinaryInfo {
   /** Where runtime.casgstatus finds its arguments at entry. */
   abi: CasgstatusAbi;
   functions: GoFunctions;
+  /** What could not be read without affecting goroutine tracing itself (no richer fields). */
+  notes: string[];
+  /** Offsets of g.waitreason, g.startpc, g.gopc; undefined when unknown (a warning says why). */
+  goroutineFields: GoroutineFieldOffsets | undefined;
+  /** runtime.waitReason names by value, from the binary or a checked table; undefined when unknown. */
+  waitReasons: readonly string[] | undefined;
   pclntab: { format: PclntabFormat; magic: number; where: string; addr: number; textStart: TextStart };
 }
 
@@ -46,6 +54,8 @@ export function newGoBinary(image: BinaryImage): GoBinaryInfo {
   const functions = pclntab.functions(textStart.address);
   const v = binaryGoVersion(image, pclntab.format);
   const goid = goidOffset(image, v.version);
+  const fields = goroutineFieldOffsets(image, v.version);
+  const reasons = waitReasonNames(image, v.version);
   return {
     version: v.version,
     versionSource: v.source,
@@ -53,6 +63,9 @@ export function newGoBinary(image: BinaryImage): GoBinaryInfo {
     goidOffset: goid.offset,
     goidOffsetSource: goid.source,
     warnings: [...v.warnings, ...goid.warnings],
+    notes: fields.warning ? [fields.warning] : [],
+    goroutineFields: fields.offsets,
+    waitReasons: reasons.names,
     abi: casgstatusAbi(v.version, image.machine),
     functions,
     pclntab: { format: pclntab.format.format, magic: pclntab.format.magic, where: located.where, addr: located.addr, textStart },

@@ -16,3 +16,5 @@ export { goidOffset, type GoidOffset } from './goid-offset.js';
 export { dwarfFromImage } from './dwarf-from-image.js';
 export { casgstatusAbi, type CasgstatusAbi, type RegisterSlot } from './calling-convention.js';
 export { X86_64_PT_REGS, ARM64_USER_PT_REGS, arm64RegisterOffset, type X86_64Register } from './pt-regs.js';
+export { goroutineFieldOffsets, GOROUTINE_FIELD_OFFSETS, type GoroutineFieldOffsets } from './goroutine-fields.js';
+export { waitReasonNames, waitReasonsFromBinary, WAIT_REASON_NAMES } from './wait-reasons.js';

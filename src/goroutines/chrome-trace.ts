@@ -32,7 +32,10 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
       events.push({ ph: 'M', name: 'thread_name', pid: s.pid, tid: Number(s.goid), args: { name: fn ? `goroutine ${s.goid} ${fn}` : `goroutine ${s.goid}` } });
     }
     const dur = Math.max(0.001, Number(s.end - s.start) / 1000);
-    events.push({ ph: 'X', name: s.state, cat: 'goroutine', pid: s.pid, tid: Number(s.goid), ts: us(s.start), dur, args: { goid: Number(s.goid), thread: s.tid } });
+    const args: Record<string, unknown> = { goid: Number(s.goid), thread: s.tid };
+    if (s.function) args.startFunction = s.function;
+    if (s.waitReason) args.waitReason = s.waitReason;
+    events.push({ ph: 'X', name: s.waitReason ? `waiting: ${s.waitReason}` : s.state, cat: 'goroutine', pid: s.pid, tid: Number(s.goid), ts: us(s.start), dur, args });
     if (s.state === 'running') {
       const t = `${s.pid}/${s.tid}`;
       if (!threadTracks.has(t)) {
@@ -40,7 +43,7 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
         events.push({ ph: 'M', name: 'thread_name', pid: s.pid, tid: THREAD_TRACK_BASE + s.tid, args: { name: `thread ${s.tid}` } });
         events.push({ ph: 'M', name: 'thread_sort_index', pid: s.pid, tid: THREAD_TRACK_BASE + s.tid, args: { sort_index: -1 } });
       }
-      events.push({ ph: 'X', name: `goroutine ${s.goid}`, cat: 'thread', pid: s.pid, tid: THREAD_TRACK_BASE + s.tid, ts: us(s.start), dur, args: { goid: Number(s.goid) } });
+      events.push({ ph: 'X', name: s.function ? `goroutine ${s.goid} ${s.function}` : `goroutine ${s.goid}`, cat: 'thread', pid: s.pid, tid: THREAD_TRACK_BASE + s.tid, ts: us(s.start), dur, args: { goid: Number(s.goid), ...(s.function ? { startFunction: s.function } : {}) } });
     }
   }
   for (const pid of pids) events.push({ ph: 'M', name: 'process_name', pid, args: { name: `${options.binary} (${pid})` } });

@@ -22,15 +22,17 @@ const BPF_RB_AVAIL_DATA = 0;
 export interface ProbeFacts {
   abi: CasgstatusAbi;
   goidOffset: number;
+  /** g.waitreason, g.startpc, g.gopc; without them the aux fields stay 0. */
+  fields?: { waitreason: number; startpc: number; gopc: number };
 }
 
-const REC = -48; // record on the stack: r10-48 .. r10-8
+const REC = -64; // record on the stack: r10-64 .. r10-8
 const KEY = -4;
-const ARGS = -64; // stack ABI: 16 bytes copied from the Go stack
+const ARGS = -80; // stack ABI: 16 bytes copied from the Go stack
 
 /** Builds the probe. Maps by name: "events" (ring buffer), "config" (array), "stats" (array). */
 export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
-  const { abi, goidOffset } = facts;
+  const { abi, goidOffset, fields } = facts;
   if (abi.kind === 'unsupported') throw new Error(abi.reason);
   if (RECORD.size !== -REC - 8) throw new Error('record layout and probe stack layout disagree');
   const b = new ProgramBuilder()
@@ -83,7 +85,28 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .jeqImm(R0, 0, 'have_goid')
     .st(Size.DW, R10, REC + RECORD.goid, 0);
   count(b, STATS.goidReadFailures, 'have_goid');
-  b.label('have_goid');
+  b.label('have_goid')
+    .st(Size.DW, R10, REC + RECORD.aux1, 0)
+    .st(Size.DW, R10, REC + RECORD.aux2, 0);
+  if (fields) {
+    // A birth (old state dead): the goroutine's function and creation site, set before the
+    // transition. Into waiting: why. Other transitions carry nothing more.
+    const read = (field: number, offset: number, size: number): void => {
+      b.mov64Reg(R1, R10).add64Imm(R1, REC + field).mov64Imm(R2, size)
+        .mov64Reg(R3, R9).add64Imm(R3, offset)
+        .call('probe_read_user');
+    };
+    b.ldx(Size.W, R1, R10, REC + RECORD.oldState).and64Imm(R1, 0xfff)
+      .jneImm(R1, 6, 'not_birth');
+    read(RECORD.aux1, fields.startpc, 8);
+    read(RECORD.aux2, fields.gopc, 8);
+    b.ja('aux_done')
+      .label('not_birth')
+      .ldx(Size.W, R1, R10, REC + RECORD.newState).and64Imm(R1, 0xfff)
+      .jneImm(R1, 4, 'aux_done');
+    read(RECORD.aux1, fields.waitreason, 1);
+    b.label('aux_done');
+  }
   count(b, STATS.records, 'counted');
   b.label('counted')
     .mov64Reg(R1, R7).rsh64Imm(R1, 32).stx(Size.W, R10, REC + RECORD.pid, R1)

@@ -1,9 +1,10 @@
 // Traces goroutine state changes of Go programs: a uprobe on runtime.casgstatus, a probe assembled
 // for the target's Go version, records through a ring buffer.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { ET_EXEC, PT_LOAD } from '../elf/index.js';
 import type { Instruction } from '../asm/index.js';
 import type { GoBinaryInfo } from '../go/index.js';
-import { attachUprobe, type PerfEventLink } from '../links/index.js';
+import { attachUprobe, openElf, type PerfEventLink } from '../links/index.js';
 import { LinkError } from '../links/link.js';
 import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
@@ -57,7 +58,7 @@ export interface GoroutineTracerOptions {
 
 /** Builds the probe program for `info` (exposed so tests can compare it with the C probe). */
 export function casgstatusProbe(info: GoBinaryInfo): Instruction[] {
-  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset });
+  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset, fields: info.goroutineFields });
 }
 
 const C_PROBE = new URL('../../bpf/goroutines.o', import.meta.url);
@@ -68,6 +69,11 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   const abi = info.abi;
   if (abi.kind === 'unsupported') throw new GoroutineTracerError(abi.reason);
   spec.variables.goid_offset.set(info.goidOffset);
+  if (info.goroutineFields) {
+    spec.variables.waitreason_offset.set(info.goroutineFields.waitreason);
+    spec.variables.startpc_offset.set(info.goroutineFields.startpc);
+    spec.variables.gopc_offset.set(info.goroutineFields.gopc);
+  }
   spec.variables.sp_reg.set(abi.sp.ptRegsOffset);
   if (abi.kind === 'stack') {
     spec.variables.stack_abi.set(1);
@@ -110,6 +116,9 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly #maxLatencyMs: number;
   readonly #batching: boolean;
   #finalStats: GoroutineTracerStats | undefined;
+  readonly #biases = new Map<number, bigint>();
+  /** The reader's last wait: after close it returns at once, and then its epoll set is freed. */
+  #lastWait: Promise<void> = Promise.resolve();
   #detached = false;
   #closed = false;
   #closedSignal: { promise: Promise<void>; resolve(): void };
@@ -126,6 +135,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.#maxLatencyMs = options.maxLatencyMs ?? 50;
     this.#attribution = new GoroutineAttribution({ goidAssignedBeforeBirth: compareMinor(info.version, { major: 1, minor: 24 }) >= 0 });
     this.#exit = options.pid === undefined ? undefined : watchProcessExit(options.pid);
+    // While the process surely lives: its records may be read only after it has exited.
+    if (options.pid !== undefined) this.#loadBias(options.pid);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.#closedSignal = { promise, resolve };
@@ -200,8 +211,29 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       n++;
       onTransition(t);
     };
-    this.#reader.poll((r) => this.#attribution.push(decodeTransition(r), emit), max);
+    this.#reader.poll((r) => {
+      const t = decodeTransition(r);
+      if (t.startPc !== undefined) {
+        // PIE: the g holds run-time addresses; the function table has link-time ones.
+        const bias = this.#loadBias(t.pid);
+        t.startPc -= bias;
+        t.createdAtPc! -= bias;
+      }
+      this.#attribution.push(t, emit);
+    }, max);
     return n;
+  }
+
+  /** Run-time minus link-time address of the binary in process `pid` (0 for a fixed-address executable). */
+  #loadBias(pid: number): bigint {
+    let bias = this.#biases.get(pid);
+    if (bias === undefined) {
+      bias = loadBias(pid, this.binary);
+      // A fixed-address executable never moves; a PIE not yet mapped (the pid still runs the
+      // shell that will exec it) is looked up again at the next birth.
+      if (bias !== 0n || openElf(this.binary).header.type === ET_EXEC) this.#biases.set(pid, bias);
+    }
+    return bias;
   }
 
   /**
@@ -226,7 +258,9 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         const left = deadline - Date.now();
         if (left <= 0) return false;
         const slice = this.#batching ? Math.min(left, this.#maxLatencyMs) : left;
-        const ready = await Promise.race([this.#reader.wait(slice === Infinity ? -1 : Math.ceil(slice)), stop]);
+        const waiting = this.#reader.wait(slice === Infinity ? -1 : Math.ceil(slice));
+        this.#lastWait = waiting.then(() => undefined, () => undefined);
+        const ready = await Promise.race([waiting, stop]);
         if (ready) return !this.#closed;
         // A timed-out slice with records below the wake-up threshold: they have waited long enough.
         if (!this.#closed && this.#reader.pending > 0) return true;
@@ -299,6 +333,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       while (queue.length) yield queue.shift()!;
       if (this.#exit?.hasExited) {
         this.finish(push);
+        await this.#lastWait;
         while (queue.length) yield queue.shift()!;
         return;
       }
@@ -308,6 +343,11 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Resolves once nothing of the tracer is left in flight (a wait that close() interrupted has returned). */
+  settled(): Promise<void> {
+    return this.#lastWait;
   }
 
   /** Detaches and frees everything; a pending wait resolves false. Records still in the ring are dropped: finish() reads them. */
@@ -325,4 +365,24 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Where `binary` is loaded in `pid`: the mapping of file offset 0 (matched by inode) minus the
+ * vaddr of the PT_LOAD segment at file offset 0. 0 when the process or the mapping is gone.
+ */
+function loadBias(pid: number, binary: string): bigint {
+  try {
+    const ino = statSync(binary).ino;
+    const first = openElf(binary).programHeaders.find((p) => p.type === PT_LOAD && p.offset === 0);
+    if (!first) return 0n;
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n')) {
+      const f = line.split(/\s+/);
+      if (f.length < 6 || Number(f[4]) !== ino || BigInt(`0x${f[2]}`) !== 0n) continue;
+      return BigInt(`0x${f[0].split('-')[0]}`) - BigInt(first.vaddr);
+    }
+  } catch {
+    // the process is gone: nothing to translate against
+  }
+  return 0n;
 }
