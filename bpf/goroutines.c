@@ -32,6 +32,8 @@ volatile const __u32 goid_offset = 152;
 volatile const __u32 waitreason_offset = 0;
 volatile const __u32 startpc_offset = 0;
 volatile const __u32 gopc_offset = 0;
+/* pt_regs offset of the instruction pointer: pcs are sent relative to runtime.casgstatus as loaded. */
+volatile const __u32 ip_reg = 128;
 /* 1: ABI0, the arguments sit on the goroutine stack above the return address. */
 volatile const __u32 stack_abi = 0;
 /* Byte offsets in the uprobe's struct pt_regs (x86-64 defaults: ax, bx, cx, sp). */
@@ -93,6 +95,9 @@ int casgstatus(void *ctx) {
     if ((rec.old_state & 0xfff) == 6) {
       bpf_probe_read_user(&rec.aux1, 8, (void *)(gp + startpc_offset));
       bpf_probe_read_user(&rec.aux2, 8, (void *)(gp + gopc_offset));
+      __u64 ip = reg(ctx, ip_reg);
+      rec.aux1 -= ip;
+      rec.aux2 -= ip;
     } else if ((rec.new_state & 0xfff) == 4) {
       bpf_probe_read_user(&rec.aux1, 1, (void *)(gp + waitreason_offset));
     }

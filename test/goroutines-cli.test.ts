@@ -135,11 +135,25 @@ describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines: live', () =
     expect([...readdirSync(tmpdir())].filter((f) => !before.has(f) && /goroutines/.test(f))).toEqual([]);
   });
 
-  it("--json keeps the traced command's stdout out of the JSON stream", () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--json', '--', join(FIXTURES, 'workload'), '-waves', '1', '-n', '2', '-wait=false'], { encoding: 'utf8', timeout: 60_000 });
+  it("--json keeps the traced command's stdout out of the JSON stream; functions and wait reasons in JSON and in the trace", () => {
+    const traceFile = join(tmpdir(), `goroutines-fields-${process.pid}.json`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--json', '--trace-out', traceFile, '--', join(FIXTURES, 'workload-pie-stripped'), '-waves', '1', '-n', '2', '-wait=false'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
-    for (const l of r.stdout.trim().split('\n')) expect(() => JSON.parse(l)).not.toThrow();
-    expect(r.stderr).toMatch(/^goid \d+ main\.worker$/m);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const workers = [...r.stderr.matchAll(/^goid (\d+) main\.worker$/gm)].map((m) => Number(m[1]));
+    expect(workers.length).toBe(2);
+    for (const goid of workers) {
+      expect(lines.some((l) => l.goid === goid && l.function === 'main.worker' && l.createdBy === 'main.main' && l.waitReason === 'chan receive')).toBe(true);
+    }
+    const summary = lines[lines.length - 1] as { byFunction: Record<string, { goroutines: number; waitReasons: Record<string, number> }> };
+    expect(summary.byFunction['main.worker'].goroutines).toBe(2);
+    expect(summary.byFunction['main.worker'].waitReasons['chan receive']).toBeGreaterThan(0);
+    const trace = JSON.parse(readFileSync(traceFile, 'utf8')) as { traceEvents: { ph: string; name: string; tid?: number; args?: Record<string, unknown> }[] };
+    rmSync(traceFile);
+    for (const goid of workers) {
+      expect(trace.traceEvents.some((e) => e.ph === 'M' && e.tid === goid && e.args!.name === `goroutine ${goid} main.worker`)).toBe(true);
+      expect(trace.traceEvents.some((e) => e.ph === 'X' && e.tid === goid && e.args!.waitReason === 'chan receive' && e.args!.startFunction === 'main.worker' && e.args!.createdBy === 'main.main')).toBe(true);
+    }
   });
 
   it('SIGINT to the process group of npm run demo: the summary, with its lost count, and nothing attached', async () => {

@@ -283,7 +283,7 @@ async function trace(o: Options): Promise<number> {
         const fn = summary.functionOf(t.pid, t.goid);
         out.line(JSON.stringify({
           type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState,
-          ...(fn ? { function: fn } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
+          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
         }));
         return;
       }

@@ -24,6 +24,12 @@ export interface ProbeFacts {
   goidOffset: number;
   /** g.waitreason, g.startpc, g.gopc; without them the aux fields stay 0. */
   fields?: { waitreason: number; startpc: number; gopc: number };
+  /**
+   * Offset of the instruction pointer in the uprobe's pt_regs (x86-64 128, arm64 256). The
+   * probe's ip is runtime.casgstatus as loaded, so pcs are sent relative to it: no load bias
+   * (PIE) to find, even when the process is gone before its records are read.
+   */
+  ipRegOffset?: number;
 }
 
 const REC = -64; // record on the stack: r10-64 .. r10-8
@@ -100,6 +106,10 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
       .jneImm(R1, 6, 'not_birth');
     read(RECORD.aux1, fields.startpc, 8);
     read(RECORD.aux2, fields.gopc, 8);
+    b.ldx(Size.DW, R2, R6, facts.ipRegOffset ?? 128);
+    for (const field of [RECORD.aux1, RECORD.aux2]) {
+      b.ldx(Size.DW, R1, R10, REC + field).sub64Reg(R1, R2).stx(Size.DW, R10, REC + field, R1);
+    }
     b.ja('aux_done')
       .label('not_birth')
       .ldx(Size.W, R1, R10, REC + RECORD.newState).and64Imm(R1, 0xfff)

@@ -2,7 +2,8 @@
 
 /**
  * Byte layout of one record (little-endian, 56 bytes). The C probe in bpf/ writes the same.
- * aux1/aux2: on a birth (old state dead) g.startpc and g.gopc; on a transition into waiting,
+ * aux1/aux2: on a birth (old state dead) g.startpc and g.gopc, minus the run-time address of
+ * runtime.casgstatus (the probe's ip), so they need no load bias; on a transition into waiting,
  * aux1 = g.waitreason; otherwise 0 (and always 0 when the binary's g layout is unknown).
  */
 export const RECORD = { size: 56, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28, gp: 32, aux1: 40, aux2: 48 } as const;
@@ -22,7 +23,7 @@ export interface GoroutineTransition {
   recordedGoid: bigint;
   /** Address of the runtime.g; g structs are reused once their goroutine is dead. */
   gp: bigint;
-  /** On a birth: entry of the goroutine's function (g.startpc); 0 when unknown. */
+  /** On a birth: entry of the goroutine's function (g.startpc) as linked (a PIE's load bias removed). */
   startPc?: bigint;
   /** On a birth: pc of the go statement that created it (g.gopc). */
   createdAtPc?: bigint;

@@ -15,6 +15,8 @@ export interface StateSlice {
   tid: number;
   /** The goroutine's start function, when its birth was traced and the binary's g layout is known. */
   function?: string;
+  /** The function whose go statement created the goroutine. */
+  createdBy?: string;
   /** For "waiting": why (runtime2.go's name). */
   waitReason?: string;
 }
@@ -78,6 +80,8 @@ export class GoroutineSummary {
   readonly #byKind = new Map<string, number>();
   readonly #goroutines = new Set<string>();
   readonly #current = new Map<string, { state: number; since: bigint; tid: number; waitReason?: string }>();
+  /** Function holding the go statement that created the goroutine ("pid/goid"). */
+  readonly #createdBy = new Map<string, string>();
   /** Start function per goroutine ("pid/goid"). */
   readonly #function = new Map<string, string>();
   /** Per goroutine: per state ns, per wait reason ns. */
@@ -110,7 +114,10 @@ export class GoroutineSummary {
     if (t.goid === 0n) return; // no goroutine to credit (a goid read that failed)
     const g = `${t.pid}/${t.goid}`;
     this.#goroutines.add(g);
-    if (t.startPc !== undefined && !this.#function.has(g)) this.#function.set(g, this.functionName(t.startPc));
+    if (t.startPc !== undefined && !this.#function.has(g)) {
+      this.#function.set(g, this.functionName(t.startPc));
+      if (t.createdAtPc) this.#createdBy.set(g, this.#names.functionAt?.(Number(t.createdAtPc)) ?? `0x${t.createdAtPc.toString(16)}`);
+    }
     const cur = this.#current.get(g);
     if (cur && base(cur.state) === base(t.oldState)) {
       this.#spent(g, t.pid, t.goid, cur.state, cur.since, t.timestamp, cur.tid, cur.waitReason);
@@ -132,6 +139,11 @@ export class GoroutineSummary {
     return n === undefined ? `waitReason ${reason}` : n === '' ? 'none' : n;
   }
 
+  /** The function whose go statement created goroutine `goid` of `pid`, when its birth was traced. */
+  createdByOf(pid: number, goid: bigint): string | undefined {
+    return this.#createdBy.get(`${pid}/${goid}`);
+  }
+
   /** The start function of goroutine `goid` of `pid`, when its birth was traced. */
   functionOf(pid: number, goid: bigint): string | undefined {
     return this.#function.get(`${pid}/${goid}`);
@@ -150,7 +162,7 @@ export class GoroutineSummary {
     if (!per) this.#perGoroutine.set(g, (per = { states: new Map(), reasons: new Map() }));
     per.states.set(name, (per.states.get(name) ?? 0n) + (end - start));
     if (b === GoroutineState.waiting && waitReason !== undefined) per.reasons.set(waitReason, (per.reasons.get(waitReason) ?? 0n) + (end - start));
-    if (this.#keepSlices) this.slices.push({ pid, goid, state: name, start, end, tid, function: this.#function.get(g), waitReason: b === GoroutineState.waiting ? waitReason : undefined });
+    if (this.#keepSlices) this.slices.push({ pid, goid, state: name, start, end, tid, function: this.#function.get(g), createdBy: this.#createdBy.get(g), waitReason: b === GoroutineState.waiting ? waitReason : undefined });
   }
 
   /** Closes the intervals still open at the last timestamp seen. */

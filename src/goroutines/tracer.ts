@@ -1,10 +1,9 @@
 // Traces goroutine state changes of Go programs: a uprobe on runtime.casgstatus, a probe assembled
 // for the target's Go version, records through a ring buffer.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { ET_EXEC, PT_LOAD } from '../elf/index.js';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Instruction } from '../asm/index.js';
-import type { GoBinaryInfo } from '../go/index.js';
-import { attachUprobe, openElf, type PerfEventLink } from '../links/index.js';
+import { X86_64_PT_REGS, type GoBinaryInfo } from '../go/index.js';
+import { attachUprobe, type PerfEventLink } from '../links/index.js';
 import { LinkError } from '../links/link.js';
 import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
@@ -58,7 +57,12 @@ export interface GoroutineTracerOptions {
 
 /** Builds the probe program for `info` (exposed so tests can compare it with the C probe). */
 export function casgstatusProbe(info: GoBinaryInfo): Instruction[] {
-  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset, fields: info.goroutineFields });
+  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset, fields: info.goroutineFields, ipRegOffset: ipRegOffset(info) });
+}
+
+/** Where the uprobe's context keeps the instruction pointer: x86-64 pt_regs.ip, arm64 user_pt_regs.pc. */
+function ipRegOffset(info: GoBinaryInfo): number {
+  return info.abi.kind === 'unsupported' ? X86_64_PT_REGS.ip : info.abi.pc.ptRegsOffset;
 }
 
 const C_PROBE = new URL('../../bpf/goroutines.o', import.meta.url);
@@ -73,6 +77,7 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
     spec.variables.waitreason_offset.set(info.goroutineFields.waitreason);
     spec.variables.startpc_offset.set(info.goroutineFields.startpc);
     spec.variables.gopc_offset.set(info.goroutineFields.gopc);
+    spec.variables.ip_reg.set(ipRegOffset(info));
   }
   spec.variables.sp_reg.set(abi.sp.ptRegsOffset);
   if (abi.kind === 'stack') {
@@ -116,7 +121,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly #maxLatencyMs: number;
   readonly #batching: boolean;
   #finalStats: GoroutineTracerStats | undefined;
-  readonly #biases = new Map<number, bigint>();
+  /** Link-time address of runtime.casgstatus: the base of the pcs the probe sends. */
+  readonly #casgstatus: bigint;
   /** The reader's last wait: after close it returns at once, and then its epoll set is freed. */
   #lastWait: Promise<void> = Promise.resolve();
   #detached = false;
@@ -135,8 +141,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.#maxLatencyMs = options.maxLatencyMs ?? 50;
     this.#attribution = new GoroutineAttribution({ goidAssignedBeforeBirth: compareMinor(info.version, { major: 1, minor: 24 }) >= 0 });
     this.#exit = options.pid === undefined ? undefined : watchProcessExit(options.pid);
-    // While the process surely lives: its records may be read only after it has exited.
-    if (options.pid !== undefined) this.#loadBias(options.pid);
+    this.#casgstatus = BigInt(info.functions.lookup('runtime.casgstatus') ?? 0);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.#closedSignal = { promise, resolve };
@@ -214,26 +219,13 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.#reader.poll((r) => {
       const t = decodeTransition(r);
       if (t.startPc !== undefined) {
-        // PIE: the g holds run-time addresses; the function table has link-time ones.
-        const bias = this.#loadBias(t.pid);
-        t.startPc -= bias;
-        t.createdAtPc! -= bias;
+        // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
+        t.startPc = BigInt.asUintN(64, t.startPc + this.#casgstatus);
+        t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + this.#casgstatus);
       }
       this.#attribution.push(t, emit);
     }, max);
     return n;
-  }
-
-  /** Run-time minus link-time address of the binary in process `pid` (0 for a fixed-address executable). */
-  #loadBias(pid: number): bigint {
-    let bias = this.#biases.get(pid);
-    if (bias === undefined) {
-      bias = loadBias(pid, this.binary);
-      // A fixed-address executable never moves; a PIE not yet mapped (the pid still runs the
-      // shell that will exec it) is looked up again at the next birth.
-      if (bias !== 0n || openElf(this.binary).header.type === ET_EXEC) this.#biases.set(pid, bias);
-    }
-    return bias;
   }
 
   /**
@@ -367,22 +359,3 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   }
 }
 
-/**
- * Where `binary` is loaded in `pid`: the mapping of file offset 0 (matched by inode) minus the
- * vaddr of the PT_LOAD segment at file offset 0. 0 when the process or the mapping is gone.
- */
-function loadBias(pid: number, binary: string): bigint {
-  try {
-    const ino = statSync(binary).ino;
-    const first = openElf(binary).programHeaders.find((p) => p.type === PT_LOAD && p.offset === 0);
-    if (!first) return 0n;
-    for (const line of readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n')) {
-      const f = line.split(/\s+/);
-      if (f.length < 6 || Number(f[4]) !== ino || BigInt(`0x${f[2]}`) !== 0n) continue;
-      return BigInt(`0x${f[0].split('-')[0]}`) - BigInt(first.vaddr);
-    }
-  } catch {
-    // the process is gone: nothing to translate against
-  }
-  return 0n;
-}
