@@ -2,7 +2,7 @@
 // (g.waitreason, named as the binary's own runtime.waitReasonStrings), checked against what the
 // workload fixture's goroutines print about themselves.
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ElfFile } from '../src/elf/index.js';
@@ -26,6 +26,23 @@ describe('runtime.g fields and wait reason names', () => {
     expect(stripped.goroutineFields).toMatchObject({ source: 'table', startpc: row.startpc });
     expect(stripped.waitReasons).toEqual(WAIT_REASON_NAMES.get(19));
     expect(goroutineFieldOffsets(image, info.version).offsets!.source).toBe('dwarf');
+  });
+});
+
+describe('arm64 inspection (GOARCH=arm64 fixtures, cross-compiled with Debian\'s Go 1.19)', () => {
+  it.each(['workload-arm64', 'workload-arm64-stripped'])('%s: version, goid and g fields, X0-X2, functions where readelf puts them', (variant) => {
+    const info = openGoBinary(join(FIXTURES, variant));
+    expect(info.version.raw).toBe('go1.19.8');
+    expect(info).toMatchObject({ goidOffset: 152, goidOffsetSource: variant.endsWith('stripped') ? 'table' : 'dwarf' });
+    expect(info.abi).toMatchObject({ kind: 'registers', arch: 'arm64', gp: { register: 'x0', ptRegsOffset: 0 }, old: { register: 'x1', ptRegsOffset: 8 }, new: { register: 'x2', ptRegsOffset: 16 } });
+    expect(info.goroutineFields).toMatchObject({ waitreason: 176, startpc: 312, gopc: 296 });
+    expect(info.waitReasons).toEqual(WAIT_REASON_NAMES.get(19));
+    // readelf reads the unstripped build's symbol table: an oracle independent of our pclntab reader.
+    const syms = execFileSync('readelf', ['-sW', join(FIXTURES, 'workload-arm64')], { encoding: 'utf8' });
+    for (const name of ['main.worker', 'runtime.casgstatus']) {
+      const line = syms.split('\n').find((l) => l.trim().split(/\s+/)[7] === name)!;
+      expect(info.functions.lookup(name)).toBe(parseInt(line.trim().split(/\s+/)[1], 16));
+    }
   });
 });
 
