@@ -11,18 +11,29 @@ struct record {
   __u64 goid;
   __u32 old_state;
   __u32 new_state;
+  __u64 gp; /* the g whose state changes: its goid may not be assigned yet (Go before 1.24) */
+  __u64 aux1; /* birth (old state dead): g.startpc; into waiting: g.waitreason; else 0 */
+  __u64 aux2; /* birth: g.gopc; else 0 */
 };
 
 struct config {
   __u32 pid;        /* only this process; 0 = any */
-  __u32 state_mask; /* only new states whose bit (state & 0xf) is set; 0 = all */
+  __u32 state_mask; /* only transitions whose old or new state has its bit (state & 0xf) set; 0 = all */
+  __u32 wakeup_bytes; /* wake the reader once this much is unread; 0 = per record */
+  __u32 pad;
 };
 
 struct { __uint(type, MAP_RINGBUF); __uint(max_entries, 8 << 20); } events SEC(".maps");
 struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, struct config); __uint(max_entries, 1); } config SEC(".maps");
-struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 2); } stats SEC(".maps");
+struct { __uint(type, MAP_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 3); } stats SEC(".maps");
 
 volatile const __u32 goid_offset = 152;
+/* g.waitreason, g.startpc, g.gopc; 0 = unknown layout, the aux fields stay 0. */
+volatile const __u32 waitreason_offset = 0;
+volatile const __u32 startpc_offset = 0;
+volatile const __u32 gopc_offset = 0;
+/* pt_regs offset of the instruction pointer: pcs are sent relative to runtime.casgstatus as loaded. */
+volatile const __u32 ip_reg = 128;
 /* 1: ABI0, the arguments sit on the goroutine stack above the return address. */
 volatile const __u32 stack_abi = 0;
 /* Byte offsets in the uprobe's struct pt_regs (x86-64 defaults: ax, bx, cx, sp). */
@@ -31,7 +42,10 @@ volatile const __u32 old_reg = 40;
 volatile const __u32 new_reg = 88;
 volatile const __u32 sp_reg = 152;
 
-enum { STAT_LOST = 0, STAT_GOID_READ_FAILURES = 1 };
+enum { STAT_LOST = 0, STAT_GOID_READ_FAILURES = 1, STAT_RECORDS = 2 };
+enum { RB_NO_WAKEUP = 1, RB_FORCE_WAKEUP = 2, RB_AVAIL_DATA = 0 };
+
+static __u64 (*bpf_ringbuf_query)(void *ringbuf, __u64 flags) = (void *)134;
 
 static __always_inline void count(__u32 key) {
   __u64 *v = bpf_map_lookup_elem(&stats, &key);
@@ -70,16 +84,34 @@ int casgstatus(void *ctx) {
     rec.old_state = (__u32)reg(ctx, old_reg);
     rec.new_state = (__u32)reg(ctx, new_reg);
   }
-  if (cfg->state_mask && !(cfg->state_mask & (1u << (rec.new_state & 0xf))))
+  if (cfg->state_mask && !(cfg->state_mask & ((1u << (rec.new_state & 0xf)) | (1u << (rec.old_state & 0xf)))))
     return 0;
+  rec.gp = gp;
   if (bpf_probe_read_user(&rec.goid, sizeof(rec.goid), (void *)(gp + goid_offset))) {
     rec.goid = 0;
     count(STAT_GOID_READ_FAILURES);
   }
+  if (startpc_offset) {
+    if ((rec.old_state & 0xfff) == 6) {
+      bpf_probe_read_user(&rec.aux1, 8, (void *)(gp + startpc_offset));
+      bpf_probe_read_user(&rec.aux2, 8, (void *)(gp + gopc_offset));
+      __u64 ip = reg(ctx, ip_reg);
+      rec.aux1 -= ip;
+      rec.aux2 -= ip;
+    } else if ((rec.new_state & 0xfff) == 4) {
+      bpf_probe_read_user(&rec.aux1, 1, (void *)(gp + waitreason_offset));
+    }
+  }
+  count(STAT_RECORDS);
   rec.pid = pid_tgid >> 32;
   rec.tid = (__u32)pid_tgid;
   rec.timestamp = bpf_ktime_get_ns();
-  if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
+  /* Wake the reader per batch: its timed wait bounds the latency below the threshold. */
+  __u64 flags = 0;
+  __u32 threshold = cfg->wakeup_bytes;
+  if (threshold)
+    flags = bpf_ringbuf_query(&events, RB_AVAIL_DATA) + sizeof(rec) >= threshold ? RB_FORCE_WAKEUP : RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&events, &rec, sizeof(rec), flags))
     count(STAT_LOST);
   return 0;
 }

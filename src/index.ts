@@ -37,6 +37,9 @@ export type { BtfType } from './btf/index.js';
 export { kernelBtf, KernelBtfError, loadKernelBtf, moduleBtf } from './kernel/btf.js';
 export { DwarfError, DwarfReader, structMemberOffset, structMembers, typeSize } from './dwarf/index.js';
 export { goBinaryInfo, GoBinaryError } from './go/index.js';
+// Go binary inspection shaped like Go's elf.Open(path) / elf.NewFile(reader).
+export { newGoBinary } from './go/index.js';
+export { openGoBinary } from './symbols/index.js';
 export type { GoBinaryInfo } from './go/index.js';
 export { elfBinaryImage, resolveFunction, resolveFunctions, SymbolNotFoundError } from './symbols/index.js';
 export type { ResolvedFunction } from './symbols/index.js';
@@ -50,6 +53,9 @@ export {
   casgstatusProbe, G_SCAN, GoroutineState, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName,
 } from './goroutines/index.js';
 export type { GoroutineStateName, GoroutineTracerOptions, GoroutineTransition } from './goroutines/index.js';
+// Goroutine tracer: attribution of births, final stats, waits.
+export { GoroutineAttribution } from './goroutines/index.js';
+export type { GoroutineTracerStats, WaitOptions } from './goroutines/index.js';
 
 // The error model: one base class with a stable code and a cause, kernel refusals by errno, and
 // helpers that walk the cause chain. Running code inside another network namespace.

@@ -111,6 +111,15 @@ const FNS: Fn[] = [
 const END = 0x401300;
 
 /** A BinaryImage made of sections, each mapped as its own segment. */
+/** `image` with `section`'s bytes visible through readVirtual too. */
+function mapped(image: BinaryImage, section: ImageSection): BinaryImage {
+  return {
+    ...image,
+    readVirtual: (addr, len) =>
+      addr >= section.addr && addr + len <= section.addr + section.data.length ? section.data.subarray(addr - section.addr, addr - section.addr + len) : image.readVirtual(addr, len),
+  };
+}
+
 function fakeImage(sections: Record<string, ImageSection>, opts: { ptrSize: 4 | 8; byteOrder: 'little' | 'big'; machine: string }): BinaryImage {
   const list = Object.entries(sections).filter(([, s]) => s.addr !== 0);
   return {
@@ -220,9 +229,36 @@ describe('build info layouts and the version policy on synthetic images', () => 
   });
 
   it('refuses a Go older than the goid table, and a version the magic contradicts', () => {
-    expect(() => goBinaryInfo(pointerEraImage('go1.12.17', 'go1.2'))).toThrow(/go1\.12\.17 is older than go1\.13/);
+    expect(() => goBinaryInfo(pointerEraImage('go1.11.13', 'go1.2'))).toThrow(/go1\.11\.13 is older than go1\.12/);
+    expect(goBinaryInfo(pointerEraImage('go1.12.17', 'go1.2')).goidOffset).toBe(152);
     expect(() => goBinaryInfo(pointerEraImage('go1.16.1', 'go1.2'))).toThrow(/written by go1\.2 to go1\.15/);
     expect(() => goBinaryInfo(pointerEraImage('go1.99.1', 'go1.18'))).toThrow(GoBinaryError);
+  });
+
+  it('empty module info in .bss (Bazel-built 1.13-1.17) reads as "", as Go\'s debug/buildinfo does', () => {
+    const img = pointerEraImage('go1.16.15', 'go1.16');
+    // The modinfo string header points past every section: like .bss, no file bytes back it.
+    const data = img.section('.data')!.data.slice();
+    new DataView(data.buffer).setBigUint64(16, 0x900000n, true);
+    const bss = mapped(withSections(img, { '.data': { addr: 0x600000, data } }), { addr: 0x600000, data });
+    const bi = readBuildInfo(bss)!;
+    expect(bi).toMatchObject({ version: 'go1.16.15', modinfo: '' });
+    expect(goBinaryInfo(bss).modinfo).toBe('');
+  });
+
+  it('a version string packed right after other text is found when nothing free-standing fits; runtime.buildVersion first', () => {
+    const withBuildInfo = pointerEraImage('go1.22.1', 'go1.2');
+    const base = { ...withBuildInfo, segments: withBuildInfo.segments.filter((s) => s.vaddr !== 0x700000) };
+    const packed = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('runtime.functiongo1.12.9runtime.other')) } });
+    expect(goBinaryInfo(packed)).toMatchObject({ version: { raw: 'go1.12.9' }, versionSource: 'rodata scan', goidOffset: 152 });
+    // With a symbol table: runtime.buildVersion is a Go string header {ptr, len}.
+    const rodata = new Uint8Array(Buffer.from('go1.14.15go1.15.2'));
+    const hdr = new Uint8Array(16);
+    new DataView(hdr.buffer).setBigUint64(0, 0x500009n, true);
+    new DataView(hdr.buffer).setBigUint64(8, 8n, true);
+    const withSymbols = mapped(mapped(withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: rodata }, '.data': { addr: 0x600000, data: hdr } }), { addr: 0x600000, data: hdr }), { addr: 0x500000, data: rodata });
+    const img: BinaryImage = { ...withSymbols, symbol: (name) => (name === 'runtime.buildVersion' ? { addr: 0x600000, size: 16 } : undefined) };
+    expect(goBinaryInfo(img)).toMatchObject({ version: { raw: 'go1.15.2' }, versionSource: 'symbol' });
   });
 
   it('without build info: the newest go1.N string the magic allows, with a warning', () => {
@@ -237,6 +273,8 @@ describe('build info layouts and the version policy on synthetic images', () => 
     expect(info.warnings[0]).toMatch(/no build info/);
     const old = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.17.3')) } });
     expect(() => goBinaryInfo(old)).toThrow(/found go1\.17\.3, none fits/);
+    const g127 = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.27.3')) } });
+    expect(goBinaryInfo(g127)).toMatchObject({ goidOffset: 152, warnings: [expect.stringMatching(/no build info/)] });
     const newer = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.31.0')) } });
     expect(goBinaryInfo(newer).warnings).toEqual([expect.stringMatching(/no build info/), expect.stringMatching(/go1\.31\.0 is newer than the goid offset table/)]);
   });

@@ -327,8 +327,11 @@ describe.runIf(canBuild)('Go version policy', () => {
     expect([at('go1.13'), at('go1.22.9'), at('go1.23.0'), at('go1.24.3'), at('go1.25.0'), at('go1.26.5')]).toEqual([152, 152, 160, 160, 152, 152]);
   });
 
-  it('an ancient version without DWARF is refused', () => {
-    expect(() => goidOffset(stripped(), parseGoVersion('go1.12.17')!)).toThrow(GoBinaryError);
-    expect(() => goidOffset(stripped(), parseGoVersion('go1.12.17')!)).toThrow(/older than go1\.13.*refusing/);
+  it('an ancient version without DWARF is refused; 1.12 (live-checked at 152) is in the table', () => {
+    expect(() => goidOffset(stripped(), parseGoVersion('go1.11.13')!)).toThrow(GoBinaryError);
+    expect(() => goidOffset(stripped(), parseGoVersion('go1.11.13')!)).toThrow(/older than go1\.12.*refusing/);
+    expect(goidOffset(stripped(), parseGoVersion('go1.12.17')!)).toMatchObject({ offset: 152, source: 'table', warnings: [] });
+    expect(goidOffset(stripped(), parseGoVersion('go1.27.3')!)).toMatchObject({ offset: 152, source: 'table', warnings: [] });
+    expect(goidOffset(stripped(), parseGoVersion('go1.28.0')!).warnings).toEqual([expect.stringMatching(/go1\.28\.0 is newer than the goid offset table \(up to go1\.27\)/)]);
   });
 });

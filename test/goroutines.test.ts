@@ -2,12 +2,15 @@
 // test/fixtures/go/goroutines.go; no Go toolchain needed) and the esbuild executable npm installs.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ElfFile } from '../src/elf/index.js';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
+import { elfBinaryImage, goBinaryInfo, GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, newGoBinary, openGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
+import { GoroutineSummary } from '../src/goroutines/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
+import { checkInvariants } from './goroutine-invariants.js';
 
 const FIXTURES = resolve('test/fixtures/go');
 const VARIANTS = ['goroutines', 'goroutines-stripped', 'goroutines-pie'] as const;
@@ -52,11 +55,40 @@ describe('Go binary inspection', () => {
     expect(info.functions.nameAt(casgstatus!)).toBe('runtime.casgstatus');
   });
 
+  it('GNU .zdebug DWARF (Go 1.11-1.15 style, made by objcopy) is inflated once and read', () => {
+    if (!need(hasCommand('objcopy'), 'objcopy (binutils) writes the .zdebug sections')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-zdebug-'));
+    try {
+      const out = join(dir, 'workload');
+      execFileSync('objcopy', ['--compress-debug-sections=zlib-gnu', join(FIXTURES, 'workload'), out]);
+      expect(execFileSync('readelf', ['-SW', out], { encoding: 'utf8' })).toMatch(/\.zdebug_info/);
+      const info = openGoBinary(out);
+      expect(info).toMatchObject({ goidOffset: 152, goidOffsetSource: 'dwarf', warnings: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('openGoBinary(path) and newGoBinary(image), like Go\'s elf.Open and elf.NewFile; mixing them up is a typed error', () => {
+    const path = join(FIXTURES, 'workload-stripped');
+    const a = openGoBinary(path);
+    const b = newGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))));
+    expect(b.version).toEqual(a.version);
+    expect(b.functions.lookup('main.worker')).toBe(a.functions.lookup('main.worker'));
+    expect(() => goBinaryInfo(path as never)).toThrow(GoBinaryError);
+    expect(() => goBinaryInfo(path as never)).toThrow(/takes a BinaryImage, not the string ".*workload-stripped"; for a file path use openGoBinary/);
+    expect(() => openGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))) as never)).toThrow(/use newGoBinary/);
+    // Unstripped: runtime.buildVersion and build info agree.
+    expect(openGoBinary(join(FIXTURES, 'workload')).versionSource).toBe('buildinfo');
+  });
+
   it('refuses what is not a Go binary, clearly', () => {
     expect(() => inspectGoBinary('/bin/sh')).toThrow(GoBinaryError);
     expect(() => inspectGoBinary('/bin/sh')).toThrow(/\/bin\/sh/);
     expect(() => inspectGoBinary(join(FIXTURES, 'goroutines.go'))).toThrow(/not a Go binary: not an ELF64 executable/);
-    expect(() => inspectGoBinary('/nonexistent')).toThrow(/does not exist/);
+    expect(() => inspectGoBinary('/nonexistent')).toThrow(/^\/nonexistent: no such file$/);
+    // The path once, in front; the section and offset after it.
+    expect(() => inspectGoBinary('/bin/sh')).toThrow(/^\/bin\/sh: [^/]*$/);
   });
 });
 
@@ -95,7 +127,11 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live',
       expect([goid, [...states].sort()]).toEqual([goid, expect.arrayContaining(['dead', 'running', 'runnable', 'waiting'])]);
     }
     expect(seen.every((t) => t.pid === child.pid)).toBe(true);
-    expect(tracer.stats()).toEqual({ lost: 0n, goidReadFailures: 0n });
+    const stats = tracer.finish((t) => seen.push(t));
+    expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n, unattributed: 0 });
+    expect(stats.records).toBe(BigInt(seen.length));
+    const inv = checkInvariants(seen, printed);
+    expect(inv).toEqual({ goroutines: inv.goroutines, chainBreaks: [], movesAfterDeath: [], missing: [] });
   });
 
   it('the C probe (bpf/goroutines.o, offsets set before load) and the assembled probe write identical records', async () => {
@@ -108,72 +144,54 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live',
       const strip = (t: GoroutineTransition): string => `${t.pid}/${t.tid} g${t.goid} ${t.oldState}->${t.newState}`;
       const a: string[] = [];
       const b: string[] = [];
-      asm.poll((t) => a.push(strip(t)));
-      c.poll((t) => b.push(strip(t)));
+      asm.finish((t) => a.push(strip(t)));
+      c.finish((t) => b.push(strip(t)));
       expect(a.length).toBeGreaterThan(30);
       // Both uprobes fire on every call, one after the other, so each thread's records come in
       // the same order from both. Across threads the two rings may interleave differently: two
       // CPUs can reserve in the first ring in one order and in the second in the other.
       expect(byThread(b)).toEqual(byThread(a));
-      expect(c.stats()).toEqual({ lost: 0n, goidReadFailures: 0n });
+      expect(c.stats()).toMatchObject({ lost: 0n, goidReadFailures: 0n, records: BigInt(b.length) });
     }
   });
 
-  it('filters by state in the kernel', async () => {
+  it('filters by state in the kernel: transitions into or out of the chosen states', async () => {
     const path = join(FIXTURES, 'goroutines');
     const child = await startFixture(path, ['-n', '4']);
     using tracer = GoroutineTracer.open({ binary: path, pid: child.pid, states: ['dead'] });
     await child.go();
     const seen: GoroutineTransition[] = [];
-    tracer.poll((t) => seen.push(t));
-    expect(seen.length).toBeGreaterThanOrEqual(4);
-    expect(seen.every((t) => (t.newState & 0xfff) === 6)).toBe(true);
+    tracer.finish((t) => seen.push(t));
+    expect(seen.filter((t) => (t.newState & 0xfff) === 6).length).toBeGreaterThanOrEqual(4);
+    expect(seen.filter((t) => (t.oldState & 0xfff) === 6).length).toBeGreaterThanOrEqual(4);
+    expect(seen.every((t) => (t.newState & 0xfff) === 6 || (t.oldState & 0xfff) === 6)).toBe(true);
+  });
+
+  it('time per state under a state filter equals the unfiltered time of those states', async () => {
+    const path = join(FIXTURES, 'workload');
+    const child = await startFixture(path, ['-waves', '3', '-n', '4']);
+    using all = GoroutineTracer.open({ binary: path, pid: child.pid });
+    using some = GoroutineTracer.open({ binary: path, pid: child.pid, states: ['running', 'waiting'] });
+    await child.go();
+    const full = new GoroutineSummary();
+    const filtered = new GoroutineSummary({ states: ['running', 'waiting'] });
+    all.finish((t) => full.add(t));
+    some.finish((t) => filtered.add(t));
+    full.finish();
+    filtered.finish();
+    const a = full.report().timePerState;
+    const b = filtered.report().timePerState;
+    expect(Object.keys(b).sort()).toEqual(['running', 'waiting']);
+    for (const state of ['running', 'waiting']) {
+      // Two probes on the same calls: the same intervals, timestamps a few µs apart per record.
+      expect(b[state].goroutines).toBe(a[state].goroutines);
+      expect(Math.abs(b[state].totalMs - a[state].totalMs)).toBeLessThan(0.02 * a[state].totalMs + 1);
+    }
+    expect(a.runnable.totalMs).toBeGreaterThan(0);
   });
 
   it('a process that is gone is a clear error, and nothing stays open', () => {
     expect(() => GoroutineTracer.open({ binary: join(FIXTURES, 'goroutines'), pid: 0x3ffffff0 })).toThrow(GoroutineTracerError);
     expect(() => GoroutineTracer.open({ binary: join(FIXTURES, 'goroutines'), pid: 0x3ffffff0 })).toThrow(/process \d+ is gone/);
-  });
-
-  it('the example traces esbuild bundling a project (npm run demo) and reports JSON', () => {
-    const traceFile = join(tmpdir(), `goroutines-trace-${process.pid}.json`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--json', '--trace-out', traceFile], { encoding: 'utf8', timeout: 60_000 });
-    expect(r.status).toBe(0);
-    // Chrome trace-event JSON: a named track per goroutine, states as complete slices.
-    const trace = JSON.parse(readFileSync(traceFile, 'utf8')) as { traceEvents: { ph: string; name: string; tid?: number; dur?: number; args?: { name: string } }[] };
-    rmSync(traceFile);
-    const tracks = trace.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name');
-    expect(tracks.length).toBeGreaterThan(5);
-    expect(tracks[0].args!.name).toMatch(/^goroutine \d+$/);
-    const slices = trace.traceEvents.filter((e) => e.ph === 'X');
-    expect(slices.some((e) => e.name === 'running' && e.dur! > 0)).toBe(true);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const summary = lines.pop()!;
-    expect(summary.type).toBe('summary');
-    expect(summary.lost).toBe(0);
-    expect(summary.goroutines as number).toBeGreaterThan(5);
-    const transitions = lines.filter((l) => l.type === 'transition');
-    expect(transitions.length).toBe(summary.transitions);
-    expect(transitions.some((t) => t.from === 'runnable' && t.to === 'running' && (t.goid as number) > 0)).toBe(true);
-  });
-
-  it('Ctrl-C detaches and still prints the summary, exit status 0', async () => {
-    const path = join(FIXTURES, 'goroutines');
-    const target = spawn(path, ['-n', '50', '-loop', '100000', '-q', '-wait=false'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    try {
-      const tracer = spawn(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--pid', String(target.pid), '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      tracer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      await new Promise<void>((r) => { tracer.stdout!.once('data', () => r()); });
-      await new Promise((r) => setTimeout(r, 500));
-      tracer.kill('SIGINT');
-      const code = await new Promise<number | null>((r) => tracer.on('exit', (c) => r(c)));
-      expect(code).toBe(0);
-      expect(out).toMatch(/tracing .*goroutines \(pid \d+\): go1\.19\.8, goid at \+152 \(from dwarf\)/);
-      expect(out).toMatch(/\d+ transitions, \d+ goroutines, 0 events lost/);
-      expect(out).toMatch(/runnable → running/);
-    } finally {
-      target.kill('SIGKILL');
-    }
   });
 });

@@ -35,4 +35,6 @@ export interface BinaryImage {
   segments: readonly ImageSegment[];
   /** ELF e_entry; lets the pclntab text start be recovered when section headers are gone. */
   entry?: number;
+  /** A symbol of the static symbol table (.symtab) by name; absent or undefined when stripped. */
+  symbol?(name: string): { addr: number; size: number } | undefined;
 }

@@ -26,9 +26,14 @@ function hasMagic(bytes: Uint8Array, at: number): boolean {
   return true;
 }
 
-/** Reads a Go string header {ptr, len} at `addr` and then its bytes, through the image's mapping. */
-function readGoString(image: BinaryImage, addr: number, ptrSize: 4 | 8, littleEndian: boolean, what: string): string {
+/**
+ * Reads a Go string header {ptr, len} at `addr` and then its bytes, through the image's mapping.
+ * With `unreadable: 'empty'` a header or bytes outside the file's data read as "", as Go's own
+ * debug/buildinfo does: Bazel-built Go 1.13-1.17 binaries keep an empty runtime.modinfo in .bss.
+ */
+function readGoString(image: BinaryImage, addr: number, ptrSize: 4 | 8, littleEndian: boolean, what: string, unreadable: 'throw' | 'empty' = 'throw'): string {
   const header = image.readVirtual(addr, 2 * ptrSize);
+  if (!header && unreadable === 'empty') return '';
   if (!header) throw new GoBinaryError(`${what} string header at 0x${addr.toString(16)} is not mapped`, '.go.buildinfo');
   const v = new ByteView(header, '.go.buildinfo', littleEndian);
   const ptr = v.word(0, ptrSize, `${what} pointer`);
@@ -36,6 +41,7 @@ function readGoString(image: BinaryImage, addr: number, ptrSize: 4 | 8, littleEn
   if (len > MAX_STRING) throw new GoBinaryError(`${what} length ${len} is implausible`, '.go.buildinfo');
   if (len === 0) return '';
   const bytes = image.readVirtual(ptr, len);
+  if (!bytes && unreadable === 'empty') return '';
   if (!bytes) throw new GoBinaryError(`${what} bytes at 0x${ptr.toString(16)} (+${len}) are not mapped`, '.go.buildinfo');
   return decodeUtf8(bytes);
 }
@@ -66,7 +72,7 @@ function decodeHeader(image: BinaryImage, bytes: Uint8Array, at: number, where: 
   const versionAddr = v.word(at + 16, ptrSize, 'version pointer');
   const modAddr = v.word(at + 16 + ptrSize, ptrSize, 'modinfo pointer');
   const version = readGoString(image, versionAddr, ptrSize, littleEndian, 'version');
-  const modinfo = modAddr === 0 ? '' : readGoString(image, modAddr, ptrSize, littleEndian, 'modinfo');
+  const modinfo = modAddr === 0 ? '' : readGoString(image, modAddr, ptrSize, littleEndian, 'modinfo', 'empty');
   return { version, modinfo: unframe(modinfo), layout: 'pointer', where };
 }
 

@@ -1,12 +1,20 @@
 import { DwarfReader, inflateZdebug, type DwarfSections } from '../dwarf/index.js';
 import type { BinaryImage } from './binary-image.js';
 
-/** One DWARF section: `.debug_x` as given (already decompressed), else GNU `.zdebug_x` inflated here. */
+const ZLIB = [0x5a, 0x4c, 0x49, 0x42]; // "ZLIB"
+
+/**
+ * One DWARF section: `.debug_x` as given, else GNU `.zdebug_x`. An image may hand over a .zdebug
+ * section already inflated (the ELF reader does): only bytes still starting with "ZLIB" and its
+ * size header are inflated here, so nothing is decompressed twice.
+ */
 function debugSection(image: BinaryImage, name: string): Uint8Array | undefined {
   const plain = image.section(`.debug_${name}`);
   if (plain) return plain.data;
   const z = image.section(`.zdebug_${name}`);
-  return z ? inflateZdebug(z.data, `.zdebug_${name}`) : undefined;
+  if (!z) return undefined;
+  const compressed = z.data.length >= 12 && ZLIB.every((b, i) => z.data[i] === b);
+  return compressed ? inflateZdebug(z.data, `.zdebug_${name}`) : z.data;
 }
 
 /** A DWARF reader over the image's debug sections; undefined when the binary has no DWARF. */

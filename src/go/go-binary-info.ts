@@ -5,13 +5,15 @@ import { GoBinaryError } from './errors.js';
 import type { GoFunctions } from './function-table.js';
 import type { GoVersion } from './go-version.js';
 import { goidOffset } from './goid-offset.js';
+import { goroutineFieldOffsets, type GoroutineFieldOffsets } from './goroutine-fields.js';
+import { waitReasonNames } from './wait-reasons.js';
 import { locatePclntab } from './locate-pclntab.js';
 import type { PclntabFormat } from './pclntab-format.js';
 import { resolveTextStart, type TextStart } from './text-start.js';
 
 export interface GoBinaryInfo {
   version: GoVersion;
-  versionSource: 'buildinfo' | 'rodata scan';
+  versionSource: 'buildinfo' | 'symbol' | 'rodata scan';
   /** Module information from build info (main module path, deps, build settings), if present. */
   modinfo: string | undefined;
   /** Byte offset of `goid` (int64) in runtime.g. */
@@ -22,11 +24,24 @@ export interface GoBinaryInfo {
   /** Where runtime.casgstatus finds its arguments at entry. */
   abi: CasgstatusAbi;
   functions: GoFunctions;
+  /** What could not be read without affecting goroutine tracing itself (no richer fields). */
+  notes: string[];
+  /** Offsets of g.waitreason, g.startpc, g.gopc; undefined when unknown (a warning says why). */
+  goroutineFields: GoroutineFieldOffsets | undefined;
+  /** runtime.waitReason names by value, from the binary or a checked table; undefined when unknown. */
+  waitReasons: readonly string[] | undefined;
   pclntab: { format: PclntabFormat; magic: number; where: string; addr: number; textStart: TextStart };
 }
 
-/** Everything a goroutine tracer needs to know about a Go executable. */
-export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
+/**
+ * Everything a goroutine tracer needs to know about a Go executable, from a BinaryImage (Go's
+ * elf.NewFile); openGoBinary(path) (Go's elf.Open) reads a file.
+ */
+export function newGoBinary(image: BinaryImage): GoBinaryInfo {
+  if (typeof image !== 'object' || image === null || typeof (image as Partial<BinaryImage>).section !== 'function') {
+    const got = typeof image === 'string' ? `the string "${image}"` : String(image);
+    throw new GoBinaryError(`newGoBinary/goBinaryInfo takes a BinaryImage, not ${got}; for a file path use openGoBinary(path)`);
+  }
   const located = locatePclntab(image);
   const { pclntab } = located;
   if (pclntab.ptrSize !== image.ptrSize) {
@@ -39,6 +54,8 @@ export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
   const functions = pclntab.functions(textStart.address);
   const v = binaryGoVersion(image, pclntab.format);
   const goid = goidOffset(image, v.version);
+  const fields = goroutineFieldOffsets(image, v.version);
+  const reasons = waitReasonNames(image, v.version);
   return {
     version: v.version,
     versionSource: v.source,
@@ -46,8 +63,14 @@ export function goBinaryInfo(image: BinaryImage): GoBinaryInfo {
     goidOffset: goid.offset,
     goidOffsetSource: goid.source,
     warnings: [...v.warnings, ...goid.warnings],
+    notes: fields.warning ? [fields.warning] : [],
+    goroutineFields: fields.offsets,
+    waitReasons: reasons.names,
     abi: casgstatusAbi(v.version, image.machine),
     functions,
     pclntab: { format: pclntab.format.format, magic: pclntab.format.magic, where: located.where, addr: located.addr, textStart },
   };
 }
+
+/** The same as newGoBinary(image); kept under its first name. */
+export const goBinaryInfo: (image: BinaryImage) => GoBinaryInfo = newGoBinary;

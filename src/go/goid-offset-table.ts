@@ -12,9 +12,11 @@ interface LayoutRange {
  * g.syscallbp (+8), 1.25 dropped gobuf.ret (-8), so each range is listed explicitly.
  */
 export const GOID_OFFSETS: readonly LayoutRange[] = [
-  { from: { major: 1, minor: 13 }, to: { major: 1, minor: 22 }, goidOffset: 152 },
+  // 1.12 shares the 1.13 layout (checked live: g.atomicstatus at goid-8 equals casgstatus's oldval).
+  { from: { major: 1, minor: 12 }, to: { major: 1, minor: 22 }, goidOffset: 152 },
   { from: { major: 1, minor: 23 }, to: { major: 1, minor: 24 }, goidOffset: 160 },
-  { from: { major: 1, minor: 25 }, to: { major: 1, minor: 26 }, goidOffset: 152 },
+  // 1.27.0 and 1.27.3 checked live, like 1.12.
+  { from: { major: 1, minor: 25 }, to: { major: 1, minor: 27 }, goidOffset: 152 },
 ];
 
 export interface TableGoidOffset {

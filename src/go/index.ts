@@ -1,7 +1,7 @@
 // Public surface of the Go binary inspection: a BinaryImage in, what a goroutine tracer needs out.
 export { GoBinaryError } from './errors.js';
 export { PF_W, PF_X, type BinaryImage, type ImageSection, type ImageSegment } from './binary-image.js';
-export { goBinaryInfo, type GoBinaryInfo } from './go-binary-info.js';
+export { goBinaryInfo, newGoBinary, type GoBinaryInfo } from './go-binary-info.js';
 export { parseGoVersion, compareMinor, type GoVersion } from './go-version.js';
 export { parsePclntab, detectPclntabByteOrder, type Pclntab } from './pclntab.js';
 export { PCLNTAB_FORMATS, formatForMagic, type PclntabFormat, type PclntabFormatInfo } from './pclntab-format.js';
@@ -16,3 +16,5 @@ export { goidOffset, type GoidOffset } from './goid-offset.js';
 export { dwarfFromImage } from './dwarf-from-image.js';
 export { casgstatusAbi, type CasgstatusAbi, type RegisterSlot } from './calling-convention.js';
 export { X86_64_PT_REGS, ARM64_USER_PT_REGS, arm64RegisterOffset, type X86_64Register } from './pt-regs.js';
+export { goroutineFieldOffsets, GOROUTINE_FIELD_OFFSETS, type GoroutineFieldOffsets } from './goroutine-fields.js';
+export { waitReasonNames, waitReasonsFromBinary, WAIT_REASON_NAMES } from './wait-reasons.js';

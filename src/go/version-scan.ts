@@ -21,15 +21,20 @@ function regionsToScan(image: BinaryImage): Uint8Array[] {
 /**
  * Every distinct `go1.N[.P]` string in the read-only data (runtime.buildVersion is one of
  * them), newest first. Candidates are filtered by the caller against what the pclntab allows.
+ * By default a match right after a letter or digit is skipped ("ago1.2" is no version); with
+ * `packed`, only those: Go's linker packs strings back to back, so runtime.buildVersion may
+ * follow other text directly ("...functiongo1.12.9...").
  */
-export function scanVersionStrings(image: BinaryImage): GoVersion[] {
+export function scanVersionStrings(image: BinaryImage, options: { packed?: boolean } = {}): GoVersion[] {
+  const packed = options.packed ?? false;
   const seen = new Map<string, GoVersion>();
   for (const bytes of regionsToScan(image)) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
     for (const m of text.matchAll(VERSION_TEXT)) {
       // Part of a longer identifier (e.g. "ago1.2") is not a version string.
       const before = m.index > 0 ? text.charCodeAt(m.index - 1) : 0;
-      if ((before >= 0x30 && before <= 0x39) || (before >= 0x41 && before <= 0x5a) || (before >= 0x61 && before <= 0x7a)) continue;
+      const glued = (before >= 0x30 && before <= 0x39) || (before >= 0x41 && before <= 0x5a) || (before >= 0x61 && before <= 0x7a);
+      if (glued !== packed) continue;
       const v = parseGoVersion(m[0]);
       if (v && !seen.has(m[0])) seen.set(m[0], v);
     }

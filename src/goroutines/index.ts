@@ -1,3 +1,7 @@
-export { casgstatusProbe, GoroutineTracer, GoroutineTracerError, inspectGoBinary, type GoroutineTracerOptions } from './tracer.js';
+export { casgstatusProbe, GoroutineTracer, GoroutineTracerError, inspectGoBinary, type GoroutineTracerOptions, type GoroutineTracerStats, type WaitOptions } from './tracer.js';
 export { buildCasgstatusProbe, CONFIG as GOROUTINE_PROBE_CONFIG, STATS as GOROUTINE_PROBE_STATS } from './probe.js';
 export { decodeTransition, G_SCAN, GoroutineState, RECORD as GOROUTINE_RECORD, stateMask, stateName, type GoroutineStateName, type GoroutineTransition } from './record.js';
+export { GoroutineAttribution, isBirth } from './attribution.js';
+export { processAlive, watchProcessExit, type ProcessExitWatch } from './process-exit.js';
+export { GoroutineSummary, percentile, type LatencyHistogram, type StateSlice, type StateTime, type SummaryReport } from './summary.js';
+export { chromeTrace, type TraceEvent } from './chrome-trace.js';

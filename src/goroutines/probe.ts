@@ -4,24 +4,43 @@ import { ProgramBuilder, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, Size, type Ins
 import type { CasgstatusAbi } from '../go/index.js';
 import { RECORD } from './record.js';
 
-/** Config map value: u32 pid filter (0 = any), u32 state mask (0 = all). */
-export const CONFIG = { size: 8, pid: 0, stateMask: 4 } as const;
-/** Stats map keys. */
-export const STATS = { lost: 0, goidReadFailures: 1 } as const;
+/**
+ * Config map value (16 bytes): u32 pid filter (0 = any), u32 state mask (0 = all; a transition
+ * passes when its old OR its new state is in the mask, so every interval of a chosen state has
+ * both its start and its end), u32 wake-up threshold in bytes (0 = wake the reader per record).
+ */
+export const CONFIG = { size: 16, pid: 0, stateMask: 4, wakeupBytes: 8 } as const;
+/** Stats map keys: records lost (ring full), goid reads that failed, records that passed the filters. */
+export const STATS = { lost: 0, goidReadFailures: 1, records: 2 } as const;
+export const STATS_ENTRIES = 3;
+
+/** bpf_ringbuf_output flags and bpf_ringbuf_query's "available data" selector (uapi bpf.h). */
+const BPF_RB_NO_WAKEUP = 1;
+const BPF_RB_FORCE_WAKEUP = 2;
+const BPF_RB_AVAIL_DATA = 0;
 
 export interface ProbeFacts {
   abi: CasgstatusAbi;
   goidOffset: number;
+  /** g.waitreason, g.startpc, g.gopc; without them the aux fields stay 0. */
+  fields?: { waitreason: number; startpc: number; gopc: number };
+  /**
+   * Offset of the instruction pointer in the uprobe's pt_regs (x86-64 128, arm64 256). The
+   * probe's ip is runtime.casgstatus as loaded, so pcs are sent relative to it: no load bias
+   * (PIE) to find, even when the process is gone before its records are read.
+   */
+  ipRegOffset?: number;
 }
 
-const REC = -40; // record on the stack: r10-40 .. r10-8
+const REC = -64; // record on the stack: r10-64 .. r10-8
 const KEY = -4;
-const ARGS = -64; // stack ABI: 16 bytes copied from the Go stack
+const ARGS = -80; // stack ABI: 16 bytes copied from the Go stack
 
 /** Builds the probe. Maps by name: "events" (ring buffer), "config" (array), "stats" (array). */
 export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
-  const { abi, goidOffset } = facts;
+  const { abi, goidOffset, fields } = facts;
   if (abi.kind === 'unsupported') throw new Error(abi.reason);
+  if (RECORD.size !== -REC - 8) throw new Error('record layout and probe stack layout disagree');
   const b = new ProgramBuilder()
     .mov64Reg(R6, R1)
     .call('get_current_pid_tgid')
@@ -53,14 +72,18 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
       .ldx(Size.W, R1, R10, ARGS + 8).stx(Size.W, R10, REC + RECORD.oldState, R1)
       .ldx(Size.W, R1, R10, ARGS + 12).stx(Size.W, R10, REC + RECORD.newState, R1);
   }
-  // Filter by new state: bit (state & 0xf) of the mask; the _Gscan bit is ignored.
+  // Filter by state: bit (old & 0xf) or bit (new & 0xf) of the mask; the _Gscan bit is ignored.
   b.ldx(Size.W, R1, R8, CONFIG.stateMask)
     .jeqImm(R1, 0, 'any_state')
     .ldx(Size.W, R3, R10, REC + RECORD.newState).and64Imm(R3, 0xf)
     .mov64Imm(R4, 1).lsh64Reg(R4, R3)
+    .ldx(Size.W, R3, R10, REC + RECORD.oldState).and64Imm(R3, 0xf)
+    .mov64Imm(R2, 1).lsh64Reg(R2, R3)
+    .or64Reg(R4, R2)
     .and64Reg(R4, R1)
     .jeqImm(R4, 0, 'out')
     .label('any_state')
+    .stx(Size.DW, R10, REC + RECORD.gp, R9)
     // goid = *(int64 *)(gp + goidOffset), read from the target's memory.
     .mov64Reg(R1, R10).add64Imm(R1, REC + RECORD.goid).mov64Imm(R2, 8)
     .mov64Reg(R3, R9).add64Imm(R3, goidOffset)
@@ -69,11 +92,50 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .st(Size.DW, R10, REC + RECORD.goid, 0);
   count(b, STATS.goidReadFailures, 'have_goid');
   b.label('have_goid')
+    .st(Size.DW, R10, REC + RECORD.aux1, 0)
+    .st(Size.DW, R10, REC + RECORD.aux2, 0);
+  if (fields) {
+    // A birth (old state dead): the goroutine's function and creation site, set before the
+    // transition. Into waiting: why. Other transitions carry nothing more.
+    const read = (field: number, offset: number, size: number): void => {
+      b.mov64Reg(R1, R10).add64Imm(R1, REC + field).mov64Imm(R2, size)
+        .mov64Reg(R3, R9).add64Imm(R3, offset)
+        .call('probe_read_user');
+    };
+    b.ldx(Size.W, R1, R10, REC + RECORD.oldState).and64Imm(R1, 0xfff)
+      .jneImm(R1, 6, 'not_birth');
+    read(RECORD.aux1, fields.startpc, 8);
+    read(RECORD.aux2, fields.gopc, 8);
+    b.ldx(Size.DW, R2, R6, facts.ipRegOffset ?? 128);
+    for (const field of [RECORD.aux1, RECORD.aux2]) {
+      b.ldx(Size.DW, R1, R10, REC + field).sub64Reg(R1, R2).stx(Size.DW, R10, REC + field, R1);
+    }
+    b.ja('aux_done')
+      .label('not_birth')
+      .ldx(Size.W, R1, R10, REC + RECORD.newState).and64Imm(R1, 0xfff)
+      .jneImm(R1, 4, 'aux_done');
+    read(RECORD.aux1, fields.waitreason, 1);
+    b.label('aux_done');
+  }
+  count(b, STATS.records, 'counted');
+  b.label('counted')
     .mov64Reg(R1, R7).rsh64Imm(R1, 32).stx(Size.W, R10, REC + RECORD.pid, R1)
     .stx(Size.W, R10, REC + RECORD.tid, R7)
     .call('ktime_get_ns')
     .stx(Size.DW, R10, REC + RECORD.timestamp, R0)
-    .ldMapFd(R1, 'events').mov64Reg(R2, R10).add64Imm(R2, REC).mov64Imm(R3, RECORD.size).mov64Imm(R4, 0)
+    // Wake-up: per record when the threshold is 0; otherwise only once the unread data reaches
+    // it. The reader's timed wait bounds the latency of what stays below the threshold.
+    .mov64Imm(R9, 0)
+    .ldx(Size.W, R7, R8, CONFIG.wakeupBytes)
+    .jeqImm(R7, 0, 'flags')
+    .ldMapFd(R1, 'events').mov64Imm(R2, BPF_RB_AVAIL_DATA)
+    .call('ringbuf_query')
+    .add64Imm(R0, RECORD.size)
+    .mov64Imm(R9, BPF_RB_FORCE_WAKEUP)
+    .jgeReg(R0, R7, 'flags')
+    .mov64Imm(R9, BPF_RB_NO_WAKEUP)
+    .label('flags')
+    .ldMapFd(R1, 'events').mov64Reg(R2, R10).add64Imm(R2, REC).mov64Imm(R3, RECORD.size).mov64Reg(R4, R9)
     .call('ringbuf_output')
     .jeqImm(R0, 0, 'out');
   count(b, STATS.lost, 'out');

@@ -1,28 +1,61 @@
 // The fixed-size record the goroutine probe writes to the ring buffer, and goroutine states.
 
-/** Byte layout of one record (little-endian, 32 bytes). The C probe in bpf/ writes the same. */
-export const RECORD = { size: 32, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28 } as const;
+/**
+ * Byte layout of one record (little-endian, 56 bytes). The C probe in bpf/ writes the same.
+ * aux1/aux2: on a birth (old state dead) g.startpc and g.gopc, minus the run-time address of
+ * runtime.casgstatus (the probe's ip), so they need no load bias; on a transition into waiting,
+ * aux1 = g.waitreason; otherwise 0 (and always 0 when the binary's g layout is unknown).
+ */
+export const RECORD = { size: 56, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28, gp: 32, aux1: 40, aux2: 48 } as const;
 
 export interface GoroutineTransition {
   /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
   timestamp: bigint;
   pid: number;
   tid: number;
+  /**
+   * The goroutine's id. The tracer credits a goroutine's first transitions (idle → dead, dead →
+   * runnable) to the goid its g carries next: Go before 1.24 assigns the goid only after making
+   * the goroutine runnable, so the probe reads 0 or the id of the g's previous, dead goroutine.
+   */
   goid: bigint;
+  /** The goid as the probe read it from the g; differs from `goid` for births on Go before 1.24. */
+  recordedGoid: bigint;
+  /** Address of the runtime.g; g structs are reused once their goroutine is dead. */
+  gp: bigint;
+  /** On a birth: entry of the goroutine's function (g.startpc) as linked (a PIE's load bias removed). */
+  startPc?: bigint;
+  /** On a birth: pc of the go statement that created it (g.gopc). */
+  createdAtPc?: bigint;
+  /** On a transition into waiting: g.waitreason (names: GoBinaryInfo.waitReasons). */
+  waitReason?: number;
   /** Raw states, the _Gscan bit (0x1000) included. */
   oldState: number;
   newState: number;
 }
 
 export function decodeTransition(b: Buffer): GoroutineTransition {
-  return {
+  const t: GoroutineTransition = {
     timestamp: b.readBigUInt64LE(RECORD.timestamp),
     pid: b.readUInt32LE(RECORD.pid),
     tid: b.readUInt32LE(RECORD.tid),
     goid: b.readBigUInt64LE(RECORD.goid),
+    recordedGoid: b.readBigUInt64LE(RECORD.goid),
     oldState: b.readUInt32LE(RECORD.oldState),
     newState: b.readUInt32LE(RECORD.newState),
+    gp: b.readBigUInt64LE(RECORD.gp),
   };
+  const oldBase = t.oldState & ~G_SCAN;
+  if (oldBase === GoroutineState.dead) {
+    const pc = b.readBigUInt64LE(RECORD.aux1);
+    if (pc !== 0n) {
+      t.startPc = pc;
+      t.createdAtPc = b.readBigUInt64LE(RECORD.aux2);
+    }
+  } else if ((t.newState & ~G_SCAN) === GoroutineState.waiting && oldBase !== GoroutineState.idle) {
+    t.waitReason = b[RECORD.aux1];
+  }
+  return t;
 }
 
 /** Goroutine states of runtime/runtime2.go; _Gscan is OR-ed onto a state while the GC scans the stack. */
@@ -51,7 +84,7 @@ export function stateName(state: number): string {
   return state & G_SCAN ? `${base}+scan` : base;
 }
 
-/** The state names a filter accepts, as a bit mask over the low bits of the new state. */
+/** The state names a filter accepts, as a bit mask over the low bits of a state (old or new). */
 export function stateMask(names: readonly string[]): number {
   let mask = 0;
   for (const n of names) {

@@ -2,18 +2,20 @@
 // for the target's Go version, records through a ring buffer.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Instruction } from '../asm/index.js';
-import { ElfError } from '../elf/index.js';
-import { goBinaryInfo as goBinaryInfoFromImage, GoBinaryError, type GoBinaryInfo } from '../go/index.js';
-import { attachUprobe, openElf, type PerfEventLink } from '../links/index.js';
+import { X86_64_PT_REGS, type GoBinaryInfo } from '../go/index.js';
+import { attachUprobe, type PerfEventLink } from '../links/index.js';
 import { LinkError } from '../links/link.js';
 import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
 import { RingBufferReader } from '../readers/index.js';
-import { elfBinaryImage } from '../symbols/index.js';
+import { openGoBinary } from '../symbols/index.js';
 import { dupFd, SyscallError } from '../syscall/index.js';
 import { loadCollection, loadCollectionSpec, type Collection } from '../loader/index.js';
 import { u32, u64 } from '../codec/index.js';
-import { buildCasgstatusProbe, CONFIG, STATS } from './probe.js';
+import { compareMinor } from '../go/index.js';
+import { GoroutineAttribution } from './attribution.js';
+import { watchProcessExit, type ProcessExitWatch } from './process-exit.js';
+import { buildCasgstatusProbe, CONFIG, STATS, STATS_ENTRIES } from './probe.js';
 import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
@@ -23,22 +25,9 @@ export class GoroutineTracerError extends EbpfError {
   }
 }
 
-/** Version, goid offset, calling convention and functions of the Go executable at `path`. */
+/** Version, goid offset, calling convention and functions of the Go executable at `path` (the same as openGoBinary). */
 export function inspectGoBinary(path: string): GoBinaryInfo {
-  if (!existsSync(path)) throw new GoroutineTracerError(`${path} does not exist`);
-  let elf;
-  try {
-    elf = openElf(path);
-  } catch (e) {
-    if (e instanceof ElfError) throw new GoBinaryError(`${path} is not a Go binary: not an ELF64 executable (${e.message})`, path);
-    throw e;
-  }
-  try {
-    return goBinaryInfoFromImage(elfBinaryImage(elf));
-  } catch (e) {
-    if (e instanceof GoBinaryError) throw new GoBinaryError(`${path}: ${e.message}`, path);
-    throw e;
-  }
+  return openGoBinary(path);
 }
 
 export interface GoroutineTracerOptions {
@@ -46,10 +35,21 @@ export interface GoroutineTracerOptions {
   binary: string;
   /** Only this process; without it, every process running the executable. */
   pid?: number;
-  /** Only transitions into these states ("runnable", "running", "waiting", ...). */
+  /**
+   * Only transitions into or out of these states ("runnable", "running", "waiting", ...): the
+   * kernel passes a transition when its old or its new state is listed, so each interval spent in
+   * a listed state is seen from its start to its end.
+   */
   states?: readonly string[];
   /** Ring buffer size in bytes (a power of two, page multiple; default 8 MiB). */
   ringSize?: number;
+  /**
+   * Wake the reader once this many bytes are unread rather than per record (default: an eighth of
+   * the ring, at most 256 KiB; 0 = per record). What stays below it is read after `maxLatencyMs`.
+   */
+  wakeupBytes?: number;
+  /** Longest a record waits in the ring before wait() reports it when batching (default 50 ms). */
+  maxLatencyMs?: number;
   /**
    * Which probe: the program assembled here for this binary (default), or the C one compiled into
    * bpf/goroutines.o, loaded with its `volatile const` offsets set for this binary. Both write the
@@ -60,7 +60,12 @@ export interface GoroutineTracerOptions {
 
 /** Builds the probe program for `info` (exposed so tests can compare it with the C probe). */
 export function casgstatusProbe(info: GoBinaryInfo): Instruction[] {
-  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset });
+  return buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset, fields: info.goroutineFields, ipRegOffset: ipRegOffset(info) });
+}
+
+/** Where the uprobe's context keeps the instruction pointer: x86-64 pt_regs.ip, arm64 user_pt_regs.pc. */
+function ipRegOffset(info: GoBinaryInfo): number {
+  return info.abi.kind === 'unsupported' ? X86_64_PT_REGS.ip : info.abi.pc.ptRegsOffset;
 }
 
 const C_PROBE = new URL('../../bpf/goroutines.o', import.meta.url);
@@ -71,6 +76,12 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   const abi = info.abi;
   if (abi.kind === 'unsupported') throw new GoroutineTracerError(abi.reason);
   spec.variables.goid_offset.set(info.goidOffset);
+  if (info.goroutineFields) {
+    spec.variables.waitreason_offset.set(info.goroutineFields.waitreason);
+    spec.variables.startpc_offset.set(info.goroutineFields.startpc);
+    spec.variables.gopc_offset.set(info.goroutineFields.gopc);
+    spec.variables.ip_reg.set(ipRegOffset(info));
+  }
   spec.variables.sp_reg.set(abi.sp.ptRegsOffset);
   if (abi.kind === 'stack') {
     spec.variables.stack_abi.set(1);
@@ -83,21 +94,60 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   return loadCollection(spec);
 }
 
-export class GoroutineTracer {
+export interface GoroutineTracerStats {
+  /** Records the kernel could not place: the ring was full. */
+  lost: bigint;
+  /** Records whose goid could not be read from the target's memory (goid 0). */
+  goidReadFailures: bigint;
+  /** Records that passed the pid and state filters: delivered + lost once everything is drained. */
+  records: bigint;
+  /** Births never followed by another transition of their g, so without a goid (see GoroutineAttribution). */
+  unattributed: number;
+}
+
+export interface WaitOptions {
+  /** Aborting makes the wait resolve false at once. */
+  signal?: AbortSignal;
+}
+
+export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly info: GoBinaryInfo;
   readonly binary: string;
+  readonly pid: number | undefined;
   /** Everything opened, closed in this order: link first, maps last. */
   readonly #owned: { close(): void }[];
+  readonly #link: { close(): void };
   readonly #stats: BpfMap<number, bigint>;
   readonly #reader: RingBufferReader;
+  readonly #attribution: GoroutineAttribution;
+  readonly #exit: ProcessExitWatch | undefined;
+  readonly #maxLatencyMs: number;
+  readonly #batching: boolean;
+  #finalStats: GoroutineTracerStats | undefined;
+  /** Link-time address of runtime.casgstatus: the base of the pcs the probe sends. */
+  readonly #casgstatus: bigint;
+  /** The reader's last wait: after close it returns at once, and then its epoll set is freed. */
+  #lastWait: Promise<void> = Promise.resolve();
+  #detached = false;
   #closed = false;
+  #closedSignal: { promise: Promise<void>; resolve(): void };
 
-  private constructor(binary: string, info: GoBinaryInfo, parts: { owned: { close(): void }[]; stats: BpfMap<number, bigint>; reader: RingBufferReader }) {
+  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; batching: boolean }) {
     this.binary = binary;
     this.info = info;
+    this.pid = options.pid;
     this.#owned = parts.owned;
+    this.#link = parts.link;
     this.#stats = parts.stats;
     this.#reader = parts.reader;
+    this.#batching = parts.batching;
+    this.#maxLatencyMs = options.maxLatencyMs ?? 50;
+    this.#attribution = new GoroutineAttribution({ goidAssignedBeforeBirth: compareMinor(info.version, { major: 1, minor: 24 }) >= 0 });
+    this.#exit = options.pid === undefined ? undefined : watchProcessExit(options.pid);
+    this.#casgstatus = BigInt(info.functions.lookup('runtime.casgstatus') ?? 0);
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#closedSignal = { promise, resolve };
   }
 
   /** Inspects the binary, loads the probe, attaches it to runtime.casgstatus. */
@@ -105,6 +155,11 @@ export class GoroutineTracer {
     const info = inspectGoBinary(options.binary);
     if (info.abi.kind === 'unsupported') throw new GoroutineTracerError(`${options.binary}: ${info.abi.reason}`);
     if (options.pid !== undefined && !existsSync(`/proc/${options.pid}`)) throw new GoroutineTracerError(`process ${options.pid} is gone (or never existed)`);
+    const ringSize = options.ringSize ?? 8 * 1024 * 1024;
+    const wakeupBytes = options.wakeupBytes ?? Math.min(ringSize / 8, 256 * 1024);
+    if (!Number.isInteger(wakeupBytes) || wakeupBytes < 0 || wakeupBytes > ringSize) {
+      throw new GoroutineTracerError(`wakeupBytes ${wakeupBytes} must be an integer from 0 to the ring size ${ringSize}`);
+    }
     const opened: { close(): void }[] = [];
     const keep = <T extends { close(): void }>(x: T): T => {
       opened.push(x);
@@ -116,7 +171,7 @@ export class GoroutineTracer {
       let stats: BpfMap<number, bigint>;
       let program: Program;
       if (options.probe === 'c') {
-        const c = keep(loadCProbe(info, options.ringSize));
+        const c = keep(loadCProbe(info, ringSize));
         events = c.maps.events as BpfMap;
         config = BpfMap.fromFd(dupFd((c.maps.config as BpfMap).fd), { key: u32 });
         stats = BpfMap.fromFd(dupFd((c.maps.stats as BpfMap).fd), { key: u32, value: u64 });
@@ -124,15 +179,18 @@ export class GoroutineTracer {
         keep(stats);
         program = c.programs.casgstatus;
       } else {
-        events = keep(BpfMap.create({ type: 'RINGBUF', maxEntries: options.ringSize ?? 8 * 1024 * 1024, name: 'go_events' }));
+        events = keep(BpfMap.create({ type: 'RINGBUF', maxEntries: ringSize, name: 'go_events' }));
         config = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: CONFIG.size, maxEntries: 1, name: 'go_config' }, { key: u32 }));
-        stats = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'go_stats' }, { key: u32, value: u64 }));
+        stats = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: STATS_ENTRIES, name: 'go_stats' }, { key: u32, value: u64 }));
         program = keep(Program.load({ type: 'KPROBE', instructions: casgstatusProbe(info), maps: { events, config, stats }, name: 'casgstatus' }));
       }
       const value = Buffer.alloc(CONFIG.size);
       value.writeUInt32LE(options.pid ?? 0, CONFIG.pid);
       value.writeUInt32LE(stateMask(options.states ?? []), CONFIG.stateMask);
+      value.writeUInt32LE(wakeupBytes, CONFIG.wakeupBytes);
       config.update(0, value);
+      // The reader before the link: no record is written before something can read it.
+      const reader = keep(new RingBufferReader(events));
       let link: PerfEventLink;
       try {
         link = keep(attachUprobe(program, options.binary, { symbol: 'runtime.casgstatus', pid: options.pid }));
@@ -142,42 +200,165 @@ export class GoroutineTracer {
         }
         throw e;
       }
-      const reader = keep(new RingBufferReader(events));
-      return new GoroutineTracer(options.binary, info, { owned: opened.reverse(), stats, reader });
+      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, batching: wakeupBytes > 0 });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
       throw e;
     }
   }
 
-  /** Delivers the transitions recorded so far. */
-  poll(onTransition: (t: GoroutineTransition) => void): number {
-    return this.#reader.poll((r) => onTransition(decodeTransition(r)));
+  /**
+   * Delivers the transitions recorded so far, each credited to its goroutine. A goroutine's birth
+   * (idle → dead, dead → runnable) is delivered with its g's next transition, once its goid is
+   * known; finish() delivers or counts what is still held. Returns how many were delivered.
+   */
+  poll(onTransition: (t: GoroutineTransition) => void, max = Infinity): number {
+    if (this.#closed) return 0;
+    let n = 0;
+    const emit = (t: GoroutineTransition): void => {
+      n++;
+      onTransition(t);
+    };
+    this.#reader.poll((r) => {
+      const t = decodeTransition(r);
+      if (t.startPc !== undefined) {
+        // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
+        t.startPc = BigInt.asUintN(64, t.startPc + this.#casgstatus);
+        t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + this.#casgstatus);
+      }
+      this.#attribution.push(t, emit);
+    }, max);
+    return n;
   }
 
-  /** Waits for records (off the main thread); false on timeout or once closed. */
-  wait(timeoutMs = -1): Promise<boolean> {
-    return this.#reader.wait(timeoutMs);
+  /**
+   * Resolves true when records may be available; false on timeout, once the target is gone, once
+   * closed, or when `signal` aborts. With batched wake-ups a record waits at most maxLatencyMs.
+   */
+  async wait(timeoutMs = -1, options: WaitOptions = {}): Promise<boolean> {
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    const signal = options.signal;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<false>((r) => {
+      if (!signal) return;
+      if (signal.aborted) r(false);
+      onAbort = () => r(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const stop = Promise.race([aborted, this.#closedSignal.promise.then(() => false as const), this.#exit ? this.#exit.exited.then(() => false as const) : new Promise<false>(() => undefined)]);
+    try {
+      for (;;) {
+        if (this.#closed || signal?.aborted || this.#exit?.hasExited) return false;
+        if (this.#reader.pending > 0) return true;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        const slice = this.#batching ? Math.min(left, this.#maxLatencyMs) : left;
+        const waiting = this.#reader.wait(slice === Infinity ? -1 : Math.ceil(slice));
+        this.#lastWait = waiting.then(() => undefined, () => undefined);
+        const ready = await Promise.race([waiting, stop]);
+        if (ready) return !this.#closed;
+        // A timed-out slice with records below the wake-up threshold: they have waited long enough.
+        if (!this.#closed && this.#reader.pending > 0) return true;
+      }
+    } finally {
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
+    }
   }
 
-  /** Records the kernel could not place (ring full) and goid reads that failed. */
-  stats(): { lost: bigint; goidReadFailures: bigint } {
-    if (this.#closed) return { lost: 0n, goidReadFailures: 0n };
-    return { lost: this.#stats.lookup(STATS.lost) ?? 0n, goidReadFailures: this.#stats.lookup(STATS.goidReadFailures) ?? 0n };
+  /** Bytes of records in the ring not yet read. */
+  get pendingRecords(): number {
+    return this.#closed ? 0 : this.#reader.pending;
+  }
+
+  /** Resolves once the traced process (options.pid) has exited; never without a pid. */
+  get targetExited(): Promise<void> {
+    return this.#exit ? this.#exit.exited : new Promise<void>(() => undefined);
+  }
+
+  /** True once the traced process (options.pid) has exited. */
+  get targetHasExited(): boolean {
+    return this.#exit?.hasExited ?? false;
+  }
+
+  /** Records lost and counted in the kernel; after finish(), the figures as they were at the end. */
+  stats(): GoroutineTracerStats {
+    if (this.#finalStats) return { ...this.#finalStats };
+    if (this.#closed) throw new GoroutineTracerError('stats() after close(): call finish() first to keep the final figures');
+    return {
+      lost: this.#stats.lookup(STATS.lost) ?? 0n,
+      goidReadFailures: this.#stats.lookup(STATS.goidReadFailures) ?? 0n,
+      records: this.#stats.lookup(STATS.records) ?? 0n,
+      unattributed: this.#attribution.unattributed,
+    };
+  }
+
+  /** Removes the uprobe: nothing more is recorded, what is in the ring can still be read. */
+  detach(): void {
+    if (this.#detached || this.#closed) return;
+    this.#detached = true;
+    this.#link.close();
+  }
+
+  /**
+   * Ends the trace in the order that loses nothing: detach, drain the ring, deliver or count the
+   * births still held, read the stats; then close. Returns the final stats.
+   */
+  finish(onTransition: (t: GoroutineTransition) => void): GoroutineTracerStats {
+    if (this.#finalStats) return { ...this.#finalStats };
+    if (this.#closed) throw new GoroutineTracerError('finish() after close()');
+    this.detach();
+    this.poll(onTransition);
+    this.#attribution.flush(onTransition);
+    this.#finalStats = this.stats();
+    this.close();
+    return { ...this.#finalStats };
+  }
+
+  /**
+   * Transitions as they come, until the target exits, close() or finish() is called; at the
+   * target's exit the ring is drained and held births delivered before the iteration ends.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<GoroutineTransition> {
+    const queue: GoroutineTransition[] = [];
+    const push = (t: GoroutineTransition): void => {
+      queue.push(t);
+    };
+    while (!this.#closed) {
+      this.poll(push, 4096);
+      while (queue.length) yield queue.shift()!;
+      if (this.#exit?.hasExited) {
+        this.finish(push);
+        await this.#lastWait;
+        while (queue.length) yield queue.shift()!;
+        return;
+      }
+      if (this.#reader.pending === 0) await this.wait(-1);
+    }
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Detaches and frees everything; a pending wait resolves false. */
+  /** Resolves once nothing of the tracer is left in flight (a wait that close() interrupted has returned). */
+  settled(): Promise<void> {
+    return this.#lastWait;
+  }
+
+  /** Detaches and frees everything; a pending wait resolves false. Records still in the ring are dropped: finish() reads them. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const x of this.#owned) x.close();
+    this.#exit?.stop();
+    this.#closedSignal.resolve();
+    for (const x of this.#owned) {
+      if (x === this.#link && this.#detached) continue;
+      x.close();
+    }
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
 }
+

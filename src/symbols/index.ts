@@ -1,2 +1,2 @@
 export { closeNames, resolveFunction, resolveFunctions, SymbolNotFoundError, type ResolvedFunction, type SymbolSource } from './resolve.js';
-export { elfBinaryImage, goFunctionsOf } from './go.js';
+export { elfBinaryImage, goFunctionsOf, openGoBinary } from './go.js';

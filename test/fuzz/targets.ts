@@ -9,7 +9,7 @@ import { AsmError, assemble, decodeInstructions, disassemble, encodeInstructions
 import { BtfError, formatTypeDeclaration, parseBtf, parseBtfExt, type Btf } from '../../src/btf/index.js';
 import { DwarfError, DwarfReader } from '../../src/dwarf/index.js';
 import { ElfError, ElfFile, SHT_REL, SHT_RELA } from '../../src/elf/index.js';
-import { GoBinaryError, parsePclntab, readBuildInfo, type BinaryImage } from '../../src/go/index.js';
+import { GoBinaryError, parsePclntab, readBuildInfo, waitReasonsFromBinary, type BinaryImage } from '../../src/go/index.js';
 import { NetlinkParseError, parseAcknowledgement, parseLinkMessage, parseTcMessage, splitMessages } from '../../src/netlink/index.js';
 import { elfBinaryImage } from '../../src/symbols/index.js';
 import { loadCollectionSpec, LoaderError } from '../../src/loader/index.js';
@@ -203,6 +203,27 @@ export function targets(): FuzzTarget[] {
       allowed: (e) => e instanceof GoBinaryError,
       seeds: [buildinfo],
       run: (b) => void readBuildInfo(withSection(goFull.image, '.go.buildinfo', b)),
+    });
+  }
+
+  // runtime.waitReasonStrings: the [N]string array the symbol names, its headers overwritten by
+  // the mutations (the names they point at stay in the real .rodata).
+  const reasons = goFull.image.symbol?.('runtime.waitReasonStrings');
+  const reasonBytes = reasons && goFull.image.readVirtual(reasons.addr, reasons.size);
+  if (reasons && reasonBytes) {
+    list.push({
+      name: 'waitreasons',
+      allowed: (e) => e instanceof GoBinaryError,
+      seeds: [reasonBytes],
+      run(b) {
+        const image: BinaryImage = {
+          ...goFull.image,
+          symbol: (name) => (name === 'runtime.waitReasonStrings' ? { addr: reasons.addr, size: b.length } : undefined),
+          readVirtual: (addr, len) =>
+            addr >= reasons.addr && addr + len <= reasons.addr + b.length ? b.subarray(addr - reasons.addr, addr - reasons.addr + len) : goFull.image.readVirtual(addr, len),
+        };
+        waitReasonsFromBinary(image);
+      },
     });
   }
 
