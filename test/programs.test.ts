@@ -230,8 +230,9 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loading and test ru
   });
 
   it('a test run interrupted by a signal (EINTR) is reset and run again: 200 runs, none fail', async () => {
-    // 200 calls of 100,000 repetitions, about 3 ms each: the kernel ends some of them with EINTR
-    // (7 of 200 failed before the retry). Each retry calls reset first, so resets counts them.
+    // 200 calls of about 1 ms of repetitions each (the fixture measures how many): the kernel ends
+    // some of them with EINTR (7 of 200 failed before the retry, with 3 ms calls). Each retry calls
+    // reset first, so resets counts them.
     const r = await callsUnderSignals(['200', 'testrun']);
     expect(r.errors).toEqual([]);
     expect(r.ok).toBe(200);
