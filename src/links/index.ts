@@ -14,3 +14,7 @@ export {
   attachTcFilter, attachTcx, createClsact, deleteClsact, detachTcFilter, listTcFilters, TcFilterLink, TcxLink,
   type TcDirection, type TcFilter, type TcFilterOptions, type TcxOptions,
 } from './tc.js';
+export {
+  attachIter, CgroupIterOrder, IteratorReader, iteratorKinds, iteratorTarget, iterLinkInfo, IterLink, ITER_LINK_INFO_SIZE,
+  type IteratorKind, type IterLinkInfo, type IterOptions,
+} from './iter.js';

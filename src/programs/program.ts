@@ -298,6 +298,9 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {
     return 'this process has CAP_BPF, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
   }
+  if (request.type === ProgramType.TRACING && request.expectedAttachType === AttachType.TRACE_ITER) {
+    return 'this process has CAP_BPF, so the kernel itself refuses this iterator kind here (kernels that refuse BPF trampolines refuse the map-element iterators bpf_map_elem, bpf_sk_storage_map and sockmap too; libbpf gets the same EPERM); other iterator kinds load';
+  }
   return 'this process has CAP_BPF, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }
 

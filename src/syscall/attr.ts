@@ -76,10 +76,12 @@ export const LinkUpdateAttr = layout('link_update.', 16, { link_fd: 0, new_prog_
 
 export const LinkDetachAttr = layout('link_detach.', 8, { link_fd: 0 });
 
+export const IterCreateAttr = layout('iter_create.', 8, { link_fd: 0, flags: 4 });
+
 export const ALL_ATTR_LAYOUTS: readonly AttrLayout[] = [
   MapCreateAttr, MapElemAttr, MapBatchAttr, ProgLoadAttr, ObjAttr, ProgAttachAttr, TestRunAttr,
   GetIdAttr, InfoAttr, ProgQueryAttr, RawTracepointAttr, BtfLoadAttr, LinkCreateAttr,
-  LinkUpdateAttr, LinkDetachAttr,
+  LinkUpdateAttr, LinkDetachAttr, IterCreateAttr,
 ];
 
 /** struct bpf_map_info; `prefix` here names the struct for the header check. */

@@ -4,7 +4,7 @@
 // the others throw SyscallError.
 import { BpfCommand } from '../uapi/bpf.js';
 import {
-  BtfLoadAttr, GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
+  BtfLoadAttr, GetIdAttr, InfoAttr, IterCreateAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
   MapCreateAttr, MapElemAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr, ProgQueryAttr, RawTracepointAttr,
   TestRunAttr,
 } from './attr.js';
@@ -468,12 +468,16 @@ export interface LinkCreateRequest {
   uprobeMulti?: { path: string; offsets: BigUint64Array; refCtrOffsets?: BigUint64Array; cookies?: BigUint64Array; flags?: number; pid?: number };
   /** For iterator links. */
   iterInfo?: Uint8Array;
+  /** For kprobe_multi and kprobe_session links: symbols or addresses (one of them), cookies per probe. */
+  kprobeMulti?: { symbols?: readonly string[]; addresses?: BigUint64Array; cookies?: BigUint64Array; flags?: number };
 }
 
 export function linkCreate(r: LinkCreateRequest): number {
   const a = LinkCreateAttr;
   const m = r.uprobeMulti;
-  const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0);
+  const k = r.kprobeMulti;
+  const kprobeBytes = k ? 3 * 8 * ((k.symbols?.length ?? k.addresses?.length ?? 0) + 1) + (k.symbols ?? []).reduce((n, s) => n + align8(Buffer.byteLength(s) + 1), 0) : 0;
+  const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0) + kprobeBytes;
   const q = new Request(a.size, payload);
   q.u32(a.prog_fd, r.progFd);
   q.u32(a.target_fd, r.targetFd ?? r.targetIfindex ?? 0);
@@ -487,6 +491,20 @@ export function linkCreate(r: LinkCreateRequest): number {
   if (r.iterInfo) {
     q.u64(a.iter_info, q.put(r.iterInfo));
     q.u32(a.iter_info_len, r.iterInfo.length);
+  }
+  if (k) {
+    const count = k.symbols?.length ?? k.addresses?.length ?? 0;
+    if (k.symbols) {
+      // syms is an array of pointers to NUL-terminated names.
+      const pointers = Buffer.alloc(8 * count);
+      k.symbols.forEach((s, i) => pointers.writeBigUInt64LE(BigInt(q.putString(s)), 8 * i));
+      q.u64(a['kprobe_multi.syms'], q.put(pointers));
+    } else if (k.addresses) {
+      q.u64(a['kprobe_multi.addrs'], q.put(new Uint8Array(k.addresses.buffer, k.addresses.byteOffset, k.addresses.byteLength)));
+    }
+    if (k.cookies) q.u64(a['kprobe_multi.cookies'], q.put(new Uint8Array(k.cookies.buffer, k.cookies.byteOffset, k.cookies.byteLength)));
+    q.u32(a['kprobe_multi.cnt'], count);
+    q.u32(a['kprobe_multi.flags'], k.flags ?? 0);
   }
   if (m) {
     const bytes = (arr: BigUint64Array): Uint8Array => new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
@@ -509,6 +527,13 @@ export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number
   q.u32(a.flags, oldProgFd !== undefined ? flags | 4 /* BPF_F_REPLACE */ : flags);
   q.u32(a.old_prog_fd, oldProgFd ?? 0);
   q.run(BpfCommand.LINK_UPDATE);
+}
+
+/** BPF_ITER_CREATE: a new readable fd that runs the iterator link's program once per object as it is read. */
+export function iterCreate(linkFd: number): number {
+  const q = new Request(IterCreateAttr.size, 0);
+  q.u32(IterCreateAttr.link_fd, linkFd);
+  return q.run(BpfCommand.ITER_CREATE);
 }
 
 export function linkDetach(linkFd: number): void {
