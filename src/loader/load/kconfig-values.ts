@@ -37,6 +37,43 @@ export function linuxKernelVersion(): number {
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(255, Number(m[3] ?? 0));
 }
 
+/**
+ * Whether programs can read an attach cookie (bpf_get_attach_cookie, kernel 5.15+). libbpf probes
+ * with a program calling the helper; the kernel version says the same on mainline kernels.
+ */
+export function linuxHasBpfCookie(): boolean {
+  return linuxKernelVersion() >= (5 << 16) + (15 << 8);
+}
+
+let syscallWrapper: boolean | undefined;
+
+/**
+ * Whether syscalls enter through arch wrappers taking a struct pt_regs (__x64_sys_bpf, kernel
+ * 4.17+ on x86-64 and arm64 5.0+ with CONFIG_ARCH_HAS_SYSCALL_WRAPPER), as /proc/kallsyms shows.
+ */
+export function linuxHasSyscallWrapper(kallsyms?: string): boolean {
+  if (kallsyms === undefined && syscallWrapper !== undefined) return syscallWrapper;
+  const text = kallsyms ?? (existsSync('/proc/kallsyms') ? readFileSync('/proc/kallsyms', 'utf8') : '');
+  const found = new RegExp(`^[0-9a-f]+ [tT] __${syscallPrefix()}_sys_bpf$`, 'm').test(text);
+  if (kallsyms === undefined) syscallWrapper = found;
+  return found;
+}
+
+/** The arch prefix of syscall wrappers, as libbpf names them. */
+export function syscallPrefix(arch: string = process.arch): string {
+  switch (arch) {
+    case 'x64': return 'x64';
+    case 'ia32': return 'ia32';
+    case 'arm64': return 'arm64';
+    case 'arm': return 'arm';
+    case 's390x': return 's390x';
+    case 'ppc64': return 'powerpc';
+    case 'riscv64': return 'riscv';
+    case 'loong64': return 'loongarch';
+    default: throw new LoaderError(`no known syscall wrapper prefix for architecture ${arch}`);
+  }
+}
+
 /** The `.kconfig` map's value with every extern filled in. */
 export function kconfigValue(externs: readonly KconfigExtern[], size: number, btf: Btf, object: string): Uint8Array {
   const out = Buffer.alloc(size);
@@ -44,8 +81,11 @@ export function kconfigValue(externs: readonly KconfigExtern[], size: number, bt
     const t = btf.resolve(e.typeId);
     let raw: string | undefined;
     if (e.name === 'LINUX_KERNEL_VERSION') raw = String(linuxKernelVersion());
+    // libbpf's two probed externs: usdt.bpf.h reads the first, BPF_KSYSCALL the second.
+    else if (e.name === 'LINUX_HAS_BPF_COOKIE') raw = linuxHasBpfCookie() ? 'y' : 'n';
+    else if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER') raw = linuxHasSyscallWrapper() ? 'y' : 'n';
     else if (e.name.startsWith('CONFIG_')) raw = kernelConfig().get(e.name);
-    else throw new LoaderError(`unknown .kconfig extern ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'only LINUX_KERNEL_VERSION and CONFIG_* are known' });
+    else throw new LoaderError(`unknown .kconfig extern ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'only LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER and CONFIG_* are known' });
     if (raw === undefined) {
       if (e.weak) continue;
       throw new LoaderError(`the running kernel's configuration has no ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'declare it __weak to read 0 when it is unset' });

@@ -1,7 +1,7 @@
 // loadCollectionSpec: an object file's bytes in, a CollectionSpec out. Pure: no file system, no
 // system calls; everything that depends on the running kernel happens in ../load.
 import { BtfError, parseBtf, parseBtfExt, type Btf, type BtfExt } from '../../btf/index.js';
-import { ElfError, ElfFile, type ElfSymbol } from '../../elf/index.js';
+import { ElfError, ElfFile, STT_FUNC, STV_HIDDEN, type ElfSymbol } from '../../elf/index.js';
 import { errorContext, LoaderError, type ErrorContext } from '../errors.js';
 import { readFunctions, isProgramSection } from './functions.js';
 import { kconfigLayout } from './kconfig.js';
@@ -55,6 +55,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
       const sec = elf.section(section);
       return symbols.find((s) => s.sectionIndex === sec?.index && s.name === variable && s.type !== STT_SECTION)?.value;
     },
+    hiddenFunction: (fn) => symbols.some((s) => s.name === fn && s.type === STT_FUNC && s.visibility === STV_HIDDEN),
   }) : undefined;
   // .BTF.ext names strings of the BTF as compiled; type ids are the same in the finished one.
   const ext = rawBtf ? readSection(elf, '.BTF.ext', (d) => parseBtfExt(d, rawBtf), err) : undefined;

@@ -11,9 +11,12 @@ export interface DatasecLayout {
   sectionSize(name: string): number | undefined;
   /** Offset of a variable in its section (from the symbol table, or the loader's own layout for .kconfig). */
   variableOffset(section: string, variable: string): number | undefined;
+  /** Whether a global function is hidden (STV_HIDDEN): it then gets static linkage, as libbpf gives it. */
+  hiddenFunction?(name: string): boolean;
 }
 
 const GLOBAL = LINKAGES.indexOf('global');
+const STATIC = LINKAGES.indexOf('static');
 
 /**
  * Edits a copy of the blob in place, as libbpf does: only DATASEC, VAR and FUNC records change,
@@ -45,6 +48,11 @@ export function finishObjectBtf(btf: Btf, layout: DatasecLayout): Btf {
       view.setUint32(at + 12, GLOBAL, le);
     } else if (t.kind === 'func' && t.linkage === 'extern') {
       view.setUint32(at + 4, ((view.getUint32(at + 4, le) & ~0xffff) | GLOBAL) >>> 0, le);
+    } else if (t.kind === 'func' && t.linkage === 'global' && layout.hiddenFunction?.(t.name)) {
+      // A global function is verified alone, against its prototype only (so `long *res` could be
+      // NULL); a hidden one cannot be called from outside the object, so it is verified in the
+      // caller's context like a static one. usdt.bpf.h's __weak __hidden helpers rely on this.
+      view.setUint32(at + 4, ((view.getUint32(at + 4, le) & ~0xffff) | STATIC) >>> 0, le);
     }
   }
   return parseBtf(bytes);

@@ -1,0 +1,166 @@
+/* USDT programs built on libbpf's usdt.bpf.h (Debian libbpf-dev): bpf_usdt_arg(), bpf_usdt_arg_cnt()
+ * and bpf_usdt_cookie() read the spec and ip maps that this library's attachUsdt() fills, so this
+ * object shows the two are compatible.
+ *   record_args:    any probe; sends every argument, the count and the cookie to a ring buffer.
+ *   python_entry / python_return: CPython's function__entry/function__return(file, function, line);
+ *                   counts calls and time per function (the examples/ script reads `stats`). */
+#define __TARGET_ARCH_x86
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <stdbool.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/usdt.bpf.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAX_ARGS 12
+
+struct args_event {
+  __u64 cookie;
+  __s64 arg_cnt;
+  __s64 args[MAX_ARGS];
+  __s64 errors[MAX_ARGS];
+  __u32 pid;
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+SEC("usdt")
+int record_args(struct pt_regs *ctx)
+{
+  struct args_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  long v;
+  int i;
+
+  if (!e)
+    return 0;
+  e->cookie = bpf_usdt_cookie(ctx);
+  e->arg_cnt = bpf_usdt_arg_cnt(ctx);
+  e->pid = bpf_get_current_pid_tgid() >> 32;
+  e->pad = 0;
+  for (i = 0; i < MAX_ARGS; i++) {
+    e->errors[i] = bpf_usdt_arg(ctx, i, &v);
+    e->args[i] = v;
+  }
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+#define NAME_LEN 64
+#define MAX_DEPTH 32
+
+struct call_event {
+  __u64 cookie;
+  __s32 line;
+  __u32 pid;
+  char file[NAME_LEN];
+  char function[NAME_LEN];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);
+} calls SEC(".maps");
+
+struct frames {
+  __u32 depth;
+  __u32 pad;
+  __u64 start[MAX_DEPTH];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, struct frames);
+} stacks SEC(".maps");
+
+struct stat {
+  __u64 count;
+  __u64 total_ns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, char[NAME_LEN]);
+  __type(value, struct stat);
+} stats SEC(".maps");
+
+/* Only this process (0: any); set before load. */
+volatile const __u32 target_pid = 0;
+
+static __always_inline int wanted(void)
+{
+  return !target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid;
+}
+
+SEC("usdt")
+int BPF_USDT(python_entry, const char *file, const char *function, int line)
+{
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct frames zero = {}, *f;
+  struct call_event *e;
+  __u32 depth;
+
+  if (!wanted())
+    return 0;
+  e = bpf_ringbuf_reserve(&calls, sizeof(*e), 0);
+  if (e) {
+    e->cookie = bpf_usdt_cookie(ctx);
+    e->line = line;
+    e->pid = bpf_get_current_pid_tgid() >> 32;
+    bpf_probe_read_user_str(e->file, sizeof(e->file), file);
+    bpf_probe_read_user_str(e->function, sizeof(e->function), function);
+    bpf_ringbuf_submit(e, 0);
+  }
+  f = bpf_map_lookup_elem(&stacks, &tid);
+  if (!f) {
+    bpf_map_update_elem(&stacks, &tid, &zero, BPF_NOEXIST);
+    f = bpf_map_lookup_elem(&stacks, &tid);
+    if (!f)
+      return 0;
+  }
+  depth = f->depth;
+  if (depth < MAX_DEPTH)
+    f->start[depth & (MAX_DEPTH - 1)] = bpf_ktime_get_ns();
+  f->depth = depth + 1;
+  return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(python_return, const char *file, const char *function, int line)
+{
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  char name[NAME_LEN] = {};
+  struct stat one = {}, *s;
+  struct frames *f;
+  __u64 start = 0;
+  __u32 depth;
+
+  if (!wanted())
+    return 0;
+  f = bpf_map_lookup_elem(&stacks, &tid);
+  if (!f || f->depth == 0)
+    return 0;
+  depth = f->depth - 1;
+  f->depth = depth;
+  if (depth < MAX_DEPTH)
+    start = f->start[depth & (MAX_DEPTH - 1)];
+  bpf_probe_read_user_str(name, sizeof(name), function);
+  s = bpf_map_lookup_elem(&stats, name);
+  if (!s) {
+    bpf_map_update_elem(&stats, name, &one, BPF_NOEXIST);
+    s = bpf_map_lookup_elem(&stats, name);
+    if (!s)
+      return 0;
+  }
+  __sync_fetch_and_add(&s->count, 1);
+  if (start)
+    __sync_fetch_and_add(&s->total_ns, bpf_ktime_get_ns() - start);
+  return 0;
+}
