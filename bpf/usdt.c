@@ -3,7 +3,10 @@
  * object shows the two are compatible.
  *   record_args:    any probe; sends every argument, the count and the cookie to a ring buffer.
  *   python_entry / python_return: CPython's function__entry/function__return(file, function, line);
- *                   counts calls and time per function (the examples/ script reads `stats`). */
+ *                   send each call and return to a ring buffer, count returns per function and time
+ *                   the calls whose entry fired (the examples/ script reads `stats`). CPython 3.11
+ *                   fires function__entry only while a profile or trace function is set; it fires
+ *                   function__return always. */
 #define __TARGET_ARCH_x86
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
@@ -16,6 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAX_ARGS 12
 
 struct args_event {
+  __u64 ip; /* where the uprobe fired: the key usdt.bpf.h looks up when it cannot read cookies */
   __u64 cookie;
   __s64 arg_cnt;
   __s64 args[MAX_ARGS];
@@ -38,6 +42,7 @@ int record_args(struct pt_regs *ctx)
 
   if (!e)
     return 0;
+  e->ip = PT_REGS_IP(ctx);
   e->cookie = bpf_usdt_cookie(ctx);
   e->arg_cnt = bpf_usdt_arg_cnt(ctx);
   e->pid = bpf_get_current_pid_tgid() >> 32;
@@ -51,12 +56,14 @@ int record_args(struct pt_regs *ctx)
 }
 
 #define NAME_LEN 64
-#define MAX_DEPTH 32
+#define MAX_DEPTH 16
 
 struct call_event {
   __u64 cookie;
   __s32 line;
   __u32 pid;
+  __u32 kind; /* 0 entry, 1 return */
+  __u32 arg_cnt;
   char file[NAME_LEN];
   char function[NAME_LEN];
 };
@@ -66,10 +73,14 @@ struct {
   __uint(max_entries, 1 << 22);
 } calls SEC(".maps");
 
+/* Per thread, the calls whose entry fired: start time and the function-name pointer, which is
+ * the same at entry and return of one function. Returns that match no entry (functions that ran
+ * while the profiler was off, the profiler itself) leave the stack alone. */
 struct frames {
   __u32 depth;
   __u32 pad;
   __u64 start[MAX_DEPTH];
+  __u64 function[MAX_DEPTH];
 };
 
 struct {
@@ -82,6 +93,7 @@ struct {
 struct stat {
   __u64 count;
   __u64 total_ns;
+  __u64 timed; /* calls whose entry fired, so total_ns covers them */
 };
 
 struct {
@@ -99,6 +111,18 @@ static __always_inline int wanted(void)
   return !target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid;
 }
 
+static __always_inline void fill_event(struct pt_regs *ctx, struct call_event *e, __u32 kind, const char *file, const char *function, int line)
+{
+  e->cookie = bpf_usdt_cookie(ctx);
+  e->line = line;
+  e->pid = bpf_get_current_pid_tgid() >> 32;
+  e->kind = kind;
+  e->arg_cnt = bpf_usdt_arg_cnt(ctx);
+  bpf_probe_read_user_str(e->file, sizeof(e->file), file);
+  bpf_probe_read_user_str(e->function, sizeof(e->function), function);
+  bpf_ringbuf_submit(e, 0);
+}
+
 SEC("usdt")
 int BPF_USDT(python_entry, const char *file, const char *function, int line)
 {
@@ -111,12 +135,7 @@ int BPF_USDT(python_entry, const char *file, const char *function, int line)
     return 0;
   e = bpf_ringbuf_reserve(&calls, sizeof(*e), 0);
   if (e) {
-    e->cookie = bpf_usdt_cookie(ctx);
-    e->line = line;
-    e->pid = bpf_get_current_pid_tgid() >> 32;
-    bpf_probe_read_user_str(e->file, sizeof(e->file), file);
-    bpf_probe_read_user_str(e->function, sizeof(e->function), function);
-    bpf_ringbuf_submit(e, 0);
+    fill_event(ctx, e, 0, file, function, line);
   }
   f = bpf_map_lookup_elem(&stacks, &tid);
   if (!f) {
@@ -126,8 +145,10 @@ int BPF_USDT(python_entry, const char *file, const char *function, int line)
       return 0;
   }
   depth = f->depth;
-  if (depth < MAX_DEPTH)
-    f->start[depth & (MAX_DEPTH - 1)] = bpf_ktime_get_ns();
+  if (depth >= MAX_DEPTH)
+    return 0;
+  f->start[depth & (MAX_DEPTH - 1)] = bpf_ktime_get_ns();
+  f->function[depth & (MAX_DEPTH - 1)] = (__u64)(long)function;
   f->depth = depth + 1;
   return 0;
 }
@@ -138,19 +159,24 @@ int BPF_USDT(python_return, const char *file, const char *function, int line)
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   char name[NAME_LEN] = {};
   struct stat one = {}, *s;
+  struct call_event *e;
   struct frames *f;
   __u64 start = 0;
   __u32 depth;
 
   if (!wanted())
     return 0;
+  e = bpf_ringbuf_reserve(&calls, sizeof(*e), 0);
+  if (e)
+    fill_event(ctx, e, 1, file, function, line);
   f = bpf_map_lookup_elem(&stacks, &tid);
-  if (!f || f->depth == 0)
-    return 0;
-  depth = f->depth - 1;
-  f->depth = depth;
-  if (depth < MAX_DEPTH)
-    start = f->start[depth & (MAX_DEPTH - 1)];
+  if (f && f->depth > 0 && f->depth <= MAX_DEPTH) {
+    depth = (f->depth - 1) & (MAX_DEPTH - 1);
+    if (f->function[depth] == (__u64)(long)function) {
+      start = f->start[depth];
+      f->depth = depth;
+    }
+  }
   bpf_probe_read_user_str(name, sizeof(name), function);
   s = bpf_map_lookup_elem(&stats, name);
   if (!s) {
@@ -160,7 +186,9 @@ int BPF_USDT(python_return, const char *file, const char *function, int line)
       return 0;
   }
   __sync_fetch_and_add(&s->count, 1);
-  if (start)
+  if (start) {
     __sync_fetch_and_add(&s->total_ns, bpf_ktime_get_ns() - start);
+    __sync_fetch_and_add(&s->timed, 1);
+  }
   return 0;
 }

@@ -18,3 +18,4 @@ export {
   attachIter, CgroupIterOrder, IteratorReader, iteratorKinds, iteratorTarget, iterLinkInfo, IterLink, ITER_LINK_INFO_SIZE,
   type IteratorKind, type IterLinkInfo, type IterOptions,
 } from './iter.js';
+export { attachUsdt, listUsdtProbes, UsdtLink, usdtMaps, type UsdtMaps, type UsdtOptions, type UsdtSite } from './usdt.js';
