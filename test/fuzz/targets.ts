@@ -12,6 +12,7 @@ import { ElfError, ElfFile, SHT_REL, SHT_RELA } from '../../src/elf/index.js';
 import { GoBinaryError, parsePclntab, readBuildInfo, type BinaryImage } from '../../src/go/index.js';
 import { NetlinkParseError, parseAcknowledgement, parseLinkMessage, parseTcMessage, splitMessages } from '../../src/netlink/index.js';
 import { elfBinaryImage } from '../../src/symbols/index.js';
+import { encodeUsdtSpec, parseUsdtArgs, readUsdtProbes, UsdtError } from '../../src/usdt/index.js';
 
 export interface FuzzTarget {
   name: string;
@@ -237,7 +238,50 @@ export function targets(): FuzzTarget[] {
       }
     },
   });
+  // USDT: an executable with <sys/sdt.h> probes (compiled now when a C compiler is here), its
+  // notes parsed and every probe's arguments encoded; and argument spec text on its own.
+  const usdtElves = usdtExecutables();
+  list.push({
+    name: 'usdt',
+    allowed: (e) => e instanceof ElfError,
+    seeds: usdtElves,
+    run(b) {
+      for (const p of readUsdtProbes(ElfFile.parse(b))) if (!p.argsError) encodeUsdtSpec(p.args, 1n);
+    },
+  });
+  const argTexts = ['-4@%eax 8@-1204(%rbp) 1@$-56 2@(%r12w) -8@16(%rsp,%rcx,8)', '8@%rbp 8@%r12 -4@%eax', '8@[x0, 16] -4@w1 8@#5 8@[sp]'];
+  list.push({
+    name: 'usdt-args',
+    allowed: (e) => e instanceof UsdtError,
+    seeds: argTexts.map((t) => new TextEncoder().encode(t)),
+    run(b) {
+      const text = new TextDecoder().decode(b);
+      try {
+        encodeUsdtSpec(parseUsdtArgs(text, 'aarch64'), 0n);
+      } catch (e) {
+        if (!(e instanceof UsdtError)) throw e;
+      }
+      // The x86-64 parse's UsdtError escapes: the runner counts it as a typed error.
+      encodeUsdtSpec(parseUsdtArgs(text, 'x86_64'), 0n);
+    },
+  });
   return list;
+}
+
+function usdtExecutables(): Uint8Array[] {
+  const dir = mkdtempSync(join(tmpdir(), 'fuzz-usdt-'));
+  try {
+    writeFileSync(join(dir, 'p.c'), `#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+unsigned short p_a_semaphore __attribute__((section(".probes"))), p_b_semaphore __attribute__((section(".probes")));
+int main(int argc, char **argv) { long x = argc; STAP_PROBE3(p, a, x, argc, 7); STAP_PROBE1(p, b, argv[0]); return 0; }`);
+    execFileSync('cc', ['-O1', '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'ignore' });
+    return [new Uint8Array(readFileSync(join(dir, 'p')))];
+  } catch {
+    return [];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function netlinkReplies(): Uint8Array[] {
