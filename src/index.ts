@@ -65,3 +65,14 @@ export type {
 export { applyCoreRelocations, CoreKind, essentialName, POISON_HELPER, typesMatch } from './core/index.js';
 export type { CoreContext, CoreOutcome, CoreRelocationInput } from './core/index.js';
 export { btfCodec, type BtfCodecOptions } from './codec/btf.js';
+
+// Issue 16 (attach kinds): iterators, USDT (usdt.bpf.h compatible).
+export {
+  attachIter, attachUsdt, CgroupIterOrder, IteratorReader, iteratorKinds, iteratorTarget, IterLink, iterLinkInfo,
+  listUsdtProbes, UsdtLink, usdtMaps,
+} from './links/index.js';
+export type { IteratorKind, IterLinkInfo, IterOptions, UsdtMaps, UsdtOptions, UsdtSite } from './links/index.js';
+export {
+  encodeUsdtSpec, LIBBPF_1_1_USDT_SPEC_LAYOUT, parseUsdtArgs, readUsdtProbes, UsdtError, usdtSpecLayoutFromBtf,
+} from './usdt/index.js';
+export type { UsdtArg, UsdtArgLocation, UsdtArch, UsdtProbe, UsdtSpecLayout } from './usdt/index.js';

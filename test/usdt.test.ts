@@ -445,3 +445,27 @@ print(json.dumps({"alpha": [alpha.__code__.co_firstlineno, alpha.__code__.co_fir
     }
   }, 90_000);
 });
+
+describe.runIf(canRun && hasPython)('examples/python-calls.ts', () => {
+  it('counts every call of a recursive script exactly, as the script itself counts them', () => {
+    const dirPy = mkdtempSync(join(tmpdir(), 'ebpf-usdt-example-'));
+    try {
+      const script = join(dirPy, 'fib.py');
+      // fib(i) makes 2*F(i+1) - 1 calls; over i < 15, three times: 9531. The script prints its own count.
+      writeFileSync(script, 'calls = 0\ndef fib(n):\n    global calls\n    calls += 1\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\ndef work():\n    return sum(fib(i) for i in range(15))\nfor _ in range(3):\n    work()\nprint(calls)\n');
+      const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/python-calls.ts', '--json', '--', script], { encoding: 'utf8', timeout: 120_000 });
+      const lines = out.trim().split('\n');
+      const own = Number(lines[0]);
+      const result = JSON.parse(lines.pop()!) as { functions: { function: string; calls: number; timed: number; totalNs: number }[] };
+      const row = (name: string) => result.functions.find((f) => f.function === name)!;
+      expect(own).toBe(9531);
+      expect(row('fib').calls).toBe(own);
+      expect(row('work').calls).toBe(3);
+      expect(row('work').timed).toBe(3);
+      // Inclusive time: work contains every fib call under it.
+      expect(row('work').totalNs).toBeGreaterThan(0);
+    } finally {
+      rmSync(dirPy, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
