@@ -19,3 +19,7 @@ export {
   type IteratorKind, type IterLinkInfo, type IterOptions,
 } from './iter.js';
 export { attachUsdt, listUsdtProbes, UsdtLink, usdtMaps, type UsdtMaps, type UsdtOptions, type UsdtSite } from './usdt.js';
+export {
+  attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine, LinkNotSupportedError,
+  matchKernelFunctions, syscallFunctionName, TracefsKprobeLink, type KprobeAttachOptions, type KprobeMultiOptions, type KsyscallOptions,
+} from './kprobes.js';
