@@ -23,3 +23,4 @@ export {
   attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine, LinkNotSupportedError,
   matchKernelFunctions, syscallFunctionName, TracefsKprobeLink, type KprobeAttachOptions, type KprobeMultiOptions, type KsyscallOptions,
 } from './kprobes.js';
+export { attachFreplace, btfById, freplaceTarget, programFunctionBtfId } from './freplace.js';

@@ -298,6 +298,10 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {
     return 'this process has CAP_BPF, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
   }
+  if (request.type === ProgramType.EXT || request.type === ProgramType.STRUCT_OPS) {
+    const what = request.type === ProgramType.EXT ? 'freplace (EXT) programs' : 'struct_ops programs';
+    return `this process has CAP_BPF, so the kernel itself refuses ${what} here: they run through BPF trampolines, which this kernel cannot build (as it refuses fentry/fexit); this needs a kernel with BPF trampolines (x86-64/arm64 5.5+ for freplace, 5.6+ for struct_ops)`;
+  }
   if (request.type === ProgramType.TRACING && request.expectedAttachType === AttachType.TRACE_ITER) {
     return 'this process has CAP_BPF, so the kernel itself refuses this iterator kind here (kernels that refuse BPF trampolines refuse the map-element iterators bpf_map_elem, bpf_sk_storage_map and sockmap too; libbpf gets the same EPERM); other iterator kinds load';
   }

@@ -6,7 +6,8 @@ import { kernelBtf } from '../../kernel/btf.js';
 import { BpfMap, possibleCpus, type MapSpec } from '../../maps/index.js';
 import { Program, type LoadOptions } from '../../programs/index.js';
 import { closeFd, SyscallError } from '../../syscall/index.js';
-import { MapType } from '../../uapi/bpf.js';
+import { MapType, ProgramType } from '../../uapi/bpf.js';
+import { programFunctionBtfId } from '../../links/freplace.js';
 import { applyCoreRelocations } from '../../core/index.js';
 import { LoaderError } from '../errors.js';
 import { loadCollectionSpec } from '../spec/load-spec.js';
@@ -26,6 +27,8 @@ export interface CollectionOptions {
   readonly programs?: readonly string[];
   /** Load without the object's BTF (no func_info, line_info or typed maps). */
   readonly withoutBtf?: boolean;
+  /** freplace programs: the loaded program whose function (named by the section) each replaces. */
+  readonly extensionTargets?: Readonly<Record<string, Program>>;
 }
 
 /** Live global variables: read and written in their maps. */
@@ -69,7 +72,7 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
 
     const programs: Record<string, Program> = {};
     for (const p of wanted) {
-      programs[p.name] = loadProgram(spec, p, maps, btf, options.program);
+      programs[p.name] = loadProgram(spec, p, maps, btf, options.program, options.extensionTargets);
       opened.push(programs[p.name]);
     }
 
@@ -169,19 +172,30 @@ function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<
 
 function loadProgram(
   spec: CollectionSpec, p: ProgramSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, btf: LoadedBtf | undefined, options: LoadOptions | undefined,
+  extensionTargets?: Readonly<Record<string, Program>>,
 ): Program {
   let instructions = p.instructions;
   if (p.coreRelocations.length > 0) {
     if (!spec.btf) throw new LoaderError('CO-RE relocations without BTF', { file: spec.name, section: p.section, symbol: p.name });
     instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, kernelBtf(), { object: spec.name, section: p.section, program: p.name });
   }
-  const attachBtfId = p.btfTarget && p.attachTo ? btfTargetId(p.btfTarget, p.attachTo, spec.name, p) : undefined;
+  let attachBtfId = p.btfTarget && p.attachTo ? btfTargetId(p.btfTarget, p.attachTo, spec.name, p) : undefined;
+  let attachProgFd: number | undefined;
+  if (p.type === ProgramType.EXT) {
+    const target = extensionTargets?.[p.name];
+    if (!target || !p.attachTo) {
+      throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, { file: spec.name, section: p.section, symbol: p.name, hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)` });
+    }
+    attachBtfId = programFunctionBtfId(target, p.attachTo);
+    attachProgFd = target.fd;
+  }
   const funcInfo = btf?.funcInfo(p);
   const lineInfo = btf?.lineInfo(p);
   return Program.load({
     type: p.type, instructions, license: p.license || 'GPL', name: p.name, maps,
     ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
     ...(attachBtfId !== undefined ? { attachBtfId } : {}),
+    ...(attachProgFd !== undefined ? { attachProgFd } : {}),
     ...(p.flags ? { flags: p.flags } : {}),
     ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
     ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
