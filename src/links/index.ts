@@ -24,3 +24,6 @@ export {
   matchKernelFunctions, syscallFunctionName, TracefsKprobeLink, type KprobeAttachOptions, type KprobeMultiOptions, type KsyscallOptions,
 } from './kprobes.js';
 export { attachFreplace, btfById, freplaceTarget, programFunctionBtfId } from './freplace.js';
+export {
+  StructOpsMap, structOpsLayout, structOpsProgramTarget, updateStructOpsLink, type StructOpsLayout, type StructOpsMember, type StructOpsValue,
+} from './struct-ops.js';
