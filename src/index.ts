@@ -76,3 +76,9 @@ export {
   encodeUsdtSpec, LIBBPF_1_1_USDT_SPEC_LAYOUT, parseUsdtArgs, readUsdtProbes, UsdtError, usdtSpecLayoutFromBtf,
 } from './usdt/index.js';
 export type { UsdtArg, UsdtArgLocation, UsdtArch, UsdtProbe, UsdtSpecLayout } from './usdt/index.js';
+export {
+  attachFreplace, attachKprobeAuto, attachKprobeMulti, attachKsyscall, freplaceTarget, kernelFunctionsMatching, LinkNotSupportedError,
+  StructOpsMap, structOpsLayout, structOpsProgramTarget, syscallFunctionName, updateStructOpsLink,
+} from './links/index.js';
+export type { KprobeAttachOptions, KprobeMultiOptions, KsyscallOptions, StructOpsLayout, StructOpsValue } from './links/index.js';
+export { BpfToken, TokenError } from './token/index.js';
