@@ -32,6 +32,8 @@ export interface ProgramSpec {
   btfFd?: number;
   funcInfo?: { recSize: number; bytes: Uint8Array };
   lineInfo?: { recSize: number; bytes: Uint8Array };
+  /** A BPF token's fd (BpfToken, 6.9+), for a user namespace with delegated program loading. */
+  tokenFd?: number;
 }
 
 export interface LoadOptions {
@@ -151,7 +153,7 @@ export class Program {
       type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
       ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
-      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo,
+      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, tokenFd: spec.tokenFd,
     };
     const fd = loadWithLog(request, name, options);
     return new Program(fd, type, name, spec.expectedAttachType);

@@ -23,6 +23,9 @@ export function commandName(cmd: number): string {
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
+/** BPF_F_TOKEN_FD: map_flags, prog_flags and btf_flags say a token fd is given (6.9+). */
+const TOKEN_FD_FLAG = 1 << 16;
+
 /** Lays out one call's attr and payloads in the scratch region. */
 class Request {
   readonly mem: NativeMemory;
@@ -112,6 +115,8 @@ export interface MapCreateRequest {
   btfValueTypeId?: number;
   btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
+  /** A BPF token fd (6.9+): sets BPF_F_TOKEN_FD. */
+  tokenFd?: number;
 }
 
 export function mapCreate(r: MapCreateRequest): number {
@@ -131,6 +136,10 @@ export function mapCreate(r: MapCreateRequest): number {
   q.u32(a.btf_value_type_id, r.btfValueTypeId ?? 0);
   q.u32(a.btf_vmlinux_value_type_id, r.btfVmlinuxValueTypeId ?? 0);
   q.u64(a.map_extra, r.mapExtra ?? 0n);
+  if (r.tokenFd !== undefined) {
+    q.u32(a.map_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
+    q.u32(a.map_token_fd, r.tokenFd);
+  }
   return q.run(BpfCommand.MAP_CREATE, r.name ? `map "${r.name}"` : undefined);
 }
 
@@ -252,6 +261,8 @@ export interface ProgLoadRequest {
   logLevel?: number;
   /** Native memory for the verifier log; its whole length is offered to the kernel. */
   log?: NativeMemory;
+  /** A BPF token fd (6.9+): sets BPF_F_TOKEN_FD. */
+  tokenFd?: number;
 }
 
 export interface ProgLoadResult {
@@ -298,6 +309,10 @@ export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
   q.u32(a.attach_prog_fd, r.attachProgFd ?? r.attachBtfObjFd ?? 0);
   if (r.fdArray && r.fdArray.length) {
     q.u64(a.fd_array, q.put(new Uint8Array(r.fdArray.buffer, r.fdArray.byteOffset, r.fdArray.byteLength)));
+  }
+  if (r.tokenFd !== undefined) {
+    q.u32(a.prog_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
+    q.u32(a.prog_token_fd, r.tokenFd);
   }
   const ret = q.raw(BpfCommand.PROG_LOAD);
   const logTrueSize = q.buf.readUInt32LE(a.log_true_size);
@@ -427,9 +442,13 @@ export function objGetInfo(
 // ---------------------------------------------------------------------------------------------
 // BTF
 
-export function btfLoadRaw(btf: Uint8Array, log?: NativeMemory, logLevel = 1): { ret: number; log: string } {
+export function btfLoadRaw(btf: Uint8Array, log?: NativeMemory, logLevel = 1, tokenFd?: number): { ret: number; log: string } {
   const a = BtfLoadAttr;
   const q = new Request(a.size, btf.length);
+  if (tokenFd !== undefined) {
+    q.u32(a.btf_flags, TOKEN_FD_FLAG);
+    q.u32(a.btf_token_fd, tokenFd);
+  }
   q.u64(a.btf, q.put(btf));
   q.u32(a.btf_size, btf.length);
   if (log) {
