@@ -29,6 +29,7 @@ export const KERNEL_RANK: Readonly<Record<string, number>> = {
   symbols: 2,
   kernel: 3,
   features: 4,
+  token: 4,
   maps: 5,
   programs: 6,
   'loader/load': 7,

@@ -109,3 +109,20 @@ export type { FeatureAnswer } from './features/index.js';
 // Readers: the user ring buffer producer (issue 16) and the readers' map interface.
 export { UserRingBufferProducer } from './readers/index.js';
 export type { ReaderMap, UserRingBufferProducerOptions } from './readers/index.js';
+
+// Issue 16 (attach kinds): iterators, USDT (usdt.bpf.h compatible).
+export {
+  attachIter, attachUsdt, CgroupIterOrder, IteratorReader, iteratorKinds, iteratorTarget, IterLink, iterLinkInfo,
+  listUsdtProbes, UsdtLink, usdtMaps,
+} from './links/index.js';
+export type { IteratorKind, IterLinkInfo, IterOptions, UsdtMaps, UsdtOptions, UsdtSite } from './links/index.js';
+export {
+  encodeUsdtSpec, LIBBPF_1_1_USDT_SPEC_LAYOUT, parseUsdtArgs, readUsdtProbes, UsdtError, usdtSpecLayoutFromBtf,
+} from './usdt/index.js';
+export type { UsdtArg, UsdtArgLocation, UsdtArch, UsdtProbe, UsdtSpecLayout } from './usdt/index.js';
+export {
+  attachFreplace, attachKprobeAuto, attachKprobeMulti, attachKsyscall, freplaceTarget, kernelFunctionsMatching, LinkNotSupportedError,
+  StructOpsMap, structOpsLayout, structOpsProgramTarget, syscallFunctionName, updateStructOpsLink,
+} from './links/index.js';
+export type { KprobeAttachOptions, KprobeMultiOptions, KsyscallOptions, StructOpsLayout, StructOpsValue } from './links/index.js';
+export { BpfToken, TokenError } from './token/index.js';

@@ -22,3 +22,16 @@ export {
   type NetfilterLinkInfo, type NetfilterOptions,
 } from './netfilter.js';
 export { attachNetkit, netkitSupported, NetkitLink, NetkitUnsupportedError } from './netkit.js';
+export {
+  attachIter, CgroupIterOrder, IteratorReader, iteratorKinds, iteratorTarget, iterLinkInfo, IterLink, ITER_LINK_INFO_SIZE,
+  type IteratorKind, type IterLinkInfo, type IterOptions,
+} from './iter.js';
+export { attachUsdt, listUsdtProbes, UsdtLink, usdtMaps, type UsdtMaps, type UsdtOptions, type UsdtSite } from './usdt.js';
+export {
+  attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine, LinkNotSupportedError,
+  matchKernelFunctions, syscallFunctionName, TracefsKprobeLink, type KprobeAttachOptions, type KprobeMultiOptions, type KsyscallOptions,
+} from './kprobes.js';
+export { attachFreplace, btfById, freplaceTarget, programFunctionBtfId } from './freplace.js';
+export {
+  StructOpsMap, structOpsLayout, structOpsProgramTarget, updateStructOpsLink, type StructOpsLayout, type StructOpsMember, type StructOpsValue,
+} from './struct-ops.js';

@@ -30,6 +30,8 @@ export interface MapSpec {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** A BPF token's fd (BpfToken, 6.9+), for a user namespace with delegated map creation. */
+  tokenFd?: number;
 }
 
 /** Values the raw (codec-less) interface accepts for a key or value of a given size. */
@@ -143,7 +145,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
         fd = mapCreate({
           type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
           numaNode: spec.numaNode, name: objectName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
-          btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra,
+          btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra, tokenFd: spec.tokenFd,
         });
       } catch (e) {
         throw explainCreateFailure(e, type, name);

@@ -37,6 +37,8 @@ export interface ProgramSpec {
   lineInfo?: { recSize: number; bytes: Uint8Array };
   /** fd_array: module BTF fds that kfunc calls name by index (the call's offset). */
   fdArray?: Int32Array;
+  /** A BPF token's fd (BpfToken, 6.9+), for a user namespace with delegated program loading. */
+  tokenFd?: number;
 }
 
 export interface LoadOptions {
@@ -153,7 +155,7 @@ export class Program {
       type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
       ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
-      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray,
+      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray, tokenFd: spec.tokenFd,
     };
     const fd = loadWithLog(request, name, options);
     return new Program(fd, type, name, spec.expectedAttachType);
@@ -323,6 +325,13 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   if (!hasCapability(CAP_BPF)) return undefined;
   if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {
     return 'this process has CAP_BPF, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
+  }
+  if (request.type === ProgramType.EXT || request.type === ProgramType.STRUCT_OPS) {
+    const what = request.type === ProgramType.EXT ? 'freplace (EXT) programs' : 'struct_ops programs';
+    return `this process has CAP_BPF, so the kernel itself refuses ${what} here: they run through BPF trampolines, which this kernel cannot build (as it refuses fentry/fexit); this needs a kernel with BPF trampolines (x86-64/arm64 5.5+ for freplace, 5.6+ for struct_ops)`;
+  }
+  if (request.type === ProgramType.TRACING && request.expectedAttachType === AttachType.TRACE_ITER) {
+    return 'this process has CAP_BPF, so the kernel itself refuses this iterator kind here (kernels that refuse BPF trampolines refuse the map-element iterators bpf_map_elem, bpf_sk_storage_map and sockmap too; libbpf gets the same EPERM); other iterator kinds load';
   }
   return 'this process has CAP_BPF, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }

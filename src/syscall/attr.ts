@@ -26,13 +26,13 @@ export const MapBatchAttr = layout('batch.', 56, {
   in_batch: 0, out_batch: 8, keys: 16, values: 24, count: 32, map_fd: 36, elem_flags: 40, flags: 48,
 });
 
-export const ProgLoadAttr = layout('', 144, {
+export const ProgLoadAttr = layout('', 152, {
   prog_type: 0, insn_cnt: 4, insns: 8, license: 16, log_level: 24, log_size: 28, log_buf: 32,
   kern_version: 40, prog_flags: 44, prog_name: 48, prog_ifindex: 64, expected_attach_type: 68,
   prog_btf_fd: 72, func_info_rec_size: 76, func_info: 80, func_info_cnt: 88,
   line_info_rec_size: 92, line_info: 96, line_info_cnt: 104, attach_btf_id: 108,
   attach_prog_fd: 112, attach_btf_obj_fd: 112, core_relo_cnt: 116, fd_array: 120, core_relos: 128,
-  core_relo_rec_size: 136, log_true_size: 140,
+  core_relo_rec_size: 136, log_true_size: 140, prog_token_fd: 144,
 });
 
 export const ObjAttr = layout('', 24, { pathname: 0, bpf_fd: 8, file_flags: 12, path_fd: 16 });
@@ -60,8 +60,8 @@ export const EnableStatsAttr = layout('enable_stats.', 4, { type: 0 });
 
 export const RawTracepointAttr = layout('raw_tracepoint.', 16, { name: 0, prog_fd: 8 });
 
-export const BtfLoadAttr = layout('', 32, {
-  btf: 0, btf_log_buf: 8, btf_size: 16, btf_log_size: 20, btf_log_level: 24, btf_log_true_size: 28,
+export const BtfLoadAttr = layout('', 40, {
+  btf: 0, btf_log_buf: 8, btf_size: 16, btf_log_size: 20, btf_log_level: 24, btf_log_true_size: 28, btf_flags: 32, btf_token_fd: 36,
 });
 
 export const LinkCreateAttr = layout('link_create.', 64, {
@@ -80,10 +80,12 @@ export const LinkUpdateAttr = layout('link_update.', 16, { link_fd: 0, new_prog_
 
 export const LinkDetachAttr = layout('link_detach.', 8, { link_fd: 0 });
 
+export const IterCreateAttr = layout('iter_create.', 8, { link_fd: 0, flags: 4 });
+
 export const ALL_ATTR_LAYOUTS: readonly AttrLayout[] = [
   MapCreateAttr, MapElemAttr, MapBatchAttr, ProgLoadAttr, ObjAttr, ProgAttachAttr, TestRunAttr,
   GetIdAttr, InfoAttr, ProgQueryAttr, RawTracepointAttr, BtfLoadAttr, LinkCreateAttr,
-  LinkUpdateAttr, LinkDetachAttr, EnableStatsAttr,
+  LinkUpdateAttr, LinkDetachAttr, EnableStatsAttr, IterCreateAttr,
 ];
 
 /** struct bpf_map_info; `prefix` here names the struct for the header check. */

@@ -4,7 +4,7 @@
 // the others throw SyscallError.
 import { BpfCommand } from '../uapi/bpf.js';
 import {
-  BtfLoadAttr, EnableStatsAttr, GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
+  BtfLoadAttr, EnableStatsAttr, GetIdAttr, InfoAttr, IterCreateAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
   MapCreateAttr, MapElemAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr, ProgQueryAttr, RawTracepointAttr,
   TestRunAttr,
 } from './attr.js';
@@ -23,6 +23,9 @@ export function commandName(cmd: number): string {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+
+/** BPF_F_TOKEN_FD: map_flags, prog_flags and btf_flags say a token fd is given (6.9+). */
+const TOKEN_FD_FLAG = 1 << 16;
 
 /** Lays out one call's attr and payloads in the scratch region. */
 class Request {
@@ -115,6 +118,8 @@ export interface MapCreateRequest {
   btfValueTypeId?: number;
   btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
+  /** A BPF token fd (6.9+): sets BPF_F_TOKEN_FD. */
+  tokenFd?: number;
 }
 
 export function mapCreate(r: MapCreateRequest): number {
@@ -134,6 +139,10 @@ export function mapCreate(r: MapCreateRequest): number {
   q.u32(a.btf_value_type_id, r.btfValueTypeId ?? 0);
   q.u32(a.btf_vmlinux_value_type_id, r.btfVmlinuxValueTypeId ?? 0);
   q.u64(a.map_extra, r.mapExtra ?? 0n);
+  if (r.tokenFd !== undefined) {
+    q.u32(a.map_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
+    q.u32(a.map_token_fd, r.tokenFd);
+  }
   return q.run(BpfCommand.MAP_CREATE, r.name ? `map "${r.name}"` : undefined);
 }
 
@@ -323,6 +332,8 @@ export interface ProgLoadRequest {
   logLevel?: number;
   /** Native memory for the verifier log; its whole length is offered to the kernel. */
   log?: NativeMemory;
+  /** A BPF token fd (6.9+): sets BPF_F_TOKEN_FD. */
+  tokenFd?: number;
 }
 
 export interface ProgLoadResult {
@@ -369,6 +380,10 @@ export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
   q.u32(a.attach_prog_fd, r.attachProgFd ?? r.attachBtfObjFd ?? 0);
   if (r.fdArray && r.fdArray.length) {
     q.u64(a.fd_array, q.put(new Uint8Array(r.fdArray.buffer, r.fdArray.byteOffset, r.fdArray.byteLength)));
+  }
+  if (r.tokenFd !== undefined) {
+    q.u32(a.prog_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
+    q.u32(a.prog_token_fd, r.tokenFd);
   }
   const ret = q.raw(BpfCommand.PROG_LOAD);
   const logTrueSize = q.buf.readUInt32LE(a.log_true_size);
@@ -498,9 +513,13 @@ export function objGetInfo(
 // ---------------------------------------------------------------------------------------------
 // BTF
 
-export function btfLoadRaw(btf: Uint8Array, log?: NativeMemory, logLevel = 1): { ret: number; log: string } {
+export function btfLoadRaw(btf: Uint8Array, log?: NativeMemory, logLevel = 1, tokenFd?: number): { ret: number; log: string } {
   const a = BtfLoadAttr;
   const q = new Request(a.size, btf.length);
+  if (tokenFd !== undefined) {
+    q.u32(a.btf_flags, TOKEN_FD_FLAG);
+    q.u32(a.btf_token_fd, tokenFd);
+  }
   q.u64(a.btf, q.put(btf));
   q.u32(a.btf_size, btf.length);
   if (log) {
@@ -541,12 +560,16 @@ export interface LinkCreateRequest {
   iterInfo?: Uint8Array;
   /** For netfilter links: protocol family, hook, priority, flags (BPF_F_NETFILTER_IP_DEFRAG). */
   netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
+  /** For kprobe_multi and kprobe_session links: symbols or addresses (one of them), cookies per probe. */
+  kprobeMulti?: { symbols?: readonly string[]; addresses?: BigUint64Array; cookies?: BigUint64Array; flags?: number };
 }
 
 export function linkCreate(r: LinkCreateRequest): number {
   const a = LinkCreateAttr;
   const m = r.uprobeMulti;
-  const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0);
+  const k = r.kprobeMulti;
+  const kprobeBytes = k ? 3 * 8 * ((k.symbols?.length ?? k.addresses?.length ?? 0) + 1) + (k.symbols ?? []).reduce((n, s) => n + align8(Buffer.byteLength(s) + 1), 0) : 0;
+  const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0) + kprobeBytes;
   const q = new Request(a.size, payload);
   q.u32(a.prog_fd, r.progFd);
   q.u32(a.target_fd, r.targetFd ?? r.targetIfindex ?? 0);
@@ -566,6 +589,20 @@ export function linkCreate(r: LinkCreateRequest): number {
   if (r.iterInfo) {
     q.u64(a.iter_info, q.put(r.iterInfo));
     q.u32(a.iter_info_len, r.iterInfo.length);
+  }
+  if (k) {
+    const count = k.symbols?.length ?? k.addresses?.length ?? 0;
+    if (k.symbols) {
+      // syms is an array of pointers to NUL-terminated names.
+      const pointers = Buffer.alloc(8 * count);
+      k.symbols.forEach((s, i) => pointers.writeBigUInt64LE(BigInt(q.putString(s)), 8 * i));
+      q.u64(a['kprobe_multi.syms'], q.put(pointers));
+    } else if (k.addresses) {
+      q.u64(a['kprobe_multi.addrs'], q.put(new Uint8Array(k.addresses.buffer, k.addresses.byteOffset, k.addresses.byteLength)));
+    }
+    if (k.cookies) q.u64(a['kprobe_multi.cookies'], q.put(new Uint8Array(k.cookies.buffer, k.cookies.byteOffset, k.cookies.byteLength)));
+    q.u32(a['kprobe_multi.cnt'], count);
+    q.u32(a['kprobe_multi.flags'], k.flags ?? 0);
   }
   if (m) {
     const bytes = (arr: BigUint64Array): Uint8Array => new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
@@ -588,6 +625,13 @@ export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number
   q.u32(a.flags, oldProgFd !== undefined ? flags | 4 /* BPF_F_REPLACE */ : flags);
   q.u32(a.old_prog_fd, oldProgFd ?? 0);
   q.run(BpfCommand.LINK_UPDATE);
+}
+
+/** BPF_ITER_CREATE: a new readable fd that runs the iterator link's program once per object as it is read. */
+export function iterCreate(linkFd: number): number {
+  const q = new Request(IterCreateAttr.size, 0);
+  q.u32(IterCreateAttr.link_fd, linkFd);
+  return q.run(BpfCommand.ITER_CREATE);
 }
 
 export function linkDetach(linkFd: number): void {

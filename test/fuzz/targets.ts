@@ -15,6 +15,8 @@ import { elfBinaryImage } from '../../src/symbols/index.js';
 import { loadCollectionSpec, LoaderError } from '../../src/loader/index.js';
 import { applyCoreRelocations } from '../../src/core/index.js';
 
+import { encodeUsdtSpec, parseUsdtArgs, readUsdtProbes, UsdtError } from '../../src/usdt/index.js';
+
 export interface FuzzTarget {
   name: string;
   /** The only error type allowed to escape. */
@@ -126,7 +128,17 @@ export function targets(): FuzzTarget[] {
       btfSeeds.push(data);
       objectBtf ??= parseBtf(data);
       const ext = elf.section('.BTF.ext');
-      if (ext && objectBtf.littleEndian === parseBtf(data).littleEndian) extSeeds.push(elf.sectionData(ext));
+      // The ext target parses against the first object's BTF: only the .BTF.ext sections whose
+      // string offsets fit it are seeds (objects with bigger string tables would not parse).
+      if (ext && objectBtf.littleEndian === parseBtf(data).littleEndian) {
+        const bytes = elf.sectionData(ext);
+        try {
+          parseBtfExt(bytes, objectBtf);
+          extSeeds.push(bytes);
+        } catch (e) {
+          if (!(e instanceof BtfError)) throw e;
+        }
+      }
     }
   }
   list.push({
@@ -277,6 +289,29 @@ export function targets(): FuzzTarget[] {
       }
     },
   });
+
+  // USDT: an executable with <sys/sdt.h> probes (compiled now when a C compiler is here), its
+  // notes parsed and every probe's arguments encoded; and argument spec text on its own.
+  const usdtElves = usdtExecutables();
+  list.push({
+    name: 'usdt',
+    allowed: (e) => e instanceof ElfError,
+    seeds: usdtElves,
+    run(b) {
+      for (const p of readUsdtProbes(ElfFile.parse(b))) if (!p.argsError) encodeUsdtSpec(p.args, 1n);
+    },
+  });
+  const argTexts = ['-4@%eax 8@-1204(%rbp) 1@$-56 2@(%r12w) -8@16(%rsp)', '8@%rbp 8@%r12 -4@%eax', '8@[x0, 16] -4@w1 8@#5 8@[sp]'];
+  list.push({
+    name: 'usdt-args',
+    allowed: (e) => e instanceof UsdtError,
+    seeds: argTexts.map((t) => new TextEncoder().encode(t)),
+    run(b) {
+      const text = new TextDecoder().decode(b);
+      // arm64 syntax has brackets and #; SIB addressing is refused by libbpf 1.1's layout (a UsdtError too).
+      encodeUsdtSpec(parseUsdtArgs(text, /[[#]/.test(text) ? 'aarch64' : 'x86_64'), 0n);
+    },
+  });
   return list;
 }
 
@@ -294,6 +329,22 @@ function coreTargetBtf(): Btf | undefined {
     return parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')));
   } catch {
     return undefined;
+  }
+}
+
+function usdtExecutables(): Uint8Array[] {
+  const dir = mkdtempSync(join(tmpdir(), 'fuzz-usdt-'));
+  try {
+    writeFileSync(join(dir, 'p.c'), `#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+unsigned short p_a_semaphore __attribute__((section(".probes"))), p_b_semaphore __attribute__((section(".probes")));
+int main(int argc, char **argv) { long x = argc; STAP_PROBE3(p, a, x, argc, 7); STAP_PROBE1(p, b, argv[0]); return 0; }`);
+    execFileSync('cc', ['-O1', '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'ignore' });
+    return [new Uint8Array(readFileSync(join(dir, 'p')))];
+  } catch {
+    return [];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -9,7 +9,8 @@ import { closeFd, SyscallError } from '../../syscall/index.js';
 import { dupFd } from '../../syscall/fd.js';
 import type { Btf } from '../../btf/index.js';
 import { resolveExterns, type ResolvedExterns } from './externs.js';
-import { MapType } from '../../uapi/bpf.js';
+import { MapType, ProgramType } from '../../uapi/bpf.js';
+import { programFunctionBtfId } from '../../programs/function-btf.js';
 import { applyCoreRelocations } from '../../core/index.js';
 import { LoaderError } from '../../errors/index.js';
 import { loadCollectionSpec } from '../spec/load-spec.js';
@@ -40,6 +41,8 @@ export interface CollectionOptions {
   readonly mapReplacements?: Readonly<Record<string, BpfMap<unknown, unknown> | number>>;
   /** Target BTF for CO-RE and attach targets (a BTFHub-style file, or a module's split BTF); the running kernel's by default. */
   readonly kernelBtf?: Btf;
+  /** freplace programs: the loaded program whose function (named by the section) each replaces. */
+  readonly extensionTargets?: Readonly<Record<string, Program>>;
 }
 
 /** Live global variables: read and written in their maps. */
@@ -257,7 +260,16 @@ function loadProgram(
     instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), { object: spec.name, section: p.section, program: p.name });
   }
   const linked = externs.apply(instructions, p);
-  const attach = p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
+  // freplace: the target is a function of a loaded program, named by its BTF id in that program's BTF.
+  let extension: { attachBtfId: number; attachProgFd: number } | undefined;
+  if (p.type === ProgramType.EXT) {
+    const target = options.extensionTargets?.[p.name];
+    if (!target || !p.attachTo) {
+      throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, { file: spec.name, section: p.section, symbol: p.name, hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)` });
+    }
+    extension = { attachBtfId: programFunctionBtfId(target, p.attachTo), attachProgFd: target.fd };
+  }
+  const attach = !extension && p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
   const funcInfo = btf?.funcInfo(p);
   const lineInfo = btf?.lineInfo(p);
   const attachObjFd = attach?.module !== undefined ? kernelBtfObjectFd(attach.module) : undefined;
@@ -266,6 +278,7 @@ function loadProgram(
       type: p.type, instructions: linked.instructions, license: p.license || 'GPL', name: p.name, maps,
       ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
       ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
+      ...(extension ?? {}),
       ...(p.flags ? { flags: p.flags } : {}),
       ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
       ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),

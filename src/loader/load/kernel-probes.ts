@@ -1,10 +1,10 @@
 // What the `.kconfig` virtual externs libbpf provides say about the running kernel, probed the
 // way libbpf probes them, once per process.
 import { existsSync, readFileSync } from 'node:fs';
-import { arch } from 'node:os';
 import { BPF_CALL, BPF_EXIT, BPF_JMP } from '../../asm/opcodes.js';
 import { Program } from '../../programs/index.js';
 import { ProgramType } from '../../uapi/bpf.js';
+import { linuxHasSyscallWrapper } from '../../kernel/syscall-wrapper.js';
 
 const GET_ATTACH_COOKIE = 174;
 let cookie: boolean | undefined;
@@ -27,11 +27,6 @@ export function hasBpfCookie(): boolean {
   return cookie;
 }
 
-/** The prefix of syscall wrappers (`__<prefix>_sys_bpf`) per architecture, as the kernel names them. */
-function syscallPrefix(): string | undefined {
-  return ({ x64: 'x64', ia32: 'ia32', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'powerpc', riscv64: 'riscv', loong64: 'loongarch', mips: 'mips', mipsel: 'mips' } as Record<string, string>)[arch()];
-}
-
 /**
  * LINUX_HAS_SYSCALL_WRAPPER: libbpf answers by creating a kprobe on `__<arch>_sys_bpf`, so the
  * answer is 1 only where kprobes can be created and that wrapper exists. This reads the same
@@ -40,10 +35,9 @@ function syscallPrefix(): string | undefined {
  */
 export function hasSyscallWrapper(): boolean {
   if (wrapper !== undefined) return wrapper;
-  const prefix = syscallPrefix();
   const kprobes = existsSync('/sys/bus/event_source/devices/kprobe/type')
     || existsSync('/sys/kernel/tracing/kprobe_events') || existsSync('/sys/kernel/debug/tracing/kprobe_events');
-  wrapper = prefix !== undefined && kprobes && kallsymsAddress(`__${prefix}_sys_bpf`) !== undefined;
+  wrapper = kprobes && linuxHasSyscallWrapper();
   return wrapper;
 }
 
