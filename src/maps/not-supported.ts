@@ -10,6 +10,9 @@ export function explainCreateFailure(e: unknown, type: number, name: string): un
   try {
     const a = mapType(type as Parameters<typeof mapType>[0]);
     if (a.supported) return e;
+    // EPERM is also what a process without CAP_BPF gets (a user namespace without a token, a
+    // dropped capability): then every type fails alike, and the refusal is about permission.
+    if (e.code === 'EPERM' && !mapType('ARRAY').supported) return e;
     return new NotSupportedError(a.name, a.minimumKernel, `creating map "${name}" (${e.code}; probe: ${a.detail})`, { cause: e });
   } catch (probeError) {
     if (probeError instanceof FeatureProbeError) return e;
