@@ -101,7 +101,7 @@ export async function runCommand(
     return await handler(invocation);
   } catch (e) {
     if (e instanceof UsageError) return usageFailure(spec, e.message);
-    const name = spec.usage.split(' [')[0].split(' <')[0];
+    const name = /^ebpf(?: [a-z][a-z-]*)*/.exec(spec.usage)?.[0] ?? 'ebpf';
     process.stderr.write(`${name}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;
   }

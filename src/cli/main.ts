@@ -65,6 +65,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A reader that goes away (`ebpf prog list | head`) ends the output, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   // The exit code is set rather than process.exit() called, so pending stdout writes (a pipe to
   // jq, say) are flushed; a subcommand that leaves a handle open is ended once it returns.
   main(process.argv.slice(2)).then(

@@ -13,7 +13,8 @@
 // system calls (reading the go line) must not be counted: the program counts nothing until the
 // process calls execve, which arms it; the execve itself is the command's first counted call.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BpfMap, Link, Program, ProgramBuilder, R0, R1, R2, R6, R7, R10, Size, u32, u64 } from '../index.js';
 import { emitJson, intOption, numberOption, runCommand, UsageError, type CommandSpec } from './command.js';
 
@@ -47,6 +48,21 @@ export function syscallNames(): Map<number, string> {
     }
   }
   return names;
+}
+
+/** The executable `cmd` names: itself when it holds a slash, else the first match on PATH. */
+function which(cmd: string): string {
+  if (cmd.includes('/')) return cmd;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = join(dir || '.', cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`${cmd}: command not found on PATH`);
 }
 
 /** execve's number on this machine's architecture (the generic table is arm64's and riscv's). */
@@ -107,7 +123,9 @@ export async function run(argv: string[]): Promise<number> {
     // A started command waits on stdin until the probe is attached. Its output: nowhere for the
     // default demo, to stderr under --json (stdout holds the JSON only), else to our stdout.
     const stdout = !explicit ? 'ignore' : inv.json ? 2 : 'inherit';
-    const child = command ? spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', ...command], { stdio: ['pipe', stdout, 'inherit'] }) : undefined;
+    // The command's path is resolved here, so the wrapper's exec is one execve (a shell searching
+    // PATH makes one failed execve per directory before the right one).
+    const child = command ? spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', which(command[0]), ...command.slice(1)], { stdio: ['pipe', stdout, 'inherit'] }) : undefined;
     const spawnError = child ? new Promise<Error>((resolve) => child.once('error', resolve)) : undefined;
     const tgid = child?.pid ?? pid!;
     if (child && child.pid === undefined) throw await spawnError!;
