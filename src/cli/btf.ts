@@ -31,8 +31,8 @@ export function btfRecords(only?: number): Record<string, unknown>[] {
     out.push({
       id: info.id,
       size: info.size,
-      ...(progIds.has(id) ? { prog_ids: progIds.get(id) } : {}),
-      ...(mapIds.has(id) ? { map_ids: mapIds.get(id) } : {}),
+      prog_ids: progIds.get(id) ?? [],
+      map_ids: mapIds.get(id) ?? [],
       ...(info.name ? { name: info.name } : {}),
       kernel: info.kernel,
     });
@@ -41,8 +41,8 @@ export function btfRecords(only?: number): Record<string, unknown>[] {
 }
 
 function printBtf(r: Record<string, unknown>): void {
-  process.stdout.write(`${r.id}: ${r.name ? `name ${r.name}  ` : ''}size ${r.size}B${r.prog_ids ? `  prog_ids ${(r.prog_ids as number[]).join(',')}` : ''}` +
-    `${r.map_ids ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.kernel ? '  kernel' : ''}\n`);
+  process.stdout.write(`${r.id}: ${r.name ? `name ${r.name}  ` : ''}size ${r.size}B${(r.prog_ids as number[]).length ? `  prog_ids ${(r.prog_ids as number[]).join(',')}` : ''}` +
+    `${(r.map_ids as number[]).length ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.kernel ? '  kernel' : ''}\n`);
 }
 
 /**
@@ -91,7 +91,7 @@ export function rawTypeLines(btf: Btf, t: BtfType): string[] {
     case 'restrict':
       return [`${head} type_id=${t.type}`];
     case 'type_tag':
-      return [`${head} type_id=${t.type}${t.attribute ? ' kind_flag=1' : ''}`];
+      return [`${head} type_id=${t.type}`];
     case 'array':
       return [`${head} type_id=${t.type} index_type_id=${t.indexType} nr_elems=${t.length}`];
     case 'struct':
@@ -103,7 +103,7 @@ export function rawTypeLines(btf: Btf, t: BtfType): string[] {
         `\t'${v.name}' val=${t.signed ? v.value | 0 : v.value >>> 0}`)];
     case 'enum64':
       return [`${head} encoding=${t.signed ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values.length}`, ...t.values.map((v) =>
-        `\t'${v.name}' val=${t.signed ? BigInt.asIntN(64, v.value) : BigInt.asUintN(64, v.value)}`)];
+        `\t'${v.name}' val=${t.signed ? `${BigInt.asIntN(64, v.value)}LL` : `${BigInt.asUintN(64, v.value)}ULL`}`)];
     case 'fwd':
       return [`${head} fwd_kind=${t.fwdKind}`];
     case 'func':
@@ -114,11 +114,14 @@ export function rawTypeLines(btf: Btf, t: BtfType): string[] {
     case 'var':
       return [`${head} type_id=${t.type}, linkage=${t.linkage}`];
     case 'datasec':
-      return [`${head} size=${t.size} vlen=${t.vars.length}`, ...t.vars.map((v) => `\ttype_id=${v.type} offset=${v.offset} size=${v.size}`)];
+      return [`${head} size=${t.size} vlen=${t.vars.length}`, ...t.vars.map((v) => {
+        const target = btf.typeById(v.type);
+        return `\ttype_id=${v.type} offset=${v.offset} size=${v.size} (${target.kind.toUpperCase()} '${target.name}')`;
+      })];
     case 'float':
       return [`${head} size=${t.size}`];
     case 'decl_tag':
-      return [`${head} type_id=${t.type} component_idx=${t.componentIndex}${t.attribute ? ' kind_flag=1' : ''}`];
+      return [`${head} type_id=${t.type} component_idx=${t.componentIndex}`];
   }
 }
 
