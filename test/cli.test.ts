@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemble, Link, loadCollection, Program, type Collection } from '../src/index.js';
+import { assemble, Link, loadCollection, Program, type BpfLink, type Collection } from '../src/index.js';
 import { SUBCOMMANDS } from '../src/cli/main.js';
 import { buildGoVariants, goToolNm } from './go-support.js';
 import { hasCommand, isRoot, need } from './support/env.js';
@@ -84,7 +84,7 @@ describe('ebpf --help and bad arguments', () => {
 
 describe.runIf(need(isRoot && hasCommand('bpftool'), 'the object subcommands need root and bpftool (the oracle)'))('ebpf prog|map|link|btf against bpftool', () => {
   let coll: Collection;
-  let link: Link;
+  let link: BpfLink;
   beforeAll(() => {
     // goroutines.o has BTF, an array of structs, an array of u64 and a ring buffer.
     coll = loadCollection('bpf/goroutines.o');
