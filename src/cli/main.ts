@@ -74,8 +74,10 @@ if (isEntryPoint()) {
   // jq, say) are flushed; a subcommand that leaves a handle open is ended once it returns.
   main(process.argv.slice(2)).then(
     (code) => {
+      // A pipe takes what it can at once and Node queues the rest: exit only once stdout has
+      // drained (the empty write's callback runs after every earlier write is flushed).
       process.exitCode = code;
-      setImmediate(() => process.exit(code)).unref();
+      process.stdout.write('', () => process.exit(code));
     },
     (e: unknown) => {
       process.stderr.write(`ebpf: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
