@@ -6,11 +6,15 @@ import { parseArgs } from 'node:util';
 
 /** One option of a subcommand, in node:util parseArgs' terms plus a line of help. */
 export interface OptionSpec {
+  /** A flag (boolean) or an option that takes a value (string). */
   readonly type: 'string' | 'boolean';
+  /** A one-letter alias, without the dash. */
   readonly short?: string;
+  /** Whether the option may be given more than once (its values then come as an array). */
   readonly multiple?: boolean;
   /** The value's name in the help text, for example "N" or "PATH". */
   readonly value?: string;
+  /** The option's line in the help text. */
   readonly help: string;
 }
 
@@ -22,6 +26,7 @@ export interface CommandSpec {
   readonly summary: string;
   /** More lines of help, printed after the options. */
   readonly details?: string;
+  /** The options besides --help and --json, which every subcommand has. */
   readonly options?: Readonly<Record<string, OptionSpec>>;
   /** How many positional arguments (before any `--`) are accepted; default none. */
   readonly positionals?: { readonly min: number; readonly max: number; readonly names?: string };
@@ -31,10 +36,13 @@ export interface CommandSpec {
 
 /** The parsed arguments a subcommand's handler receives. */
 export interface Invocation {
+  /** The options' values by name, as node:util parseArgs gives them. */
   readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+  /** The positional arguments before any `--`. */
   readonly positionals: readonly string[];
   /** What followed `--`, when the spec accepts it and it was given. */
   readonly rest: readonly string[] | undefined;
+  /** Whether --json was given. */
   readonly json: boolean;
 }
 

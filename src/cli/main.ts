@@ -7,8 +7,16 @@ import { realpathSync } from 'node:fs';
 
 type Runner = (argv: string[]) => Promise<number>;
 
+/** One subcommand of the dispatcher. */
+export interface Subcommand {
+  /** One line for `ebpf --help`. */
+  readonly summary: string;
+  /** Imports the subcommand's module (its run(argv) returns the exit code). */
+  readonly load: () => Promise<{ run: Runner }>;
+}
+
 /** Every subcommand: a one-line summary and how to load its module. */
-export const SUBCOMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<{ run: Runner }> }>> = {
+export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   goroutines: { summary: 'trace the goroutine state changes of a Go program', load: () => import('./goroutines.js') },
   syscount: { summary: 'count the system calls of a process, in the kernel', load: () => import('./syscount.js') },
   'xdp-modes': { summary: 'XDP generic, native and offload on a lab veth pair', load: () => import('./xdp-modes.js') },
