@@ -217,7 +217,7 @@ describe.runIf(need(hasCommand('bpftool'), 'btf dump is compared with bpftool'))
         writeFileSync(join(dir, name), r.stdout);
       }
       writeFileSync(join(dir, 'use.c'), '#include "vmlinux.h"\nint f(struct task_struct *t) { return t->pid; }\n');
-      writeFileSync(join(dir, 'use2.c'), '#include "goroutines.h"\nunsigned f(struct record *r, struct config *c) { return r->pid + c->state_mask; }\n');
+      writeFileSync(join(dir, 'use2.c'), '#include "goroutines.h"\nunsigned f(struct config *c) { return c->pid + c->state_mask; }\n');
       for (const c of ['use.c', 'use2.c']) execFileSync('clang', ['-target', 'bpf', '-fsyntax-only', '-Wno-everything', join(dir, c)], { stdio: 'pipe' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
