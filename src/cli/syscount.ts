@@ -115,6 +115,17 @@ export async function run(argv: string[]): Promise<number> {
     if (pid !== undefined && explicit) throw new UsageError('give --pid or a command, not both');
     const command = explicit ?? (pid !== undefined ? undefined : ['ls', '-laR', '/usr/include/linux']);
 
+    // Ctrl-C or SIGTERM ends the count early: detach, print what was counted, exit 0. Listened
+    // for before anything is loaded, so an early signal still ends the count cleanly.
+    let sigint: (() => void) | undefined;
+    let sigterm: (() => void) | undefined;
+    const interrupted = new Promise<void>((resolve) => {
+      sigint = () => resolve();
+      sigterm = () => resolve();
+      process.once('SIGINT', sigint);
+      process.once('SIGTERM', sigterm);
+    });
+
     using counts = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: MAX_SYSCALLS, name: 'counts' }, { key: u32, value: u64 });
     using armed = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'armed' }, { key: u32, value: u64 });
     // A process given by --pid runs already: count from the start.
@@ -132,18 +143,9 @@ export async function run(argv: string[]): Promise<number> {
 
     let exitCode: number | null = null;
     const started = process.hrtime.bigint();
-    let sigint: (() => void) | undefined;
-    let sigterm: (() => void) | undefined;
     try {
       using program = Program.load({ type: 'RAW_TRACEPOINT', instructions: syscountProgram(tgid, execveNumber()).build(), maps: { counts, armed }, name: 'syscount' });
       using link = Link.rawTracepoint(program, 'sys_enter');
-      // Ctrl-C or SIGTERM ends the count early: detach, print what was counted, exit 0.
-      const interrupted = new Promise<void>((resolve) => {
-        sigint = () => resolve();
-        sigterm = () => resolve();
-        process.once('SIGINT', sigint);
-        process.once('SIGTERM', sigterm);
-      });
       if (child) {
         const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
         child.stdin!.on('error', () => undefined); // the command may exit before reading
@@ -152,6 +154,8 @@ export async function run(argv: string[]): Promise<number> {
         if (child.exitCode === null) child.kill('SIGTERM');
         exitCode = child.exitCode;
       } else {
+        // On stderr, so --json output stays clean: the count has started (a test waits for it).
+        process.stderr.write(`counting the system calls of pid ${tgid} for ${seconds} s (Ctrl-C stops)\n`);
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([new Promise((r) => (timer = setTimeout(r, seconds * 1000))), interrupted]);
         clearTimeout(timer);
