@@ -154,6 +154,17 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'the object subcommands nee
     expect(r.stderr).toMatch(/ringbuf map: it has no keys to dump/);
   });
 
+  it('map dump of a per-CPU map gives one value per possible CPU, as bpftool\'s formatted dump', () => {
+    using xdp = loadCollection('bpf/xdp_counter.o');
+    xdp.maps.config.update(0, 2);
+    xdp.programs.xdp_counter.testRun({ data: Buffer.alloc(64), repeat: 7 });
+    const id = xdp.maps.counters.info().id;
+    const theirs = bpftoolJson('map', 'dump', 'id', String(id)) as { formatted: { key: unknown; values: { cpu: number; value: unknown }[] } }[];
+    const ours = ebpfJson('map', 'dump', String(id));
+    expect(ours).toEqual(theirs.map((e) => ({ key: e.formatted.key, values: e.formatted.values.map((v) => v.value) })));
+    expect((ours[2].values as number[]).reduce((a, b) => a + b, 0)).toBe(7); // slot 2: XDP_PASS verdicts
+  });
+
   it('link list and show --json give what bpftool -j link show gives', () => {
     const id = link.info().id;
     const want = bpftoolJson('link', 'show', 'id', String(id)) as Record<string, unknown>;
