@@ -85,15 +85,18 @@ describe('ebpf --help and bad arguments', () => {
 describe.runIf(need(isRoot && hasCommand('bpftool'), 'the object subcommands need root and bpftool (the oracle)'))('ebpf prog|map|link|btf against bpftool', () => {
   let coll: Collection;
   let link: BpfLink;
+  let tp: Program;
   beforeAll(() => {
     // goroutines.o has BTF, an array of structs, an array of u64 and a ring buffer.
     coll = loadCollection('bpf/goroutines.o');
     coll.maps.config.update(0, { pid: 4242, state_mask: 0x16 });
     coll.maps.stats.update(1, 123456789012n);
-    link = Link.rawTracepoint(Program.load({ type: 'RAW_TRACEPOINT', instructions: assemble('r0 = 0\nexit'), name: 'cli_test_tp' }), 'sys_enter');
+    tp = Program.load({ type: 'RAW_TRACEPOINT', instructions: assemble('r0 = 0\nexit'), name: 'cli_test_tp' });
+    link = Link.rawTracepoint(tp, 'sys_enter');
   });
   afterAll(() => {
     link?.close();
+    tp?.close();
     coll?.close();
   });
 
