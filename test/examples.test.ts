@@ -22,10 +22,12 @@ describe.runIf(need(isRoot, 'examples need root'))('examples', () => {
     const { spawn } = await import('node:child_process');
     const target = spawn('sh', ['-c', 'while :; do cat /etc/hostname > /dev/null; done'], { stdio: 'ignore' });
     try {
-      const counter = spawn(process.execPath, ['--import', 'tsx', 'examples/syscount.ts', '--pid', String(target.pid), '--seconds', '60', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const counter = spawn(process.execPath, ['--import', 'tsx', 'examples/syscount.ts', '--pid', String(target.pid), '--seconds', '60', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       counter.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      await new Promise((r) => setTimeout(r, 2500));
+      // Signalled once it says it counts (start-up under load can take seconds), then after a while.
+      await new Promise<void>((r) => counter.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('counting')) r(); }));
+      await new Promise((r) => setTimeout(r, 1500));
       counter.kill('SIGTERM');
       const code = await new Promise<number | null>((r) => counter.on('exit', (c) => r(c)));
       expect(code).toBe(0);

@@ -16,9 +16,10 @@ describe('errors', () => {
     expect(errnoName(28)).toBe('ENOSPC');
     expect(errnoName(524)).toBe('ENOTSUPP');
     const e = new SyscallError('BPF_MAP_CREATE', 1);
-    expect(e.message).toMatch(/^BPF_MAP_CREATE failed: EPERM \(1\) Operation not permitted; hint: run as root/);
+    expect(e.message).toMatch(/^BPF_MAP_CREATE failed: EPERM \(1\) Operation not permitted; hint: (CAP_BPF is missing|this process has CAP_BPF)/);
     expect(new SyscallError('BPF_PROG_LOAD', 28).hint).toMatch(/logSize/);
-    expect(new SyscallError('BPF_MAP_UPDATE_ELEM', 7).hint).toMatch(/size/);
+    expect(new SyscallError('BPF_MAP_UPDATE_ELEM', 7).hint).toMatch(/^the map is full/);
+    expect(new SyscallError('BPF_MAP_CREATE', 7).hint).toMatch(/size/);
   });
 
   it('a closed fd is reported, not ignored', () => {

@@ -12,6 +12,9 @@ function hintFor(command: string, name: string): string | undefined {
         return 'run as root, or grant CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking); also check /proc/sys/kernel/unprivileged_bpf_disabled';
       return 'run as root or with the capability this operation needs';
     case 'E2BIG':
+      if (command === 'BPF_MAP_UPDATE_ELEM' || command === 'BPF_MAP_UPDATE_BATCH') {
+        return 'the map is full: all of its maxEntries slots hold keys; delete entries first, raise maxEntries, or use an LRU hash (which evicts the oldest)';
+      }
       return 'the kernel rejected a size: an attribute field this kernel does not know was set, or a key, value, entry count or program is larger than it accepts';
     case 'ENOSPC':
       if (command === 'BPF_PROG_LOAD' || command === 'BPF_BTF_LOAD')

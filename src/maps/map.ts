@@ -91,6 +91,8 @@ function need(v: number | undefined, what: string): number {
  * A BPF map held by a file descriptor. Keys and values are Buffers by default (numbers, bigints and
  * objects with an `fd` are accepted as input), or typed through codecs.
  */
+const ARRAY_TYPES = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY]);
+
 export class BpfMap<K = Buffer, V = Buffer> {
   readonly type: MapType;
   readonly keySize: number;
@@ -240,7 +242,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #fail(cmd: number, ret: number, what: string): never {
-    throw new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`);
+    // E2BIG from an update: an array's index is out of range; a hash is full (the generic hint).
+    const arrayIndex = -ret === 7 && cmd === BpfCommand.MAP_UPDATE_ELEM && ARRAY_TYPES.has(this.type)
+      ? `the index is beyond the array's ${this.maxEntries} entries (0..${this.maxEntries - 1})` : undefined;
+    throw new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`, arrayIndex);
   }
 
   #notPerCpu(op: string): void {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { AttachType, BpfCommand, ProgramType, objectName } from '../uapi/bpf.js';
 import {
   closeFd, getFdById, NativeMemory, objGet, objPin, OwnedFd, progLoadRaw, progTestRun, SyscallError,
@@ -9,6 +8,7 @@ import { programInfoFromFd, type ProgramInfo } from './info.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 import { disassembleTranslated, jitedBytes, translatedBytes, translatedInstructions } from './code.js';
+import { bpfCapable, missingProgramCapabilities } from '../syscall/capabilities.js';
 
 export type ProgramTypeName = keyof typeof ProgramType;
 
@@ -307,24 +307,17 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
 
 const OFFLOAD_HINT = 'a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload (Netronome nfp, netdevsim) accepts it, and the ifindex is looked up in this thread\'s network namespace';
 
-const CAP_BPF = 39;
 const TRAMPOLINE_ATTACH_TYPES = new Set<number>([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
 
-/** Whether this process holds capability `bit` (from /proc/self/status). */
-function hasCapability(bit: number): boolean {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(bit)) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-}
-
-/** Errno.EPERM with the capabilities in hand is the kernel refusing the feature, not a missing privilege. */
+/** EPERM with the capabilities in hand is the kernel refusing the feature, not a missing privilege. */
 function permissionHint(request: ProgLoadRequest): string | undefined {
-  if (!hasCapability(CAP_BPF)) return undefined;
+  // First the capabilities the kernel checks for this program type (CAP_BPF, plus CAP_PERFMON
+  // for tracing or CAP_NET_ADMIN for networking): a missing one is named.
+  const missing = missingProgramCapabilities(request.type);
+  if (missing !== undefined) return missing;
+  if (!bpfCapable()) return undefined;
   if (request.type === ProgramType.TRACING && TRAMPOLINE_ATTACH_TYPES.has(request.expectedAttachType ?? -1)) {
-    return 'this process has CAP_BPF, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
+    return 'this process has CAP_BPF and CAP_PERFMON, so the kernel itself refuses fentry/fexit/fmod_ret programs here: it cannot build BPF trampolines (a kernel configuration or lockdown restriction); use a kprobe, a tracepoint or tp_btf instead';
   }
   if (request.type === ProgramType.EXT || request.type === ProgramType.STRUCT_OPS) {
     const what = request.type === ProgramType.EXT ? 'freplace (EXT) programs' : 'struct_ops programs';
@@ -333,6 +326,6 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   if (request.type === ProgramType.TRACING && request.expectedAttachType === AttachType.TRACE_ITER) {
     return 'this process has CAP_BPF, so the kernel itself refuses this iterator kind here (kernels that refuse BPF trampolines refuse the map-element iterators bpf_map_elem, bpf_sk_storage_map and sockmap too; libbpf gets the same EPERM); other iterator kinds load';
   }
-  return 'this process has CAP_BPF, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
+  return 'this process has the capabilities this program type needs, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }
 

@@ -9,6 +9,7 @@ import {
   TestRunAttr,
 } from './attr.js';
 import { check, SyscallError } from './errors.js';
+import { pinHint } from './capabilities.js';
 import { SYS_BPF, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
 import { HOST_LITTLE_ENDIAN } from '../host.js';
@@ -462,7 +463,10 @@ export function objPin(fd: number, path: string): void {
   const q = new Request(ObjAttr.size, Buffer.byteLength(path) + 1);
   q.u64(ObjAttr.pathname, q.putString(path));
   q.u32(ObjAttr.bpf_fd, fd);
-  q.run(BpfCommand.OBJ_PIN, `path ${path}`);
+  const ret = q.raw(BpfCommand.OBJ_PIN);
+  // EPERM here is mostly a path outside bpffs, which statfs tells apart from a permission problem.
+  if (ret === -1 || ret === -13) throw new SyscallError('BPF_OBJ_PIN', -ret, `path ${path}`, pinHint(path));
+  check('BPF_OBJ_PIN', ret, `path ${path}`);
 }
 
 export function objGet(path: string, flags = 0): number {

@@ -1,6 +1,7 @@
 // perf_event_open(2): the fds that uprobes, tracepoints, perf counters and perf rings hang off.
 import { SYS_PERF_EVENT_OPEN, syscall5Raw } from './libc.js';
-import { check } from './errors.js';
+import { check, SyscallError } from './errors.js';
+import { perfEventHint } from './capabilities.js';
 import { scratch } from './memory.js';
 
 /** Offsets in struct perf_event_attr (include/uapi/linux/perf_event.h). */
@@ -65,5 +66,8 @@ export function perfEventOpen(attr: PerfEventAttr, pid: number, cpu: number, gro
   }
   b.writeBigUInt64LE(attr.config2 ?? 0n, L.config2);
   const detail = `type ${attr.type} config ${attr.config ?? 0n}${attr.config1String ? ` (${attr.config1String})` : ''} pid ${pid} cpu ${cpu}`;
-  return check('perf_event_open', syscall5Raw(SYS_PERF_EVENT_OPEN, mem.address, pid, cpu, groupFd, flags), detail);
+  const ret = syscall5Raw(SYS_PERF_EVENT_OPEN, mem.address, pid, cpu, groupFd, flags);
+  // EACCES and EPERM: say which capability or sysctl refused it.
+  if (ret === -13 || ret === -1) throw new SyscallError('perf_event_open', -ret, detail, perfEventHint(attr.type, pid));
+  return check('perf_event_open', ret, detail);
 }
