@@ -105,6 +105,20 @@ describe('npm pack, installed into an empty project', () => {
     expect(lines[1]).toBe('function');
   });
 
+  it('every entry point in the exports imports from the installed package', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const entries = Object.keys(pkg.exports).filter((e) => e !== './package.json' && e !== './bpf/*').map((e) => e === '.' ? 'ebpf' : `ebpf/${e.slice(2)}`);
+    expect(entries.length).toBeGreaterThan(15);
+    const script = join(project, 'entries.mjs');
+    writeFileSync(script, `
+      const out = {};
+      for (const e of ${JSON.stringify(entries)}) out[e] = Object.keys(await import(e)).length;
+      console.log(JSON.stringify(out));
+    `);
+    const counts = JSON.parse(execFileSync(process.execPath, [script], { cwd: project, encoding: 'utf8' }).trim()) as Record<string, number>;
+    for (const e of entries) expect(counts[e], e).toBeGreaterThan(0);
+  });
+
   it('the shipped BPF objects resolve through the exports; fixtures do not', () => {
     const script = join(project, 'resolve.mjs');
     writeFileSync(script, `
