@@ -57,10 +57,12 @@ function walkAlignedTypes(words: Uint32Array, typeStart: number, offsets: Uint32
 /** Lookups by name answered by a scan before the name index is built. */
 const SCANS_BEFORE_INDEX = 8;
 
+/** Parses a raw BTF blob; with `options.base`, as split BTF on top of that base. */
 export function parseBtf(bytes: Uint8Array, options: ParseBtfOptions = {}): Btf {
   return new Btf(bytes, options.base);
 }
 
+/** Parsed BTF type information: types by id and by name, and the string table. Iterating yields every type from id 1 on, base types included. */
 export class Btf implements Iterable<BtfType> {
   readonly header: BtfHeader;
   readonly base: Btf | undefined;
@@ -158,6 +160,7 @@ export class Btf implements Iterable<BtfType> {
     return this.header.littleEndian;
   }
 
+  /** The type with id `id` (0 is void; ids below firstTypeId come from the base); throws BtfError when there is none. */
   typeById(id: TypeId): BtfType {
     if (id === 0) return VOID;
     if (id < this.firstTypeId) {
@@ -224,6 +227,7 @@ export class Btf implements Iterable<BtfType> {
     for (let id = this.firstTypeId; id <= this.lastTypeId; id++) yield this.typeById(id);
   }
 
+  /** The string at `offset` in the string table. */
   string(offset: number): string {
     return this.strings.get(offset);
   }

@@ -2,6 +2,7 @@
 // the object the problem is (file, section, symbol, offset) and, where one helps, what to do.
 import { EbpfError } from './ebpf-error.js';
 
+/** Where in an object file a loader error happened. */
 export interface LoaderErrorDetails {
   /** The object's name (its path, or the `name` option). */
   file?: string;

@@ -6,6 +6,7 @@ import { EbpfError, NotSupportedError } from '../errors/index.js';
 
 export { isNotSupported, NotSupportedError } from '../errors/index.js';
 
+/** The answer to one feature probe. */
 export interface FeatureAnswer {
   /** Stable name: "program_type/xdp", "map_type/ringbuf", "helper/xdp/redirect", "misc/bounded_loops". */
   readonly name: string;
@@ -24,6 +25,7 @@ export class FeatureProbeError extends EbpfError {
   }
 }
 
+/** What a probe function returns: whether the feature is there, and how it decided. */
 export interface ProbeOutcome {
   supported: boolean;
   detail: string;

@@ -20,6 +20,7 @@ export function isBirth(t: GoroutineTransition): boolean {
   return from === IDLE || (from === DEAD && base(t.newState) !== DEAD);
 }
 
+/** Holds each goroutine birth until the next transition of the same g gives its goid, then emits the transitions with the goid filled in. */
 export class GoroutineAttribution {
   /**
    * True from Go 1.24: a birth's own record already carries the new goid, so a birth still held

@@ -30,6 +30,7 @@ export function inspectGoBinary(path: string): GoBinaryInfo {
   return openGoBinary(path);
 }
 
+/** What to trace and how. */
 export interface GoroutineTracerOptions {
   /** The Go executable. */
   binary: string;
@@ -94,6 +95,7 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   return loadCollection(spec);
 }
 
+/** Counters of a goroutine tracer. */
 export interface GoroutineTracerStats {
   /** Records the kernel could not place: the ring was full. */
   lost: bigint;
@@ -105,11 +107,13 @@ export interface GoroutineTracerStats {
   unattributed: number;
 }
 
+/** Options of GoroutineTracer.wait. */
 export interface WaitOptions {
   /** Aborting makes the wait resolve false at once. */
   signal?: AbortSignal;
 }
 
+/** Traces goroutine status changes of a Go executable with a uprobe on runtime.casgstatus and a ring buffer. Iterate it, or use poll, wait and finish. */
 export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly info: GoBinaryInfo;
   readonly binary: string;
@@ -357,6 +361,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     }
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
