@@ -28,6 +28,7 @@ export class CgroupAttachment extends Link {
   }
 }
 
+/** Options of attachCgroup. */
 export interface CgroupOptions {
   /** Use BPF_PROG_ATTACH even where links exist (the attachment then outlives the process). */
   legacy?: boolean;

@@ -176,6 +176,7 @@ export class IterLink extends BpfLink {
     return this.open().toReadable();
   }
 
+  /** The kernel's view of the iterator link: the iterator kind and its parameters (map, cgroup, task). */
   iterInfo(): IterLinkInfo {
     if (this.closed) throw new LinkError(`link ${this.target} is closed`);
     const nameSize = 64;
@@ -281,10 +282,12 @@ export class IteratorReader implements AsyncIterable<Buffer> {
     return Readable.from(this, { objectMode: false });
   }
 
+  /** Closes this run of the iterator. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

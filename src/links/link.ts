@@ -29,12 +29,14 @@ export abstract class Link {
     return this.#closed;
   }
 
+  /** Detaches the program (see the class comment for how, per kind of attachment). Calling it again does nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.release();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -6,6 +6,7 @@ import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, LinkError } from './link.js';
 
+/** Program kinds attached to a network namespace. */
 export type NetnsHook = 'sk_lookup' | 'flow_dissector';
 
 /** A program attached to a network namespace (bpf_link type netns). */

@@ -9,6 +9,7 @@ import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, Link, LinkError } from './link.js';
 
+/** Which hook of a sockmap or sockhash a program attaches to. */
 export type SockMapProgramKind = 'sk_msg' | 'stream_parser' | 'stream_verdict' | 'skb_verdict';
 
 const KINDS: Record<SockMapProgramKind, { attachType: number; programType: number; typeName: string }> = {
@@ -56,6 +57,7 @@ export class SockMapAttachment extends Link {
   }
 }
 
+/** Options of attachSockMap. */
 export interface SockMapAttachOptions {
   /** 'link' (default): a bpf_link, kernel 6.10+; 'attach': BPF_PROG_ATTACH, for older kernels. */
   via?: 'link' | 'attach';

@@ -12,6 +12,7 @@ import { BpfLink, Link, LinkError } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
 
+/** Which side of a device a tc program runs on. */
 export type TcDirection = 'ingress' | 'egress';
 
 
@@ -149,6 +150,7 @@ export function listTcFilters(device: DeviceRef, direction: TcDirection): TcFilt
   return withRoute((client) => dumpFilters(client, resolve(client, device), dir));
 }
 
+/** Options of attachTcFilter (a netlink tc filter on the clsact qdisc). */
 export interface TcFilterOptions {
   /** 1 to 65535, lower runs first. Left out, the kernel picks one. */
   priority?: number;
@@ -316,6 +318,7 @@ export function detachTcFilter(device: DeviceRef, direction: TcDirection, where:
 // ---------------------------------------------------------------------------------------------
 // tcx
 
+/** Options of attachTcx: where the program goes in the device's tcx chain. */
 export interface TcxOptions {
   /** Run before this program or link (BPF_F_BEFORE); by default the new one goes last. */
   before?: Program | BpfLink;

@@ -48,6 +48,7 @@ export function listUsdtProbes(binary: string): UsdtProbe[] {
   return readUsdtProbes(openElf(resolveBinaryPath(binary)));
 }
 
+/** Options of attachUsdt. */
 export interface UsdtOptions {
   /** Only this process (needed for the address map of PIE executables and shared libraries). */
   pid?: number;

@@ -11,6 +11,7 @@ import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 import { explainCreateFailure } from './not-supported.js';
 
+/** Name of a map type: a key of MapType ("HASH", "RINGBUF", ...). */
 export type MapTypeName = keyof typeof MapType;
 
 /** What a map is made of. Sizes in bytes. */
@@ -37,6 +38,7 @@ export interface MapSpec {
 /** Values the raw (codec-less) interface accepts for a key or value of a given size. */
 export type RawInput = Uint8Array | number | bigint | { readonly fd: number };
 
+/** Codecs that turn a map's keys and values into JavaScript values; without one, keys or values are Buffers. */
 export interface MapCodecs<K, V> {
   key?: Codec<K>;
   value?: Codec<V>;
@@ -52,6 +54,7 @@ const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY,
 const KEYLESS_TYPES = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.USER_RINGBUF]);
 const FD_VALUE_TYPES = new Set<number>([MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY]);
 
+/** The MapType number of a map type given by number or name; throws MapError for an unknown name. */
 export function mapTypeOf(t: MapType | MapTypeName): MapType {
   if (typeof t === 'number') return t;
   const v = MapType[t];
@@ -93,6 +96,7 @@ function need(v: number | undefined, what: string): number {
  */
 const ARRAY_TYPES = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY]);
 
+/** A BPF map held by a file descriptor, with keys and values converted through optional codecs. */
 export class BpfMap<K = Buffer, V = Buffer> {
   readonly type: MapType;
   readonly keySize: number;
@@ -170,10 +174,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return new BpfMap<K, V>(fd, info, codecs);
   }
 
+  /** Opens the map with kernel id `id` (BPF_MAP_GET_FD_BY_ID). */
   static fromId<K = Buffer, V = Buffer>(id: number, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
     return BpfMap.fromFd(getFdById(BpfCommand.MAP_GET_FD_BY_ID, id), codecs);
   }
 
+  /** Opens the map pinned at `path` in bpffs. */
   static fromPin<K = Buffer, V = Buffer>(path: string, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
     return BpfMap.fromFd(objGet(path), codecs);
   }
@@ -186,10 +192,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return this.#owned.closed;
   }
 
+  /** The kernel's view of the map (BPF_OBJ_GET_INFO_BY_FD). */
   info(): MapInfo {
     return mapInfoFromFd(this.#live());
   }
 
+  /** Pins the map at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
     objPin(this.#live(), path);
   }
@@ -199,10 +207,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
     mapFreeze(this.#live());
   }
 
+  /** Closes the map's fd. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -467,6 +477,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     }
   }
 
+  /** [key, values] pairs of a per-CPU map, one value per possible CPU. Entries removed mid-walk are skipped. */
   *entriesPerCpu(): IterableIterator<[K, V[]]> {
     for (const k of this.keys()) {
       const v = this.lookupPerCpu(k);
@@ -474,6 +485,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     }
   }
 
+  /** Same as entries(). */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }

@@ -40,7 +40,9 @@ function pairCodec<T extends { program?: { readonly fd: number }; programId?: nu
   };
 }
 
+/** Codec of a DEVMAP value (struct bpf_devmap_val): target ifindex and an optional program run on the redirected frames. */
 export const devMapValue: Codec<DevMapValue> = pairCodec<DevMapValue>('ifindex', (ifindex, programId) => ({ ifindex, programId }));
+/** Codec of a CPUMAP value (struct bpf_cpumap_val): queue size and an optional program run on the target CPU. */
 export const cpuMapValue: Codec<CpuMapValue> = pairCodec<CpuMapValue>('qsize', (qsize, programId) => ({ qsize, programId }));
 
 const u32Key: Codec<number> = {
@@ -53,6 +55,7 @@ const u32Key: Codec<number> = {
   decode: (b, o) => b.readUInt32LE(o),
 };
 
+/** Size and name of a redirect map. */
 export interface RedirectMapOptions {
   maxEntries: number;
   name?: string;
@@ -104,6 +107,7 @@ export class XskMap {
     this.#keys.add(queue);
   }
 
+  /** Removes the socket at `queue`; false when there was none. */
   delete(queue: number): boolean {
     const k = Buffer.alloc(4);
     k.writeUInt32LE(queue, 0);
@@ -124,6 +128,7 @@ export class XskMap {
     }
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -7,6 +7,7 @@ import { KernelObjectError } from './errors.js';
 
 /** enum bpf_stats_type. */
 export const StatsType = { RUN_TIME: 0 } as const;
+/** Name of a statistics type: a key of StatsType. */
 export type StatsTypeName = keyof typeof StatsType;
 
 /** Statistics kept on for as long as this object is open. */
@@ -23,10 +24,12 @@ export class StatsScope {
     return this.#owned.closed;
   }
 
+  /** Closes the fd, which turns the statistics off unless another holder keeps them on. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

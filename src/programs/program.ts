@@ -10,11 +10,13 @@ import { Errno } from '../errors/errno.js';
 import { disassembleTranslated, jitedBytes, translatedBytes, translatedInstructions } from './code.js';
 import { bpfCapable, missingProgramCapabilities } from '../syscall/capabilities.js';
 
+/** Name of a program type: a key of ProgramType ("XDP", "KPROBE", ...). */
 export type ProgramTypeName = keyof typeof ProgramType;
 
 /** Anything that has a map fd: a BpfMap, or a bare fd. */
 export type MapFdSource = { readonly fd: number } | number;
 
+/** What Program.load loads: type, instructions, license, map references and attach details. */
 export interface ProgramSpec {
   type: ProgramType | ProgramTypeName;
   /** Instructions from the builder or assembler, or already encoded bytecode. */
@@ -41,6 +43,7 @@ export interface ProgramSpec {
   tokenFd?: number;
 }
 
+/** Verifier and log options of Program.load. */
 export interface LoadOptions {
   /** Verifier log level on the first attempt: 0 (default) loads without a log and asks for one only on failure. */
   logLevel?: number;
@@ -50,6 +53,7 @@ export interface LoadOptions {
   maxLogSize?: number;
 }
 
+/** Input data and context, output sizes and repetition of Program.testRun (BPF_PROG_TEST_RUN). */
 export interface TestRunOptions {
   /** Packet or input data. */
   data?: Uint8Array;
@@ -72,6 +76,7 @@ export interface TestRunOptions {
   reset?: () => void;
 }
 
+/** What Program.testRun returns. */
 export interface TestRunResult {
   /** The program's return value (r0). */
   retval: number;
@@ -103,6 +108,7 @@ export class VerifierError extends SyscallError {
   }
 }
 
+/** The ProgramType number of a program type given by number or name; throws ProgramError for an unknown name. */
 export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
   if (typeof t === 'number') return t;
   const v = ProgramType[t];
@@ -172,10 +178,12 @@ export class Program {
     }
   }
 
+  /** Opens the program with kernel id `id` (BPF_PROG_GET_FD_BY_ID). */
   static fromId(id: number): Program {
     return Program.fromFd(getFdById(BpfCommand.PROG_GET_FD_BY_ID, id));
   }
 
+  /** Opens the program pinned at `path` in bpffs. */
   static fromPin(path: string): Program {
     return Program.fromFd(objGet(path));
   }
@@ -184,10 +192,12 @@ export class Program {
     return this.#owned.closed;
   }
 
+  /** The kernel's view of the program (BPF_OBJ_GET_INFO_BY_FD). */
   info(): ProgramInfo {
     return programInfoFromFd(this.#live());
   }
 
+  /** Pins the program at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
     objPin(this.#live(), path);
   }
@@ -243,10 +253,12 @@ export class Program {
     }
   }
 
+  /** Closes the program's fd; the kernel frees it once nothing else holds it. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

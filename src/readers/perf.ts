@@ -21,6 +21,7 @@ const WRITE_BACKWARD_FLAG = 1n << 27n;
 /** ioctl PERF_EVENT_IOC_PAUSE_OUTPUT: _IOW('$', 9, __u32). */
 const PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
 
+/** Options of PerfEventArrayReader. */
 export interface PerfReaderOptions {
   /** Data pages per CPU ring, a power of two (default 8, 32 KiB). */
   pagesPerCpu?: number;
@@ -294,10 +295,12 @@ export class PerfEventArrayReader {
     this.#events.length = 0;
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "PerfEventArrayReader(<map name>)", for messages. */
   toString(): string {
     return `PerfEventArrayReader(${this.#name})`;
   }

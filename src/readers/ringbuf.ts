@@ -9,6 +9,7 @@ import { claimMap, ReaderError, releaseMap, type ReaderMap } from './shared.js';
 
 export { ReaderError, type RingBufferMap } from './shared.js';
 
+/** Options of RingBufferReader. */
 export interface RingBufferReaderOptions {
   /** Most records `pollBatch` hands out per call of its callback (default 4096). */
   batchSize?: number;
@@ -168,10 +169,12 @@ export class RingBufferReader {
     this.#producer.unmap();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "RingBufferReader(<map name>)", for messages. */
   toString(): string {
     return `RingBufferReader(${this.#name})`;
   }

@@ -112,6 +112,7 @@ export class UserRingBufferRing {
   }
 }
 
+/** Options of UserRingBufferProducer (none yet). */
 export interface UserRingBufferProducerOptions {
   /** Nothing yet: reserved for options such as a wake-up policy. */
   readonly [key: string]: never;
@@ -271,10 +272,12 @@ export class UserRingBufferProducer {
     this.#producer.unmap();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "UserRingBufferProducer(<map name>)", for messages. */
   toString(): string {
     return `UserRingBufferProducer(${this.#name})`;
   }

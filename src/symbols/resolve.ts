@@ -6,6 +6,7 @@ import { EbpfError } from '../errors/index.js';
 
 export type SymbolSource = 'symtab' | 'dynsym' | 'pclntab';
 
+/** A function found in an ELF file: its name, address and file offset. */
 export interface ResolvedFunction {
   name: string;
   /** Virtual address as linked (for PIE: relative to the load base). */
@@ -76,6 +77,7 @@ export function resolveFunctions(elf: ElfFile, names: readonly string[], file = 
   return names.map((n) => found.get(n)!);
 }
 
+/** Finds function `name` in `elf`; throws SymbolNotFoundError when it is missing (`file` names the binary in the message). */
 export function resolveFunction(elf: ElfFile, name: string, file?: string): ResolvedFunction {
   return resolveFunctions(elf, [name], file)[0];
 }

@@ -54,10 +54,12 @@ export class BpfToken {
     return this.#owned.closed;
   }
 
+  /** Closes the token's fd. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -44,8 +44,10 @@ const BIND_RETRY_MS = 5;
 const BIND_RETRY_LIMIT_MS = 250;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** How an AF_XDP socket binds: "copy" (frames copied to the UMEM) or "zerocopy" (the driver uses the UMEM directly). */
 export type XdpSocketMode = 'copy' | 'zerocopy';
 
+/** Options of an AF_XDP socket: device, queue, UMEM and ring sizes, bind mode. */
 export interface XdpSocketOptions {
   /** Device name or ifindex, in the calling thread's network namespace. */
   device: DeviceRef;
@@ -63,6 +65,7 @@ export interface XdpSocketOptions {
   needWakeup?: boolean;
 }
 
+/** The kernel's counters for an AF_XDP socket (struct xdp_statistics). */
 export interface XdpSocketStatistics {
   /** Frames dropped for reasons other than a full ring or an empty fill ring. */
   rxDropped: bigint;
@@ -388,6 +391,7 @@ export class XdpSocket {
     };
   }
 
+  /** Closes the socket, unmaps its rings and frees the UMEM. Calling it again does nothing. */
   close(): void {
     if (this.#owned.closed) return;
     this.#epoll?.close();
@@ -398,6 +402,7 @@ export class XdpSocket {
     this.#memory.free();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -35,6 +35,7 @@ export interface ProgramCoreRelocation {
   readonly kind: number;
 }
 
+/** One program of a CollectionSpec, as read from the object. The mutable fields may be changed before loading. */
 export interface ProgramSpecEntry {
   /** The function's symbol name. */
   readonly name: string;
@@ -57,6 +58,7 @@ export interface ProgramSpecEntry {
   coreRelocations: ProgramCoreRelocation[];
 }
 
+/** Whether a map is pinned by name under CollectionOptions.pinPath ("by-name", LIBBPF_PIN_BY_NAME) or not at all. */
 export type MapPinning = 'none' | 'by-name';
 
 /** What a map starts with once created. */
@@ -68,6 +70,7 @@ export type MapContents =
   /** Maps of maps: map names by index, written once all maps exist. */
   | { readonly kind: 'maps'; readonly slots: ReadonlyMap<number, string> };
 
+/** One map of a CollectionSpec, as the object defines it. The mutable fields may be changed before loading. */
 export interface MapSpecEntry {
   readonly name: string;
   /** Where it was defined: ".maps", "maps" (legacy), or the global data section it holds. */
@@ -113,6 +116,7 @@ export interface KsymExtern {
   readonly weak: boolean;
 }
 
+/** Everything a BPF object defines, parsed: programs, maps, global variables and BTF. */
 export interface CollectionSpec {
   /** The object's name, used in errors. */
   readonly name: string;
