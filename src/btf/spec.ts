@@ -156,6 +156,7 @@ export class Btf implements Iterable<BtfType> {
     return this.offsets.length;
   }
 
+  /** Whether the blob is little-endian (read from its magic). */
   get littleEndian(): boolean {
     return this.header.littleEndian;
   }

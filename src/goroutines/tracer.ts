@@ -340,6 +340,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }

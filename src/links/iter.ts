@@ -216,10 +216,12 @@ export class IteratorReader implements AsyncIterable<Buffer> {
     this.#target = target;
   }
 
+  /** The file descriptor of this run of the iterator (the number, even after close). */
   get fd(): number {
     return this.#owned.raw;
   }
 
+  /** Whether this run of the iterator has been closed. */
   get closed(): boolean {
     return this.#owned.closed;
   }

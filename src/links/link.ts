@@ -25,6 +25,7 @@ export abstract class Link {
     this.target = target;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }

@@ -218,6 +218,7 @@ export class TcFilterLink extends Link {
     this.#programId = programId;
   }
 
+  /** Kernel id of the program the filter runs (changes when the program is replaced). */
   get programId(): number {
     return this.#programId;
   }

@@ -184,10 +184,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return BpfMap.fromFd(objGet(path), codecs);
   }
 
+  /** Whether the map holds one value per CPU (the PERCPU_* map types). */
   get isPerCpu(): boolean {
     return PERCPU_TYPES.has(this.type);
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

@@ -90,6 +90,7 @@ export class XskMap {
     this.map = BpfMap.create({ type: 'XSKMAP', keySize: 4, valueSize: 4, maxEntries: options.maxEntries, name: options.name });
   }
 
+  /** The XSKMAP's file descriptor; throws once the map is closed. */
   get fd(): number {
     return this.map.fd;
   }

@@ -89,6 +89,7 @@ export class BtfObject {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

@@ -20,6 +20,7 @@ export class StatsScope {
     this.#owned = new OwnedFd(fd, `BPF statistics (${type})`, this);
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

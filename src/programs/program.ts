@@ -188,6 +188,7 @@ export class Program {
     return Program.fromFd(objGet(path));
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

@@ -159,6 +159,7 @@ export class PerfEventArrayReader {
     return this.#shared.lost.byCpu;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }

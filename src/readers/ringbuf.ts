@@ -86,6 +86,7 @@ export class RingBufferReader {
     );
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }

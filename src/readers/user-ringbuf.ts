@@ -174,6 +174,7 @@ export class UserRingBufferProducer {
     return this.#ring;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }

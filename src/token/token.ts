@@ -28,6 +28,7 @@ export class BpfToken {
     this.#owned = new OwnedFd(fd, 'BPF token', this);
   }
 
+  /** The token's file descriptor; throws once the token is closed. */
   get fd(): number {
     return this.#owned.value;
   }
@@ -50,6 +51,7 @@ export class BpfToken {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

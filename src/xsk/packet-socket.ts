@@ -77,6 +77,7 @@ export class PacketSocket {
     return n < 0 ? undefined : Buffer.from(this.#buf.buffer.subarray(0, n));
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }

@@ -243,6 +243,7 @@ export class XdpSocket {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
