@@ -81,6 +81,7 @@ export class Btf implements Iterable<BtfType> {
   private nameIndex: NameIndex | undefined;
   private scans = 0;
 
+  /** Parses `bytes`; with `base`, as split BTF continuing the base's type ids and strings. parseBtf is the usual entry point. */
   constructor(readonly bytes: Uint8Array, base?: Btf) {
     const header = parseHeader(bytes);
     this.header = header;

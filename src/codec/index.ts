@@ -13,7 +13,9 @@ export interface Codec<T> {
   decode(source: Buffer, offset: number): T;
 }
 
+/** A value that a codec cannot encode or decode. */
 export class CodecError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_CODEC. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_CODEC', message, options);
   }

@@ -32,6 +32,7 @@ export class DwarfReader {
   private nameIndex = new Map<string, number[]>();
   private unitsIndexed = 0;
 
+  /** A reader over the DWARF sections of one file. */
   constructor(readonly sections: DwarfSections) {
     this.littleEndian = sections.littleEndian ?? true;
   }

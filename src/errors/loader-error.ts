@@ -21,6 +21,7 @@ export class LoaderError extends EbpfError {
   readonly offset: number | undefined;
   readonly hint: string | undefined;
 
+  /** Creates the error; `details` (file, section, symbol, offset, ...) say where in the object it happened. */
   constructor(message: string, details: LoaderErrorDetails = {}, options?: { cause?: unknown }) {
     const where: string[] = [];
     if (details.file !== undefined) where.push(details.file);

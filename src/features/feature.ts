@@ -20,6 +20,7 @@ export interface FeatureAnswer {
 /** The kernel lacks a feature this operation needs. */
 /** A probe could not reach an answer (no privileges, an unexpected errno). Not cached. */
 export class FeatureProbeError extends EbpfError {
+  /** Creates the error for the probe of `feature`, which failed with `cause`. */
   constructor(feature: string, cause: unknown) {
     super('ERR_FEATURE_PROBE', `cannot probe ${feature}: ${(cause as Error).message}`, { cause });
   }

@@ -32,6 +32,7 @@ export class GoroutineAttribution {
   /** Transitions released at the end without a goid to give them (their g never moved again). */
   unattributed = 0;
 
+  /** `goidAssignedBeforeBirth`: true from Go 1.24, where the birth record already carries the new goid. */
   constructor(options: { goidAssignedBeforeBirth: boolean }) {
     this.#goidBeforeBirth = options.goidAssignedBeforeBirth;
   }

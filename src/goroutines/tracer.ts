@@ -19,7 +19,9 @@ import { buildCasgstatusProbe, CONFIG, STATS, STATS_ENTRIES } from './probe.js';
 import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
+/** A goroutine tracer that cannot be set up or used. */
 export class GoroutineTracerError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_GOROUTINE_TRACER. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_GOROUTINE_TRACER', message, options);
   }

@@ -144,6 +144,7 @@ const BPF_LINK_TYPE_ITER = 4;
 export class IterLink extends BpfLink {
   readonly kind: string;
 
+  /** Takes ownership of an iterator link fd of iterator `kind`; attachIter makes these. */
   constructor(fd: number, kind: string) {
     super(fd, `iter/${kind}`);
     this.kind = kind;
@@ -211,6 +212,7 @@ export class IteratorReader implements AsyncIterable<Buffer> {
   readonly #target: string;
   #busy = false;
 
+  /** Takes ownership of a BPF_ITER_CREATE fd; `target` names it in messages. */
   constructor(fd: number, target: string) {
     this.#owned = new OwnedFd(fd, `iterator ${target}`, this);
     this.#target = target;

@@ -19,6 +19,7 @@ import { tracefsRoot } from './tracefs.js';
  * so. A NotSupportedError (isNotSupported() finds it through wrappers).
  */
 export class LinkNotSupportedError extends NotSupportedError {
+  /** Creates the error for `feature` (Linux `minKernel`+); `reason` is appended to the message. */
   constructor(feature: string, minKernel: string, reason: string, options?: EbpfErrorOptions) {
     super(feature, minKernel, undefined, options);
     this.message = `${this.message}: ${reason}`;

@@ -34,8 +34,10 @@ export interface NetfilterLinkInfo {
   flags: number;
 }
 
+/** A program attached to a netfilter hook (bpf_link type netfilter, kernel 6.4+). */
 export class NetfilterLink extends BpfLink {
   readonly options: Readonly<NetfilterOptions>;
+  /** Takes ownership of netfilter link `fd`, attached as `options` says; attachNetfilter makes these. */
   constructor(fd: number, options: NetfilterOptions) {
     super(fd, `netfilter/${options.family}/${options.hook} priority ${options.priority}`);
     this.options = { ...options };

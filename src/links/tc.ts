@@ -335,6 +335,7 @@ export class TcxLink extends BpfLink {
   readonly ifindex: number;
   readonly direction: TcDirection;
 
+  /** Takes ownership of tcx link `fd` on `dev` in `direction`; attachTcx makes these. */
   constructor(fd: number, dev: Device, direction: TcDirection) {
     super(fd, `tcx/${dev.name} ${direction}`);
     this.device = dev.name;

@@ -146,6 +146,7 @@ export class XdpLink extends BpfLink {
   /** The mode the kernel runs it in (the one asked for, or the one it chose). */
   readonly mode: XdpMode;
 
+  /** Takes ownership of XDP link `fd` on `device` in `mode`; attachXdp makes these. */
   constructor(fd: number, device: Device, mode: XdpMode) {
     super(fd, `xdp/${device.name} (${mode}, bpf_link)`);
     this.device = device.name;

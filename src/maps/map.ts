@@ -44,7 +44,9 @@ export interface MapCodecs<K, V> {
   value?: Codec<V>;
 }
 
+/** A map that cannot be created or used as asked. */
 export class MapError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_MAP. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_MAP', message, options);
   }
@@ -114,6 +116,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
   #slots: ElemSlots | null | undefined;
 
+  /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
     this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;

@@ -86,6 +86,7 @@ export class XskMap {
   /** Keys set from here: close() deletes them, because an entry holds its socket bound until the map itself is freed, which the kernel does later. */
   readonly #keys = new Set<number>();
 
+  /** Creates an XSKMAP of `options.maxEntries` queues. */
   constructor(options: RedirectMapOptions) {
     this.map = BpfMap.create({ type: 'XSKMAP', keySize: 4, valueSize: 4, maxEntries: options.maxEntries, name: options.name });
   }

@@ -43,6 +43,7 @@ export class BtfLoadError extends KernelObjectError {
   override name = 'BtfLoadError';
   readonly log: string;
 
+  /** Creates the error from the BPF_BTF_LOAD failure and the kernel's BTF log. */
   constructor(errno: SyscallError, log: string) {
     const last = log.trimEnd().split('\n').slice(-4).join('\n  ');
     super(`BPF_BTF_LOAD refused the type information: ${errno.code}${last ? `:\n  ${last}` : ''}`, errno.code, { cause: errno });

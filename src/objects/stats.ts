@@ -15,6 +15,7 @@ export class StatsScope {
   readonly type: StatsTypeName;
   readonly #owned: OwnedFd;
 
+  /** Takes ownership of a BPF_ENABLE_STATS fd for statistics `type`. */
   constructor(fd: number, type: StatsTypeName) {
     this.type = type;
     this.#owned = new OwnedFd(fd, `BPF statistics (${type})`, this);

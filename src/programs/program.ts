@@ -86,7 +86,9 @@ export interface TestRunResult {
   context: Buffer;
 }
 
+/** A program that cannot be loaded or used as asked. */
 export class ProgramError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_PROGRAM. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_PROGRAM', message, options);
   }
@@ -98,6 +100,7 @@ export class VerifierError extends SyscallError {
   readonly log: string;
   readonly truncated: boolean;
 
+  /** Creates the error from the failed load: `log` is the verifier log, `truncated` whether it was cut short. */
   constructor(command: string, errno: number, programName: string, log: string, truncated: boolean) {
     const lines = log.trimEnd().split('\n');
     const tail = lines.slice(-8).join('\n  ');
@@ -140,6 +143,7 @@ export class Program {
   readonly expectedAttachType: number | undefined;
   readonly #owned: OwnedFd;
 
+  /** Takes ownership of program `fd`; use load, fromFd, fromId or fromPin. */
   protected constructor(fd: number, type: ProgramType, name: string, expectedAttachType?: number) {
     this.#owned = new OwnedFd(fd, `program "${name}"`, this);
     this.type = type;

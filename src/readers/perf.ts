@@ -77,6 +77,7 @@ export class PerfEventArrayReader {
   readonly #shared: PerfRingShared;
   #closed = false;
 
+  /** Opens a perf event and its ring for each online CPU and puts them in the PERF_EVENT_ARRAY `map`. */
   constructor(map: ReaderMap & { info?(): { id: number } }, options: PerfReaderOptions = {}) {
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`, 'ERR_READER_MAP_TYPE');
     const pages = options.pagesPerCpu ?? 8;

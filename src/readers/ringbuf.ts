@@ -49,6 +49,7 @@ export class RingBufferReader {
   readonly #closedFlag = new Uint8Array(1);
   #closed = false;
 
+  /** Maps the RINGBUF `map` for reading. */
   constructor(map: ReaderMap & { info(): { id: number } }, options: RingBufferReaderOptions = {}) {
     if (map.type !== MapType.RINGBUF) throw new ReaderError(`map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`, 'ERR_READER_MAP_TYPE');
     const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);

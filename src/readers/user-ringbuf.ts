@@ -136,6 +136,7 @@ export class UserRingBufferProducer {
   readonly #claim: string;
   #closed = false;
 
+  /** Maps the USER_RINGBUF `map` for writing. */
   constructor(map: ReaderMap & { info?(): { id: number } }, _options: UserRingBufferProducerOptions = {}) {
     if (map.type !== MapType.USER_RINGBUF) throw new ReaderError(`map "${map.name}" is not a user ring buffer (type ${map.type}); create it with type 'USER_RINGBUF'`, 'ERR_READER_MAP_TYPE');
     const size = map.maxEntries;

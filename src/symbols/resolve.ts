@@ -22,6 +22,7 @@ export class SymbolNotFoundError extends EbpfError {
   readonly file: string;
   readonly suggestions: readonly string[];
 
+  /** Creates the error for `symbol` missing from `file`; `suggestions` are close names, `searched` what was looked in. */
   constructor(symbol: string, file: string, suggestions: readonly string[], searched: string) {
     const near = suggestions.length ? `; close names: ${suggestions.join(', ')}` : '';
     super('ERR_SYMBOL_NOT_FOUND', `no function "${symbol}" in ${file} (searched ${searched})${near}`);

@@ -90,7 +90,9 @@ const unmapWhenCollected = new FinalizationRegistry<{ rings: XskRing[]; memory: 
 /** Called with the UMEM, the frame's offset in it and its length; the bytes are valid only during the call. */
 export type FrameCallback = (umem: Buffer, offset: number, length: number) => void;
 
+/** An AF_XDP socket that cannot be set up or used. */
 export class XdpSocketError extends EbpfError {
+  /** Creates the error with stable `code` and `message`. */
   constructor(code: string, message: string, options?: EbpfErrorOptions) {
     super(code, message, options);
   }
@@ -147,6 +149,7 @@ export class XdpSocket {
   /** Wakeup calls made (recv for the fill ring, send for TX): what needs-wakeup saves. */
   wakeups = 0;
 
+  /** Creates an AF_XDP socket with its UMEM and rings, and binds it to `options.device` and `options.queue`. */
   constructor(options: XdpSocketOptions) {
     const frameCount = powerOfTwo(options.frameCount ?? 4096, 'frameCount');
     const frameSize = options.frameSize ?? 4096;

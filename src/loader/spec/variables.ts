@@ -11,6 +11,7 @@ export type VariableValue = Uint8Array | number | bigint | boolean | string | ob
 
 /** A global variable of a collection spec: a window into its section's initial map value. */
 export class VariableSpec {
+  /** A variable of `size` bytes at `offset` in the data of map `map`; loadCollectionSpec makes these. */
   constructor(
     readonly name: string,
     /** The map holding it: its section's name (".rodata", ".data.custom", ...). */
