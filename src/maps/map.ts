@@ -16,20 +16,31 @@ export type MapTypeName = keyof typeof MapType;
 
 /** What a map is made of. Sizes in bytes. */
 export interface MapSpec {
+  /** Map type, by number or name. */
   type: MapType | MapTypeName;
+  /** Key size in bytes. */
   keySize?: number;
+  /** Value size in bytes. */
   valueSize?: number;
+  /** Maximum number of entries (for RINGBUF and USER_RINGBUF, the ring size in bytes). */
   maxEntries: number;
+  /** BPF_F_* map flags (map_flags). */
   flags?: number;
+  /** Map name the kernel shows: cut to 15 bytes, characters other than letters, digits, _ and . replaced by _. */
   name?: string;
   /** Template of the inner map, for array and hash of maps. */
   innerMap?: MapSpec | BpfMap<unknown, unknown>;
+  /** NUMA node to allocate on; the kernel reads it only with BPF_F_NUMA_NODE in `flags`. */
   numaNode?: number;
+  /** Network device for offloaded maps. */
   ifindex?: number;
   /** Per-type extra (the bloom filter's hash count). */
   mapExtra?: bigint;
+  /** fd of the BTF that btfKeyTypeId and btfValueTypeId refer to. */
   btfFd?: number;
+  /** BTF type id of the key. */
   btfKeyTypeId?: number;
+  /** BTF type id of the value. */
   btfValueTypeId?: number;
   /** A BPF token's fd (BpfToken, 6.9+), for a user namespace with delegated map creation. */
   tokenFd?: number;
@@ -40,7 +51,9 @@ export type RawInput = Uint8Array | number | bigint | { readonly fd: number };
 
 /** Codecs that turn a map's keys and values into JavaScript values; without one, keys or values are Buffers. */
 export interface MapCodecs<K, V> {
+  /** Codec of the keys. */
   key?: Codec<K>;
+  /** Codec of the values. */
   value?: Codec<V>;
 }
 
@@ -100,11 +113,17 @@ const ARRAY_TYPES = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY, MapTyp
 
 /** A BPF map held by a file descriptor, with keys and values converted through optional codecs. */
 export class BpfMap<K = Buffer, V = Buffer> {
+  /** The map type. */
   readonly type: MapType;
+  /** Key size in bytes. */
   readonly keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
   readonly valueSize: number;
+  /** Maximum number of entries. */
   readonly maxEntries: number;
+  /** The map flags. */
   readonly flags: number;
+  /** The map name. */
   readonly name: string;
   readonly #key: Codec<K> | undefined;
   readonly #value: Codec<V> | undefined;

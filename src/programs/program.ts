@@ -18,24 +18,35 @@ export type MapFdSource = { readonly fd: number } | number;
 
 /** What Program.load loads: type, instructions, license, map references and attach details. */
 export interface ProgramSpec {
+  /** Program type, by number or name. */
   type: ProgramType | ProgramTypeName;
   /** Instructions from the builder or assembler, or already encoded bytecode. */
   instructions: readonly Instruction[] | Uint8Array;
   /** Defaults to "GPL", which every helper accepts. */
   license?: string;
+  /** Program name the kernel shows: cut to 15 bytes, characters other than letters, digits, _ and . replaced by _. */
   name?: string;
   /** Maps that lddw references name, resolved to fds at load. */
   maps?: Readonly<Record<string, MapFdSource>>;
+  /** expected_attach_type: the attach type the program is verified for. */
   expectedAttachType?: number;
+  /** attach_btf_id: BTF id of the attach target (tracing, LSM, struct_ops, freplace). */
   attachBtfId?: number;
+  /** fd of the BTF object attachBtfId refers to (a module's); vmlinux when left out. */
   attachBtfObjFd?: number;
+  /** attach_prog_fd: the program an freplace or fentry/fexit program targets. */
   attachProgFd?: number;
   /** Network device for offloaded (or device-bound) programs. */
   ifindex?: number;
+  /** BPF_F_* load flags (prog_flags). */
   flags?: number;
+  /** kern_version (only old kernels check it, for kprobes). */
   kernelVersion?: number;
+  /** fd of the program's BTF, which funcInfo and lineInfo refer to. */
   btfFd?: number;
+  /** func_info records (struct bpf_func_info) and their size. */
   funcInfo?: { recSize: number; bytes: Uint8Array };
+  /** line_info records (struct bpf_line_info) and their size. */
   lineInfo?: { recSize: number; bytes: Uint8Array };
   /** fd_array: module BTF fds that kfunc calls name by index (the call's offset). */
   fdArray?: Int32Array;
@@ -61,11 +72,15 @@ export interface TestRunOptions {
   dataOutSize?: number;
   /** Context struct in (for example struct xdp_md or __sk_buff). */
   context?: Uint8Array;
+  /** Bytes offered for the output context (default: the input context's length). */
   contextOutSize?: number;
   /** Times the kernel runs the program; the duration is the mean. */
   repeat?: number;
+  /** BPF_F_TEST_RUN_* flags. */
   flags?: number;
+  /** CPU to run on (with BPF_F_TEST_RUN_ON_CPU). */
   cpu?: number;
+  /** Frames per batch in XDP live-frame mode. */
   batchSize?: number;
   /**
    * Called before a run that a signal interrupted is started again. The kernel stops a run of
@@ -82,7 +97,9 @@ export interface TestRunResult {
   retval: number;
   /** Mean run time in nanoseconds as the kernel measured it. */
   duration: number;
+  /** Output data (the packet as the program left it). */
   data: Buffer;
+  /** Output context. */
   context: Buffer;
 }
 
@@ -137,7 +154,9 @@ export function linkInstructions(insns: readonly Instruction[], maps: Readonly<R
 
 /** A loaded BPF program held by a file descriptor. */
 export class Program {
+  /** The program type. */
   readonly type: ProgramType;
+  /** The program name. */
   readonly name: string;
   /** The expected attach type it was loaded with (unknown for programs opened by id or pin). */
   readonly expectedAttachType: number | undefined;
