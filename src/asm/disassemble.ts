@@ -7,6 +7,7 @@ import * as op from './opcodes.js';
 import { ALU_BINARY, ATOMIC_RMW, JUMP_CONDITIONS, findKey } from './operations.js';
 import { MAX_REGISTER } from './registers.js';
 
+/** Options of the disassembler. */
 export interface DisassembleOptions {
   /** Byte order of `code`; default 'little'. */
   order?: ByteOrder;

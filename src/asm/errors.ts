@@ -23,6 +23,7 @@ export class AsmError extends EbpfError {
   /** The message without the location prefix. */
   readonly detail: string;
 
+  /** Creates the error; `detail` is the problem, `location` where it is (prefixed to the message). */
   constructor(detail: string, location: AsmErrorLocation = {}) {
     super('ERR_ASM', prefix(location) + detail);
     this.name = 'AsmError';

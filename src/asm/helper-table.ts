@@ -218,5 +218,7 @@ export const Helper = {
   cgrp_storage_delete: 211,
 } as const;
 
+/** Name of a kernel helper function in the helper table (without the `bpf_` prefix). */
 export type HelperName = keyof typeof Helper;
+/** Numeric id of a kernel helper function (the imm of its call instruction). */
 export type HelperId = (typeof Helper)[HelperName];

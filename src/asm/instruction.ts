@@ -30,6 +30,7 @@ export interface Instruction {
   symbol?: string;
 }
 
+/** Whether the instruction is lddw (BPF_LD | BPF_IMM | BPF_DW), which takes two slots. */
 export function isLddw(insn: Pick<Instruction, 'opcode'>): boolean {
   return insn.opcode === BPF_LDDW;
 }

@@ -18,6 +18,7 @@ export const ALU_BINARY = {
   mov: { code: op.BPF_MOV, offset: 0, text: '=' },
   arsh: { code: op.BPF_ARSH, offset: 0, text: 's>>=' },
 } as const;
+/** Name of a two-operand ALU operation ("add", "sdiv", "arsh", ...). */
 export type AluBinaryOp = keyof typeof ALU_BINARY;
 
 /** Conditional jumps; `text` is the LLVM comparison operator. */
@@ -34,6 +35,7 @@ export const JUMP_CONDITIONS = {
   jslt: { code: op.BPF_JSLT, text: 's<' },
   jsle: { code: op.BPF_JSLE, text: 's<=' },
 } as const;
+/** Name of a conditional jump ("jeq", "jsgt", ...). */
 export type JumpCondition = keyof typeof JUMP_CONDITIONS;
 
 /** Read-modify-write atomics (STX|ATOMIC, sizes W and DW); `code` is the imm field. */
@@ -49,6 +51,7 @@ export const ATOMIC_RMW = {
   xchg: { code: op.BPF_XCHG, text: 'xchg' },
   cmpxchg: { code: op.BPF_CMPXCHG, text: 'cmpxchg' },
 } as const;
+/** Name of an atomic read-modify-write operation ("add", "fetch_or", "xchg", "cmpxchg", ...). */
 export type AtomicOp = keyof typeof ATOMIC_RMW;
 
 /** Reverse lookup helper: first key whose entry matches. */

@@ -13,6 +13,7 @@ export class BtfError extends EbpfError {
   readonly offset: number | undefined;
   readonly typeId: number | undefined;
 
+  /** Creates the error; `details` (type id, byte offset, ...) are appended to the message. */
   constructor(message: string, details: BtfErrorDetails = {}, options?: { cause?: unknown }) {
     const where: string[] = [];
     if (details.typeId !== undefined) where.push(`type id ${details.typeId}`);

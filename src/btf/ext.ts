@@ -67,6 +67,7 @@ const MIN_CORE_RELO = 16;
 /** Records of any one kind; far above what a real object holds, and it bounds a corrupt count. */
 const MAX_RECORDS = 1 << 24;
 
+/** Parses a .BTF.ext blob (func info, line info and CO-RE relocations); `btf` resolves its string offsets. */
 export function parseBtfExt(bytes: Uint8Array, btf: StringSource): BtfExt {
   const le = detectEndianness(bytes, 'BTF.ext blob');
   if (bytes.length < MIN_HEADER) throw new BtfError(`BTF.ext blob is ${bytes.length} bytes, shorter than its header`, { offset: 0 });

@@ -57,10 +57,12 @@ function walkAlignedTypes(words: Uint32Array, typeStart: number, offsets: Uint32
 /** Lookups by name answered by a scan before the name index is built. */
 const SCANS_BEFORE_INDEX = 8;
 
+/** Parses a raw BTF blob; with `options.base`, as split BTF on top of that base. */
 export function parseBtf(bytes: Uint8Array, options: ParseBtfOptions = {}): Btf {
   return new Btf(bytes, options.base);
 }
 
+/** Parsed BTF type information: types by id and by name, and the string table. Iterating yields every type from id 1 on, base types included. */
 export class Btf implements Iterable<BtfType> {
   readonly header: BtfHeader;
   readonly base: Btf | undefined;
@@ -79,6 +81,7 @@ export class Btf implements Iterable<BtfType> {
   private nameIndex: NameIndex | undefined;
   private scans = 0;
 
+  /** Parses `bytes`; with `base`, as split BTF continuing the base's type ids and strings. parseBtf is the usual entry point. */
   constructor(readonly bytes: Uint8Array, base?: Btf) {
     const header = parseHeader(bytes);
     this.header = header;
@@ -154,10 +157,12 @@ export class Btf implements Iterable<BtfType> {
     return this.offsets.length;
   }
 
+  /** Whether the blob is little-endian (read from its magic). */
   get littleEndian(): boolean {
     return this.header.littleEndian;
   }
 
+  /** The type with id `id` (0 is void; ids below firstTypeId come from the base); throws BtfError when there is none. */
   typeById(id: TypeId): BtfType {
     if (id === 0) return VOID;
     if (id < this.firstTypeId) {
@@ -224,6 +229,7 @@ export class Btf implements Iterable<BtfType> {
     for (let id = this.firstTypeId; id <= this.lastTypeId; id++) yield this.typeById(id);
   }
 
+  /** The string at `offset` in the string table. */
   string(offset: number): string {
     return this.strings.get(offset);
   }

@@ -173,6 +173,7 @@ export interface TypeTagType extends Named {
   readonly attribute: boolean;
 }
 
+/** One BTF type, discriminated by `kind`. */
 export type BtfType =
   | VoidType
   | IntType

@@ -73,6 +73,7 @@ function claim(counts: Map<string, number>, name: string): string {
   return seen === 0 ? name : `${name}___${seen + 1}`;
 }
 
+/** Writes the types of `btf` as C declarations: the text of a vmlinux.h header. */
 export function formatVmlinuxHeader(btf: TypeLookup, options: VmlinuxHeaderOptions = {}): string {
   const guard = options.guard ?? '__VMLINUX_H__';
   const naming = new UniqueNaming();

@@ -5,6 +5,7 @@
 import type { Btf, BtfType, Member } from '../btf/index.js';
 import { CodecError, type Codec } from './index.js';
 
+/** Options of the codec built from a BTF type. */
 export interface BtfCodecOptions {
   /** Decode char arrays as NUL-terminated strings (default true); false gives bytes. */
   readonly charArraysAsStrings?: boolean;

@@ -7,11 +7,15 @@ export interface Codec<T> {
   readonly size: number;
   /** Alignment of the type in a C struct. */
   readonly align: number;
+  /** Writes `value` into `target` at byte `offset`. */
   encode(value: T, target: Buffer, offset: number): void;
+  /** Reads a value from `source` at byte `offset`. */
   decode(source: Buffer, offset: number): T;
 }
 
+/** A value that a codec cannot encode or decode. */
 export class CodecError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_CODEC. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_CODEC', message, options);
   }
@@ -53,20 +57,30 @@ function bigCodec(signed: boolean): Codec<bigint> {
   };
 }
 
+/** Unsigned 8-bit integer, as a number. */
 export const u8 = intCodec(1, false);
+/** Unsigned 16-bit little-endian integer, as a number. */
 export const u16 = intCodec(2, false);
+/** Unsigned 32-bit little-endian integer, as a number. */
 export const u32 = intCodec(4, false);
+/** Signed 8-bit integer, as a number. */
 export const i8 = intCodec(1, true);
+/** Signed 16-bit little-endian integer, as a number. */
 export const i16 = intCodec(2, true);
+/** Signed 32-bit little-endian integer, as a number. */
 export const i32 = intCodec(4, true);
+/** Unsigned 64-bit little-endian integer, as a bigint. */
 export const u64 = bigCodec(false);
+/** Signed 64-bit little-endian integer, as a bigint. */
 export const i64 = bigCodec(true);
 
+/** 32-bit little-endian IEEE 754 float. */
 export const f32: Codec<number> = {
   size: 4, align: 4,
   encode: (v, b, o) => void b.writeFloatLE(v, o),
   decode: (b, o) => b.readFloatLE(o),
 };
+/** 64-bit little-endian IEEE 754 float. */
 export const f64: Codec<number> = {
   size: 8, align: 8,
   encode: (v, b, o) => void b.writeDoubleLE(v, o),
@@ -105,6 +119,7 @@ export function cstring(size: number): Codec<string> {
   };
 }
 
+/** A C array of `length` elements of `element`, as a JavaScript array. */
 export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
   return {
     size: element.size * length,
@@ -122,6 +137,7 @@ export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
 }
 
 type Fields = Record<string, Codec<unknown>>;
+/** The JavaScript value of a struct codec: an object with one property per field. */
 export type StructValue<F extends Fields> = { [K in keyof F]: F[K] extends Codec<infer T> ? T : never };
 
 /** A C struct: fields in order, each at its natural alignment, padded to the largest alignment. */

@@ -1,6 +1,7 @@
 // enum bpf_core_relo_kind: one table, kept with the .BTF.ext reader that yields these kinds.
 import { CORE_RELO_KIND } from '../btf/index.js';
 
+/** CO-RE relocation kinds (enum bpf_core_relo_kind), by name. */
 export const CoreKind = CORE_RELO_KIND;
 
 export const CORE_KIND_NAMES: readonly string[] = [

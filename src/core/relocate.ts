@@ -12,6 +12,7 @@ import { essentialName } from './essential-name.js';
 import { answersAbsence, CORE_KIND_NAMES, CoreKind, isEnumKind, isFieldKind, POISON_HELPER } from './kinds.js';
 import { typesMatch } from './type-match.js';
 
+/** One CO-RE relocation to apply: the instruction, the local type, the access string and the kind. */
 export interface CoreRelocationInput {
   /** Index into the instruction list. */
   readonly instruction: number;
@@ -20,6 +21,7 @@ export interface CoreRelocationInput {
   readonly kind: number;
 }
 
+/** Where the relocations come from (for error messages), and whether unsatisfiable ones fail. */
 export interface CoreContext {
   readonly object?: string;
   readonly section?: string;
@@ -28,6 +30,7 @@ export interface CoreContext {
   readonly strict?: boolean;
 }
 
+/** What became of one CO-RE relocation: the value patched in, or why the instruction was poisoned. */
 export interface CoreOutcome {
   readonly relocation: CoreRelocationInput;
   /** The value patched in, or undefined when the instruction was poisoned. */

@@ -5,6 +5,7 @@
 import type { Btf, BtfType } from '../btf/index.js';
 import { essentialName } from './essential-name.js';
 
+/** Whether local type `localId` matches target type `targetId` by the rules of bpf_core_type_matches (the TYPE_MATCHES relocation). */
 export function typesMatch(local: Btf, localId: number, target: Btf, targetId: number, depth = 0, behindPointer = false): boolean {
   if (depth > 32) return false;
   const a = skipQualifiers(local, localId);

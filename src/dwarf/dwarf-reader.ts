@@ -32,6 +32,7 @@ export class DwarfReader {
   private nameIndex = new Map<string, number[]>();
   private unitsIndexed = 0;
 
+  /** A reader over the DWARF sections of one file. */
   constructor(readonly sections: DwarfSections) {
     this.littleEndian = sections.littleEndian ?? true;
   }
@@ -69,6 +70,7 @@ export class DwarfReader {
     throw new DwarfError('offset is outside every unit', '.debug_info', offset);
   }
 
+  /** The abbreviation table of `unit`, parsed once and cached. */
   abbrevs(unit: UnitHeader): AbbrevTable {
     let table = this.abbrevTables.get(unit.abbrevOffset);
     if (!table) {
@@ -218,15 +220,18 @@ export class DwarfReader {
     return c.address(unit.addressSize);
   }
 
+  /** The raw value of attribute `at` (a DW_AT code) of `die`, if present. */
   attribute(die: Die, at: number): AttributeValue | undefined {
     return findAttribute(die, at)?.value;
   }
 
+  /** Attribute `at` of `die` as a string, if present and string-valued. */
   stringAttribute(die: Die, at: number): string | undefined {
     const v = findAttribute(die, at)?.value;
     return v ? this.stringOf(v, die.unit) : undefined;
   }
 
+  /** The DW_AT_name of `die`, if any. */
   name(die: Die): string | undefined {
     return this.stringAttribute(die, DW_AT.name);
   }

@@ -2,6 +2,7 @@ import { EbpfError } from '../errors/index.js';
 /** Thrown for malformed or unsupported DWARF; `section` and `offset` say where. */
 export class DwarfError extends EbpfError {
   override readonly name = 'DwarfError';
+  /** Creates the error; `section` and `offset` say where the problem is. */
   constructor(
     message: string,
     readonly section?: string,

@@ -13,6 +13,7 @@ export class ElfError extends EbpfError {
   readonly offset: number | undefined;
   readonly section: string | undefined;
 
+  /** Creates the error; `details` (section, file offset, ...) are appended to the message. */
   constructor(message: string, details: ElfErrorDetails = {}, options?: { cause?: unknown }) {
     const where: string[] = [];
     if (details.section !== undefined) where.push(`section ${JSON.stringify(details.section)}`);

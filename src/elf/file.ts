@@ -35,6 +35,7 @@ import { readSymbols } from './symbols.js';
 import type { ElfSymbol } from './symbols.js';
 import { readSymbolVersions } from './versions.js';
 
+/** A parsed ELF64 file: header, section and program headers; symbols, relocations, notes and section contents are read on request. */
 export class ElfFile {
   readonly header: ElfHeader;
   /** Every section header, including the null section 0; sections[i].index === i. Empty when the file has none. */
@@ -73,6 +74,7 @@ export class ElfFile {
     return this.sections.find((s) => s.name === name);
   }
 
+  /** Every section whose sh_type is `type`. */
   sectionsByType(type: number): ElfSection[] {
     return this.sections.filter((s) => s.type === type);
   }

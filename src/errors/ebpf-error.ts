@@ -17,6 +17,7 @@ export class EbpfError extends Error {
    */
   readonly code: string;
 
+  /** Creates an error with stable `code` (such as "ERR_MAP"); `options.cause` is the underlying error. */
   constructor(code: string, message: string, options?: EbpfErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -33,6 +34,7 @@ export class NotSupportedError extends EbpfError {
   readonly feature: string;
   readonly minimumKernel: string | undefined;
 
+  /** Creates the error for `feature`, which came in Linux `minimumKernel` (if known); `what` is the operation that needed it. */
   constructor(feature: string, minimumKernel: string | undefined, what?: string, options?: EbpfErrorOptions) {
     super('ERR_NOT_SUPPORTED', `${what ? `${what}: ` : ''}${feature} is not supported by this kernel${minimumKernel ? ` (it came in Linux ${minimumKernel})` : ''}`, options);
     this.feature = feature;

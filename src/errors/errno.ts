@@ -156,6 +156,7 @@ export const Errno = {
   ERECALLCONFLICT: 530,
 } as const;
 
+/** Name of an errno value ("ENOENT", "EPERM", ...). */
 export type ErrnoName = keyof typeof Errno;
 
 const MESSAGES: Readonly<Record<number, string>> = {

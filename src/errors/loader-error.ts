@@ -2,6 +2,7 @@
 // the object the problem is (file, section, symbol, offset) and, where one helps, what to do.
 import { EbpfError } from './ebpf-error.js';
 
+/** Where in an object file a loader error happened. */
 export interface LoaderErrorDetails {
   /** The object's name (its path, or the `name` option). */
   file?: string;
@@ -20,6 +21,7 @@ export class LoaderError extends EbpfError {
   readonly offset: number | undefined;
   readonly hint: string | undefined;
 
+  /** Creates the error; `details` (file, section, symbol, offset, ...) say where in the object it happened. */
   constructor(message: string, details: LoaderErrorDetails = {}, options?: { cause?: unknown }) {
     const where: string[] = [];
     if (details.file !== undefined) where.push(details.file);

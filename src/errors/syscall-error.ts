@@ -56,6 +56,7 @@ export class SyscallError extends EbpfError {
   readonly errno: number;
   readonly hint: string | undefined;
 
+  /** Creates the error for system call or bpf command `command` that failed with `errno`; `detail` is added to the message, `hint` replaces the default hint. */
   constructor(command: string, errno: number, detail?: string, hint?: string, options?: EbpfErrorOptions) {
     const code = errnoName(errno);
     const h = hint ?? hintFor(command, code);

@@ -6,6 +6,7 @@ import { answer, type FeatureAnswer } from './feature.js';
 
 const INT: BtfType = { kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false };
 
+/** A BTF feature the kernel may accept: BTF itself, or a kind or flag added later. */
 export type BtfKindFeatureName = 'btf' | 'func' | 'datasec' | 'func_linkage' | 'float' | 'decl_tag' | 'type_tag' | 'enum64';
 
 const KINDS: Record<BtfKindFeatureName, { since: string; types: BtfType[] }> = {
@@ -20,8 +21,10 @@ const KINDS: Record<BtfKindFeatureName, { since: string; types: BtfType[] }> = {
   enum64: { since: '6.0', types: [{ kind: 'enum64', id: 2, name: 'e', size: 8, signed: false, values: [{ name: 'A', value: 1n }] }] },
 };
 
+/** Every BtfKindFeatureName, in probing order. */
 export const BTF_KIND_FEATURES = Object.keys(KINDS) as BtfKindFeatureName[];
 
+/** Whether the kernel accepts BTF with this kind, probed by loading a small blob that uses it ("btf/<kind>"; cached). */
 export function btfKind(kind: BtfKindFeatureName): FeatureAnswer {
   const k = KINDS[kind];
   return answer(`btf/${kind}`, k.since, () => {
@@ -34,6 +37,7 @@ export function btfKind(kind: BtfKindFeatureName): FeatureAnswer {
   });
 }
 
+/** The answer of btfKind for every BTF_KIND_FEATURES entry. */
 export function btfKinds(): FeatureAnswer[] {
   return BTF_KIND_FEATURES.map(btfKind);
 }

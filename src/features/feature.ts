@@ -6,6 +6,7 @@ import { EbpfError, NotSupportedError } from '../errors/index.js';
 
 export { isNotSupported, NotSupportedError } from '../errors/index.js';
 
+/** The answer to one feature probe. */
 export interface FeatureAnswer {
   /** Stable name: "program_type/xdp", "map_type/ringbuf", "helper/xdp/redirect", "misc/bounded_loops". */
   readonly name: string;
@@ -19,11 +20,13 @@ export interface FeatureAnswer {
 /** The kernel lacks a feature this operation needs. */
 /** A probe could not reach an answer (no privileges, an unexpected errno). Not cached. */
 export class FeatureProbeError extends EbpfError {
+  /** Creates the error for the probe of `feature`, which failed with `cause`. */
   constructor(feature: string, cause: unknown) {
     super('ERR_FEATURE_PROBE', `cannot probe ${feature}: ${(cause as Error).message}`, { cause });
   }
 }
 
+/** What a probe function returns: whether the feature is there, and how it decided. */
 export interface ProbeOutcome {
   supported: boolean;
   detail: string;

@@ -51,6 +51,7 @@ function probeAtLoad(name: string, attachType: number, progType: number): ProbeO
   return { supported: r.log.trim().length > 0, detail: `${r.errnoName}${r.log ? `: ${firstLine(r.log)}` : ''}` };
 }
 
+/** A bpf_link type the link probes know. */
 export type LinkTypeFeatureName = 'raw_tracepoint' | 'cgroup' | 'netns' | 'xdp' | 'perf_event' | 'tcx' | 'uprobe_multi' | 'netkit' | 'netfilter';
 
 const BAD_FD = 0x7fff_fff0;
@@ -126,6 +127,7 @@ const LINKS: Record<LinkTypeFeatureName, { since: string; probe: (name: string) 
   },
 };
 
+/** Every LinkTypeFeatureName. */
 export const LINK_TYPE_FEATURES = Object.keys(LINKS) as LinkTypeFeatureName[];
 
 /** Whether the kernel has bpf_links of this kind. */
@@ -135,6 +137,7 @@ export function linkType(kind: LinkTypeFeatureName): FeatureAnswer {
   return answer(name, l.since, () => l.probe(name));
 }
 
+/** The answer of linkType for every LINK_TYPE_FEATURES entry. */
 export function linkTypes(): FeatureAnswer[] {
   return LINK_TYPE_FEATURES.map(linkType);
 }
@@ -145,6 +148,7 @@ const BY_LINK: Partial<Record<AttachTypeName, LinkTypeFeatureName>> = {
   PERF_EVENT: 'perf_event', TRACE_UPROBE_MULTI: 'uprobe_multi', FLOW_DISSECTOR: 'netns',
 };
 
+/** The attach types that can be probed without a real target. */
 export const ATTACH_TYPE_FEATURES = [...Object.keys(AT_LOAD), ...Object.keys(BY_LINK)] as AttachTypeName[];
 
 /**
@@ -166,6 +170,7 @@ export function attachType(type: AttachTypeName | number): FeatureAnswer {
   throw new FeatureProbeError(name, new Error(`the kernel checks attach type ${key} only against a real target, so it is not probed; attach and read the error`));
 }
 
+/** The answer of attachType for every ATTACH_TYPE_FEATURES entry. */
 export function attachTypes(): FeatureAnswer[] {
   return ATTACH_TYPE_FEATURES.map((t) => attachType(t));
 }

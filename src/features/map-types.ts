@@ -7,6 +7,7 @@ import { answer, FeatureProbeError, type FeatureAnswer, type ProbeOutcome } from
 import { tryCreate } from './probe-load.js';
 import { MAP_TYPE_SINCE } from './versions.js';
 
+/** Name of a map type: a key of MapType ("HASH", "RINGBUF", ...). */
 export type MapTypeName = keyof typeof MapType;
 
 const BPF_F_NO_PREALLOC = 1;
@@ -64,6 +65,7 @@ function probeMapType(feature: string, type: number): ProbeOutcome {
   }
 }
 
+/** The MapType name of a map type number, or "type N" when it has none. */
 export function mapTypeName(type: number): string {
   return Object.keys(MapType).find((k) => MapType[k as MapTypeName] === type) ?? `type ${type}`;
 }

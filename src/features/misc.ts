@@ -14,6 +14,7 @@ function loads(name: string, insns: Uint8Array, withLog = true): { supported: bo
   return r.ok ? { supported: true, detail: 'loaded' } : { supported: false, detail: `${r.errnoName}${r.log ? `: ${firstLine(r.log)}` : ''}` };
 }
 
+/** An instruction-set or verifier feature that misc() probes. */
 export type MiscFeatureName =
   | 'large_insn_limit' | 'bounded_loops' | 'isa_v2' | 'isa_v3' | 'isa_v4' | 'bpf_to_bpf_calls' | 'ringbuf' | 'bpf_cookie' | 'kfuncs';
 
@@ -55,14 +56,17 @@ const MISC: Record<MiscFeatureName, { since: string; probe: (name: string) => { 
   },
 };
 
+/** Every MiscFeatureName. */
 export const MISC_FEATURES = Object.keys(MISC) as MiscFeatureName[];
 
+/** Whether the kernel has an instruction-set or verifier feature, probed by loading a program that only loads where it exists (ringbuf: by creating a ring buffer map) ("misc/<feature>"; cached). */
 export function misc(feature: MiscFeatureName): FeatureAnswer {
   const f = MISC[feature];
   const name = `misc/${feature}`;
   return answer(name, f.since, () => f.probe(name));
 }
 
+/** The answer of misc for every MISC_FEATURES entry. */
 export function miscFeatures(): FeatureAnswer[] {
   return MISC_FEATURES.map(misc);
 }

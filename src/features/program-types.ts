@@ -7,6 +7,7 @@ import { exit0, lastLine, program, tryLoad, type LoadProbeOptions } from './prob
 import { PROGRAM_TYPE_SINCE } from './versions.js';
 import { linuxKernelVersionCode } from './kernel-version.js';
 
+/** Name of a program type: a key of ProgramType ("XDP", "KPROBE", ...). */
 export type ProgramTypeName = keyof typeof ProgramType;
 
 const EINVAL = 22;
@@ -51,6 +52,7 @@ function probeProgramType(name: string, type: number): ProbeOutcome {
   return { supported: r.errno !== EINVAL && r.errno !== 95, detail: r.errnoName };
 }
 
+/** The ProgramType name of a program type number, or "type N" when it has none. */
 export function programTypeName(type: number): string {
   return Object.keys(ProgramType).find((k) => ProgramType[k as ProgramTypeName] === type) ?? `type ${type}`;
 }

@@ -9,6 +9,7 @@ import { miscFeatures } from './misc.js';
 import { programTypes, type ProgramTypeName } from './program-types.js';
 import { runningKernelRelease } from './kernel-version.js';
 
+/** Every feature probe of the running kernel, as probeAll returns it. */
 export interface FeatureReport {
   kernel: string;
   programTypes: FeatureAnswer[];
@@ -21,6 +22,7 @@ export interface FeatureReport {
   misc: FeatureAnswer[];
 }
 
+/** Probes program types, map types, helpers per supported program type (unless `helpers` is false), attach types, link types, BTF kinds and misc features. */
 export function probeAll(options: { helpers?: boolean } = {}): FeatureReport {
   const progs = programTypes();
   const helperLists: Record<string, string[]> = {};

@@ -11,6 +11,7 @@ import { locatePclntab } from './locate-pclntab.js';
 import type { PclntabFormat } from './pclntab-format.js';
 import { resolveTextStart, type TextStart } from './text-start.js';
 
+/** What a goroutine tracer needs to know about a Go executable: its Go version, the goid offset in runtime.g, the casgstatus ABI and function addresses. */
 export interface GoBinaryInfo {
   version: GoVersion;
   versionSource: 'buildinfo' | 'symbol' | 'rodata scan';

@@ -20,6 +20,7 @@ export function isBirth(t: GoroutineTransition): boolean {
   return from === IDLE || (from === DEAD && base(t.newState) !== DEAD);
 }
 
+/** Holds each goroutine birth until the next transition of the same g gives its goid, then emits the transitions with the goid filled in. */
 export class GoroutineAttribution {
   /**
    * True from Go 1.24: a birth's own record already carries the new goid, so a birth still held
@@ -31,6 +32,7 @@ export class GoroutineAttribution {
   /** Transitions released at the end without a goid to give them (their g never moved again). */
   unattributed = 0;
 
+  /** `goidAssignedBeforeBirth`: true from Go 1.24, where the birth record already carries the new goid. */
   constructor(options: { goidAssignedBeforeBirth: boolean }) {
     this.#goidBeforeBirth = options.goidAssignedBeforeBirth;
   }

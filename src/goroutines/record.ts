@@ -8,6 +8,7 @@
  */
 export const RECORD = { size: 56, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28, gp: 32, aux1: 40, aux2: 48 } as const;
 
+/** One goroutine status change seen at runtime.casgstatus. */
 export interface GoroutineTransition {
   /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
   timestamp: bigint;
@@ -73,7 +74,9 @@ export const GoroutineState = {
   leaked: 10,
   deadextra: 11,
 } as const;
+/** Name of a goroutine status: a key of GoroutineState ("idle", "runnable", "running", ...). */
 export type GoroutineStateName = keyof typeof GoroutineState;
+/** The _Gscan bit the runtime sets on a status while the garbage collector scans the goroutine's stack. */
 export const G_SCAN = 0x1000;
 
 const NAMES = Object.keys(GoroutineState) as GoroutineStateName[];

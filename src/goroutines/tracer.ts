@@ -19,7 +19,9 @@ import { buildCasgstatusProbe, CONFIG, STATS, STATS_ENTRIES } from './probe.js';
 import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
+/** A goroutine tracer that cannot be set up or used. */
 export class GoroutineTracerError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_GOROUTINE_TRACER. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_GOROUTINE_TRACER', message, options);
   }
@@ -30,6 +32,7 @@ export function inspectGoBinary(path: string): GoBinaryInfo {
   return openGoBinary(path);
 }
 
+/** What to trace and how. */
 export interface GoroutineTracerOptions {
   /** The Go executable. */
   binary: string;
@@ -94,6 +97,7 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   return loadCollection(spec);
 }
 
+/** Counters of a goroutine tracer. */
 export interface GoroutineTracerStats {
   /** Records the kernel could not place: the ring was full. */
   lost: bigint;
@@ -105,11 +109,13 @@ export interface GoroutineTracerStats {
   unattributed: number;
 }
 
+/** Options of GoroutineTracer.wait. */
 export interface WaitOptions {
   /** Aborting makes the wait resolve false at once. */
   signal?: AbortSignal;
 }
 
+/** Traces goroutine status changes of a Go executable with a uprobe on runtime.casgstatus and a ring buffer. Iterate it, or use poll, wait and finish. */
 export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly info: GoBinaryInfo;
   readonly binary: string;
@@ -336,6 +342,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -357,6 +364,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     }
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

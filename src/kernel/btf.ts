@@ -6,7 +6,9 @@ import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
+/** The kernel's BTF is missing or has no type that was asked for. */
 export class KernelBtfError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_KERNEL_BTF. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_KERNEL_BTF', message, options);
   }

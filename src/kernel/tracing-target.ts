@@ -5,6 +5,7 @@ import { closeNames } from '../symbols/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import { kernelBtf, KernelBtfError } from './btf.js';
 
+/** Kinds of BTF-targeted tracing program. */
 export type TracingKind = 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'lsm';
 
 const KINDS: Record<TracingKind, { type: ProgramType; attach: number; btfKind: 'func' | 'typedef'; prefix: string }> = {
@@ -22,6 +23,7 @@ export interface TracingTarget {
   attachBtfId: number;
 }
 
+/** Looks `name` up in the running kernel's BTF for a program of `kind`; throws KernelBtfError when the kernel has no such function or tracepoint. */
 export function tracingTarget(kind: TracingKind, name: string): TracingTarget {
   const k = KINDS[kind];
   if (!k) throw new KernelBtfError(`unknown tracing kind "${kind}"; use one of ${Object.keys(KINDS).join(', ')}`);

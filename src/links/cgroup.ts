@@ -12,6 +12,7 @@ export class CgroupAttachment extends Link {
   readonly #programFd: number;
   readonly #attachType: number;
 
+  /** Wraps a BPF_PROG_ATTACH attachment of `program` to the cgroup open at `cgroupFd`, taking ownership of that fd; attachCgroup makes these. */
   constructor(cgroupFd: number, program: Program, attachType: number, target: string) {
     super(target);
     this.#cgroupFd = cgroupFd;
@@ -28,6 +29,7 @@ export class CgroupAttachment extends Link {
   }
 }
 
+/** Options of attachCgroup. */
 export interface CgroupOptions {
   /** Use BPF_PROG_ATTACH even where links exist (the attachment then outlives the process). */
   legacy?: boolean;

@@ -144,6 +144,7 @@ const BPF_LINK_TYPE_ITER = 4;
 export class IterLink extends BpfLink {
   readonly kind: string;
 
+  /** Takes ownership of an iterator link fd of iterator `kind`; attachIter makes these. */
   constructor(fd: number, kind: string) {
     super(fd, `iter/${kind}`);
     this.kind = kind;
@@ -176,6 +177,7 @@ export class IterLink extends BpfLink {
     return this.open().toReadable();
   }
 
+  /** The kernel's view of the iterator link: the iterator kind and its parameters (map, cgroup, task). */
   iterInfo(): IterLinkInfo {
     if (this.closed) throw new LinkError(`link ${this.target} is closed`);
     const nameSize = 64;
@@ -210,15 +212,18 @@ export class IteratorReader implements AsyncIterable<Buffer> {
   readonly #target: string;
   #busy = false;
 
+  /** Takes ownership of a BPF_ITER_CREATE fd; `target` names it in messages. */
   constructor(fd: number, target: string) {
     this.#owned = new OwnedFd(fd, `iterator ${target}`, this);
     this.#target = target;
   }
 
+  /** The file descriptor of this run of the iterator (the number, even after close). */
   get fd(): number {
     return this.#owned.raw;
   }
 
+  /** Whether this run of the iterator has been closed. */
   get closed(): boolean {
     return this.#owned.closed;
   }
@@ -281,10 +286,12 @@ export class IteratorReader implements AsyncIterable<Buffer> {
     return Readable.from(this, { objectMode: false });
   }
 
+  /** Closes this run of the iterator. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -19,6 +19,7 @@ import { tracefsRoot } from './tracefs.js';
  * so. A NotSupportedError (isNotSupported() finds it through wrappers).
  */
 export class LinkNotSupportedError extends NotSupportedError {
+  /** Creates the error for `feature` (Linux `minKernel`+); `reason` is appended to the message. */
   constructor(feature: string, minKernel: string, reason: string, options?: EbpfErrorOptions) {
     super(feature, minKernel, undefined, options);
     this.message = `${this.message}: ${reason}`;
@@ -98,6 +99,7 @@ export function syscallFunctionName(syscall: string, options: { wrapper?: boolea
 // ---------------------------------------------------------------------------------------------
 // Single kprobes: PMU first, tracefs otherwise (and always for maxactive)
 
+/** Options of attachKprobeAuto: those of attachKprobe, and tracefs-only choices. */
 export interface KprobeAttachOptions extends KprobeOptions {
   /** Kretprobes: how many instances may be pending at once (tracefs only; the kernel's default is per-CPU based). */
   maxActive?: number;
@@ -176,6 +178,7 @@ export function attachKprobeAuto(program: Program, symbol: string, options: Kpro
   }
 }
 
+/** Options of attachKsyscall. */
 export interface KsyscallOptions {
   /** kretsyscall: fire on return. */
   ret?: boolean;
@@ -203,6 +206,7 @@ export function attachKsyscall(program: Program, name: string, options: Ksyscall
 // ---------------------------------------------------------------------------------------------
 // kprobe.multi and kprobe.session
 
+/** Options of attachKprobeMulti: which kernel functions to probe, by name, address or glob. */
 export interface KprobeMultiOptions {
   /** Kernel function names. */
   symbols?: readonly string[];

@@ -25,6 +25,7 @@ export const LinkType = {
   SOCKMAP: 14,
 } as const;
 export type LinkType = (typeof LinkType)[keyof typeof LinkType];
+/** Name of a bpf_link type: a key of LinkType. */
 export type LinkTypeName = keyof typeof LinkType;
 
 /** enum bpf_perf_event_type: what a perf_event link runs on. */
@@ -102,6 +103,7 @@ export interface LinkInfo {
 const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(LinkType).map(([k, v]) => [v, k]));
 const ATTACH_NAMES: Record<number, string> = Object.fromEntries(Object.entries(AttachType).map(([k, v]) => [v, k]));
 
+/** The LinkType name of a link type number ("XDP", "TCX", ...), or "type N" when it has none. */
 export function linkTypeName(type: number): string {
   return TYPE_NAMES[type] ?? `type ${type}`;
 }

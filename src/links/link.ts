@@ -6,7 +6,9 @@ import { linkInfoFromFd, type LinkInfo } from './link-info.js';
 
 export type { LinkInfo };
 
+/** An attachment that cannot be made or used. */
 export class LinkError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_LINK. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_LINK', message, options);
   }
@@ -21,20 +23,24 @@ export abstract class Link {
   readonly target: string;
   #closed = false;
 
+  /** `target` names what the program is attached to, for messages. */
   protected constructor(target: string) {
     this.target = target;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Detaches the program (see the class comment for how, per kind of attachment). Calling it again does nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.release();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -62,6 +68,7 @@ export abstract class Link {
 export class BpfLink extends Link {
   readonly #owned: OwnedFd;
 
+  /** Takes ownership of bpf_link `fd`; `target` names what it is attached to, for messages. */
   constructor(fd: number, target: string) {
     super(target);
     this.#owned = new OwnedFd(fd, `link ${target}`, this);

@@ -7,11 +7,16 @@ import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, LinkError } from './link.js';
 
+/** Protocol families a netfilter program can hook (NFPROTO_IPV4, NFPROTO_IPV6). */
 export const NetfilterFamily = { ipv4: 2, ipv6: 10 } as const;
+/** Netfilter hooks (enum nf_inet_hooks). */
 export const NetfilterHook = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 } as const;
+/** Name of a netfilter protocol family: "ipv4" or "ipv6". */
 export type NetfilterFamilyName = keyof typeof NetfilterFamily;
+/** Name of a netfilter hook: "prerouting", "input", "forward", "output" or "postrouting". */
 export type NetfilterHookName = keyof typeof NetfilterHook;
 
+/** Options of attachNetfilter: where in netfilter the program runs. */
 export interface NetfilterOptions {
   family: NetfilterFamilyName;
   hook: NetfilterHookName;
@@ -29,8 +34,10 @@ export interface NetfilterLinkInfo {
   flags: number;
 }
 
+/** A program attached to a netfilter hook (bpf_link type netfilter, kernel 6.4+). */
 export class NetfilterLink extends BpfLink {
   readonly options: Readonly<NetfilterOptions>;
+  /** Takes ownership of netfilter link `fd`, attached as `options` says; attachNetfilter makes these. */
   constructor(fd: number, options: NetfilterOptions) {
     super(fd, `netfilter/${options.family}/${options.hook} priority ${options.priority}`);
     this.options = { ...options };

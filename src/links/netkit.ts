@@ -12,6 +12,7 @@ import { withRoute } from './netlink-session.js';
 
 /** netkit is missing from this kernel: a NotSupportedError for feature "netkit" (Linux 6.7+). */
 export class NetkitUnsupportedError extends NotSupportedError {
+  /** Creates the error; `what` is the operation that needed netkit. */
   constructor(what: string) {
     super('netkit', '6.7', what);
   }

@@ -6,11 +6,13 @@ import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, LinkError } from './link.js';
 
+/** Program kinds attached to a network namespace. */
 export type NetnsHook = 'sk_lookup' | 'flow_dissector';
 
 /** A program attached to a network namespace (bpf_link type netns). */
 export class NetnsLink extends BpfLink {
   readonly hook: NetnsHook;
+  /** Takes ownership of netns link `fd` for `hook`; `where` names the namespace in messages. */
   constructor(fd: number, hook: NetnsHook, where: string) {
     super(fd, `${hook}/netns ${where}`);
     this.hook = hook;

@@ -19,6 +19,7 @@ export class PerfEventLink extends Link {
   /** The bpf_link fd, or -1 when attached through the ioctl. */
   readonly linkFd: number;
 
+  /** Takes ownership of `perfFd` and of `linkFd` (-1 when attached with PERF_EVENT_IOC_SET_BPF); `target` names it in messages. */
   constructor(perfFd: number, linkFd: number, target: string) {
     super(target);
     this.perfFd = perfFd;

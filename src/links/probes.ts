@@ -6,6 +6,7 @@ import { tracepointId } from './tracefs.js';
 
 const PERF_TYPE_TRACEPOINT = 2;
 
+/** Options of attachKprobe. */
 export interface KprobeOptions {
   /** A kretprobe: fire on return. */
   ret?: boolean;
@@ -25,6 +26,7 @@ export function attachKprobe(program: Program, symbol: string, options: KprobeOp
   return attachPerfEvent(program, fd, target, options.cookie);
 }
 
+/** Where attachUprobeAtOffset places a uprobe: a file and an offset in it. */
 export interface UprobeTarget {
   /** Executable or shared library. */
   path: string;
@@ -61,6 +63,7 @@ export function attachTracepoint(program: Program, category: string, name: strin
   return attachPerfEvent(program, fd, target, cookie);
 }
 
+/** The perf event attachPerfCounter opens: its type, config and sampling. */
 export interface PerfCounterOptions {
   /** PERF_TYPE_HARDWARE 0, SOFTWARE 1, ... */
   type: number;

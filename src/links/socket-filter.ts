@@ -7,9 +7,11 @@ const SOL_SOCKET = 1;
 const SO_DETACH_BPF = 27;
 const SO_ATTACH_BPF = 50;
 
+/** A socket filter program attached to a socket with SO_ATTACH_BPF. */
 export class SocketFilterAttachment extends Link {
   readonly #socketFd: number;
 
+  /** Wraps a filter attached to `socketFd` (the socket stays the caller's); attachSocketFilter makes these. */
   constructor(socketFd: number, target: string) {
     super(target);
     this.#socketFd = socketFd;

@@ -9,6 +9,7 @@ import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, Link, LinkError } from './link.js';
 
+/** Which hook of a sockmap or sockhash a program attaches to. */
 export type SockMapProgramKind = 'sk_msg' | 'stream_parser' | 'stream_verdict' | 'skb_verdict';
 
 const KINDS: Record<SockMapProgramKind, { attachType: number; programType: number; typeName: string }> = {
@@ -23,6 +24,7 @@ interface MapLike { readonly fd: number; readonly type: number; readonly name: s
 /** A program attached to a socket map; closing it detaches. */
 export class SockMapLink extends BpfLink {
   readonly kind: SockMapProgramKind;
+  /** Takes ownership of sockmap link `fd`; attachSockMap makes these. */
   constructor(fd: number, kind: SockMapProgramKind, mapName: string) {
     super(fd, `${kind}/sockmap "${mapName}"`);
     this.kind = kind;
@@ -38,6 +40,7 @@ export class SockMapAttachment extends Link {
   readonly #mapFd: number;
   readonly #programFd: number;
   readonly #attachType: number;
+  /** Wraps a BPF_PROG_ATTACH attachment of `programFd` to map `mapFd`; attachSockMap makes these. */
   constructor(mapFd: number, programFd: number, kind: SockMapProgramKind, mapName: string) {
     super(`${kind}/sockmap "${mapName}" (prog_attach)`);
     this.kind = kind;
@@ -56,6 +59,7 @@ export class SockMapAttachment extends Link {
   }
 }
 
+/** Options of attachSockMap. */
 export interface SockMapAttachOptions {
   /** 'link' (default): a bpf_link, kernel 6.10+; 'attach': BPF_PROG_ATTACH, for older kernels. */
   via?: 'link' | 'attach';
@@ -109,6 +113,7 @@ const SO_DETACH_REUSEPORT_BPF = 68;
 /** An SK_REUSEPORT program attached to a SO_REUSEPORT group through one of its sockets. */
 export class ReuseportAttachment extends Link {
   readonly #socketFd: number;
+  /** Wraps an attachment made through `socketFd` (the socket stays the caller's); attachReuseport makes these. */
   constructor(socketFd: number) {
     super(`sk_reuseport/socket fd ${socketFd}`);
     this.#socketFd = socketFd;

@@ -26,6 +26,7 @@ export interface StructOpsMember {
   readonly isFunction: boolean;
 }
 
+/** The layout of a struct_ops type in the running kernel's BTF: its type ids, value size and members. */
 export interface StructOpsLayout {
   readonly structName: string;
   readonly structTypeId: number;
@@ -81,6 +82,7 @@ function minimalBtf(): Uint8Array {
   return b;
 }
 
+/** What to put in a struct_ops map: a program per function slot, and values for data members. */
 export interface StructOpsValue {
   /** Function slots: the program each runs. */
   programs?: Readonly<Record<string, Program>>;
@@ -190,6 +192,7 @@ export class StructOpsMap {
     if (ret < 0) throw new LinkError(`unregistering struct_ops ${this.layout.structName} failed: ${new SyscallError('BPF_MAP_DELETE_ELEM', -ret).message}`);
   }
 
+  /** Unregisters the struct_ops (if registered without a link) and closes the map. Calling it again does nothing. */
   close(): void {
     if (this.#owned.closed) return;
     try {
@@ -199,6 +202,7 @@ export class StructOpsMap {
     }
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -12,6 +12,7 @@ import { BpfLink, Link, LinkError } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
 
+/** Which side of a device a tc program runs on. */
 export type TcDirection = 'ingress' | 'egress';
 
 
@@ -149,6 +150,7 @@ export function listTcFilters(device: DeviceRef, direction: TcDirection): TcFilt
   return withRoute((client) => dumpFilters(client, resolve(client, device), dir));
 }
 
+/** Options of attachTcFilter (a netlink tc filter on the clsact qdisc). */
 export interface TcFilterOptions {
   /** 1 to 65535, lower runs first. Left out, the kernel picks one. */
   priority?: number;
@@ -216,6 +218,7 @@ export class TcFilterLink extends Link {
     this.#programId = programId;
   }
 
+  /** Kernel id of the program the filter runs (changes when the program is replaced). */
   get programId(): number {
     return this.#programId;
   }
@@ -316,6 +319,7 @@ export function detachTcFilter(device: DeviceRef, direction: TcDirection, where:
 // ---------------------------------------------------------------------------------------------
 // tcx
 
+/** Options of attachTcx: where the program goes in the device's tcx chain. */
 export interface TcxOptions {
   /** Run before this program or link (BPF_F_BEFORE); by default the new one goes last. */
   before?: Program | BpfLink;
@@ -331,6 +335,7 @@ export class TcxLink extends BpfLink {
   readonly ifindex: number;
   readonly direction: TcDirection;
 
+  /** Takes ownership of tcx link `fd` on `dev` in `direction`; attachTcx makes these. */
   constructor(fd: number, dev: Device, direction: TcDirection) {
     super(fd, `tcx/${dev.name} ${direction}`);
     this.device = dev.name;

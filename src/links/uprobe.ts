@@ -40,6 +40,7 @@ export function openElf(path: string): ElfFile {
   return elf;
 }
 
+/** Options of attachUprobe: where in the binary to probe, and for which process. */
 export interface UprobeOptions {
   /** Function name, from .symtab, .dynsym or (Go) the pclntab. */
   symbol?: string;
@@ -75,6 +76,7 @@ export function attachUprobe(program: Program, binary: string, o: UprobeOptions)
   return attachUprobeAtOffset(program, { path, offset, ret: o.ret, pid: o.pid, cookie: o.cookie, refCtrOffset: o.refCtrOffset, symbol });
 }
 
+/** Options of attachUprobeMulti: the functions or offsets to probe in one link. */
 export interface UprobeMultiOptions {
   symbols?: readonly string[];
   /** File offsets, instead of symbols. */

@@ -48,6 +48,7 @@ export function listUsdtProbes(binary: string): UsdtProbe[] {
   return readUsdtProbes(openElf(resolveBinaryPath(binary)));
 }
 
+/** Options of attachUsdt. */
 export interface UsdtOptions {
   /** Only this process (needed for the address map of PIE executables and shared libraries). */
   pid?: number;
@@ -77,6 +78,7 @@ export class UsdtLink extends Link {
   readonly #maps: UsdtMaps;
   readonly #specIds: readonly number[];
 
+  /** Wraps the uprobes of every site of one probe and the spec ids they use; attachUsdt makes these. */
   constructor(path: string, provider: string, name: string, sites: UsdtSite[], maps: UsdtMaps, specIds: number[], pid?: number) {
     super(`usdt/${path}:${provider}:${name}${pid ? ` (pid ${pid})` : ''}`);
     this.path = path;

@@ -12,11 +12,13 @@ import { FeatureProbeError, linkType, NotSupportedError, type FeatureAnswer } fr
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
 
+/** XDP attach mode: "generic" (in the network stack, any device), "native" (in the driver), "offload" (on the NIC). */
 export type XdpMode = 'generic' | 'native' | 'offload';
 /** 'link': a kernel bpf_link (kernel 5.9+); 'netlink': RTM_SETLINK, which outlives the process. */
 export type XdpVia = 'link' | 'netlink';
 export type { XdpState };
 
+/** Options of attachXdp. */
 export interface XdpAttachOptions {
   /** Leave out to let the kernel choose: native when the driver supports it, else generic. */
   mode?: XdpMode;
@@ -144,6 +146,7 @@ export class XdpLink extends BpfLink {
   /** The mode the kernel runs it in (the one asked for, or the one it chose). */
   readonly mode: XdpMode;
 
+  /** Takes ownership of XDP link `fd` on `device` in `mode`; attachXdp makes these. */
   constructor(fd: number, device: Device, mode: XdpMode) {
     super(fd, `xdp/${device.name} (${mode}, bpf_link)`);
     this.device = device.name;

@@ -11,24 +11,36 @@ import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 import { explainCreateFailure } from './not-supported.js';
 
+/** Name of a map type: a key of MapType ("HASH", "RINGBUF", ...). */
 export type MapTypeName = keyof typeof MapType;
 
 /** What a map is made of. Sizes in bytes. */
 export interface MapSpec {
+  /** Map type, by number or name. */
   type: MapType | MapTypeName;
+  /** Key size in bytes. */
   keySize?: number;
+  /** Value size in bytes. */
   valueSize?: number;
+  /** Maximum number of entries (for RINGBUF and USER_RINGBUF, the ring size in bytes). */
   maxEntries: number;
+  /** BPF_F_* map flags (map_flags). */
   flags?: number;
+  /** Map name the kernel shows: cut to 15 bytes, characters other than letters, digits, _ and . replaced by _. */
   name?: string;
   /** Template of the inner map, for array and hash of maps. */
   innerMap?: MapSpec | BpfMap<unknown, unknown>;
+  /** NUMA node to allocate on; the kernel reads it only with BPF_F_NUMA_NODE in `flags`. */
   numaNode?: number;
+  /** Network device for offloaded maps. */
   ifindex?: number;
   /** Per-type extra (the bloom filter's hash count). */
   mapExtra?: bigint;
+  /** fd of the BTF that btfKeyTypeId and btfValueTypeId refer to. */
   btfFd?: number;
+  /** BTF type id of the key. */
   btfKeyTypeId?: number;
+  /** BTF type id of the value. */
   btfValueTypeId?: number;
   /** A BPF token's fd (BpfToken, 6.9+), for a user namespace with delegated map creation. */
   tokenFd?: number;
@@ -37,12 +49,17 @@ export interface MapSpec {
 /** Values the raw (codec-less) interface accepts for a key or value of a given size. */
 export type RawInput = Uint8Array | number | bigint | { readonly fd: number };
 
+/** Codecs that turn a map's keys and values into JavaScript values; without one, keys or values are Buffers. */
 export interface MapCodecs<K, V> {
+  /** Codec of the keys. */
   key?: Codec<K>;
+  /** Codec of the values. */
   value?: Codec<V>;
 }
 
+/** A map that cannot be created or used as asked. */
 export class MapError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_MAP. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_MAP', message, options);
   }
@@ -52,6 +69,7 @@ const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY,
 const KEYLESS_TYPES = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.USER_RINGBUF]);
 const FD_VALUE_TYPES = new Set<number>([MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY]);
 
+/** The MapType number of a map type given by number or name; throws MapError for an unknown name. */
 export function mapTypeOf(t: MapType | MapTypeName): MapType {
   if (typeof t === 'number') return t;
   const v = MapType[t];
@@ -93,12 +111,19 @@ function need(v: number | undefined, what: string): number {
  */
 const ARRAY_TYPES = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY]);
 
+/** A BPF map held by a file descriptor, with keys and values converted through optional codecs. */
 export class BpfMap<K = Buffer, V = Buffer> {
+  /** The map type. */
   readonly type: MapType;
+  /** Key size in bytes. */
   readonly keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
   readonly valueSize: number;
+  /** Maximum number of entries. */
   readonly maxEntries: number;
+  /** The map flags. */
   readonly flags: number;
+  /** The map name. */
   readonly name: string;
   readonly #key: Codec<K> | undefined;
   readonly #value: Codec<V> | undefined;
@@ -110,6 +135,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
   #slots: ElemSlots | null | undefined;
 
+  /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
     this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;
@@ -170,26 +196,32 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return new BpfMap<K, V>(fd, info, codecs);
   }
 
+  /** Opens the map with kernel id `id` (BPF_MAP_GET_FD_BY_ID). */
   static fromId<K = Buffer, V = Buffer>(id: number, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
     return BpfMap.fromFd(getFdById(BpfCommand.MAP_GET_FD_BY_ID, id), codecs);
   }
 
+  /** Opens the map pinned at `path` in bpffs. */
   static fromPin<K = Buffer, V = Buffer>(path: string, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
     return BpfMap.fromFd(objGet(path), codecs);
   }
 
+  /** Whether the map holds one value per CPU (the PERCPU_* map types). */
   get isPerCpu(): boolean {
     return PERCPU_TYPES.has(this.type);
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** The kernel's view of the map (BPF_OBJ_GET_INFO_BY_FD). */
   info(): MapInfo {
     return mapInfoFromFd(this.#live());
   }
 
+  /** Pins the map at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
     objPin(this.#live(), path);
   }
@@ -199,10 +231,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
     mapFreeze(this.#live());
   }
 
+  /** Closes the map's fd. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -467,6 +501,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     }
   }
 
+  /** [key, values] pairs of a per-CPU map, one value per possible CPU. Entries removed mid-walk are skipped. */
   *entriesPerCpu(): IterableIterator<[K, V[]]> {
     for (const k of this.keys()) {
       const v = this.lookupPerCpu(k);
@@ -474,6 +509,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     }
   }
 
+  /** Same as entries(). */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }

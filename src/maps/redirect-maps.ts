@@ -40,7 +40,9 @@ function pairCodec<T extends { program?: { readonly fd: number }; programId?: nu
   };
 }
 
+/** Codec of a DEVMAP value (struct bpf_devmap_val): target ifindex and an optional program run on the redirected frames. */
 export const devMapValue: Codec<DevMapValue> = pairCodec<DevMapValue>('ifindex', (ifindex, programId) => ({ ifindex, programId }));
+/** Codec of a CPUMAP value (struct bpf_cpumap_val): queue size and an optional program run on the target CPU. */
 export const cpuMapValue: Codec<CpuMapValue> = pairCodec<CpuMapValue>('qsize', (qsize, programId) => ({ qsize, programId }));
 
 const u32Key: Codec<number> = {
@@ -53,6 +55,7 @@ const u32Key: Codec<number> = {
   decode: (b, o) => b.readUInt32LE(o),
 };
 
+/** Size and name of a redirect map. */
 export interface RedirectMapOptions {
   maxEntries: number;
   name?: string;
@@ -83,10 +86,12 @@ export class XskMap {
   /** Keys set from here: close() deletes them, because an entry holds its socket bound until the map itself is freed, which the kernel does later. */
   readonly #keys = new Set<number>();
 
+  /** Creates an XSKMAP of `options.maxEntries` queues. */
   constructor(options: RedirectMapOptions) {
     this.map = BpfMap.create({ type: 'XSKMAP', keySize: 4, valueSize: 4, maxEntries: options.maxEntries, name: options.name });
   }
 
+  /** The XSKMAP's file descriptor; throws once the map is closed. */
   get fd(): number {
     return this.map.fd;
   }
@@ -104,6 +109,7 @@ export class XskMap {
     this.#keys.add(queue);
   }
 
+  /** Removes the socket at `queue`; false when there was none. */
   delete(queue: number): boolean {
     const k = Buffer.alloc(4);
     k.writeUInt32LE(queue, 0);
@@ -124,6 +130,7 @@ export class XskMap {
     }
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

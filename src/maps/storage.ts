@@ -7,8 +7,10 @@ import { MapType } from '../uapi/bpf.js';
 import type { MapCodecs } from './map.js';
 import { BpfMap, MapError } from './map.js';
 
+/** Local storage map types: values attached to sockets, inodes, tasks or cgroups. */
 export type StorageMapTypeName = 'SK_STORAGE' | 'INODE_STORAGE' | 'TASK_STORAGE' | 'CGRP_STORAGE';
 
+/** Options of createStorageMap. */
 export interface StorageMapOptions {
   /** Bytes per value; with `btf`, the size of its value type. */
   valueSize: number;

@@ -12,7 +12,9 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 const NLA_HDRLEN = 4;
 const MAX_ATTRIBUTE_LENGTH = 0xffff;
 
+/** A netlink attribute that cannot be encoded (too long, or a bad value). */
 export class AttributeEncodeError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_NETLINK_ENCODE. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_NETLINK_ENCODE', message, options);
   }

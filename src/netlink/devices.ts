@@ -18,7 +18,9 @@ export interface Device {
 
 const IFNAMSIZ = 16;
 
+/** A network device that cannot be found or used. */
 export class DeviceError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_DEVICE. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_DEVICE', message, options);
   }

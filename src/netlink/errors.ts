@@ -11,6 +11,7 @@ export class NetlinkParseError extends EbpfError {
   /** Byte offset of the problem within the buffer being parsed. */
   readonly offset: number;
 
+  /** Creates the error; `what` was malformed at byte `offset`. */
   constructor(what: string, offset: number) {
     super('ERR_NETLINK_PARSE', `malformed netlink data: ${what} (at byte ${offset})`);
     this.offset = offset;
@@ -39,6 +40,7 @@ export class NetlinkError extends SyscallError {
   readonly extack: string | undefined;
   readonly extackOffset: number | undefined;
 
+  /** Creates the error for netlink `operation`, refused with `errno`; `extack` is the kernel's own message and `extackOffset` the offending attribute's offset. */
   constructor(operation: string, errno: number, extack?: string, hint?: string, extackOffset?: number) {
     // An empty hint suppresses SyscallError's bpf-flavoured defaults, which would mislead here.
     super(operation, errno, extack ? `kernel says: "${extack}"` : undefined, hint ?? '');

@@ -10,6 +10,7 @@ export const BtfInfoLayout = {
   size: 32, btf: 0, btf_size: 8, id: 12, name: 16, name_len: 24, kernel_btf: 28,
 } as const;
 
+/** The kernel's view of a BTF object (struct bpf_btf_info). */
 export interface BtfObjectInfo {
   id: number;
   /** "vmlinux", a module's name, or "" for BTF loaded by a program's loader. */
@@ -42,6 +43,7 @@ export class BtfLoadError extends KernelObjectError {
   override name = 'BtfLoadError';
   readonly log: string;
 
+  /** Creates the error from the BPF_BTF_LOAD failure and the kernel's BTF log. */
   constructor(errno: SyscallError, log: string) {
     const last = log.trimEnd().split('\n').slice(-4).join('\n  ');
     super(`BPF_BTF_LOAD refused the type information: ${errno.code}${last ? `:\n  ${last}` : ''}`, errno.code, { cause: errno });
@@ -88,10 +90,12 @@ export class BtfObject {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** The kernel's view of the BTF object (BPF_OBJ_GET_INFO_BY_FD). */
   info(): BtfObjectInfo {
     return btfInfoFromFd(this.#live());
   }
@@ -108,10 +112,12 @@ export class BtfObject {
     return extra;
   }
 
+  /** Closes the fd. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -8,6 +8,7 @@ import { mapInfoFromFd, type MapInfo } from '../maps/info.js';
 import { linkInfoFromFd, type LinkInfo } from '../links/link-info.js';
 import { btfInfoFromFd, type BtfObjectInfo } from './btf-object.js';
 
+/** Kinds of kernel BPF object that have ids. */
 export type KernelObjectKind = 'program' | 'map' | 'link' | 'btf';
 
 const COMMANDS: Record<KernelObjectKind, { next: number; open: number }> = {
@@ -23,9 +24,13 @@ export function* objectIds(kind: KernelObjectKind): Generator<number> {
   for (let id = getNextId(cmd, 0); id !== undefined; id = getNextId(cmd, id)) yield id;
 }
 
+/** Ids of every program loaded in the kernel, ascending (needs CAP_SYS_ADMIN). */
 export const programIds = (): number[] => [...objectIds('program')];
+/** Ids of every map in the kernel, ascending (needs CAP_SYS_ADMIN). */
 export const mapIds = (): number[] => [...objectIds('map')];
+/** Ids of every bpf_link in the kernel, ascending (needs CAP_SYS_ADMIN). */
 export const linkIds = (): number[] => [...objectIds('link')];
+/** Ids of every BTF object in the kernel, ascending (needs CAP_SYS_ADMIN). */
 export const btfIds = (): number[] => [...objectIds('btf')];
 
 /** Opens each object, reads its info and closes it; objects freed during the walk are left out. */

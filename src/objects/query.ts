@@ -6,6 +6,7 @@ import { withRoute } from '../links/netlink-session.js';
 import { AttachType } from '../uapi/bpf.js';
 import { KernelObjectError } from './errors.js';
 
+/** Name of an attach type: a key of AttachType. */
 export type AttachTypeName = keyof typeof AttachType;
 
 /** Where to query: a cgroup v2 directory, a device (tcx), or a network namespace file. */
@@ -14,11 +15,13 @@ export type QueryTarget =
   | { device: string | number }
   | { netns: string };
 
+/** Options of a program query. */
 export interface QueryOptions {
   /** Cgroups: the programs that take effect there, inherited ones included (BPF_F_QUERY_EFFECTIVE). */
   effective?: boolean;
 }
 
+/** The programs attached at a hook (BPF_PROG_QUERY). */
 export interface ProgramQuery {
   /** Program ids in run order. */
   programIds: number[];

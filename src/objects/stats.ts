@@ -7,6 +7,7 @@ import { KernelObjectError } from './errors.js';
 
 /** enum bpf_stats_type. */
 export const StatsType = { RUN_TIME: 0 } as const;
+/** Name of a statistics type: a key of StatsType. */
 export type StatsTypeName = keyof typeof StatsType;
 
 /** Statistics kept on for as long as this object is open. */
@@ -14,19 +15,23 @@ export class StatsScope {
   readonly type: StatsTypeName;
   readonly #owned: OwnedFd;
 
+  /** Takes ownership of a BPF_ENABLE_STATS fd for statistics `type`. */
   constructor(fd: number, type: StatsTypeName) {
     this.type = type;
     this.#owned = new OwnedFd(fd, `BPF statistics (${type})`, this);
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** Closes the fd, which turns the statistics off unless another holder keeps them on. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

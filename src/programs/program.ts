@@ -10,30 +10,43 @@ import { Errno } from '../errors/errno.js';
 import { disassembleTranslated, jitedBytes, translatedBytes, translatedInstructions } from './code.js';
 import { bpfCapable, missingProgramCapabilities } from '../syscall/capabilities.js';
 
+/** Name of a program type: a key of ProgramType ("XDP", "KPROBE", ...). */
 export type ProgramTypeName = keyof typeof ProgramType;
 
 /** Anything that has a map fd: a BpfMap, or a bare fd. */
 export type MapFdSource = { readonly fd: number } | number;
 
+/** What Program.load loads: type, instructions, license, map references and attach details. */
 export interface ProgramSpec {
+  /** Program type, by number or name. */
   type: ProgramType | ProgramTypeName;
   /** Instructions from the builder or assembler, or already encoded bytecode. */
   instructions: readonly Instruction[] | Uint8Array;
   /** Defaults to "GPL", which every helper accepts. */
   license?: string;
+  /** Program name the kernel shows: cut to 15 bytes, characters other than letters, digits, _ and . replaced by _. */
   name?: string;
   /** Maps that lddw references name, resolved to fds at load. */
   maps?: Readonly<Record<string, MapFdSource>>;
+  /** expected_attach_type: the attach type the program is verified for. */
   expectedAttachType?: number;
+  /** attach_btf_id: BTF id of the attach target (tracing, LSM, struct_ops, freplace). */
   attachBtfId?: number;
+  /** fd of the BTF object attachBtfId refers to (a module's); vmlinux when left out. */
   attachBtfObjFd?: number;
+  /** attach_prog_fd: the program an freplace or fentry/fexit program targets. */
   attachProgFd?: number;
   /** Network device for offloaded (or device-bound) programs. */
   ifindex?: number;
+  /** BPF_F_* load flags (prog_flags). */
   flags?: number;
+  /** kern_version (only old kernels check it, for kprobes). */
   kernelVersion?: number;
+  /** fd of the program's BTF, which funcInfo and lineInfo refer to. */
   btfFd?: number;
+  /** func_info records (struct bpf_func_info) and their size. */
   funcInfo?: { recSize: number; bytes: Uint8Array };
+  /** line_info records (struct bpf_line_info) and their size. */
   lineInfo?: { recSize: number; bytes: Uint8Array };
   /** fd_array: module BTF fds that kfunc calls name by index (the call's offset). */
   fdArray?: Int32Array;
@@ -41,6 +54,7 @@ export interface ProgramSpec {
   tokenFd?: number;
 }
 
+/** Verifier and log options of Program.load. */
 export interface LoadOptions {
   /** Verifier log level on the first attempt: 0 (default) loads without a log and asks for one only on failure. */
   logLevel?: number;
@@ -50,6 +64,7 @@ export interface LoadOptions {
   maxLogSize?: number;
 }
 
+/** Input data and context, output sizes and repetition of Program.testRun (BPF_PROG_TEST_RUN). */
 export interface TestRunOptions {
   /** Packet or input data. */
   data?: Uint8Array;
@@ -57,11 +72,15 @@ export interface TestRunOptions {
   dataOutSize?: number;
   /** Context struct in (for example struct xdp_md or __sk_buff). */
   context?: Uint8Array;
+  /** Bytes offered for the output context (default: the input context's length). */
   contextOutSize?: number;
   /** Times the kernel runs the program; the duration is the mean. */
   repeat?: number;
+  /** BPF_F_TEST_RUN_* flags. */
   flags?: number;
+  /** CPU to run on (with BPF_F_TEST_RUN_ON_CPU). */
   cpu?: number;
+  /** Frames per batch in XDP live-frame mode. */
   batchSize?: number;
   /**
    * Called before a run that a signal interrupted is started again. The kernel stops a run of
@@ -72,16 +91,21 @@ export interface TestRunOptions {
   reset?: () => void;
 }
 
+/** What Program.testRun returns. */
 export interface TestRunResult {
   /** The program's return value (r0). */
   retval: number;
   /** Mean run time in nanoseconds as the kernel measured it. */
   duration: number;
+  /** Output data (the packet as the program left it). */
   data: Buffer;
+  /** Output context. */
   context: Buffer;
 }
 
+/** A program that cannot be loaded or used as asked. */
 export class ProgramError extends EbpfError {
+  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_PROGRAM. */
   constructor(message: string, options?: EbpfErrorOptions) {
     super('ERR_PROGRAM', message, options);
   }
@@ -93,6 +117,7 @@ export class VerifierError extends SyscallError {
   readonly log: string;
   readonly truncated: boolean;
 
+  /** Creates the error from the failed load: `log` is the verifier log, `truncated` whether it was cut short. */
   constructor(command: string, errno: number, programName: string, log: string, truncated: boolean) {
     const lines = log.trimEnd().split('\n');
     const tail = lines.slice(-8).join('\n  ');
@@ -103,6 +128,7 @@ export class VerifierError extends SyscallError {
   }
 }
 
+/** The ProgramType number of a program type given by number or name; throws ProgramError for an unknown name. */
 export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
   if (typeof t === 'number') return t;
   const v = ProgramType[t];
@@ -128,12 +154,15 @@ export function linkInstructions(insns: readonly Instruction[], maps: Readonly<R
 
 /** A loaded BPF program held by a file descriptor. */
 export class Program {
+  /** The program type. */
   readonly type: ProgramType;
+  /** The program name. */
   readonly name: string;
   /** The expected attach type it was loaded with (unknown for programs opened by id or pin). */
   readonly expectedAttachType: number | undefined;
   readonly #owned: OwnedFd;
 
+  /** Takes ownership of program `fd`; use load, fromFd, fromId or fromPin. */
   protected constructor(fd: number, type: ProgramType, name: string, expectedAttachType?: number) {
     this.#owned = new OwnedFd(fd, `program "${name}"`, this);
     this.type = type;
@@ -172,22 +201,27 @@ export class Program {
     }
   }
 
+  /** Opens the program with kernel id `id` (BPF_PROG_GET_FD_BY_ID). */
   static fromId(id: number): Program {
     return Program.fromFd(getFdById(BpfCommand.PROG_GET_FD_BY_ID, id));
   }
 
+  /** Opens the program pinned at `path` in bpffs. */
   static fromPin(path: string): Program {
     return Program.fromFd(objGet(path));
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** The kernel's view of the program (BPF_OBJ_GET_INFO_BY_FD). */
   info(): ProgramInfo {
     return programInfoFromFd(this.#live());
   }
 
+  /** Pins the program at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
     objPin(this.#live(), path);
   }
@@ -243,10 +277,12 @@ export class Program {
     }
   }
 
+  /** Closes the program's fd; the kernel frees it once nothing else holds it. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

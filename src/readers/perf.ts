@@ -21,6 +21,7 @@ const WRITE_BACKWARD_FLAG = 1n << 27n;
 /** ioctl PERF_EVENT_IOC_PAUSE_OUTPUT: _IOW('$', 9, __u32). */
 const PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
 
+/** Options of PerfEventArrayReader. */
 export interface PerfReaderOptions {
   /** Data pages per CPU ring, a power of two (default 8, 32 KiB). */
   pagesPerCpu?: number;
@@ -76,6 +77,7 @@ export class PerfEventArrayReader {
   readonly #shared: PerfRingShared;
   #closed = false;
 
+  /** Opens a perf event and its ring for each online CPU and puts them in the PERF_EVENT_ARRAY `map`. */
   constructor(map: ReaderMap & { info?(): { id: number } }, options: PerfReaderOptions = {}) {
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`, 'ERR_READER_MAP_TYPE');
     const pages = options.pagesPerCpu ?? 8;
@@ -158,6 +160,7 @@ export class PerfEventArrayReader {
     return this.#shared.lost.byCpu;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -294,10 +297,12 @@ export class PerfEventArrayReader {
     this.#events.length = 0;
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "PerfEventArrayReader(<map name>)", for messages. */
   toString(): string {
     return `PerfEventArrayReader(${this.#name})`;
   }

@@ -9,6 +9,7 @@ import { claimMap, ReaderError, releaseMap, type ReaderMap } from './shared.js';
 
 export { ReaderError, type RingBufferMap } from './shared.js';
 
+/** Options of RingBufferReader. */
 export interface RingBufferReaderOptions {
   /** Most records `pollBatch` hands out per call of its callback (default 4096). */
   batchSize?: number;
@@ -48,6 +49,7 @@ export class RingBufferReader {
   readonly #closedFlag = new Uint8Array(1);
   #closed = false;
 
+  /** Maps the RINGBUF `map` for reading. */
   constructor(map: ReaderMap & { info(): { id: number } }, options: RingBufferReaderOptions = {}) {
     if (map.type !== MapType.RINGBUF) throw new ReaderError(`map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`, 'ERR_READER_MAP_TYPE');
     const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);
@@ -85,6 +87,7 @@ export class RingBufferReader {
     );
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -168,10 +171,12 @@ export class RingBufferReader {
     this.#producer.unmap();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "RingBufferReader(<map name>)", for messages. */
   toString(): string {
     return `RingBufferReader(${this.#name})`;
   }

@@ -6,6 +6,7 @@ import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 /** A reader or producer misused, or a ring holding what the kernel never writes. */
 export class ReaderError extends EbpfError {
+  /** Creates the error with `message` and `code` (ERR_READER by default). */
   constructor(message: string, code = 'ERR_READER', options?: EbpfErrorOptions) {
     super(code, message, options);
   }

@@ -112,6 +112,7 @@ export class UserRingBufferRing {
   }
 }
 
+/** Options of UserRingBufferProducer (none yet). */
 export interface UserRingBufferProducerOptions {
   /** Nothing yet: reserved for options such as a wake-up policy. */
   readonly [key: string]: never;
@@ -135,6 +136,7 @@ export class UserRingBufferProducer {
   readonly #claim: string;
   #closed = false;
 
+  /** Maps the USER_RINGBUF `map` for writing. */
   constructor(map: ReaderMap & { info?(): { id: number } }, _options: UserRingBufferProducerOptions = {}) {
     if (map.type !== MapType.USER_RINGBUF) throw new ReaderError(`map "${map.name}" is not a user ring buffer (type ${map.type}); create it with type 'USER_RINGBUF'`, 'ERR_READER_MAP_TYPE');
     const size = map.maxEntries;
@@ -173,6 +175,7 @@ export class UserRingBufferProducer {
     return this.#ring;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -271,10 +274,12 @@ export class UserRingBufferProducer {
     this.#producer.unmap();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** "UserRingBufferProducer(<map name>)", for messages. */
   toString(): string {
     return `UserRingBufferProducer(${this.#name})`;
   }

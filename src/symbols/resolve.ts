@@ -6,6 +6,7 @@ import { EbpfError } from '../errors/index.js';
 
 export type SymbolSource = 'symtab' | 'dynsym' | 'pclntab';
 
+/** A function found in an ELF file: its name, address and file offset. */
 export interface ResolvedFunction {
   name: string;
   /** Virtual address as linked (for PIE: relative to the load base). */
@@ -21,6 +22,7 @@ export class SymbolNotFoundError extends EbpfError {
   readonly file: string;
   readonly suggestions: readonly string[];
 
+  /** Creates the error for `symbol` missing from `file`; `suggestions` are close names, `searched` what was looked in. */
   constructor(symbol: string, file: string, suggestions: readonly string[], searched: string) {
     const near = suggestions.length ? `; close names: ${suggestions.join(', ')}` : '';
     super('ERR_SYMBOL_NOT_FOUND', `no function "${symbol}" in ${file} (searched ${searched})${near}`);
@@ -76,6 +78,7 @@ export function resolveFunctions(elf: ElfFile, names: readonly string[], file = 
   return names.map((n) => found.get(n)!);
 }
 
+/** Finds function `name` in `elf`; throws SymbolNotFoundError when it is missing (`file` names the binary in the message). */
 export function resolveFunction(elf: ElfFile, name: string, file?: string): ResolvedFunction {
   return resolveFunctions(elf, [name], file)[0];
 }

@@ -28,6 +28,7 @@ export class BpfToken {
     this.#owned = new OwnedFd(fd, 'BPF token', this);
   }
 
+  /** The token's file descriptor; throws once the token is closed. */
   get fd(): number {
     return this.#owned.value;
   }
@@ -50,14 +51,17 @@ export class BpfToken {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** Closes the token's fd. Calling it again does nothing. */
   close(): void {
     this.#owned.close();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

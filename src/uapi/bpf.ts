@@ -3,6 +3,7 @@
 
 export const BPF_OBJ_NAME_LEN = 16;
 
+/** bpf(2) commands (enum bpf_cmd), by name; the type is any of their numbers. */
 export const BpfCommand = {
   MAP_CREATE: 0,
   MAP_LOOKUP_ELEM: 1,
@@ -41,8 +42,10 @@ export const BpfCommand = {
   LINK_DETACH: 34,
   PROG_BIND_MAP: 35,
 } as const;
+/** A bpf(2) command number. */
 export type BpfCommand = (typeof BpfCommand)[keyof typeof BpfCommand];
 
+/** Map types (enum bpf_map_type), by name; the type is any of their numbers. */
 export const MapType = {
   UNSPEC: 0,
   HASH: 1,
@@ -79,8 +82,10 @@ export const MapType = {
   CGRP_STORAGE: 32,
   ARENA: 33,
 } as const;
+/** A map type number. */
 export type MapType = (typeof MapType)[keyof typeof MapType];
 
+/** Program types (enum bpf_prog_type), by name; the type is any of their numbers. */
 export const ProgramType = {
   UNSPEC: 0,
   SOCKET_FILTER: 1,
@@ -116,8 +121,10 @@ export const ProgramType = {
   SYSCALL: 31,
   NETFILTER: 32,
 } as const;
+/** A program type number. */
 export type ProgramType = (typeof ProgramType)[keyof typeof ProgramType];
 
+/** Attach types (enum bpf_attach_type), by name; the type is any of their numbers. */
 export const AttachType = {
   CGROUP_INET_INGRESS: 0,
   CGROUP_INET_EGRESS: 1,
@@ -179,6 +186,7 @@ export const AttachType = {
   TRACE_UPROBE_SESSION: 57,
   TRACE_FSESSION: 58,
 } as const;
+/** An attach type number. */
 export type AttachType = (typeof AttachType)[keyof typeof AttachType];
 
 /** Flags of BPF_MAP_UPDATE_ELEM and the lookup commands. */

@@ -6,6 +6,7 @@
 // Each register becomes its offset in the kernel's struct pt_regs, which a BPF program reads.
 import { UsdtError } from './errors.js';
 
+/** Architectures whose USDT argument syntax is understood. */
 export type UsdtArch = 'x86_64' | 'aarch64';
 
 /** Where one argument's value is when the probe fires. */
@@ -22,6 +23,7 @@ export type UsdtArgLocation =
     readonly indexOffset: number; readonly scale: number; readonly offset: bigint;
   };
 
+/** One parsed USDT argument: its size, signedness and where its value is. */
 export interface UsdtArg {
   /** Size in bytes: 1, 2, 4 or 8. */
   readonly size: number;

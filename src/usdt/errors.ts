@@ -13,6 +13,7 @@ export class UsdtError extends ElfError {
   readonly probe: string | undefined;
   readonly args: string | undefined;
 
+  /** Creates the error; the probe and argument text in `details` are appended to the message. */
   constructor(message: string, details: UsdtErrorDetails = {}, options?: { cause?: unknown }) {
     const what = [details.probe !== undefined ? `probe ${details.probe}` : '', details.args !== undefined ? `arguments "${details.args}"` : '']
       .filter(Boolean).join(', ');

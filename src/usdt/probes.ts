@@ -10,6 +10,7 @@ import { UsdtError } from './errors.js';
 export const NT_STAPSDT = 3;
 const OWNER = 'stapsdt';
 
+/** A USDT probe from a .note.stapsdt note: provider, name, location, semaphore and arguments. */
 export interface UsdtProbe {
   readonly provider: string;
   readonly name: string;

@@ -13,6 +13,7 @@ export interface BitField {
   readonly bits: number;
 }
 
+/** Byte layout of libbpf's struct __bpf_usdt_spec and struct __bpf_usdt_arg_spec, which usdt.bpf.h reads. */
 export interface UsdtSpecLayout {
   /** sizeof(struct __bpf_usdt_spec). */
   readonly size: number;

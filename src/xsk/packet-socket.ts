@@ -13,6 +13,7 @@ const EAGAIN = 11;
 const SOL_PACKET = 263;
 const PACKET_IGNORE_OUTGOING = 23;
 
+/** A raw AF_PACKET socket bound to one device: sends and receives whole Ethernet frames, one system call per frame. */
 export class PacketSocket {
   readonly fd: number;
   readonly ifindex: number;
@@ -76,16 +77,19 @@ export class PacketSocket {
     return n < 0 ? undefined : Buffer.from(this.#buf.buffer.subarray(0, n));
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
 
+  /** Closes the socket and frees its receive buffer. Calling it again does nothing. */
   close(): void {
     if (this.#owned.closed) return;
     this.#owned.close();
     this.#buf.free();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -44,8 +44,10 @@ const BIND_RETRY_MS = 5;
 const BIND_RETRY_LIMIT_MS = 250;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** How an AF_XDP socket binds: "copy" (frames copied to the UMEM) or "zerocopy" (the driver uses the UMEM directly). */
 export type XdpSocketMode = 'copy' | 'zerocopy';
 
+/** Options of an AF_XDP socket: device, queue, UMEM and ring sizes, bind mode. */
 export interface XdpSocketOptions {
   /** Device name or ifindex, in the calling thread's network namespace. */
   device: DeviceRef;
@@ -63,6 +65,7 @@ export interface XdpSocketOptions {
   needWakeup?: boolean;
 }
 
+/** The kernel's counters for an AF_XDP socket (struct xdp_statistics). */
 export interface XdpSocketStatistics {
   /** Frames dropped for reasons other than a full ring or an empty fill ring. */
   rxDropped: bigint;
@@ -87,7 +90,9 @@ const unmapWhenCollected = new FinalizationRegistry<{ rings: XskRing[]; memory: 
 /** Called with the UMEM, the frame's offset in it and its length; the bytes are valid only during the call. */
 export type FrameCallback = (umem: Buffer, offset: number, length: number) => void;
 
+/** An AF_XDP socket that cannot be set up or used. */
 export class XdpSocketError extends EbpfError {
+  /** Creates the error with stable `code` and `message`. */
   constructor(code: string, message: string, options?: EbpfErrorOptions) {
     super(code, message, options);
   }
@@ -144,6 +149,7 @@ export class XdpSocket {
   /** Wakeup calls made (recv for the fill ring, send for TX): what needs-wakeup saves. */
   wakeups = 0;
 
+  /** Creates an AF_XDP socket with its UMEM and rings, and binds it to `options.device` and `options.queue`. */
   constructor(options: XdpSocketOptions) {
     const frameCount = powerOfTwo(options.frameCount ?? 4096, 'frameCount');
     const frameSize = options.frameSize ?? 4096;
@@ -240,6 +246,7 @@ export class XdpSocket {
     }
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#owned.closed;
   }
@@ -388,6 +395,7 @@ export class XdpSocket {
     };
   }
 
+  /** Closes the socket, unmaps its rings and frees the UMEM. Calling it again does nothing. */
   close(): void {
     if (this.#owned.closed) return;
     this.#epoll?.close();
@@ -398,6 +406,7 @@ export class XdpSocket {
     this.#memory.free();
   }
 
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -17,6 +17,7 @@ function accepts(types: BtfType[]): boolean {
   return false;
 }
 
+/** Which BTF kinds the running kernel accepts, probed once per process by loading tiny blobs that use each one. */
 export function btfFeatures(): BtfFeatures {
   if (probed) return probed;
   const proto: BtfType = { kind: 'func_proto', id: 2, name: '', returnType: 1, params: [] };

@@ -23,6 +23,7 @@ import { findBtfTarget } from './btf-target.js';
 import { kernelBtfObjectFd } from './module-btf.js';
 import { BPF_F_MMAPABLE, GlobalDataMapping, isGlobalData, mmapableArrays } from './global-data.js';
 
+/** Options of loadCollection. */
 export interface CollectionOptions {
   /** Directory (on a bpffs) for maps declared with pinning by name; they are reused when compatible. */
   readonly pinPath?: string;
@@ -47,17 +48,23 @@ export interface CollectionOptions {
 
 /** Live global variables: read and written in their maps. */
 export interface CollectionVariables {
+  /** The current value of global variable `name`: decoded through BTF when it has a type, bytes otherwise. Throws LoaderError for an unknown name. */
   get(name: string): unknown;
+  /** Writes global variable `name` in its map; throws LoaderError for an unknown name or a section frozen at load. */
   set(name: string, value: VariableValue): void;
+  /** Names of the global variables. */
   names(): string[];
 }
 
+/** The maps and programs loaded from one object, and its live global variables. */
 export interface Collection {
   readonly spec: CollectionSpec;
   readonly programs: Record<string, Program>;
   readonly maps: Record<string, BpfMap<unknown, unknown>>;
   readonly variables: CollectionVariables;
+  /** Closes every program, map and mapping of the collection, in reverse order of opening. */
   close(): void;
+  /** Same as close(), for `using`. */
   [Symbol.dispose](): void;
 }
 

@@ -14,6 +14,7 @@ import { KNOWN_SECTION_PREFIXES, programKindOf } from './section-names.js';
 import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from './types.js';
 import { VariableSpec } from './variables.js';
 
+/** Options of loadCollectionSpec. */
 export interface CollectionSpecOptions {
   /** Name used in errors (a path, usually). */
   readonly name?: string;
@@ -27,6 +28,7 @@ const STT_FUNC = 2;
 const STB_LOCAL = 0;
 const STV_HIDDEN = 2;
 
+/** Parses a BPF ELF object (relocatable, EM_BPF) into a CollectionSpec without touching the kernel. Edit the spec, then load it with loadCollection. */
 export function loadCollectionSpec(bytes: Uint8Array, options: CollectionSpecOptions = {}): CollectionSpec {
   const name = options.name ?? 'BPF object';
   const err = errorContext(name);

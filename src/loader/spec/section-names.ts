@@ -22,6 +22,7 @@ interface SectionRule {
 /** Targets found in the kernel's BTF at load time. */
 export type BtfTargetKind = 'fentry' | 'fexit' | 'fmod_ret' | 'fsession' | 'tp_btf' | 'lsm' | 'iter';
 
+/** What a program's ELF section name says about it: program type, expected attach type, attach target, load flags, and the kind of BTF target. */
 export interface ProgramKind {
   readonly type: ProgramType;
   readonly expectedAttachType: AttachType | undefined;

@@ -16,10 +16,15 @@ export interface ProgramFuncInfo {
 
 /** A line_info record re-based to the program's own instruction slots. */
 export interface ProgramLineInfo {
+  /** Slot (8-byte unit) of the instruction in the linked program. */
   readonly insnOffset: number;
+  /** Source file name. */
   readonly fileName: string;
+  /** Text of the source line. */
   readonly line: string;
+  /** Line number in the source file. */
   readonly lineNumber: number;
+  /** Column in the source line. */
   readonly column: number;
 }
 
@@ -35,12 +40,15 @@ export interface ProgramCoreRelocation {
   readonly kind: number;
 }
 
+/** One program of a CollectionSpec, as read from the object. The mutable fields may be changed before loading. */
 export interface ProgramSpecEntry {
   /** The function's symbol name. */
   readonly name: string;
   /** The ELF section it came from, e.g. "kprobe/do_unlinkat". */
   readonly section: string;
+  /** Program type, from the section name. */
   type: ProgramType;
+  /** Expected attach type, from the section name; undefined when the type needs none. */
   expectedAttachType: AttachType | undefined;
   /** What the section name says to attach to ("syscalls/sys_enter_openat", "vfs_read", ...). */
   attachTo: string | undefined;
@@ -50,13 +58,19 @@ export interface ProgramSpecEntry {
   flags: number;
   /** The program followed by every subprogram it calls, calls and callbacks resolved. */
   instructions: Instruction[];
+  /** License from the object's "license" section. */
   license: string;
+  /** kern_version from the object's "version" section (0 when absent). */
   kernelVersion: number;
+  /** BTF func_info records of the linked program. */
   funcInfos: ProgramFuncInfo[];
+  /** BTF line_info records of the linked program. */
   lineInfos: ProgramLineInfo[];
+  /** CO-RE relocations to apply at load. */
   coreRelocations: ProgramCoreRelocation[];
 }
 
+/** Whether a map is pinned by name under CollectionOptions.pinPath ("by-name", LIBBPF_PIN_BY_NAME) or not at all. */
 export type MapPinning = 'none' | 'by-name';
 
 /** What a map starts with once created. */
@@ -68,22 +82,34 @@ export type MapContents =
   /** Maps of maps: map names by index, written once all maps exist. */
   | { readonly kind: 'maps'; readonly slots: ReadonlyMap<number, string> };
 
+/** One map of a CollectionSpec, as the object defines it. The mutable fields may be changed before loading. */
 export interface MapSpecEntry {
+  /** Map name in the object. */
   readonly name: string;
   /** Where it was defined: ".maps", "maps" (legacy), or the global data section it holds. */
   readonly section: string;
+  /** Map type. */
   type: MapType;
+  /** Key size in bytes. */
   keySize: number;
+  /** Value size in bytes. */
   valueSize: number;
+  /** Maximum number of entries. */
   maxEntries: number;
+  /** BPF_F_* map flags. */
   flags: number;
+  /** NUMA node, if the definition gives one. */
   numaNode: number | undefined;
+  /** map_extra (the bloom filter's hash count), if given. */
   mapExtra: bigint | undefined;
+  /** Whether the map is pinned by name. */
   pinning: MapPinning;
   /** Key and value type ids in the collection's BTF (0 when the object gives none). */
   btfKeyTypeId: number;
   btfValueTypeId: number;
+  /** Template of the inner map, for maps of maps. */
   innerMap: MapSpecEntry | undefined;
+  /** What the map starts with once created, if anything. */
   contents: MapContents | undefined;
   /** Frozen after its contents are written (.rodata, .kconfig). */
   readonly freeze: boolean;
@@ -113,19 +139,26 @@ export interface KsymExtern {
   readonly weak: boolean;
 }
 
+/** Everything a BPF object defines, parsed: programs, maps, global variables and BTF. */
 export interface CollectionSpec {
   /** The object's name, used in errors. */
   readonly name: string;
+  /** Programs by name. */
   readonly programs: Record<string, ProgramSpecEntry>;
+  /** Maps by name. */
   readonly maps: Record<string, MapSpecEntry>;
   /** Global variables of .data, .rodata, .bss and custom data sections; set them before loading. */
   readonly variables: Record<string, VariableSpec>;
+  /** `.kconfig` externs, filled in at load from the running kernel. */
   readonly kconfig: readonly KconfigExtern[];
   /** `__ksym` externs (kfuncs, kernel variables) the programs refer to. */
   readonly ksyms: readonly KsymExtern[];
   /** The object's BTF with section sizes and variable offsets filled in; undefined without .BTF. */
   readonly btf: Btf | undefined;
+  /** The object's license ("license" section). */
   readonly license: string;
+  /** The object's kernel version ("version" section; 0 when absent). */
   readonly version: number;
+  /** Whether the object is little-endian. */
   readonly littleEndian: boolean;
 }

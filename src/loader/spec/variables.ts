@@ -6,9 +6,12 @@ import { LoaderError } from '../../errors/index.js';
 import { btfCodec } from '../../codec/btf.js';
 import type { MapSpecEntry } from './types.js';
 
+/** A value for a global variable: raw bytes of its size, or a value its BTF type encodes. */
 export type VariableValue = Uint8Array | number | bigint | boolean | string | object;
 
+/** A global variable of a collection spec: a window into its section's initial map value. */
 export class VariableSpec {
+  /** A variable of `size` bytes at `offset` in the data of map `map`; loadCollectionSpec makes these. */
   constructor(
     readonly name: string,
     /** The map holding it: its section's name (".rodata", ".data.custom", ...). */
