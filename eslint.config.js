@@ -33,4 +33,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Plain JavaScript files run under Node: its globals exist.
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
+    rules: { 'no-undef': 'off' },
+  },
 );

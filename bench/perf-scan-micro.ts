@@ -43,5 +43,5 @@ for (const [name, run] of [
     if (got !== n) throw new Error(`${name}: ${got} of ${n}`);
     best = Math.min(best, ((c.user + c.system) * 1000) / n);
   }
-  console.log(`${name} ${recSize} B records: ${best.toFixed(2)} ns/record (${(1e3 / best).toFixed(0)} M/s)`);
+  console.log(`${name} ${recSize} B records: ${best.toFixed(2)} ns/record (${(1e3 / best).toFixed(0)} M/s), checksum ${checksum}`);
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Btf,
+  type Btf,
   BtfError,
   CORE_RELO_KIND,
   formatTypeDeclaration,

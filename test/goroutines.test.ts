@@ -1,7 +1,7 @@
 // The goroutine tracer against real Go programs: the committed Go 1.19 test binaries (built from
 // test/fixtures/go/goroutines.go; no Go toolchain needed) and the esbuild executable npm installs.
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { ElfFile } from '../src/elf/index.js';
 import { tmpdir } from 'node:os';

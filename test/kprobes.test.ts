@@ -8,7 +8,7 @@ import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0 } from '../src/asm/registers.js';
 import { Program } from '../src/programs/index.js';
 import {
-  attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine, LinkError,
+  attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine,
   LinkNotSupportedError, matchKernelFunctions, syscallFunctionName,
 } from '../src/links/index.js';
 import { linuxHasSyscallWrapper } from '../src/kernel/syscall-wrapper.js';

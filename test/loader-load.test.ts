@@ -3,11 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { attachTracepoint, Link } from '../src/links/index.js';
 import { loadCollection, loadCollectionSpec, LoaderError, type Collection } from '../src/loader/index.js';
 import { VerifierError } from '../src/programs/index.js';
-import { isRoot, need } from './support/env.js';
+import { isRoot } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
 import { track } from './support/track.js';
 

@@ -10,12 +10,6 @@ import { bpftool, ensureBpffs } from './support/kernel.js';
 import { closeTracked, track } from './support/track.js';
 
 
-const u32key = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-};
-
 function returnProgram(value: number): Program {
   // r0 = value; exit
   const code = Buffer.alloc(16);

@@ -43,8 +43,6 @@ function cgroup2Root(): string | undefined {
   return line?.split(' ')[1];
 }
 
-const ids = (list: { id: number }[]): number[] => list.map((x) => x.id);
-
 describe.runIf(need(hasCommand('cc') && hasCommand('bpftool'), 'cc and bpftool are needed to read the kernel\'s own layouts'))('layouts against the running kernel\'s BTF', () => {
   it('struct bpf_link_info and struct bpf_btf_info offsets and enum values match offsetof() over bpftool\'s vmlinux.h', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-linkinfo-'));

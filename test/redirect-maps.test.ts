@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { ProgramBuilder } from '../src/asm/builder.js';
-import { R0, R1, R2, R3, R4, R10 } from '../src/asm/registers.js';
+import { R0, R1, R2, R3, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { attachXdp } from '../src/links/xdp.js';
 import { BpfMap, createCpuMap, createDevMap } from '../src/maps/index.js';

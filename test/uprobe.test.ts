@@ -122,7 +122,7 @@ describe.runIf(canRun)('uprobes on real binaries', () => {
     const child = await readyChild(bin[name], ['1000']);
     const other = await readyChild(bin[name], ['300']);
     const link = track(attachUprobe(prog, bin[name], { symbol: 'target_fn', pid: child.pid }));
-    const ret = track(attachUprobe(prog, bin[name], { symbol: 'other_fn', pid: child.pid, ret: true, cookie: 3n }));
+    track(attachUprobe(prog, bin[name], { symbol: 'other_fn', pid: child.pid, ret: true, cookie: 3n }));
     expect(link.target).toContain('target_fn');
     await other.go();
     expect(await child.go()).toBe(0);

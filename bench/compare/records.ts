@@ -3,7 +3,7 @@
 // one clang object (bench/anchors/bpf/records.bpf.c) that all three load with their ELF loaders.
 import { spawn } from 'node:child_process';
 import {
-  attachTracepoint, BpfMap, loadCollection, PerfEventArrayReader, Program, RingBufferReader, type RecordBatch,
+  attachTracepoint, type BpfMap, loadCollection, PerfEventArrayReader, type Program, RingBufferReader, type RecordBatch,
 } from '../../src/index.js';
 import { runAnchor, type AnchorBuild } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';

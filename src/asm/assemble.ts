@@ -6,7 +6,7 @@ import { type ByteOrder, type Instruction } from './instruction.js';
 import { stripComment, tokenize, type Token } from './lexer.js';
 import * as op from './opcodes.js';
 import { ALU_BINARY, ATOMIC_RMW, JUMP_CONDITIONS, findKey, type AtomicOp } from './operations.js';
-import { pcRelativeField, resolveLabels } from './resolve.js';
+import { resolveLabels } from './resolve.js';
 import { type Size } from './size.js';
 
 /**

@@ -37,8 +37,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, hostname, release } from 'node:os';
 import {
-  attachXdp, BpfMap, detachXdp, NetlinkError, Program, ProgramBuilder, queryXdp, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9,
-  R10, Size, SyscallError, TestRunFlags, loadXskRedirectProgram, XdpSocket, XskMap, type Register, type XdpMode, type XdpState,
+  attachXdp, BpfMap, detachXdp, NetlinkError, Program, ProgramBuilder, queryXdp, R0, R1, R2,
+  SyscallError, TestRunFlags, loadXskRedirectProgram, XdpSocket, XskMap, type XdpMode, type XdpState,
 } from '../index.js';
 // Not (yet) in the public API: entering a network namespace, and a generic netlink socket for
 // ethtool's GRO switch (veth delivers redirected frames to a device without native XDP only with GRO on).
@@ -1093,7 +1093,7 @@ async function tourAll(o: Options): Promise<void> {
     `IPv4/UDP frame into veth-a (batches of 64); veth delivers them to veth-b's NAPI poll, where the attached program runs ` +
     '(native: on the frame, before any skb; generic: after veth builds an skb and hands it to the core stack, GRO on). ' +
     'ns/packet is the kernel\'s mean duration of the run per frame, which includes veth-b\'s receive softirq (run at each batch\'s bh-enable); ' +
-    `median of ${o.rounds} interleaved rounds per mode; the program\'s own counters confirm the frames reached it. ` +
+    `median of ${o.rounds} interleaved rounds per mode; the program's own counters confirm the frames reached it. ` +
     'Verdict drop: the program returns XDP_DROP; pass: XDP_PASS, so the frame continues into the stack.';
 
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';

@@ -1,7 +1,7 @@
 // Compressed sections: SHF_COMPRESSED (an Elf64_Chdr then the stream) and the older GNU
 // ".zdebug_*" form ("ZLIB", 8-byte big-endian size, zlib stream).
 import { inflateSync } from 'node:zlib';
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ELF64_CHDR_SIZE, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';

@@ -1,7 +1,7 @@
 // ElfFile: the parsed view of one ELF64 image. The header and the section and program header
 // tables are decoded eagerly (they are small and everything else needs them); symbols,
 // relocations, notes and section contents are decoded on request and cached.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import {
   ET_REL,
   NT_GNU_BUILD_ID,

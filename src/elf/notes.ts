@@ -1,6 +1,6 @@
 // Note records (SHT_NOTE sections, PT_NOTE segments): namesz, descsz, type, then the padded name
 // and descriptor.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ElfError } from './errors.js';
 
 export interface ElfNote {

@@ -1,5 +1,5 @@
 // Relocation sections (SHT_REL: Elf64_Rel, SHT_RELA: Elf64_Rela).
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ELF64_REL_SIZE, ELF64_RELA_SIZE, SHT_RELA } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';

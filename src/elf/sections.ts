@@ -1,5 +1,5 @@
 // The section header table (Elf64_Shdr) and section names.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ELF64_SHDR_SIZE, PN_XNUM, SHN_UNDEF, SHN_XINDEX, SHT_NOBITS } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfHeader, RawElfHeader } from './header.js';

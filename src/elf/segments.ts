@@ -1,6 +1,6 @@
 // Program headers (Elf64_Phdr) and mapping virtual addresses back to file bytes through the
 // PT_LOAD segments, which is how pointers inside a linked binary are followed.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ELF64_PHDR_SIZE, PT_LOAD } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfHeader } from './header.js';

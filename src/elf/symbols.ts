@@ -1,5 +1,5 @@
 // Symbol tables (SHT_SYMTAB, SHT_DYNSYM) of Elf64_Sym records.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { ELF64_SYM_SIZE, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX, SHT_NOBITS } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';

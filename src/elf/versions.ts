@@ -1,7 +1,7 @@
 // GNU symbol versioning: .gnu.version (one u16 per dynamic symbol) indexes version names defined
 // in .gnu.version_d (versions this file provides) or required in .gnu.version_r (versions it
 // needs from other libraries). Uprobes on e.g. libc need them to tell malloc@@GLIBC_x apart.
-import { ByteReader } from './bytes.js';
+import { type ByteReader } from './bytes.js';
 import { SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM, SHT_NOBITS } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';

@@ -1,6 +1,6 @@
 // The upstream kernel each program type, map type and helper came in (from the kernel's history of
 // include/uapi/linux/bpf.h). Documentation and a test oracle, never a probe's answer.
-import { MapType, ProgramType } from '../uapi/bpf.js';
+import { type MapType, type ProgramType } from '../uapi/bpf.js';
 
 type ProgramTypeName = keyof typeof ProgramType;
 type MapTypeName = keyof typeof MapType;

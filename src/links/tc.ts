@@ -2,11 +2,11 @@
 // tcx links (kernel 6.6+, bpf_link; detached when the last fd closes).
 import {
   CLSACT_EGRESS_PARENT, CLSACT_INGRESS_PARENT, encodeBpfFilter, encodeClsactQdisc, encodeFilterDelete,
-  encodeFilterDump, getLink, NetlinkClient, NetlinkError, NetlinkFlags, parseFilter, RouteMessageType,
+  encodeFilterDump, getLink, type NetlinkClient, NetlinkError, NetlinkFlags, parseFilter, RouteMessageType,
   type Device, type DeviceRef, type KernelRefusal, type NetlinkMessage, type TcFilterEntry,
 } from '../netlink/index.js';
 import type { Program } from '../programs/index.js';
-import { linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
+import { linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramAttachFlags, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';

@@ -1,11 +1,11 @@
 // XDP: attaching a program to a network device, through a kernel bpf_link (detached when its last fd
 // closes) or through rtnetlink (stays until someone detaches it), and reading back what is attached.
 import {
-  describeDevice, encodeXdpSetLink, getLink, NetlinkClient, NetlinkError, parseXdpState, refusal,
+  describeDevice, encodeXdpSetLink, getLink, type NetlinkClient, NetlinkError, parseXdpState, refusal,
   RouteMessageType, XdpFlags, type Device, type DeviceRef, type KernelRefusal, type XdpState,
 } from '../netlink/index.js';
 import { Program } from '../programs/index.js';
-import { closeFd, linkCreate, NetlinkSocket, SyscallError } from '../syscall/index.js';
+import { closeFd, linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import { BpfLink, Link, LinkError } from './link.js';
 import { FeatureProbeError, linkType, NotSupportedError, type FeatureAnswer } from '../features/index.js';

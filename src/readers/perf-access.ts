@@ -3,7 +3,7 @@
 // space back. No kernel here: a reader builds one per CPU over the mapped pages, a unit test over
 // made-up ones. Samples that wrap the ring's end are copied to a scratch buffer; all others are
 // handed out in place.
-import { Batch, Bytes, wordsOf, type RecordBatch } from './batch.js';
+import { type Batch, Bytes, wordsOf, type RecordBatch } from './batch.js';
 import { advancePosition, LOW_WORD, type LostCounter } from './shared.js';
 
 export const PERF_RECORD_LOST = 2;

@@ -1,6 +1,6 @@
 // Function name → address and file offset in an executable or library, for uprobes. Searches
 // .symtab, then .dynsym, then (for Go binaries, even stripped ones) the Go pclntab.
-import { ElfFile, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF, type ElfSymbol } from '../elf/index.js';
+import { type ElfFile, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF, type ElfSymbol } from '../elf/index.js';
 import { goFunctionsOf } from './go.js';
 import { EbpfError } from '../errors/index.js';
 

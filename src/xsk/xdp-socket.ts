@@ -195,7 +195,6 @@ export class XdpSocket {
       }
       fill.submit(n);
 
-      let mode: XdpSocketMode;
       const bindFlags = (needWakeup ? XDP_USE_NEED_WAKEUP : 0) | (options.mode === 'copy' ? XDP_COPY : options.mode === 'zerocopy' ? XDP_ZEROCOPY : 0);
       const sa = Buffer.alloc(16); // struct sockaddr_xdp
       sa.writeUInt16LE(AF_XDP, 0);
@@ -217,7 +216,7 @@ export class XdpSocket {
         }
       }
       const opts = getsockoptBytes(fd, SOL_XDP, XDP_OPTIONS, 4, 'getsockopt(XDP_OPTIONS)');
-      mode = (opts.readUInt32LE(0) & XDP_OPTIONS_ZEROCOPY) !== 0 ? 'zerocopy' : 'copy';
+      const mode: XdpSocketMode = (opts.readUInt32LE(0) & XDP_OPTIONS_ZEROCOPY) !== 0 ? 'zerocopy' : 'copy';
 
       this.fd = fd;
       this.ifindex = dev.index;

@@ -1,6 +1,6 @@
 // Test programs that number what they emit: a one-slot counter map, and the instructions that
 // take the next number from it, so readers' tests can check records arrive in order.
-import { ProgramBuilder } from '../../src/asm/builder.js';
+import { type ProgramBuilder } from '../../src/asm/builder.js';
 import { R0, R1, R2, R6, R7, R10 } from '../../src/asm/registers.js';
 import { Size } from '../../src/asm/size.js';
 import { u32, u64 } from '../../src/codec/index.js';
