@@ -113,7 +113,7 @@ export class TracefsKprobeLink extends PerfEventLink {
   readonly #root: string;
 
   constructor(inner: PerfEventLink, root: string, event: string) {
-    super(inner.perfFd, inner.linkFd, inner.target);
+    super(...PerfEventLink.takeFds(inner), inner.target);
     this.#root = root;
     this.event = event;
   }

@@ -1,7 +1,7 @@
 // Attachments that hang off a perf event: kprobes, uprobes, tracepoints, perf counters.
 import { readFileSync, existsSync } from 'node:fs';
 import {
-  closeFd, ioctl, linkCreate, perfEventOpen, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF,
+  closeFd, ioctl, linkCreate, OwnedFd, perfEventOpen, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF,
   SyscallError, type PerfEventAttr,
 } from '../syscall/index.js';
 import { AttachType } from '../uapi/bpf.js';
@@ -14,21 +14,39 @@ import { linkInfoFromFd, type LinkInfo } from './link-info.js';
  * process dies, carries a cookie); falls back to PERF_EVENT_IOC_SET_BPF on older kernels.
  */
 export class PerfEventLink extends Link {
-  /** The perf event fd. */
-  readonly perfFd: number;
-  /** The bpf_link fd, or -1 when attached through the ioctl. */
-  readonly linkFd: number;
+  readonly #perf: OwnedFd;
+  readonly #link: OwnedFd | undefined;
 
   /** Takes ownership of `perfFd` and of `linkFd` (-1 when attached with PERF_EVENT_IOC_SET_BPF); `target` names it in messages. */
   constructor(perfFd: number, linkFd: number, target: string) {
     super(target);
-    this.perfFd = perfFd;
-    this.linkFd = linkFd;
+    this.#perf = new OwnedFd(perfFd, `perf event of ${target}`, this);
+    this.#link = linkFd >= 0 ? new OwnedFd(linkFd, `link ${target}`, this) : undefined;
+  }
+
+  /**
+   * Hands `inner`'s fds to a new link that wraps the same attachment (a tracefs kprobe adds its
+   * own cleanup); `inner` owns nothing afterwards and must not be used.
+   */
+  protected static takeFds(inner: PerfEventLink): [perfFd: number, linkFd: number] {
+    return [inner.#perf.disown(), inner.#link?.disown() ?? -1];
+  }
+
+  /** The perf event fd; throws once the link is closed. */
+  get perfFd(): number {
+    if (this.closed) throw new LinkError(`${this.target}: the link is closed`);
+    return this.#perf.raw;
+  }
+
+  /** The bpf_link fd, or -1 when attached through the ioctl; throws once the link is closed. */
+  get linkFd(): number {
+    if (this.closed) throw new LinkError(`${this.target}: the link is closed`);
+    return this.#link?.raw ?? -1;
   }
 
   /** Whether the kernel owns the attachment as a bpf_link. */
   get isBpfLink(): boolean {
-    return this.linkFd >= 0;
+    return this.#link !== undefined;
   }
 
   /** The kernel's view of the bpf_link (uprobe path and offset, tracepoint name...); only for isBpfLink. */
@@ -38,8 +56,8 @@ export class PerfEventLink extends Link {
   }
 
   protected release(): void {
-    if (this.linkFd >= 0) closeFd(this.linkFd);
-    closeFd(this.perfFd);
+    this.#link?.close();
+    this.#perf.close();
   }
 }
 

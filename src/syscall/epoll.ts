@@ -6,6 +6,8 @@ import { libc, epollWaitAsync } from './libc.js';
 import { check, SyscallError } from './errors.js';
 import { NativeMemory } from './memory.js';
 import { Errno } from '../errors/errno.js';
+import { EbpfError } from '../errors/ebpf-error.js';
+import { OwnedFd } from './owned-fd.js';
 
 const EPOLL_CLOEXEC = 0x80000;
 const EPOLL_CTL_ADD = 1;
@@ -20,8 +22,8 @@ const DATA_OFFSET = arch === 'x64' ? 4 : 8;
 const WAKE_TOKEN = 0xffff_ffff;
 
 export class Epoll {
-  readonly fd: number;
-  readonly #wakeFd: number;
+  readonly #epfd: OwnedFd;
+  readonly #wake: OwnedFd;
   readonly #events: NativeMemory;
   readonly #maxEvents: number;
   #pending: Promise<number[]> | undefined;
@@ -29,15 +31,21 @@ export class Epoll {
 
   constructor(maxEvents = 64) {
     this.#maxEvents = maxEvents;
-    this.fd = check('epoll_create1', libc.epollCreate1(EPOLL_CLOEXEC));
+    this.#epfd = new OwnedFd(check('epoll_create1', libc.epollCreate1(EPOLL_CLOEXEC)), 'epoll set', this);
     try {
-      this.#wakeFd = check('eventfd', libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      this.#wake = new OwnedFd(check('eventfd', libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), 'epoll wake-up eventfd', this);
     } catch (e) {
-      libc.close(this.fd);
+      this.#epfd.close();
       throw e;
     }
     this.#events = new NativeMemory(EVENT_SIZE * (maxEvents + 1) + 16);
-    this.#ctl(EPOLL_CTL_ADD, this.#wakeFd, EPOLLIN, WAKE_TOKEN);
+    this.#ctl(EPOLL_CTL_ADD, this.#wake.raw, EPOLLIN, WAKE_TOKEN);
+  }
+
+  /** The epoll fd; throws once the set is closed. */
+  get fd(): number {
+    if (this.#closed) throw new EbpfError('ERR_CLOSED', 'epoll set is closed');
+    return this.#epfd.raw;
   }
 
   get closed(): boolean {
@@ -61,7 +69,7 @@ export class Epoll {
     b.fill(0, at, at + EVENT_SIZE);
     b.writeUInt32LE(events, at);
     b.writeUInt32LE(token, at + DATA_OFFSET);
-    check('epoll_ctl', libc.epollCtl(this.fd, op, fd, this.#events.address + at), `fd ${fd}`);
+    check('epoll_ctl', libc.epollCtl(this.#epfd.raw, op, fd, this.#events.address + at), `fd ${fd}`);
   }
 
   /**
@@ -84,7 +92,7 @@ export class Epoll {
 
   async #wait(timeoutMs: number): Promise<number[]> {
     for (;;) {
-      const n = await epollWaitAsync(this.fd, this.#events.address, this.#maxEvents, timeoutMs);
+      const n = await epollWaitAsync(this.#epfd.raw, this.#events.address, this.#maxEvents, timeoutMs);
       if (n === -Errno.EINTR) continue;
       if (n < 0) throw new SyscallError('epoll_wait', -n);
       const tokens: number[] = [];
@@ -103,7 +111,7 @@ export class Epoll {
     const b = this.#events.buffer;
     const at = EVENT_SIZE * this.#maxEvents;
     b.writeBigUInt64LE(1n, at);
-    libc.write(this.#wakeFd, this.#events.address + at, 8);
+    libc.write(this.#wake.raw, this.#events.address + at, 8);
   }
 
   close(): void {
@@ -114,8 +122,8 @@ export class Epoll {
   }
 
   #release(): void {
-    libc.close(this.#wakeFd);
-    libc.close(this.fd);
+    this.#wake.close();
+    this.#epfd.close();
     this.#events.free();
   }
 

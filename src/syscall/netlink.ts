@@ -2,6 +2,7 @@
 import { libc } from './libc.js';
 import { check } from './errors.js';
 import { NativeMemory } from './memory.js';
+import { OwnedFd } from './owned-fd.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -16,14 +17,14 @@ export const NETLINK_GET_STRICT_CHK = 12;
 const SOCKADDR_NL_SIZE = 12;
 
 export class NetlinkSocket {
-  readonly fd: number;
+  readonly #owned: OwnedFd;
   readonly portId: number;
   readonly #mem: NativeMemory;
   #closed = false;
 
   /** Opens a netlink socket; replies that do not come within `timeoutMs` fail instead of hanging. */
   constructor(protocol = NETLINK_ROUTE, timeoutMs = 5000, bufferSize = 64 * 1024) {
-    this.fd = check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+    this.#owned = new OwnedFd(check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)), 'netlink socket', this);
     this.#mem = new NativeMemory(bufferSize + 256);
     try {
       this.#setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1, 'setsockopt(NETLINK_EXT_ACK)');
@@ -43,6 +44,11 @@ export class NetlinkSocket {
       this.close();
       throw e;
     }
+  }
+
+  /** The socket's fd; throws once it is closed. */
+  get fd(): number {
+    return this.#owned.value;
   }
 
   #setInt(level: number, name: number, value: number, what: string): void {
@@ -78,7 +84,7 @@ export class NetlinkSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    libc.close(this.fd);
+    this.#owned.close();
     this.#mem.free();
   }
 

@@ -47,6 +47,18 @@ export class OwnedFd {
     return this.#fd;
   }
 
+  /**
+   * Gives the fd up without closing it, for a new owner to take (an object that wraps this one):
+   * this OwnedFd is closed from then on and the garbage collector no longer watches its owner.
+   */
+  disown(): number {
+    if (this.#closed) throw new EbpfError('ERR_CLOSED', `${this.#what} is closed`);
+    this.#closed = true;
+    registry.unregister(this);
+    return this.#fd;
+  }
+
+  /** Closes the fd (once; later calls do nothing). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
