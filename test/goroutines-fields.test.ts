@@ -56,7 +56,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
     await new Promise<void>((r) => child.stdout!.once('data', () => r()));
     const closed = new Promise<void>((r) => child.once('close', () => r()));
     const tracer = GoroutineTracer.open({ binary: path, pid: child.pid! });
-    const summary = new GoroutineSummary({ names: { functionAt: (pc) => info.functions.nameAt(pc), waitReasons: info.waitReasons } });
+    const summary = new GoroutineSummary({ names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons } });
     const seen: GoroutineTransition[] = [];
     try {
       child.stdin!.end('go\n');
@@ -83,6 +83,15 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
     // Births carry a creation site inside main.main (the go statements).
     const births = seen.filter((t) => t.startPc !== undefined && printed.some((p) => p.goid === t.goid));
     expect(births.every((t) => info.functions.nameAt(Number(t.createdAtPc)) === 'main.main')).toBe(true);
+    // ...and at the line of the `go f()` statement that started each one, as the source says.
+    const source = readFileSync(join(FIXTURES, 'workload.go'), 'utf8').split('\n');
+    for (const p of printed) {
+      const line = source.findIndex((l) => l.trim() === `go ${p.fn.slice('main.'.length)}()`) + 1;
+      expect(line).toBeGreaterThan(0);
+      expect(summary.createdAtOf(child.pid!, p.goid)).toMatch(new RegExp(`(^|/)workload\\.go:${line}$`));
+      expect(summary.createdByOf(child.pid!, p.goid)).toBe('main.main');
+    }
+    expect(r.byFunction['main.worker'].createdAt).toEqual({ [`main.main at ${summary.createdAtOf(child.pid!, printed.find((p) => p.fn === 'main.worker')!.goid)}`]: 6 });
   });
 
   it('esbuild (Go 1.26, stripped, no checked g layout): traced as before, with a note instead of guessed fields', () => {

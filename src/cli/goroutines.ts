@@ -188,6 +188,11 @@ function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): 
       const reasons = Object.entries(f.waitReasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ');
       out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(f.goroutines).padStart(11)} ${ms('running').padStart(11)} ${ms('runnable').padStart(12)} ${ms('waiting').padStart(11)} (${(w?.p50Ms ?? 0).toFixed(2)}/${(w?.p99Ms ?? 0).toFixed(2)})  ${reasons}`);
     }
+    const sites = fns.flatMap(([fn, f]) => Object.entries(f.createdAt).map(([site, n]) => ({ fn, site, n }))).sort((a, b) => b.n - a.n).slice(0, 12);
+    if (sites.length > 0) {
+      out.line('\n  START FUNCTION                  GOROUTINES  CREATED BY (go statement)');
+      for (const { fn, site, n } of sites) out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(n).padStart(11)}  ${site}`);
+    }
   }
   const l = r.schedulingLatency;
   if (l.count > 0) {
@@ -273,7 +278,7 @@ async function trace(o: Options): Promise<number> {
     const summary = new GoroutineSummary({
       states: o.states,
       keepSlices: traceFd !== undefined,
-      names: { functionAt: (pc) => info.functions.nameAt(pc), waitReasons: info.waitReasons },
+      names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons },
     });
     let start: bigint | undefined;
     const onTransition = (t: GoroutineTransition): void => {
@@ -283,7 +288,7 @@ async function trace(o: Options): Promise<number> {
         const fn = summary.functionOf(t.pid, t.goid);
         out.line(JSON.stringify({
           type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState,
-          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
+          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid), createdAt: summary.createdAtOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
         }));
         return;
       }
