@@ -23,6 +23,16 @@ export interface StateSlice {
   waitReason?: string;
 }
 
+/** A goroutine as it is now: the state it entered at `since` (CLOCK_MONOTONIC ns). */
+export interface LiveGoroutine {
+  pid: number;
+  goid: bigint;
+  state: string;
+  since: bigint;
+  waitReason?: string;
+  function?: string;
+}
+
 export interface FunctionSummary {
   goroutines: number;
   /** Per state: total over the function's goroutines, and per goroutine p50/p99. */
@@ -156,6 +166,18 @@ export class GoroutineSummary {
   /** The function whose go statement created goroutine `goid` of `pid`, when its birth was traced. */
   createdByOf(pid: number, goid: bigint): string | undefined {
     return this.#createdBy.get(`${pid}/${goid}`);
+  }
+
+  /** Goroutines alive now (neither idle nor dead), each with its state since its last transition. */
+  live(): LiveGoroutine[] {
+    const out: LiveGoroutine[] = [];
+    for (const [g, cur] of this.#current) {
+      const b = base(cur.state);
+      if (b === GoroutineState.idle || b === GoroutineState.dead) continue;
+      const [pid, goid] = g.split('/');
+      out.push({ pid: Number(pid), goid: BigInt(goid), state: stateName(b), since: cur.since, waitReason: b === GoroutineState.waiting ? cur.waitReason : undefined, function: this.#function.get(g) });
+    }
+    return out;
   }
 
   /** "file:line" of the go statement that created goroutine `goid` of `pid`, when known. */
