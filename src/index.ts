@@ -126,3 +126,7 @@ export {
 } from './links/index.js';
 export type { KprobeAttachOptions, KprobeMultiOptions, KsyscallOptions, StructOpsLayout, StructOpsValue } from './links/index.js';
 export { BpfToken, TokenError } from './token/index.js';
+// Goroutine tracer (issue 14): pc → function, file:line (pclntab line tables), and the --top frame.
+export type { SourcePosition } from './go/index.js';
+export { renderTop } from './goroutines/index.js';
+export type { LiveGoroutine, TopFrame } from './goroutines/index.js';

@@ -142,8 +142,11 @@ describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines: live', () =
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const workers = [...r.stderr.matchAll(/^goid (\d+) main\.worker$/gm)].map((m) => Number(m[1]));
     expect(workers.length).toBe(2);
+    // The go statement's line, from the fixture's source.
+    const goLine = readFileSync(join(FIXTURES, 'workload.go'), 'utf8').split('\n').findIndex((l) => l.trim() === 'go worker()') + 1;
+    const site = new RegExp(`(^|/)workload\\.go:${goLine}$`);
     for (const goid of workers) {
-      expect(lines.some((l) => l.goid === goid && l.function === 'main.worker' && l.createdBy === 'main.main' && l.waitReason === 'chan receive')).toBe(true);
+      expect(lines.some((l) => l.goid === goid && l.function === 'main.worker' && l.createdBy === 'main.main' && site.test(String(l.createdAt)) && l.waitReason === 'chan receive')).toBe(true);
     }
     const summary = lines[lines.length - 1] as { byFunction: Record<string, { goroutines: number; waitReasons: Record<string, number> }> };
     expect(summary.byFunction['main.worker'].goroutines).toBe(2);
@@ -152,7 +155,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines: live', () =
     rmSync(traceFile);
     for (const goid of workers) {
       expect(trace.traceEvents.some((e) => e.ph === 'M' && e.tid === goid && e.args!.name === `goroutine ${goid} main.worker`)).toBe(true);
-      expect(trace.traceEvents.some((e) => e.ph === 'X' && e.tid === goid && e.args!.waitReason === 'chan receive' && e.args!.startFunction === 'main.worker' && e.args!.createdBy === 'main.main')).toBe(true);
+      expect(trace.traceEvents.some((e) => e.ph === 'X' && e.tid === goid && e.args!.waitReason === 'chan receive' && e.args!.startFunction === 'main.worker' && e.args!.createdBy === 'main.main' && site.test(String(e.args!.createdAt)))).toBe(true);
     }
   });
 

@@ -3,10 +3,11 @@
 // workload fixture's goroutines print about themselves.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ElfFile } from '../src/elf/index.js';
-import { GOROUTINE_FIELD_OFFSETS, goroutineFieldOffsets, WAIT_REASON_NAMES, waitReasonsFromBinary } from '../src/go/index.js';
+import { GOROUTINE_FIELD_OFFSETS, goroutineFieldOffsets, parseGoVersion, WAIT_REASON_NAMES, waitReasonsFromBinary } from '../src/go/index.js';
 import { elfBinaryImage, GoroutineTracer, openGoBinary, type GoroutineTransition } from '../src/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
 import { isRoot, need } from './support/env.js';
@@ -26,6 +27,18 @@ describe('runtime.g fields and wait reason names', () => {
     expect(stripped.goroutineFields).toMatchObject({ source: 'table', startpc: row.startpc });
     expect(stripped.waitReasons).toEqual(WAIT_REASON_NAMES.get(19));
     expect(goroutineFieldOffsets(image, info.version).offsets!.source).toBe('dwarf');
+  });
+});
+
+describe('the table against DWARF of a newer Go binary on this machine', () => {
+  it('Go 1.24.3 (/usr/local/bin/docker, unstripped): DWARF gives the 1.24 row and its binary the wait reason names', () => {
+    const docker = '/usr/local/bin/docker';
+    need(existsSync(docker), 'the Go 1.24 docker binary with DWARF at /usr/local/bin/docker');
+    const info = openGoBinary(docker);
+    expect(info.version.raw).toMatch(/^go1\.24\./);
+    const row = GOROUTINE_FIELD_OFFSETS.find((r) => r.minor === 24)!;
+    expect(info.goroutineFields).toEqual({ waitreason: row.waitreason, startpc: row.startpc, gopc: row.gopc, source: 'dwarf' });
+    expect(info.waitReasons).toContain('chan receive');
   });
 });
 
@@ -56,7 +69,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
     await new Promise<void>((r) => child.stdout!.once('data', () => r()));
     const closed = new Promise<void>((r) => child.once('close', () => r()));
     const tracer = GoroutineTracer.open({ binary: path, pid: child.pid! });
-    const summary = new GoroutineSummary({ names: { functionAt: (pc) => info.functions.nameAt(pc), waitReasons: info.waitReasons } });
+    const summary = new GoroutineSummary({ names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons } });
     const seen: GoroutineTransition[] = [];
     try {
       child.stdin!.end('go\n');
@@ -83,12 +96,70 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
     // Births carry a creation site inside main.main (the go statements).
     const births = seen.filter((t) => t.startPc !== undefined && printed.some((p) => p.goid === t.goid));
     expect(births.every((t) => info.functions.nameAt(Number(t.createdAtPc)) === 'main.main')).toBe(true);
+    // ...and at the line of the `go f()` statement that started each one, as the source says.
+    const source = readFileSync(join(FIXTURES, 'workload.go'), 'utf8').split('\n');
+    for (const p of printed) {
+      const line = source.findIndex((l) => l.trim() === `go ${p.fn.slice('main.'.length)}()`) + 1;
+      expect(line).toBeGreaterThan(0);
+      expect(summary.createdAtOf(child.pid!, p.goid)).toMatch(new RegExp(`(^|/)workload\\.go:${line}$`));
+      expect(summary.createdByOf(child.pid!, p.goid)).toBe('main.main');
+    }
+    expect(r.byFunction['main.worker'].createdAt).toEqual({ [`main.main at ${summary.createdAtOf(child.pid!, printed.find((p) => p.fn === 'main.worker')!.goid)}`]: 6 });
   });
 
-  it('esbuild (Go 1.26, stripped, no checked g layout): traced as before, with a note instead of guessed fields', () => {
+  it('esbuild (Go 1.26, stripped): births carry start functions that are function entries in its pclntab, waits carry reasons in the 1.26 range', { timeout: 120_000 }, async () => {
     const esbuild = resolve('node_modules/@esbuild', `${process.platform}-${process.arch}`, 'bin', 'esbuild');
     const info = openGoBinary(esbuild);
-    expect(info.goroutineFields).toBeUndefined();
-    expect(info.notes.join('\n')).toMatch(/no checked runtime\.g layout for go1\.2\d/);
+    const row = GOROUTINE_FIELD_OFFSETS.find((r) => r.minor === 26)!;
+    expect(info.version.raw).toMatch(/^go1\.26\./);
+    expect(info.goroutineFields).toEqual({ waitreason: row.waitreason, startpc: row.startpc, gopc: row.gopc, source: 'table' });
+    expect(info.waitReasons).toEqual(WAIT_REASON_NAMES.get(26));
+    // A bundle of a few files: the runtime's own goroutines start, and esbuild's parallel workers.
+    const dir = mkdtempSync(join(tmpdir(), 'esbuild-fields-'));
+    const seen: GoroutineTransition[] = [];
+    try {
+      for (let i = 0; i < 6; i++) writeFileSync(join(dir, `m${i}.js`), `export const v${i} = ${i};\n${i < 5 ? `export * from './m${i + 1}.js';\n` : ''}`);
+      // esbuild waits (in sh, before its exec) until the probe is attached, so its first goroutines are seen.
+      const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', esbuild, '--bundle', join(dir, 'm0.js')], { stdio: ['pipe', 'ignore', 'inherit'] });
+      await new Promise<void>((r) => child.once('spawn', () => r()));
+      const tracer = GoroutineTracer.open({ binary: esbuild, pid: child.pid! });
+      try {
+        child.stdin!.end('go\n');
+        for await (const t of tracer) seen.push(t);
+      } finally {
+        tracer.close();
+        child.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const births = seen.filter((t) => t.startPc !== undefined);
+    expect(births.length).toBeGreaterThan(5);
+    // Every start pc is exactly a function's entry; every creation pc lies inside a function.
+    for (const b of births) {
+      const name = info.functions.nameAt(Number(b.startPc));
+      expect(name, `start pc 0x${b.startPc!.toString(16)}`).toBeDefined();
+      expect(info.functions.lookup(name!)).toBe(Number(b.startPc));
+      expect(info.functions.positionAt(Number(b.createdAtPc) - 1)?.line).toBeGreaterThan(0);
+    }
+    const starts = new Set(births.map((b) => info.functions.nameAt(Number(b.startPc))!));
+    // Goroutines the Go runtime always starts, and esbuild's own.
+    for (const fn of ['runtime.forcegchelper', 'runtime.runFinalizers']) expect(starts).toContain(fn);
+    expect([...starts].some((f) => f.startsWith('github.com/evanw/esbuild/internal/'))).toBe(true);
+    const reasons = seen.filter((t) => t.waitReason !== undefined).map((t) => t.waitReason!);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toBeLessThan(WAIT_REASON_NAMES.get(26)!.length);
+    const named = new Set(reasons.map((r) => WAIT_REASON_NAMES.get(26)![r]));
+    // forcegchelper parks as "force gc (idle)", runFinalizers as "finalizer wait".
+    // esbuild's main goroutine waits on its workers' channels.
+    for (const r of ['force gc (idle)', 'finalizer wait', 'chan receive']) expect(named).toContain(r);
+  });
+
+  it('a release past the table gets no guessed g fields, and says so', () => {
+    const esbuild = resolve('node_modules/@esbuild', `${process.platform}-${process.arch}`, 'bin', 'esbuild');
+    const image = elfBinaryImage(ElfFile.parse(readFileSync(esbuild)));
+    const r = goroutineFieldOffsets(image, parseGoVersion('go1.27.0')!);
+    expect(r.offsets).toBeUndefined();
+    expect(r.warning).toMatch(/no checked runtime\.g layout for go1\.27\.0/);
   });
 });

@@ -14,6 +14,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { chromeTrace } from '../goroutines/chrome-trace.js';
 import { stateMask, stateName, type GoroutineTransition } from '../goroutines/record.js';
 import { GoroutineSummary, type SummaryReport } from '../goroutines/summary.js';
+import { renderTop } from '../goroutines/top.js';
 import { GoroutineTracer, type GoroutineTracerStats } from '../goroutines/tracer.js';
 
 const USAGE = `usage: ebpf goroutines [--pid N | --binary PATH | -- COMMAND [ARGS...]] [options]
@@ -28,6 +29,8 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
   --trace-out FILE   also write a Chrome/Perfetto trace (JSON) to FILE
   --states a,b       only transitions into or out of these states (runnable, running, waiting, ...)
   --quiet            the summary only
+  --top              a live view, redrawn every second: goroutines by state and start
+                     function, the longest waiters and why (then the summary)
   --max-latency MS   longest a record waits before it is read (default 50)
   --ring-size BYTES  ring buffer size (a power of two, at least 4096; default 8 MiB)
   -h, --help         this text
@@ -41,6 +44,7 @@ interface Options {
   command?: string[];
   json: boolean;
   quiet: boolean;
+  top: boolean;
   traceOut?: string;
   states?: string[];
   maxLatencyMs: number;
@@ -61,6 +65,7 @@ function parse(argv: string[]): Options | 'help' {
         binary: { type: 'string' },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        top: { type: 'boolean', default: false },
         'trace-out': { type: 'string' },
         states: { type: 'string' },
         'max-latency': { type: 'string' },
@@ -72,7 +77,8 @@ function parse(argv: string[]): Options | 'help' {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return 'help';
-  const o: Options = { json: values.json, quiet: values.quiet, maxLatencyMs: 50 };
+  const o: Options = { json: values.json, quiet: values.quiet, top: values.top, maxLatencyMs: 50 };
+  if (o.top && o.json) throw new UsageError('--top is a view for a terminal; it cannot be combined with --json');
   const targets = [values.pid !== undefined, values.binary !== undefined, dash >= 0].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give one target: --pid, --binary or -- COMMAND');
   if (values.pid !== undefined) {
@@ -188,6 +194,11 @@ function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): 
       const reasons = Object.entries(f.waitReasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ');
       out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(f.goroutines).padStart(11)} ${ms('running').padStart(11)} ${ms('runnable').padStart(12)} ${ms('waiting').padStart(11)} (${(w?.p50Ms ?? 0).toFixed(2)}/${(w?.p99Ms ?? 0).toFixed(2)})  ${reasons}`);
     }
+    const sites = fns.flatMap(([fn, f]) => Object.entries(f.createdAt).map(([site, n]) => ({ fn, site, n }))).sort((a, b) => b.n - a.n).slice(0, 12);
+    if (sites.length > 0) {
+      out.line('\n  START FUNCTION                  GOROUTINES  CREATED BY (go statement)');
+      for (const { fn, site, n } of sites) out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(n).padStart(11)}  ${site}`);
+    }
   }
   const l = r.schedulingLatency;
   if (l.count > 0) {
@@ -273,17 +284,17 @@ async function trace(o: Options): Promise<number> {
     const summary = new GoroutineSummary({
       states: o.states,
       keepSlices: traceFd !== undefined,
-      names: { functionAt: (pc) => info.functions.nameAt(pc), waitReasons: info.waitReasons },
+      names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons },
     });
     let start: bigint | undefined;
     const onTransition = (t: GoroutineTransition): void => {
       summary.add(t);
-      if (o.quiet) return;
+      if (o.quiet || o.top) return;
       if (o.json) {
         const fn = summary.functionOf(t.pid, t.goid);
         out.line(JSON.stringify({
           type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState,
-          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
+          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid), createdAt: summary.createdAtOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
         }));
         return;
       }
@@ -301,6 +312,17 @@ async function trace(o: Options): Promise<number> {
       abort.abort();
     });
     child?.stdin!.end('go\n');
+    // --top: a frame a second. In a terminal each frame replaces the last (cursor home, clear);
+    // into a pipe the frames follow one another, each after a blank line.
+    const tty = process.stdout.isTTY === true;
+    const title = `${binary}${pid ? ` (pid ${pid})` : ''}`;
+    const topTimer = o.top
+      ? setInterval(() => {
+          const lines = renderTop({ title, now: process.hrtime.bigint(), live: summary.live(), transitions: summary.count, lost: tracer!.stats().lost, rows: tty ? Math.max(3, Math.floor(((process.stdout.rows || 40) - 9) / 2)) : 10 });
+          out.line(`${tty ? '\x1b[H\x1b[2J' : '\n'}${lines.join('\n')}`);
+          out.flush();
+        }, 1000)
+      : undefined;
 
     while (!abort.signal.aborted && !tracer.targetHasExited && !childDone) {
       // Bounded chunks: the event loop gets a turn between them (signals, the child's exit).
@@ -312,6 +334,7 @@ async function trace(o: Options): Promise<number> {
       out.flush();
       await tracer.wait(-1, { signal: abort.signal });
     }
+    if (topTimer) clearInterval(topTimer);
     // Detach, drain, read the stats: in that order, so the figures describe everything traced.
     const stats = tracer.finish(onTransition);
     out.flush();

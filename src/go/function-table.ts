@@ -1,4 +1,14 @@
 import { GoBinaryError } from './errors.js';
+import type { SourceLine } from './line-table.js';
+
+/** A pc's function and, when the line tables know it, its file and line. */
+export interface SourcePosition {
+  function: string;
+  /** Entry address of the function. */
+  entry: number;
+  file?: string;
+  line?: number;
+}
 
 export interface GoFunction {
   name: string;
@@ -18,6 +28,11 @@ export interface GoFunctions {
   lookup(name: string): number | undefined;
   /** Name of the function whose [entry, end) holds `addr`. */
   nameAt(addr: number): string | undefined;
+  /**
+   * Function, file and line of the instruction at `addr`. For a return address (a call site seen
+   * from the callee, like g.gopc) pass addr - 1, as Go's traceback does, so the call's line is found.
+   */
+  positionAt(addr: number): SourcePosition | undefined;
   all(): GoFunction[];
 }
 
@@ -33,6 +48,7 @@ export class FunctionTable implements GoFunctions {
     private readonly entries: readonly number[],
     private readonly nameOf: (index: number) => string,
     where: string,
+    private readonly sourceLine?: (index: number, entry: number, pc: number) => SourceLine | undefined,
   ) {
     for (let i = 1; i < entries.length; i++) {
       if (entries[i] < entries[i - 1]) {
@@ -69,8 +85,8 @@ export class FunctionTable implements GoFunctions {
     return i === undefined ? undefined : this.entries[i];
   }
 
-  nameAt(addr: number): string | undefined {
-    if (this.count === 0 || addr < this.entries[0] || addr >= this.entries[this.count]) return undefined;
+  private indexAt(addr: number): number | undefined {
+    if (this.count === 0 || !(addr >= this.entries[0]) || addr >= this.entries[this.count]) return undefined;
     let lo = 0;
     let hi = this.count - 1;
     while (lo < hi) {
@@ -78,7 +94,20 @@ export class FunctionTable implements GoFunctions {
       if (this.entries[mid] <= addr) lo = mid;
       else hi = mid - 1;
     }
-    return this.name(lo);
+    return lo;
+  }
+
+  nameAt(addr: number): string | undefined {
+    const i = this.indexAt(addr);
+    return i === undefined ? undefined : this.name(i);
+  }
+
+  positionAt(addr: number): SourcePosition | undefined {
+    const i = this.indexAt(addr);
+    if (i === undefined) return undefined;
+    const entry = this.entries[i];
+    const src = this.sourceLine?.(i, entry, addr);
+    return src ? { function: this.name(i), entry, file: src.file, line: src.line } : { function: this.name(i), entry };
   }
 
   all(): GoFunction[] {

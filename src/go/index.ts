@@ -7,7 +7,8 @@ export { parsePclntab, detectPclntabByteOrder, type Pclntab } from './pclntab.js
 export { PCLNTAB_FORMATS, formatForMagic, type PclntabFormat, type PclntabFormatInfo } from './pclntab-format.js';
 export { locatePclntab, type LocatedPclntab } from './locate-pclntab.js';
 export { resolveTextStart, type TextStart } from './text-start.js';
-export { FunctionTable, type GoFunction, type GoFunctions } from './function-table.js';
+export { FunctionTable, type GoFunction, type GoFunctions, type SourcePosition } from './function-table.js';
+export { pcValue, type SourceLine } from './line-table.js';
 export { readBuildInfo, type BuildInfo } from './buildinfo.js';
 export { scanVersionStrings } from './version-scan.js';
 export { binaryGoVersion, type BinaryVersion } from './binary-version.js';

@@ -1,6 +1,7 @@
 import { ByteView } from './byte-view.js';
 import { GoBinaryError } from './errors.js';
 import { FunctionTable } from './function-table.js';
+import { sourceLineAt, type LineTableLayout, type SourceLine } from './line-table.js';
 import { formatForMagic, type PclntabFormatInfo } from './pclntab-format.js';
 
 // Generic instantiations make long names; anything past this is not a function name.
@@ -22,6 +23,8 @@ export interface Pclntab {
   rawEntries: readonly number[];
   /** Name of function `index` (in table order). */
   nameOf(index: number): string;
+  /** File and line of `pc` in function `index`, whose entry address is `entry`; undefined when the tables have none. */
+  sourceLine(index: number, entry: number, pc: number): SourceLine | undefined;
   /** Lookups with entries made absolute by adding `textStart` (ignored for older formats). */
   functions(textStart: number): FunctionTable;
 }
@@ -58,18 +61,23 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
   let funcBase: number; // _func offsets are relative to this
   let nameBase: number; // name offsets are relative to this
   let headerTextStart: number | undefined;
+  // Line tables are read lazily; their layout is fixed here. Go 1.2 finds its file table through
+  // a u32 right after the function table; later formats name every table in the header.
+  let lineLayout: () => LineTableLayout;
   switch (format.format) {
     case 'go1.2':
       functab = 8 + ptrSize;
       entrySize = 2 * ptrSize;
       funcBase = 0;
       nameBase = 0;
+      lineLayout = () => ({ entryFieldSize: ptrSize, pctabBase: 0, quantum, filetab: v.u32(functab + nfunc * entrySize + ptrSize, 'file table offset') });
       break;
     case 'go1.16':
       nameBase = word(2, 'funcnameOffset');
       funcBase = word(6, 'pclnOffset');
       functab = funcBase;
       entrySize = 2 * ptrSize;
+      lineLayout = () => ({ entryFieldSize: ptrSize, pctabBase: word(5, 'pctabOffset'), quantum, cutab: word(3, 'cuOffset'), filenames: word(4, 'filetabOffset') });
       break;
     default:
       headerTextStart = word(2, 'textStart');
@@ -77,6 +85,7 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
       funcBase = word(7, 'pclnOffset');
       functab = funcBase;
       entrySize = 8;
+      lineLayout = () => ({ entryFieldSize: 4, pctabBase: word(6, 'pctabOffset'), quantum, cutab: word(4, 'cutabOffset'), filenames: word(5, 'filetabOffset') });
   }
   // The table needs nfunc entries plus the end marker; a count beyond the data is a lie.
   if (nfunc > (data.length - functab) / entrySize) {
@@ -106,6 +115,12 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
     const nameOff = v.i32(nameField, `name offset of function ${i}`);
     return v.cstring(nameBase + nameOff, MAX_NAME_LENGTH, `name of function ${i}`);
   };
+  let layout: LineTableLayout | undefined;
+  const sourceLine = (i: number, entry: number, pc: number): SourceLine | undefined => {
+    if (!(i >= 0 && i < nfunc)) throw new GoBinaryError(`function index ${i} out of range`, where);
+    layout ??= lineLayout();
+    return sourceLineAt(v, layout, funcBase + funcOffsets[i], entry, pc);
+  };
   // Decode the first and last names now, so a truncated table fails here and not on first use.
   if (nfunc > 0) {
     nameOf(0);
@@ -122,9 +137,10 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
     entriesAreRelative: relative,
     rawEntries,
     nameOf,
+    sourceLine,
     functions(textStart: number): FunctionTable {
       const entries = relative ? rawEntries.map((e) => textStart + e) : rawEntries;
-      return new FunctionTable(entries, nameOf, where);
+      return new FunctionTable(entries, nameOf, where, sourceLine);
     },
   };
 }

@@ -11,8 +11,27 @@ const GO_1_19 = [
   'trace reader (blocked)', 'wait for GC cycle', 'GC worker (idle)', 'preempted', 'debug call',
 ];
 
-/** waitReasonStrings by minor release (64-bit). Checked: 1.19.8 against its runtime.waitReasonStrings. */
-export const WAIT_REASON_NAMES: ReadonlyMap<number, readonly string[]> = new Map([[19, GO_1_19]]);
+// Go 1.26: the waitReason constants in their declaration order (the value is the index). Checked
+// live on esbuild (go1.26.5): runtime.bgsweep waits on 8, bgscavenge on 9, runfinq on 10,
+// forcegchelper on 11, the cleanup goroutine on 46.
+const GO_1_26 = [
+  '', 'GC assist marking', 'IO wait', 'dumping heap', 'garbage collection', 'garbage collection scan', 'panicwait', 'GC assist wait',
+  'GC sweep wait', 'GC scavenge wait', 'finalizer wait', 'force gc (idle)', 'GOMAXPROCS updater (idle)', 'semacquire', 'sleep',
+  'chan receive (nil chan)', 'chan send (nil chan)', 'select (no cases)', 'select', 'chan receive', 'chan send', 'sync.Cond.Wait',
+  'sync.Mutex.Lock', 'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'sync.WaitGroup.Wait', 'trace reader (blocked)', 'wait for GC cycle',
+  'GC worker (idle)', 'GC worker (active)', 'preempted', 'debug call', 'GC mark termination', 'stopping the world', 'flushing proc caches',
+  'trace goroutine status', 'trace proc status', 'page trace flush', 'coroutine', 'GC weak to strong wait', 'synctest.Run', 'synctest.Wait',
+  'chan receive (durable)', 'chan send (durable)', 'select (durable)', 'sync.WaitGroup.Wait (durable)', 'cleanup wait',
+];
+
+/**
+ * waitReasonStrings by minor release (64-bit). Checked: 1.19.8 against its runtime.waitReasonStrings;
+ * 1.26 from runtime2.go of the 1.26 tree, checked live on esbuild (go1.26.5).
+ */
+export const WAIT_REASON_NAMES: ReadonlyMap<number, readonly string[]> = new Map([
+  [19, GO_1_19],
+  [26, GO_1_26],
+]);
 
 const MAX_REASONS = 256; // waitReason is a uint8
 const MAX_NAME = 64;

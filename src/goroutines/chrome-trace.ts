@@ -35,6 +35,7 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
     const args: Record<string, unknown> = { goid: Number(s.goid), thread: s.tid };
     if (s.function) args.startFunction = s.function;
     if (s.createdBy) args.createdBy = s.createdBy;
+    if (s.createdAt) args.createdAt = s.createdAt;
     if (s.waitReason) args.waitReason = s.waitReason;
     events.push({ ph: 'X', name: s.waitReason ? `waiting: ${s.waitReason}` : s.state, cat: 'goroutine', pid: s.pid, tid: Number(s.goid), ts: us(s.start), dur, args });
     if (s.state === 'running') {

@@ -3,5 +3,6 @@ export { buildCasgstatusProbe, CONFIG as GOROUTINE_PROBE_CONFIG, STATS as GOROUT
 export { decodeTransition, G_SCAN, GoroutineState, RECORD as GOROUTINE_RECORD, stateMask, stateName, type GoroutineStateName, type GoroutineTransition } from './record.js';
 export { GoroutineAttribution, isBirth } from './attribution.js';
 export { processAlive, watchProcessExit, type ProcessExitWatch } from './process-exit.js';
-export { GoroutineSummary, percentile, type LatencyHistogram, type StateSlice, type StateTime, type SummaryReport } from './summary.js';
+export { GoroutineSummary, percentile, type LatencyHistogram, type LiveGoroutine, type StateSlice, type StateTime, type SummaryReport } from './summary.js';
+export { renderTop, type TopFrame } from './top.js';
 export { chromeTrace, type TraceEvent } from './chrome-trace.js';

@@ -17,8 +17,20 @@ export interface StateSlice {
   function?: string;
   /** The function whose go statement created the goroutine. */
   createdBy?: string;
+  /** Where that go statement is: "file:line" (from the pclntab's line tables). */
+  createdAt?: string;
   /** For "waiting": why (runtime2.go's name). */
   waitReason?: string;
+}
+
+/** A goroutine as it is now: the state it entered at `since` (CLOCK_MONOTONIC ns). */
+export interface LiveGoroutine {
+  pid: number;
+  goid: bigint;
+  state: string;
+  since: bigint;
+  waitReason?: string;
+  function?: string;
 }
 
 export interface FunctionSummary {
@@ -27,6 +39,8 @@ export interface FunctionSummary {
   timePerState: Record<string, StateTime>;
   /** Time spent waiting, per wait reason, over the function's goroutines (ms). */
   waitReasons: Record<string, number>;
+  /** Goroutines per creation site ("main.main at main.go:42"), when births were traced. */
+  createdAt: Record<string, number>;
 }
 
 export interface SummaryNames {
@@ -34,6 +48,8 @@ export interface SummaryNames {
   functionAt?(pc: number): string | undefined;
   /** runtime.waitReason names by value (GoBinaryInfo.waitReasons). */
   waitReasons?: readonly string[];
+  /** Function, file and line of the instruction at `pc` (GoBinaryInfo.functions.positionAt). */
+  positionAt?(pc: number): { function: string; file?: string; line?: number } | undefined;
 }
 
 export interface StateTime {
@@ -82,6 +98,8 @@ export class GoroutineSummary {
   readonly #current = new Map<string, { state: number; since: bigint; tid: number; waitReason?: string }>();
   /** Function holding the go statement that created the goroutine ("pid/goid"). */
   readonly #createdBy = new Map<string, string>();
+  /** "file:line" of that go statement ("pid/goid"). */
+  readonly #createdAt = new Map<string, string>();
   /** Start function per goroutine ("pid/goid"). */
   readonly #function = new Map<string, string>();
   /** Per goroutine: per state ns, per wait reason ns. */
@@ -116,7 +134,13 @@ export class GoroutineSummary {
     this.#goroutines.add(g);
     if (t.startPc !== undefined && !this.#function.has(g)) {
       this.#function.set(g, this.functionName(t.startPc));
-      if (t.createdAtPc) this.#createdBy.set(g, this.#names.functionAt?.(Number(t.createdAtPc)) ?? `0x${t.createdAtPc.toString(16)}`);
+      if (t.createdAtPc) {
+        // gopc is the return address of the call to newproc: pc-1 lies in the call itself, so the
+        // line is the go statement's, as Go's traceback reports "created by".
+        const pos = this.#names.positionAt?.(Number(t.createdAtPc) - 1);
+        this.#createdBy.set(g, pos?.function ?? this.#names.functionAt?.(Number(t.createdAtPc)) ?? `0x${t.createdAtPc.toString(16)}`);
+        if (pos?.file !== undefined && pos.line !== undefined) this.#createdAt.set(g, `${pos.file}:${pos.line}`);
+      }
     }
     const cur = this.#current.get(g);
     if (cur && base(cur.state) === base(t.oldState)) {
@@ -144,6 +168,23 @@ export class GoroutineSummary {
     return this.#createdBy.get(`${pid}/${goid}`);
   }
 
+  /** Goroutines alive now (neither idle nor dead), each with its state since its last transition. */
+  live(): LiveGoroutine[] {
+    const out: LiveGoroutine[] = [];
+    for (const [g, cur] of this.#current) {
+      const b = base(cur.state);
+      if (b === GoroutineState.idle || b === GoroutineState.dead) continue;
+      const [pid, goid] = g.split('/');
+      out.push({ pid: Number(pid), goid: BigInt(goid), state: stateName(b), since: cur.since, waitReason: b === GoroutineState.waiting ? cur.waitReason : undefined, function: this.#function.get(g) });
+    }
+    return out;
+  }
+
+  /** "file:line" of the go statement that created goroutine `goid` of `pid`, when known. */
+  createdAtOf(pid: number, goid: bigint): string | undefined {
+    return this.#createdAt.get(`${pid}/${goid}`);
+  }
+
   /** The start function of goroutine `goid` of `pid`, when its birth was traced. */
   functionOf(pid: number, goid: bigint): string | undefined {
     return this.#function.get(`${pid}/${goid}`);
@@ -162,7 +203,7 @@ export class GoroutineSummary {
     if (!per) this.#perGoroutine.set(g, (per = { states: new Map(), reasons: new Map() }));
     per.states.set(name, (per.states.get(name) ?? 0n) + (end - start));
     if (b === GoroutineState.waiting && waitReason !== undefined) per.reasons.set(waitReason, (per.reasons.get(waitReason) ?? 0n) + (end - start));
-    if (this.#keepSlices) this.slices.push({ pid, goid, state: name, start, end, tid, function: this.#function.get(g), createdBy: this.#createdBy.get(g), waitReason: b === GoroutineState.waiting ? waitReason : undefined });
+    if (this.#keepSlices) this.slices.push({ pid, goid, state: name, start, end, tid, function: this.#function.get(g), createdBy: this.#createdBy.get(g), createdAt: this.#createdAt.get(g), waitReason: b === GoroutineState.waiting ? waitReason : undefined });
   }
 
   /** Closes the intervals still open at the last timestamp seen. */
@@ -202,7 +243,14 @@ export class GoroutineSummary {
     for (const [fn, gs] of groups) {
       const states = new Map<string, number[]>();
       const reasons: Record<string, number> = {};
+      const createdAt: Record<string, number> = {};
       for (const g of gs) {
+        const by = this.#createdBy.get(g);
+        if (by !== undefined) {
+          const at = this.#createdAt.get(g);
+          const site = at ? `${by} at ${at}` : by;
+          createdAt[site] = (createdAt[site] ?? 0) + 1;
+        }
         const per = this.#perGoroutine.get(g);
         if (!per) continue;
         for (const [s, ns] of per.states) {
@@ -220,7 +268,7 @@ export class GoroutineSummary {
         v.sort((a, b) => a - b);
         timePerState[s] = { totalMs: v.reduce((x, y) => x + y, 0), goroutines: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99) };
       }
-      byFunction[fn] = { goroutines: gs.length, timePerState, waitReasons: reasons };
+      byFunction[fn] = { goroutines: gs.length, timePerState, waitReasons: reasons, createdAt };
     }
     return {
       byFunction,

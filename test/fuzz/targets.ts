@@ -12,6 +12,7 @@ import { ElfError, ElfFile, SHT_REL, SHT_RELA } from '../../src/elf/index.js';
 import { GoBinaryError, parsePclntab, readBuildInfo, waitReasonsFromBinary, type BinaryImage } from '../../src/go/index.js';
 import { NetlinkParseError, parseAcknowledgement, parseLinkMessage, parseTcMessage, splitMessages } from '../../src/netlink/index.js';
 import { elfBinaryImage } from '../../src/symbols/index.js';
+import { buildLines } from '../go-line-tables.js';
 import { loadCollectionSpec, LoaderError } from '../../src/loader/index.js';
 import { applyCoreRelocations } from '../../src/core/index.js';
 
@@ -204,6 +205,25 @@ export function targets(): FuzzTarget[] {
       for (const f of fns.all()) {
         fns.nameAt(f.entry);
         if (++n > 2000) break;
+      }
+    },
+  });
+
+  // Line tables: laid-out Go 1.2 and 1.16 tables (small, so mutations land in them) and the real
+  // Go 1.19 one; every function's entry, middle and end pcs are resolved to file:line.
+  list.push({
+    name: 'pclntab-lines',
+    allowed: (e) => e instanceof GoBinaryError,
+    seeds: [buildLines('go1.2', 8, true), buildLines('go1.16', 8, true), buildLines('go1.2', 4, false), buildLines('go1.16', 4, true), pcln],
+    run(b) {
+      const table = parsePclntab(b);
+      const fns = table.functions(0x401000);
+      let n = 0;
+      for (const f of fns.all()) {
+        fns.positionAt(f.entry);
+        fns.positionAt(f.entry + Math.floor((f.end - f.entry) / 2));
+        fns.positionAt(f.end - 1);
+        if (++n > 300) break;
       }
     },
   });
