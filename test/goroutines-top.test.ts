@@ -59,7 +59,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('--top, live', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--top', '--', ...BLOCKING], { encoding: 'utf8', timeout: 50_000 });
     expect(r.status).toBe(0);
     // Each frame starts with its title line: "<binary> (pid N)  —  ...".
-    const frames = r.stdout.split(/^(?=\S.* \(pid \d+\)  —  )/m).filter((b) => b.includes('LONGEST WAITERS'));
+    const frames = r.stdout.split(/^(?=\S.* \(pid \d+\) {2}— {2})/m).filter((b) => b.includes('LONGEST WAITERS'));
     expect(frames.length).toBeGreaterThanOrEqual(2);
     // At some frame all 20 of a round are alive and waiting (the program holds them 1.5 s).
     const full = frames.find((f) => /^main\.main\.func1\s+20\s+0\s+0\s+20$/m.test(f.slice(f.indexOf('START FUNCTION'))));

@@ -1,7 +1,7 @@
 // Source positions from a pclntab: each function's pcfile and pcln tables (pc-value tables) map a pc
 // to a file number and a line; the file number names a file through the file table (Go 1.2-1.15:
 // one table for the binary) or through the compilation unit's slice of the cutab (Go 1.16+).
-import { ByteView, readUvarint } from './byte-view.js';
+import { type ByteView, readUvarint } from './byte-view.js';
 import { GoBinaryError } from './errors.js';
 
 // A file name longer than this is not a file name.
