@@ -1,5 +1,6 @@
 import { GoBinaryError } from './errors.js';
 
+/** One function of the pclntab: its name and address range [entry, end). */
 export interface GoFunction {
   name: string;
   /** Entry virtual address. */
@@ -18,6 +19,7 @@ export interface GoFunctions {
   lookup(name: string): number | undefined;
   /** Name of the function whose [entry, end) holds `addr`. */
   nameAt(addr: number): string | undefined;
+  /** Every function, in entry order. */
   all(): GoFunction[];
 }
 
@@ -29,6 +31,7 @@ export class FunctionTable implements GoFunctions {
   private byName: Map<string, number> | undefined;
   private readonly names: (string | undefined)[];
 
+  /** `entries` are sorted entry addresses plus the end of the last function; `nameOf(i)` decodes the name of function i; `where` names the table in errors. Throws a GoBinaryError when `entries` are not sorted. */
   constructor(
     private readonly entries: readonly number[],
     private readonly nameOf: (index: number) => string,
@@ -42,6 +45,7 @@ export class FunctionTable implements GoFunctions {
     this.names = new Array<string | undefined>(Math.max(0, entries.length - 1));
   }
 
+  /** Number of functions. */
   get count(): number {
     return this.names.length;
   }
@@ -81,6 +85,7 @@ export class FunctionTable implements GoFunctions {
     return this.name(lo);
   }
 
+  /** Every function, in entry order. */
   all(): GoFunction[] {
     const out: GoFunction[] = [];
     for (let i = 0; i < this.count; i++) out.push({ name: this.name(i), entry: this.entries[i], end: this.entries[i + 1] });
