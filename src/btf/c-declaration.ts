@@ -8,7 +8,9 @@ import type { BtfType, CompositeType, Enum64Type, EnumType, TypeId } from './typ
 export interface CNaming {
   /** Tag of a struct, union, enum or fwd: `foo` in `struct foo`. */
   tag(t: BtfType): string;
+  /** Name of a typedef. */
   typedef(t: BtfType): string;
+  /** Name of the enumerator at `index` of an enum. */
   enumerator(t: EnumType | Enum64Type, index: number): string;
   /**
    * Whether an anonymous enum may be printed inline here. Printing one twice would define its
@@ -18,6 +20,7 @@ export interface CNaming {
   inlineEnum?(t: EnumType | Enum64Type): boolean;
 }
 
+/** Naming that keeps every name exactly as BTF spells it. */
 export const BTF_NAMING: CNaming = {
   tag: (t) => t.name,
   typedef: (t) => t.name,

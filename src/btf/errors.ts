@@ -2,6 +2,7 @@
 // RangeError or TypeError from an out-of-bounds read, so callers can catch one thing.
 import { EbpfError } from '../errors/index.js';
 
+/** Where a BtfError was found; each known field is appended to the message. */
 export interface BtfErrorDetails {
   /** Byte offset into the blob where the problem was found, when known. */
   offset?: number;

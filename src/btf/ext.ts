@@ -4,6 +4,7 @@ import { BtfError } from './errors.js';
 import { detectEndianness } from './header.js';
 import type { TypeId } from './types.js';
 
+/** A bpf_func_info record of .BTF.ext: which FUNC type starts at an instruction. */
 export interface FuncInfo {
   /** Instruction index in the section (the file stores bytes; divided by 8). */
   readonly insnOffset: number;
@@ -11,6 +12,7 @@ export interface FuncInfo {
   readonly typeId: TypeId;
 }
 
+/** A bpf_line_info record of .BTF.ext: the source line an instruction came from. */
 export interface LineInfo {
   readonly insnOffset: number;
   readonly fileName: string;
@@ -20,6 +22,7 @@ export interface LineInfo {
   readonly column: number;
 }
 
+/** A bpf_core_relo record of .BTF.ext: a CO-RE relocation of one instruction. */
 export interface CoreRelocation {
   readonly insnOffset: number;
   /** Root type of the access. */
@@ -47,6 +50,7 @@ export const CORE_RELO_KIND = {
   TYPE_MATCHES: 12,
 } as const;
 
+/** The parsed contents of a .BTF.ext section. */
 export interface BtfExt {
   /** Keyed by ELF section name. */
   readonly funcInfos: ReadonlyMap<string, readonly FuncInfo[]>;
@@ -56,6 +60,7 @@ export interface BtfExt {
 
 /** What .BTF.ext needs from the .BTF it belongs to. */
 export interface StringSource {
+  /** The string at `offset` of the .BTF string section. */
   string(offset: number): string;
 }
 

@@ -2,6 +2,7 @@
 import { BtfError } from './errors.js';
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_VERSION } from './kinds.js';
 
+/** The parsed struct btf_header at the start of a .BTF blob. */
 export interface BtfHeader {
   readonly littleEndian: boolean;
   readonly version: number;

@@ -7,6 +7,7 @@ export const BTF_HEADER_SIZE = 24;
 /** Every type starts with name_off, info and size-or-type. */
 export const BTF_TYPE_HEADER_SIZE = 12;
 
+/** BTF_KIND_* numbers of the type kinds, from include/uapi/linux/btf.h. */
 export const KIND = {
   UNKN: 0,
   INT: 1,

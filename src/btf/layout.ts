@@ -111,6 +111,7 @@ export function alignOf(btf: TypeLookup, id: TypeId, depth = 0): number {
   }
 }
 
+/** A member found by name, with its bit offset from the outermost struct or union. */
 export interface MemberLocation {
   readonly member: Member;
   /** Offset from the start of the outermost struct, in bits, through anonymous members. */

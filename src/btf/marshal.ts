@@ -23,6 +23,7 @@ export interface BtfFeatures {
   readonly datasec: boolean;
 }
 
+/** Every BTF feature present: marshal without rewriting any kind. */
 export const ALL_BTF_FEATURES: BtfFeatures = Object.freeze({
   enum64: true,
   declTag: true,
@@ -32,6 +33,7 @@ export const ALL_BTF_FEATURES: BtfFeatures = Object.freeze({
   datasec: true,
 });
 
+/** Options of BTF marshalling. */
 export interface MarshalOptions {
   readonly features?: Partial<BtfFeatures>;
   /** Byte order of the blob; the host's by default. */

@@ -11,6 +11,7 @@ import { StringTable } from './strings.js';
 import { HOST_LITTLE_ENDIAN } from '../host.js';
 import { VOID, type BtfKind, type BtfType, type TypeId } from './types.js';
 
+/** Options of BTF parsing. */
 export interface ParseBtfOptions {
   /** The base spec of split BTF (a kernel module's BTF continues vmlinux's ids and strings). */
   readonly base?: Btf;

@@ -125,12 +125,14 @@ export class StringTableBuilder {
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
 
+  /** `firstOffset` is the offset of the first string: 0, or the base table's length for split BTF. */
   constructor(readonly firstOffset = 0) {
     this.add('');
     // Split tables also start with a NUL (older libbpf insists), but names use the base's ''.
     this.offsets.set('', 0);
   }
 
+  /** Adds `s` unless already present and returns its offset; throws a BtfError if it contains NUL. */
   add(s: string): number {
     const known = this.offsets.get(s);
     if (known !== undefined) return known;
@@ -143,10 +145,12 @@ export class StringTableBuilder {
     return offset;
   }
 
+  /** Length in bytes of the strings added so far, NULs included. */
   get size(): number {
     return this.length;
   }
 
+  /** The string section: each string followed by a NUL, in order of addition. */
   bytes(): Uint8Array {
     const out = new Uint8Array(this.length);
     let at = 0;

@@ -5,6 +5,7 @@ import { BtfError } from './errors.js';
 import { MAX_REFERENCE_DEPTH, type TypeLookup } from './layout.js';
 import type { BtfType, Enum64Type, EnumType, TypeId } from './types.js';
 
+/** Options of vmlinux.h generation. */
 export interface VmlinuxHeaderOptions {
   /** Include guard macro; default __VMLINUX_H__. */
   readonly guard?: string;

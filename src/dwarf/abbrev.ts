@@ -2,6 +2,7 @@ import { ByteCursor } from './byte-cursor.js';
 import { DW_FORM } from './constants.js';
 import { DwarfError } from './errors.js';
 
+/** One attribute specification of an abbreviation: its DW_AT name and DW_FORM. */
 export interface AbbrevAttribute {
   at: number;
   form: number;
@@ -9,6 +10,7 @@ export interface AbbrevAttribute {
   implicitConst?: bigint;
 }
 
+/** One .debug_abbrev entry: the DW_TAG, whether DIEs using it have children, and their attributes. */
 export interface Abbrev {
   code: number;
   tag: number;
@@ -16,6 +18,7 @@ export interface Abbrev {
   attributes: AbbrevAttribute[];
 }
 
+/** An abbreviation table, keyed by abbreviation code. */
 export type AbbrevTable = Map<number, Abbrev>;
 
 // Abbreviation codes in practice stay small; a cap keeps a lying table from building huge maps.

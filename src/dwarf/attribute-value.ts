@@ -26,6 +26,7 @@ export type AttributeValue =
   | { kind: 'secOffset'; offset: number }
   | { kind: 'listIndex'; index: number };
 
+/** One decoded attribute of a DIE: its DW_AT name, DW_FORM and value. */
 export interface Attribute {
   at: number;
   form: number;

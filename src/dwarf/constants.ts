@@ -1,6 +1,7 @@
 // The subset of DWARF 4/5 numeric codes this reader interprets. Unknown codes are still parsed
 // (forms decide the layout), only these are given meaning.
 
+/** DW_TAG_* values: the kind of a DIE. */
 export const DW_TAG = {
   array_type: 0x01,
   class_type: 0x02,
@@ -29,6 +30,7 @@ export const DW_TAG = {
   skeleton_unit: 0x4a,
 } as const;
 
+/** DW_AT_* values: attribute names. */
 export const DW_AT = {
   sibling: 0x01,
   location: 0x02,
@@ -49,6 +51,7 @@ export const DW_AT = {
   GNU_addr_base: 0x2133,
 } as const;
 
+/** DW_FORM_* values: attribute encodings. */
 export const DW_FORM = {
   addr: 0x01,
   block2: 0x03,
@@ -99,6 +102,7 @@ export const DW_FORM = {
   GNU_strp_alt: 0x1f21,
 } as const;
 
+/** DW_UT_* values: unit types of a DWARF 5 unit header. */
 export const DW_UT = {
   compile: 0x01,
   type: 0x02,
@@ -108,6 +112,7 @@ export const DW_UT = {
   split_type: 0x06,
 } as const;
 
+/** DW_OP_* values: location expression operations. */
 export const DW_OP = {
   addr: 0x03,
   const1u: 0x08,

@@ -30,6 +30,7 @@ export function inflateZdebug(blob: Uint8Array, section = '.zdebug'): Uint8Array
   return inflateExactly(blob.subarray(12), Number(size), section, 12);
 }
 
+/** How to read the compression header of an SHF_COMPRESSED section; `section` names it in errors. */
 export interface CompressedSectionOptions {
   /** ELF class: the Chdr is 24 bytes in ELF64, 12 bytes in ELF32. */
   elfClass: 32 | 64;

@@ -5,6 +5,7 @@ import { DwarfError } from './errors.js';
 import { evaluateMemberLocation } from './location-expression.js';
 import { findType, isDeclaration, sizeOfType, stripTypedefs, typeName } from './type-resolution.js';
 
+/** One member of a struct as DWARF describes it. */
 export interface StructMember {
   /** Undefined for anonymous members. */
   name: string | undefined;

@@ -5,8 +5,10 @@ import { ByteReader } from './bytes.js';
 import { ELF64_EHDR_SIZE, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB } from './constants.js';
 import { ElfError } from './errors.js';
 
+/** Byte order of a file (EI_DATA). */
 export type ByteOrder = 'little' | 'big';
 
+/** The ELF file header (Elf64_Ehdr) with the extended numbering escapes resolved. */
 export interface ElfHeader {
   /** EI_CLASS; always 2 (ELFCLASS64) since ELF32 is rejected. */
   readonly class: number;

@@ -3,6 +3,7 @@
 import { type ByteReader } from './bytes.js';
 import { ElfError } from './errors.js';
 
+/** One note record from a SHT_NOTE section or PT_NOTE segment. */
 export interface ElfNote {
   /** The owner, e.g. "GNU" or "Go", without its terminating NUL. */
   readonly name: string;

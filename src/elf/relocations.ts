@@ -6,6 +6,7 @@ import type { ElfSection } from './sections.js';
 import { tableEntries } from './symbols.js';
 import type { ElfSymbol } from './symbols.js';
 
+/** One entry of a SHT_REL or SHT_RELA section. */
 export interface ElfRelocation {
   /** r_offset: section-relative in relocatable files, a virtual address in linked ones. */
   readonly offset: number;

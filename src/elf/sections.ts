@@ -5,6 +5,7 @@ import { ElfError } from './errors.js';
 import type { ElfHeader, RawElfHeader } from './header.js';
 import { StringTable } from './strings.js';
 
+/** One section header (Elf64_Shdr), with its name resolved. */
 export interface ElfSection {
   /** Position in the section header table; sections[i].index === i. */
   readonly index: number;

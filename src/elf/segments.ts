@@ -5,6 +5,7 @@ import { ELF64_PHDR_SIZE, PT_LOAD } from './constants.js';
 import { ElfError } from './errors.js';
 import type { ElfHeader } from './header.js';
 
+/** One program header (Elf64_Phdr): a segment. */
 export interface ElfProgramHeader {
   /** Position in the program header table. */
   readonly index: number;

@@ -6,6 +6,7 @@ import type { ElfSection } from './sections.js';
 import { StringTable } from './strings.js';
 import type { ElfSymbolVersion } from './versions.js';
 
+/** One symbol table entry (Elf64_Sym), decoded. */
 export interface ElfSymbol {
   /** Position in its table; index 0 is the reserved null symbol, kept so indexes match relocations. */
   readonly index: number;

@@ -7,6 +7,7 @@ import { ElfError } from './errors.js';
 import type { ElfSection } from './sections.js';
 import { sectionStrings } from './symbols.js';
 
+/** The GNU version of a dynamic symbol, from .gnu.version with .gnu.version_d or .gnu.version_r. */
 export interface ElfSymbolVersion {
   /** Version index from .gnu.version (2 and up; 0 local and 1 global carry no name). */
   readonly index: number;

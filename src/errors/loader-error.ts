@@ -42,6 +42,7 @@ export class LoaderError extends EbpfError {
 /** Where an error is raised: the object's name plus whatever the caller knows. */
 export type ErrorContext = (message: string, details?: Omit<LoaderErrorDetails, 'file'>, cause?: unknown) => LoaderError;
 
+/** An ErrorContext whose LoaderErrors all name `file`. */
 export function errorContext(file: string): ErrorContext {
   return (message, details = {}, cause) => new LoaderError(message, { ...details, file }, cause === undefined ? undefined : { cause });
 }

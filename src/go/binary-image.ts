@@ -15,7 +15,9 @@ export interface ImageSegment {
   flags: number;
 }
 
+/** ELF p_flags bit of an executable segment. */
 export const PF_X = 1;
+/** ELF p_flags bit of a writable segment. */
 export const PF_W = 2;
 
 /**

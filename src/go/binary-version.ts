@@ -5,6 +5,7 @@ import { parseGoVersion, parseGoVersionOrThrow, type GoVersion } from './go-vers
 import { describeRange, minorFitsFormat, type PclntabFormatInfo } from './pclntab-format.js';
 import { scanVersionStrings } from './version-scan.js';
 
+/** The Go version that built a binary, where it was read from, the module info when build info had it, and warnings about a weaker source. */
 export interface BinaryVersion {
   version: GoVersion;
   source: 'buildinfo' | 'symbol' | 'rodata scan';

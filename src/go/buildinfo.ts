@@ -2,6 +2,7 @@ import { PF_W, type BinaryImage } from './binary-image.js';
 import { ByteView, decodeUtf8, readUvarint } from './byte-view.js';
 import { GoBinaryError } from './errors.js';
 
+/** The Go build info of a binary (the "\xff Go buildinf:" header and what it points to); `where` says where it was found. */
 export interface BuildInfo {
   /** e.g. "go1.19.8". */
   version: string;

@@ -10,6 +10,7 @@ export interface SourcePosition {
   line?: number;
 }
 
+/** One function of the pclntab: its name and address range [entry, end). */
 export interface GoFunction {
   name: string;
   /** Entry virtual address. */
@@ -33,6 +34,7 @@ export interface GoFunctions {
    * from the callee, like g.gopc) pass addr - 1, as Go's traceback does, so the call's line is found.
    */
   positionAt(addr: number): SourcePosition | undefined;
+  /** Every function, in entry order. */
   all(): GoFunction[];
 }
 
@@ -44,6 +46,7 @@ export class FunctionTable implements GoFunctions {
   private byName: Map<string, number> | undefined;
   private readonly names: (string | undefined)[];
 
+  /** `entries` are sorted entry addresses plus the end of the last function; `nameOf(i)` decodes the name of function i; `where` names the table in errors. Throws a GoBinaryError when `entries` are not sorted. */
   constructor(
     private readonly entries: readonly number[],
     private readonly nameOf: (index: number) => string,
@@ -58,6 +61,7 @@ export class FunctionTable implements GoFunctions {
     this.names = new Array<string | undefined>(Math.max(0, entries.length - 1));
   }
 
+  /** Number of functions. */
   get count(): number {
     return this.names.length;
   }
@@ -110,6 +114,7 @@ export class FunctionTable implements GoFunctions {
     return src ? { function: this.name(i), entry, file: src.file, line: src.line } : { function: this.name(i), entry };
   }
 
+  /** Every function, in entry order. */
   all(): GoFunction[] {
     const out: GoFunction[] = [];
     for (let i = 0; i < this.count; i++) out.push({ name: this.name(i), entry: this.entries[i], end: this.entries[i + 1] });

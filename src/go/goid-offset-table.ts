@@ -19,6 +19,7 @@ export const GOID_OFFSETS: readonly LayoutRange[] = [
   { from: { major: 1, minor: 25 }, to: { major: 1, minor: 27 }, goidOffset: 152 },
 ];
 
+/** The goid offset in runtime.g that the version table gives, with warnings. */
 export interface TableGoidOffset {
   offset: number;
   warnings: string[];

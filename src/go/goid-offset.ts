@@ -5,6 +5,7 @@ import { dwarfFromImage } from './dwarf-from-image.js';
 import type { GoVersion } from './go-version.js';
 import { goidOffsetFromTable } from './goid-offset-table.js';
 
+/** Offset of `goid` in runtime.g, whether it came from DWARF or the version table, and warnings. */
 export interface GoidOffset {
   offset: number;
   source: 'dwarf' | 'table';

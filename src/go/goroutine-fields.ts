@@ -6,6 +6,7 @@ import type { BinaryImage } from './binary-image.js';
 import { dwarfFromImage } from './dwarf-from-image.js';
 import type { GoVersion } from './go-version.js';
 
+/** Byte offsets of waitreason, startpc and gopc in runtime.g, and whether they came from DWARF or the version table. */
 export interface GoroutineFieldOffsets {
   waitreason: number;
   startpc: number;

@@ -9,6 +9,7 @@ const MAX_FILE_NAME = 4096;
 // A function longer than this many pc-value steps is a corrupt table, not code.
 const MAX_STEPS = 1 << 20;
 
+/** A source position from a function's pcfile and pcln tables. */
 export interface SourceLine {
   file: string;
   line: number;

@@ -4,6 +4,7 @@ import { GoBinaryError } from './errors.js';
 import { parsePclntab, type Pclntab } from './pclntab.js';
 import { PCLNTAB_FORMATS } from './pclntab-format.js';
 
+/** A pclntab found in a binary, with its address and where it was found. */
 export interface LocatedPclntab {
   pclntab: Pclntab;
   /** Virtual address of the table's first byte. */

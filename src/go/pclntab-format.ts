@@ -1,6 +1,7 @@
 /** The pclntab layouts, named by the first Go release that wrote them. */
 export type PclntabFormat = 'go1.2' | 'go1.16' | 'go1.18' | 'go1.20';
 
+/** A pclntab layout: its magic number and the Go releases that write it. */
 export interface PclntabFormatInfo {
   format: PclntabFormat;
   magic: number;
@@ -9,6 +10,7 @@ export interface PclntabFormatInfo {
   maxMinor: number | undefined;
 }
 
+/** Every known pclntab layout, oldest first. */
 export const PCLNTAB_FORMATS: readonly PclntabFormatInfo[] = [
   { format: 'go1.2', magic: 0xfffffffb, minMinor: 2, maxMinor: 15 },
   { format: 'go1.16', magic: 0xfffffffa, minMinor: 16, maxMinor: 17 },
@@ -16,6 +18,7 @@ export const PCLNTAB_FORMATS: readonly PclntabFormatInfo[] = [
   { format: 'go1.20', magic: 0xfffffff1, minMinor: 20, maxMinor: undefined },
 ];
 
+/** The pclntab layout with this magic number, or undefined when none has it. */
 export function formatForMagic(magic: number): PclntabFormatInfo | undefined {
   return PCLNTAB_FORMATS.find((f) => f.magic === magic);
 }

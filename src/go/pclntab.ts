@@ -29,6 +29,7 @@ export interface Pclntab {
   functions(textStart: number): FunctionTable;
 }
 
+/** Byte order of a pclntab from its magic: true for little-endian, false for big-endian, undefined when the magic is not a known one in either order. */
 export function detectPclntabByteOrder(data: Uint8Array): boolean | undefined {
   if (data.length < 4) return undefined;
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);

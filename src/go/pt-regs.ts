@@ -26,6 +26,7 @@ export const X86_64_PT_REGS = {
   ss: 160,
 } as const;
 
+/** Name of an x86-64 register in `struct pt_regs`. */
 export type X86_64Register = keyof typeof X86_64_PT_REGS;
 
 /** arm64: `struct user_pt_regs` { u64 regs[31]; u64 sp; u64 pc; u64 pstate; }, which starts the kernel's pt_regs. */
@@ -35,6 +36,7 @@ export const ARM64_USER_PT_REGS = {
   pstate: 264,
 } as const;
 
+/** Byte offset of arm64 register x`n` (0 to 30) in `struct user_pt_regs`; throws RangeError for other `n`. */
 export function arm64RegisterOffset(n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 30) throw new RangeError(`arm64 has x0..x30, not x${n}`);
   return 8 * n;

@@ -2,6 +2,7 @@ import type { BinaryImage } from './binary-image.js';
 import { GoBinaryError } from './errors.js';
 import type { Pclntab } from './pclntab.js';
 
+/** The address Go 1.18+ function entry offsets are relative to, and which evidence gave it (0 for absolute entries). */
 export interface TextStart {
   address: number;
   source: 'absolute entries' | 'header' | '.text section' | 'entry point';

@@ -5,6 +5,7 @@ import type { StateSlice } from './summary.js';
 /** Thread tracks live in the same process as the goroutine tracks, past any goid. */
 const THREAD_TRACK_BASE = 1_000_000_000;
 
+/** One event of the Chrome trace-event format: a complete slice (`X`) or metadata (`M`). */
 export interface TraceEvent {
   ph: 'X' | 'M';
   name: string;
@@ -16,6 +17,7 @@ export interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
+/** Chrome trace-event JSON (Perfetto, chrome://tracing) for `slices`: one track per goroutine, one per OS thread with the goroutines it ran, times in microseconds from `origin` (default: the earliest slice start). */
 export function chromeTrace(slices: readonly StateSlice[], options: { binary: string; origin?: bigint; goroutineName?: (pid: number, goid: bigint) => string | undefined }): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
   const t0 = options.origin ?? slices.reduce((m, s) => (s.start < m ? s.start : m), slices[0]?.start ?? 0n);
   const us = (ns: bigint): number => Number(ns - t0) / 1000;

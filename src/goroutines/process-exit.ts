@@ -26,10 +26,12 @@ export function processAlive(pid: number): boolean {
   return s !== undefined && s.state !== 'Z' && s.state !== 'X';
 }
 
+/** A watch on a process from watchProcessExit. */
 export interface ProcessExitWatch {
   /** Resolves once the process has exited (or is a zombie waiting for its parent). */
   readonly exited: Promise<void>;
   readonly hasExited: boolean;
+  /** Stops checking; `exited` then never resolves unless it already has. */
   stop(): void;
 }
 

@@ -35,6 +35,7 @@ export interface GoroutineTransition {
   newState: number;
 }
 
+/** Decodes one ring buffer record (laid out as RECORD); birth pcs are set only when the old state is dead, the wait reason only on a transition into waiting. */
 export function decodeTransition(b: Buffer): GoroutineTransition {
   const t: GoroutineTransition = {
     timestamp: b.readBigUInt64LE(RECORD.timestamp),

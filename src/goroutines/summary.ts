@@ -5,6 +5,7 @@
 // interval, so no time is stretched across transitions the filter dropped.
 import { G_SCAN, GoroutineState, stateName, type GoroutineTransition } from './record.js';
 
+/** A stretch of time one goroutine spent in one state, from `start` to `end` (timestamps of the transitions into and out of it). */
 export interface StateSlice {
   pid: number;
   goid: bigint;
@@ -52,6 +53,7 @@ export interface SummaryNames {
   positionAt?(pc: number): { function: string; file?: string; line?: number } | undefined;
 }
 
+/** Time goroutines spent in one state: the total, how many goroutines, and per-goroutine percentiles (milliseconds). */
 export interface StateTime {
   totalMs: number;
   goroutines: number;
@@ -60,6 +62,7 @@ export interface StateTime {
   p99Ms: number;
 }
 
+/** Scheduling latency (runnable until running) in microseconds: count, percentiles, maximum and buckets. */
 export interface LatencyHistogram {
   count: number;
   p50Us: number;
@@ -69,6 +72,7 @@ export interface LatencyHistogram {
   buckets: { leUs: number; count: number }[];
 }
 
+/** What GoroutineSummary.report returns: counts of transitions by kind, goroutines, duration, time per state, scheduling latency, per start function and per wait reason. */
 export interface SummaryReport {
   transitions: number;
   byKind: Record<string, number>;
@@ -92,6 +96,7 @@ export function percentile(v: readonly number[], p: number): number {
   return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
 }
 
+/** Aggregates goroutine transitions into time per state, scheduling latency, per-function and per-wait-reason totals, and optionally the state slices themselves. */
 export class GoroutineSummary {
   readonly #byKind = new Map<string, number>();
   readonly #goroutines = new Set<string>();
@@ -115,6 +120,7 @@ export class GoroutineSummary {
   last = 0n;
   count = 0;
 
+  /** `states` limits which states are timed (default: all but idle and dead); `keepSlices` keeps every StateSlice in `slices`; `names` resolves function and wait reason names. */
   constructor(options: { states?: readonly string[]; keepSlices?: boolean; names?: SummaryNames } = {}) {
     this.#keepSlices = options.keepSlices ?? false;
     this.#names = options.names ?? {};
@@ -123,6 +129,7 @@ export class GoroutineSummary {
     }
   }
 
+  /** Accounts one transition: closes the interval of the goroutine's previous state when the transition leaves that same state. */
   add(t: GoroutineTransition): void {
     this.count++;
     if (this.first === undefined || t.timestamp < this.first) this.first = t.timestamp;
@@ -217,6 +224,7 @@ export class GoroutineSummary {
     this.#current.clear();
   }
 
+  /** The aggregates of every transition added so far. */
   report(): SummaryReport {
     const timePerState: Record<string, StateTime> = {};
     for (const [state, m] of this.#timeIn) {

@@ -3,6 +3,7 @@
 // reasons. Pure text from a snapshot, so it is the same in a terminal, a pipe or a test.
 import type { LiveGoroutine } from './summary.js';
 
+/** What one frame of the live view (`--top`) shows: the goroutines alive now and the run's counters. */
 export interface TopFrame {
   title: string;
   /** CLOCK_MONOTONIC ns of the frame; waits are measured up to it. */

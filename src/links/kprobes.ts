@@ -112,6 +112,7 @@ export class TracefsKprobeLink extends PerfEventLink {
   readonly event: string;
   readonly #root: string;
 
+  /** Takes over the fds of `inner`, a link to the tracefs kprobe event `event` under tracefs `root`. */
   constructor(inner: PerfEventLink, root: string, event: string) {
     super(...PerfEventLink.takeFds(inner), inner.target);
     this.#root = root;

@@ -15,6 +15,7 @@ import type { TracingTarget } from './tracing.js';
 
 const BPF_F_LINK = 1 << 13;
 
+/** One member of a struct_ops type: its slot in the map value and whether it takes a program. */
 export interface StructOpsMember {
   readonly name: string;
   /** Member index: the expected_attach_type of a program for this slot. */

@@ -15,6 +15,7 @@ export const ExtAckAttribute = {
   MISS_NEST: 6,
 } as const;
 
+/** A parsed NLMSG_ERROR message (the kernel's ack of a request, or its refusal) or the status of an NLMSG_DONE. */
 export interface Acknowledgement {
   /** 0 for success, else the positive errno. */
   errno: number;

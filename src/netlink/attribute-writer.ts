@@ -25,10 +25,12 @@ export class AttributeWriter {
   readonly #parts: Uint8Array[] = [];
   #length = 0;
 
+  /** Bytes written so far, padding included. */
   get length(): number {
     return this.#length;
   }
 
+  /** Appends an attribute with `payload` as it is; throws AttributeEncodeError when it exceeds 65535 bytes. */
   bytes(type: number, payload: Uint8Array): this {
     const length = NLA_HDRLEN + payload.byteLength;
     if (length > MAX_ATTRIBUTE_LENGTH) throw new AttributeEncodeError(`attribute ${type & NLA_TYPE_MASK} is ${length} bytes; netlink attributes hold at most ${MAX_ATTRIBUTE_LENGTH}`);
@@ -41,22 +43,26 @@ export class AttributeWriter {
     return this;
   }
 
+  /** Appends a u8 attribute. */
   u8(type: number, value: number): this {
     return this.bytes(type, Uint8Array.of(value & 0xff));
   }
 
+  /** Appends a u16 attribute, in host byte order. */
   u16(type: number, value: number): this {
     const b = new Uint8Array(2);
     writeU16(b, 0, value);
     return this.bytes(type, b);
   }
 
+  /** Appends a u32 attribute, in host byte order. */
   u32(type: number, value: number): this {
     const b = new Uint8Array(4);
     writeU32(b, 0, value);
     return this.bytes(type, b);
   }
 
+  /** Appends an s32 attribute, in host byte order. */
   s32(type: number, value: number): this {
     const b = new Uint8Array(4);
     writeS32(b, 0, value);
@@ -78,6 +84,7 @@ export class AttributeWriter {
     return this.bytes(type | NLA_F_NESTED, inner.finish());
   }
 
+  /** The attributes written so far, concatenated. */
   finish(): Uint8Array {
     const out = new Uint8Array(this.#length);
     let at = 0;

@@ -6,6 +6,7 @@ import { align4, readS32, readU16, readU32, readU64, readU8 } from './host-order
 
 const NLA_HDRLEN = 4;
 
+/** One parsed netlink attribute; its payload is a view into the message. */
 export interface Attribute {
   /** The type without the NESTED and NET_BYTEORDER flag bits. */
   readonly type: number;
@@ -16,6 +17,7 @@ export interface Attribute {
   readonly offset: number;
 }
 
+/** A parsed run of netlink attributes with typed getters; a getter whose payload has the wrong size throws NetlinkParseError. */
 export class Attributes {
   readonly list: readonly Attribute[];
 
@@ -47,6 +49,7 @@ export class Attributes {
     return new Attributes(list);
   }
 
+  /** Whether an attribute of this type is present. */
   has(type: number): boolean {
     return this.get(type) !== undefined;
   }
@@ -62,26 +65,31 @@ export class Attributes {
     return this.list.filter((a) => a.type === type);
   }
 
+  /** The u8 value of the last attribute of this type, or undefined when absent. */
   u8(type: number): number | undefined {
     const a = this.#sized(type, 1, 'u8');
     return a && readU8(a.payload, 0, 'u8 attribute');
   }
 
+  /** The u16 value (host byte order) of the last attribute of this type, or undefined when absent. */
   u16(type: number): number | undefined {
     const a = this.#sized(type, 2, 'u16');
     return a && readU16(a.payload, 0, 'u16 attribute');
   }
 
+  /** The u32 value (host byte order) of the last attribute of this type, or undefined when absent. */
   u32(type: number): number | undefined {
     const a = this.#sized(type, 4, 'u32');
     return a && readU32(a.payload, 0, 'u32 attribute');
   }
 
+  /** The s32 value (host byte order) of the last attribute of this type, or undefined when absent. */
   s32(type: number): number | undefined {
     const a = this.#sized(type, 4, 's32');
     return a && readS32(a.payload, 0, 's32 attribute');
   }
 
+  /** The u64 value (host byte order) of the last attribute of this type, or undefined when absent. */
   u64(type: number): bigint | undefined {
     const a = this.#sized(type, 8, 'u64');
     return a && readU64(a.payload, 0, 'u64 attribute');
@@ -95,6 +103,7 @@ export class Attributes {
     return new TextDecoder().decode(end < 0 ? a.payload : a.payload.subarray(0, end));
   }
 
+  /** The raw payload of the last attribute of this type, or undefined when absent. */
   binary(type: number): Uint8Array | undefined {
     return this.get(type)?.payload;
   }

@@ -7,7 +7,9 @@ import { Errno } from '../errors/errno.js';
 
 /** What the client needs from a socket: send one datagram, receive one (throwing on timeout). */
 export interface NetlinkTransport {
+  /** Sends one datagram. */
   send(message: Uint8Array): void;
+  /** Receives one datagram; throws on timeout. */
   receive(): Uint8Array;
 }
 
@@ -15,9 +17,11 @@ export interface NetlinkTransport {
 export interface RequestContext {
   /** For example `attach XDP program "count" to veth0 (native, netlink)`. */
   operation: string;
+  /** Given the kernel's refusal, a hint on the fix to add to the NetlinkError, or undefined for none. */
   hint?: (refusal: KernelRefusal) => string | undefined;
 }
 
+/** What a request that the kernel acknowledged returned. */
 export interface RequestResult {
   /** Messages the kernel sent for this request before its ack (echoes, answers to GET). */
   replies: NetlinkMessage[];
@@ -38,10 +42,12 @@ function receiveFor(transport: NetlinkTransport, context: RequestContext): Uint8
   }
 }
 
+/** Sends netlink requests over a transport and matches replies and acks to them by sequence number. */
 export class NetlinkClient {
   readonly #transport: NetlinkTransport;
   #seq: number;
 
+  /** `firstSequence` is the sequence number the first request follows (by default derived from the clock). */
   constructor(transport: NetlinkTransport, firstSequence = (Date.now() % 0x7fff_0000) + 1) {
     this.#transport = transport;
     this.#seq = firstSequence;

@@ -11,6 +11,7 @@ import { Errno } from '../errors/errno.js';
 /** A device name (at most 15 bytes) or an ifindex. */
 export type DeviceRef = string | number;
 
+/** A network device: its ifindex and name. */
 export interface Device {
   index: number;
   name: string;

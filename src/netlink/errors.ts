@@ -55,6 +55,7 @@ export class NetlinkError extends SyscallError {
   }
 }
 
+/** A KernelRefusal for `errno`, with its name and the kernel's extended ack message and offset, if any. */
 export function refusal(errno: number, extack?: string, extackOffset?: number): KernelRefusal {
   return { errno, code: errnoName(errno), extack, extackOffset };
 }

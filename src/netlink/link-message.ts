@@ -3,6 +3,7 @@ import { Attributes } from './attributes.js';
 import { readS32, readU16, readU32, readU8, writeS32, writeU16, writeU32 } from './host-order.js';
 import { NLMSG_HDRLEN } from './message.js';
 
+/** Size in bytes of struct ifinfomsg. */
 export const IFINFOMSG_SIZE = 16;
 
 /** enum IFLA_* (if_link.h), the ones this package reads or writes. */
@@ -15,6 +16,7 @@ export const LinkAttribute = {
   XDP: 43,
 } as const;
 
+/** The fields of struct ifinfomsg (the fixed header of RTM_*LINK messages). */
 export interface IfInfo {
   family: number;
   /** ARPHRD_* (1 ethernet, 772 loopback). */
@@ -25,6 +27,7 @@ export interface IfInfo {
   change: number;
 }
 
+/** Encodes a struct ifinfomsg; missing fields are 0. */
 export function encodeIfInfo(info: Partial<IfInfo>): Uint8Array {
   const b = new Uint8Array(IFINFOMSG_SIZE);
   b[0] = info.family ?? 0; // AF_UNSPEC

@@ -2,6 +2,7 @@
 import { NetlinkParseError } from './errors.js';
 import { align4, readU16, readU32, writeU16, writeU32 } from './host-order.js';
 
+/** Size in bytes of struct nlmsghdr. */
 export const NLMSG_HDRLEN = 16;
 
 /** nlmsg_flags (netlink.h). GET requests use ROOT/MATCH/ATOMIC; NEW requests REPLACE/EXCL/CREATE/APPEND; acks CAPPED/ACK_TLVS. */
@@ -32,6 +33,7 @@ export const ControlMessageType = {
   OVERRUN: 4,
 } as const;
 
+/** The fields of struct nlmsghdr apart from its length. */
 export interface NetlinkHeader {
   type: number;
   flags: number;
@@ -40,6 +42,7 @@ export interface NetlinkHeader {
   pid: number;
 }
 
+/** One message of a received datagram: its header and payload. */
 export interface NetlinkMessage extends NetlinkHeader {
   /** The bytes after the header, up to nlmsg_len (a view into the datagram). */
   readonly payload: Uint8Array;

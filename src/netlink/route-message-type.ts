@@ -1,4 +1,5 @@
 // rtnetlink message types (rtnetlink.h) used by this package.
+/** rtnetlink message types (RTM_*, rtnetlink.h) used by this package. */
 export const RouteMessageType = {
   NEWLINK: 16,
   DELLINK: 17,

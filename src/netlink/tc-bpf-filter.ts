@@ -40,6 +40,7 @@ export function encodeClsactQdisc(ifindex: number): Uint8Array {
   );
 }
 
+/** Where to add a tc cls_bpf filter: device, clsact parent, priority, handle and protocol. */
 export interface BpfFilterRequest {
   ifindex: number;
   /** CLSACT_INGRESS_PARENT or CLSACT_EGRESS_PARENT. */

@@ -3,6 +3,7 @@ import { Attributes } from './attributes.js';
 import { readS32, readU32, readU8, writeS32, writeU32 } from './host-order.js';
 import { NLMSG_HDRLEN } from './message.js';
 
+/** Size in bytes of struct tcmsg. */
 export const TCMSG_SIZE = 20;
 
 /** enum TCA_* (rtnetlink.h). */
@@ -47,6 +48,7 @@ export const CLSACT_INGRESS_PARENT = tcHandle(TcHandle.CLSACT, TcHandle.MIN_INGR
 /** Parent of egress filters under clsact, ffff:fff3. */
 export const CLSACT_EGRESS_PARENT = tcHandle(TcHandle.CLSACT, TcHandle.MIN_EGRESS);
 
+/** The fields of struct tcmsg (the fixed header of qdisc and filter messages). */
 export interface TcMessageHeader {
   family?: number;
   ifindex: number;
@@ -56,6 +58,7 @@ export interface TcMessageHeader {
   info: number;
 }
 
+/** Encodes a struct tcmsg; family defaults to 0 (AF_UNSPEC). */
 export function encodeTcMessage(h: TcMessageHeader): Uint8Array {
   const b = new Uint8Array(TCMSG_SIZE);
   b[0] = h.family ?? 0;
@@ -66,6 +69,7 @@ export function encodeTcMessage(h: TcMessageHeader): Uint8Array {
   return b;
 }
 
+/** A parsed qdisc or filter message: its tcmsg header, its attributes and its TCA_KIND. */
 export interface TcMessage {
   header: Required<TcMessageHeader>;
   attributes: Attributes;
@@ -73,6 +77,7 @@ export interface TcMessage {
   kind: string | undefined;
 }
 
+/** Parses the payload of a qdisc or filter message; `messageOffset` (where the message starts in its datagram) makes error offsets point into the datagram. */
 export function parseTcMessage(payload: Uint8Array, messageOffset = 0): TcMessage {
   const header = {
     family: readU8(payload, 0, 'tcmsg.tcm_family'),

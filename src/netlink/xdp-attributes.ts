@@ -34,6 +34,7 @@ export const XdpAttachedMode = {
   MULTI: 4,
 } as const;
 
+/** Which XDP mode a device's program runs in (IFLA_XDP_ATTACHED): none, native (driver), generic (skb), offload (hardware), or several at once. */
 export type XdpAttachment = 'none' | 'native' | 'generic' | 'offload' | 'multi';
 
 /** Which XDP programs a device runs. */
@@ -46,6 +47,7 @@ export interface XdpState {
   offloadProgramId?: number;
 }
 
+/** An XDP attach, replace or detach request on device `ifindex`; `flags` are XDP_FLAGS_*. */
 export interface XdpSetRequest {
   ifindex: number;
   /** Program fd, or -1 to detach. */

@@ -23,6 +23,7 @@ export interface BtfObjectInfo {
 
 const NAME_ROOM = 64;
 
+/** Reads the id, name, size and origin of the BTF object `fd` refers to (BPF_OBJ_GET_INFO_BY_FD). */
 export function btfInfoFromFd(fd: number): BtfObjectInfo {
   const L = BtfInfoLayout;
   const { info, extra } = objGetInfo(fd, L.size, NAME_ROOM, (i, address) => {

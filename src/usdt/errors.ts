@@ -2,6 +2,7 @@
 // names the probe and, for argument specs, the text and the argument that did not parse.
 import { ElfError, type ElfErrorDetails } from '../elf/index.js';
 
+/** Where a UsdtError was found: the ELF location plus the probe and its argument text. */
 export interface UsdtErrorDetails extends ElfErrorDetails {
   /** "provider:name" of the probe, when known. */
   probe?: string;

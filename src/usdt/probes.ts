@@ -7,6 +7,7 @@ import { EM_AARCH64, EM_X86_64, ET_DYN, PF_X, PT_LOAD, SHT_NOBITS, type ElfFile 
 import { parseUsdtArgs, type UsdtArch, type UsdtArg } from './arg-spec.js';
 import { UsdtError } from './errors.js';
 
+/** Note type of a USDT probe note (owner "stapsdt"). */
 export const NT_STAPSDT = 3;
 const OWNER = 'stapsdt';
 
