@@ -1,0 +1,44 @@
+// docs/errors.md is checked against the code, so it cannot drift: every error class the public
+// entry points export is listed, every ERR_ code the source raises is listed, and every test file
+// the page names as the one that provokes an error exists.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+import { EbpfError } from '../src/errors/index.js';
+
+const page = readFileSync('docs/errors.md', 'utf8');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : /\.(ts|cjs)$/.test(n) ? [p] : [];
+  });
+}
+
+describe('docs/errors.md', () => {
+  it('lists every error class the API exports', () => {
+    const classes = Object.entries(api as Record<string, unknown>)
+      .filter(([, v]) => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error)
+      .map(([name]) => name);
+    expect(classes.length).toBeGreaterThan(20);
+    const missing = classes.filter((name) => !page.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+    const table = api as unknown as Record<string, { prototype: unknown }>;
+    for (const name of classes) expect(table[name] === EbpfError || table[name].prototype instanceof EbpfError, name).toBe(true);
+  });
+
+  it('lists every ERR_ code the source raises', () => {
+    const codes = new Set<string>();
+    for (const f of sources('src')) for (const m of readFileSync(f, 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)) codes.add(m[1]);
+    expect(codes.size).toBeGreaterThan(20);
+    expect([...codes].filter((c) => !page.includes(c))).toEqual([]);
+  });
+
+  it('names only test files that exist', () => {
+    const named = new Set([...page.matchAll(/test\/[\w./-]+\.test\.ts/g)].map((m) => m[0]));
+    expect(named.size).toBeGreaterThan(20);
+    const present = new Set(readdirSync('test').map((n) => `test/${n}`));
+    expect([...named].filter((f) => !present.has(f))).toEqual([]);
+  });
+});
