@@ -245,7 +245,7 @@ const notes = [
 ].join('; ');
 const row = `| AF_XDP receive in Node, 64 B frames (pkt/s) | ${fmt(afxdp.pps)} | ${fmt(libxdp.pps)} | n/a | ${ratio.toFixed(2)}× libxdp | ≥ 1.0× | ${ratio >= 1 && afxdp.ok ? 'met' : 'missed'} | ${notes} |`;
 if (opts.json) {
-  console.log(JSON.stringify({ metric: 'afxdp receive pkt/s', oursPps: afxdp.pps, libxdpPps: libxdp.pps, afpacketPps: afpacket.pps, xdpBench, ratio, overPacket, callNs, afxdp, libxdp, afpacket }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  console.log(JSON.stringify({ metric: 'afxdp receive pkt/s', notes, oursPps: afxdp.pps, libxdpPps: libxdp.pps, afpacketPps: afpacket.pps, xdpBench, ratio, overPacket, callNs, afxdp, libxdp, afpacket }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)));
 } else {
   console.log('| metric | ebpf (ours) | libbpf | cilium/ebpf | ours / best anchor | target | status | notes |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');

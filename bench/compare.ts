@@ -1,5 +1,5 @@
 // Side-by-side benchmarks: this library against libbpf (C) and cilium/ebpf (Go), on the same machine
-// in the same run. Run as root: npx tsx bench/compare.ts [--quick] [--only=ring,perf,hash,btf,load,goroutines]
+// in the same run. Run as root: npx tsx bench/compare.ts [--quick] [--only=ring,perf,hash,btf,load,goroutines,afxdp]
 //
 // The anchors are small programs in bench/anchors, built here from source (bench/anchors/build.ts,
 // cached by source hash) against Debian's libbpf-dev and golang-github-cilium-ebpf-dev; every anchor
@@ -17,6 +17,7 @@ import { benchHash } from './compare/hash.js';
 import { benchBtf } from './compare/btf.js';
 import { benchLoad } from './compare/load.js';
 import { benchGo } from './compare/goroutines.js';
+import { benchAfxdp } from './compare/afxdp.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
@@ -44,6 +45,7 @@ await step('hash', () => benchHash(build));
 await step('btf', () => benchBtf(build));
 await step('load', () => benchLoad(build));
 await step('goroutines', () => benchGo());
+await step('afxdp', () => benchAfxdp());
 
 const body = tableRows();
 const mach = machine(build);
