@@ -11,10 +11,14 @@ set -euo pipefail
 repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 root=${1:-/var/tmp/ebpf-fresh-root}
 
-if [ ! -x "$root/usr/bin/apt-get" ]; then
+# A pristine minimal root is kept beside it and copied for every run: the run installs packages.
+pristine="$root.pristine"
+if [ ! -x "$pristine/usr/bin/apt-get" ]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+  debootstrap --variant=minbase bookworm "$pristine" http://deb.debian.org/debian
 fi
+rm -rf "$root"
+cp -a "$pristine" "$root"
 # Node 20 and npm exactly as the host has them (the machine comes with them; Debian 12's own are older).
 mkdir -p "$root/usr/lib/node_modules"
 rm -rf "$root/usr/lib/node_modules/npm"
