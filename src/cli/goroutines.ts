@@ -16,6 +16,7 @@ import { stateMask, stateName, type GoroutineTransition } from '../goroutines/re
 import { GoroutineSummary, type SummaryReport } from '../goroutines/summary.js';
 import { renderTop } from '../goroutines/top.js';
 import { GoroutineTracer, type GoroutineTracerStats } from '../goroutines/tracer.js';
+import { UsageError } from './command.js';
 
 const USAGE = `usage: ebpf goroutines [--pid N | --binary PATH | -- COMMAND [ARGS...]] [options]
 
@@ -36,7 +37,6 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
   -h, --help         this text
 `;
 
-class UsageError extends Error {}
 
 interface Options {
   pid?: number;

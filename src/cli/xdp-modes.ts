@@ -46,6 +46,7 @@ import { inNetns, NetlinkSocket } from '../syscall/index.js';
 import { Attributes, AttributeWriter, NetlinkClient } from '../netlink/index.js';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { countingProgram, L3, L4, SLOTS, VERDICTS, XDP_DROP, XDP_PASS } from './xdp-counter-program.js';
+import { UsageError } from './command.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -65,7 +66,6 @@ const USAGE = 'usage: ebpf xdp-modes [--dev IFACE] [--json] [--repeat N] [--roun
   '  --seconds S  with --dev: how long to count the device\'s own traffic per mode (default 2)\n' +
   '  --json       one JSON object on one line instead of the report';
 
-class UsageError extends Error {}
 
 function parseOptions(argv: string[]): Options | 'help' {
   let parsed;
