@@ -126,3 +126,6 @@ export {
 } from './links/index.js';
 export type { KprobeAttachOptions, KprobeMultiOptions, KsyscallOptions, StructOpsLayout, StructOpsValue } from './links/index.js';
 export { BpfToken, TokenError } from './token/index.js';
+// struct_ops variables of objects (.struct_ops, .struct_ops.link): register a loaded one.
+export { attachStructOps } from './loader/index.js';
+export type { LoadedStructOps } from './loader/index.js';
