@@ -23,8 +23,12 @@ struct tcp_congestion_ops {
   __u32 (*ssthresh)(struct sock *sk);
   void (*cong_avoid)(struct sock *sk, __u32 ack, __u32 acked);
   __u32 (*undo_cwnd)(struct sock *sk);
+  __u32 flags;
   char name[16];
 } __attribute__((preserve_access_index));
+
+/* Any socket (and any network namespace's default) may choose it, not only privileged ones. */
+#define TCP_CONG_NON_RESTRICTED 0x1
 
 /* How often the kernel called each function: read by the tests. */
 __u64 cong_avoid_calls = 0;
@@ -77,5 +81,6 @@ struct tcp_congestion_ops CC_VAR = {
   .ssthresh = (void *)reno_ssthresh,
   .cong_avoid = (void *)reno_cong_avoid,
   .undo_cwnd = (void *)reno_undo_cwnd,
+  .flags = TCP_CONG_NON_RESTRICTED,
   .name = CC_NAME,
 };
