@@ -5,7 +5,7 @@
 // struct_ops register) registering the same object, bpftool's dump of both registrations, the
 // kernel's list of congestion controls, and `ss -ti` naming the algorithm on the live socket.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { attachStructOps, loadCollection, loadCollectionSpec, LoaderError, type Collection } from '../src/loader/index.js';
 import { BpfLink, StructOpsMap } from '../src/links/index.js';
@@ -47,7 +47,8 @@ function dump(args: string[]): Record<string, unknown> {
 
 /** bpftool (libbpf) registers bpf/tcp_cc.o; returns its map id (unregister by id: ours has the same name). */
 function libbpfRegister(): string {
-  const out = execFileSync('bpftool', ['struct_ops', 'register', OBJ], { encoding: 'utf8' });
+  const r = spawnSync('bpftool', ['struct_ops', 'register', OBJ], { encoding: 'utf8' });
+  const out = `${r.stdout}${r.stderr}`; // it says "Registered ..." on stderr
   const id = /Registered tcp_congestion_ops ebpf_reno id (\d+)/.exec(out)?.[1];
   if (!id) throw new Error(`bpftool struct_ops register said: ${out}`);
   return id;
