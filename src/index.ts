@@ -130,3 +130,7 @@ export { BpfToken, TokenError } from './token/index.js';
 export type { SourcePosition } from './go/index.js';
 export { renderTop } from './goroutines/index.js';
 export type { LiveGoroutine, TopFrame } from './goroutines/index.js';
+
+// struct_ops variables of objects (.struct_ops, .struct_ops.link): register a loaded one.
+export { attachStructOps } from './loader/index.js';
+export type { LoadedStructOps } from './loader/index.js';

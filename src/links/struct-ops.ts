@@ -4,7 +4,7 @@
 // (attach_btf_id) and the slot's member index (expected_attach_type). Writing the value registers
 // it (or, with BPF_F_LINK, a struct_ops link does, and can swap in another map). The kernel calls
 // the programs through BPF trampolines, so kernels without them refuse the registration.
-import { kernelBtf } from '../kernel/btf.js';
+import { minimalStructOpsBtf, structOpsLayout as kernelStructOpsLayout, StructOpsLayoutError, type StructOpsLayout, type StructOpsMember } from '../kernel/struct-ops-layout.js';
 import { btfLoadRaw, closeFd, linkCreate, linkUpdate, mapCreate, mapElemRaw, OwnedFd, SyscallError } from '../syscall/index.js';
 import { check } from '../syscall/errors.js';
 import { AttachType, BpfCommand, MapType, ProgramType } from '../uapi/bpf.js';
@@ -15,45 +15,16 @@ import type { TracingTarget } from './tracing.js';
 
 const BPF_F_LINK = 1 << 13;
 
-/** One member of a struct_ops type: its slot in the map value and whether it takes a program. */
-export interface StructOpsMember {
-  readonly name: string;
-  /** Member index: the expected_attach_type of a program for this slot. */
-  readonly index: number;
-  /** Byte offset in the map value (the wrapper's `data` plus the member's offset). */
-  readonly valueOffset: number;
-  readonly size: number;
-  /** A function pointer slot (takes a program), or data. */
-  readonly isFunction: boolean;
-}
-
-/** The layout of a struct_ops type in the running kernel's BTF: its type ids, value size and members. */
-export interface StructOpsLayout {
-  readonly structName: string;
-  readonly structTypeId: number;
-  /** Id of struct bpf_struct_ops_<name>: the map's btf_vmlinux_value_type_id. */
-  readonly valueTypeId: number;
-  readonly valueSize: number;
-  readonly members: readonly StructOpsMember[];
-}
+export type { StructOpsLayout, StructOpsMember };
 
 /** The layout of struct_ops `structName` ("tcp_congestion_ops") in the running kernel's BTF. */
 export function structOpsLayout(structName: string): StructOpsLayout {
-  const btf = kernelBtf();
-  const ops = btf.findType(structName, 'struct');
-  const wrapper = btf.findType(`bpf_struct_ops_${structName}`, 'struct');
-  if (!ops || !wrapper) {
-    throw new LinkError(`this kernel has no struct_ops type ${structName} (no struct bpf_struct_ops_${structName} in its BTF)`);
+  try {
+    return kernelStructOpsLayout(structName);
+  } catch (e) {
+    if (e instanceof StructOpsLayoutError) throw new LinkError(e.message, { cause: e });
+    throw e;
   }
-  const data = btf.findMember(wrapper.id, 'data');
-  if (!data) throw new LinkError(`struct bpf_struct_ops_${structName} has no data member`);
-  const base = data.bitOffset / 8;
-  const members = ops.members.map((m, index) => {
-    const t = btf.resolve(m.type);
-    const isFunction = t.kind === 'ptr' && btf.resolve(t.type).kind === 'func_proto';
-    return { name: m.name, index, valueOffset: base + m.bitOffset / 8, size: btf.sizeOf(m.type), isFunction };
-  });
-  return { structName, structTypeId: ops.id, valueTypeId: wrapper.id, valueSize: wrapper.size, members };
 }
 
 /** What Program.load needs for the program of slot `member` of `structName`. */
@@ -65,25 +36,7 @@ export function structOpsProgramTarget(structName: string, member: string): Trac
   return { type: ProgramType.STRUCT_OPS, expectedAttachType: m.index, attachBtfId: layout.structTypeId };
 }
 
-/** The smallest valid BTF (one int type): the kernel wants a BTF fd beside the vmlinux value type. */
-function minimalBtf(): Uint8Array {
-  const b = Buffer.alloc(24 + 16 + 5);
-  b.writeUInt16LE(0xeb9f, 0);
-  b[2] = 1;
-  b.writeUInt32LE(24, 4); // hdr_len
-  b.writeUInt32LE(0, 8); // type_off
-  b.writeUInt32LE(16, 12); // type_len
-  b.writeUInt32LE(16, 16); // str_off
-  b.writeUInt32LE(5, 20); // str_len
-  b.writeUInt32LE(1, 24); // name "int"
-  b.writeUInt32LE(1 << 24, 28); // BTF_KIND_INT
-  b.writeUInt32LE(4, 32);
-  b.writeUInt32LE(32, 36); // bits
-  b.write('\0int\0', 40, 'latin1');
-  return b;
-}
-
-/** What to put in a struct_ops map: a program per function slot, and values for data members. */
+/** What a struct_ops map's value holds: the programs of its function slots and its data members. */
 export interface StructOpsValue {
   /** Function slots: the program each runs. */
   programs?: Readonly<Record<string, Program>>;
@@ -109,7 +62,7 @@ export class StructOpsMap {
   /** Creates the map; with `link` (BPF_F_LINK, 6.4+) writing the value does not register it, attach() does. */
   static create(structName: string, options: { link?: boolean; name?: string } = {}): StructOpsMap {
     const layout = structOpsLayout(structName);
-    const btf = btfLoadRaw(minimalBtf());
+    const btf = btfLoadRaw(minimalStructOpsBtf());
     const btfFd = check('BPF_BTF_LOAD', btf.ret);
     try {
       const fd = mapCreate({
@@ -123,6 +76,14 @@ export class StructOpsMap {
     } finally {
       closeFd(btfFd);
     }
+  }
+
+  /**
+   * Wraps a struct_ops map fd (the object loader's .struct_ops and .struct_ops.link maps); the
+   * map takes ownership of `fd`. `link` says whether it was created with BPF_F_LINK.
+   */
+  static fromFd(structName: string, fd: number, options: { link: boolean }): StructOpsMap {
+    return new StructOpsMap(structOpsLayout(structName), fd, options.link);
   }
 
   /** The value bytes for these programs and fields (pure: what set() writes). */
@@ -154,9 +115,15 @@ export class StructOpsMap {
 
   /** Writes the value: registers the struct_ops (without BPF_F_LINK), or readies it for attach(). */
   set(value: StructOpsValue): void {
+    this.setBytes(this.encode(value));
+  }
+
+  /** Writes a value already laid out (program fds in the function slots), as set() does. */
+  setBytes(value: Uint8Array): void {
     if (this.#owned.closed) throw new LinkError(`struct_ops map ${this.layout.structName} is closed`);
+    if (value.length !== this.layout.valueSize) throw new LinkError(`a ${this.layout.structName} value is ${this.layout.valueSize} bytes, not ${value.length}`);
     const key = Buffer.alloc(4);
-    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.fd, key, this.encode(value), null, 0);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.fd, key, Buffer.from(value.buffer, value.byteOffset, value.length), null, 0);
     if (ret >= 0) {
       this.#registered = !this.linkMode;
       return;

@@ -11,3 +11,6 @@ export type {
 export { loadCollection, type Collection, type CollectionOptions, type CollectionVariables } from './load/collection.js';
 export { btfFeatures } from './load/btf-features.js';
 export { linuxKernelVersion } from './load/kconfig-values.js';
+// struct_ops variables (.struct_ops, .struct_ops.link): registered after loading.
+export { attachStructOps } from './struct-ops.js';
+export type { LoadedStructOps } from './load/struct-ops.js';

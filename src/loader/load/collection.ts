@@ -22,6 +22,7 @@ import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
 import { findBtfTarget } from './btf-target.js';
 import { kernelBtfObjectFd } from './module-btf.js';
 import { BPF_F_MMAPABLE, GlobalDataMapping, isGlobalData, mmapableArrays } from './global-data.js';
+import { createStructOpsMap, missingStructOpsPrograms, structOpsContents, structOpsProgramTargets, structOpsValue, type LoadedStructOps } from './struct-ops.js';
 
 /** Options of loadCollection. */
 export interface CollectionOptions {
@@ -62,6 +63,11 @@ export interface Collection {
   readonly programs: Record<string, Program>;
   readonly maps: Record<string, BpfMap<unknown, unknown>>;
   readonly variables: CollectionVariables;
+  /**
+   * struct_ops variables (.struct_ops, .struct_ops.link) by name: their maps (also in `maps`) and
+   * the values that register them. Register one with attachStructOps(collection, name).
+   */
+  readonly structOps: Record<string, LoadedStructOps>;
   /** Closes every program, map and mapping of the collection, in reverse order of opening. */
   close(): void;
   /** Same as close(), for `using`. */
@@ -92,7 +98,11 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
         if (!spec.maps[name]) throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, { file: spec.name, hint: `maps: ${Object.keys(spec.maps).join(', ')}` });
       }
     }
-    const wanted = Object.values(spec.programs).filter((p) => !options.programs || options.programs.includes(p.name));
+    // A struct_ops program is loaded for the slot a struct_ops variable puts it in; one no variable
+    // uses has no slot, and is left out, as libbpf leaves it.
+    const structOpsTargets = structOpsProgramTargets(spec);
+    const wanted = Object.values(spec.programs).filter((p) => (!options.programs || options.programs.includes(p.name))
+      && (p.type !== ProgramType.STRUCT_OPS || structOpsTargets.has(p.name)));
     if (spec.btf && !options.withoutBtf) btf = loadProgramBtf(spec.btf, wanted);
     // What data maps start with: the spec's bytes, and .kconfig filled from the running kernel
     // (into a copy: the spec stays as it was).
@@ -106,7 +116,8 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
     const reused = new Set<string>();
     for (const m of Object.values(spec.maps)) {
       const replacement = options.mapReplacements?.[m.name];
-      const { map, fromPin } = replacement !== undefined ? replaceMap(spec, m, replacement) : openMap(spec, m, btf, options.pinPath);
+      const { map, fromPin } = replacement !== undefined ? replaceMap(spec, m, replacement)
+        : structOpsContents(m) ? { map: createStructOpsMap(spec, m), fromPin: false } : openMap(spec, m, btf, options.pinPath);
       maps[m.name] = map;
       opened.push(map);
       if (fromPin || replacement !== undefined) reused.add(m.name);
@@ -114,14 +125,14 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
     // Global data and maps of maps before the programs, read-only data frozen; a map reused from
     // a pin or given by the caller keeps what it holds.
     for (const m of Object.values(spec.maps)) {
-      if (reused.has(m.name) || m.contents?.kind === 'programs') continue;
+      if (reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') continue;
       writeContents(spec, m, maps, {}, initial.get(m.name));
     }
 
     externs = resolveExterns(spec);
     const programs: Record<string, Program> = {};
     for (const p of wanted) {
-      programs[p.name] = loadProgram(spec, p, maps, btf, externs, options);
+      programs[p.name] = loadProgram(spec, p, maps, btf, externs, options, structOpsTargets.get(p.name));
       opened.push(programs[p.name]);
     }
 
@@ -139,8 +150,14 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
       opened.push(mapping);
     }
 
+    const structOps: Record<string, LoadedStructOps> = {};
+    for (const m of Object.values(spec.maps)) {
+      if (!structOpsContents(m) || missingStructOpsPrograms(m, programs).length > 0) continue;
+      structOps[m.name] = structOpsValue(spec, m, maps[m.name], programs);
+    }
+
     const collection: Collection = {
-      spec, programs, maps, variables: liveVariables(spec, maps, mappings),
+      spec, programs, maps, structOps, variables: liveVariables(spec, maps, mappings),
       close() {
         for (const o of opened.reverse()) o.close();
         opened.length = 0;
@@ -259,7 +276,7 @@ function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<
 
 function loadProgram(
   spec: CollectionSpec, p: ProgramSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, btf: LoadedBtf | undefined,
-  externs: ResolvedExterns, options: CollectionOptions,
+  externs: ResolvedExterns, options: CollectionOptions, structOps?: { attachBtfId: number; expectedAttachType: number },
 ): Program {
   let instructions = p.instructions;
   if (p.coreRelocations.length > 0) {
@@ -286,6 +303,7 @@ function loadProgram(
       ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
       ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
       ...(extension ?? {}),
+      ...(structOps ?? {}),
       ...(p.flags ? { flags: p.flags } : {}),
       ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
       ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
@@ -305,7 +323,7 @@ function loadProgram(
 function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, programs: Record<string, Program>, data: Uint8Array | undefined): void {
   const map = maps[m.name];
   const c = m.contents;
-  if (!c) return;
+  if (!c || c.kind === 'struct_ops') return; // written by attachStructOps: writing registers it
   if (c.kind === 'data') {
     map.update(0, Buffer.from(data ?? c.bytes));
     if (m.freeze) map.freeze();

@@ -10,9 +10,11 @@ import { fixKsymsBtf } from './ksyms-btf.js';
 import { btfMaps, dataMaps, DATA_SECTION, legacyMaps } from './maps.js';
 import { finishObjectBtf } from './object-btf.js';
 import { linkProgram } from './program-linker.js';
+import { structOpsMaps } from './struct-ops.js';
 import { KNOWN_SECTION_PREFIXES, programKindOf } from './section-names.js';
 import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from './types.js';
 import { VariableSpec } from './variables.js';
+import { ProgramType } from '../../uapi/bpf.js';
 
 /** Options of loadCollectionSpec. */
 export interface CollectionSpecOptions {
@@ -75,6 +77,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   for (const m of btfMaps(elf, btf, symbols, err)) addMap(m, '.maps');
   for (const m of legacyMaps(elf, symbols, err)) addMap(m, 'maps');
   for (const m of dataMaps(elf, btf, err)) addMap(m, m.section);
+  for (const m of structOpsMaps(elf, btf, symbols, err)) addMap(m, m.section);
   if (kconfig.externs.length > 0) {
     addMap({
       name: '.kconfig', section: '.kconfig', type: 2, keySize: 4, valueSize: Math.max(kconfig.size, 1), maxEntries: 1,
@@ -153,6 +156,15 @@ function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Recor
     if (m.contents?.kind === 'maps') {
       for (const [i, inner] of m.contents.slots) {
         if (!maps[inner]) throw err(`map-of-maps slot ${i} names ${inner}, which is not a map of this object`, { section: '.maps', symbol: m.name });
+      }
+    }
+  }
+  for (const m of Object.values(maps)) {
+    if (m.contents?.kind !== 'struct_ops') continue;
+    for (const member of m.contents.members) {
+      const p = member.program === undefined ? undefined : programs[member.program];
+      if (member.program !== undefined && p?.type !== ProgramType.STRUCT_OPS) {
+        throw err(`${m.name}.${member.name} names ${member.program}, which is not a struct_ops program of this object`, { section: m.section, symbol: m.name, hint: 'put the function in a SEC("struct_ops/<name>") section' });
       }
     }
   }

@@ -80,7 +80,32 @@ export type MapContents =
   /** Program arrays: program names by index, written after the programs are loaded. */
   | { readonly kind: 'programs'; readonly slots: ReadonlyMap<number, string> }
   /** Maps of maps: map names by index, written once all maps exist. */
-  | { readonly kind: 'maps'; readonly slots: ReadonlyMap<number, string> };
+  | { readonly kind: 'maps'; readonly slots: ReadonlyMap<number, string> }
+  /**
+   * A struct_ops variable (.struct_ops, .struct_ops.link): the struct as the object lays it out,
+   * laid out again from kernel BTF at load; written (which registers it) by attachStructOps.
+   */
+  | {
+    readonly kind: 'struct_ops';
+    /** The kernel struct it fills ("tcp_congestion_ops"). */
+    readonly structName: string;
+    /** Declared in .struct_ops.link: the map is created with BPF_F_LINK and registered by a link. */
+    readonly link: boolean;
+    /** The variable's bytes in the object's layout. */
+    bytes: Uint8Array;
+    readonly members: readonly StructOpsMemberSpec[];
+  };
+
+/** A member of a struct_ops variable, in the object's own layout of the struct. */
+export interface StructOpsMemberSpec {
+  readonly name: string;
+  /** Byte offset in the variable. */
+  readonly offset: number;
+  readonly size: number;
+  readonly isFunction: boolean;
+  /** The program a function pointer member names (undefined: left empty). */
+  readonly program: string | undefined;
+}
 
 /** One map of a CollectionSpec, as the object defines it. The mutable fields may be changed before loading. */
 export interface MapSpecEntry {
