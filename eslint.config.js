@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/anchors/**', 'test/regressions/**', 'docs/api/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/old-readers/**', 'tmp/**', 'bench/anchors/**', 'test/regressions/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
