@@ -30,10 +30,12 @@ describe('runtime.g fields and wait reason names', () => {
   });
 });
 
-describe('the table against DWARF of a newer Go binary on this machine', () => {
+// An extra oracle where the machine happens to have it (this project's VM image ships docker built
+// with Go 1.24 and DWARF): not a prerequisite, so it is left out where the binary is absent.
+const DOCKER = '/usr/local/bin/docker';
+describe.runIf(existsSync(DOCKER))('the table against DWARF of a newer Go binary on this machine', () => {
   it('Go 1.24.3 (/usr/local/bin/docker, unstripped): DWARF gives the 1.24 row and its binary the wait reason names', () => {
-    const docker = '/usr/local/bin/docker';
-    need(existsSync(docker), 'the Go 1.24 docker binary with DWARF at /usr/local/bin/docker');
+    const docker = DOCKER;
     const info = openGoBinary(docker);
     expect(info.version.raw).toMatch(/^go1\.24\./);
     const row = GOROUTINE_FIELD_OFFSETS.find((r) => r.minor === 24)!;

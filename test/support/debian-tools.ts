@@ -23,6 +23,7 @@ export const TEST_PACKAGES: Readonly<Record<string, string>> = {
   'systemtap-sdt-dev': '<sys/sdt.h> for the USDT test program',
   iproute2: 'ip and tc: network namespaces, veth pairs, the XDP and tc oracles',
   'util-linux': 'setpriv and unshare: running with chosen capabilities and namespaces',
+  procps: 'ps: the processes of a process group, in the signal tests',
   binutils: 'readelf: the ELF oracle',
   gcc: 'builds the small C loaders and test programs',
   'libc6-dev': 'C headers for those programs',
