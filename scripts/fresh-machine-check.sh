@@ -3,8 +3,8 @@
 # --variant=minbase: no clang, bpftool, llvm, go, gcc, make or python), the host's Node 20 copied
 # in, a clean clone of this repository's HEAD, then `npm ci && npm test` as root inside it, with
 # CI=true so that a missing tool fails instead of skipping. The host's kernel, /sys (bpffs,
-# tracefs) and /dev are shared; everything else is the fresh root's own. Mounts live in a private
-# mount namespace and vanish with it.
+# tracefs) and /dev are shared; everything else is the fresh root's own. The run pivots into the
+# new root inside a private mount namespace; the mounts vanish with it.
 #
 #   sudo scripts/fresh-machine-check.sh [ROOT_DIR]     (default /var/tmp/ebpf-fresh-root)
 set -euo pipefail
@@ -41,8 +41,13 @@ unshare -m --propagation private bash -euo pipefail -c '
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"
-  mkdir -p "$root/run/netns"
-  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI=true \
+  mkdir -p "$root/run/netns" "$root/.old-root"
+  # pivot_root, not chroot: a chrooted process may not create user namespaces (the BPF token
+  # test does), and the old root is detached so nothing of the host stays reachable.
+  cd "$root"
+  pivot_root . .old-root
+  umount -l /.old-root
+  exec /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI=true \
     NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
-    bash -c "cd /root/ebpf && for t in clang bpftool llvm-objdump go gcc make; do command -v \$t && exit 1; done; npm ci --no-audit --no-fund && npm test"
+    /bin/bash -c "cd /root/ebpf && for t in clang bpftool llvm-objdump go gcc make; do command -v \$t && exit 1; done; npm ci --no-audit --no-fund && npm test"
 ' _ "$root"
