@@ -3,9 +3,13 @@
 // (pid, tid) track has a name, a track's tid is the number the viewer shows after that name (the
 // goid for a goroutine, the real thread id for an OS thread), a goid equal to a thread id of the
 // same process does not merge two tracks, slices on one track never overlap (Perfetto moves an
-// overlapping complete event to an overflow track and counts an import error), times are in µs.
+// overlapping complete event to an overflow track and counts an import error), times are in µs,
+// and a slice's ts + dur is exactly the next slice's ts whichever way a viewer adds them: in
+// doubles (Chromium's DevTools dropped slices whose sum came out a hair past the next ts) or in ns
+// rounded one by one (Perfetto's importer: llround(us * 1000)).
 import { describe, expect, it } from 'vitest';
 import { chromeTrace, THREAD_PROCESS_BASE, type TraceEvent } from '../src/goroutines/chrome-trace.js';
+import { seededRandom } from './support/random.js';
 import type { StateSlice } from '../src/goroutines/summary.js';
 
 const MS = 1_000_000n;
@@ -38,14 +42,14 @@ describe('chromeTrace', () => {
       expect(['X', 'M']).toContain(e.ph);
       expect(Number.isInteger(e.pid) && e.pid > 0 && e.pid < 2 ** 32).toBe(true);
       if (e.tid !== undefined) expect(Number.isInteger(e.tid) && e.tid >= 0 && e.tid < 2 ** 32).toBe(true);
-      if (e.ph === 'X') expect(e.ts! >= 0 && e.dur! > 0).toBe(true);
+      if (e.ph === 'X') expect(e.ts! >= 0 && e.dur! >= 0).toBe(true);
       if (e.ph === 'M') expect(e.args).toBeDefined();
     }
     // goroutine 7's waiting slice: 3 ms after the first slice, 3 ms long.
     const waiting = slicesOn(4242, 7).find((e) => e.args!.waitReason === 'chan receive')!;
     expect([waiting.ts, waiting.dur, waiting.name]).toEqual([3000, 3000, 'waiting: chan receive']);
-    // A zero-length slice still gets a width (1 ns), as the viewers drop nothing of dur > 0.
-    expect(slicesOn(4242, 7).find((e) => e.ts === 6000 && e.name === 'running')!.dur).toBe(0.001);
+    // A zero-length slice stays zero-length: any width would overlap the slice that follows it.
+    expect(slicesOn(4242, 7).find((e) => e.ts === 6000 && e.name === 'running')!.dur).toBe(0);
   });
 
   it('one track per goroutine: tid = goid, named by goid and start function, in the traced process', () => {
@@ -100,6 +104,35 @@ describe('chromeTrace', () => {
     // Exactly one name per track and per process.
     expect(events.filter((e) => e.name === 'thread_name').length).toBe(named.size);
     expect(events.filter((e) => e.name === 'process_name').length).toBe(processes.size);
+  });
+
+  it("a slice's end is exactly the next slice's start, added in doubles (DevTools, catapult) or in rounded ns (Perfetto)", () => {
+    // One goroutine through 2000 back-to-back slices of random ns lengths (0 to 100 µs), as the
+    // summary makes them: each starts where the previous one ended. The first pair is from a real
+    // trace: 674.234 + 35.166 µs is 709.4000000000001 in doubles.
+    const random = seededRandom(14);
+    const slices: StateSlice[] = [];
+    const states = ['runnable', 'running', 'syscall', 'waiting'];
+    let t = T0 + 674_234n;
+    slices.push({ pid: 1, goid: 1n, state: 'runnable', start: T0, end: t, tid: 1 });
+    slices.push({ pid: 1, goid: 1n, state: 'running', start: t, end: t + 35_166n, tid: 1 });
+    t += 35_166n;
+    for (let i = 0; i < 2000; i++) {
+      const end = t + BigInt(Math.floor(random() * 100_000));
+      slices.push({ pid: 1, goid: 1n, state: states[i % 4]!, start: t, end, tid: 1 });
+      t = end;
+    }
+    const x = chromeTrace(slices, { binary: 'x' }).traceEvents.filter((e) => e.ph === 'X' && e.pid === 1);
+    expect(x.length).toBe(slices.length);
+    const perfettoNs = (us: number): number => Math.round(us * 1000);
+    for (let i = 1; i < x.length; i++) {
+      const prev = x[i - 1]!;
+      const next = x[i]!;
+      expect(prev.ts! + prev.dur!).toBe(next.ts);
+      expect(perfettoNs(prev.ts!) + perfettoNs(prev.dur!)).toBe(perfettoNs(next.ts!));
+      // Within 125 ns of the true times (one rounding of each end).
+      expect(Math.abs(next.ts! * 1000 - Number(slices[i]!.start - T0))).toBeLessThanOrEqual(62.5);
+    }
   });
 
   it('no slices: an empty trace', () => {
