@@ -160,8 +160,8 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
   it('a release past the table gets no guessed g fields, and says so', () => {
     const esbuild = resolve('node_modules/@esbuild', `${process.platform}-${process.arch}`, 'bin', 'esbuild');
     const image = elfBinaryImage(ElfFile.parse(readFileSync(esbuild)));
-    const r = goroutineFieldOffsets(image, parseGoVersion('go1.27.0')!);
+    const r = goroutineFieldOffsets(image, parseGoVersion('go1.28.0')!);
     expect(r.offsets).toBeUndefined();
-    expect(r.warning).toMatch(/no checked runtime\.g layout for go1\.27\.0/);
+    expect(r.warning).toMatch(/no checked runtime\.g layout for go1\.28\.0/);
   });
 });
