@@ -26,7 +26,7 @@ export const GOROUTINE_FIELD_OFFSETS: readonly { minor: number; waitreason: numb
   { minor: 20, waitreason: 176, gopc: 296, startpc: 312, checked: 'runtime2.go of go1.20.6; live on esbuild 0.19.2 (go1.20.7) and 0.21.5 (go1.20.12)' },
   // 1.21 added parentGoid before gopc and moved the old tracer's fields (tracking, trace) after
   // startpc: gopc and startpc are 16 bytes earlier than in 1.20.
-  { minor: 21, waitreason: 176, gopc: 280, startpc: 296, checked: 'DWARF of workload-go1.21 (go1.21.13)' },
+  { minor: 21, waitreason: 176, gopc: 280, startpc: 296, checked: 'DWARF of workload-go1.21 (go1.21.13); live on lefthook 1.5.5 (go1.21.4), buf 1.27.0 (go1.21.1) and 1.28.1 (go1.21.4)' },
   { minor: 22, waitreason: 176, gopc: 280, startpc: 296, checked: 'DWARF of workload-go1.22 (go1.22.12); live on esbuild 0.22.0 (go1.22.4) and 0.23.1 (go1.22.5)' },
   // 1.23 added g.syscallbp (+8 from goid on); 1.24 added fipsIndicator, which sits in padding.
   { minor: 23, waitreason: 184, gopc: 288, startpc: 304, checked: 'DWARF of workload-go1.23 (go1.23.5); live on esbuild 0.24.2 (go1.23.1) and 0.25.12 (go1.23.12)' },

@@ -84,7 +84,8 @@ const GO_1_26 = [
 /**
  * waitReasonStrings by minor release (64-bit). Checked: 1.19.8 and 1.21 to 1.27 against the
  * runtime.waitReasonStrings of binaries those releases built (test/go-versions.test.ts); 1.20 in
- * the data of stripped esbuild builds; 1.20, 1.22, 1.23, 1.25 and 1.26 also live on esbuild.
+ * the data of stripped esbuild builds (1.21 also in lefthook's and buf's); 1.20 to 1.26 but 1.24
+ * also live on stripped release builds (esbuild, lefthook).
  */
 export const WAIT_REASON_NAMES: ReadonlyMap<number, readonly string[]> = new Map([
   [19, GO_1_19],
