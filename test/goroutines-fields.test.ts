@@ -120,7 +120,8 @@ describe.runIf(need(isRoot, 'tracing needs root'))('start functions and wait rea
     const dir = mkdtempSync(join(tmpdir(), 'esbuild-fields-'));
     const seen: GoroutineTransition[] = [];
     try {
-      for (let i = 0; i < 6; i++) writeFileSync(join(dir, `m${i}.js`), `export const v${i} = ${i};\n${i < 5 ? `export * from './m${i + 1}.js';\n` : ''}`);
+      // 60 modules: a run long enough for the runtime's own goroutines to park even on a loaded machine (6 were not, once).
+      for (let i = 0; i < 60; i++) writeFileSync(join(dir, `m${i}.js`), `export const v${i} = ${i};\n${i < 59 ? `export * from './m${i + 1}.js';\n` : ''}`);
       // esbuild waits (in sh, before its exec) until the probe is attached, so its first goroutines are seen.
       const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', esbuild, '--bundle', join(dir, 'm0.js')], { stdio: ['pipe', 'ignore', 'inherit'] });
       await new Promise<void>((r) => child.once('spawn', () => r()));
