@@ -13,9 +13,14 @@ interface LayoutRange {
  */
 export const GOID_OFFSETS: readonly LayoutRange[] = [
   // 1.12 shares the 1.13 layout (checked live: g.atomicstatus at goid-8 equals casgstatus's oldval).
+  // 1.19 to 1.22: DWARF of test/fixtures/go/workload and workload-go1.21/1.22; 1.20 to 1.22 also
+  // live on stripped release builds (esbuild, lefthook, buf): start pcs read past goid were
+  // function entries and the state chains held.
   { from: { major: 1, minor: 12 }, to: { major: 1, minor: 22 }, goidOffset: 152 },
+  // DWARF of workload-go1.23/1.24 and of docker (1.24.3); live on esbuild (go1.23.1, go1.23.12).
   { from: { major: 1, minor: 23 }, to: { major: 1, minor: 24 }, goidOffset: 160 },
-  // 1.27.0 and 1.27.3 checked live, like 1.12.
+  // DWARF of workload-go1.25/1.26/1.27; live on esbuild (go1.25.7, go1.26.5); 1.27.0 and 1.27.3
+  // checked live, like 1.12.
   { from: { major: 1, minor: 25 }, to: { major: 1, minor: 27 }, goidOffset: 152 },
 ];
 

@@ -11,9 +11,66 @@ const GO_1_19 = [
   'trace reader (blocked)', 'wait for GC cycle', 'GC worker (idle)', 'preempted', 'debug call',
 ];
 
-// Go 1.26: the waitReason constants in their declaration order (the value is the index). Checked
-// live on esbuild (go1.26.5): runtime.bgsweep waits on 8, bgscavenge on 9, runfinq on 10,
-// forcegchelper on 11, the cleanup goroutine on 46.
+// Go 1.21 to 1.25: each equals runtime.waitReasonStrings of test/fixtures/go/workload-go1.N, and
+// runtime2.go of the release that built it (the waitReason constants in order, named as the array
+// names them). 1.22 appends to 1.21 and 1.23 to 1.22; 1.24 inserts sync.WaitGroup.Wait; 1.25 adds
+// the GOMAXPROCS updater and renames the synctest waits to durable ones.
+// Go 1.20 has the 1.21 list: the array of string headers found in .data of the stripped esbuild
+// 0.19.2 (go1.20.7) and 0.21.5 (go1.20.12), and live there: forcegchelper waits on 17 (force gc),
+// bgsweep on 12, bgscavenge on 13, runfinq on 16, a parser goroutine on 21 (sync.Mutex.Lock).
+const GO_1_20 = [
+  '', 'GC assist marking', 'IO wait', 'chan receive (nil chan)', 'chan send (nil chan)', 'dumping heap', 'garbage collection',
+  'garbage collection scan', 'panicwait', 'select', 'select (no cases)', 'GC assist wait', 'GC sweep wait', 'GC scavenge wait',
+  'chan receive', 'chan send', 'finalizer wait', 'force gc (idle)', 'semacquire', 'sleep', 'sync.Cond.Wait', 'sync.Mutex.Lock',
+  'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'trace reader (blocked)', 'wait for GC cycle', 'GC worker (idle)',
+  'GC worker (active)', 'preempted', 'debug call', 'GC mark termination', 'stopping the world',
+];
+
+const GO_1_22 = [
+  '', 'GC assist marking', 'IO wait', 'chan receive (nil chan)', 'chan send (nil chan)', 'dumping heap', 'garbage collection',
+  'garbage collection scan', 'panicwait', 'select', 'select (no cases)', 'GC assist wait', 'GC sweep wait', 'GC scavenge wait',
+  'chan receive', 'chan send', 'finalizer wait', 'force gc (idle)', 'semacquire', 'sleep', 'sync.Cond.Wait', 'sync.Mutex.Lock',
+  'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'trace reader (blocked)', 'wait for GC cycle', 'GC worker (idle)',
+  'GC worker (active)', 'preempted', 'debug call', 'GC mark termination', 'stopping the world', 'flushing proc caches',
+  'trace goroutine status', 'trace proc status', 'page trace flush', 'coroutine',
+];
+
+const GO_1_23 = [
+  '', 'GC assist marking', 'IO wait', 'chan receive (nil chan)', 'chan send (nil chan)', 'dumping heap', 'garbage collection',
+  'garbage collection scan', 'panicwait', 'select', 'select (no cases)', 'GC assist wait', 'GC sweep wait', 'GC scavenge wait',
+  'chan receive', 'chan send', 'finalizer wait', 'force gc (idle)', 'semacquire', 'sleep', 'sync.Cond.Wait', 'sync.Mutex.Lock',
+  'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'trace reader (blocked)', 'wait for GC cycle', 'GC worker (idle)',
+  'GC worker (active)', 'preempted', 'debug call', 'GC mark termination', 'stopping the world', 'flushing proc caches',
+  'trace goroutine status', 'trace proc status', 'page trace flush', 'coroutine', 'GC weak to strong wait',
+];
+
+const GO_1_24 = [
+  '', 'GC assist marking', 'IO wait', 'chan receive (nil chan)', 'chan send (nil chan)', 'dumping heap', 'garbage collection',
+  'garbage collection scan', 'panicwait', 'select', 'select (no cases)', 'GC assist wait', 'GC sweep wait', 'GC scavenge wait',
+  'chan receive', 'chan send', 'finalizer wait', 'force gc (idle)', 'semacquire', 'sleep', 'sync.Cond.Wait', 'sync.Mutex.Lock',
+  'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'sync.WaitGroup.Wait', 'trace reader (blocked)', 'wait for GC cycle',
+  'GC worker (idle)', 'GC worker (active)', 'preempted', 'debug call', 'GC mark termination', 'stopping the world',
+  'flushing proc caches', 'trace goroutine status', 'trace proc status', 'page trace flush', 'coroutine',
+  'GC weak to strong wait', 'synctest.Run', 'synctest.Wait', 'chan receive (synctest)', 'chan send (synctest)',
+  'select (synctest)',
+];
+
+const GO_1_25 = [
+  '', 'GC assist marking', 'IO wait', 'chan receive (nil chan)', 'chan send (nil chan)', 'dumping heap', 'garbage collection',
+  'garbage collection scan', 'panicwait', 'select', 'select (no cases)', 'GC assist wait', 'GC sweep wait', 'GC scavenge wait',
+  'chan receive', 'chan send', 'finalizer wait', 'force gc (idle)', 'GOMAXPROCS updater (idle)', 'semacquire', 'sleep',
+  'sync.Cond.Wait', 'sync.Mutex.Lock', 'sync.RWMutex.RLock', 'sync.RWMutex.Lock', 'sync.WaitGroup.Wait', 'trace reader (blocked)',
+  'wait for GC cycle', 'GC worker (idle)', 'GC worker (active)', 'preempted', 'debug call', 'GC mark termination',
+  'stopping the world', 'flushing proc caches', 'trace goroutine status', 'trace proc status', 'page trace flush', 'coroutine',
+  'GC weak to strong wait', 'synctest.Run', 'synctest.Wait', 'chan receive (durable)', 'chan send (durable)', 'select (durable)',
+  'sync.WaitGroup.Wait (durable)', 'cleanup wait',
+];
+
+// Go 1.26 and 1.27 (unchanged): the waitReason constants in their declaration order (the value is
+// the index); 1.26 moved the ones a synctest bubble treats as idle to the front. Checked live on
+// esbuild (go1.26.5): runtime.bgsweep waits on 8, bgscavenge on 9, runfinq on 10, forcegchelper on
+// 11, the cleanup goroutine on 46; equal to runtime.waitReasonStrings of workload-go1.26 (go1.26.10)
+// and workload-go1.27 (go1.27.3).
 const GO_1_26 = [
   '', 'GC assist marking', 'IO wait', 'dumping heap', 'garbage collection', 'garbage collection scan', 'panicwait', 'GC assist wait',
   'GC sweep wait', 'GC scavenge wait', 'finalizer wait', 'force gc (idle)', 'GOMAXPROCS updater (idle)', 'semacquire', 'sleep',
@@ -25,12 +82,21 @@ const GO_1_26 = [
 ];
 
 /**
- * waitReasonStrings by minor release (64-bit). Checked: 1.19.8 against its runtime.waitReasonStrings;
- * 1.26 from runtime2.go of the 1.26 tree, checked live on esbuild (go1.26.5).
+ * waitReasonStrings by minor release (64-bit). Checked: 1.19.8 and 1.21 to 1.27 against the
+ * runtime.waitReasonStrings of binaries those releases built (test/go-versions.test.ts); 1.20 in
+ * the data of stripped esbuild builds (1.21 also in lefthook's and buf's); 1.20 to 1.26 but 1.24
+ * also live on stripped release builds (esbuild, lefthook).
  */
 export const WAIT_REASON_NAMES: ReadonlyMap<number, readonly string[]> = new Map([
   [19, GO_1_19],
+  [20, GO_1_20],
+  [21, GO_1_20],
+  [22, GO_1_22],
+  [23, GO_1_23],
+  [24, GO_1_24],
+  [25, GO_1_25],
   [26, GO_1_26],
+  [27, GO_1_26],
 ]);
 
 const MAX_REASONS = 256; // waitReason is a uint8
