@@ -1,7 +1,6 @@
 // loadCollection: creates a spec's maps, loads its programs, writes initial contents, and hands
 // back the live objects. Everything created is closed again if any step fails.
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
 import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
@@ -102,10 +101,12 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
 /** Options of loadCollectionAsync: those of loadCollection, and how many programs verify at once. */
 export interface AsyncCollectionOptions extends CollectionOptions {
   /**
-   * Programs handed to the kernel at once, each verified on a thread of libuv's pool: by default
-   * the number of CPUs (os.availableParallelism()), at most the pool's size (UV_THREADPOOL_SIZE, 4
-   * by default), which fs calls and readers' waits share. 1 verifies one program at a time, still
-   * off the event loop.
+   * Most program loads pending at once. By default every program is handed over as soon as its
+   * request is laid out, and libuv's pool (UV_THREADPOOL_SIZE threads, 4 by default, shared with fs
+   * calls and readers' waits) verifies as many at once as it has threads, taking the next one
+   * itself when one ends: no round trip through the event loop between programs. A smaller number
+   * keeps pool threads free for other work; 1 verifies one program at a time, still off the event
+   * loop. After a failure no further load starts.
    */
   readonly concurrency?: number;
 }
@@ -121,9 +122,9 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
  */
 export async function loadCollectionAsync(source: string | Uint8Array | CollectionSpec, options: AsyncCollectionOptions = {}): Promise<Collection> {
-  const concurrency = options.concurrency ?? Math.min(availableParallelism(), threadPoolSize());
+  const concurrency = options.concurrency ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out for one load per CPU' });
+    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out to hand every program to the pool at once' });
   }
   const load = new CollectionLoad(source, options);
   try {
@@ -162,12 +163,6 @@ export async function loadCollectionAsync(source: string | Uint8Array | Collecti
   } finally {
     load.release();
   }
-}
-
-/** Threads in libuv's pool, which runs koffi's async calls (UV_THREADPOOL_SIZE, read at its start; 4 by default). */
-function threadPoolSize(): number {
-  const n = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(n) && n > 0 ? n : 4;
 }
 
 /**
