@@ -102,9 +102,11 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
       throw new Error('the sync load should have failed');
     })();
     expect(syncError.message).toContain(`"${early}"`);
-    for (const concurrency of [1, 2, 4, 8]) {
+    // By default every program is handed over at once: both broken ones are verified, and the
+    // later one may well be refused first.
+    for (const concurrency of [undefined, 1, 2, 4, 8]) {
       const before = bpfFds();
-      const error = await loadCollectionAsync(spec, { concurrency }).then(track, (e: unknown) => e);
+      const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
       expect(error).toBeInstanceOf(VerifierError);
       expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
       expect(bpfFds()).toEqual(before);
@@ -136,6 +138,11 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('Program.loadAsync',
     const p = track(await Program.loadAsync({ type: 'XDP', instructions: RETURN_2, name: 'async_ret2' }));
     expect(p.testRun({ data: packet }).retval).toBe(2);
     expect(p.info().name).toBe('async_ret2');
+  });
+
+  it('with a log asked for on the first attempt, loads as well', async () => {
+    const p = track(await Program.loadAsync({ type: 'XDP', instructions: RETURN_2, name: 'async_logged' }, { logLevel: 1, logSize: 4096 }));
+    expect(p.testRun({ data: packet }).retval).toBe(2);
   });
 
   it('a refused program rejects with VerifierError holding the verifier log', async () => {

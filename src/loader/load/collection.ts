@@ -106,7 +106,8 @@ export interface AsyncCollectionOptions extends CollectionOptions {
    * calls and readers' waits) verifies as many at once as it has threads, taking the next one
    * itself when one ends: no round trip through the event loop between programs. A smaller number
    * keeps pool threads free for other work; 1 verifies one program at a time, still off the event
-   * loop. After a failure no further load starts.
+   * loop. After a failure no further load starts. While every pool thread is blocked elsewhere (in
+   * as many readers' waits without a timeout, say), the loads wait for one to come free.
    */
   readonly concurrency?: number;
 }
