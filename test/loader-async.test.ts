@@ -102,9 +102,9 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
       throw new Error('the sync load should have failed');
     })();
     expect(syncError.message).toContain(`"${early}"`);
-    // By default every program is handed over at once: both broken ones are verified, and the
-    // later one may well be refused first.
-    for (const concurrency of [undefined, 1, 2, 4, 8]) {
+    // With 64 every program is handed over at once: both broken ones are verified, and the later
+    // one may well be refused first.
+    for (const concurrency of [undefined, 1, 2, 4, 8, 64]) {
       const before = bpfFds();
       const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
       expect(error).toBeInstanceOf(VerifierError);

@@ -59,6 +59,6 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   rows.push({
     metric: 'object load, programs verified concurrently', unit: 'ms', better: 'lower', target: 1.0,
     ours: ours.async, libbpf: field(lb, 'bestMs'), cilium: field(cl, 'bestMs'),
-    note: `${common}; ours: loadCollectionAsync (every program handed to libuv's pool as soon as laid out, verified ${process.env.UV_THREADPOOL_SIZE ?? 4} at once by its threads on ${availableParallelism()} CPUs; the anchors load one after another as above); medians ours ${medianOf('async')} (sync ${medianOf('sync')}), ${anchors}`,
+    note: `${common}; ours: loadCollectionAsync (programs handed to libuv's pool as laid out, 8 pending at most, verified ${process.env.UV_THREADPOOL_SIZE ?? 4} at once by its threads on ${availableParallelism()} CPUs; the anchors load one after another as above); medians ours ${medianOf('async')} (sync ${medianOf('sync')}), ${anchors}`,
   });
 }

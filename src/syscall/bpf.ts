@@ -369,13 +369,28 @@ export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
  * the call returns; `r.log` must stay allocated until then.
  */
 export async function progLoadRawAsync(r: ProgLoadRequest): Promise<ProgLoadResult> {
-  const mem = new NativeMemory(Request.size(ProgLoadAttr.size, progLoadPayload(r)));
+  const mem = takeRegion(Request.size(ProgLoadAttr.size, progLoadPayload(r)));
   try {
     const q = progLoadRequest(r, mem);
     return progLoadResult(r, q, await q.rawAsync(BpfCommand.PROG_LOAD));
   } finally {
-    mem.free();
+    giveBackRegion(mem);
   }
+}
+
+// Regions of calls made off this thread, kept for the next ones: a collection's loads would
+// otherwise map and unmap one each, on the thread that lays out the next program.
+const spareRegions: NativeMemory[] = [];
+const MAX_SPARE_REGIONS = 16;
+
+function takeRegion(size: number): NativeMemory {
+  const i = spareRegions.findIndex((m) => m.length >= size);
+  return i >= 0 ? spareRegions.splice(i, 1)[0] : new NativeMemory(size);
+}
+
+function giveBackRegion(mem: NativeMemory): void {
+  if (spareRegions.length < MAX_SPARE_REGIONS && mem.length <= 64 * 1024) spareRegions.push(mem);
+  else mem.free();
 }
 
 function progLoadPayload(r: ProgLoadRequest): number {

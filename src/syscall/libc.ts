@@ -77,6 +77,14 @@ export function syscall3Async(nr: number, a: number, b: number, c: number): Prom
   });
 }
 
+/**
+ * Async calls koffi runs without allocating: it keeps this many sets of stack and heap blocks for
+ * them, and maps and unmaps a new set for each call beyond (koffi.config().resident_async_pools).
+ */
+export function residentAsyncCalls(): number {
+  return koffi.config().resident_async_pools ?? 8;
+}
+
 const c = {
   close: bind<Fn1>('int close(int fd)'),
   // ioctl, fcntl and open are variadic in C; their optional argument is declared as a fixed one.

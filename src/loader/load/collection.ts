@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
 import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
 import { Program, type LoadOptions, type ProgramSpec } from '../../programs/index.js';
-import { closeFd, SyscallError } from '../../syscall/index.js';
+import { closeFd, residentAsyncCalls, SyscallError } from '../../syscall/index.js';
 import { dupFd } from '../../syscall/fd.js';
 import type { Btf } from '../../btf/index.js';
 import { resolveExterns, type ResolvedExterns } from './externs.js';
@@ -101,13 +101,14 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
 /** Options of loadCollectionAsync: those of loadCollection, and how many programs verify at once. */
 export interface AsyncCollectionOptions extends CollectionOptions {
   /**
-   * Most program loads pending at once. By default every program is handed over as soon as its
-   * request is laid out, and libuv's pool (UV_THREADPOOL_SIZE threads, 4 by default, shared with fs
-   * calls and readers' waits) verifies as many at once as it has threads, taking the next one
-   * itself when one ends: no round trip through the event loop between programs. A smaller number
-   * keeps pool threads free for other work; 1 verifies one program at a time, still off the event
-   * loop. After a failure no further load starts. While every pool thread is blocked elsewhere (in
-   * as many readers' waits without a timeout, say), the loads wait for one to come free.
+   * Most program loads pending at once. libuv's pool (UV_THREADPOOL_SIZE threads, 4 by default,
+   * shared with fs calls and readers' waits) verifies as many at once as it has threads and takes
+   * the next pending one itself when one ends, so the default keeps more pending than it has
+   * threads: as many as koffi runs without allocating memory per call (its resident_async_pools,
+   * 8 by default). A smaller number keeps pool threads free for other work; 1 verifies one program
+   * at a time, still off the event loop. After a failure no further load starts. While every pool
+   * thread is blocked elsewhere (in as many readers' waits without a timeout, say), the loads wait
+   * for one to come free.
    */
   readonly concurrency?: number;
 }
@@ -123,9 +124,9 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
  */
 export async function loadCollectionAsync(source: string | Uint8Array | CollectionSpec, options: AsyncCollectionOptions = {}): Promise<Collection> {
-  const concurrency = options.concurrency ?? Number.MAX_SAFE_INTEGER;
+  const concurrency = options.concurrency ?? residentAsyncCalls();
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out to hand every program to the pool at once' });
+    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out for the default (koffi\'s resident async pools, 8)' });
   }
   const load = new CollectionLoad(source, options);
   try {
