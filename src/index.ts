@@ -134,3 +134,6 @@ export type { LiveGoroutine, TopFrame } from './goroutines/index.js';
 // struct_ops variables of objects (.struct_ops, .struct_ops.link): register a loaded one.
 export { attachStructOps } from './loader/index.js';
 export type { LoadedStructOps } from './loader/index.js';
+
+// Object load (issue 12): programs verified concurrently on libuv's pool, off the event loop.
+export { loadCollectionAsync, type AsyncCollectionOptions } from './loader/index.js';

@@ -9,6 +9,8 @@ export type {
   ProgramLineInfo, ProgramSpecEntry,
 } from './spec/types.js';
 export { loadCollection, type Collection, type CollectionOptions, type CollectionVariables } from './load/collection.js';
+// Programs verified concurrently on libuv's pool, off the event loop.
+export { loadCollectionAsync, type AsyncCollectionOptions } from './load/collection.js';
 export { btfFeatures } from './load/btf-features.js';
 export { linuxKernelVersion } from './load/kconfig-values.js';
 // struct_ops variables (.struct_ops, .struct_ops.link): registered after loading.

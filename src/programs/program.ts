@@ -1,7 +1,7 @@
 import { AttachType, BpfCommand, ProgramType, objectName } from '../uapi/bpf.js';
 import {
-  closeFd, getFdById, NativeMemory, objGet, objPin, OwnedFd, progLoadRaw, progTestRun, SyscallError,
-  type ProgLoadRequest,
+  closeFd, getFdById, NativeMemory, objGet, objPin, OwnedFd, progLoadRaw, progLoadRawAsync, progTestRun, SyscallError,
+  type ProgLoadRequest, type ProgLoadResult,
 } from '../syscall/index.js';
 import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
 import { programInfoFromFd, type ProgramInfo } from './info.js';
@@ -176,17 +176,31 @@ export class Program {
    * VerifierError holding it.
    */
   static load(spec: ProgramSpec, options: LoadOptions = {}): Program {
-    const type = programTypeOf(spec.type);
-    const name = spec.name ?? '';
-    const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
-    if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError(`program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
-    const request: ProgLoadRequest = {
-      type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
-      ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
-      attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
-      btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray, tokenFd: spec.tokenFd,
-    };
+    const { type, name, request } = loadRequest(spec);
     const fd = loadWithLog(request, name, options);
+    return new Program(fd, type, name, spec.expectedAttachType);
+  }
+
+  /**
+   * Program.load with the kernel's work off the event loop: the first attempt (the verifier, which
+   * is most of a load's time) runs on a worker thread of libuv's pool, so the verification of
+   * several programs loaded at once runs on several CPUs. Everything else is as in load(): a refused
+   * program is loaded again with a log (on this thread) and rejects with VerifierError holding it.
+   * The fds of programs loaded at once are numbered in the order the kernel finishes them. Each
+   * pending load holds one of the pool's threads (UV_THREADPOOL_SIZE, 4 by default), which it
+   * shares with fs and with readers' waits.
+   */
+  static async loadAsync(spec: ProgramSpec, options: LoadOptions = {}): Promise<Program> {
+    const { type, name, request } = loadRequest(spec);
+    const first = firstAttempt(options);
+    const log = first.logSize > 0 ? new NativeMemory(first.logSize) : undefined;
+    let result: ProgLoadResult;
+    try {
+      result = await progLoadRawAsync({ ...request, log, logLevel: first.logLevel });
+    } finally {
+      log?.free();
+    }
+    const fd = loadWithLog(request, name, options, result);
     return new Program(fd, type, name, spec.expectedAttachType);
   }
 
@@ -304,15 +318,42 @@ const MAX_INTERRUPTED_RUNS = 10;
 /** Loads tried when the verifier is interrupted by signals before giving up with Errno.EAGAIN. */
 const MAX_INTERRUPTED_LOADS = 10;
 
-function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOptions): number {
+/** The kernel request of a program spec: its type, name and encoded instructions, checked. */
+function loadRequest(spec: ProgramSpec): { type: ProgramType; name: string; request: ProgLoadRequest } {
+  const type = programTypeOf(spec.type);
+  const name = spec.name ?? '';
+  const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
+  if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError(`program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
+  const request: ProgLoadRequest = {
+    type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
+    ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
+    attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
+    btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray, tokenFd: spec.tokenFd,
+  };
+  return { type, name, request };
+}
+
+/** Log level and buffer size of the first attempt: no log unless the caller asked for one. */
+function firstAttempt(options: LoadOptions): { logLevel: number; logSize: number } {
+  const logLevel = options.logLevel ?? 0;
+  return { logLevel, logSize: logLevel > 0 ? (options.logSize ?? 64 * 1024) : 0 };
+}
+
+/**
+ * Loads until the kernel takes the program or a rejection is explained: without a log first, then
+ * with one, grown until the verifier's output fits. `done` is the outcome of a first attempt made
+ * already (by loadAsync, with firstAttempt's settings); the loop goes on from it.
+ */
+function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOptions, done?: ProgLoadResult): number {
   const maxLog = options.maxLogSize ?? 256 * 1024 * 1024;
-  let logLevel = options.logLevel ?? 0;
-  let logSize = logLevel > 0 ? (options.logSize ?? 64 * 1024) : 0;
+  let { logLevel, logSize } = firstAttempt(options);
   let interrupted = 0;
   for (;;) {
-    const log = logSize > 0 ? new NativeMemory(logSize) : undefined;
+    const log = logSize > 0 && !done ? new NativeMemory(logSize) : undefined;
     try {
-      const r = progLoadRaw({ ...request, log, logLevel });
+      const r = done ?? progLoadRaw({ ...request, log, logLevel });
+      const hadLog = done ? logSize > 0 : log !== undefined;
+      done = undefined;
       if (r.ret >= 0) return r.ret;
       const errno = -r.ret;
       // The verifier gives up with Errno.EAGAIN when a signal is pending (a child exiting, a profiler's
@@ -322,7 +363,7 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
         throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}": the verifier was interrupted ${interrupted} times in a row`,
           'signals kept arriving while the verifier ran; load again when the process receives fewer (a profiler or a tight timer sending them)');
       }
-      if (!log) {
+      if (!hadLog) {
         // Without a log there is nothing to explain a rejection; privilege errors need no log.
         if (errno === Errno.EPERM) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}"`, permissionHint(request));
         logLevel = 1;

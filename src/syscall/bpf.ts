@@ -10,7 +10,7 @@ import {
 } from './attr.js';
 import { check, SyscallError } from './errors.js';
 import { pinHint } from './capabilities.js';
-import { SYS_BPF, syscall3Raw } from './libc.js';
+import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
 import { HOST_LITTLE_ENDIAN } from '../host.js';
 import { Errno } from '../errors/errno.js';
@@ -34,11 +34,17 @@ class Request {
   readonly buf: Buffer;
   #cursor: number;
 
-  constructor(readonly attrSize: number, payload: number) {
-    this.mem = scratch(align8(attrSize) + payload + 64);
+  /** In the shared scratch region, or in `own` (a region of the caller's, for a call that runs off this thread). */
+  constructor(readonly attrSize: number, payload: number, own?: NativeMemory) {
+    this.mem = own ?? scratch(Request.size(attrSize, payload));
     this.buf = this.mem.buffer;
     this.buf.fill(0, 0, attrSize);
     this.#cursor = align8(attrSize);
+  }
+
+  /** Bytes of native memory a request with this attr and payload needs. */
+  static size(attrSize: number, payload: number): number {
+    return align8(attrSize) + payload + 64;
   }
 
   /** Reserves `n` zeroed bytes and returns their offset in the region. */
@@ -89,6 +95,11 @@ class Request {
 
   raw(cmd: number): number {
     return syscall3Raw(SYS_BPF, cmd, this.mem.address, this.attrSize);
+  }
+
+  /** The call on a worker thread; the region must stay as it is until the promise settles. */
+  rawAsync(cmd: number): Promise<number> {
+    return syscall3Async(SYS_BPF, cmd, this.mem.address, this.attrSize);
   }
 
   run(cmd: number, detail?: string): number {
@@ -347,10 +358,49 @@ export interface ProgLoadResult {
 }
 
 export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
-  const a = ProgLoadAttr;
-  const payload = align8(r.insns.length) + align8(r.license.length + 1) +
+  const q = progLoadRequest(r);
+  return progLoadResult(r, q, q.raw(BpfCommand.PROG_LOAD));
+}
+
+/**
+ * BPF_PROG_LOAD on a worker thread (libuv's pool), so that the verifier of several programs runs
+ * on several CPUs at once and the event loop goes on meanwhile. The request is laid out in a
+ * region of its own (the shared scratch region belongs to synchronous calls), which is freed when
+ * the call returns; `r.log` must stay allocated until then.
+ */
+export async function progLoadRawAsync(r: ProgLoadRequest): Promise<ProgLoadResult> {
+  const mem = takeRegion(Request.size(ProgLoadAttr.size, progLoadPayload(r)));
+  try {
+    const q = progLoadRequest(r, mem);
+    return progLoadResult(r, q, await q.rawAsync(BpfCommand.PROG_LOAD));
+  } finally {
+    giveBackRegion(mem);
+  }
+}
+
+// Regions of calls made off this thread, kept for the next ones: a collection's loads would
+// otherwise map and unmap one each, on the thread that lays out the next program.
+const spareRegions: NativeMemory[] = [];
+const MAX_SPARE_REGIONS = 16;
+
+function takeRegion(size: number): NativeMemory {
+  const i = spareRegions.findIndex((m) => m.length >= size);
+  return i >= 0 ? spareRegions.splice(i, 1)[0] : new NativeMemory(size);
+}
+
+function giveBackRegion(mem: NativeMemory): void {
+  if (spareRegions.length < MAX_SPARE_REGIONS && mem.length <= 64 * 1024) spareRegions.push(mem);
+  else mem.free();
+}
+
+function progLoadPayload(r: ProgLoadRequest): number {
+  return align8(r.insns.length) + align8(r.license.length + 1) +
     align8(r.funcInfo?.bytes.length ?? 0) + align8(r.lineInfo?.bytes.length ?? 0) + align8((r.fdArray?.length ?? 0) * 4);
-  const q = new Request(a.size, payload);
+}
+
+function progLoadRequest(r: ProgLoadRequest, own?: NativeMemory): Request {
+  const a = ProgLoadAttr;
+  const q = new Request(a.size, progLoadPayload(r), own);
   q.u32(a.prog_type, r.type);
   q.u32(a.insn_cnt, r.insns.length / 8);
   q.u64(a.insns, q.put(r.insns));
@@ -386,8 +436,11 @@ export function progLoadRaw(r: ProgLoadRequest): ProgLoadResult {
     q.u32(a.prog_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
     q.u32(a.prog_token_fd, r.tokenFd);
   }
-  const ret = q.raw(BpfCommand.PROG_LOAD);
-  const logTrueSize = q.buf.readUInt32LE(a.log_true_size);
+  return q;
+}
+
+function progLoadResult(r: ProgLoadRequest, q: Request, ret: number): ProgLoadResult {
+  const logTrueSize = q.buf.readUInt32LE(ProgLoadAttr.log_true_size);
   let log = '';
   if (r.log) {
     const end = r.log.buffer.indexOf(0);

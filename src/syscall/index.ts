@@ -6,7 +6,7 @@ export * from './memory.js';
 export * from './mmap.js';
 export * from './netlink.js';
 export * from './perf.js';
-export { lastErrno, syscall3Raw, SYS_BPF } from './libc.js';
+export { lastErrno, residentAsyncCalls, syscall3Raw, SYS_BPF } from './libc.js';
 export * from './netns.js';
 export * from './owned-fd.js';
 export * from './sockopt.js';

@@ -59,6 +59,32 @@ export function syscall5Raw(nr: number, a: number, b: number, c: number, d: numb
   return r === -1 ? -errnoView[0] : r;
 }
 
+type AsyncFn3 = { async: (nr: number, a: number, b: number, c: number, cb: (err: unknown, r: number) => void) => void };
+
+/**
+ * A three-argument syscall on one of koffi's worker threads (libuv's pool): the event loop keeps
+ * running while the kernel works (the verifier, for BPF_PROG_LOAD), and several such calls run at
+ * once on several CPUs. Resolves to the result, or -errno. The memory the arguments point to must
+ * stay untouched until it resolves.
+ */
+export function syscall3Async(nr: number, a: number, b: number, c: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    (syscall4 as unknown as AsyncFn3).async(nr, a, b, c, (err, r) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      // koffi puts the worker thread's errno on this thread before calling back.
+      else resolve(r === -1 ? -errnoView[0] : r);
+    });
+  });
+}
+
+/**
+ * Async calls koffi runs without allocating: it keeps this many sets of stack and heap blocks for
+ * them, and maps and unmaps a new set for each call beyond (koffi.config().resident_async_pools).
+ */
+export function residentAsyncCalls(): number {
+  return koffi.config().resident_async_pools ?? 8;
+}
+
 const c = {
   close: bind<Fn1>('int close(int fd)'),
   // ioctl, fcntl and open are variadic in C; their optional argument is declared as a fixed one.

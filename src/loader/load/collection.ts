@@ -4,8 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
 import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
-import { Program, type LoadOptions } from '../../programs/index.js';
-import { closeFd, SyscallError } from '../../syscall/index.js';
+import { Program, type LoadOptions, type ProgramSpec } from '../../programs/index.js';
+import { closeFd, residentAsyncCalls, SyscallError } from '../../syscall/index.js';
 import { dupFd } from '../../syscall/fd.js';
 import type { Btf } from '../../btf/index.js';
 import { resolveExterns, type ResolvedExterns } from './externs.js';
@@ -81,13 +81,115 @@ export interface Collection {
  * verifier sees `const volatile` values as constants and prunes the branches they decide.
  */
 export function loadCollection(source: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
-  const spec = typeof source === 'string'
-    ? loadCollectionSpec(readFileSync(source), { name: source })
-    : source instanceof Uint8Array ? loadCollectionSpec(source) : source;
-  const opened: { close(): void }[] = [];
-  let btf: LoadedBtf | undefined;
-  let externs: ResolvedExterns | undefined;
+  const load = new CollectionLoad(source, options);
   try {
+    load.createMaps();
+    const programs: Record<string, Program> = {};
+    for (const p of load.wanted) {
+      programs[p.name] = load.loadProgram(p);
+      load.opened.push(programs[p.name]);
+    }
+    return load.finish(programs);
+  } catch (e) {
+    load.abort();
+    throw e;
+  } finally {
+    load.release();
+  }
+}
+
+/** Options of loadCollectionAsync: those of loadCollection, and how many programs verify at once. */
+export interface AsyncCollectionOptions extends CollectionOptions {
+  /**
+   * Most program loads pending at once. libuv's pool (UV_THREADPOOL_SIZE threads, 4 by default,
+   * shared with fs calls and readers' waits) verifies as many at once as it has threads and takes
+   * the next pending one itself when one ends, so the default keeps more pending than it has
+   * threads: as many as koffi runs without allocating memory per call (its resident_async_pools,
+   * 8 by default). A smaller number keeps pool threads free for other work; 1 verifies one program
+   * at a time, still off the event loop. After a failure no further load starts. While every pool
+   * thread is blocked elsewhere (in as many readers' waits without a timeout, say), the loads wait
+   * for one to come free.
+   */
+  readonly concurrency?: number;
+}
+
+/**
+ * loadCollection with the programs verified concurrently, off the event loop: the kernel's
+ * verifier, most of a load's time, runs for several programs at once on several CPUs (root, or
+ * CAP_BPF, verifies without the global lock unprivileged loads take), while this thread lays out
+ * the next program. Maps are created, and global data written and frozen, before any program, as
+ * in loadCollection; what it resolves to is the same collection, with `programs` in the object's
+ * order. On failure it rejects with the error loadCollection would throw (the first program in the
+ * object's order that failed, with its verifier log), once every load already started has ended,
+ * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
+ */
+export async function loadCollectionAsync(source: string | Uint8Array | CollectionSpec, options: AsyncCollectionOptions = {}): Promise<Collection> {
+  const concurrency = options.concurrency ?? residentAsyncCalls();
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out for the default (koffi\'s resident async pools, 8)' });
+  }
+  const load = new CollectionLoad(source, options);
+  try {
+    load.createMaps();
+    const wanted = load.wanted;
+    const loaded: (Program | undefined)[] = new Array(wanted.length);
+    const failures: (unknown | undefined)[] = new Array(wanted.length);
+    let failed = false;
+    let next = 0;
+    // Each worker takes the next program in the object's order; after a failure none starts
+    // another, and the loads already started run to their end (their programs are closed below).
+    const worker = async (): Promise<void> => {
+      while (!failed && next < wanted.length) {
+        const i = next++;
+        try {
+          loaded[i] = await load.loadProgramAsync(wanted[i]);
+        } catch (e) {
+          failures[i] = e;
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, wanted.length) }, worker));
+    const programs: Record<string, Program> = {};
+    wanted.forEach((p, i) => {
+      const program = loaded[i];
+      if (program === undefined) return;
+      programs[p.name] = program;
+      load.opened.push(program);
+    });
+    if (failed) throw failures.find((e) => e !== undefined);
+    return load.finish(programs);
+  } catch (e) {
+    load.abort();
+    throw e;
+  } finally {
+    load.release();
+  }
+}
+
+/**
+ * One load of a spec, in the steps loadCollection and loadCollectionAsync share: checks and the
+ * object's BTF (constructor), maps and their contents (createMaps), programs one by one
+ * (loadProgram, loadProgramAsync), the collection (finish); abort closes what was opened and
+ * release what only the load needed.
+ */
+class CollectionLoad {
+  readonly spec: CollectionSpec;
+  readonly opened: { close(): void }[] = [];
+  readonly wanted: ProgramSpecEntry[];
+  readonly maps: Record<string, BpfMap<unknown, unknown>> = {};
+  readonly #options: CollectionOptions;
+  readonly #reused = new Set<string>();
+  readonly #structOpsTargets: ReturnType<typeof structOpsProgramTargets>;
+  #btf: LoadedBtf | undefined;
+  #externs: ResolvedExterns | undefined;
+
+  constructor(source: string | Uint8Array | CollectionSpec, options: CollectionOptions) {
+    const spec = typeof source === 'string'
+      ? loadCollectionSpec(readFileSync(source), { name: source })
+      : source instanceof Uint8Array ? loadCollectionSpec(source) : source;
+    this.spec = spec;
+    this.#options = options;
     if (options.programs) {
       for (const name of options.programs) {
         if (!spec.programs[name]) throw new LoaderError(`no program named ${name}`, { file: spec.name, hint: `programs: ${Object.keys(spec.programs).join(', ')}` });
@@ -100,10 +202,16 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
     }
     // A struct_ops program is loaded for the slot a struct_ops variable puts it in; one no variable
     // uses has no slot, and is left out, as libbpf leaves it.
-    const structOpsTargets = structOpsProgramTargets(spec);
-    const wanted = Object.values(spec.programs).filter((p) => (!options.programs || options.programs.includes(p.name))
-      && (p.type !== ProgramType.STRUCT_OPS || structOpsTargets.has(p.name)));
-    if (spec.btf && !options.withoutBtf) btf = loadProgramBtf(spec.btf, wanted);
+    this.#structOpsTargets = structOpsProgramTargets(spec);
+    this.wanted = Object.values(spec.programs).filter((p) => (!options.programs || options.programs.includes(p.name))
+      && (p.type !== ProgramType.STRUCT_OPS || this.#structOpsTargets.has(p.name)));
+  }
+
+  /** The object's BTF, the maps with their initial contents (read-only data frozen), the externs. */
+  createMaps(): void {
+    const { spec } = this;
+    const options = this.#options;
+    if (spec.btf && !options.withoutBtf) this.#btf = loadProgramBtf(spec.btf, this.wanted);
     // What data maps start with: the spec's bytes, and .kconfig filled from the running kernel
     // (into a copy: the spec stays as it was).
     const initial = new Map<string, Uint8Array>();
@@ -111,33 +219,50 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
     if (spec.kconfig.length > 0 && spec.maps['.kconfig'] && spec.btf) {
       initial.set('.kconfig', kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name));
     }
-
-    const maps: Record<string, BpfMap<unknown, unknown>> = {};
-    const reused = new Set<string>();
     for (const m of Object.values(spec.maps)) {
       const replacement = options.mapReplacements?.[m.name];
       const { map, fromPin } = replacement !== undefined ? replaceMap(spec, m, replacement)
-        : structOpsContents(m) ? { map: createStructOpsMap(spec, m), fromPin: false } : openMap(spec, m, btf, options.pinPath);
-      maps[m.name] = map;
-      opened.push(map);
-      if (fromPin || replacement !== undefined) reused.add(m.name);
+        : structOpsContents(m) ? { map: createStructOpsMap(spec, m), fromPin: false } : openMap(spec, m, this.#btf, options.pinPath);
+      this.maps[m.name] = map;
+      this.opened.push(map);
+      if (fromPin || replacement !== undefined) this.#reused.add(m.name);
     }
     // Global data and maps of maps before the programs, read-only data frozen; a map reused from
     // a pin or given by the caller keeps what it holds.
     for (const m of Object.values(spec.maps)) {
-      if (reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') continue;
-      writeContents(spec, m, maps, {}, initial.get(m.name));
+      if (this.#reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') continue;
+      writeContents(spec, m, this.maps, {}, initial.get(m.name));
     }
+    this.#externs = resolveExterns(spec);
+  }
 
-    externs = resolveExterns(spec);
-    const programs: Record<string, Program> = {};
-    for (const p of wanted) {
-      programs[p.name] = loadProgram(spec, p, maps, btf, externs, options, structOpsTargets.get(p.name));
-      opened.push(programs[p.name]);
+  loadProgram(p: ProgramSpecEntry): Program {
+    const { spec, release } = this.#programSpec(p);
+    try {
+      return Program.load(spec, this.#options.program);
+    } catch (e) {
+      throw this.#programError(p, e);
+    } finally {
+      release();
     }
+  }
 
+  async loadProgramAsync(p: ProgramSpecEntry): Promise<Program> {
+    const { spec, release } = this.#programSpec(p);
+    try {
+      return await Program.loadAsync(spec, this.#options.program);
+    } catch (e) {
+      throw this.#programError(p, e);
+    } finally {
+      release();
+    }
+  }
+
+  /** Program arrays filled, global data mapped, struct_ops values made: the collection. */
+  finish(programs: Record<string, Program>): Collection {
+    const { spec, maps, opened } = this;
     for (const m of Object.values(spec.maps)) {
-      if (!reused.has(m.name) && m.contents?.kind === 'programs') writeContents(spec, m, maps, programs, undefined);
+      if (!this.#reused.has(m.name) && m.contents?.kind === 'programs') writeContents(spec, m, maps, programs, undefined);
     }
 
     // Mapped after freezing: a frozen map cannot be mapped writable, nor frozen while it is.
@@ -156,7 +281,7 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
       structOps[m.name] = structOpsValue(spec, m, maps[m.name], programs);
     }
 
-    const collection: Collection = {
+    return {
       spec, programs, maps, structOps, variables: liveVariables(spec, maps, mappings),
       close() {
         for (const o of opened.reverse()) o.close();
@@ -166,14 +291,71 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
         this.close();
       },
     };
-    return collection;
-  } catch (e) {
-    for (const o of opened.reverse()) o.close();
-    throw e;
-  } finally {
-    // Programs and maps hold their own references to the BTF objects.
-    if (btf) closeFd(btf.fd);
-    externs?.close();
+  }
+
+  /** Closes everything opened so far, newest first. */
+  abort(): void {
+    for (const o of this.opened.reverse()) o.close();
+    this.opened.length = 0;
+  }
+
+  /** Drops what only loading needed: programs and maps hold their own references to the BTF objects. */
+  release(): void {
+    if (this.#btf) closeFd(this.#btf.fd);
+    this.#btf = undefined;
+    this.#externs?.close();
+    this.#externs = undefined;
+  }
+
+  /** What Program.load gets for `p`; release() closes the module BTF fd it may hold. */
+  #programSpec(p: ProgramSpecEntry): { spec: ProgramSpec; release(): void } {
+    const { spec, maps } = this;
+    const options = this.#options;
+    const btf = this.#btf;
+    const structOps = this.#structOpsTargets.get(p.name);
+    let instructions = p.instructions;
+    if (p.coreRelocations.length > 0) {
+      if (!spec.btf) throw new LoaderError('CO-RE relocations without BTF', { file: spec.name, section: p.section, symbol: p.name });
+      instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), { object: spec.name, section: p.section, program: p.name });
+    }
+    const linked = this.#externs!.apply(instructions, p);
+    // freplace: the target is a function of a loaded program, named by its BTF id in that program's BTF.
+    let extension: { attachBtfId: number; attachProgFd: number } | undefined;
+    if (p.type === ProgramType.EXT) {
+      const target = options.extensionTargets?.[p.name];
+      if (!target || !p.attachTo) {
+        throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, { file: spec.name, section: p.section, symbol: p.name, hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)` });
+      }
+      extension = { attachBtfId: programFunctionBtfId(target, p.attachTo), attachProgFd: target.fd };
+    }
+    const attach = !extension && p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
+    const funcInfo = btf?.funcInfo(p);
+    const lineInfo = btf?.lineInfo(p);
+    const attachObjFd = attach?.module !== undefined ? kernelBtfObjectFd(attach.module) : undefined;
+    return {
+      spec: {
+        type: p.type, instructions: linked.instructions, license: p.license || 'GPL', name: p.name, maps,
+        ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
+        ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
+        ...(extension ?? {}),
+        ...(structOps ?? {}),
+        ...(p.flags ? { flags: p.flags } : {}),
+        ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
+        ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
+        ...(linked.fdArray ? { fdArray: linked.fdArray } : {}),
+      },
+      release() {
+        if (attachObjFd !== undefined) closeFd(attachObjFd);
+      },
+    };
+  }
+
+  /** The verifier's error names the program already; others get the object and section too. */
+  #programError(p: ProgramSpecEntry, e: unknown): unknown {
+    if (e instanceof Error && !e.message.includes(`"${p.name}"`)) {
+      return new LoaderError(`loading program ${p.name} failed: ${e.message}`, { file: this.spec.name, section: p.section, symbol: p.name }, { cause: e });
+    }
+    return e;
   }
 }
 
@@ -272,52 +454,6 @@ function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<
     return {};
   }
   return out;
-}
-
-function loadProgram(
-  spec: CollectionSpec, p: ProgramSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, btf: LoadedBtf | undefined,
-  externs: ResolvedExterns, options: CollectionOptions, structOps?: { attachBtfId: number; expectedAttachType: number },
-): Program {
-  let instructions = p.instructions;
-  if (p.coreRelocations.length > 0) {
-    if (!spec.btf) throw new LoaderError('CO-RE relocations without BTF', { file: spec.name, section: p.section, symbol: p.name });
-    instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), { object: spec.name, section: p.section, program: p.name });
-  }
-  const linked = externs.apply(instructions, p);
-  // freplace: the target is a function of a loaded program, named by its BTF id in that program's BTF.
-  let extension: { attachBtfId: number; attachProgFd: number } | undefined;
-  if (p.type === ProgramType.EXT) {
-    const target = options.extensionTargets?.[p.name];
-    if (!target || !p.attachTo) {
-      throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, { file: spec.name, section: p.section, symbol: p.name, hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)` });
-    }
-    extension = { attachBtfId: programFunctionBtfId(target, p.attachTo), attachProgFd: target.fd };
-  }
-  const attach = !extension && p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
-  const funcInfo = btf?.funcInfo(p);
-  const lineInfo = btf?.lineInfo(p);
-  const attachObjFd = attach?.module !== undefined ? kernelBtfObjectFd(attach.module) : undefined;
-  try {
-    return Program.load({
-      type: p.type, instructions: linked.instructions, license: p.license || 'GPL', name: p.name, maps,
-      ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
-      ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
-      ...(extension ?? {}),
-      ...(structOps ?? {}),
-      ...(p.flags ? { flags: p.flags } : {}),
-      ...(p.kernelVersion ? { kernelVersion: p.kernelVersion } : {}),
-      ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
-      ...(linked.fdArray ? { fdArray: linked.fdArray } : {}),
-    }, options.program);
-  } catch (e) {
-    // The verifier's error names the program already; others get the object and section too.
-    if (e instanceof Error && !e.message.includes(`"${p.name}"`)) {
-      throw new LoaderError(`loading program ${p.name} failed: ${e.message}`, { file: spec.name, section: p.section, symbol: p.name }, { cause: e });
-    }
-    throw e;
-  } finally {
-    if (attachObjFd !== undefined) closeFd(attachObjFd);
-  }
 }
 
 function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, programs: Record<string, Program>, data: Uint8Array | undefined): void {

@@ -1,0 +1,166 @@
+// loadCollectionAsync and Program.loadAsync: programs verified on libuv's pool, several at once.
+// The oracles are the kernel (program tags it computes, test runs, errno of the same request made
+// synchronously) and the synchronous loader, whose guarantees the async one must keep.
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadCollection, loadCollectionAsync, loadCollectionSpec, LoaderError, type CollectionSpec } from '../src/loader/index.js';
+import { Program, VerifierError } from '../src/programs/index.js';
+import { progLoadRaw, progLoadRawAsync } from '../src/syscall/bpf.js';
+import { encodeInstructions } from '../src/asm/index.js';
+import { BPF_ALU64, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV, BPF_X } from '../src/asm/opcodes.js';
+import { ProgramType } from '../src/uapi/bpf.js';
+import { Errno } from '../src/errors/errno.js';
+import { isRoot, need } from './support/env.js';
+import { track } from './support/track.js';
+
+const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../bpf/${name}.o`, import.meta.url)));
+const collectionSpec = (): CollectionSpec => {
+  const s = loadCollectionSpec(bytesOf('collection'), { name: 'collection.o' });
+  s.maps.pinned_counts.pinning = 'none';
+  return s;
+};
+const packet = Buffer.alloc(64, 0xab);
+/** fds of kernel BPF objects this process holds. */
+const bpfFds = (): string[] => readdirSync('/proc/self/fd').flatMap((fd) => {
+  try {
+    const target = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    return /prog_type|map_type|btf_id/.test(target) ? [fd] : [];
+  } catch {
+    return [];
+  }
+});
+
+const RETURN_2 = [
+  { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, offset: 0, imm: 2 },
+  { opcode: BPF_JMP | BPF_EXIT, dst: 0, src: 0, offset: 0, imm: 0 },
+];
+// Reads r2 before anything wrote it: the verifier refuses with "R2 !read_ok".
+const READS_UNSET_REGISTER = [
+  { opcode: BPF_ALU64 | BPF_MOV | BPF_X, dst: 0, src: 2, offset: 0, imm: 0 },
+  { opcode: BPF_JMP | BPF_EXIT, dst: 0, src: 0, offset: 0, imm: 0 },
+];
+
+describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync', () => {
+  it('loads what loadCollection loads: the same programs in the same order, with the tags the kernel computes for the sync load', async () => {
+    const spec = collectionSpec();
+    const sync = track(loadCollection(spec));
+    for (const concurrency of [1, 2, 4, undefined]) {
+      const c = track(await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }));
+      expect(Object.keys(c.programs)).toEqual(Object.keys(sync.programs));
+      expect(Object.keys(c.maps)).toEqual(Object.keys(sync.maps));
+      for (const [name, p] of Object.entries(c.programs)) {
+        // The tag is the kernel's SHA-1 of the instructions it was given (map fds masked): the
+        // same bytes reached the verifier either way.
+        expect(p.info().tag, name).toBe(sync.programs[name].info().tag);
+        expect(p.info().name).toBe(sync.programs[name].info().name);
+      }
+      c.close();
+    }
+  });
+
+  it('the loaded collection works: .rodata set before load, a tail call through the program array', async () => {
+    const spec = collectionSpec();
+    spec.variables.xdp_verdict.set(3);
+    const c = track(await loadCollectionAsync(spec, { concurrency: 3 }));
+    expect(c.programs.xdp_verdict_prog.testRun({ data: packet }).retval).toBe(3);
+    expect(c.programs.xdp_jump.testRun({ data: packet }).retval).toBe(3);
+    expect(c.maps.hits.lookup(2)).toBe(1n);
+  });
+
+  it('leaves the event loop running while the kernel verifies', async () => {
+    let ran = false;
+    setImmediate(() => (ran = true));
+    const pending = loadCollectionAsync(collectionSpec(), { concurrency: 2 });
+    expect(ran).toBe(false);
+    const c = track(await pending);
+    // At least one load was waited for on the pool, so the loop went round before it resolved.
+    expect(ran).toBe(true);
+    expect(Object.keys(c.programs)).toHaveLength(26);
+  });
+
+  it('a verifier failure rejects with the log naming the C line, and closes everything it opened', async () => {
+    const before = bpfFds();
+    const error = await loadCollectionAsync(bytesOf('verifier_fail')).then(track, (e: unknown) => e);
+    expect(error).toBeInstanceOf(VerifierError);
+    expect((error as VerifierError).log).toMatch(/return \*value == 42 \? 2 : 1;/);
+    expect((error as VerifierError).log).toMatch(/invalid mem access 'map_value_or_null'/);
+    expect(bpfFds()).toEqual(before);
+  });
+
+  it('when several programs fail, rejects with the first of them in the object\'s order, at any concurrency, and leaks nothing', async () => {
+    const spec = collectionSpec();
+    const names = Object.keys(spec.programs);
+    // Two programs broken (a lone mov, no exit): the earlier one is what the sync loader reports.
+    const [early, late] = [names[3], names[names.length - 2]];
+    for (const name of [early, late]) spec.programs[name] = { ...spec.programs[name], instructions: spec.programs[name].instructions.slice(0, 1) };
+    const syncError = (() => {
+      try {
+        track(loadCollection(spec));
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('the sync load should have failed');
+    })();
+    expect(syncError.message).toContain(`"${early}"`);
+    // With 64 every program is handed over at once: both broken ones are verified, and the later
+    // one may well be refused first.
+    for (const concurrency of [undefined, 1, 2, 4, 8, 64]) {
+      const before = bpfFds();
+      const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
+      expect(error).toBeInstanceOf(VerifierError);
+      expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
+      expect(bpfFds()).toEqual(before);
+    }
+  });
+
+  it('a refused program among loaded ones (partial loads, rodata_prune.o) is named; nothing stays open', async () => {
+    const spec = loadCollectionSpec(bytesOf('rodata_prune'), { name: 'rodata_prune.o' });
+    const c = track(await loadCollectionAsync(spec, { programs: ['old_kernel_branch', 'mode_branch'] }));
+    // In the object's order, whatever order they were asked for in.
+    expect(Object.keys(c.programs)).toEqual(Object.keys(spec.programs).filter((n) => n === 'old_kernel_branch' || n === 'mode_branch'));
+    expect(c.programs.mode_branch.testRun({ data: packet }).retval).toBe(2);
+    c.close();
+    const before = bpfFds();
+    await expect(loadCollectionAsync(spec)).rejects.toThrow(/program "threshold_branch" rejected by the verifier/);
+    expect(bpfFds()).toEqual(before);
+  });
+
+  it('refuses a concurrency that is not a whole number of at least 1, and bad options as loadCollection does', async () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      await expect(loadCollectionAsync(collectionSpec(), { concurrency })).rejects.toThrow(LoaderError);
+    }
+    await expect(loadCollectionAsync(collectionSpec(), { programs: ['nope'] })).rejects.toThrow(/no program named nope/);
+  });
+});
+
+describe.runIf(need(isRoot, 'loading programs needs root'))('Program.loadAsync', () => {
+  it('loads a program that runs', async () => {
+    const p = track(await Program.loadAsync({ type: 'XDP', instructions: RETURN_2, name: 'async_ret2' }));
+    expect(p.testRun({ data: packet }).retval).toBe(2);
+    expect(p.info().name).toBe('async_ret2');
+  });
+
+  it('with a log asked for on the first attempt, loads as well', async () => {
+    const p = track(await Program.loadAsync({ type: 'XDP', instructions: RETURN_2, name: 'async_logged' }, { logLevel: 1, logSize: 4096 }));
+    expect(p.testRun({ data: packet }).retval).toBe(2);
+  });
+
+  it('a refused program rejects with VerifierError holding the verifier log', async () => {
+    const error = await Program.loadAsync({ type: 'XDP', instructions: READS_UNSET_REGISTER, name: 'async_bad' }).then(track, (e: unknown) => e);
+    expect(error).toBeInstanceOf(VerifierError);
+    expect((error as VerifierError).log).toMatch(/R2 !read_ok/);
+    expect((error as VerifierError).message).toMatch(/program "async_bad" rejected by the verifier/);
+  });
+
+  it('the worker thread\'s errno comes back: the same refused request gives the same -errno as the synchronous call', async () => {
+    const request = { type: ProgramType.XDP, insns: encodeInstructions(READS_UNSET_REGISTER), license: 'GPL', name: 'errno_check' };
+    const sync = progLoadRaw(request);
+    const async = await progLoadRawAsync(request);
+    expect(sync.ret).toBe(-Errno.EACCES);
+    expect(async.ret).toBe(sync.ret);
+    // A request the kernel refuses before verifying (an unknown program type): EINVAL both ways.
+    const bogus = { ...request, type: 0x7fff };
+    expect((await progLoadRawAsync(bogus)).ret).toBe(-Errno.EINVAL);
+    expect(progLoadRaw(bogus).ret).toBe(-Errno.EINVAL);
+  });
+});
