@@ -44,7 +44,7 @@ export function attachCgroup(program: Program, path: string, attachType: number,
   try {
     fd = openPath(path, O_DIRECTORY);
   } catch (e) {
-    throw new LinkError(`cannot open cgroup ${path}: ${(e as Error).message}`, { cause: e });
+    throw new LinkError('target', `cannot open cgroup ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
     if (!options.legacy) {
@@ -60,7 +60,7 @@ export function attachCgroup(program: Program, path: string, attachType: number,
     return new CgroupAttachment(fd, program, attachType, target);
   } catch (e) {
     closeFd(fd);
-    if (e instanceof SyscallError) throw new LinkError(`attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
     throw e;
   }
 }

@@ -17,8 +17,8 @@ export { btfById, freplaceTarget, programFunctionBtfId } from '../programs/funct
  * program with a function of the same signature.
  */
 export function attachFreplace(extension: Program, target?: Program, functionName?: string): BpfLink {
-  if (extension.type !== ProgramType.EXT) throw new LinkError(`program "${extension.name}" is not an EXT program (type ${extension.type}); load it with freplaceTarget(...)`);
-  if ((target === undefined) !== (functionName === undefined)) throw new LinkError('attachFreplace: give both the target program and the function name, or neither');
+  if (extension.type !== ProgramType.EXT) throw new LinkError('program', `program "${extension.name}" is not an EXT program (type ${extension.type}); load it with freplaceTarget(...)`);
+  if ((target === undefined) !== (functionName === undefined)) throw new LinkError('options', 'attachFreplace: give both the target program and the function name, or neither');
   const targetBtfId = target ? programFunctionBtfId(target, functionName!) : undefined;
   const what = target ? `freplace/${target.name}:${functionName}` : `freplace/${extension.name}`;
   try {
@@ -28,6 +28,6 @@ export function attachFreplace(extension: Program, target?: Program, functionNam
     if (e.code === 'EPERM' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP') {
       throw new LinkNotSupportedError('freplace', '5.6', `BPF_LINK_CREATE answered ${e.code}: the kernel refuses the BPF trampoline that splices the replacement in (as it refuses fentry/fexit)`, { cause: e });
     }
-    throw new LinkError(`attaching "${extension.name}" to ${what} failed: ${e.message}`, { cause: e });
+    throw new LinkError('attach', `attaching "${extension.name}" to ${what} failed: ${e.message}`, { cause: e });
   }
 }

@@ -39,7 +39,7 @@ const ENOTSUPP = 'ENOTSUPP';
 
 /** A libbpf-style glob ("tcp_*", "vfs_rea?") as an anchored regular expression. */
 export function globToRegExp(pattern: string): RegExp {
-  if (pattern.length === 0) throw new LinkError('empty kprobe pattern');
+  if (pattern.length === 0) throw new LinkError('options', 'empty kprobe pattern');
   let re = '^';
   for (const ch of pattern) re += ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
   return new RegExp(`${re}$`);
@@ -91,7 +91,7 @@ export function kernelFunctionsMatching(pattern: string): string[] {
  * arch wrappers (LINUX_HAS_SYSCALL_WRAPPER), "sys_openat" on older kernels.
  */
 export function syscallFunctionName(syscall: string, options: { wrapper?: boolean; arch?: string } = {}): string {
-  if (!/^\w+$/.test(syscall)) throw new LinkError(`"${syscall}" is not a syscall name`);
+  if (!/^\w+$/.test(syscall)) throw new LinkError('options', `"${syscall}" is not a syscall name`);
   const wrapper = options.wrapper ?? linuxHasSyscallWrapper();
   return wrapper ? `__${syscallPrefix(options.arch)}_sys_${syscall}` : `sys_${syscall}`;
 }
@@ -131,9 +131,9 @@ export class TracefsKprobeLink extends PerfEventLink {
 
 /** The kprobe_events line that defines a probe ("p:group/event sym+off", "r8:group/event sym"). */
 export function kprobeEventLine(event: string, symbol: string, o: { ret?: boolean; offset?: number; maxActive?: number } = {}): string {
-  if (!/^[\w.]+$/.test(symbol)) throw new LinkError(`"${symbol}" is not a kernel symbol name`);
+  if (!/^[\w.]+$/.test(symbol)) throw new LinkError('options', `"${symbol}" is not a kernel symbol name`);
   if (o.maxActive !== undefined && (!o.ret || !Number.isInteger(o.maxActive) || o.maxActive < 1 || o.maxActive > 4096)) {
-    throw new LinkError(`maxActive ${o.maxActive}: only kretprobes take it, from 1 to 4096 (the kernel's limit)`);
+    throw new LinkError('options', `maxActive ${o.maxActive}: only kretprobes take it, from 1 to 4096 (the kernel's limit)`);
   }
   const kind = o.ret ? `r${o.maxActive ?? ''}` : 'p';
   return `${kind}:${event} ${symbol}${o.offset ? `+${o.offset}` : ''}`;
@@ -166,7 +166,7 @@ export function attachKprobeAuto(program: Program, symbol: string, options: Kpro
   try {
     writeFileSync(events, `${line}\n`, { flag: 'a' });
   } catch (e) {
-    throw new LinkError(`tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`, { cause: e });
+    throw new LinkError('attach', `tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`, { cause: e });
   }
   const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol} (tracefs)`;
   try {
@@ -230,16 +230,16 @@ export interface KprobeMultiOptions {
  */
 export function attachKprobeMulti(program: Program, o: KprobeMultiOptions): BpfLink {
   const given = [o.symbols !== undefined, o.addresses !== undefined, o.pattern !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new LinkError('attachKprobeMulti needs exactly one of symbols, addresses and pattern');
-  if (o.session && o.ret) throw new LinkError('a kprobe session fires on entry and return already: ret and session exclude each other');
+  if (given !== 1) throw new LinkError('options', 'attachKprobeMulti needs exactly one of symbols, addresses and pattern');
+  if (o.session && o.ret) throw new LinkError('options', 'a kprobe session fires on entry and return already: ret and session exclude each other');
   const symbols = o.pattern !== undefined ? kernelFunctionsMatching(o.pattern) : o.symbols;
   const count = symbols?.length ?? o.addresses!.length;
-  if (count === 0) throw new LinkError(o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given');
-  if (o.cookies && o.cookies.length !== count) throw new LinkError(`${o.cookies.length} cookies for ${count} functions`);
+  if (count === 0) throw new LinkError('target', o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given');
+  if (o.cookies && o.cookies.length !== count) throw new LinkError('options', `${o.cookies.length} cookies for ${count} functions`);
   const attachType = o.session ? AttachType.TRACE_KPROBE_SESSION : AttachType.TRACE_KPROBE_MULTI;
   const kind = o.session ? 'kprobe.session' : o.ret ? 'kretprobe.multi' : 'kprobe.multi';
   if (program.expectedAttachType !== undefined && program.expectedAttachType !== attachType) {
-    throw new LinkError(`program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`);
+    throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`);
   }
   const target = `${kind}/${o.pattern ?? (symbols ? symbols.slice(0, 3).join(',') : `${count} addresses`)}${count > 3 ? ` (${count} functions)` : ''}`;
   try {
@@ -260,7 +260,7 @@ export function attachKprobeMulti(program: Program, o: KprobeMultiOptions): BpfL
       throw new LinkNotSupportedError(kind, '6.10', 'the kernel does not know attach type BPF_TRACE_KPROBE_SESSION (EINVAL)', { cause: e });
     }
     const hint = e.code === 'ESRCH' || e.code === 'ENOENT' ? ' (a symbol is not a traceable kernel function: see available_filter_functions)' : '';
-    throw new LinkError(`attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
+    throw new LinkError('attach', `attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
   }
 }
 

@@ -37,7 +37,7 @@ export function netkitSupported(): boolean {
 /** Attaches a SCHED_CLS program to a netkit device's primary side (default) or its peer. */
 export function attachNetkit(program: Program, device: DeviceRef, options: { peer?: boolean } = {}): NetkitLink {
   if (program.type !== ProgramType.SCHED_CLS) {
-    throw new LinkError(`program "${program.name}" has type ${program.type}; netkit takes SCHED_CLS (${ProgramType.SCHED_CLS}) programs`);
+    throw new LinkError('program', `program "${program.name}" has type ${program.type}; netkit takes SCHED_CLS (${ProgramType.SCHED_CLS}) programs`);
   }
   const side = options.peer ? 'peer' : 'primary';
   if (!netkitSupported()) {

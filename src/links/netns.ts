@@ -30,7 +30,7 @@ export function attachNetns(program: Program, netns: string | number): NetnsLink
   if (program.type === ProgramType.SK_LOOKUP) { hook = 'sk_lookup'; attachType = AttachType.SK_LOOKUP; }
   else if (program.type === ProgramType.FLOW_DISSECTOR) { hook = 'flow_dissector'; attachType = AttachType.FLOW_DISSECTOR; }
   else {
-    throw new LinkError(`program "${program.name}" has type ${program.type}; a network namespace takes SK_LOOKUP (${ProgramType.SK_LOOKUP}) or FLOW_DISSECTOR (${ProgramType.FLOW_DISSECTOR}) programs`);
+    throw new LinkError('program', `program "${program.name}" has type ${program.type}; a network namespace takes SK_LOOKUP (${ProgramType.SK_LOOKUP}) or FLOW_DISSECTOR (${ProgramType.FLOW_DISSECTOR}) programs`);
   }
   const where = typeof netns === 'number' ? `fd ${netns}` : netns;
   const fd = typeof netns === 'number' ? netns : openPath(netns);

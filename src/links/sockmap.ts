@@ -73,15 +73,15 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
  */
 export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions = {}): SockMapLink | SockMapAttachment {
   const k = KINDS[kind];
-  if (!k) throw new LinkError(`bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
+  if (!k) throw new LinkError('options', `bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
   if (map.type !== MapType.SOCKMAP && map.type !== MapType.SOCKHASH) {
-    throw new LinkError(`map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`);
+    throw new LinkError('target', `map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`);
   }
   if (program.type !== k.programType) {
-    throw new LinkError(`program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
+    throw new LinkError('program', `program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
   }
   if (options.via !== undefined && options.via !== 'link' && options.via !== 'attach') {
-    throw new LinkError(`bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
+    throw new LinkError('options', `bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
   }
   if (options.via === 'attach') {
     try {
@@ -136,12 +136,12 @@ export class ReuseportAttachment extends Link {
  */
 export function attachReuseport(program: Program, socketFd: number): ReuseportAttachment {
   if (program.type !== ProgramType.SK_REUSEPORT) {
-    throw new LinkError(`program "${program.name}" has type ${program.type}; attaching to a SO_REUSEPORT group needs SK_REUSEPORT (${ProgramType.SK_REUSEPORT})`);
+    throw new LinkError('program', `program "${program.name}" has type ${program.type}; attaching to a SO_REUSEPORT group needs SK_REUSEPORT (${ProgramType.SK_REUSEPORT})`);
   }
   try {
     setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, program.fd, 'setsockopt(SO_ATTACH_REUSEPORT_EBPF)');
   } catch (e) {
-    throw new LinkError(`attaching sk_reuseport program "${program.name}" to socket fd ${socketFd} failed: ${(e as Error).message}` +
+    throw new LinkError('attach', `attaching sk_reuseport program "${program.name}" to socket fd ${socketFd} failed: ${(e as Error).message}` +
       ((e as SyscallError).code === 'EINVAL' ? '; the socket needs SO_REUSEPORT set before bind' : ''), { cause: e });
   }
   return new ReuseportAttachment(socketFd);

@@ -9,7 +9,7 @@ export { tracingTarget, type TracingKind, type TracingTarget } from '../kernel/t
 /** Attaches a program loaded with a tracingTarget(); detached when the link closes. */
 export function attachTracing(program: Program, cookie?: bigint): BpfLink {
   const attachType = program.expectedAttachType;
-  if (attachType === undefined) throw new LinkError(`program "${program.name}" was not loaded with an expected attach type; load it with tracingTarget(...)`);
+  if (attachType === undefined) throw new LinkError('program', `program "${program.name}" was not loaded with an expected attach type; load it with tracingTarget(...)`);
   const target = `tracing/${program.name}`;
   try {
     return new BpfLink(linkCreate({ progFd: program.fd, attachType, tracingCookie: cookie }), target);
@@ -23,6 +23,6 @@ export function attachTracing(program: Program, cookie?: bigint): BpfLink {
         // Report the link error below: it is the modern path.
       }
     }
-    throw new LinkError(`attaching "${program.name}" failed: ${e.message}`, { cause: e });
+    throw new LinkError('attach', `attaching "${program.name}" failed: ${e.message}`, { cause: e });
   }
 }

@@ -34,7 +34,7 @@ export interface UsdtMaps {
 export function usdtMaps(collection: { readonly maps: Readonly<Record<string, AnyMap>>; readonly spec?: { readonly btf?: Btf } }): UsdtMaps {
   const specs = collection.maps.__bpf_usdt_specs;
   if (!specs) {
-    throw new LinkError('the collection has no __bpf_usdt_specs map: USDT programs must include libbpf\'s <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)');
+    throw new LinkError('program', 'the collection has no __bpf_usdt_specs map: USDT programs must include libbpf\'s <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)');
   }
   const btf = collection.spec?.btf;
   return {
@@ -121,14 +121,14 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
   if (probes.length === 0) {
     const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
     const near = closeNames(`${provider}:${name}`, known);
-    throw new LinkError(all.length === 0
+    throw new LinkError('target', all.length === 0
       ? `${path} has no USDT probes (no .note.stapsdt notes): was it built with <sys/sdt.h> probes enabled?`
       : `${path} has no USDT probe ${provider}:${name}; ${near.length ? `close names: ${near.join(', ')}; ` : ''}it has ${known.join(', ')}`);
   }
-  for (const p of probes) if (p.argsError) throw new LinkError(`cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`, { cause: p.argsError });
+  for (const p of probes) if (p.argsError) throw new LinkError('target', `cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`, { cause: p.argsError });
   const layout = maps.layout ?? LIBBPF_1_1_USDT_SPEC_LAYOUT;
   if (maps.specs.valueSize !== layout.size) {
-    throw new LinkError(`map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`);
+    throw new LinkError('program', `map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`);
   }
   const cookie = options.cookie ?? 0n;
   const pic = isPositionIndependent(elf);
@@ -174,7 +174,7 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
       const semaphoreHint = probes.some((p) => p.semaphore) && /EINVAL/.test(e.message)
         ? ' (the probe has a semaphore: the kernel refuses a ref_ctr_offset that differs from another uprobe\'s on the same file offset, or one outside the file)'
         : '';
-      throw new LinkError(`attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`, { cause: e });
+      throw new LinkError('attach', `attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`, { cause: e });
     }
     throw e;
   }
@@ -183,7 +183,7 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
 
 function freeSpecId(used: Set<number>, max: number, mapName: string): number {
   for (let id = 0; id < max; id++) if (!used.has(id)) return id;
-  throw new LinkError(`all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`);
+  throw new LinkError('attach', `all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`);
 }
 
 interface Mapping { start: bigint; end: bigint; offset: bigint }
@@ -194,7 +194,7 @@ function executableMappings(pid: number, path: string): Mapping[] {
   try {
     text = readFileSync(`/proc/${pid}/maps`, 'utf8');
   } catch (e) {
-    throw new LinkError(`cannot read /proc/${pid}/maps to place USDT probes of ${path}: ${(e as Error).message}`, { cause: e });
+    throw new LinkError('target', `cannot read /proc/${pid}/maps to place USDT probes of ${path}: ${(e as Error).message}`, { cause: e });
   }
   let real = path;
   try {

@@ -42,7 +42,7 @@ const MODES = Object.keys(MODE_FLAGS) as XdpMode[];
 function checkMode(mode: unknown): XdpMode | undefined {
   if (mode === undefined) return undefined;
   if (typeof mode === 'string' && (MODES as string[]).includes(mode)) return mode as XdpMode;
-  throw new LinkError(`bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
+  throw new LinkError('options', `bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
 }
 
 /** Whether the kernel has XDP bpf_links (5.9+), as probed: distributions backport, so no version check. */
@@ -238,7 +238,7 @@ export class XdpNetlinkAttachment extends Link {
   }
 
   #live(): void {
-    if (this.closed) throw new LinkError(`XDP attachment ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `XDP attachment ${this.target} is closed`);
   }
 }
 
@@ -253,16 +253,16 @@ export function attachXdp(program: Program, device: DeviceRef, options?: XdpAtta
 export function attachXdp(program: Program, device: DeviceRef, options: XdpAttachOptions = {}): XdpLink | XdpNetlinkAttachment {
   const mode = checkMode(options.mode);
   if (options.via !== undefined && options.via !== 'link' && options.via !== 'netlink') {
-    throw new LinkError(`bad XDP attach method ${JSON.stringify(options.via)}: use 'link' (a bpf_link) or 'netlink'`);
+    throw new LinkError('options', `bad XDP attach method ${JSON.stringify(options.via)}: use 'link' (a bpf_link) or 'netlink'`);
   }
   const via: XdpVia = options.via ?? (options.replace === undefined && kernelHasXdpLinks() ? 'link' : 'netlink');
   const probed = options.via === 'link' ? xdpLinks() : undefined;
   if (probed && !probed.supported) throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
   if (via === 'link' && options.replace !== undefined) {
-    throw new LinkError('replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
+    throw new LinkError('options', 'replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
   }
   if (program.type !== ProgramType.XDP) {
-    throw new LinkError(`${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`);
+    throw new LinkError('program', `${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`);
   }
   const { socket, client } = openRoute();
   let keepSocket = false;
