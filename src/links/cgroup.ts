@@ -2,7 +2,7 @@
 import { closeFd, linkCreate, openPath, progAttach, progDetach, SyscallError } from '../syscall/index.js';
 import { ProgramAttachFlags } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
-import { BpfLink, Link, LinkError } from './link.js';
+import { BpfLink, Link, LinkError, attaching } from './link.js';
 
 const O_DIRECTORY = 0x10000;
 
@@ -39,28 +39,30 @@ export interface CgroupOptions {
 
 /** Attaches a cgroup program (CGROUP_SKB, CGROUP_SOCK, ...) to the cgroup v2 directory `path`. */
 export function attachCgroup(program: Program, path: string, attachType: number, options: CgroupOptions = {}): BpfLink | CgroupAttachment {
-  const target = `cgroup ${path} (attach type ${attachType})`;
-  let fd: number;
-  try {
-    fd = openPath(path, O_DIRECTORY);
-  } catch (e) {
-    throw new LinkError('target', `cannot open cgroup ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    if (!options.legacy) {
-      try {
-        const link = linkCreate({ progFd: program.fd, targetFd: fd, attachType });
-        closeFd(fd);
-        return new BpfLink(link, target);
-      } catch (e) {
-        if (!(e instanceof SyscallError) || e.code !== 'EINVAL') throw e;
-      }
+  return attaching(`attaching "${program.name}" to cgroup ${path}`, () => {
+    const target = `cgroup ${path} (attach type ${attachType})`;
+    let fd: number;
+    try {
+      fd = openPath(path, O_DIRECTORY);
+    } catch (e) {
+      throw new LinkError('target', `cannot open cgroup ${path}: ${(e as Error).message}`, { cause: e });
     }
-    progAttach({ targetFd: fd, progFd: program.fd, attachType, flags: options.flags ?? ProgramAttachFlags.ALLOW_MULTI });
-    return new CgroupAttachment(fd, program, attachType, target);
-  } catch (e) {
-    closeFd(fd);
-    if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
-    throw e;
-  }
+    try {
+      if (!options.legacy) {
+        try {
+          const link = linkCreate({ progFd: program.fd, targetFd: fd, attachType });
+          closeFd(fd);
+          return new BpfLink(link, target);
+        } catch (e) {
+          if (!(e instanceof SyscallError) || e.code !== 'EINVAL') throw e;
+        }
+      }
+      progAttach({ targetFd: fd, progFd: program.fd, attachType, flags: options.flags ?? ProgramAttachFlags.ALLOW_MULTI });
+      return new CgroupAttachment(fd, program, attachType, target);
+    } catch (e) {
+      closeFd(fd);
+      if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
+      throw e;
+    }
+  });
 }

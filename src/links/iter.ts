@@ -9,7 +9,7 @@ import { closeNames } from '../symbols/index.js';
 import { iterCreate, linkCreate, objGetInfo, OwnedFd, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
-import { BpfLink, LinkError } from './link.js';
+import { BpfLink, LinkError, attaching } from './link.js';
 import type { TracingTarget } from './tracing.js';
 
 /** The iterator kinds of Linux 6.x; the running kernel may have fewer or more (see iteratorKinds()). */
@@ -302,40 +302,42 @@ export class IteratorReader implements AsyncIterable<Buffer> {
  * as an iterator link, with the kind's parameters.
  */
 export function attachIter(program: Program, options: IterOptions = {}): IterLink {
-  if (program.expectedAttachType !== undefined && program.expectedAttachType !== AttachType.TRACE_ITER) {
-    throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`);
-  }
-  let cgroupFd = 0;
-  if (options.cgroup?.path !== undefined) {
-    if (options.cgroup.fd !== undefined) throw new LinkError('options', 'iterator option cgroup: give a path or an fd, not both');
-    try {
-      cgroupFd = openSync(options.cgroup.path, 'r');
-    } catch (e) {
-      throw new LinkError('target', `cannot open cgroup ${options.cgroup.path}: ${(e as Error).message}`, { cause: e });
+  return attaching(`attaching iterator "${program.name}"`, () => {
+    if (program.expectedAttachType !== undefined && program.expectedAttachType !== AttachType.TRACE_ITER) {
+      throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`);
     }
-  }
-  try {
-    const info = iterLinkInfo(options, cgroupFd);
-    let fd: number;
-    try {
-      fd = linkCreate({ progFd: program.fd, attachType: AttachType.TRACE_ITER, iterInfo: info });
-    } catch (e) {
-      if (!(e instanceof SyscallError)) throw e;
-      const hint = e.code === 'EINVAL' && options.map === undefined
-        ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
-        : e.code === 'EACCES' ? ' (the map\'s value is too small for what the program reads, or the program reads past the key or value)' : '';
-      throw new LinkError('attach', `attaching iterator "${program.name}" failed: ${e.message}${hint}`, { cause: e });
+    let cgroupFd = 0;
+    if (options.cgroup?.path !== undefined) {
+      if (options.cgroup.fd !== undefined) throw new LinkError('options', 'iterator option cgroup: give a path or an fd, not both');
+      try {
+        cgroupFd = openSync(options.cgroup.path, 'r');
+      } catch (e) {
+        throw new LinkError('target', `cannot open cgroup ${options.cgroup.path}: ${(e as Error).message}`, { cause: e });
+      }
     }
-    const link = new IterLink(fd, program.name);
     try {
-      const kind = link.iterInfo().targetName;
-      Object.defineProperty(link, 'kind', { value: kind });
-      Object.defineProperty(link, 'target', { value: `iter/${kind}` });
-    } catch {
-      // Kernels without iterator link info (before 5.9) keep the program's name.
+      const info = iterLinkInfo(options, cgroupFd);
+      let fd: number;
+      try {
+        fd = linkCreate({ progFd: program.fd, attachType: AttachType.TRACE_ITER, iterInfo: info });
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        const hint = e.code === 'EINVAL' && options.map === undefined
+          ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
+          : e.code === 'EACCES' ? ' (the map\'s value is too small for what the program reads, or the program reads past the key or value)' : '';
+        throw new LinkError('attach', `attaching iterator "${program.name}" failed: ${e.message}${hint}`, { cause: e });
+      }
+      const link = new IterLink(fd, program.name);
+      try {
+        const kind = link.iterInfo().targetName;
+        Object.defineProperty(link, 'kind', { value: kind });
+        Object.defineProperty(link, 'target', { value: `iter/${kind}` });
+      } catch {
+        // Kernels without iterator link info (before 5.9) keep the program's name.
+      }
+      return link;
+    } finally {
+      if (cgroupFd) closeSync(cgroupFd);
     }
-    return link;
-  } finally {
-    if (cgroupFd) closeSync(cgroupFd);
-  }
+  });
 }

@@ -3,6 +3,8 @@ import { BpfCommand } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { EbpfError, NotSupportedError, SyscallError, type EbpfErrorOptions } from '../errors/index.js';
 import { linkInfoFromFd, type LinkInfo } from './link-info.js';
+import { DeviceError } from '../netlink/devices.js';
+import { SymbolNotFoundError } from '../symbols/resolve.js';
 
 export type { LinkInfo };
 
@@ -47,6 +49,8 @@ export function attaching<T>(what: string, attach: () => T): T {
 /** `e` as the one error every attach function throws: LinkErrors pass as they are, kernel refusals are wrapped (kind 'attach'), anything else (a bug, a parse error) passes too. */
 export function asAttachError(what: string, e: unknown): unknown {
   if (e instanceof SyscallError || e instanceof NotSupportedError) return new LinkError('attach', `${what} failed: ${e.message}`, { cause: e });
+  // A device, binary or symbol that is not there: the attachment has no target.
+  if (e instanceof DeviceError || e instanceof SymbolNotFoundError) return new LinkError('target', `${what} failed: ${e.message}`, { cause: e });
   return e;
 }
 

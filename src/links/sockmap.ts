@@ -7,7 +7,7 @@
 import { linkCreate, progAttach, progDetach, setsockoptInt, SyscallError } from '../syscall/index.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
-import { BpfLink, Link, LinkError } from './link.js';
+import { BpfLink, Link, LinkError, attaching } from './link.js';
 
 /** Which hook of a sockmap or sockhash a program attaches to. */
 export type SockMapProgramKind = 'sk_msg' | 'stream_parser' | 'stream_verdict' | 'skb_verdict';
@@ -72,38 +72,40 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
  * the map. A map has at most one program of each kind; stream_verdict and skb_verdict exclude each other.
  */
 export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions = {}): SockMapLink | SockMapAttachment {
-  const k = KINDS[kind];
-  if (!k) throw new LinkError('options', `bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
-  if (map.type !== MapType.SOCKMAP && map.type !== MapType.SOCKHASH) {
-    throw new LinkError('target', `map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`);
-  }
-  if (program.type !== k.programType) {
-    throw new LinkError('program', `program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
-  }
-  if (options.via !== undefined && options.via !== 'link' && options.via !== 'attach') {
-    throw new LinkError('options', `bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
-  }
-  if (options.via === 'attach') {
+  return attaching(`attaching ${kind} program "${program.name}" to socket map "${map.name}"`, () => {
+    const k = KINDS[kind];
+    if (!k) throw new LinkError('options', `bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
+    if (map.type !== MapType.SOCKMAP && map.type !== MapType.SOCKHASH) {
+      throw new LinkError('target', `map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`);
+    }
+    if (program.type !== k.programType) {
+      throw new LinkError('program', `program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
+    }
+    if (options.via !== undefined && options.via !== 'link' && options.via !== 'attach') {
+      throw new LinkError('options', `bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
+    }
+    if (options.via === 'attach') {
+      try {
+        progAttach({ targetFd: map.fd, progFd: program.fd, attachType: k.attachType });
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        throw new SyscallError(`BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined,
+          e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined);
+      }
+      return new SockMapAttachment(map.fd, program.fd, kind, map.name);
+    }
+    let fd: number;
     try {
-      progAttach({ targetFd: map.fd, progFd: program.fd, attachType: k.attachType });
+      fd = linkCreate({ progFd: program.fd, targetFd: map.fd, attachType: k.attachType });
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      throw new SyscallError(`BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined,
-        e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined);
+      const hint = e.code === 'EBUSY'
+        ? `map "${map.name}" already has a ${kind === 'skb_verdict' || kind === 'stream_verdict' ? 'verdict' : kind} program; close its link first (stream_verdict and skb_verdict exclude each other)`
+        : e.code === 'EINVAL' ? "socket map links need Linux 6.10 or later; on older kernels attach with { via: 'attach' }" : undefined;
+      throw new SyscallError(`BPF_LINK_CREATE (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined, hint);
     }
-    return new SockMapAttachment(map.fd, program.fd, kind, map.name);
-  }
-  let fd: number;
-  try {
-    fd = linkCreate({ progFd: program.fd, targetFd: map.fd, attachType: k.attachType });
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    const hint = e.code === 'EBUSY'
-      ? `map "${map.name}" already has a ${kind === 'skb_verdict' || kind === 'stream_verdict' ? 'verdict' : kind} program; close its link first (stream_verdict and skb_verdict exclude each other)`
-      : e.code === 'EINVAL' ? "socket map links need Linux 6.10 or later; on older kernels attach with { via: 'attach' }" : undefined;
-    throw new SyscallError(`BPF_LINK_CREATE (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined, hint);
-  }
-  return new SockMapLink(fd, kind, map.name);
+    return new SockMapLink(fd, kind, map.name);
+  });
 }
 
 const SOL_SOCKET = 1;

@@ -130,8 +130,9 @@ export class StructOpsMap {
     }
     const e = new SyscallError('BPF_MAP_UPDATE_ELEM', -ret, `struct_ops map ${this.layout.structName}`);
     if (e.code === 'EPERM' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP') {
-      throw new LinkNotSupportedError(`struct_ops ${this.layout.structName}`, '5.6',
+      const why = new LinkNotSupportedError(`struct_ops ${this.layout.structName}`, '5.6',
         `writing the map answered ${e.code}: the kernel calls struct_ops programs through BPF trampolines, which it refuses here (as it refuses fentry/fexit)`, { cause: e });
+      throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${why.message}`, { cause: why });
     }
     throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
   }
