@@ -134,3 +134,8 @@ export type { LiveGoroutine, TopFrame } from './goroutines/index.js';
 // struct_ops variables of objects (.struct_ops, .struct_ops.link): register a loaded one.
 export { attachStructOps } from './loader/index.js';
 export type { LoadedStructOps } from './loader/index.js';
+
+// Error kinds (issue 15): what a MapError, ProgramError or LinkError says failed, for switch (e.kind).
+export type { MapErrorKind } from './maps/index.js';
+export type { ProgramErrorKind } from './programs/index.js';
+export type { LinkErrorKind } from './links/index.js';

@@ -4,6 +4,7 @@ import type { Program } from '../programs/index.js';
 import { EbpfError, NotSupportedError, SyscallError, type EbpfErrorOptions } from '../errors/index.js';
 import { linkInfoFromFd, type LinkInfo } from './link-info.js';
 import { DeviceError } from '../netlink/devices.js';
+import { Errno } from '../errors/errno.js';
 import { SymbolNotFoundError } from '../symbols/resolve.js';
 
 export type { LinkInfo };
@@ -48,9 +49,13 @@ export function attaching<T>(what: string, attach: () => T): T {
 
 /** `e` as the one error every attach function throws: LinkErrors pass as they are, kernel refusals are wrapped (kind 'attach'), anything else (a bug, a parse error) passes too. */
 export function asAttachError(what: string, e: unknown): unknown {
+  if (e instanceof LinkError) return e;
+  // ENODEV: the device (looked up by name or ifindex) is not there; a symbol not in the binary:
+  // either way the attachment has no target.
+  if ((e instanceof SyscallError && e.errno === Errno.ENODEV) || e instanceof SymbolNotFoundError) return new LinkError('target', `${what} failed: ${e.message}`, { cause: e });
   if (e instanceof SyscallError || e instanceof NotSupportedError) return new LinkError('attach', `${what} failed: ${e.message}`, { cause: e });
-  // A device, binary or symbol that is not there: the attachment has no target.
-  if (e instanceof DeviceError || e instanceof SymbolNotFoundError) return new LinkError('target', `${what} failed: ${e.message}`, { cause: e });
+  // A device name or ifindex that cannot name any device.
+  if (e instanceof DeviceError) return new LinkError('options', `${what} failed: ${e.message}`, { cause: e });
   return e;
 }
 

@@ -171,6 +171,17 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
+    // Codecs of the wrong size are refused before the fd is owned: it is closed here, not leaked
+    // to the garbage collector.
+    const wrongCodec = codecs.key && codecs.key.size !== info.keySize
+      ? new MapError('key-size', `key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`)
+      : codecs.value && codecs.value.size !== info.valueSize
+        ? new MapError('value-size', `value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`)
+        : undefined;
+    if (wrongCodec) {
+      closeFd(fd);
+      throw wrongCodec;
+    }
     this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;
     this.keySize = info.keySize;
@@ -178,8 +189,6 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.maxEntries = info.maxEntries;
     this.flags = info.flags;
     this.name = info.name;
-    if (codecs.key && codecs.key.size !== info.keySize) throw new MapError('key-size', `key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`);
-    if (codecs.value && codecs.value.size !== info.valueSize) throw new MapError('value-size', `value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`);
     this.#key = codecs.key;
     this.#value = codecs.value;
     this.#keyBuf = Buffer.alloc(info.keySize);
