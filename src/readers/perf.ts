@@ -3,7 +3,7 @@
 // per map, overwritable rings, closing); each ring's records are read through PerfRing
 // (perf-access.ts), which needs no kernel.
 import {
-  closeFd, Epoll, ioctl, mapElemRaw, MappedRegion, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
+  Epoll, ioctl, mapElemRaw, MappedRegion, OwnedFd, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
 } from '../syscall/index.js';
 import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../kernel/cpus.js';
@@ -43,10 +43,10 @@ export interface PerfReaderOptions {
   batchSize?: number;
 }
 
-/** One CPU's perf event: its fd and mapping, and the ring over it. */
+/** One CPU's perf event: its fd (owned: `.value` throws once closed) and mapping, and the ring over it. */
 interface CpuEvent {
   readonly cpu: number;
-  readonly fd: number;
+  readonly fd: OwnedFd;
   readonly region: MappedRegion;
   readonly ring: PerfRing;
 }
@@ -127,20 +127,24 @@ export class PerfEventArrayReader {
       samplePeriod: 1n, wakeupEvents: watermark ?? wakeupEvents,
       flags: (watermark ? WATERMARK_FLAG : 0n) | (this.#overwritable ? WRITE_BACKWARD_FLAG : 0n),
     }, -1, cpu);
+    // Owned from the start: if the reader is dropped without close() the collector closes it, and
+    // every failure below closes it here.
+    const owned = new OwnedFd(fd, `perf event of CPU ${cpu} for map "${this.#name}"`, this);
     let region: MappedRegion;
     try {
       // A read-only mapping is what makes a write_backward ring overwritable: the kernel then
       // ignores data_tail.
       region = new MappedRegion(fd, PAGE_SIZE * (1 + pages), this.#overwritable ? PROT_READ : PROT_READ | PROT_WRITE);
     } catch (e) {
-      closeFd(fd);
+      owned.close();
       throw e;
     }
     const b = region.buffer;
     const offset = Number(b.readBigUInt64LE(PERF_DATA_OFFSET)) || PAGE_SIZE;
     const size = Number(b.readBigUInt64LE(PERF_DATA_SIZE)) || PAGE_SIZE * pages;
     const ring = new PerfRing(cpu, b.subarray(0, PAGE_SIZE), b.subarray(offset, offset + size), this.#shared);
-    this.#events.push({ cpu, fd, region, ring });
+    // From here the event is the reader's: close() unmaps and closes it, whatever fails next.
+    this.#events.push({ cpu, fd: owned, region, ring });
     this.#epoll.add(fd, this.#events.length - 1);
     const key = Buffer.alloc(4);
     key.writeUInt32LE(cpu);
@@ -172,7 +176,7 @@ export class PerfEventArrayReader {
 
   /** Pauses (true) or resumes (false) the kernel's output into every CPU's ring. */
   #pause(paused: boolean): void {
-    for (const e of this.#events) ioctl(e.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, paused ? 1 : 0, 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)');
+    for (const e of this.#events) ioctl(e.fd.value, PERF_EVENT_IOC_PAUSE_OUTPUT, paused ? 1 : 0, 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)');
   }
 
   /**
@@ -291,8 +295,11 @@ export class PerfEventArrayReader {
     for (const e of this.#events) {
       key.writeUInt32LE(e.cpu);
       mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#mapFd, key, null, null, 0);
-      e.region.unmap();
-      closeFd(e.fd);
+      try {
+        e.region.unmap();
+      } finally {
+        e.fd.close();
+      }
     }
     this.#events.length = 0;
   }
