@@ -3,7 +3,7 @@
 // per map, overwritable rings, closing); each ring's records are read through PerfRing
 // (perf-access.ts), which needs no kernel.
 import {
-  Epoll, ioctl, mapElemRaw, MappedRegion, OwnedFd, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
+  dupFd, Epoll, ioctl, mapElemRaw, MappedRegion, OwnedFd, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
 } from '../syscall/index.js';
 import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../kernel/cpus.js';
@@ -69,7 +69,8 @@ interface CpuEvent {
 export class PerfEventArrayReader {
   readonly #events: CpuEvent[] = [];
   readonly #epoll: Epoll;
-  readonly #mapFd: number;
+  /** The reader's own reference to the map (a dup of its fd), so closing the BpfMap first leaves no stale number here. */
+  readonly #map: OwnedFd;
   readonly #name: string;
   readonly #claim: string;
   readonly #overwritable: boolean;
@@ -95,7 +96,6 @@ export class PerfEventArrayReader {
       batch: new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1),
       closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch(),
     };
-    this.#mapFd = map.fd;
     this.#name = map.name;
     this.#overwritable = options.overwritable === true;
     const cpus = onlineCpus();
@@ -107,12 +107,16 @@ export class PerfEventArrayReader {
       }
     }
     this.#claim = claimMap(map, 'perf event array', 'the map has one perf event per CPU slot, so a second reader would take the first one\'s slots');
+    let own: OwnedFd | undefined;
     try {
+      own = new OwnedFd(dupFd(map.fd), `perf event array "${map.name}" (the reader's reference)`, this);
       this.#epoll = new Epoll(64);
     } catch (e) {
+      own?.close();
       releaseMap(this.#claim);
       throw e;
     }
+    this.#map = own;
     try {
       for (const cpu of cpus) this.#openCpu(cpu, pages, watermarkOf(cpu), wakeupEvents);
     } catch (e) {
@@ -150,7 +154,7 @@ export class PerfEventArrayReader {
     key.writeUInt32LE(cpu);
     const value = Buffer.alloc(4);
     value.writeUInt32LE(fd);
-    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#mapFd, key, value, null, 0);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#map.value, key, value, null, 0);
     if (ret < 0) throw new ReaderError(`cannot store the perf event of CPU ${cpu} in the map: errno ${-ret}`, 'ERR_READER_MAP_UPDATE');
   }
 
@@ -292,9 +296,10 @@ export class PerfEventArrayReader {
     releaseMap(this.#claim);
     this.#epoll?.close();
     const key = Buffer.alloc(4);
+    const mapFd = this.#map.raw;
     for (const e of this.#events) {
       key.writeUInt32LE(e.cpu);
-      mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#mapFd, key, null, null, 0);
+      mapElemRaw(BpfCommand.MAP_DELETE_ELEM, mapFd, key, null, null, 0);
       try {
         e.region.unmap();
       } finally {
@@ -302,6 +307,7 @@ export class PerfEventArrayReader {
       }
     }
     this.#events.length = 0;
+    this.#map.close();
   }
 
   /** Same as close(), for `using`. */
