@@ -4,7 +4,7 @@
 // received data: the stream parser cuts the byte stream into messages, the stream verdict (or the
 // verdict without a parser) passes, drops or redirects each one. And sk_reuseport, which picks the
 // socket of a SO_REUSEPORT group that gets a new connection or datagram.
-import { linkCreate, progAttach, progDetach, setsockoptInt, SyscallError } from '../syscall/index.js';
+import { dupFd, linkCreate, OwnedFd, progAttach, progDetach, setsockoptInt, SyscallError } from '../syscall/index.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { BpfLink, Link, LinkError, attaching } from './link.js';
@@ -37,24 +37,34 @@ export class SockMapLink extends BpfLink {
  */
 export class SockMapAttachment extends Link {
   readonly kind: SockMapProgramKind;
-  readonly #mapFd: number;
-  readonly #programFd: number;
+  // Duplicates of the map's and the program's fds, owned here: detaching needs both, and the
+  // caller's numbers may be closed (and reused by other objects) before this attachment is.
+  readonly #map: OwnedFd;
+  readonly #program: OwnedFd;
   readonly #attachType: number;
-  /** Wraps a BPF_PROG_ATTACH attachment of `programFd` to map `mapFd`; attachSockMap makes these. */
+  /** Wraps a BPF_PROG_ATTACH attachment of `programFd` to map `mapFd` (both dup'd, the caller keeps its own); attachSockMap makes these. */
   constructor(mapFd: number, programFd: number, kind: SockMapProgramKind, mapName: string) {
     super(`${kind}/sockmap "${mapName}" (prog_attach)`);
     this.kind = kind;
-    this.#mapFd = mapFd;
-    this.#programFd = programFd;
+    this.#map = new OwnedFd(dupFd(mapFd), `socket map of ${this.target}`, this);
+    try {
+      this.#program = new OwnedFd(dupFd(programFd), `program of ${this.target}`, this);
+    } catch (e) {
+      this.#map.close();
+      throw e;
+    }
     this.#attachType = KINDS[kind].attachType;
   }
 
   protected release(): void {
     try {
-      progDetach(this.#mapFd, this.#attachType, this.#programFd);
+      progDetach(this.#map.value, this.#attachType, this.#program.value);
     } catch (e) {
-      // The map or the program was closed first: the attachment went with it.
-      if (!(e instanceof SyscallError) || (e.code !== 'EBADF' && e.code !== 'ENOENT' && e.code !== 'EINVAL')) throw e;
+      // Detached already (the map freed its programs): nothing is left to undo.
+      if (!(e instanceof SyscallError) || (e.code !== 'ENOENT' && e.code !== 'EINVAL')) throw e;
+    } finally {
+      this.#program.close();
+      this.#map.close();
     }
   }
 }
@@ -92,7 +102,13 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
         throw new SyscallError(`BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined,
           e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined);
       }
-      return new SockMapAttachment(map.fd, program.fd, kind, map.name);
+      try {
+        return new SockMapAttachment(map.fd, program.fd, kind, map.name);
+      } catch (e) {
+        // No fd left to hold the map and program by (EMFILE): undo the attachment rather than leave it behind.
+        progDetach(map.fd, k.attachType, program.fd);
+        throw e;
+      }
     }
     let fd: number;
     try {

@@ -47,14 +47,12 @@ export interface StructOpsValue {
 /** A struct_ops map. Close it to unregister (without a link) and free it. */
 export class StructOpsMap {
   readonly layout: StructOpsLayout;
-  readonly fd: number;
   readonly linkMode: boolean;
   readonly #owned: OwnedFd;
   #registered = false;
 
   private constructor(layout: StructOpsLayout, fd: number, linkMode: boolean) {
     this.layout = layout;
-    this.fd = fd;
     this.linkMode = linkMode;
     this.#owned = new OwnedFd(fd, `struct_ops map ${layout.structName}`, this);
   }
@@ -146,6 +144,12 @@ export class StructOpsMap {
       if (e instanceof SyscallError) throw new LinkError('attach', `attaching struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
       throw e;
     }
+  }
+
+  /** The map's fd; throws once the map is closed, so a stale number never reaches the kernel. */
+  get fd(): number {
+    if (this.#owned.closed) throw new LinkError('closed', `struct_ops map ${this.layout.structName} is closed`);
+    return this.#owned.raw;
   }
 
   /** Whether set() registered it (maps without BPF_F_LINK): close() unregisters it then. */
