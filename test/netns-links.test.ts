@@ -12,7 +12,7 @@ import { findCause } from '../src/errors/index.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import {
-  bindSockaddr, closeFd, connectSockaddr, listenSocket, openSocket, setsockoptInt, sockaddrIn, SyscallError,
+  bindSockaddr, closeFd, connectSockaddr, listenSocket, openSocket, setsockoptInt, sockaddrIn, type SyscallError,
 } from '../src/syscall/index.js';
 import { AttachType } from '../src/uapi/bpf.js';
 import { PacketSocket } from '../src/xsk/index.js';
