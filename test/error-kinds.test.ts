@@ -12,7 +12,7 @@ import { R0 } from '../src/asm/registers.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { errnoOf, findCause, isNotSupported, NotSupportedError, SyscallError } from '../src/errors/index.js';
 import {
-  attachCgroup, attachKprobe, attachTracepoint, attachUprobe, attachXdp, Link, LinkError, type LinkErrorKind,
+  attachCgroup, attachKprobe, attachSocketFilter, attachTracepoint, attachUprobe, attachXdp, Link, LinkError, type LinkErrorKind,
 } from '../src/links/index.js';
 import { BpfMap, MapError, openTypedMap, possibleCpus, XskMap, type MapErrorKind } from '../src/maps/index.js';
 import { DeviceError } from '../src/netlink/devices.js';
@@ -175,6 +175,12 @@ describe.runIf(need(isRoot, 'error kinds are provoked on the real kernel, which 
     expect(badName.cause).toBeInstanceOf(DeviceError);
     // Refused before the kernel is asked.
     linkFails(() => attachXdp(filter, 'lo'), 'program');
+    // A closed program is the program's own error, whichever attach is given it.
+    const closedProgram = Program.load({ type: 'SOCKET_FILTER', instructions: returns(0).build(), name: 'kinds_closed' });
+    closedProgram.close();
+    programFails(() => Link.rawTracepoint(closedProgram, 'sys_enter'), 'closed');
+    programFails(() => attachSocketFilter(closedProgram, 0), 'closed');
+    programFails(() => attachCgroup(closedProgram, '/sys/fs/cgroup', AttachType.CGROUP_INET_INGRESS), 'closed');
     // @ts-expect-error: a mode the type does not allow
     linkFails(() => attachXdp(xdp, 'lo', { mode: 'driver' }), 'options');
 

@@ -156,8 +156,9 @@ export function attachReuseport(program: Program, socketFd: number): ReuseportAt
   if (program.type !== ProgramType.SK_REUSEPORT) {
     throw new LinkError('program', `program "${program.name}" has type ${program.type}; attaching to a SO_REUSEPORT group needs SK_REUSEPORT (${ProgramType.SK_REUSEPORT})`);
   }
+  const progFd = program.fd; // a closed Program throws its own ProgramError (kind 'closed')
   try {
-    setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, program.fd, 'setsockopt(SO_ATTACH_REUSEPORT_EBPF)');
+    setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, progFd, 'setsockopt(SO_ATTACH_REUSEPORT_EBPF)');
   } catch (e) {
     throw new LinkError('attach', `attaching sk_reuseport program "${program.name}" to socket fd ${socketFd} failed: ${(e as Error).message}` +
       ((e as SyscallError).code === 'EINVAL' ? '; the socket needs SO_REUSEPORT set before bind' : ''), { cause: e });
