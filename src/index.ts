@@ -137,3 +137,7 @@ export type { LoadedStructOps } from './loader/index.js';
 
 // Object load (issue 12): programs verified concurrently on libuv's pool, off the event loop.
 export { loadCollectionAsync, type AsyncCollectionOptions } from './loader/index.js';
+// Error kinds (issue 15): what a MapError, ProgramError or LinkError says failed, for switch (e.kind).
+export type { MapErrorKind } from './maps/index.js';
+export type { ProgramErrorKind } from './programs/index.js';
+export type { LinkErrorKind } from './links/index.js';

@@ -35,6 +35,30 @@ describe('docs/errors.md', () => {
     expect([...codes].filter((c) => !page.includes(c))).toEqual([]);
   });
 
+  it('lists every kind of MapError, ProgramError and LinkError, and no kind the source lacks', () => {
+    const unions: Record<string, string> = { MapError: 'src/maps/map.ts', ProgramError: 'src/programs/program.ts', LinkError: 'src/links/link.ts' };
+    const declared = new Map<string, Set<string>>();
+    for (const [cls, file] of Object.entries(unions)) {
+      const union = new RegExp(`export type ${cls}Kind =([^;]+);`).exec(readFileSync(file, 'utf8'));
+      expect(union, `${cls}Kind in ${file}`).not.toBeNull();
+      declared.set(cls, new Set([...union![1].matchAll(/'([a-z-]+)'/g)].map((m) => m[1])));
+    }
+    // Every kind a throw site uses (the compiler checks it is in the union; this checks the parse).
+    const used = new Set<string>();
+    for (const f of sources('src')) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/new (MapError|ProgramError|LinkError)\('([a-z-]+)'/g)) used.add(`${m[1]} ${m[2]}`);
+    }
+    expect(used.size).toBeGreaterThan(25);
+    for (const u of used) {
+      const [cls, kind] = u.split(' ');
+      expect(declared.get(cls)!.has(kind), u).toBe(true);
+    }
+    const rows = new Set([...page.matchAll(/^\| `(MapError|ProgramError|LinkError)` \| `([a-z-]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`));
+    const all = [...declared].flatMap(([cls, kinds]) => [...kinds].map((k) => `${cls} ${k}`));
+    expect(all.filter((k) => !rows.has(k))).toEqual([]);
+    expect([...rows].filter((k) => !all.includes(k))).toEqual([]);
+  });
+
   it('names only test files that exist', () => {
     const named = new Set([...page.matchAll(/test\/[\w./-]+\.test\.ts/g)].map((m) => m[0]));
     expect(named.size).toBeGreaterThan(20);

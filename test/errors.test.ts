@@ -19,7 +19,7 @@ describe('error model', () => {
 
   it('keeps code and cause, and the chain helpers find the kernel refusal under wrappers', () => {
     const refusal = new SyscallError('BPF_LINK_CREATE', Errno.EOPNOTSUPP);
-    const wrapped = new api.LinkError('attaching failed', { cause: refusal });
+    const wrapped = new api.LinkError('attach', 'attaching failed', { cause: refusal });
     const outer = new api.LoaderError('loading failed', {}, { cause: wrapped });
     expect(refusal.code).toBe('EOPNOTSUPP');
     expect(wrapped.code).toBe('ERR_LINK');
@@ -38,7 +38,7 @@ describe('error model', () => {
     expect(e.feature).toBe('kprobe_multi');
     expect(e.minimumKernel).toBe('5.18');
     expect(e.message).toBe('attaching a kprobe.multi link: kprobe_multi is not supported by this kernel (it came in Linux 5.18)');
-    expect(isNotSupported(new api.MapError('x', { cause: e }))).toBe(true);
+    expect(isNotSupported(new api.MapError('update', 'x', { cause: e }))).toBe(true);
   });
 
   it('a cycle in causes ends the walk', () => {

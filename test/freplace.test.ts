@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadCollection, LoaderError, type Collection } from '../src/loader/index.js';
 import { attachFreplace, btfById, freplaceTarget, LinkError, LinkNotSupportedError, programFunctionBtfId } from '../src/links/index.js';
 import { SyscallError } from '../src/syscall/index.js';
+import { findCause } from '../src/errors/index.js';
 import { ProgramType } from '../src/uapi/bpf.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import './support/leaks.js';
@@ -68,7 +69,8 @@ describe.runIf(canRun)('freplace', () => {
           link.close();
         }
       } catch (e) {
-        expect(e).toBeInstanceOf(LinkNotSupportedError);
+        expect(e).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+        expect(findCause(e, LinkNotSupportedError)).toBeInstanceOf(LinkNotSupportedError);
       } finally {
         ext.close();
       }

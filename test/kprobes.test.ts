@@ -9,11 +9,11 @@ import { R0 } from '../src/asm/registers.js';
 import { Program } from '../src/programs/index.js';
 import {
   attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine,
-  LinkNotSupportedError, matchKernelFunctions, syscallFunctionName,
+  LinkError, LinkNotSupportedError, matchKernelFunctions, syscallFunctionName,
 } from '../src/links/index.js';
 import { linuxHasSyscallWrapper } from '../src/kernel/syscall-wrapper.js';
 import { AttachType } from '../src/uapi/bpf.js';
-import { NotSupportedError } from '../src/errors/index.js';
+import { findCause, isNotSupported, NotSupportedError } from '../src/errors/index.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
 import './support/leaks.js';
@@ -110,8 +110,12 @@ describe.runIf(canRun)('attaching on a kernel without kprobes and fprobe', () =>
         expect(hasKprobes, 'a kernel that attaches kprobe_multi has kprobes').toBe(true);
         continue;
       }
-      expect(err).toBeInstanceOf(LinkNotSupportedError);
-      const e = err as LinkNotSupportedError;
+      // Every attach function throws LinkError kind 'attach'; the missing feature is its cause.
+      expect(err).toBeInstanceOf(LinkError);
+      expect(err).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+      expect(isNotSupported(err)).toBe(true);
+      const e = findCause(err, LinkNotSupportedError)!;
+      expect(e).toBeInstanceOf(LinkNotSupportedError);
       expect([e.feature, e.minKernel, e.code]).toEqual([feature, minKernel, 'ERR_NOT_SUPPORTED']);
       expect(e.message).toMatch(new RegExp(`${feature.replace('.', '\\.')} is not supported by this kernel \\(it came in Linux ${minKernel}\\).*EOPNOTSUPP.*CONFIG_FPROBE`));
       expect((e.cause as { code?: string }).code).toBe('EOPNOTSUPP');
@@ -133,10 +137,12 @@ describe.runIf(canRun)('attaching on a kernel without kprobes and fprobe', () =>
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(LinkNotSupportedError);
-      expect((err as Error).message).toMatch(feature);
-      expect((err as Error).message).toMatch(/CONFIG_KPROBES/);
-      expect((err as LinkNotSupportedError).minKernel).toMatch(/^2\.6\.33/);
+      expect(err).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+      const e = findCause(err, LinkNotSupportedError)!;
+      expect(e).toBeInstanceOf(LinkNotSupportedError);
+      expect(e.message).toMatch(feature);
+      expect(e.message).toMatch(/CONFIG_KPROBES/);
+      expect(e.minKernel).toMatch(/^2\.6\.33/);
     }
   });
 
@@ -149,6 +155,8 @@ describe.runIf(canRun)('attaching on a kernel without kprobes and fprobe', () =>
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], cookies: [1n, 2n] })).toThrow(/2 cookies for 1 functions/);
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], ret: true, session: true })).toThrow(/exclude each other/);
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], session: true })).toThrow(/kprobe\.session needs 56/);
-    expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'] })).toThrow(NotSupportedError);
+    const refused = (() => { try { attachKprobeMulti(multi, { symbols: ['vfs_read'] }); } catch (e) { return e; } return undefined; })();
+    expect(refused).toBeInstanceOf(LinkError);
+    expect(findCause(refused, NotSupportedError)).toBeInstanceOf(NotSupportedError);
   });
 });

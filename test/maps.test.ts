@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { BpfMap, possibleCpus } from '../src/maps/index.js';
+import { BpfMap, MapError, possibleCpus } from '../src/maps/index.js';
+import { errnoOf } from '../src/errors/index.js';
 import { MapFlags, MapType, UpdateFlags } from '../src/uapi/bpf.js';
 import { struct, u32, u64, u8, array } from '../src/codec/index.js';
 import { SyscallError, perfEventOpen, closeFd } from '../src/syscall/index.js';
@@ -43,8 +44,10 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     m.update(1, 11);
     m.update(2, 22);
     const err = (() => { try { m.update(3, 33); } catch (e) { return e; } })();
-    expect(err).toBeInstanceOf(SyscallError);
-    expect((err as SyscallError).code).toBe('E2BIG');
+    expect(err).toBeInstanceOf(MapError);
+    expect(err).toMatchObject({ code: 'ERR_MAP', kind: 'update' });
+    expect(errnoOf(err)).toBe('E2BIG');
+    expect((err as MapError).cause).toBeInstanceOf(SyscallError);
     expect(m.lookupAndDelete(1)?.readUInt32LE()).toBe(11);
     expect(m.lookup(1)).toBeUndefined();
     expect(m.lookupAndDelete(1)).toBeUndefined();
@@ -148,7 +151,7 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     const r = track(BpfMap.create({ type: 'RINGBUF', maxEntries: 64 * 1024, name: 'ring' }));
     expect(r.info()).toMatchObject({ type: MapType.RINGBUF, maxEntries: 64 * 1024, keySize: 0, valueSize: 0 });
     expect(() => BpfMap.create({ type: 'RINGBUF', maxEntries: 1000 })).toThrow(/EINVAL/);
-    expect(() => r.nextKey()).toThrow(SyscallError);
+    expect(() => r.nextKey()).toThrow(MapError);
   });
 
   it('array of maps and hash of maps hold maps by fd and return their ids', () => {

@@ -8,10 +8,11 @@ import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0, R1, R2, R3, R6, R7, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { attachNetfilter, attachNetkit, attachNetns, LinkError, NetkitUnsupportedError, netkitSupported } from '../src/links/index.js';
+import { findCause } from '../src/errors/index.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import {
-  bindSockaddr, closeFd, connectSockaddr, listenSocket, openSocket, setsockoptInt, sockaddrIn, SyscallError,
+  bindSockaddr, closeFd, connectSockaddr, listenSocket, openSocket, setsockoptInt, sockaddrIn, type SyscallError,
 } from '../src/syscall/index.js';
 import { AttachType } from '../src/uapi/bpf.js';
 import { PacketSocket } from '../src/xsk/index.js';
@@ -149,7 +150,7 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'netns 
       expect(count(map)).toBeGreaterThanOrEqual(20);
       // One dissector per namespace.
       using second = counting('FLOW_DISSECTOR', map, 0, 'dissect2');
-      expect(() => attachNetns(second, ns.path)).toThrow(SyscallError);
+      expect(() => attachNetns(second, ns.path)).toThrow(LinkError);
     }
     const after = count(map);
     frames(20);
@@ -203,7 +204,10 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'netns 
     expect(made).toBe(netkitSupported());
     using prog = Program.load({ type: 'SCHED_CLS', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'nk' });
     if (!netkitSupported()) {
-      const e = (() => { try { ns.run(() => attachNetkit(prog, ns.a)); } catch (x) { return x as NetkitUnsupportedError; } return undefined; })();
+      const thrown = (() => { try { ns.run(() => attachNetkit(prog, ns.a)); } catch (x) { return x; } return undefined; })();
+      expect(thrown).toBeInstanceOf(LinkError);
+      expect(thrown).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+      const e = findCause(thrown, NetkitUnsupportedError);
       expect(e).toBeInstanceOf(NetkitUnsupportedError);
       expect(e!.code).toBe('ERR_NOT_SUPPORTED');
       expect(e!.message).toMatch(/CONFIG_NETKIT/);

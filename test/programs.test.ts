@@ -245,7 +245,7 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loading and test ru
     const r = await callsUnderSignals(['1', 'long-testrun']);
     expect(r.ok).toBe(0);
     expect(r.failed).toBe(1);
-    expect(r.errors[0]).toMatch(/^BPF_PROG_TEST_RUN failed: EINTR \(4\).*20000000 repetitions were interrupted by signals 10 times in a row; hint: run fewer repetitions/);
+    expect(r.errors[0]).toMatch(/^program "[^"]*": test run failed: BPF_PROG_TEST_RUN failed: EINTR \(4\).*20000000 repetitions were interrupted by signals 10 times in a row; hint: run fewer repetitions/);
     expect(r.resets).toBe(9);
   });
 });

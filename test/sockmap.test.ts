@@ -10,6 +10,7 @@ import { R0, R1, R2, R3, R4, R6, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { attachReuseport, attachSockMap } from '../src/links/sockmap.js';
 import { LinkError } from '../src/links/link.js';
+import { errnoOf } from '../src/errors/index.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import {
@@ -164,9 +165,11 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('bpftool'), 'socket
       p.client.write('hash echo');
       await until(() => p.received.client.length >= 9);
       expect(p.received.client).toBe('hash echo');
-      const busy = (() => { try { attachSockMap(other, map, 'stream_verdict'); } catch (e) { return e as SyscallError; } return undefined; })();
-      expect(busy).toBeInstanceOf(SyscallError);
-      expect(busy!.code).toBe('EBUSY');
+      const busy = (() => { try { attachSockMap(other, map, 'stream_verdict'); } catch (e) { return e as LinkError; } return undefined; })();
+      expect(busy).toBeInstanceOf(LinkError);
+      expect(busy!.kind).toBe('attach');
+      expect(busy!.cause).toBeInstanceOf(SyscallError);
+      expect(errnoOf(busy)).toBe('EBUSY');
       expect(busy!.message).toMatch(/exclude each other/);
       void link;
     } finally {

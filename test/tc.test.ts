@@ -7,13 +7,14 @@ import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0, R1, R2, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { LinkError } from '../src/links/link.js';
+import { findCause } from '../src/errors/index.js';
 import {
   attachTcFilter, attachTcx, createClsact, deleteClsact, detachTcFilter, listTcFilters, TcFilterLink, TcxLink,
 } from '../src/links/tc.js';
 import { BpfMap } from '../src/maps/index.js';
 import { NetlinkError } from '../src/netlink/index.js';
 import { Program } from '../src/programs/index.js';
-import { progQuery } from '../src/syscall/index.js';
+import { progQuery, SyscallError } from '../src/syscall/index.js';
 import { AttachType } from '../src/uapi/bpf.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { createTestNetns, openSockets, type TestNetns } from './support/netns.js';
@@ -59,6 +60,16 @@ function thrown(fn: () => unknown): Error {
     return e as Error;
   }
   throw new Error('expected an error');
+}
+
+/** The kernel's refusal under the LinkError (kind 'attach') that every attach function throws. */
+function refusal(fn: () => unknown): NetlinkError {
+  const e = thrown(fn);
+  expect(e).toBeInstanceOf(LinkError);
+  expect(e).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+  const cause = findCause(e, SyscallError);
+  expect(cause).toBeInstanceOf(SyscallError);
+  return cause as NetlinkError;
 }
 
 describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests need root, iproute2 and tc'))('tc', () => {
@@ -142,7 +153,7 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
 
   it('create refuses an existing filter (EEXIST); replace swaps the program in place', () => {
     using first = ns.run(() => attachTcFilter(progA, ns.b, 'ingress', { priority: 5, handle: 3 }));
-    const e = thrown(() => ns.run(() => attachTcFilter(progB, ns.b, 'ingress', { priority: 5, handle: 3 }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachTcFilter(progB, ns.b, 'ingress', { priority: 5, handle: 3 })));
     expect(e).toMatchObject({ code: 'EEXIST', extack: 'Filter already exists' });
     expect(e.message).toMatch(/add tc ingress filter on veth-b \(priority 5, handle 3\) running program "tc_b" failed: EEXIST.*pass replace: true/);
     expect(() => ns.run(() => attachTcFilter(progB, ns.b, 'ingress', { replace: true }))).toThrow(/replace needs priority and handle/);
@@ -176,7 +187,7 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
   });
 
   it('without a clsact qdisc and createQdisc off, the kernel refuses with its reason', () => {
-    const e = thrown(() => ns.run(() => attachTcFilter(progA, ns.b, 'ingress', { createQdisc: false }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachTcFilter(progA, ns.b, 'ingress', { createQdisc: false })));
     expect(e).toMatchObject({ code: 'EINVAL', extack: "Parent Qdisc doesn't exists" });
     expect(e.message).toMatch(/has no clsact qdisc: create one with createClsact/);
     expect(ns.run(() => listTcFilters(ns.b, 'ingress'))).toEqual([]);

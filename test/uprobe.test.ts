@@ -159,8 +159,12 @@ describe.runIf(canRun)('uprobes on real binaries', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(SymbolNotFoundError);
-    expect((err as SymbolNotFoundError).suggestions).toContain('target_fn');
+    // The attach function's one error type, kind 'target', with the lookup's error as cause.
+    expect(err).toBeInstanceOf(LinkError);
+    expect(err).toMatchObject({ code: 'ERR_LINK', kind: 'target' });
+    const missing = (err as LinkError).cause as SymbolNotFoundError;
+    expect(missing).toBeInstanceOf(SymbolNotFoundError);
+    expect(missing.suggestions).toContain('target_fn');
     expect(String(err)).toMatch(/no function "target_fun" in .*c_pie \(searched \.symtab, \.dynsym.*close names: target_fn/);
     expect(() => attachUprobe(prog, '/nonexistent/bin', { symbol: 'x' })).toThrow(LinkError);
     expect(() => attachUprobe(prog, 'libnope.so.9', { symbol: 'x' })).toThrow(/cannot find library "libnope.so.9"/);

@@ -8,6 +8,7 @@ import { R0, R1, R2, R10 } from '../src/asm/registers.js';
 import { Size } from '../src/asm/size.js';
 import { attachXdp, detachXdp, queryXdp, XdpLink, XdpNetlinkAttachment, type XdpState } from '../src/links/xdp.js';
 import { LinkError } from '../src/links/link.js';
+import { findCause } from '../src/errors/index.js';
 import { BpfMap } from '../src/maps/index.js';
 import { NetlinkError } from '../src/netlink/index.js';
 import { Program } from '../src/programs/index.js';
@@ -58,6 +59,16 @@ function thrown(fn: () => unknown): Error {
     return e as Error;
   }
   throw new Error('expected an error');
+}
+
+/** The kernel's refusal under the LinkError (kind 'attach') that every attach function throws. */
+function refusal(fn: () => unknown): NetlinkError {
+  const e = thrown(fn);
+  expect(e).toBeInstanceOf(LinkError);
+  expect(e).toMatchObject({ code: 'ERR_LINK', kind: 'attach' });
+  const cause = findCause(e, SyscallError);
+  expect(cause).toBeInstanceOf(SyscallError);
+  return cause as NetlinkError;
 }
 
 describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute2'))('XDP', () => {
@@ -132,7 +143,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
   });
 
   it('refuses native mode on lo with the kernel\'s reason and a hint to use generic', () => {
-    const e = thrown(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'netlink' }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'netlink' })));
     expect(e).toBeInstanceOf(NetlinkError);
     expect(e.code).toBe('EOPNOTSUPP');
     expect(e.errno).toBe(95);
@@ -140,13 +151,14 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     expect(e.message).toMatch(/attach XDP program "count_a" to lo \(native, netlink\) failed: .*kernel says: "Underlying driver does not support XDP in native mode"; hint: lo has no driver \(native\) XDP support: use mode 'generic'/);
     // bpf(2) carries no ext-ack text: the hint comes from the errno.
     const viaLink = thrown(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'link' })));
-    expect(viaLink).toBeInstanceOf(SyscallError);
+    expect(viaLink).toBeInstanceOf(LinkError);
+    expect(findCause(viaLink, SyscallError)).toBeInstanceOf(SyscallError);
     expect(viaLink.message).toMatch(/BPF_LINK_CREATE \(attach XDP program "count_a" to lo \(native, bpf_link\)\) failed: EOPNOTSUPP.*use mode 'generic'/);
   });
 
   it('cannot run native and generic at once: EEXIST with the kernel\'s text', () => {
     using generic = ns.run(() => attachXdp(progA, ns.b, { mode: 'generic', via: 'netlink' }));
-    const e = thrown(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'native', via: 'netlink' }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'native', via: 'netlink' })));
     expect(e).toMatchObject({ code: 'EEXIST', extack: "Native and generic XDP can't be active at the same time" });
     expect(e.message).toMatch(/a program is attached to veth-b in generic mode \(attached now: generic program id \d+\); detach it first/);
     const viaLink = thrown(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'native', via: 'link' })));
@@ -156,7 +168,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
 
   it('updateIfNoExist refuses to replace (EBUSY); without it netlink replaces', () => {
     using first = ns.run(() => attachXdp(progA, ns.b, { mode: 'generic', via: 'netlink' }));
-    const e = thrown(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink', updateIfNoExist: true }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink', updateIfNoExist: true })));
     expect(e).toMatchObject({ code: 'EBUSY', extack: 'XDP program already attached' });
     expect(e.message).toMatch(/updateIfNoExist was set/);
     using second = ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink' }));
@@ -170,7 +182,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
 
   it('replace with the wrong expected program fails (EEXIST); with the right one it swaps', () => {
     using att = ns.run(() => attachXdp(progA, ns.b, { mode: 'native', via: 'netlink' }));
-    const e = thrown(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'native', replace: progB }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'native', replace: progB })));
     expect(e).toMatchObject({ code: 'EEXIST', extack: 'Active program does not match expected' });
     expect(e.message).toMatch(/replacing program "count_b".*is not the expected one/);
     expect(() => ns.run(() => attachXdp(progA, ns.b, { via: 'link', replace: progB }))).toThrow(LinkError);
@@ -204,7 +216,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
 
   it('netlink cannot replace or detach a bpf_link-owned program (EBUSY, with the kernel\'s text)', () => {
     using link = ns.run(() => attachXdp(progA, ns.b, { mode: 'generic', via: 'link' }));
-    const e = thrown(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink' }))) as NetlinkError;
+    const e = refusal(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink' })));
     expect(e).toMatchObject({ code: 'EBUSY', extack: "Can't replace active BPF XDP link" });
     expect(e.message).toMatch(/held by a bpf_link/);
     expect(() => ns.run(() => detachXdp(ns.b, 'generic'))).toThrow(/EBUSY.*Can't replace active BPF XDP link.*held by a bpf_link/);
@@ -247,9 +259,8 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     expect(() => ns.run(() => Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'offl', ifindex })))
       .toThrow(/BPF_PROG_LOAD failed: EINVAL.*hint: a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload/);
     for (const via of ['netlink', 'link'] as const) {
-      const e = thrown(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'offload', via })));
-      expect(e).toBeInstanceOf(SyscallError);
-      expect((e as SyscallError).code).toBe('EINVAL');
+      const e = refusal(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'offload', via })));
+      expect(e.code).toBe('EINVAL');
       expect(e.message).toMatch(/veth-b has no XDP offload: .*Netronome.*nfp.*ifindex/);
     }
     expect(ipXdp(ns, ns.b)).toBeUndefined();

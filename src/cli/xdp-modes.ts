@@ -43,6 +43,7 @@ import {
 // Not (yet) in the public API: entering a network namespace, and a generic netlink socket for
 // ethtool's GRO switch (veth delivers redirected frames to a device without native XDP only with GRO on).
 import { inNetns, NetlinkSocket } from '../syscall/index.js';
+import { findCause } from '../errors/index.js';
 import { Attributes, AttributeWriter, NetlinkClient } from '../netlink/index.js';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { countingProgram, L3, L4, SLOTS, VERDICTS, XDP_DROP, XDP_PASS } from './xdp-counter-program.js';
@@ -144,8 +145,10 @@ function attempt(fn: () => void): Answer {
   try {
     fn();
     return { ok: true };
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
+  } catch (thrown) {
+    // Attach functions wrap the kernel's refusal in a LinkError: the answer is the refusal.
+    const e = findCause(thrown, SyscallError);
+    if (!e) throw thrown;
     return {
       ok: false, code: e.code, errno: e.errno,
       extack: e instanceof NetlinkError ? e.extack : undefined,

@@ -1,4 +1,4 @@
-export { BpfLink, Link, LinkError, type LinkInfo } from './link.js';
+export { BpfLink, Link, LinkError, type LinkErrorKind, type LinkInfo } from './link.js';
 export { PerfEventLink, attachPerfEvent } from './perf-event.js';
 export {
   attachKprobe, attachPerfCounter, attachTracepoint, attachUprobeAtOffset,

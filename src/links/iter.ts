@@ -9,7 +9,7 @@ import { closeNames } from '../symbols/index.js';
 import { iterCreate, linkCreate, objGetInfo, OwnedFd, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
-import { BpfLink, LinkError } from './link.js';
+import { BpfLink, LinkError, attaching } from './link.js';
 import type { TracingTarget } from './tracing.js';
 
 /** The iterator kinds of Linux 6.x; the running kernel may have fewer or more (see iteratorKinds()). */
@@ -46,26 +46,26 @@ export const ITER_LINK_INFO_SIZE = 16;
 export function iterLinkInfo(o: IterOptions, cgroupFd = 0): Uint8Array | undefined {
   const groups = [o.map !== undefined, o.cgroup !== undefined, o.task !== undefined].filter(Boolean).length;
   if (groups === 0) return undefined;
-  if (groups > 1) throw new LinkError('iterator options: give one of map, cgroup and task, not several (they share one union bpf_iter_link_info)');
+  if (groups > 1) throw new LinkError('options', 'iterator options: give one of map, cgroup and task, not several (they share one union bpf_iter_link_info)');
   const b = Buffer.alloc(ITER_LINK_INFO_SIZE);
   if (o.map !== undefined) {
     const fd = typeof o.map === 'number' ? o.map : o.map.fd;
-    if (!Number.isInteger(fd) || fd < 0) throw new LinkError(`iterator option map: ${fd} is not a map fd`);
+    if (!Number.isInteger(fd) || fd < 0) throw new LinkError('options', `iterator option map: ${fd} is not a map fd`);
     b.writeUInt32LE(fd, 0);
   } else if (o.cgroup) {
     const c = o.cgroup;
     const fd = c.fd ?? cgroupFd;
-    if (fd && c.id !== undefined) throw new LinkError('iterator option cgroup: give a cgroup fd (or path) or an id, not both');
+    if (fd && c.id !== undefined) throw new LinkError('options', 'iterator option cgroup: give a cgroup fd (or path) or an id, not both');
     const order = c.order ?? CgroupIterOrder.DESCENDANTS_PRE;
-    if (!Object.values(CgroupIterOrder).includes(order) || order === CgroupIterOrder.UNSPEC) throw new LinkError(`iterator option cgroup.order: ${order} is not a walk order the kernel accepts (1-4: SELF_ONLY, DESCENDANTS_PRE, DESCENDANTS_POST, ANCESTORS_UP)`);
+    if (!Object.values(CgroupIterOrder).includes(order) || order === CgroupIterOrder.UNSPEC) throw new LinkError('options', `iterator option cgroup.order: ${order} is not a walk order the kernel accepts (1-4: SELF_ONLY, DESCENDANTS_PRE, DESCENDANTS_POST, ANCESTORS_UP)`);
     b.writeUInt32LE(order, 0);
     b.writeUInt32LE(fd, 4);
     b.writeBigUInt64LE(c.id ?? 0n, 8);
   } else if (o.task) {
     const t = o.task;
     const set = [t.tid, t.pid, t.pidFd].filter((v) => v !== undefined);
-    if (set.length !== 1) throw new LinkError('iterator option task: give exactly one of tid, pid and pidFd');
-    for (const v of set) if (!Number.isInteger(v) || (v as number) <= 0) throw new LinkError(`iterator option task: ${v} is not a positive id`);
+    if (set.length !== 1) throw new LinkError('options', 'iterator option task: give exactly one of tid, pid and pidFd');
+    for (const v of set) if (!Number.isInteger(v) || (v as number) <= 0) throw new LinkError('options', `iterator option task: ${v} is not a positive id`);
     b.writeUInt32LE(t.tid ?? 0, 0);
     b.writeUInt32LE(t.pid ?? 0, 4);
     b.writeUInt32LE(t.pidFd ?? 0, 8);
@@ -109,7 +109,7 @@ export function iteratorTarget(kind: IteratorKind | string): TracingTarget {
   if (!t) {
     const kinds = iteratorKinds();
     const near = closeNames(kind, kinds);
-    throw new LinkError(`this kernel has no "${kind}" iterator (no bpf_iter_${kind} in its BTF); it has: ${kinds.join(', ')}` +
+    throw new LinkError('target', `this kernel has no "${kind}" iterator (no bpf_iter_${kind} in its BTF); it has: ${kinds.join(', ')}` +
       (near.length ? `; close names: ${near.join(', ')}` : ''));
   }
   return { type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_ITER, attachBtfId: t.id };
@@ -152,11 +152,11 @@ export class IterLink extends BpfLink {
 
   /** BPF_ITER_CREATE: a reader positioned at the first object. */
   open(): IteratorReader {
-    if (this.closed) throw new LinkError(`link ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `link ${this.target} is closed`);
     try {
       return new IteratorReader(iterCreate(this.fd), this.target);
     } catch (e) {
-      if (e instanceof SyscallError) throw new LinkError(`cannot open iterator ${this.target}: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError) throw new LinkError('read', `cannot open iterator ${this.target}: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -179,13 +179,13 @@ export class IterLink extends BpfLink {
 
   /** The kernel's view of the iterator link: the iterator kind and its parameters (map, cgroup, task). */
   iterInfo(): IterLinkInfo {
-    if (this.closed) throw new LinkError(`link ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `link ${this.target} is closed`);
     const nameSize = 64;
     const { info, extra } = objGetInfo(this.fd, LINK_INFO_SIZE, nameSize, (b, address) => {
       b.writeBigUInt64LE(BigInt(address), ITER_TARGET_NAME);
       b.writeUInt32LE(nameSize, ITER_TARGET_NAME_LEN);
     });
-    if (info.readUInt32LE(0) !== BPF_LINK_TYPE_ITER) throw new LinkError(`link ${this.target} is not an iterator link (type ${info.readUInt32LE(0)})`);
+    if (info.readUInt32LE(0) !== BPF_LINK_TYPE_ITER) throw new LinkError('target', `link ${this.target} is not an iterator link (type ${info.readUInt32LE(0)})`);
     const end = extra.indexOf(0);
     const targetName = extra.toString('utf8', 0, end < 0 ? nameSize : end);
     const out: IterLinkInfo = { targetName };
@@ -229,13 +229,13 @@ export class IteratorReader implements AsyncIterable<Buffer> {
   }
 
   #live(): number {
-    if (this.#owned.closed) throw new LinkError(`iterator ${this.#target} is closed`);
+    if (this.#owned.closed) throw new LinkError('closed', `iterator ${this.#target} is closed`);
     return this.#owned.raw;
   }
 
   #fail(e: unknown): never {
     const code = (e as { code?: string }).code ?? '';
-    throw new LinkError(`reading iterator ${this.#target} failed: ${(e as Error).message}` +
+    throw new LinkError('read', `reading iterator ${this.#target} failed: ${(e as Error).message}` +
       (code === 'E2BIG' ? ' (one object wrote more than a page of output: the kernel limits each to one seq_file page)' : ''), { cause: e });
   }
 
@@ -263,7 +263,7 @@ export class IteratorReader implements AsyncIterable<Buffer> {
 
   /** Chunks read on libuv's thread pool; the reader closes when the loop ends, however it ends. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
-    if (this.#busy) throw new LinkError(`iterator ${this.#target} is already being read`);
+    if (this.#busy) throw new LinkError('read', `iterator ${this.#target} is already being read`);
     this.#busy = true;
     try {
       for (;;) {
@@ -302,40 +302,42 @@ export class IteratorReader implements AsyncIterable<Buffer> {
  * as an iterator link, with the kind's parameters.
  */
 export function attachIter(program: Program, options: IterOptions = {}): IterLink {
-  if (program.expectedAttachType !== undefined && program.expectedAttachType !== AttachType.TRACE_ITER) {
-    throw new LinkError(`program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`);
-  }
-  let cgroupFd = 0;
-  if (options.cgroup?.path !== undefined) {
-    if (options.cgroup.fd !== undefined) throw new LinkError('iterator option cgroup: give a path or an fd, not both');
-    try {
-      cgroupFd = openSync(options.cgroup.path, 'r');
-    } catch (e) {
-      throw new LinkError(`cannot open cgroup ${options.cgroup.path}: ${(e as Error).message}`, { cause: e });
+  return attaching(`attaching iterator "${program.name}"`, () => {
+    if (program.expectedAttachType !== undefined && program.expectedAttachType !== AttachType.TRACE_ITER) {
+      throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`);
     }
-  }
-  try {
-    const info = iterLinkInfo(options, cgroupFd);
-    let fd: number;
-    try {
-      fd = linkCreate({ progFd: program.fd, attachType: AttachType.TRACE_ITER, iterInfo: info });
-    } catch (e) {
-      if (!(e instanceof SyscallError)) throw e;
-      const hint = e.code === 'EINVAL' && options.map === undefined
-        ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
-        : e.code === 'EACCES' ? ' (the map\'s value is too small for what the program reads, or the program reads past the key or value)' : '';
-      throw new LinkError(`attaching iterator "${program.name}" failed: ${e.message}${hint}`, { cause: e });
+    let cgroupFd = 0;
+    if (options.cgroup?.path !== undefined) {
+      if (options.cgroup.fd !== undefined) throw new LinkError('options', 'iterator option cgroup: give a path or an fd, not both');
+      try {
+        cgroupFd = openSync(options.cgroup.path, 'r');
+      } catch (e) {
+        throw new LinkError('target', `cannot open cgroup ${options.cgroup.path}: ${(e as Error).message}`, { cause: e });
+      }
     }
-    const link = new IterLink(fd, program.name);
     try {
-      const kind = link.iterInfo().targetName;
-      Object.defineProperty(link, 'kind', { value: kind });
-      Object.defineProperty(link, 'target', { value: `iter/${kind}` });
-    } catch {
-      // Kernels without iterator link info (before 5.9) keep the program's name.
+      const info = iterLinkInfo(options, cgroupFd);
+      let fd: number;
+      try {
+        fd = linkCreate({ progFd: program.fd, attachType: AttachType.TRACE_ITER, iterInfo: info });
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        const hint = e.code === 'EINVAL' && options.map === undefined
+          ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
+          : e.code === 'EACCES' ? ' (the map\'s value is too small for what the program reads, or the program reads past the key or value)' : '';
+        throw new LinkError('attach', `attaching iterator "${program.name}" failed: ${e.message}${hint}`, { cause: e });
+      }
+      const link = new IterLink(fd, program.name);
+      try {
+        const kind = link.iterInfo().targetName;
+        Object.defineProperty(link, 'kind', { value: kind });
+        Object.defineProperty(link, 'target', { value: `iter/${kind}` });
+      } catch {
+        // Kernels without iterator link info (before 5.9) keep the program's name.
+      }
+      return link;
+    } finally {
+      if (cgroupFd) closeSync(cgroupFd);
     }
-    return link;
-  } finally {
-    if (cgroupFd) closeSync(cgroupFd);
-  }
+  });
 }

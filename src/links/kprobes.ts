@@ -8,8 +8,8 @@ import { linuxHasSyscallWrapper, syscallPrefix } from '../kernel/syscall-wrapper
 import type { Program } from '../programs/index.js';
 import { linkCreate, SyscallError } from '../syscall/index.js';
 import { AttachType } from '../uapi/bpf.js';
-import { NotSupportedError, type EbpfErrorOptions } from '../errors/index.js';
-import { BpfLink, LinkError } from './link.js';
+import { findCause, NotSupportedError, type EbpfErrorOptions } from '../errors/index.js';
+import { BpfLink, LinkError, attaching } from './link.js';
 import { attachPerfEvent, openPerfEvent, PerfEventLink } from './perf-event.js';
 import { attachKprobe, type KprobeOptions } from './probes.js';
 import { tracefsRoot } from './tracefs.js';
@@ -39,7 +39,7 @@ const ENOTSUPP = 'ENOTSUPP';
 
 /** A libbpf-style glob ("tcp_*", "vfs_rea?") as an anchored regular expression. */
 export function globToRegExp(pattern: string): RegExp {
-  if (pattern.length === 0) throw new LinkError('empty kprobe pattern');
+  if (pattern.length === 0) throw new LinkError('options', 'empty kprobe pattern');
   let re = '^';
   for (const ch of pattern) re += ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
   return new RegExp(`${re}$`);
@@ -91,7 +91,7 @@ export function kernelFunctionsMatching(pattern: string): string[] {
  * arch wrappers (LINUX_HAS_SYSCALL_WRAPPER), "sys_openat" on older kernels.
  */
 export function syscallFunctionName(syscall: string, options: { wrapper?: boolean; arch?: string } = {}): string {
-  if (!/^\w+$/.test(syscall)) throw new LinkError(`"${syscall}" is not a syscall name`);
+  if (!/^\w+$/.test(syscall)) throw new LinkError('options', `"${syscall}" is not a syscall name`);
   const wrapper = options.wrapper ?? linuxHasSyscallWrapper();
   return wrapper ? `__${syscallPrefix(options.arch)}_sys_${syscall}` : `sys_${syscall}`;
 }
@@ -131,9 +131,9 @@ export class TracefsKprobeLink extends PerfEventLink {
 
 /** The kprobe_events line that defines a probe ("p:group/event sym+off", "r8:group/event sym"). */
 export function kprobeEventLine(event: string, symbol: string, o: { ret?: boolean; offset?: number; maxActive?: number } = {}): string {
-  if (!/^[\w.]+$/.test(symbol)) throw new LinkError(`"${symbol}" is not a kernel symbol name`);
+  if (!/^[\w.]+$/.test(symbol)) throw new LinkError('options', `"${symbol}" is not a kernel symbol name`);
   if (o.maxActive !== undefined && (!o.ret || !Number.isInteger(o.maxActive) || o.maxActive < 1 || o.maxActive > 4096)) {
-    throw new LinkError(`maxActive ${o.maxActive}: only kretprobes take it, from 1 to 4096 (the kernel's limit)`);
+    throw new LinkError('options', `maxActive ${o.maxActive}: only kretprobes take it, from 1 to 4096 (the kernel's limit)`);
   }
   const kind = o.ret ? `r${o.maxActive ?? ''}` : 'p';
   return `${kind}:${event} ${symbol}${o.offset ? `+${o.offset}` : ''}`;
@@ -146,37 +146,39 @@ let eventCounter = 0;
  * through tracefs kprobe_events where there is no PMU or `maxActive` asks for it.
  */
 export function attachKprobeAuto(program: Program, symbol: string, options: KprobeAttachOptions = {}): PerfEventLink {
-  const pmu = existsSync('/sys/bus/event_source/devices/kprobe');
-  if (pmu && options.maxActive === undefined && !options.forceTracefs) return attachKprobe(program, symbol, options);
-  let root: string;
-  try {
-    root = tracefsRoot();
-  } catch (e) {
-    throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
-      `there is no kprobe PMU and tracefs is unavailable: ${(e as Error).message}`, { cause: e });
-  }
-  const events = `${root}/kprobe_events`;
-  if (!existsSync(events)) {
-    throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
-      `neither /sys/bus/event_source/devices/kprobe nor ${events} exists: the kernel was built without CONFIG_KPROBES (or CONFIG_KPROBE_EVENTS)`);
-  }
-  const event = `ebpf_${process.pid}_${symbol.replace(/\W/g, '_')}_${eventCounter++}`;
-  const group = 'ebpf';
-  const line = kprobeEventLine(`${group}/${event}`, symbol, options);
-  try {
-    writeFileSync(events, `${line}\n`, { flag: 'a' });
-  } catch (e) {
-    throw new LinkError(`tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`, { cause: e });
-  }
-  const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol} (tracefs)`;
-  try {
-    const id = Number(readFileSync(`${root}/events/${group}/${event}/id`, 'utf8').trim());
-    const fd = openPerfEvent({ type: 2 /* PERF_TYPE_TRACEPOINT */, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0, target);
-    return new TracefsKprobeLink(attachPerfEvent(program, fd, target, options.cookie), root, `${group}/${event}`);
-  } catch (e) {
-    writeFileSync(events, `-:${group}/${event}\n`, { flag: 'a' });
-    throw e;
-  }
+  return attaching(`attaching "${program.name}" to kprobe ${symbol}`, () => {
+    const pmu = existsSync('/sys/bus/event_source/devices/kprobe');
+    if (pmu && options.maxActive === undefined && !options.forceTracefs) return attachKprobe(program, symbol, options);
+    let root: string;
+    try {
+      root = tracefsRoot();
+    } catch (e) {
+      throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
+        `there is no kprobe PMU and tracefs is unavailable: ${(e as Error).message}`, { cause: e });
+    }
+    const events = `${root}/kprobe_events`;
+    if (!existsSync(events)) {
+      throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
+        `neither /sys/bus/event_source/devices/kprobe nor ${events} exists: the kernel was built without CONFIG_KPROBES (or CONFIG_KPROBE_EVENTS)`);
+    }
+    const event = `ebpf_${process.pid}_${symbol.replace(/\W/g, '_')}_${eventCounter++}`;
+    const group = 'ebpf';
+    const line = kprobeEventLine(`${group}/${event}`, symbol, options);
+    try {
+      writeFileSync(events, `${line}\n`, { flag: 'a' });
+    } catch (e) {
+      throw new LinkError('attach', `tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`, { cause: e });
+    }
+    const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol} (tracefs)`;
+    try {
+      const id = Number(readFileSync(`${root}/events/${group}/${event}/id`, 'utf8').trim());
+      const fd = openPerfEvent({ type: 2 /* PERF_TYPE_TRACEPOINT */, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0, target);
+      return new TracefsKprobeLink(attachPerfEvent(program, fd, target, options.cookie), root, `${group}/${event}`);
+    } catch (e) {
+      writeFileSync(events, `-:${group}/${event}\n`, { flag: 'a' });
+      throw e;
+    }
+  });
 }
 
 /** Options of attachKsyscall. */
@@ -193,15 +195,19 @@ export interface KsyscallOptions {
  * struct pt_regs, read with PT_REGS_PARM*_CORE_SYSCALL (BPF_KSYSCALL does this).
  */
 export function attachKsyscall(program: Program, name: string, options: KsyscallOptions = {}): PerfEventLink {
-  const fn = syscallFunctionName(name);
-  try {
-    return attachKprobeAuto(program, fn, options);
-  } catch (e) {
-    if (e instanceof LinkNotSupportedError) {
-      throw new LinkNotSupportedError(`${options.ret ? 'kretsyscall' : 'ksyscall'}/${name} (a kprobe on ${fn})`, e.minKernel, e.message.replace(/^.*?: /, ''), { cause: e });
+  return attaching(`attaching "${program.name}" to syscall ${name}`, () => {
+    const fn = syscallFunctionName(name);
+    try {
+      return attachKprobeAuto(program, fn, options);
+    } catch (e) {
+      // attachKprobeAuto wraps the refusal in a LinkError: name the syscall in the feature instead.
+      const missing = findCause(e, LinkNotSupportedError);
+      if (missing) {
+        throw new LinkNotSupportedError(`${options.ret ? 'kretsyscall' : 'ksyscall'}/${name} (a kprobe on ${fn})`, missing.minKernel, missing.message.replace(/^.*?: /, ''), { cause: missing });
+      }
+      throw e;
     }
-    throw e;
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,39 +235,41 @@ export interface KprobeMultiOptions {
  * or TRACE_KPROBE_SESSION for a session.
  */
 export function attachKprobeMulti(program: Program, o: KprobeMultiOptions): BpfLink {
-  const given = [o.symbols !== undefined, o.addresses !== undefined, o.pattern !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new LinkError('attachKprobeMulti needs exactly one of symbols, addresses and pattern');
-  if (o.session && o.ret) throw new LinkError('a kprobe session fires on entry and return already: ret and session exclude each other');
-  const symbols = o.pattern !== undefined ? kernelFunctionsMatching(o.pattern) : o.symbols;
-  const count = symbols?.length ?? o.addresses!.length;
-  if (count === 0) throw new LinkError(o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given');
-  if (o.cookies && o.cookies.length !== count) throw new LinkError(`${o.cookies.length} cookies for ${count} functions`);
-  const attachType = o.session ? AttachType.TRACE_KPROBE_SESSION : AttachType.TRACE_KPROBE_MULTI;
-  const kind = o.session ? 'kprobe.session' : o.ret ? 'kretprobe.multi' : 'kprobe.multi';
-  if (program.expectedAttachType !== undefined && program.expectedAttachType !== attachType) {
-    throw new LinkError(`program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`);
-  }
-  const target = `${kind}/${o.pattern ?? (symbols ? symbols.slice(0, 3).join(',') : `${count} addresses`)}${count > 3 ? ` (${count} functions)` : ''}`;
-  try {
-    return new BpfLink(linkCreate({
-      progFd: program.fd, attachType,
-      kprobeMulti: {
-        symbols, addresses: o.addresses ? BigUint64Array.from(o.addresses) : undefined,
-        cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined, flags: o.ret ? BPF_F_KPROBE_MULTI_RETURN : 0,
-      },
-    }), target);
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    if (e.code === 'EOPNOTSUPP' || e.code === ENOTSUPP) {
-      throw new LinkNotSupportedError(kind, o.session ? '6.10' : '5.18',
-        `BPF_LINK_CREATE answered ${e.code}: the kernel has no fprobe (CONFIG_FPROBE) to put ${kind} links on`, { cause: e });
+  return attaching(`attaching "${program.name}" as kprobe.multi`, () => {
+    const given = [o.symbols !== undefined, o.addresses !== undefined, o.pattern !== undefined].filter(Boolean).length;
+    if (given !== 1) throw new LinkError('options', 'attachKprobeMulti needs exactly one of symbols, addresses and pattern');
+    if (o.session && o.ret) throw new LinkError('options', 'a kprobe session fires on entry and return already: ret and session exclude each other');
+    const symbols = o.pattern !== undefined ? kernelFunctionsMatching(o.pattern) : o.symbols;
+    const count = symbols?.length ?? o.addresses!.length;
+    if (count === 0) throw new LinkError('target', o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given');
+    if (o.cookies && o.cookies.length !== count) throw new LinkError('options', `${o.cookies.length} cookies for ${count} functions`);
+    const attachType = o.session ? AttachType.TRACE_KPROBE_SESSION : AttachType.TRACE_KPROBE_MULTI;
+    const kind = o.session ? 'kprobe.session' : o.ret ? 'kretprobe.multi' : 'kprobe.multi';
+    if (program.expectedAttachType !== undefined && program.expectedAttachType !== attachType) {
+      throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`);
     }
-    if (e.code === 'EINVAL' && o.session && !sessionKnown()) {
-      throw new LinkNotSupportedError(kind, '6.10', 'the kernel does not know attach type BPF_TRACE_KPROBE_SESSION (EINVAL)', { cause: e });
+    const target = `${kind}/${o.pattern ?? (symbols ? symbols.slice(0, 3).join(',') : `${count} addresses`)}${count > 3 ? ` (${count} functions)` : ''}`;
+    try {
+      return new BpfLink(linkCreate({
+        progFd: program.fd, attachType,
+        kprobeMulti: {
+          symbols, addresses: o.addresses ? BigUint64Array.from(o.addresses) : undefined,
+          cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined, flags: o.ret ? BPF_F_KPROBE_MULTI_RETURN : 0,
+        },
+      }), target);
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      if (e.code === 'EOPNOTSUPP' || e.code === ENOTSUPP) {
+        throw new LinkNotSupportedError(kind, o.session ? '6.10' : '5.18',
+          `BPF_LINK_CREATE answered ${e.code}: the kernel has no fprobe (CONFIG_FPROBE) to put ${kind} links on`, { cause: e });
+      }
+      if (e.code === 'EINVAL' && o.session && !sessionKnown()) {
+        throw new LinkNotSupportedError(kind, '6.10', 'the kernel does not know attach type BPF_TRACE_KPROBE_SESSION (EINVAL)', { cause: e });
+      }
+      const hint = e.code === 'ESRCH' || e.code === 'ENOENT' ? ' (a symbol is not a traceable kernel function: see available_filter_functions)' : '';
+      throw new LinkError('attach', `attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
     }
-    const hint = e.code === 'ESRCH' || e.code === 'ENOENT' ? ' (a symbol is not a traceable kernel function: see available_filter_functions)' : '';
-    throw new LinkError(`attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
-  }
+  });
 }
 
 function sessionKnown(): boolean {

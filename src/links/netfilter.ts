@@ -5,7 +5,7 @@
 import { linkCreate, objGetInfo, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
-import { BpfLink, LinkError } from './link.js';
+import { BpfLink, LinkError, attaching } from './link.js';
 
 /** Protocol families a netfilter program can hook (NFPROTO_IPV4, NFPROTO_IPV6). */
 export const NetfilterFamily = { ipv4: 2, ipv6: 10 } as const;
@@ -45,7 +45,7 @@ export class NetfilterLink extends BpfLink {
 
   /** The family, hook, priority and flags as the kernel holds them. */
   netfilterInfo(): NetfilterLinkInfo {
-    if (this.closed) throw new LinkError(`link ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `link ${this.target} is closed`);
     const { info } = objGetInfo(this.fd, 32);
     return { family: info.readUInt32LE(16), hook: info.readUInt32LE(20), priority: info.readInt32LE(24), flags: info.readUInt32LE(28) };
   }
@@ -53,31 +53,33 @@ export class NetfilterLink extends BpfLink {
 
 /** Attaches a NETFILTER program (loaded with expectedAttachType NETFILTER) to a hook. */
 export function attachNetfilter(program: Program, options: NetfilterOptions): NetfilterLink {
-  const pf = NetfilterFamily[options.family];
-  const hooknum = NetfilterHook[options.hook];
-  if (pf === undefined) throw new LinkError(`bad netfilter family ${JSON.stringify(options.family)}: use ${Object.keys(NetfilterFamily).join(' or ')}`);
-  if (hooknum === undefined) throw new LinkError(`bad netfilter hook ${JSON.stringify(options.hook)}: use ${Object.keys(NetfilterHook).join(', ')}`);
-  const p = options.priority;
-  if (!Number.isInteger(p) || p <= -0x8000_0000 || p >= 0x7fff_ffff) {
-    throw new LinkError(`netfilter priority ${p} is out of range: an integer strictly between INT_MIN and INT_MAX (those two are reserved)`);
-  }
-  if (options.defrag && p <= -400) {
-    throw new LinkError(`netfilter priority ${p} with defrag must be above -400 (NF_IP_PRI_CONNTRACK_DEFRAG), so the program runs after reassembly`);
-  }
-  if (program.type !== ProgramType.NETFILTER) {
-    throw new LinkError(`program "${program.name}" has type ${program.type}; netfilter hooks take NETFILTER (${ProgramType.NETFILTER}) programs`);
-  }
-  try {
-    const fd = linkCreate({
-      progFd: program.fd, targetFd: 0, attachType: AttachType.NETFILTER,
-      netfilter: { pf, hooknum, priority: p, flags: options.defrag ? 1 : 0 },
-    });
-    return new NetfilterLink(fd, options);
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    const hint = e.code === 'EINVAL'
-      ? 'the program must be loaded with expectedAttachType NETFILTER (45); priorities INT_MIN/INT_MAX are reserved; netfilter links need Linux 6.4+'
-      : e.code === 'EBUSY' ? `another BPF netfilter program already has priority ${p} on this hook` : undefined;
-    throw new SyscallError(`BPF_LINK_CREATE (attach netfilter program "${program.name}" to ${options.family} ${options.hook} at priority ${p})`, e.errno, undefined, hint);
-  }
+  return attaching(`attaching "${program.name}" to netfilter`, () => {
+    const pf = NetfilterFamily[options.family];
+    const hooknum = NetfilterHook[options.hook];
+    if (pf === undefined) throw new LinkError('options', `bad netfilter family ${JSON.stringify(options.family)}: use ${Object.keys(NetfilterFamily).join(' or ')}`);
+    if (hooknum === undefined) throw new LinkError('options', `bad netfilter hook ${JSON.stringify(options.hook)}: use ${Object.keys(NetfilterHook).join(', ')}`);
+    const p = options.priority;
+    if (!Number.isInteger(p) || p <= -0x8000_0000 || p >= 0x7fff_ffff) {
+      throw new LinkError('options', `netfilter priority ${p} is out of range: an integer strictly between INT_MIN and INT_MAX (those two are reserved)`);
+    }
+    if (options.defrag && p <= -400) {
+      throw new LinkError('options', `netfilter priority ${p} with defrag must be above -400 (NF_IP_PRI_CONNTRACK_DEFRAG), so the program runs after reassembly`);
+    }
+    if (program.type !== ProgramType.NETFILTER) {
+      throw new LinkError('program', `program "${program.name}" has type ${program.type}; netfilter hooks take NETFILTER (${ProgramType.NETFILTER}) programs`);
+    }
+    try {
+      const fd = linkCreate({
+        progFd: program.fd, targetFd: 0, attachType: AttachType.NETFILTER,
+        netfilter: { pf, hooknum, priority: p, flags: options.defrag ? 1 : 0 },
+      });
+      return new NetfilterLink(fd, options);
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      const hint = e.code === 'EINVAL'
+        ? 'the program must be loaded with expectedAttachType NETFILTER (45); priorities INT_MIN/INT_MAX are reserved; netfilter links need Linux 6.4+'
+        : e.code === 'EBUSY' ? `another BPF netfilter program already has priority ${p} on this hook` : undefined;
+      throw new SyscallError(`BPF_LINK_CREATE (attach netfilter program "${program.name}" to ${options.family} ${options.hook} at priority ${p})`, e.errno, undefined, hint);
+    }
+  });
 }

@@ -7,6 +7,7 @@ import {
 import { AttachType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
 import { Link, LinkError } from './link.js';
+import { NotSupportedError } from '../errors/index.js';
 import { linkInfoFromFd, type LinkInfo } from './link-info.js';
 
 /**
@@ -34,13 +35,13 @@ export class PerfEventLink extends Link {
 
   /** The perf event fd; throws once the link is closed. */
   get perfFd(): number {
-    if (this.closed) throw new LinkError(`${this.target}: the link is closed`);
+    if (this.closed) throw new LinkError('closed', `${this.target}: the link is closed`);
     return this.#perf.raw;
   }
 
   /** The bpf_link fd, or -1 when attached through the ioctl; throws once the link is closed. */
   get linkFd(): number {
-    if (this.closed) throw new LinkError(`${this.target}: the link is closed`);
+    if (this.closed) throw new LinkError('closed', `${this.target}: the link is closed`);
     return this.#link?.raw ?? -1;
   }
 
@@ -51,7 +52,8 @@ export class PerfEventLink extends Link {
 
   /** The kernel's view of the bpf_link (uprobe path and offset, tracepoint name...); only for isBpfLink. */
   info(): LinkInfo {
-    if (this.closed || this.linkFd < 0) throw new LinkError(`${this.target}: ${this.closed ? 'the link is closed' : 'attached through PERF_EVENT_IOC_SET_BPF, which is no bpf_link and has no link info'}`);
+    if (this.closed) throw new LinkError('closed', `${this.target}: the link is closed`);
+    if (this.linkFd < 0) throw new LinkError('info', `${this.target}: attached through PERF_EVENT_IOC_SET_BPF, which is no bpf_link and has no link info`);
     return linkInfoFromFd(this.linkFd);
   }
 
@@ -76,7 +78,7 @@ export function attachPerfEvent(program: Program, perfFd: number, target: string
     }
   } catch (e) {
     closeFd(perfFd);
-    if (e instanceof SyscallError) throw new LinkError(`attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -88,12 +90,12 @@ export function dynamicPmu(name: 'kprobe' | 'uprobe'): { type: number; retprobeB
     const why = name === 'kprobe'
       ? 'this kernel has no kprobes (built without CONFIG_KPROBES, or without the kprobe PMU of kernel 4.17+)'
       : 'this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS, or without the uprobe PMU of kernel 4.17+)';
-    throw new LinkError(`${why}: ${dir} does not exist`);
+    throw new LinkError('attach', `${why}: ${dir} does not exist`, { cause: new NotSupportedError(`${name} PMU`, '4.17', `${dir} does not exist`) });
   }
   const type = Number(readFileSync(`${dir}/type`, 'utf8').trim());
   const format = readFileSync(`${dir}/format/retprobe`, 'utf8').trim(); // "config:0"
   const m = /^config:(\d+)$/.exec(format);
-  if (!m) throw new LinkError(`cannot parse ${dir}/format/retprobe: "${format}"`);
+  if (!m) throw new LinkError('attach', `cannot parse ${dir}/format/retprobe: "${format}"`);
   return { type, retprobeBit: Number(m[1]) };
 }
 
@@ -102,7 +104,7 @@ export function openPerfEvent(attr: PerfEventAttr, pid: number, cpu: number, tar
   try {
     return perfEventOpen(attr, pid, cpu);
   } catch (e) {
-    if (e instanceof SyscallError) throw new LinkError(`cannot open a perf event for ${target}: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError) throw new LinkError('attach', `cannot open a perf event for ${target}: ${e.message}`, { cause: e });
     throw e;
   }
 }

@@ -3,6 +3,7 @@ import type { Program } from '../programs/index.js';
 import { PerfEventFlags } from '../syscall/index.js';
 import { attachPerfEvent, dynamicPmu, openPerfEvent, type PerfEventLink } from './perf-event.js';
 import { tracepointId } from './tracefs.js';
+import { attaching } from './link.js';
 
 const PERF_TYPE_TRACEPOINT = 2;
 
@@ -17,13 +18,15 @@ export interface KprobeOptions {
 
 /** Attaches a KPROBE program to a kernel function through the kprobe PMU. */
 export function attachKprobe(program: Program, symbol: string, options: KprobeOptions = {}): PerfEventLink {
-  const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol}`;
-  const pmu = dynamicPmu('kprobe');
-  const fd = openPerfEvent({
-    type: pmu.type, config: options.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
-    config1String: symbol, config2: BigInt(options.offset ?? 0), samplePeriod: 1n, wakeupEvents: 1,
-  }, -1, 0, target);
-  return attachPerfEvent(program, fd, target, options.cookie);
+  return attaching(`attaching "${program.name}" to kprobe ${symbol}`, () => {
+    const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol}`;
+    const pmu = dynamicPmu('kprobe');
+    const fd = openPerfEvent({
+      type: pmu.type, config: options.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
+      config1String: symbol, config2: BigInt(options.offset ?? 0), samplePeriod: 1n, wakeupEvents: 1,
+    }, -1, 0, target);
+    return attachPerfEvent(program, fd, target, options.cookie);
+  });
 }
 
 /** Where attachUprobeAtOffset places a uprobe: a file and an offset in it. */
@@ -45,22 +48,26 @@ export interface UprobeTarget {
 
 /** Attaches a KPROBE-type program as a uprobe at a file offset. */
 export function attachUprobeAtOffset(program: Program, t: UprobeTarget): PerfEventLink {
-  const target = `${t.ret ? 'uretprobe' : 'uprobe'}/${t.path}:${t.symbol ?? `0x${t.offset.toString(16)}`}${t.pid ? ` (pid ${t.pid})` : ''}`;
-  const pmu = dynamicPmu('uprobe');
-  let config = t.ret ? 1n << BigInt(pmu.retprobeBit) : 0n;
-  if (t.refCtrOffset) config |= BigInt(t.refCtrOffset) << 32n;
-  const fd = openPerfEvent({
-    type: pmu.type, config, config1String: t.path, config2: BigInt(t.offset), samplePeriod: 1n, wakeupEvents: 1,
-  }, t.pid ?? -1, t.pid ? -1 : 0, target);
-  return attachPerfEvent(program, fd, target, t.cookie);
+  return attaching(`attaching "${program.name}" to a uprobe in ${t.path}`, () => {
+    const target = `${t.ret ? 'uretprobe' : 'uprobe'}/${t.path}:${t.symbol ?? `0x${t.offset.toString(16)}`}${t.pid ? ` (pid ${t.pid})` : ''}`;
+    const pmu = dynamicPmu('uprobe');
+    let config = t.ret ? 1n << BigInt(pmu.retprobeBit) : 0n;
+    if (t.refCtrOffset) config |= BigInt(t.refCtrOffset) << 32n;
+    const fd = openPerfEvent({
+      type: pmu.type, config, config1String: t.path, config2: BigInt(t.offset), samplePeriod: 1n, wakeupEvents: 1,
+    }, t.pid ?? -1, t.pid ? -1 : 0, target);
+    return attachPerfEvent(program, fd, target, t.cookie);
+  });
 }
 
 /** Attaches a TRACEPOINT program to tracepoint category:name (for example "syscalls", "sys_enter_openat"). */
 export function attachTracepoint(program: Program, category: string, name: string, cookie?: bigint): PerfEventLink {
-  const target = `tracepoint/${category}/${name}`;
-  const id = tracepointId(category, name);
-  const fd = openPerfEvent({ type: PERF_TYPE_TRACEPOINT, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0, target);
-  return attachPerfEvent(program, fd, target, cookie);
+  return attaching(`attaching "${program.name}" to tracepoint ${category}/${name}`, () => {
+    const target = `tracepoint/${category}/${name}`;
+    const id = tracepointId(category, name);
+    const fd = openPerfEvent({ type: PERF_TYPE_TRACEPOINT, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0, target);
+    return attachPerfEvent(program, fd, target, cookie);
+  });
 }
 
 /** The perf event attachPerfCounter opens: its type, config and sampling. */
@@ -78,11 +85,13 @@ export interface PerfCounterOptions {
 
 /** Attaches a PERF_EVENT program to a sampling counter on one CPU (one link per CPU). */
 export function attachPerfCounter(program: Program, o: PerfCounterOptions, cpu: number): PerfEventLink {
-  const target = `perf_event/type ${o.type} config ${o.config} cpu ${cpu}`;
-  const fd = openPerfEvent({
-    type: o.type, config: o.config,
-    samplePeriod: o.frequency ?? o.samplePeriod ?? 1n,
-    flags: o.frequency ? PerfEventFlags.FREQ : 0n,
-  }, o.pid ?? -1, cpu, target);
-  return attachPerfEvent(program, fd, target);
+  return attaching(`attaching "${program.name}" to a perf counter`, () => {
+    const target = `perf_event/type ${o.type} config ${o.config} cpu ${cpu}`;
+    const fd = openPerfEvent({
+      type: o.type, config: o.config,
+      samplePeriod: o.frequency ?? o.samplePeriod ?? 1n,
+      flags: o.frequency ? PerfEventFlags.FREQ : 0n,
+    }, o.pid ?? -1, cpu, target);
+    return attachPerfEvent(program, fd, target);
+  });
 }

@@ -29,10 +29,11 @@ export class SocketFilterAttachment extends Link {
 
 /** Attaches a SOCKET_FILTER program to socket `fd` (the socket keeps it until detached or closed). */
 export function attachSocketFilter(program: Program, socketFd: number): SocketFilterAttachment {
+  const progFd = program.fd; // a closed Program throws its own ProgramError (kind 'closed')
   try {
-    setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, program.fd, 'setsockopt(SO_ATTACH_BPF)');
+    setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, progFd, 'setsockopt(SO_ATTACH_BPF)');
   } catch (e) {
-    throw new LinkError(`attaching socket filter "${program.name}" to fd ${socketFd} failed: ${(e as Error).message}`, { cause: e });
+    throw new LinkError('attach', `attaching socket filter "${program.name}" to fd ${socketFd} failed: ${(e as Error).message}`, { cause: e });
   }
   return new SocketFilterAttachment(socketFd, `socket fd ${socketFd}`);
 }

@@ -22,7 +22,7 @@ export function structOpsLayout(structName: string): StructOpsLayout {
   try {
     return kernelStructOpsLayout(structName);
   } catch (e) {
-    if (e instanceof StructOpsLayoutError) throw new LinkError(e.message, { cause: e });
+    if (e instanceof StructOpsLayoutError) throw new LinkError('target', e.message, { cause: e });
     throw e;
   }
 }
@@ -31,8 +31,8 @@ export function structOpsLayout(structName: string): StructOpsLayout {
 export function structOpsProgramTarget(structName: string, member: string): TracingTarget {
   const layout = structOpsLayout(structName);
   const m = layout.members.find((x) => x.name === member);
-  if (!m) throw new LinkError(`struct ${structName} has no member ${member}; it has ${layout.members.map((x) => x.name).join(', ')}`);
-  if (!m.isFunction) throw new LinkError(`${structName}.${member} is not a function pointer: it takes a value, not a program`);
+  if (!m) throw new LinkError('options', `struct ${structName} has no member ${member}; it has ${layout.members.map((x) => x.name).join(', ')}`);
+  if (!m.isFunction) throw new LinkError('options', `${structName}.${member} is not a function pointer: it takes a value, not a program`);
   return { type: ProgramType.STRUCT_OPS, expectedAttachType: m.index, attachBtfId: layout.structTypeId };
 }
 
@@ -47,14 +47,12 @@ export interface StructOpsValue {
 /** A struct_ops map. Close it to unregister (without a link) and free it. */
 export class StructOpsMap {
   readonly layout: StructOpsLayout;
-  readonly fd: number;
   readonly linkMode: boolean;
   readonly #owned: OwnedFd;
   #registered = false;
 
   private constructor(layout: StructOpsLayout, fd: number, linkMode: boolean) {
     this.layout = layout;
-    this.fd = fd;
     this.linkMode = linkMode;
     this.#owned = new OwnedFd(fd, `struct_ops map ${layout.structName}`, this);
   }
@@ -71,7 +69,7 @@ export class StructOpsMap {
       });
       return new StructOpsMap(layout, fd, options.link ?? false);
     } catch (e) {
-      if (e instanceof SyscallError) throw new LinkError(`cannot create a struct_ops map for ${structName}: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError) throw new LinkError('attach', `cannot create a struct_ops map for ${structName}: ${e.message}`, { cause: e });
       throw e;
     } finally {
       closeFd(btfFd);
@@ -91,24 +89,24 @@ export class StructOpsMap {
     const out = Buffer.alloc(this.layout.valueSize);
     const find = (name: string): StructOpsMember => {
       const m = this.layout.members.find((x) => x.name === name);
-      if (!m) throw new LinkError(`struct ${this.layout.structName} has no member ${name}; it has ${this.layout.members.map((x) => x.name).join(', ')}`);
+      if (!m) throw new LinkError('options', `struct ${this.layout.structName} has no member ${name}; it has ${this.layout.members.map((x) => x.name).join(', ')}`);
       return m;
     };
     for (const [name, program] of Object.entries(value.programs ?? {})) {
       const m = find(name);
-      if (!m.isFunction) throw new LinkError(`${this.layout.structName}.${name} is data, not a function slot`);
-      if (program.type !== ProgramType.STRUCT_OPS) throw new LinkError(`program "${program.name}" for ${this.layout.structName}.${name} is not a STRUCT_OPS program; load it with structOpsProgramTarget()`);
+      if (!m.isFunction) throw new LinkError('options', `${this.layout.structName}.${name} is data, not a function slot`);
+      if (program.type !== ProgramType.STRUCT_OPS) throw new LinkError('program', `program "${program.name}" for ${this.layout.structName}.${name} is not a STRUCT_OPS program; load it with structOpsProgramTarget()`);
       out.writeUInt32LE(program.fd, m.valueOffset); // the kernel reads an fd from the pointer's slot
     }
     for (const [name, v] of Object.entries(value.fields ?? {})) {
       const m = find(name);
-      if (m.isFunction) throw new LinkError(`${this.layout.structName}.${name} is a function slot: give it a program`);
+      if (m.isFunction) throw new LinkError('options', `${this.layout.structName}.${name} is a function slot: give it a program`);
       if (typeof v === 'string') {
-        if (Buffer.byteLength(v) >= m.size) throw new LinkError(`"${v}" does not fit ${this.layout.structName}.${name} (${m.size} bytes with its NUL)`);
+        if (Buffer.byteLength(v) >= m.size) throw new LinkError('options', `"${v}" does not fit ${this.layout.structName}.${name} (${m.size} bytes with its NUL)`);
         out.write(v, m.valueOffset, 'utf8');
       } else if (m.size === 8) out.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), m.valueOffset);
       else if (m.size === 4) out.writeUInt32LE(Number(v) >>> 0, m.valueOffset);
-      else throw new LinkError(`${this.layout.structName}.${name} is ${m.size} bytes: give a string or set it as bytes`);
+      else throw new LinkError('options', `${this.layout.structName}.${name} is ${m.size} bytes: give a string or set it as bytes`);
     }
     return out;
   }
@@ -120,8 +118,8 @@ export class StructOpsMap {
 
   /** Writes a value already laid out (program fds in the function slots), as set() does. */
   setBytes(value: Uint8Array): void {
-    if (this.#owned.closed) throw new LinkError(`struct_ops map ${this.layout.structName} is closed`);
-    if (value.length !== this.layout.valueSize) throw new LinkError(`a ${this.layout.structName} value is ${this.layout.valueSize} bytes, not ${value.length}`);
+    if (this.#owned.closed) throw new LinkError('closed', `struct_ops map ${this.layout.structName} is closed`);
+    if (value.length !== this.layout.valueSize) throw new LinkError('options', `a ${this.layout.structName} value is ${this.layout.valueSize} bytes, not ${value.length}`);
     const key = Buffer.alloc(4);
     const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.fd, key, Buffer.from(value.buffer, value.byteOffset, value.length), null, 0);
     if (ret >= 0) {
@@ -130,21 +128,28 @@ export class StructOpsMap {
     }
     const e = new SyscallError('BPF_MAP_UPDATE_ELEM', -ret, `struct_ops map ${this.layout.structName}`);
     if (e.code === 'EPERM' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP') {
-      throw new LinkNotSupportedError(`struct_ops ${this.layout.structName}`, '5.6',
+      const why = new LinkNotSupportedError(`struct_ops ${this.layout.structName}`, '5.6',
         `writing the map answered ${e.code}: the kernel calls struct_ops programs through BPF trampolines, which it refuses here (as it refuses fentry/fexit)`, { cause: e });
+      throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${why.message}`, { cause: why });
     }
-    throw new LinkError(`registering struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
+    throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
   }
 
   /** BPF_F_LINK maps: registers through a struct_ops link (closing the link unregisters). */
   attach(): BpfLink {
-    if (!this.linkMode) throw new LinkError('this struct_ops map was created without link: true; set() registered it already');
+    if (!this.linkMode) throw new LinkError('options', 'this struct_ops map was created without link: true; set() registered it already');
     try {
       return new BpfLink(linkCreate({ progFd: this.fd, attachType: AttachType.STRUCT_OPS }), `struct_ops/${this.layout.structName}`);
     } catch (e) {
-      if (e instanceof SyscallError) throw new LinkError(`attaching struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError) throw new LinkError('attach', `attaching struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
       throw e;
     }
+  }
+
+  /** The map's fd; throws once the map is closed, so a stale number never reaches the kernel. */
+  get fd(): number {
+    if (this.#owned.closed) throw new LinkError('closed', `struct_ops map ${this.layout.structName} is closed`);
+    return this.#owned.raw;
   }
 
   /** Whether set() registered it (maps without BPF_F_LINK): close() unregisters it then. */
@@ -157,7 +162,7 @@ export class StructOpsMap {
     if (!this.#registered) return;
     this.#registered = false;
     const ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.fd, Buffer.alloc(4), null, null, 0);
-    if (ret < 0) throw new LinkError(`unregistering struct_ops ${this.layout.structName} failed: ${new SyscallError('BPF_MAP_DELETE_ELEM', -ret).message}`);
+    if (ret < 0) throw new LinkError('detach', `unregistering struct_ops ${this.layout.structName} failed: ${new SyscallError('BPF_MAP_DELETE_ELEM', -ret).message}`);
   }
 
   /** Unregisters the struct_ops (if registered without a link) and closes the map. Calling it again does nothing. */
@@ -178,11 +183,11 @@ export class StructOpsMap {
 
 /** Swaps the struct_ops behind a struct_ops link for another map of the same type (BPF_LINK_UPDATE, 6.4+). */
 export function updateStructOpsLink(link: BpfLink, map: StructOpsMap): void {
-  if (link.closed) throw new LinkError(`link ${link.target} is closed`);
+  if (link.closed) throw new LinkError('closed', `link ${link.target} is closed`);
   try {
     linkUpdate(link.fd, map.fd);
   } catch (e) {
-    if (e instanceof SyscallError) throw new LinkError(`updating ${link.target} to another ${map.layout.structName} failed: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError) throw new LinkError('update', `updating ${link.target} to another ${map.layout.structName} failed: ${e.message}`, { cause: e });
     throw e;
   }
 }

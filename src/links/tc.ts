@@ -8,7 +8,7 @@ import {
 import type { Program } from '../programs/index.js';
 import { linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramAttachFlags, ProgramType } from '../uapi/bpf.js';
-import { BpfLink, Link, LinkError } from './link.js';
+import { BpfLink, Link, LinkError, attaching } from './link.js';
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
 
@@ -20,19 +20,19 @@ const PARENTS: Record<TcDirection, number> = { ingress: CLSACT_INGRESS_PARENT, e
 
 function checkDirection(direction: unknown): TcDirection {
   if (direction === 'ingress' || direction === 'egress') return direction;
-  throw new LinkError(`bad tc direction ${JSON.stringify(direction)}: use 'ingress' or 'egress'`);
+  throw new LinkError('options', `bad tc direction ${JSON.stringify(direction)}: use 'ingress' or 'egress'`);
 }
 
 function checkSchedCls(program: Program): void {
   if (program.type !== ProgramType.SCHED_CLS) {
     const label = program.name ? `program "${program.name}"` : 'program';
-    throw new LinkError(`${label} has program type ${program.type}, not SCHED_CLS (${ProgramType.SCHED_CLS}); tc filters and tcx run SCHED_CLS programs`);
+    throw new LinkError('program', `${label} has program type ${program.type}, not SCHED_CLS (${ProgramType.SCHED_CLS}); tc filters and tcx run SCHED_CLS programs`);
   }
 }
 
 function checkU16(what: string, value: number | undefined): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1 || value > 0xffff) throw new LinkError(`bad tc ${what} ${value}: an integer from 1 to 65535 is expected`);
+  if (!Number.isInteger(value) || value < 1 || value > 0xffff) throw new LinkError('options', `bad tc ${what} ${value}: an integer from 1 to 65535 is expected`);
 }
 
 function programLabel(program: Program): string {
@@ -229,7 +229,7 @@ export class TcFilterLink extends Link {
 
   /** Runs `program` in this filter from now on (NLM_F_REPLACE): no gap in which no program runs. */
   replace(program: Program, name = program.name): void {
-    if (this.closed) throw new LinkError(`tc filter ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `tc filter ${this.target} is closed`);
     checkSchedCls(program);
     this.#programId = writeFilter(this.#client, this.#place(), program, name, true).programId;
   }
@@ -270,7 +270,7 @@ function writeFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirec
   if (echoed) return { priority: echoed.priority, handle: echoed.handle, programId };
   const found = dumpFilters(client, p.dev, p.direction).find((f) => f.programId === programId &&
     (p.priority === undefined || f.priority === p.priority) && (p.handle === undefined || f.handle === p.handle));
-  if (!found) throw new LinkError(`the kernel accepted the tc filter on ${p.dev.name} ${p.direction} but it is not in the filter list`);
+  if (!found) throw new LinkError('attach', `the kernel accepted the tc filter on ${p.dev.name} ${p.direction} but it is not in the filter list`);
   return { priority: found.priority, handle: found.handle, programId };
 }
 
@@ -287,26 +287,28 @@ function deleteFilter(client: NetlinkClient, p: { dev: Device; direction: TcDire
  * TC_ACT_SHOT 2, ...). close() on the result deletes the filter.
  */
 export function attachTcFilter(program: Program, device: DeviceRef, direction: TcDirection, options: TcFilterOptions = {}): TcFilterLink {
-  const dir = checkDirection(direction);
-  checkSchedCls(program);
-  checkU16('priority', options.priority);
-  if (options.handle !== undefined && (!Number.isInteger(options.handle) || options.handle < 1 || options.handle > 0xffff_ffff)) {
-    throw new LinkError(`bad tc handle ${options.handle}: a positive 32-bit integer is expected`);
-  }
-  if (options.replace && (options.priority === undefined || options.handle === undefined)) {
-    throw new LinkError('replace needs priority and handle, to say which filter to replace');
-  }
-  const { socket, client } = openRoute();
-  let keep = false;
-  try {
-    const dev = resolve(client, device);
-    if (options.createQdisc ?? true) createClsactWith(client, dev, true);
-    const r = writeFilter(client, { dev, direction: dir, priority: options.priority, handle: options.handle }, program, options.name ?? program.name, options.replace ?? false);
-    keep = true;
-    return new TcFilterLink(socket, client, { dev, direction: dir, priority: r.priority, handle: r.handle }, r.programId);
-  } finally {
-    if (!keep) socket.close();
-  }
+  return attaching(`attaching "${program.name}" as a tc filter (${String(direction)} of ${device})`, () => {
+    const dir = checkDirection(direction);
+    checkSchedCls(program);
+    checkU16('priority', options.priority);
+    if (options.handle !== undefined && (!Number.isInteger(options.handle) || options.handle < 1 || options.handle > 0xffff_ffff)) {
+      throw new LinkError('options', `bad tc handle ${options.handle}: a positive 32-bit integer is expected`);
+    }
+    if (options.replace && (options.priority === undefined || options.handle === undefined)) {
+      throw new LinkError('options', 'replace needs priority and handle, to say which filter to replace');
+    }
+    const { socket, client } = openRoute();
+    let keep = false;
+    try {
+      const dev = resolve(client, device);
+      if (options.createQdisc ?? true) createClsactWith(client, dev, true);
+      const r = writeFilter(client, { dev, direction: dir, priority: options.priority, handle: options.handle }, program, options.name ?? program.name, options.replace ?? false);
+      keep = true;
+      return new TcFilterLink(socket, client, { dev, direction: dir, priority: r.priority, handle: r.handle }, r.programId);
+    } finally {
+      if (!keep) socket.close();
+    }
+  });
 }
 
 /** Deletes a filter by place, whoever added it (cleanup of filters that outlived their process). */
@@ -363,22 +365,24 @@ function tcxHint(errno: number, dev: string, relative: boolean): string | undefi
 
 /** Attaches a SCHED_CLS program to `device`'s tcx hook through a bpf_link; close() detaches it. */
 export function attachTcx(program: Program, device: DeviceRef, direction: TcDirection, options: TcxOptions = {}): TcxLink {
-  const dir = checkDirection(direction);
-  checkSchedCls(program);
-  if (options.before && options.after) throw new LinkError('give before or after, not both');
-  const dev = withRoute((client) => resolve(client, device));
-  const relative = options.before ?? options.after;
-  let flags = options.before ? ProgramAttachFlags.BEFORE : options.after ? ProgramAttachFlags.AFTER : 0;
-  if (relative instanceof BpfLink) flags |= ProgramAttachFlags.LINK;
-  try {
-    const fd = linkCreate({
-      progFd: program.fd, targetIfindex: dev.index, attachType: dir === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS,
-      flags, relativeFd: relative?.fd, expectedRevision: options.expectedRevision,
-    });
-    return new TcxLink(fd, dev, dir);
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    throw new SyscallError(`BPF_LINK_CREATE (attach ${programLabel(program)} to tcx ${dir} of ${dev.name})`, e.errno, undefined,
-      tcxHint(e.errno, dev.name, relative !== undefined) ?? '');
-  }
+  return attaching(`attaching "${program.name}" to tcx (${String(direction)} of ${device})`, () => {
+    const dir = checkDirection(direction);
+    checkSchedCls(program);
+    if (options.before && options.after) throw new LinkError('options', 'give before or after, not both');
+    const dev = withRoute((client) => resolve(client, device));
+    const relative = options.before ?? options.after;
+    let flags = options.before ? ProgramAttachFlags.BEFORE : options.after ? ProgramAttachFlags.AFTER : 0;
+    if (relative instanceof BpfLink) flags |= ProgramAttachFlags.LINK;
+    try {
+      const fd = linkCreate({
+        progFd: program.fd, targetIfindex: dev.index, attachType: dir === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS,
+        flags, relativeFd: relative?.fd, expectedRevision: options.expectedRevision,
+      });
+      return new TcxLink(fd, dev, dir);
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      throw new SyscallError(`BPF_LINK_CREATE (attach ${programLabel(program)} to tcx ${dir} of ${dev.name})`, e.errno, undefined,
+        tcxHint(e.errno, dev.name, relative !== undefined) ?? '');
+    }
+  });
 }

@@ -13,7 +13,7 @@ import {
   encodeUsdtSpec, isPositionIndependent, LIBBPF_1_1_USDT_SPEC_LAYOUT, readUsdtProbes, usdtSpecLayoutFromBtf,
   type UsdtProbe, type UsdtSpecLayout,
 } from '../usdt/index.js';
-import { Link, LinkError } from './link.js';
+import { Link, LinkError, attaching } from './link.js';
 import type { PerfEventLink } from './perf-event.js';
 import { attachUprobeAtOffset } from './probes.js';
 import { openElf, resolveBinaryPath } from './uprobe.js';
@@ -34,7 +34,7 @@ export interface UsdtMaps {
 export function usdtMaps(collection: { readonly maps: Readonly<Record<string, AnyMap>>; readonly spec?: { readonly btf?: Btf } }): UsdtMaps {
   const specs = collection.maps.__bpf_usdt_specs;
   if (!specs) {
-    throw new LinkError('the collection has no __bpf_usdt_specs map: USDT programs must include libbpf\'s <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)');
+    throw new LinkError('program', 'the collection has no __bpf_usdt_specs map: USDT programs must include libbpf\'s <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)');
   }
   const btf = collection.spec?.btf;
   return {
@@ -114,76 +114,78 @@ function longKey(address: bigint): Buffer {
  * executable, PIE or not, or a shared library). The program is a KPROBE-type program (SEC("usdt")).
  */
 export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, provider: string, name: string, options: UsdtOptions = {}): UsdtLink {
-  const path = resolveBinaryPath(binary);
-  const elf = openElf(path);
-  const all = readUsdtProbes(elf);
-  const probes = all.filter((p) => p.provider === provider && p.name === name);
-  if (probes.length === 0) {
-    const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
-    const near = closeNames(`${provider}:${name}`, known);
-    throw new LinkError(all.length === 0
-      ? `${path} has no USDT probes (no .note.stapsdt notes): was it built with <sys/sdt.h> probes enabled?`
-      : `${path} has no USDT probe ${provider}:${name}; ${near.length ? `close names: ${near.join(', ')}; ` : ''}it has ${known.join(', ')}`);
-  }
-  for (const p of probes) if (p.argsError) throw new LinkError(`cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`, { cause: p.argsError });
-  const layout = maps.layout ?? LIBBPF_1_1_USDT_SPEC_LAYOUT;
-  if (maps.specs.valueSize !== layout.size) {
-    throw new LinkError(`map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`);
-  }
-  const cookie = options.cookie ?? 0n;
-  const pic = isPositionIndependent(elf);
-  const runtimeBase = pic && options.pid !== undefined && maps.ipToSpecId ? executableMappings(options.pid, path) : undefined;
+  return attaching(`attaching "${program.name}" to USDT probe ${provider}:${name}`, () => {
+    const path = resolveBinaryPath(binary);
+    const elf = openElf(path);
+    const all = readUsdtProbes(elf);
+    const probes = all.filter((p) => p.provider === provider && p.name === name);
+    if (probes.length === 0) {
+      const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
+      const near = closeNames(`${provider}:${name}`, known);
+      throw new LinkError('target', all.length === 0
+        ? `${path} has no USDT probes (no .note.stapsdt notes): was it built with <sys/sdt.h> probes enabled?`
+        : `${path} has no USDT probe ${provider}:${name}; ${near.length ? `close names: ${near.join(', ')}; ` : ''}it has ${known.join(', ')}`);
+    }
+    for (const p of probes) if (p.argsError) throw new LinkError('target', `cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`, { cause: p.argsError });
+    const layout = maps.layout ?? LIBBPF_1_1_USDT_SPEC_LAYOUT;
+    if (maps.specs.valueSize !== layout.size) {
+      throw new LinkError('program', `map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`);
+    }
+    const cookie = options.cookie ?? 0n;
+    const pic = isPositionIndependent(elf);
+    const runtimeBase = pic && options.pid !== undefined && maps.ipToSpecId ? executableMappings(options.pid, path) : undefined;
 
-  const used = specIdsInUse.get(maps.specs) ?? new Set<number>();
-  specIdsInUse.set(maps.specs, used);
-  const specIds: number[] = [];
-  const sites: UsdtSite[] = [];
-  const idBySpec = new Map<string, number>();
-  try {
-    for (const p of probes) {
-      const bytes = encodeUsdtSpec(p.args, cookie, layout);
-      const key = Buffer.from(bytes).toString('hex');
-      let specId = idBySpec.get(key);
-      if (specId === undefined) {
-        specId = freeSpecId(used, maps.specs.maxEntries, maps.specs.name);
-        used.add(specId);
-        specIds.push(specId);
-        idBySpec.set(key, specId);
-        maps.specs.update(specId, bytes);
+    const used = specIdsInUse.get(maps.specs) ?? new Set<number>();
+    specIdsInUse.set(maps.specs, used);
+    const specIds: number[] = [];
+    const sites: UsdtSite[] = [];
+    const idBySpec = new Map<string, number>();
+    try {
+      for (const p of probes) {
+        const bytes = encodeUsdtSpec(p.args, cookie, layout);
+        const key = Buffer.from(bytes).toString('hex');
+        let specId = idBySpec.get(key);
+        if (specId === undefined) {
+          specId = freeSpecId(used, maps.specs.maxEntries, maps.specs.name);
+          used.add(specId);
+          specIds.push(specId);
+          idBySpec.set(key, specId);
+          maps.specs.update(specId, bytes);
+        }
+        const runtimeAddress = !maps.ipToSpecId ? undefined
+          : !pic ? BigInt(p.address)
+            : runtimeBase ? runtimeAddressOf(runtimeBase, p.fileOffset) : undefined;
+        if (runtimeAddress !== undefined) {
+          const value = Buffer.alloc(4);
+          value.writeUInt32LE(specId);
+          maps.ipToSpecId!.update(longKey(runtimeAddress), value);
+        }
+        // Pushed before attaching so a failure below still removes its ip map entry.
+        const site = { address: p.address, fileOffset: p.fileOffset, specId, runtimeAddress, link: undefined as unknown as PerfEventLink };
+        sites.push(site);
+        site.link = attachUprobeAtOffset(program, {
+          path, offset: p.fileOffset, pid: options.pid, cookie: BigInt(specId),
+          refCtrOffset: p.semaphore?.fileOffset, symbol: `${provider}:${name}@0x${p.address.toString(16)}`,
+        });
       }
-      const runtimeAddress = !maps.ipToSpecId ? undefined
-        : !pic ? BigInt(p.address)
-          : runtimeBase ? runtimeAddressOf(runtimeBase, p.fileOffset) : undefined;
-      if (runtimeAddress !== undefined) {
-        const value = Buffer.alloc(4);
-        value.writeUInt32LE(specId);
-        maps.ipToSpecId!.update(longKey(runtimeAddress), value);
+    } catch (e) {
+      for (const s of sites) s.link?.close();
+      releaseSpecs(maps, specIds, sites);
+      if (e instanceof LinkError) {
+        const semaphoreHint = probes.some((p) => p.semaphore) && /EINVAL/.test(e.message)
+          ? ' (the probe has a semaphore: the kernel refuses a ref_ctr_offset that differs from another uprobe\'s on the same file offset, or one outside the file)'
+          : '';
+        throw new LinkError('attach', `attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`, { cause: e });
       }
-      // Pushed before attaching so a failure below still removes its ip map entry.
-      const site = { address: p.address, fileOffset: p.fileOffset, specId, runtimeAddress, link: undefined as unknown as PerfEventLink };
-      sites.push(site);
-      site.link = attachUprobeAtOffset(program, {
-        path, offset: p.fileOffset, pid: options.pid, cookie: BigInt(specId),
-        refCtrOffset: p.semaphore?.fileOffset, symbol: `${provider}:${name}@0x${p.address.toString(16)}`,
-      });
+      throw e;
     }
-  } catch (e) {
-    for (const s of sites) s.link?.close();
-    releaseSpecs(maps, specIds, sites);
-    if (e instanceof LinkError) {
-      const semaphoreHint = probes.some((p) => p.semaphore) && /EINVAL/.test(e.message)
-        ? ' (the probe has a semaphore: the kernel refuses a ref_ctr_offset that differs from another uprobe\'s on the same file offset, or one outside the file)'
-        : '';
-      throw new LinkError(`attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`, { cause: e });
-    }
-    throw e;
-  }
-  return new UsdtLink(path, provider, name, sites, maps, specIds, options.pid);
+    return new UsdtLink(path, provider, name, sites, maps, specIds, options.pid);
+  });
 }
 
 function freeSpecId(used: Set<number>, max: number, mapName: string): number {
   for (let id = 0; id < max; id++) if (!used.has(id)) return id;
-  throw new LinkError(`all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`);
+  throw new LinkError('attach', `all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`);
 }
 
 interface Mapping { start: bigint; end: bigint; offset: bigint }
@@ -194,7 +196,7 @@ function executableMappings(pid: number, path: string): Mapping[] {
   try {
     text = readFileSync(`/proc/${pid}/maps`, 'utf8');
   } catch (e) {
-    throw new LinkError(`cannot read /proc/${pid}/maps to place USDT probes of ${path}: ${(e as Error).message}`, { cause: e });
+    throw new LinkError('target', `cannot read /proc/${pid}/maps to place USDT probes of ${path}: ${(e as Error).message}`, { cause: e });
   }
   let real = path;
   try {

@@ -7,7 +7,7 @@ import {
 import { Program } from '../programs/index.js';
 import { closeFd, linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
 import { AttachType, ProgramType } from '../uapi/bpf.js';
-import { BpfLink, Link, LinkError } from './link.js';
+import { attaching, BpfLink, Link, LinkError } from './link.js';
 import { FeatureProbeError, linkType, NotSupportedError, type FeatureAnswer } from '../features/index.js';
 import { openRoute, withRoute } from './netlink-session.js';
 import { Errno } from '../errors/errno.js';
@@ -42,7 +42,7 @@ const MODES = Object.keys(MODE_FLAGS) as XdpMode[];
 function checkMode(mode: unknown): XdpMode | undefined {
   if (mode === undefined) return undefined;
   if (typeof mode === 'string' && (MODES as string[]).includes(mode)) return mode as XdpMode;
-  throw new LinkError(`bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
+  throw new LinkError('options', `bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
 }
 
 /** Whether the kernel has XDP bpf_links (5.9+), as probed: distributions backport, so no version check. */
@@ -238,7 +238,7 @@ export class XdpNetlinkAttachment extends Link {
   }
 
   #live(): void {
-    if (this.closed) throw new LinkError(`XDP attachment ${this.target} is closed`);
+    if (this.closed) throw new LinkError('closed', `XDP attachment ${this.target} is closed`);
   }
 }
 
@@ -251,63 +251,65 @@ export function attachXdp(program: Program, device: DeviceRef, options?: XdpAtta
  * Through netlink it stays until detached (close(), or detachXdp() from any process).
  */
 export function attachXdp(program: Program, device: DeviceRef, options: XdpAttachOptions = {}): XdpLink | XdpNetlinkAttachment {
-  const mode = checkMode(options.mode);
-  if (options.via !== undefined && options.via !== 'link' && options.via !== 'netlink') {
-    throw new LinkError(`bad XDP attach method ${JSON.stringify(options.via)}: use 'link' (a bpf_link) or 'netlink'`);
-  }
-  const via: XdpVia = options.via ?? (options.replace === undefined && kernelHasXdpLinks() ? 'link' : 'netlink');
-  const probed = options.via === 'link' ? xdpLinks() : undefined;
-  if (probed && !probed.supported) throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
-  if (via === 'link' && options.replace !== undefined) {
-    throw new LinkError('replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
-  }
-  if (program.type !== ProgramType.XDP) {
-    throw new LinkError(`${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`);
-  }
-  const { socket, client } = openRoute();
-  let keepSocket = false;
-  try {
-    const dev = resolveOrThrow(client, device);
-    const programId = program.info().id;
-    const where = `${programLabel(program)} to ${dev.name} (${mode ?? 'mode of the kernel\'s choice'}, ${via === 'link' ? 'bpf_link' : 'netlink'})`;
-    if (via === 'link') {
-      let fd: number;
-      try {
-        fd = linkCreate({ progFd: program.fd, targetIfindex: dev.index, attachType: AttachType.XDP, flags: mode ? MODE_FLAGS[mode] : 0 });
-      } catch (e) {
-        if (!(e instanceof SyscallError)) throw e;
-        const state = safeQuery(client, dev.index);
-        const r = refusal(e.errno);
-        // bpf(2) carries no ext-ack text, so the hint comes from errno, mode and what is attached.
-        throw new SyscallError(`BPF_LINK_CREATE (attach XDP ${where})`, e.errno, state ? `device runs: ${describeState(state)}` : undefined,
-          xdpHint(r, { device: dev.name, mode, via, state }) ?? '');
-      }
-      try {
-        const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
-        return new XdpLink(fd, dev, actual);
-      } catch (e) {
-        // Closing the fd detaches: nothing is left behind.
-        closeFd(fd);
-        throw e;
-      }
+  return attaching(`attaching "${program.name}" to XDP on ${device}`, () => {
+    const mode = checkMode(options.mode);
+    if (options.via !== undefined && options.via !== 'link' && options.via !== 'netlink') {
+      throw new LinkError('options', `bad XDP attach method ${JSON.stringify(options.via)}: use 'link' (a bpf_link) or 'netlink'`);
     }
-    let flags = mode ? MODE_FLAGS[mode] : 0;
-    if (options.updateIfNoExist) flags |= XdpFlags.UPDATE_IF_NOEXIST;
-    if (options.replace) flags |= XdpFlags.REPLACE;
-    let stateOnFailure: XdpState | undefined;
-    const hint = (r: KernelRefusal): string | undefined => {
-      stateOnFailure = safeQuery(client, dev.index);
-      return xdpHint(r, { device: dev.name, mode, via, state: stateOnFailure });
-    };
-    client.request(RouteMessageType.SETLINK, 0, encodeXdpSetLink({
-      ifindex: dev.index, fd: program.fd, flags, expectedFd: options.replace?.fd,
-    }), { operation: `attach XDP ${where}${options.replace ? ` replacing ${programLabel(options.replace)}` : ''}`, hint });
-    const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
-    keepSocket = true;
-    return new XdpNetlinkAttachment(socket, client, dev, actual, programId);
-  } finally {
-    if (!keepSocket) socket.close();
-  }
+    const via: XdpVia = options.via ?? (options.replace === undefined && kernelHasXdpLinks() ? 'link' : 'netlink');
+    const probed = options.via === 'link' ? xdpLinks() : undefined;
+    if (probed && !probed.supported) throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
+    if (via === 'link' && options.replace !== undefined) {
+      throw new LinkError('options', 'replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
+    }
+    if (program.type !== ProgramType.XDP) {
+      throw new LinkError('program', `${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`);
+    }
+    const { socket, client } = openRoute();
+    let keepSocket = false;
+    try {
+      const dev = resolveOrThrow(client, device);
+      const programId = program.info().id;
+      const where = `${programLabel(program)} to ${dev.name} (${mode ?? 'mode of the kernel\'s choice'}, ${via === 'link' ? 'bpf_link' : 'netlink'})`;
+      if (via === 'link') {
+        let fd: number;
+        try {
+          fd = linkCreate({ progFd: program.fd, targetIfindex: dev.index, attachType: AttachType.XDP, flags: mode ? MODE_FLAGS[mode] : 0 });
+        } catch (e) {
+          if (!(e instanceof SyscallError)) throw e;
+          const state = safeQuery(client, dev.index);
+          const r = refusal(e.errno);
+          // bpf(2) carries no ext-ack text, so the hint comes from errno, mode and what is attached.
+          throw new SyscallError(`BPF_LINK_CREATE (attach XDP ${where})`, e.errno, state ? `device runs: ${describeState(state)}` : undefined,
+            xdpHint(r, { device: dev.name, mode, via, state }) ?? '');
+        }
+        try {
+          const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
+          return new XdpLink(fd, dev, actual);
+        } catch (e) {
+          // Closing the fd detaches: nothing is left behind.
+          closeFd(fd);
+          throw e;
+        }
+      }
+      let flags = mode ? MODE_FLAGS[mode] : 0;
+      if (options.updateIfNoExist) flags |= XdpFlags.UPDATE_IF_NOEXIST;
+      if (options.replace) flags |= XdpFlags.REPLACE;
+      let stateOnFailure: XdpState | undefined;
+      const hint = (r: KernelRefusal): string | undefined => {
+        stateOnFailure = safeQuery(client, dev.index);
+        return xdpHint(r, { device: dev.name, mode, via, state: stateOnFailure });
+      };
+      client.request(RouteMessageType.SETLINK, 0, encodeXdpSetLink({
+        ifindex: dev.index, fd: program.fd, flags, expectedFd: options.replace?.fd,
+      }), { operation: `attach XDP ${where}${options.replace ? ` replacing ${programLabel(options.replace)}` : ''}`, hint });
+      const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
+      keepSocket = true;
+      return new XdpNetlinkAttachment(socket, client, dev, actual, programId);
+    } finally {
+      if (!keepSocket) socket.close();
+    }
+  });
 }
 
 function resolveOrThrow(client: NetlinkClient, device: DeviceRef): Device {

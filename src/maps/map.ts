@@ -57,13 +57,47 @@ export interface MapCodecs<K, V> {
   value?: Codec<V>;
 }
 
-/** A map that cannot be created or used as asked. */
+/**
+ * What a MapError says failed, so callers can `switch (e.kind)`:
+ * - `spec`: the map spec cannot describe a map (unknown type, a missing size, no inner map);
+ * - `create`: something the map needs before BPF_MAP_CREATE failed (a storage map's BTF);
+ * - `btf`: the map has no BTF to type its keys and values from;
+ * - `key-size`, `value-size`: a codec or output buffer of the wrong size; `value-count`: per-CPU
+ *   values not one per possible CPU; `key-range`: an index outside the map;
+ * - `operation`: the operation does not fit the map type (per-CPU or not, keyless, bloom filter);
+ * - `closed`: the map was used after close();
+ * - the kernel refused an operation on a live map (`cause` is the SyscallError): `lookup`,
+ *   `update`, `delete`, `next-key`, `batch`, `pin`, `freeze`.
+ * Creating the map itself still fails with the kernel's SyscallError (or NotSupportedError).
+ */
+export type MapErrorKind =
+  | 'spec' | 'create' | 'btf' | 'key-size' | 'value-size' | 'value-count' | 'key-range' | 'operation' | 'closed'
+  | 'lookup' | 'update' | 'delete' | 'next-key' | 'batch' | 'pin' | 'freeze';
+
+/** A map that cannot be created or used as asked; `kind` says what failed. */
 export class MapError extends EbpfError {
-  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_MAP. */
-  constructor(message: string, options?: EbpfErrorOptions) {
+  /** What failed; `code` stays ERR_MAP whatever the kind. */
+  readonly kind: MapErrorKind;
+
+  /** Creates the error of `kind` with `message`; `options.cause` is the underlying error. The code is ERR_MAP. */
+  constructor(kind: MapErrorKind, message: string, options?: EbpfErrorOptions) {
     super('ERR_MAP', message, options);
+    this.kind = kind;
   }
 }
+
+/** The MapError kind of a kernel refusal of each element command. */
+const KIND_OF_COMMAND = new Map<number, MapErrorKind>([
+  [BpfCommand.MAP_LOOKUP_ELEM, 'lookup'],
+  [BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, 'lookup'],
+  [BpfCommand.MAP_UPDATE_ELEM, 'update'],
+  [BpfCommand.MAP_DELETE_ELEM, 'delete'],
+  [BpfCommand.MAP_GET_NEXT_KEY, 'next-key'],
+  [BpfCommand.MAP_LOOKUP_BATCH, 'batch'],
+  [BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH, 'batch'],
+  [BpfCommand.MAP_UPDATE_BATCH, 'batch'],
+  [BpfCommand.MAP_DELETE_BATCH, 'batch'],
+]);
 
 const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE]);
 const KEYLESS_TYPES = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.USER_RINGBUF]);
@@ -73,7 +107,7 @@ const FD_VALUE_TYPES = new Set<number>([MapType.PROG_ARRAY, MapType.PERF_EVENT_A
 export function mapTypeOf(t: MapType | MapTypeName): MapType {
   if (typeof t === 'number') return t;
   const v = MapType[t];
-  if (v === undefined) throw new MapError(`unknown map type "${t}"; known: ${Object.keys(MapType).join(', ')}`);
+  if (v === undefined) throw new MapError('spec', `unknown map type "${t}"; known: ${Object.keys(MapType).join(', ')}`);
   return v;
 }
 
@@ -101,7 +135,7 @@ function defaultSizes(type: MapType, spec: MapSpec): { keySize: number; valueSiz
 }
 
 function need(v: number | undefined, what: string): number {
-  if (v === undefined) throw new MapError(`map spec needs ${what}`);
+  if (v === undefined) throw new MapError('spec', `map spec needs ${what}`);
   return v;
 }
 
@@ -137,6 +171,17 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
+    // Codecs of the wrong size are refused before the fd is owned: it is closed here, not leaked
+    // to the garbage collector.
+    const wrongCodec = codecs.key && codecs.key.size !== info.keySize
+      ? new MapError('key-size', `key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`)
+      : codecs.value && codecs.value.size !== info.valueSize
+        ? new MapError('value-size', `value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`)
+        : undefined;
+    if (wrongCodec) {
+      closeFd(fd);
+      throw wrongCodec;
+    }
     this.#owned = new OwnedFd(fd, `map "${info.name}"`, this);
     this.type = info.type as MapType;
     this.keySize = info.keySize;
@@ -144,8 +189,6 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.maxEntries = info.maxEntries;
     this.flags = info.flags;
     this.name = info.name;
-    if (codecs.key && codecs.key.size !== info.keySize) throw new MapError(`key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`);
-    if (codecs.value && codecs.value.size !== info.valueSize) throw new MapError(`value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`);
     this.#key = codecs.key;
     this.#value = codecs.value;
     this.#keyBuf = Buffer.alloc(info.keySize);
@@ -159,7 +202,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     let innerFd: number | undefined;
     let ownInner: BpfMap<unknown, unknown> | undefined;
     if (type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS) {
-      if (!spec.innerMap) throw new MapError(`${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
+      if (!spec.innerMap) throw new MapError('spec', `${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
       if (spec.innerMap instanceof BpfMap) innerFd = spec.innerMap.fd;
       else {
         ownInner = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name ?? 'inner_template' });
@@ -223,12 +266,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Pins the map at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
-    objPin(this.#live(), path);
+    const fd = this.#live();
+    this.#refused('pin', `pin at ${path}`, () => objPin(fd, path));
   }
 
   /** Makes the map read-only for user space from now on (programs may still write). */
   freeze(): void {
-    mapFreeze(this.#live());
+    const fd = this.#live();
+    this.#refused('freeze', 'freeze', () => mapFreeze(fd));
   }
 
   /** Closes the map's fd. Calling it again does nothing. */
@@ -247,7 +292,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #live(): number {
-    if (this.#owned.closed) throw new MapError(`map "${this.name}" is closed`);
+    if (this.#owned.closed) throw new MapError('closed', `map "${this.name}" is closed`);
     return this.#owned.raw;
   }
 
@@ -275,15 +320,28 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return (offset === 0 && b.length === this.valueSize ? Buffer.from(b) : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
   }
 
+  // The kernel refused an operation on this map: a MapError whose kind names the operation, with
+  // the kernel's SyscallError (errno, hint) as its cause, so `errnoOf(e)` still answers.
   #fail(cmd: number, ret: number, what: string): never {
     // E2BIG from an update: an array's index is out of range; a hash is full (the generic hint).
-    const arrayIndex = -ret === 7 && cmd === BpfCommand.MAP_UPDATE_ELEM && ARRAY_TYPES.has(this.type)
+    const arrayIndex = -ret === Errno.E2BIG && cmd === BpfCommand.MAP_UPDATE_ELEM && ARRAY_TYPES.has(this.type)
       ? `the index is beyond the array's ${this.maxEntries} entries (0..${this.maxEntries - 1})` : undefined;
-    throw new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`, arrayIndex);
+    const cause = new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`, arrayIndex);
+    throw new MapError(KIND_OF_COMMAND.get(cmd) ?? 'lookup', `map "${this.name}": ${what} failed: ${cause.message}`, { cause });
+  }
+
+  // A pin or freeze the kernel refused, wrapped the same way.
+  #refused(kind: MapErrorKind, what: string, run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      if (e instanceof SyscallError) throw new MapError(kind, `map "${this.name}": ${what} failed: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 
   #notPerCpu(op: string): void {
-    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
+    if (this.isPerCpu) throw new MapError('operation', `map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
   }
 
   // ---- elements -------------------------------------------------------------------------------
@@ -319,7 +377,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
     this.#notPerCpu('lookup');
     if (!(out instanceof Uint8Array) || out.length < this.valueSize) {
-      throw new MapError(`map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`);
+      throw new MapError('value-size', `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`);
     }
     const s = this.#slotsOf();
     if (s) {
@@ -423,7 +481,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Bloom filter: false if `value` was certainly never pushed, true if it may have been. */
   mayContain(value: V | RawInput): boolean {
-    if (this.type !== MapType.BLOOM_FILTER) throw new MapError(`mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
+    if (this.type !== MapType.BLOOM_FILTER) throw new MapError('operation', `mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
     this.#encodeValue(value);
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, this.#valueBuf, null, 0);
     if (ret === -Errno.ENOENT) return false;
@@ -432,7 +490,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #keyless(op: string): void {
-    if (!KEYLESS_TYPES.has(this.type)) throw new MapError(`${op} is for queue, stack and bloom filter maps; map "${this.name}" is ${typeName(this.type)}`);
+    if (!KEYLESS_TYPES.has(this.type)) throw new MapError('operation', `${op} is for queue, stack and bloom filter maps; map "${this.name}" is ${typeName(this.type)}`);
   }
 
   // ---- per-CPU --------------------------------------------------------------------------------
@@ -458,7 +516,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.#perCpu('updatePerCpu');
     const n = possibleCpus();
     const list = Array.isArray(values) ? values : new Array(n).fill(values);
-    if (list.length !== n) throw new MapError(`map "${this.name}": ${list.length} values given for ${n} possible CPUs`);
+    if (list.length !== n) throw new MapError('value-count', `map "${this.name}": ${list.length} values given for ${n} possible CPUs`);
     const buf = Buffer.alloc(this.perCpuStride * n);
     for (let i = 0; i < n; i++) this.#encodeValue(list[i], buf, i * this.perCpuStride, this.valueSize);
     const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#live(), this.#encodeKey(key), buf, null, flags);
@@ -473,7 +531,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #perCpu(op: string): void {
-    if (!this.isPerCpu) throw new MapError(`${op} is for per-CPU maps; map "${this.name}" is ${typeName(this.type)}`);
+    if (!this.isPerCpu) throw new MapError('operation', `${op} is for per-CPU maps; map "${this.name}" is ${typeName(this.type)}`);
   }
 
   // ---- iteration ------------------------------------------------------------------------------
@@ -516,7 +574,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Entries, fetched in batches where the kernel has them, yielding to the event loop between batches. */
   async *[Symbol.asyncIterator](): AsyncIterableIterator<[K, V]> {
-    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: iterate with entriesPerCpu()`);
+    if (this.isPerCpu) throw new MapError('operation', `map "${this.name}" is per-CPU: iterate with entriesPerCpu()`);
     let batch: [K, V][] = [];
     for (const e of this.entries()) {
       batch.push(e);
@@ -544,13 +602,13 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const out = Buffer.alloc(Math.max(this.keySize, 4));
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
     const r = mapBatchRaw({ cmd, fd: this.#live(), inBatch: cursor ?? null, outBatch: out, keys, values, count, keySize: this.keySize, valueSize: valueSlot });
-    if (r.ret < 0 && r.ret !== -2) this.#fail(cmd, r.ret, 'batch lookup');
+    if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(cmd, r.ret, 'batch lookup');
     return { keys: keys.subarray(0, r.count * this.keySize), values: values.subarray(0, r.count * valueSlot), count: r.count, cursor: out, done: r.ret === -Errno.ENOENT };
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */
   lookupBatch(chunk = 4096): [K, V][] {
-    if (this.isPerCpu) throw new MapError(`map "${this.name}" is per-CPU: use lookupBatchPerCpu`);
+    if (this.isPerCpu) throw new MapError('operation', `map "${this.name}" is per-CPU: use lookupBatchPerCpu`);
     const out: [K, V][] = [];
     let cursor: Buffer | undefined;
     for (;;) {
@@ -599,7 +657,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const keys = Buffer.alloc(n * this.keySize);
     for (let i = 0; i < n; i++) this.#encodeKey(keyList[i], keys.subarray(i * this.keySize, (i + 1) * this.keySize));
     const r = mapBatchRaw({ cmd: BpfCommand.MAP_DELETE_BATCH, fd: this.#live(), inBatch: null, outBatch: null, keys, values: null, count: n, keySize: this.keySize, valueSize: this.valueSize });
-    if (r.ret < 0 && r.ret !== -2) this.#fail(BpfCommand.MAP_DELETE_BATCH, r.ret, `batch delete (${r.count} of ${n} done)`);
+    if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(BpfCommand.MAP_DELETE_BATCH, r.ret, `batch delete (${r.count} of ${n} done)`);
     return r.count;
   }
 

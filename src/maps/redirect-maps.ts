@@ -99,7 +99,7 @@ export class XskMap {
   /** Points `queue` at `socket`: frames an XDP program redirects there (bpf_redirect_map) reach it. */
   set(queue: number, socket: { readonly fd: number }): void {
     if (!Number.isInteger(queue) || queue < 0 || queue >= this.map.maxEntries) {
-      throw new MapError(`XSKMAP "${this.map.name}": queue ${queue} is outside 0..${this.map.maxEntries - 1}`);
+      throw new MapError('key-range', `XSKMAP "${this.map.name}": queue ${queue} is outside 0..${this.map.maxEntries - 1}`);
     }
     const k = Buffer.alloc(4);
     k.writeUInt32LE(queue, 0);

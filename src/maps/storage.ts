@@ -37,13 +37,13 @@ export function storageMapBtf(valueSize: number): BtfType[] {
 /** Creates a local storage map; keys are fds of the objects the values belong to. */
 export function createStorageMap<V = Buffer>(type: StorageMapTypeName, options: StorageMapOptions, codecs: MapCodecs<number, V> = {}): BpfMap<number, V> {
   if (!Number.isInteger(options.valueSize) || options.valueSize <= 0) {
-    throw new MapError(`storage map "${options.name ?? ''}": valueSize must be a positive integer, not ${options.valueSize}`);
+    throw new MapError('spec', `storage map "${options.name ?? ''}": valueSize must be a positive integer, not ${options.valueSize}`);
   }
   let btf = options.btf;
   let ownFd: number | undefined;
   if (!btf) {
     const r = btfLoadRaw(marshalBtf(storageMapBtf(options.valueSize)));
-    if (r.ret < 0) throw new MapError(`storage map "${options.name ?? ''}": loading its BTF failed`, { cause: new SyscallError('BPF_BTF_LOAD', -r.ret) });
+    if (r.ret < 0) throw new MapError('create', `storage map "${options.name ?? ''}": loading its BTF failed`, { cause: new SyscallError('BPF_BTF_LOAD', -r.ret) });
     ownFd = r.ret;
     btf = { fd: r.ret, keyTypeId: 1, valueTypeId: 3 };
   }

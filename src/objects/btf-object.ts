@@ -54,11 +54,9 @@ export class BtfLoadError extends KernelObjectError {
 
 /** A BTF object held by a file descriptor. */
 export class BtfObject {
-  readonly fd: number;
   readonly #owned: OwnedFd;
 
   private constructor(fd: number) {
-    this.fd = fd;
     this.#owned = new OwnedFd(fd, 'BTF object', this);
   }
 
@@ -123,8 +121,13 @@ export class BtfObject {
     this.close();
   }
 
+  /** The BTF object's fd; throws once it is closed, so a stale number never reaches the kernel. */
+  get fd(): number {
+    return this.#live();
+  }
+
   #live(): number {
     if (this.#owned.closed) throw new KernelObjectError('BTF object is closed', 'CLOSED');
-    return this.fd;
+    return this.#owned.raw;
   }
 }

@@ -103,11 +103,28 @@ export interface TestRunResult {
   context: Buffer;
 }
 
-/** A program that cannot be loaded or used as asked. */
+/**
+ * What a ProgramError says failed, so callers can `switch (e.kind)`:
+ * - `spec`: the spec cannot describe a program (unknown type, instructions not whole 8-byte units);
+ * - `map-reference`: an instruction names a map the spec does not give;
+ * - `btf`: the program was loaded without BTF where its BTF is needed (freplace targets);
+ * - `function`: the program's BTF has no such function, or it is static (freplace targets);
+ * - `closed`: the program was used after close();
+ * - the kernel refused an operation on a loaded program (`cause` is the SyscallError): `pin`,
+ *   `test-run`.
+ * A load the kernel refuses fails with VerifierError (the log) or SyscallError, as before.
+ */
+export type ProgramErrorKind = 'spec' | 'map-reference' | 'btf' | 'function' | 'closed' | 'pin' | 'test-run';
+
+/** A program that cannot be loaded or used as asked; `kind` says what failed. */
 export class ProgramError extends EbpfError {
-  /** Creates the error with `message`; `options.cause` is the underlying error. The code is ERR_PROGRAM. */
-  constructor(message: string, options?: EbpfErrorOptions) {
+  /** What failed; `code` stays ERR_PROGRAM whatever the kind. */
+  readonly kind: ProgramErrorKind;
+
+  /** Creates the error of `kind` with `message`; `options.cause` is the underlying error. The code is ERR_PROGRAM. */
+  constructor(kind: ProgramErrorKind, message: string, options?: EbpfErrorOptions) {
     super('ERR_PROGRAM', message, options);
+    this.kind = kind;
   }
 }
 
@@ -132,7 +149,7 @@ export class VerifierError extends SyscallError {
 export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
   if (typeof t === 'number') return t;
   const v = ProgramType[t];
-  if (v === undefined) throw new ProgramError(`unknown program type "${t}"; known: ${Object.keys(ProgramType).join(', ')}`);
+  if (v === undefined) throw new ProgramError('spec', `unknown program type "${t}"; known: ${Object.keys(ProgramType).join(', ')}`);
   return v;
 }
 
@@ -142,7 +159,7 @@ export function linkInstructions(insns: readonly Instruction[], maps: Readonly<R
   for (const ref of mapReferences(insns)) {
     if (maps[ref.name] === undefined) {
       const known = Object.keys(maps);
-      throw new ProgramError(`program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
+      throw new ProgramError('map-reference', `program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
         (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'));
     }
   }
@@ -237,7 +254,13 @@ export class Program {
 
   /** Pins the program at `path` in bpffs, so it outlives this process. */
   pin(path: string): void {
-    objPin(this.#live(), path);
+    const fd = this.#live();
+    try {
+      objPin(fd, path);
+    } catch (e) {
+      if (e instanceof SyscallError) throw new ProgramError('pin', `program "${this.name}": pin at ${path} failed: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 
   /** The program as the kernel runs it, after the verifier's rewrites (`bpftool prog dump xlated`). */
@@ -280,10 +303,12 @@ export class Program {
       } catch (e) {
         // A pending signal ends a run of many repetitions with Errno.EINTR: nothing is wrong with the
         // run, so it starts again (cilium/ebpf does the same).
-        if (!(e instanceof SyscallError) || e.errno !== Errno.EINTR) throw e;
+        if (!(e instanceof SyscallError)) throw e;
+        if (e.errno !== Errno.EINTR) throw new ProgramError('test-run', `program "${this.name}": test run failed: ${e.message}`, { cause: e });
         if (++interrupted >= MAX_INTERRUPTED_RUNS) {
-          throw new SyscallError('BPF_PROG_TEST_RUN', Errno.EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
+          const cause = new SyscallError('BPF_PROG_TEST_RUN', Errno.EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
             'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)');
+          throw new ProgramError('test-run', `program "${this.name}": test run failed: ${cause.message}`, { cause });
         }
         options.reset?.();
         request.fd = this.#live(); // reset may have closed it
@@ -307,7 +332,7 @@ export class Program {
   }
 
   #live(): number {
-    if (this.#owned.closed) throw new ProgramError(`program "${this.name}" is closed`);
+    if (this.#owned.closed) throw new ProgramError('closed', `program "${this.name}" is closed`);
     return this.#owned.raw;
   }
 }
@@ -323,7 +348,7 @@ function loadRequest(spec: ProgramSpec): { type: ProgramType; name: string; requ
   const type = programTypeOf(spec.type);
   const name = spec.name ?? '';
   const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
-  if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError(`program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
+  if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError('spec', `program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
   const request: ProgLoadRequest = {
     type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
     ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,

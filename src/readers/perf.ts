@@ -3,7 +3,7 @@
 // per map, overwritable rings, closing); each ring's records are read through PerfRing
 // (perf-access.ts), which needs no kernel.
 import {
-  closeFd, Epoll, ioctl, mapElemRaw, MappedRegion, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
+  dupFd, Epoll, ioctl, mapElemRaw, MappedRegion, OwnedFd, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
 } from '../syscall/index.js';
 import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../kernel/cpus.js';
@@ -43,10 +43,10 @@ export interface PerfReaderOptions {
   batchSize?: number;
 }
 
-/** One CPU's perf event: its fd and mapping, and the ring over it. */
+/** One CPU's perf event: its fd (owned: `.value` throws once closed) and mapping, and the ring over it. */
 interface CpuEvent {
   readonly cpu: number;
-  readonly fd: number;
+  readonly fd: OwnedFd;
   readonly region: MappedRegion;
   readonly ring: PerfRing;
 }
@@ -69,7 +69,8 @@ interface CpuEvent {
 export class PerfEventArrayReader {
   readonly #events: CpuEvent[] = [];
   readonly #epoll: Epoll;
-  readonly #mapFd: number;
+  /** The reader's own reference to the map (a dup of its fd), so closing the BpfMap first leaves no stale number here. */
+  readonly #map: OwnedFd;
   readonly #name: string;
   readonly #claim: string;
   readonly #overwritable: boolean;
@@ -95,7 +96,6 @@ export class PerfEventArrayReader {
       batch: new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1),
       closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch(),
     };
-    this.#mapFd = map.fd;
     this.#name = map.name;
     this.#overwritable = options.overwritable === true;
     const cpus = onlineCpus();
@@ -107,12 +107,16 @@ export class PerfEventArrayReader {
       }
     }
     this.#claim = claimMap(map, 'perf event array', 'the map has one perf event per CPU slot, so a second reader would take the first one\'s slots');
+    let own: OwnedFd | undefined;
     try {
+      own = new OwnedFd(dupFd(map.fd), `perf event array "${map.name}" (the reader's reference)`, this);
       this.#epoll = new Epoll(64);
     } catch (e) {
+      own?.close();
       releaseMap(this.#claim);
       throw e;
     }
+    this.#map = own;
     try {
       for (const cpu of cpus) this.#openCpu(cpu, pages, watermarkOf(cpu), wakeupEvents);
     } catch (e) {
@@ -127,26 +131,30 @@ export class PerfEventArrayReader {
       samplePeriod: 1n, wakeupEvents: watermark ?? wakeupEvents,
       flags: (watermark ? WATERMARK_FLAG : 0n) | (this.#overwritable ? WRITE_BACKWARD_FLAG : 0n),
     }, -1, cpu);
+    // Owned from the start: if the reader is dropped without close() the collector closes it, and
+    // every failure below closes it here.
+    const owned = new OwnedFd(fd, `perf event of CPU ${cpu} for map "${this.#name}"`, this);
     let region: MappedRegion;
     try {
       // A read-only mapping is what makes a write_backward ring overwritable: the kernel then
       // ignores data_tail.
       region = new MappedRegion(fd, PAGE_SIZE * (1 + pages), this.#overwritable ? PROT_READ : PROT_READ | PROT_WRITE);
     } catch (e) {
-      closeFd(fd);
+      owned.close();
       throw e;
     }
     const b = region.buffer;
     const offset = Number(b.readBigUInt64LE(PERF_DATA_OFFSET)) || PAGE_SIZE;
     const size = Number(b.readBigUInt64LE(PERF_DATA_SIZE)) || PAGE_SIZE * pages;
     const ring = new PerfRing(cpu, b.subarray(0, PAGE_SIZE), b.subarray(offset, offset + size), this.#shared);
-    this.#events.push({ cpu, fd, region, ring });
+    // From here the event is the reader's: close() unmaps and closes it, whatever fails next.
+    this.#events.push({ cpu, fd: owned, region, ring });
     this.#epoll.add(fd, this.#events.length - 1);
     const key = Buffer.alloc(4);
     key.writeUInt32LE(cpu);
     const value = Buffer.alloc(4);
     value.writeUInt32LE(fd);
-    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#mapFd, key, value, null, 0);
+    const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.#map.value, key, value, null, 0);
     if (ret < 0) throw new ReaderError(`cannot store the perf event of CPU ${cpu} in the map: errno ${-ret}`, 'ERR_READER_MAP_UPDATE');
   }
 
@@ -172,7 +180,7 @@ export class PerfEventArrayReader {
 
   /** Pauses (true) or resumes (false) the kernel's output into every CPU's ring. */
   #pause(paused: boolean): void {
-    for (const e of this.#events) ioctl(e.fd, PERF_EVENT_IOC_PAUSE_OUTPUT, paused ? 1 : 0, 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)');
+    for (const e of this.#events) ioctl(e.fd.value, PERF_EVENT_IOC_PAUSE_OUTPUT, paused ? 1 : 0, 'ioctl(PERF_EVENT_IOC_PAUSE_OUTPUT)');
   }
 
   /**
@@ -288,13 +296,18 @@ export class PerfEventArrayReader {
     releaseMap(this.#claim);
     this.#epoll?.close();
     const key = Buffer.alloc(4);
+    const mapFd = this.#map.raw;
     for (const e of this.#events) {
       key.writeUInt32LE(e.cpu);
-      mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.#mapFd, key, null, null, 0);
-      e.region.unmap();
-      closeFd(e.fd);
+      mapElemRaw(BpfCommand.MAP_DELETE_ELEM, mapFd, key, null, null, 0);
+      try {
+        e.region.unmap();
+      } finally {
+        e.fd.close();
+      }
     }
     this.#events.length = 0;
+    this.#map.close();
   }
 
   /** Same as close(), for `using`. */

@@ -15,7 +15,6 @@ const PACKET_IGNORE_OUTGOING = 23;
 
 /** A raw AF_PACKET socket bound to one device: sends and receives whole Ethernet frames, one system call per frame. */
 export class PacketSocket {
-  readonly fd: number;
   readonly ifindex: number;
   readonly #owned: OwnedFd;
   readonly #buf: NativeMemory;
@@ -40,10 +39,14 @@ export class PacketSocket {
       closeFd(fd);
       throw e;
     }
-    this.fd = fd;
     this.ifindex = dev.index;
     this.#buf = new NativeMemory(65536);
     this.#owned = new OwnedFd(fd, `AF_PACKET socket on ${dev.name}`, this);
+  }
+
+  /** The socket's fd; throws once it is closed. */
+  get fd(): number {
+    return this.#owned.value;
   }
 
   /** Sends one whole Ethernet frame. */

@@ -126,7 +126,6 @@ function u32(v: number): Buffer {
  * receive(). transmit() sends frames out of the device. Close it to unbind, unmap and free.
  */
 export class XdpSocket {
-  readonly fd: number;
   readonly ifindex: number;
   readonly queue: number;
   readonly frameSize: number;
@@ -218,7 +217,6 @@ export class XdpSocket {
       const opts = getsockoptBytes(fd, SOL_XDP, XDP_OPTIONS, 4, 'getsockopt(XDP_OPTIONS)');
       const mode: XdpSocketMode = (opts.readUInt32LE(0) & XDP_OPTIONS_ZEROCOPY) !== 0 ? 'zerocopy' : 'copy';
 
-      this.fd = fd;
       this.ifindex = dev.index;
       this.queue = queue;
       this.frameSize = frameSize;
@@ -251,7 +249,13 @@ export class XdpSocket {
   }
 
   #live(): void {
-    if (this.#owned.closed) throw new XdpSocketError('ERR_XSK_CLOSED', `AF_XDP socket (fd ${this.fd}) is closed`);
+    if (this.#owned.closed) throw new XdpSocketError('ERR_XSK_CLOSED', `AF_XDP socket (fd ${this.#owned.raw}) is closed`);
+  }
+
+  /** The socket's fd (for an XSKMAP entry); throws once the socket is closed. */
+  get fd(): number {
+    this.#live();
+    return this.#owned.raw;
   }
 
   /**
