@@ -25,8 +25,9 @@ export function assembleInstructions(text: string): Instruction[] {
   const insns: Instruction[] = [];
   const where: { line: number; column: number }[] = [];
   const labels = new Map<string, number>();
-  for (const [n, lineText] of text.split('\n').entries()) {
-    const line = n + 1;
+  let line = 0;
+  for (const lineText of text.split('\n')) {
+    line++;
     const tokens = tokenize(stripComment(lineText), line);
     let start = 0;
     // Any number of `label:` prefixes.

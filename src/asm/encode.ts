@@ -8,9 +8,11 @@ const SLOT = 8;
 export function encodeInstructions(insns: readonly Instruction[], order: ByteOrder = 'little'): Uint8Array {
   if (order !== 'little' && order !== 'big') throw new AsmError(`byte order must be 'little' or 'big', got ${String(order)}`);
   // Fields are checked before the size is counted, so a non-object fails as an AsmError.
+  // (for..of with a counter: entries() costs several times more per element on Node 20.)
   let slots = 0;
-  for (const [i, insn] of insns.entries()) {
-    checkFields(insn, i);
+  let index = 0;
+  for (const insn of insns) {
+    checkFields(insn, index++);
     slots += instructionSlots(insn);
   }
   const out = new Uint8Array(slots * SLOT);

@@ -126,7 +126,11 @@ export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
     align: element.align,
     encode(v, b, o) {
       if (v.length !== length) throw new CodecError(`array: expected ${length} elements, got ${v.length}`);
-      for (const [i, x] of v.entries()) element.encode(x, b, o + i * element.size);
+      let at = o;
+      for (const x of v) {
+        element.encode(x, b, at);
+        at += element.size;
+      }
     },
     decode(b, o) {
       const out: T[] = new Array(length);
