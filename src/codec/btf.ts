@@ -86,6 +86,8 @@ function readUnsigned(b: Buffer, o: number, size: number): bigint {
 }
 
 function writeUnsigned(b: Buffer, o: number, size: number, v: bigint): void {
+  // A Buffer ignores writes past its end; a value cut short that way must not pass silently.
+  if (!(o >= 0 && o + size <= b.length)) throw new CodecError(`${size} bytes at offset ${o} run past the end of a ${b.length}-byte buffer`);
   let x = BigInt.asUintN(size * 8, v);
   for (let i = 0; i < size; i++) {
     b[o + i] = Number(x & 0xffn);
