@@ -54,7 +54,7 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
       const key = f.links.get(i);
       if (key !== undefined) {
         const callee = functions.get(key)!;
-        const relative = start.get(key)! - (base + f.slots[i]! + 1);
+        const relative = start.get(key)! - (base + f.slots[i]! + 1); // i indexes f.instructions, slots has one more
         copy.imm = relative;
         copy.reference = callee.name;
         if (isLddw(copy) && copy.src === BPF_PSEUDO_FUNC) copy.imm64 = BigInt(relative >>> 0);
