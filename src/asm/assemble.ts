@@ -3,7 +3,7 @@ import { AsmError } from './errors.js';
 import * as f from './forms.js';
 import { helperByName } from './helpers.js';
 import { type ByteOrder, type Instruction } from './instruction.js';
-import { stripComment, tokenize, type Token } from './lexer.js';
+import { stripComment, tokenAt, tokenize, type Token } from './lexer.js';
 import * as op from './opcodes.js';
 import { ALU_BINARY, ATOMIC_RMW, JUMP_CONDITIONS, findKey, type AtomicOp } from './operations.js';
 import { resolveLabels } from './resolve.js';
@@ -25,21 +25,21 @@ export function assembleInstructions(text: string): Instruction[] {
   const insns: Instruction[] = [];
   const where: { line: number; column: number }[] = [];
   const labels = new Map<string, number>();
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = n + 1;
-    const tokens = tokenize(stripComment(lines[n]), line);
+  let line = 0;
+  for (const lineText of text.split('\n')) {
+    line++;
+    const tokens = tokenize(stripComment(lineText), line);
     let start = 0;
     // Any number of `label:` prefixes.
-    while (tokens[start].kind === 'ident' && tokens[start + 1].kind === 'punct' && tokens[start + 1].text === ':') {
-      const name = tokens[start].text;
-      if (labels.has(name)) {
-        throw new AsmError(`duplicate label '${name}'`, { line, column: tokens[start].column });
+    while (startsLabel(tokens, start)) {
+      const label = tokenAt(tokens, start);
+      if (labels.has(label.text)) {
+        throw new AsmError(`duplicate label '${label.text}'`, { line, column: label.column });
       }
-      labels.set(name, insns.length);
+      labels.set(label.text, insns.length);
       start += 2;
     }
-    if (tokens[start].kind === 'end') continue;
+    if (tokenAt(tokens, start).kind === 'end') continue;
     const parser = new LineParser(tokens, start, line);
     try {
       insns.push(parser.statement());
@@ -53,7 +53,14 @@ export function assembleInstructions(text: string): Instruction[] {
   }
   bindCallNames(insns, labels, where);
   markSubprograms(insns, labels);
-  return resolveLabels(insns, labels, (index) => where[index]);
+  // resolveLabels only reports indexes of `insns`, and `where` has one entry per instruction.
+  return resolveLabels(insns, labels, (index) => where[index] ?? { instruction: index });
+}
+
+/** Whether the tokens at `index` are a `name:` label prefix. */
+function startsLabel(tokens: readonly Token[], index: number): boolean {
+  const colon = tokenAt(tokens, index + 1);
+  return tokenAt(tokens, index).kind === 'ident' && colon.kind === 'punct' && colon.text === ':';
 }
 
 /** `call name` was parsed as a bpf-to-bpf call; without such a label it means a helper. */
@@ -77,7 +84,8 @@ function markSubprograms(insns: Instruction[], labels: ReadonlyMap<string, numbe
       (insn.opcode === op.BPF_LDDW && insn.src === op.BPF_PSEUDO_FUNC);
     if (!isSubprogramUse || insn.reference === undefined) continue;
     const target = labels.get(insn.reference);
-    if (target !== undefined && target < insns.length) insns[target].symbol ??= insn.reference;
+    const start = target === undefined ? undefined : insns[target];
+    if (start !== undefined) start.symbol ??= insn.reference;
   }
 }
 
@@ -104,7 +112,7 @@ class LineParser {
   ) {
     this.pos = start;
     this.lastIndex = start;
-    this.statementColumn = tokens[start].column;
+    this.statementColumn = tokenAt(tokens, start).column;
   }
 
   statement(): Instruction {
@@ -526,16 +534,16 @@ class LineParser {
   }
 
   private peek(): Token {
-    return this.tokens[this.pos];
+    return tokenAt(this.tokens, this.pos);
   }
 
   private peekAt(ahead: number): Token {
-    return this.tokens[Math.min(this.pos + ahead, this.tokens.length - 1)];
+    return tokenAt(this.tokens, this.pos + ahead);
   }
 
   private next(): Token {
     this.lastIndex = this.pos;
-    const tok = this.tokens[this.pos];
+    const tok = tokenAt(this.tokens, this.pos);
     if (tok.kind !== 'end') this.pos++;
     return tok;
   }
@@ -555,7 +563,7 @@ class LineParser {
    * Names what was found so the message reads "expected X, found Y".
    */
   private error(message: string, relative = 0, column?: number): AsmError {
-    const tok = this.tokens[relative < 0 ? this.lastIndex : this.pos];
+    const tok = tokenAt(this.tokens, relative < 0 ? this.lastIndex : this.pos);
     const found = tok.kind === 'end' ? 'end of line' : `'${tok.text}'`;
     const text = message.startsWith('expected') ? `${message}, found ${found}` : message;
     return new AsmError(text, { line: this.line, column: column ?? tok.column });

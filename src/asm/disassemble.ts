@@ -1,7 +1,7 @@
 import { decodeInstructions } from './decode.js';
 import { AsmError } from './errors.js';
 import { hex, memoryOperand, signedHex } from './format-number.js';
-import { type ByteOrder, type Instruction, isLddw, lddwValue, slotOffsets } from './instruction.js';
+import { type ByteOrder, type Instruction, instructionSlots, isLddw, lddwValue } from './instruction.js';
 import { encodeInstructions } from './encode.js';
 import * as op from './opcodes.js';
 import { ALU_BINARY, ATOMIC_RMW, JUMP_CONDITIONS, findKey } from './operations.js';
@@ -36,15 +36,17 @@ export function disassemble(code: Uint8Array, options: DisassembleOptions = {}):
 
 /** Same as disassemble() but from decoded (or built) instructions. */
 export function formatProgram(insns: readonly Instruction[], options: DisassembleOptions = {}): string {
-  const lines = insns.map((insn) => formatInstruction(insn));
+  let lines = insns.map((insn) => formatInstruction(insn));
   if (options.addresses) {
-    const slots = slotOffsets(insns);
     const bytes = encodeInstructions(insns, options.order ?? 'little');
-    for (let i = 0; i < insns.length; i++) {
-      const start = slots[i] * 8;
-      const hexBytes = Array.from(bytes.subarray(start, slots[i + 1] * 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      lines[i] = `${String(slots[i]).padStart(8)}:\t${hexBytes}\t${lines[i]}`;
-    }
+    let slot = 0;
+    lines = insns.map((insn) => {
+      const slots = instructionSlots(insn);
+      const hexBytes = Array.from(bytes.subarray(slot * 8, (slot + slots) * 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      const line = `${String(slot).padStart(8)}:\t${hexBytes}\t${formatInstruction(insn)}`;
+      slot += slots;
+      return line;
+    });
   }
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

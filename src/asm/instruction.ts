@@ -42,13 +42,13 @@ export function instructionSlots(insn: Pick<Instruction, 'opcode'>): 1 | 2 {
 
 /** Slot index of each instruction; the extra last entry is the total slot count. */
 export function slotOffsets(insns: readonly Pick<Instruction, 'opcode'>[]): number[] {
-  const offsets = new Array<number>(insns.length + 1);
+  const offsets: number[] = [];
   let slot = 0;
-  for (let i = 0; i < insns.length; i++) {
-    offsets[i] = slot;
-    slot += instructionSlots(insns[i]);
+  for (const insn of insns) {
+    offsets.push(slot);
+    slot += instructionSlots(insn);
   }
-  offsets[insns.length] = slot;
+  offsets.push(slot);
   return offsets;
 }
 

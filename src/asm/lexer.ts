@@ -28,12 +28,22 @@ export function stripComment(line: string): string {
   return line.slice(0, cut);
 }
 
-/** Splits one line (comment already removed) into tokens; columns are 1-based. */
+/**
+ * The token at `index` of a line from tokenize(), or the line's end token for any index past it:
+ * a parser that looks ahead never runs off the line.
+ */
+export function tokenAt(tokens: readonly Token[], index: number): Token {
+  const tok = tokens[Math.min(index, tokens.length - 1)];
+  if (tok === undefined) throw new AsmError('internal: a token line without its end token');
+  return tok;
+}
+
+/** Splits one line (comment already removed) into tokens; columns are 1-based; the last token is always the end token. */
 export function tokenize(text: string, line: number): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
-    const ch = text[i];
+    const ch = text.charAt(i);
     if (ch === ' ' || ch === '\t' || ch === '\r') {
       i++;
       continue;
@@ -42,7 +52,7 @@ export function tokenize(text: string, line: number): Token[] {
     const punct = PUNCTUATION.find((p) => text.startsWith(p, i));
     if (/[0-9]/.test(ch)) {
       let j = i;
-      while (j < text.length && IDENT_PART.test(text[j])) j++;
+      while (j < text.length && IDENT_PART.test(text.charAt(j))) j++;
       const word = text.slice(i, j);
       if (!/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(word)) {
         throw new AsmError(`malformed number '${word}'; write decimal (42) or hex (0x2a)`, { line, column });
@@ -54,7 +64,7 @@ export function tokenize(text: string, line: number): Token[] {
       i += punct.length;
     } else if (IDENT_START.test(ch)) {
       let j = i + 1;
-      while (j < text.length && IDENT_PART.test(text[j])) j++;
+      while (j < text.length && IDENT_PART.test(text.charAt(j))) j++;
       const word = text.slice(i, j);
       const reg = REGISTER.exec(word);
       if (reg) tokens.push({ kind: 'reg', text: word, column, num: Number(reg[2]), wide: reg[1] === 'r' });

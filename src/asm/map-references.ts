@@ -32,8 +32,9 @@ export function mapReferences(insns: readonly Instruction[]): MapReference[] {
  */
 export function bindMapReferences(insns: readonly Instruction[], lookup: (name: string) => number | undefined): Instruction[] {
   const out = insns.slice();
-  for (let index = 0; index < insns.length; index++) {
-    const insn = insns[index];
+  let index = -1;
+  for (const insn of insns) {
+    index++;
     if (insn.opcode !== op.BPF_LDDW || insn.reference === undefined || !MAP_SOURCES.has(insn.src)) continue;
     const fd = lookup(insn.reference);
     if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {

@@ -1,5 +1,5 @@
 import { AsmError, type AsmErrorLocation } from './errors.js';
-import { type Instruction, slotOffsets } from './instruction.js';
+import { type Instruction, instructionSlots, slotOffsets } from './instruction.js';
 import * as op from './opcodes.js';
 
 /** Which field of an instruction a label reference resolves into, or undefined if it is not pc-relative (e.g. a map name). */
@@ -26,7 +26,10 @@ export function resolveLabels(
   locate: (index: number) => AsmErrorLocation = (index) => ({ instruction: index }),
 ): Instruction[] {
   const slots = slotOffsets(insns);
+  let nextSlot = 0;
   return insns.map((insn, index) => {
+    const slot = nextSlot;
+    nextSlot += instructionSlots(insn);
     const copy: Instruction = { ...insn };
     if (insn.reference === undefined) return copy;
     const field = pcRelativeField(insn);
@@ -37,7 +40,11 @@ export function resolveLabels(
       const hint = known.length > 0 ? `; defined labels: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''}` : '';
       throw new AsmError(`unknown label '${insn.reference}'${hint}`, locate(index));
     }
-    const distance = slots[target] - slots[index] - 1;
+    const targetSlot = slots[target];
+    if (targetSlot === undefined) {
+      throw new AsmError(`label '${insn.reference}' is at instruction ${target}, outside the program of ${insns.length} instructions`, locate(index));
+    }
+    const distance = targetSlot - slot - 1;
     if (field === 'offset') {
       if (distance < -0x8000 || distance > 0x7fff) {
         const isJa = insn.opcode === (op.BPF_JMP | op.BPF_JA);

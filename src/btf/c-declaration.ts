@@ -24,7 +24,11 @@ export interface CNaming {
 export const BTF_NAMING: CNaming = {
   tag: (t) => t.name,
   typedef: (t) => t.name,
-  enumerator: (t, i) => t.values[i].name,
+  enumerator: (t, i) => {
+    const value = t.values[i];
+    if (value === undefined) throw new BtfError(`enum ${JSON.stringify(t.name)} has no enumerator ${i}`, { typeId: t.id });
+    return value.name;
+  },
 };
 
 function tooDeep(id: TypeId): BtfError {
@@ -57,7 +61,7 @@ export class CWriter {
         const rest = this.declaration(t.type, inner, indent, depth + 1);
         // Qualifiers read outermost last ("volatile const int" for const(volatile(int))), and
         // const on an array of const elements would print the qualifier twice.
-        const leading = /^((?:const |volatile |restrict )*)/.exec(rest)![1];
+        const leading = /^(?:const |volatile |restrict )*/.exec(rest)?.[0] ?? '';
         if (leading.includes(`${q} `)) return rest;
         return `${leading}${q} ${rest.slice(leading.length)}`;
       }

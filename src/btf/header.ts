@@ -19,7 +19,7 @@ export interface BtfHeader {
 /** Reads the magic in little-endian order; the byte-swapped value means a big-endian blob. */
 export function detectEndianness(bytes: Uint8Array, what: string): boolean {
   if (bytes.length < 2) throw new BtfError(`${what} is ${bytes.length} bytes, too short for a magic`, { offset: 0 });
-  const magic = bytes[0] | (bytes[1] << 8);
+  const magic = new DataView(bytes.buffer, bytes.byteOffset, 2).getUint16(0, true);
   if (magic === BTF_MAGIC) return true;
   if (magic === ((BTF_MAGIC >> 8) | ((BTF_MAGIC & 0xff) << 8))) return false;
   throw new BtfError(`${what} has bad magic 0x${magic.toString(16)}, want 0xeb9f`, { offset: 0 });

@@ -5,9 +5,11 @@ import type { StringTable } from './strings.js';
 
 const encoder = new TextEncoder();
 
+/** Hash of bytes[from, to); callers pass a range inside `bytes`. */
 function fnv1a(bytes: Uint8Array, from: number, to: number): number {
   let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  // A subarray per name would allocate 100k views; the range is inside bytes (see above).
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
 }
 
@@ -35,7 +37,7 @@ export class NameIndex {
     const own = strings.ownBytes;
     const first = strings.firstOffset;
     for (let i = n - 1; i >= 0; i--) {
-      const off = nameOffsets[i];
+      const off = nameOffsets[i]!; // 0 <= i < n = nameOffsets.length
       if (off === 0) continue;
       let bytes = own;
       let index = off - first;
@@ -48,7 +50,7 @@ export class NameIndex {
       let end = index;
       while (end < bytes.length && bytes[end] !== 0) end++;
       const slot = fnv1a(bytes, index, end) & this.mask;
-      this.next[i] = this.buckets[slot];
+      this.next[i] = this.buckets[slot]!; // slot <= mask < buckets.length
       this.buckets[slot] = i;
     }
   }
@@ -59,8 +61,9 @@ export class NameIndex {
     if (name === '') return out;
     const want = encoder.encode(name);
     const slot = fnv1a(want, 0, want.length) & this.mask;
-    for (let i = this.buckets[slot]; i >= 0; i = this.next[i]) {
-      const where = this.strings.locate(this.nameOffsets[i]);
+    // Chains hold indexes of nameOffsets and end in -1; slot <= mask < buckets.length.
+    for (let i = this.buckets[slot]!; i >= 0; i = this.next[i]!) {
+      const where = this.strings.locate(this.nameOffsets[i]!);
       if (where !== undefined && sameName(where.bytes, where.index, want)) out.push(this.firstTypeId + i);
     }
     return out;

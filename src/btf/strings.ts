@@ -83,7 +83,8 @@ export class StringTable {
       const b = this.bytes;
       let ascii = true;
       for (let i = 0; i < b.length; i++) {
-        if (b[i] >= 0x80) {
+        // Indexed (i < b.length): for..of over a typed array costs about ten times more on Node 20.
+        if (b[i]! >= 0x80) {
           ascii = false;
           break;
         }
@@ -106,7 +107,7 @@ function decodeName(bytes: Uint8Array, from: number, to: number): string {
     let s = '';
     for (let i = from; i < to; i++) {
       const c = bytes[i];
-      if (c >= 0x80) return utf8.decode(bytes.subarray(from, to));
+      if (c === undefined || c >= 0x80) return utf8.decode(bytes.subarray(from, to));
       s += String.fromCharCode(c);
     }
     return s;

@@ -64,7 +64,9 @@ class UniqueNaming implements CNaming {
       names = t.values.map((v) => claim(this.idents, v.name));
       this.enumerators.set(t.id, names);
     }
-    return names[index];
+    const name = names[index];
+    if (name === undefined) throw new BtfError(`enum ${JSON.stringify(t.name)} has no enumerator ${index}`, { typeId: t.id });
+    return name;
   }
 }
 

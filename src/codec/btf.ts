@@ -77,11 +77,17 @@ function big(v: unknown, what: string): bigint {
 /** Reads `size` bytes as an unsigned bigint (little-endian). */
 function readUnsigned(b: Buffer, o: number, size: number): bigint {
   let v = 0n;
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[o + i]);
+  for (let i = size - 1; i >= 0; i--) {
+    const byte = b[o + i];
+    if (byte === undefined) throw new CodecError(`${size} bytes at offset ${o} run past the end of a ${b.length}-byte buffer`);
+    v = (v << 8n) | BigInt(byte);
+  }
   return v;
 }
 
 function writeUnsigned(b: Buffer, o: number, size: number, v: bigint): void {
+  // A Buffer ignores writes past its end; a value cut short that way must not pass silently.
+  if (!(o >= 0 && o + size <= b.length)) throw new CodecError(`${size} bytes at offset ${o} run past the end of a ${b.length}-byte buffer`);
   let x = BigInt.asUintN(size * 8, v);
   for (let i = 0; i < size; i++) {
     b[o + i] = Number(x & 0xffn);

@@ -126,7 +126,11 @@ export function array<T>(element: Codec<T>, length: number): Codec<T[]> {
     align: element.align,
     encode(v, b, o) {
       if (v.length !== length) throw new CodecError(`array: expected ${length} elements, got ${v.length}`);
-      for (let i = 0; i < length; i++) element.encode(v[i], b, o + i * element.size);
+      let at = o;
+      for (const x of v) {
+        element.encode(x, b, at);
+        at += element.size;
+      }
     },
     decode(b, o) {
       const out: T[] = new Array(length);
@@ -145,10 +149,11 @@ export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> & { o
   let offset = 0;
   let align = 1;
   const offsets = {} as Record<keyof F, number>;
-  const entries = Object.entries(fields);
-  for (const [name, c] of entries) {
+  const layout: { name: string; c: Codec<unknown>; at: number }[] = [];
+  for (const [name, c] of Object.entries(fields)) {
     offset = Math.ceil(offset / c.align) * c.align;
     (offsets as Record<string, number>)[name] = offset;
+    layout.push({ name, c, at: offset });
     offset += c.size;
     align = Math.max(align, c.align);
   }
@@ -159,14 +164,14 @@ export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> & { o
     offsets,
     encode(v, b, o) {
       b.fill(0, o, o + size);
-      for (const [name, c] of entries) {
+      for (const { name, c, at } of layout) {
         if (!(name in v)) throw new CodecError(`struct: missing field "${name}"`);
-        c.encode((v as Record<string, unknown>)[name], b, o + (offsets as Record<string, number>)[name]);
+        c.encode((v as Record<string, unknown>)[name], b, o + at);
       }
     },
     decode(b, o) {
       const out: Record<string, unknown> = {};
-      for (const [name, c] of entries) out[name] = c.decode(b, o + (offsets as Record<string, number>)[name]);
+      for (const { name, c, at } of layout) out[name] = c.decode(b, o + at);
       return out as StructValue<F>;
     },
   };

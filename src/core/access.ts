@@ -20,18 +20,23 @@ export interface FieldLocation {
   readonly bitfieldSize: number;
 }
 
-export function parseAccessor(accessor: string): number[] | undefined {
+/** The indexes of a CO-RE access string ("0:1:2"): never empty, the first one indexes the root type. */
+export type AccessIndexes = readonly [number, ...number[]];
+
+export function parseAccessor(accessor: string): AccessIndexes | undefined {
   if (!/^\d+(:\d+)*$/.test(accessor)) return undefined;
-  return accessor.split(':').map(Number);
+  const [first, ...rest] = accessor.split(':').map(Number);
+  return first === undefined ? undefined : [first, ...rest];
 }
 
 /** Walks the local type: the steps to repeat in the target, and the field's local location. */
-export function localAccess(btf: Btf, rootId: number, indexes: readonly number[]): { steps: AccessStep[]; field: FieldLocation } | string {
+export function localAccess(btf: Btf, rootId: number, indexes: AccessIndexes): { steps: AccessStep[]; field: FieldLocation } | string {
+  const [rootIndex, ...rest] = indexes;
   let t = btf.resolve(rootId);
-  let bitOffset = indexes[0] * btf.sizeOf(rootId) * 8;
+  let bitOffset = rootIndex * btf.sizeOf(rootId) * 8;
   let bitfieldSize = 0;
   const steps: AccessStep[] = [];
-  for (const index of indexes.slice(1)) {
+  for (const index of rest) {
     if (t.kind === 'struct' || t.kind === 'union') {
       const m: Member | undefined = t.members[index];
       if (!m) return `member index ${index} is out of range for ${t.kind} ${t.name}`;
@@ -59,8 +64,7 @@ export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps:
   let bitOffset = rootIndex * btf.sizeOf(rootId) * 8;
   let bitfieldSize = 0;
   let lt = local.resolve(localRoot);
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i];
+  for (const step of steps) {
     if (step.name !== undefined) {
       if (t.kind !== 'struct' && t.kind !== 'union') return undefined;
       const found = findMemberDeep(btf, t, step.name);

@@ -7,7 +7,7 @@ import type { Instruction } from '../asm/index.js';
 import { BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_K, BPF_LDDW, BPF_LDX, BPF_MEM, BPF_ST, BPF_STX, classOf, modeOf, sourceOf } from '../asm/opcodes.js';
 import { BtfError, type Btf, type BtfType } from '../btf/index.js';
 import { LoaderError } from '../errors/index.js';
-import { localAccess, parseAccessor, targetAccess, type FieldLocation } from './access.js';
+import { localAccess, parseAccessor, targetAccess, type AccessIndexes, type FieldLocation } from './access.js';
 import { essentialName } from './essential-name.js';
 import { answersAbsence, CORE_KIND_NAMES, CoreKind, isEnumKind, isFieldKind, POISON_HELPER } from './kinds.js';
 import { typesMatch } from './type-match.js';
@@ -94,16 +94,16 @@ function answer_(r: CoreRelocationInput, local: Btf, target: Btf, cache: Map<num
     const a = answerFor(r, indexes, local, target, cand);
     if (a !== undefined) answers.push(a);
   }
-  if (answers.length === 0) {
+  const [first] = answers;
+  if (first === undefined) {
     if (answersAbsence(r.kind)) return { value: 0n };
     return cands.length === 0 ? `no type named ${name} in the kernel's BTF (${what})` : `${what} matches no field of the kernel's ${localType.kind} ${name}`;
   }
-  const first = answers[0];
   if (answers.some((a) => a.value !== first.value)) return `${what} is ambiguous: ${cands.length} kernel types named ${name} give different answers`;
   return first;
 }
 
-function answerFor(r: CoreRelocationInput, indexes: number[], local: Btf, target: Btf, cand: BtfType): Answer | undefined {
+function answerFor(r: CoreRelocationInput, indexes: AccessIndexes, local: Btf, target: Btf, cand: BtfType): Answer | undefined {
   if (isFieldKind(r.kind)) {
     const walk = localAccess(local, r.typeId, indexes);
     if (typeof walk === 'string') return undefined;
@@ -204,14 +204,17 @@ function patch(insn: Instruction, r: CoreRelocationInput, a: Answer, local: Btf,
     if (value > 0x7fffn) throw coreError(`offset ${value} does not fit the instruction's 16-bit offset`, r, local, context);
     insn.offset = Number(value);
     // A field whose size changed in the kernel: load it at its real size (integers only).
-    if (cls === BPF_LDX && a.fieldSize !== undefined && [1, 2, 4, 8].includes(a.fieldSize)) {
-      const bits = ({ 1: 0x10, 2: 0x08, 4: 0x00, 8: 0x18 } as Record<number, number>)[a.fieldSize];
+    const bits = a.fieldSize === undefined ? undefined : LDX_SIZE_BITS.get(a.fieldSize);
+    if (cls === BPF_LDX && bits !== undefined) {
       insn.opcode = (insn.opcode & ~0x18) | bits;
     }
     return insn;
   }
   throw coreError(`cannot patch a CO-RE value into opcode 0x${insn.opcode.toString(16)}`, r, local, context);
 }
+
+/** The size bits of a BPF_LDX opcode for a load of 1, 2, 4 or 8 bytes. */
+const LDX_SIZE_BITS: ReadonlyMap<number, number> = new Map([[1, 0x10], [2, 0x08], [4, 0x00], [8, 0x18]]);
 
 function describe(r: CoreRelocationInput, local: Btf): string {
   const t = local.typeById(r.typeId);
@@ -226,7 +229,8 @@ function describe(r: CoreRelocationInput, local: Btf): string {
   }
   if (isEnumKind(r.kind) && indexes) {
     const e = local.resolve(r.typeId);
-    if ((e.kind === 'enum' || e.kind === 'enum64') && e.values[indexes[0]]) return `${kind} of ${e.values[indexes[0]].name} in enum ${t.name}`;
+    const value = e.kind === 'enum' || e.kind === 'enum64' ? e.values[indexes[0]] : undefined;
+    if (value) return `${kind} of ${value.name} in enum ${t.name}`;
   }
   return `${kind} of ${t.kind} ${t.name}`;
 }

@@ -35,7 +35,7 @@ export class ByteCursor {
 
   u8(): number {
     this.need(1, 'u8');
-    return this.bytes[this.offset++];
+    return this.view.getUint8(this.offset++);
   }
 
   u16(): number {
@@ -47,10 +47,10 @@ export class ByteCursor {
 
   u24(): number {
     this.need(3, 'u24');
-    const b = this.bytes;
+    const v = this.view;
     const o = this.offset;
     this.offset += 3;
-    return this.littleEndian ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) : (b[o] << 16) | (b[o + 1] << 8) | b[o + 2];
+    return this.littleEndian ? v.getUint16(o, true) | (v.getUint8(o + 2) << 16) : (v.getUint16(o, false) << 8) | v.getUint8(o + 2);
   }
 
   u32(): number {
@@ -125,8 +125,7 @@ export class ByteCursor {
     let result = 0n;
     let shift = 0n;
     for (;;) {
-      if (this.offset >= this.end) throw this.error('ULEB128 runs past the end', start);
-      const byte = this.bytes[this.offset++];
+      const byte = this.lebByte('ULEB128', start);
       if (shift < 64n) result |= BigInt(byte & 0x7f) << shift;
       else if ((byte & 0x7f) !== 0) throw this.error('ULEB128 wider than 64 bits', start);
       if ((byte & 0x80) === 0) return result;
@@ -142,8 +141,7 @@ export class ByteCursor {
     let shift = 0n;
     let byte: number;
     do {
-      if (this.offset >= this.end) throw this.error('SLEB128 runs past the end', start);
-      byte = this.bytes[this.offset++];
+      byte = this.lebByte('SLEB128', start);
       if (shift < 64n) result |= BigInt(byte & 0x7f) << shift;
       shift += 7n;
       if (shift > 16n * 7n) throw this.error('SLEB128 longer than 16 bytes', start);
@@ -158,8 +156,7 @@ export class ByteCursor {
     let result = 0;
     let mult = 1;
     for (let i = 0; ; i++) {
-      if (this.offset >= this.end) throw this.error('ULEB128 runs past the end', start);
-      const byte = this.bytes[this.offset++];
+      const byte = this.lebByte('ULEB128', start);
       result += (byte & 0x7f) * mult;
       if ((byte & 0x80) === 0) break;
       mult *= 128;
@@ -171,6 +168,14 @@ export class ByteCursor {
       }
     }
     return result;
+  }
+
+  /** The next byte of a LEB128 number that starts at `start`, moving past it. */
+  private lebByte(what: string, start: number): number {
+    const byte = this.offset < this.end ? this.bytes[this.offset] : undefined;
+    if (byte === undefined) throw this.error(`${what} runs past the end`, start);
+    this.offset++;
+    return byte;
   }
 
   /** NUL-terminated string decoded as UTF-8. */

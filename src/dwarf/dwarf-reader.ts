@@ -59,7 +59,7 @@ export class DwarfReader {
     let hi = units.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const u = units[mid];
+      const u = units[mid]!; // lo <= mid <= hi < units.length
       if (offset < u.offset) hi = mid - 1;
       else if (offset >= u.end) lo = mid + 1;
       else {
@@ -251,13 +251,14 @@ export class DwarfReader {
 
   private indexNextUnit(): boolean {
     const units = this.units();
-    if (this.unitsIndexed >= units.length) return false;
-    const unit = units[this.unitsIndexed++];
+    const unit = units[this.unitsIndexed];
+    if (unit === undefined) return false;
+    this.unitsIndexed++;
     // Types and globals sit at depth 1; C++-style namespaces nest them deeper, so look inside those.
     const inNamespace: boolean[] = [];
     for (const { die, depth } of this.walk(unit)) {
       inNamespace.length = depth;
-      const visible = depth === 1 || (depth > 1 && inNamespace[depth - 1]);
+      const visible = depth === 1 || (depth > 1 && inNamespace[depth - 1] === true);
       if (visible) {
         const name = this.name(die);
         if (name !== undefined) {
@@ -279,8 +280,9 @@ export class DwarfReader {
     let checked = 0;
     for (;;) {
       const list = this.nameIndex.get(name) ?? [];
-      for (; checked < list.length; checked++) {
-        const die = this.dieAt(list[checked]);
+      for (const offset of list.slice(checked)) {
+        checked++;
+        const die = this.dieAt(offset);
         if (accept(die)) return die;
       }
       if (!this.indexNextUnit()) return undefined;

@@ -223,10 +223,10 @@ export class ElfFile {
    */
   symbolFileOffset(symbol: ElfSymbol): number | undefined {
     const { sectionIndex } = symbol;
-    if (sectionIndex === SHN_UNDEF || sectionIndex >= this.sections.length) return undefined;
+    if (sectionIndex === SHN_UNDEF) return undefined;
     if (sectionIndex >= SHN_LORESERVE && symbol.section === undefined) return undefined;
     const section = this.sections[sectionIndex];
-    if (section.type === SHT_NOBITS) return undefined;
+    if (section === undefined || section.type === SHT_NOBITS) return undefined;
     if (this.header.type === ET_REL) {
       return symbol.value <= section.size ? section.offset + symbol.value : undefined;
     }

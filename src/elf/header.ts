@@ -78,9 +78,9 @@ export function readHeader(bytes: Uint8Array): { header: RawElfHeader; reader: B
   const header: RawElfHeader = {
     class: elfClass,
     byteOrder: data === ELFDATA2LSB ? 'little' : 'big',
-    identVersion: bytes[6],
-    osabi: bytes[7],
-    abiVersion: bytes[8],
+    identVersion: reader.u8(6),
+    osabi: reader.u8(7),
+    abiVersion: reader.u8(8),
     type: reader.u16(16),
     machine: reader.u16(18),
     version: reader.u32(20),

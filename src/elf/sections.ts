@@ -94,12 +94,12 @@ export function readSections(
 
   let names: StringTable | undefined;
   if (shstrndx !== SHN_UNDEF) {
-    if (shstrndx >= shnum) {
+    const table = unnamed[shstrndx];
+    if (table === undefined) {
       throw new ElfError(`section name table index ${shstrndx} is out of range (${shnum} sections)`, {
         offset: 62,
       });
     }
-    const table = unnamed[shstrndx];
     if (table.type === SHT_NOBITS) {
       throw new ElfError(`section name table (section ${shstrndx}) has no file data (SHT_NOBITS)`, {
         offset: headerOffset(raw, shstrndx),

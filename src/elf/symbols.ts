@@ -54,10 +54,10 @@ export function tableEntries(
 
 export function sectionStrings(reader: ByteReader, sections: readonly ElfSection[], owner: ElfSection): StringTable {
   const index = owner.link;
-  if (index === SHN_UNDEF || index >= sections.length) {
+  const table = index === SHN_UNDEF ? undefined : sections[index];
+  if (table === undefined) {
     throw new ElfError(`sh_link ${index} does not name a string table section`, { section: owner.name });
   }
-  const table = sections[index];
   if (table.type === SHT_NOBITS) return new StringTable(new Uint8Array(0), table.offset, table.name);
   return new StringTable(reader.slice(table.offset, table.size, 'string table', table.name), table.offset, table.name);
 }
@@ -86,10 +86,7 @@ export function readSymbols(
       storedIndex === SHN_XINDEX ? extendedIndex(reader, extendedIndexes, table, index) : storedIndex;
     // Reserved indexes (SHN_ABS, SHN_COMMON, ...) name no section; an escaped index always does.
     const reserved = storedIndex >= SHN_LORESERVE && storedIndex !== SHN_XINDEX;
-    const section =
-      !reserved && sectionIndex !== SHN_UNDEF && sectionIndex < sections.length
-        ? sections[sectionIndex].name
-        : undefined;
+    const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;
     const symbol: ElfSymbol = {
       index,
       name: strings.get(nameOffset, `symbol ${index} in ${table.name}`),

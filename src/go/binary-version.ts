@@ -44,11 +44,11 @@ export function binaryGoVersion(image: BinaryImage, format: PclntabFormatInfo): 
     candidates = [...candidates, ...packed];
     fitting = packed.filter((v) => minorFitsFormat(v.major, v.minor, format));
   }
-  if (fitting.length === 0) {
+  const [version] = fitting;
+  if (version === undefined) {
     const seen = candidates.length ? ` (found ${candidates.map((c) => c.raw).join(', ')}, none fits)` : '';
     throw new GoBinaryError(`no build info and no version string for ${describeRange(format)} in the read-only data${seen}`);
   }
-  const version = fitting[0];
   const warnings = [`no build info: Go version ${version.raw} taken from a string in the read-only data`];
   return { version, source: 'rodata scan', modinfo: undefined, warnings };
 }

@@ -60,8 +60,9 @@ function unframe(modinfo: string): string {
 }
 
 function decodeHeader(image: BinaryImage, bytes: Uint8Array, at: number, where: string): BuildInfo {
-  const ptrSize = bytes[at + 14];
-  const flags = bytes[at + 15];
+  const header = new ByteView(bytes, where, true);
+  const ptrSize = header.u8(at + 14, 'pointer size');
+  const flags = header.u8(at + 15, 'flags');
   if (flags & FLAG_INLINE_STRINGS) {
     const version = readInlineString(bytes, at + HEADER_SIZE, 'version');
     const modinfo = version.next < bytes.length ? readInlineString(bytes, version.next, 'modinfo').text : '';

@@ -24,7 +24,7 @@ export class ByteView {
 
   u8(offset: number, what = 'u8'): number {
     this.check(offset, 1, what);
-    return this.bytes[offset];
+    return this.view.getUint8(offset);
   }
 
   u32(offset: number, what = 'u32'): number {
@@ -67,8 +67,8 @@ export function readUvarint(bytes: Uint8Array, offset: number, where: string): {
   let value = 0;
   let mult = 1;
   for (let i = 0; i < 8; i++) {
-    if (offset + i >= bytes.length) throw new GoBinaryError('uvarint runs past the end', where, offset);
     const b = bytes[offset + i];
+    if (b === undefined) throw new GoBinaryError('uvarint runs past the end', where, offset);
     value += (b & 0x7f) * mult;
     if ((b & 0x80) === 0) return { value, size: i + 1 };
     mult *= 128;

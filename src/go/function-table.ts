@@ -50,13 +50,17 @@ export class FunctionTable implements GoFunctions {
   constructor(
     private readonly entries: readonly number[],
     private readonly nameOf: (index: number) => string,
-    where: string,
+    private readonly where: string,
     private readonly sourceLine?: (index: number, entry: number, pc: number) => SourceLine | undefined,
   ) {
-    for (let i = 1; i < entries.length; i++) {
-      if (entries[i] < entries[i - 1]) {
-        throw new GoBinaryError(`function table not sorted: entry ${i} (0x${entries[i].toString(16)}) precedes entry ${i - 1}`, where);
+    let i = 0;
+    let previous = -Infinity;
+    for (const entry of entries) {
+      if (entry < previous) {
+        throw new GoBinaryError(`function table not sorted: entry ${i} (0x${entry.toString(16)}) precedes entry ${i - 1}`, where);
       }
+      previous = entry;
+      i++;
     }
     this.names = new Array<string | undefined>(Math.max(0, entries.length - 1));
   }
@@ -64,6 +68,13 @@ export class FunctionTable implements GoFunctions {
   /** Number of functions. */
   get count(): number {
     return this.names.length;
+  }
+
+  /** Entry address of function i; i = count gives the end of the last function. */
+  private entry(i: number): number {
+    const entry = this.entries[i];
+    if (entry === undefined) throw new GoBinaryError(`function index ${i} outside the table of ${this.count} functions`, this.where);
+    return entry;
   }
 
   private name(i: number): string {
@@ -86,16 +97,16 @@ export class FunctionTable implements GoFunctions {
       this.byName = map;
     }
     const i = this.byName.get(name);
-    return i === undefined ? undefined : this.entries[i];
+    return i === undefined ? undefined : this.entry(i);
   }
 
   private indexAt(addr: number): number | undefined {
-    if (this.count === 0 || !(addr >= this.entries[0]) || addr >= this.entries[this.count]) return undefined;
+    if (this.count === 0 || !(addr >= this.entry(0)) || addr >= this.entry(this.count)) return undefined;
     let lo = 0;
     let hi = this.count - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.entries[mid] <= addr) lo = mid;
+      if (this.entry(mid) <= addr) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -109,7 +120,7 @@ export class FunctionTable implements GoFunctions {
   positionAt(addr: number): SourcePosition | undefined {
     const i = this.indexAt(addr);
     if (i === undefined) return undefined;
-    const entry = this.entries[i];
+    const entry = this.entry(i);
     const src = this.sourceLine?.(i, entry, addr);
     return src ? { function: this.name(i), entry, file: src.file, line: src.line } : { function: this.name(i), entry };
   }
@@ -117,7 +128,7 @@ export class FunctionTable implements GoFunctions {
   /** Every function, in entry order. */
   all(): GoFunction[] {
     const out: GoFunction[] = [];
-    for (let i = 0; i < this.count; i++) out.push({ name: this.name(i), entry: this.entries[i], end: this.entries[i + 1] });
+    for (let i = 0; i < this.count; i++) out.push({ name: this.name(i), entry: this.entry(i), end: this.entry(i + 1) });
     return out;
   }
 }

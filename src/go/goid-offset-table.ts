@@ -38,6 +38,7 @@ export interface TableGoidOffset {
 export function goidOffsetFromTable(version: GoVersion): TableGoidOffset {
   const first = GOID_OFFSETS[0];
   const last = GOID_OFFSETS[GOID_OFFSETS.length - 1];
+  if (first === undefined || last === undefined) throw new GoBinaryError('the goid offset table is empty');
   if (compareMinor(version, first.from) < 0) {
     throw new GoBinaryError(
       `${version.raw} is older than ${formatMinor(first.from)}; the runtime.g layout of that release is unknown, refusing to guess the goid offset`,

@@ -109,18 +109,23 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
   }
   rawEntries[nfunc] = relative ? v.u32(functab + nfunc * entrySize, 'end of text') : v.word(functab + nfunc * entrySize, ptrSize, 'end of text');
 
+  /** Where function i's _func record starts. */
+  const funcAt = (i: number): number => {
+    const offset = funcOffsets[i];
+    if (offset === undefined) throw new GoBinaryError(`function index ${i} out of range`, where);
+    return funcBase + offset;
+  };
   const nameOf = (i: number): string => {
-    if (!(i >= 0 && i < nfunc)) throw new GoBinaryError(`function index ${i} out of range`, where);
-    const func = funcBase + funcOffsets[i];
+    const func = funcAt(i);
     const nameField = func + (relative ? 4 : ptrSize);
     const nameOff = v.i32(nameField, `name offset of function ${i}`);
     return v.cstring(nameBase + nameOff, MAX_NAME_LENGTH, `name of function ${i}`);
   };
   let layout: LineTableLayout | undefined;
   const sourceLine = (i: number, entry: number, pc: number): SourceLine | undefined => {
-    if (!(i >= 0 && i < nfunc)) throw new GoBinaryError(`function index ${i} out of range`, where);
+    const func = funcAt(i);
     layout ??= lineLayout();
-    return sourceLineAt(v, layout, funcBase + funcOffsets[i], entry, pc);
+    return sourceLineAt(v, layout, func, entry, pc);
   };
   // Decode the first and last names now, so a truncated table fails here and not on first use.
   if (nfunc > 0) {

@@ -31,7 +31,8 @@ export function resolveTextStart(pclntab: Pclntab, image: BinaryImage): TextStar
   if (entry !== undefined && entry !== 0) {
     const rt0 = `_rt0_${image.machine}_linux`;
     for (let i = 0; i < pclntab.functionCount; i++) {
-      if (pclntab.nameOf(i) === rt0) return { address: entry - pclntab.rawEntries[i], source: 'entry point' };
+      const raw = pclntab.rawEntries[i];
+      if (raw !== undefined && pclntab.nameOf(i) === rt0) return { address: entry - raw, source: 'entry point' };
     }
   }
   if (header !== 0) return { address: header, source: 'header' };

@@ -56,8 +56,7 @@ export class Attributes {
 
   /** The last attribute of this type (the kernel's own parsers let a later one win too). */
   get(type: number): Attribute | undefined {
-    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i].type === type) return this.list[i];
-    return undefined;
+    return this.list.findLast((attribute) => attribute.type === type);
   }
 
   /** Every attribute of this type, in order (for arrays encoded as repeated attributes). */

@@ -17,7 +17,7 @@ function need(bytes: Uint8Array, offset: number, size: number, what: string): vo
 
 export function readU8(bytes: Uint8Array, offset: number, what: string): number {
   need(bytes, offset, 1, what);
-  return bytes[offset];
+  return view(bytes).getUint8(offset);
 }
 
 export function readU16(bytes: Uint8Array, offset: number, what: string): number {

@@ -65,10 +65,11 @@ function arm64RegOffset(name: string): number | undefined {
 
 function x86Reg(name: string, where: { args: string; text: string }): { reg: string; regOffset: number } {
   const field = X86_REGISTERS.get(name);
-  if (field === undefined) {
+  const regOffset = field === undefined ? undefined : X86_64_PT_REGS[field];
+  if (regOffset === undefined) {
     throw new UsdtError(`unknown x86-64 register %${name} in "${where.text}"${/^[a-d]h$/.test(name) ? ' (the high-byte registers ah..dh cannot be read from pt_regs)' : ''}`, { args: where.args });
   }
-  return { reg: name, regOffset: X86_64_PT_REGS[field] };
+  return { reg: name, regOffset };
 }
 
 function arm64Reg(name: string, where: { args: string; text: string }): { reg: string; regOffset: number } {
@@ -77,10 +78,17 @@ function arm64Reg(name: string, where: { args: string; text: string }): { reg: s
   return { reg: name, regOffset: offset };
 }
 
+/** Text of capture group `i`, one the pattern always captures when it matches. */
+function captured(m: RegExpExecArray, i: number, where: { args: string; text: string }): string {
+  const text = m[i];
+  if (text === undefined) throw new UsdtError(`cannot parse "${where.text}"`, { args: where.args });
+  return text;
+}
+
 function integer(text: string, where: { args: string; text: string }): bigint {
   const m = /^([+-]?)(0x[0-9a-fA-F]+|\d+)$/.exec(text);
   if (!m) throw new UsdtError(`"${text}" is not an integer in "${where.text}"`, { args: where.args });
-  const v = BigInt(m[2]);
+  const v = BigInt(captured(m, 2, where));
   if (v >= 1n << 64n) throw new UsdtError(`${text} does not fit 64 bits in "${where.text}"`, { args: where.args });
   return m[1] === '-' ? -v : v;
 }
@@ -98,11 +106,12 @@ export function parseUsdtArgs(args: string, arch: UsdtArch = 'x86_64'): UsdtArg[
   for (const text of parts) {
     const m = /^(-?\d+)@(.+)$/.exec(text);
     if (!m) throw new UsdtError(`argument "${text}" is not SIZE@LOCATION`, { args });
-    const n = Number(m[1]);
+    const where = { args, text };
+    const n = Number(captured(m, 1, where));
     const size = Math.abs(n);
     if (!SIZES.has(size)) throw new UsdtError(`argument size ${n} in "${text}" is not 1, 2, 4 or 8 bytes (negative for signed)`, { args });
-    const where = { args, text };
-    const location = arch === 'aarch64' ? arm64Location(m[2], where) : x86Location(m[2], where);
+    const spec = captured(m, 2, where);
+    const location = arch === 'aarch64' ? arm64Location(spec, where) : x86Location(spec, where);
     out.push({ size, signed: n < 0, location, text });
   }
   return out;
@@ -110,26 +119,26 @@ export function parseUsdtArgs(args: string, arch: UsdtArch = 'x86_64'): UsdtArg[
 
 function x86Location(loc: string, where: { args: string; text: string }): UsdtArgLocation {
   let m: RegExpExecArray | null;
-  if ((m = /^\$(.+)$/.exec(loc))) return { kind: 'const', value: integer(m[1], where) };
-  if ((m = /^%(\w+)$/.exec(loc))) return { kind: 'reg', ...x86Reg(m[1], where) };
+  if ((m = /^\$(.+)$/.exec(loc))) return { kind: 'const', value: integer(captured(m, 1, where), where) };
+  if ((m = /^%(\w+)$/.exec(loc))) return { kind: 'reg', ...x86Reg(captured(m, 1, where), where) };
   if ((m = /^([+-]?(?:0x[0-9a-fA-F]+|\d+))?\(%(\w+)\)$/.exec(loc))) {
-    return { kind: 'deref', ...x86Reg(m[2], where), offset: m[1] ? integer(m[1], where) : 0n };
+    return { kind: 'deref', ...x86Reg(captured(m, 2, where), where), offset: m[1] ? integer(m[1], where) : 0n };
   }
   if ((m = /^([+-]?(?:0x[0-9a-fA-F]+|\d+))?\(%(\w+),%(\w+)(?:,(\d+))?\)$/.exec(loc))) {
     const scale = m[4] ? Number(m[4]) : 1;
     if (![1, 2, 4, 8].includes(scale)) throw new UsdtError(`scale ${scale} in "${where.text}" is not 1, 2, 4 or 8`, { args: where.args });
-    const index = x86Reg(m[3], where);
-    return { kind: 'sib', ...x86Reg(m[2], where), index: index.reg, indexOffset: index.regOffset, scale, offset: m[1] ? integer(m[1], where) : 0n };
+    const index = x86Reg(captured(m, 3, where), where);
+    return { kind: 'sib', ...x86Reg(captured(m, 2, where), where), index: index.reg, indexOffset: index.regOffset, scale, offset: m[1] ? integer(m[1], where) : 0n };
   }
   throw new UsdtError(`cannot parse x86-64 argument location "${loc}" in "${where.text}"`, { args: where.args });
 }
 
 function arm64Location(loc: string, where: { args: string; text: string }): UsdtArgLocation {
   let m: RegExpExecArray | null;
-  if ((m = /^#?(-?(?:0x[0-9a-fA-F]+|\d+))$/.exec(loc))) return { kind: 'const', value: integer(m[1], where) };
+  if ((m = /^#?(-?(?:0x[0-9a-fA-F]+|\d+))$/.exec(loc))) return { kind: 'const', value: integer(captured(m, 1, where), where) };
   if ((m = /^\[(\w+)(?:,\s*#?(-?(?:0x[0-9a-fA-F]+|\d+)))?\]$/.exec(loc))) {
-    return { kind: 'deref', ...arm64Reg(m[1], where), offset: m[2] ? integer(m[2], where) : 0n };
+    return { kind: 'deref', ...arm64Reg(captured(m, 1, where), where), offset: m[2] ? integer(m[2], where) : 0n };
   }
-  if ((m = /^(\w+)$/.exec(loc))) return { kind: 'reg', ...arm64Reg(m[1], where) };
+  if ((m = /^(\w+)$/.exec(loc))) return { kind: 'reg', ...arm64Reg(captured(m, 1, where), where) };
   throw new UsdtError(`cannot parse arm64 argument location "${loc}" in "${where.text}"`, { args: where.args });
 }

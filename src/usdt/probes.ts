@@ -53,15 +53,17 @@ export function readUsdtProbes(elf: ElfFile): UsdtProbe[] {
     const pc = view.getBigUint64(0, le);
     const linkedBase = view.getBigUint64(8, le);
     const sem = view.getBigUint64(16, le);
-    const strings: string[] = [];
     let at = 24;
-    for (let i = 0; i < 3; i++) {
+    const nextString = (n: number): string => {
       const end = d.indexOf(0, at);
-      if (end < 0) throw new UsdtError(`stapsdt note: string ${i + 1} of 3 (provider, name, arguments) is not NUL-terminated`, { offset: note.offset, section: note.section });
-      strings.push(new TextDecoder('latin1').decode(d.subarray(at, end)));
+      if (end < 0) throw new UsdtError(`stapsdt note: string ${n} of 3 (provider, name, arguments) is not NUL-terminated`, { offset: note.offset, section: note.section });
+      const text = new TextDecoder('latin1').decode(d.subarray(at, end));
       at = end + 1;
-    }
-    const [provider, name, argsText] = strings;
+      return text;
+    };
+    const provider = nextString(1);
+    const name = nextString(2);
+    const argsText = nextString(3);
     const probe = `${provider}:${name}`;
     const delta = base && linkedBase !== 0n ? base.addrBig - linkedBase : 0n;
     const address = toNumber(pc + delta, probe, note.offset);

@@ -103,7 +103,9 @@ function writeBits(buf: Uint8Array, base: number, field: BitField, value: bigint
     const shift = bit & 7;
     const take = Math.min(8 - shift, left);
     const mask = ((1 << take) - 1) << shift;
-    buf[byte] = (buf[byte] & ~mask) | ((Number(v & BigInt((1 << take) - 1)) << shift) & mask);
+    const old = buf[byte];
+    if (old === undefined) throw new UsdtError(`a field at bit ${bit} runs past the ${buf.length}-byte __bpf_usdt_spec of the layout`);
+    buf[byte] = (old & ~mask) | ((Number(v & BigInt((1 << take) - 1)) << shift) & mask);
     v >>= BigInt(take);
     bit += take;
     left -= take;

@@ -73,7 +73,7 @@ export function readFunctions(
       throw e;
     }
     const slots = slotOffsets(insns);
-    const total = slots[insns.length];
+    const total = slots[insns.length]!; // slotOffsets ends with the total slot count
     const indexOfSlot = new Int32Array(total).fill(-1);
     slots.slice(0, -1).forEach((slot, i) => (indexOfSlot[slot] = i));
 
@@ -88,30 +88,30 @@ export function readFunctions(
     const funcInfos = ext?.funcInfos.get(section.name) ?? [];
     const lineInfos = ext?.lineInfos.get(section.name) ?? [];
     const coreRelocations = ext?.coreRelocations.get(section.name) ?? [];
-    for (let f = 0; f < funcs.length; f++) {
-      const sym = funcs[f];
+    for (const [f, sym] of funcs.entries()) {
       if (sym.value % 8 !== 0) throw err('function does not start on an instruction boundary', { section: section.name, symbol: sym.name, offset: sym.value });
       const start = sym.value / 8;
-      const end = sym.size > 0 ? start + sym.size / 8 : f + 1 < funcs.length ? funcs[f + 1].value / 8 : total;
+      const following = funcs[f + 1];
+      const end = sym.size > 0 ? start + sym.size / 8 : following !== undefined ? following.value / 8 : total;
       const first = indexOfSlot[start];
       if (first === undefined || first < 0 || end > total) throw err('function symbol lies outside its section\'s instructions', { section: section.name, symbol: sym.name, offset: sym.value });
       let last = first;
-      while (last < insns.length && slots[last] < end) last++;
+      while (last < insns.length && slots[last]! < end) last++; // slots has insns.length + 1 entries
       const links = new Map<number, FunctionKey>();
       // Each instruction belongs to one function: only those carrying a call target are copied
       // (without it; `delete` would turn every instruction into a slow dictionary object).
       const mine = insns.slice(first, last);
-      for (let i = 0; i < mine.length; i++) {
-        const target = (mine[i] as LinkedInstruction).callTarget;
-        if (target === undefined) continue;
+      mine.forEach((linked: LinkedInstruction, i) => {
+        const target = linked.callTarget;
+        if (target === undefined) return;
         links.set(i, keyOf(target.section, target.slot));
-        const { callTarget: _, ...insn } = mine[i] as LinkedInstruction;
+        const { callTarget: _, ...insn } = linked;
         mine[i] = insn;
-      }
+      });
       // Calls inside the same section with no relocation (the compiler resolved them itself).
       mine.forEach((insn, i) => {
         if (insn.opcode === CALL && insn.src === BPF_PSEUDO_CALL && !links.has(i)) {
-          links.set(i, keyOf(section.index, slots[first + i] + insn.imm + 1));
+          links.set(i, keyOf(section.index, slots[first + i]! + insn.imm + 1)); // first + i < last <= insns.length
         }
       });
       const relSlots = slots.slice(first, last + 1).map((s) => s - start);
@@ -129,7 +129,7 @@ export function readFunctions(
         lineInfos: lineInfos.filter((r) => inRange(r.insnOffset)).map((r) => ({ ...r, insnOffset: r.insnOffset - start })),
         coreRelocations: coreRelocations.filter((r) => inRange(r.insnOffset)).map((r) => {
           const index = indexOfSlot[r.insnOffset];
-          if (index < 0) throw err('CO-RE relocation points into the middle of an instruction', { section: section.name, offset: r.insnOffset * 8 });
+          if (index === undefined || index < 0) throw err('CO-RE relocation points into the middle of an instruction', { section: section.name, offset: r.insnOffset * 8 });
           return { instruction: index - first, typeId: r.typeId, accessor: r.accessor, kind: r.kind };
         }),
       });
@@ -154,10 +154,11 @@ function applyRelocations(
     }
     for (const r of relocations) {
       const where = { section: section.name, offset: r.offset };
-      if (r.offset % 8 !== 0 || r.offset / 8 >= indexOfSlot.length || indexOfSlot[r.offset / 8] < 0) {
+      const index = r.offset % 8 === 0 ? indexOfSlot[r.offset / 8] : undefined;
+      const insn: LinkedInstruction | undefined = index === undefined || index < 0 ? undefined : insns[index];
+      if (insn === undefined) {
         throw err('relocation does not point at an instruction', { ...where, hint: `relocation section ${rel.name}` });
       }
-      const insn = insns[indexOfSlot[r.offset / 8]] as LinkedInstruction;
       const sym = r.symbol;
       if (!sym) throw err(`relocation refers to symbol index ${r.symbolIndex}, which does not exist`, where);
       const symWhere = { ...where, symbol: sym.name || `section symbol ${sym.section ?? sym.sectionIndex}` };

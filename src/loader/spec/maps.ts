@@ -1,7 +1,7 @@
 // Map definitions of an object: BTF-defined maps in ".maps", legacy struct bpf_map_def records in
 // "maps", and one single-element array per global data section.
 import type { Btf, StructType } from '../../btf/index.js';
-import type { ElfFile, ElfSymbol } from '../../elf/index.js';
+import type { ElfFile, ElfSection, ElfSymbol } from '../../elf/index.js';
 import { MapFlags, MapType } from '../../uapi/bpf.js';
 import type { ErrorContext } from '../../errors/index.js';
 import type { MapSpecEntry } from './types.js';
@@ -83,7 +83,7 @@ export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly El
     const sym = symbols.find((s) => s.sectionIndex === section.index && s.name === name);
     if (sym) bySymbolOffset.set(sym.value, map);
   }
-  initialSlots(elf, section.index, btf, symbols, bySymbolOffset, err);
+  initialSlots(elf, section, btf, symbols, bySymbolOffset, err);
   return out;
 }
 
@@ -154,10 +154,10 @@ function mapFromDefinition(btf: Btf, name: string, def: StructType, err: ErrorCo
 
 /** ".rel.maps": `values = { [i] = &prog_or_map }` initialisers of program arrays and maps of maps. */
 function initialSlots(
-  elf: ElfFile, mapsIndex: number, btf: Btf, symbols: readonly ElfSymbol[], byOffset: Map<number, MapSpecEntry>, err: ErrorContext,
+  elf: ElfFile, mapsSection: ElfSection, btf: Btf, symbols: readonly ElfSymbol[], byOffset: Map<number, MapSpecEntry>, err: ErrorContext,
 ): void {
   const slots = new Map<MapSpecEntry, Map<number, string>>();
-  for (const rel of elf.relocationSectionsFor(elf.sections[mapsIndex])) {
+  for (const rel of elf.relocationSectionsFor(mapsSection)) {
     for (const r of elf.relocations(rel)) {
       if (r.type !== R_BPF_64_ABS64) throw err(`relocation type ${r.type} in .maps is not R_BPF_64_ABS64`, { section: rel.name, offset: r.offset });
       let owner: MapSpecEntry | undefined;

@@ -17,13 +17,13 @@ export interface LinkedProgram {
 export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<FunctionKey, ObjectFunction>, err: ErrorContext): LinkedProgram {
   const layout: ObjectFunction[] = [entry];
   const placed = new Set<FunctionKey>([entry.key]);
-  for (let i = 0; i < layout.length; i++) {
-    const f = layout[i];
+  // for..of visits the callees pushed while it runs: a breadth-first walk.
+  for (const f of layout) {
     for (const [index, key] of f.links) {
       const callee = functions.get(key);
       if (!callee) {
         throw err(`call or callback target is not the start of a function`, {
-          section: f.section.name, symbol: f.name, offset: (f.slots[index] + slotOf(f, functions)) * 8,
+          section: f.section.name, symbol: f.name, offset: ((f.slots[index] ?? 0) + slotOf(f, functions)) * 8,
         });
       }
       if (!placed.has(key)) {
@@ -39,7 +39,7 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
   for (const f of layout) {
     start.set(f.key, slot);
     first.set(f.key, count);
-    slot += f.slots[f.slots.length - 1];
+    slot += f.slots[f.slots.length - 1]!; // slots: one per instruction, then the function's total
     count += f.instructions.length;
   }
 
@@ -54,7 +54,7 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
       const key = f.links.get(i);
       if (key !== undefined) {
         const callee = functions.get(key)!;
-        const relative = start.get(key)! - (base + f.slots[i] + 1);
+        const relative = start.get(key)! - (base + f.slots[i]! + 1); // i indexes f.instructions, slots has one more
         copy.imm = relative;
         copy.reference = callee.name;
         if (isLddw(copy) && copy.src === BPF_PSEUDO_FUNC) copy.imm64 = BigInt(relative >>> 0);

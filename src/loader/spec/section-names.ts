@@ -152,7 +152,7 @@ const RULES: readonly SectionRule[] = [
 const BY_LENGTH = [...RULES].sort((a, b) => b.prefix.length - a.prefix.length);
 
 /** The section name prefixes this loader knows, for error hints. */
-export const KNOWN_SECTION_PREFIXES: readonly string[] = [...new Set(RULES.map((r) => r.prefix.split('/')[0]))];
+export const KNOWN_SECTION_PREFIXES: readonly string[] = [...new Set(RULES.map((r) => r.prefix.replace(/\/.*/, '')))];
 
 /** What a program section name means, or undefined when it follows no known convention. */
 export function programKindOf(section: string): ProgramKind | undefined {

@@ -39,9 +39,10 @@ export function structOpsMaps(elf: ElfFile, btf: Btf | undefined, symbols: reado
         if (r.type !== R_BPF_64_ABS64) throw err(`relocation type ${r.type} in ${section.name} is not R_BPF_64_ABS64`, { section: rel, offset: r.offset });
         const at = r.offset - sym.value;
         const i = members.findIndex((m) => m.offset === at);
-        if (i < 0 || !members[i].isFunction) throw err(`relocation at offset ${at} of ${sym.name} is not at a function pointer member`, { section: rel, symbol: sym.name, offset: r.offset });
-        if (!r.symbol || r.symbol.type !== 2 /* STT_FUNC */) throw err(`${sym.name}.${members[i].name} points at ${r.symbol?.name ?? 'no symbol'}, which is not a program`, { section: rel, symbol: sym.name, offset: r.offset });
-        members[i] = { ...members[i], program: r.symbol.name };
+        const member = members[i];
+        if (member === undefined || !member.isFunction) throw err(`relocation at offset ${at} of ${sym.name} is not at a function pointer member`, { section: rel, symbol: sym.name, offset: r.offset });
+        if (!r.symbol || r.symbol.type !== 2 /* STT_FUNC */) throw err(`${sym.name}.${member.name} points at ${r.symbol?.name ?? 'no symbol'}, which is not a program`, { section: rel, symbol: sym.name, offset: r.offset });
+        members[i] = { ...member, program: r.symbol.name };
       }
       out.push({
         name: sym.name, section: section.name, type: MapType.STRUCT_OPS, keySize: 4, valueSize: t.size, maxEntries: 1,
