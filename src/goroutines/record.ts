@@ -84,26 +84,23 @@ export function decodeTransitionAt(words: Uint32Array, doubles: BigUint64Array, 
   const goid = doubles[d + D.goid];
   const oldState = words[w + W.oldState];
   const newState = words[w + W.newState];
-  const t: GoroutineTransition = {
-    timestamp: doubles[d + D.timestamp],
-    pid: words[w + W.pid],
-    tid: words[w + W.tid],
-    goid,
-    recordedGoid: goid,
-    oldState,
-    newState,
-    gp: doubles[d + D.gp],
-  };
   const oldBase = oldState & NOT_SCAN;
+  // One object literal per shape (the properties decodeTransition ends up with, in its order):
+  // the object is allocated at its final size, with no hidden-class transition after.
   if (oldBase === DEAD) {
     if ((words[w + W.aux1Low] | words[w + W.aux1High]) !== 0) {
-      t.startPc = doubles[d + D.aux1];
-      t.createdAtPc = doubles[d + D.aux2];
+      return {
+        timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
+        startPc: doubles[d + D.aux1], createdAtPc: doubles[d + D.aux2],
+      };
     }
   } else if ((newState & NOT_SCAN) === WAITING && oldBase !== IDLE) {
-    t.waitReason = words[w + W.aux1Low] & 0xff;
+    return {
+      timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
+      waitReason: words[w + W.aux1Low] & 0xff,
+    };
   }
-  return t;
+  return { timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp] };
 }
 
 /** Goroutine states of runtime/runtime2.go; _Gscan is OR-ed onto a state while the GC scans the stack. */
