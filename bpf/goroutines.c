@@ -60,12 +60,6 @@ static __always_inline __u64 reg(void *ctx, __u32 offset) {
   return v;
 }
 
-/* goid = *(int64 *)(gp + goid_offset); a failed read leaves 0 (the helper zeroes it) and is counted. */
-static __always_inline void read_goid(struct record *rec, __u64 gp) {
-  if (bpf_probe_read_user(&rec->goid, sizeof(rec->goid), (void *)(gp + goid_offset)))
-    count(STAT_GOID_READ_FAILURES);
-}
-
 SEC("uprobe")
 int casgstatus(void *ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -93,39 +87,20 @@ int casgstatus(void *ctx) {
   if (cfg->state_mask && !(cfg->state_mask & ((1u << (rec.new_state & 0xf)) | (1u << (rec.old_state & 0xf)))))
     return 0;
   rec.gp = gp;
-  /* Reads of the target's memory are the dearest steps (about 100 ns each; a longer read costs
-   * little more), so fields close together in runtime.g are read at once: goid and waitreason
-   * on a transition into waiting, startpc and gopc on a birth. */
-  __u8 scratch[64];
-  if (startpc_offset && (rec.old_state & 0xfff) == 6) {
-    read_goid(&rec, gp);
-    __u32 low = startpc_offset < gopc_offset ? startpc_offset : gopc_offset;
-    __u32 span = (startpc_offset < gopc_offset ? gopc_offset : startpc_offset) + 8 - low;
-    if (span <= sizeof(scratch) && startpc_offset % 8 == 0 && gopc_offset % 8 == 0) {
-      bpf_probe_read_user(scratch, span, (void *)(gp + low));
-      rec.aux1 = *(__u64 *)(scratch + (startpc_offset - low));
-      rec.aux2 = *(__u64 *)(scratch + (gopc_offset - low));
-    } else {
+  if (bpf_probe_read_user(&rec.goid, sizeof(rec.goid), (void *)(gp + goid_offset))) {
+    rec.goid = 0;
+    count(STAT_GOID_READ_FAILURES);
+  }
+  if (startpc_offset) {
+    if ((rec.old_state & 0xfff) == 6) {
       bpf_probe_read_user(&rec.aux1, 8, (void *)(gp + startpc_offset));
       bpf_probe_read_user(&rec.aux2, 8, (void *)(gp + gopc_offset));
-    }
-    __u64 ip = reg(ctx, ip_reg);
-    rec.aux1 -= ip;
-    rec.aux2 -= ip;
-  } else if (startpc_offset && (rec.new_state & 0xfff) == 4) {
-    __u32 reason_at = waitreason_offset - goid_offset;
-    if (waitreason_offset > goid_offset && reason_at >= 8 && reason_at < sizeof(scratch) && goid_offset % 8 == 0) {
-      /* A failure zeroes both, as two failed reads would. */
-      if (bpf_probe_read_user(scratch, reason_at + 1, (void *)(gp + goid_offset)))
-        count(STAT_GOID_READ_FAILURES);
-      rec.goid = *(__u64 *)scratch;
-      rec.aux1 = scratch[reason_at];
-    } else {
-      read_goid(&rec, gp);
+      __u64 ip = reg(ctx, ip_reg);
+      rec.aux1 -= ip;
+      rec.aux2 -= ip;
+    } else if ((rec.new_state & 0xfff) == 4) {
       bpf_probe_read_user(&rec.aux1, 1, (void *)(gp + waitreason_offset));
     }
-  } else {
-    read_goid(&rec, gp);
   }
   count(STAT_RECORDS);
   rec.pid = pid_tgid >> 32;

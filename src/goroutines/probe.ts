@@ -35,9 +35,6 @@ export interface ProbeFacts {
 const REC = -64; // record on the stack: r10-64 .. r10-8
 const KEY = -4;
 const ARGS = -80; // stack ABI: 16 bytes copied from the Go stack
-/** r10-144 .. r10-80: one read of several fields of runtime.g. */
-const SCRATCH_SIZE = 64;
-const SCRATCH = ARGS - SCRATCH_SIZE;
 
 /** Builds the probe. Maps by name: "events" (ring buffer), "config" (array), "stats" (array). */
 export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
@@ -87,45 +84,28 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .jeqImm(R4, 0, 'out')
     .label('any_state')
     .stx(Size.DW, R10, REC + RECORD.gp, R9)
+    // goid = *(int64 *)(gp + goidOffset), read from the target's memory.
+    .mov64Reg(R1, R10).add64Imm(R1, REC + RECORD.goid).mov64Imm(R2, 8)
+    .mov64Reg(R3, R9).add64Imm(R3, goidOffset)
+    .call('probe_read_user')
+    .jeqImm(R0, 0, 'have_goid')
+    .st(Size.DW, R10, REC + RECORD.goid, 0);
+  count(b, STATS.goidReadFailures, 'have_goid');
+  b.label('have_goid')
     .st(Size.DW, R10, REC + RECORD.aux1, 0)
     .st(Size.DW, R10, REC + RECORD.aux2, 0);
-  // Reads from the target's memory are the probe's dearest steps (about 100 ns each, measured
-  // with kernel.bpf_stats_enabled; a longer read costs little more), so fields that lie close
-  // together in runtime.g are read at once: goid and waitreason on a transition into waiting,
-  // startpc and gopc on a birth.
-  const read = (dst: number, offset: number, size: number): void => {
-    b.mov64Reg(R1, R10).add64Imm(R1, dst).mov64Imm(R2, size)
-      .mov64Reg(R3, R9).add64Imm(R3, offset)
-      .call('probe_read_user');
-  };
-  // goid = *(int64 *)(gp + goidOffset); a failed read leaves 0 (the helper zeroes its
-  // destination on error) and is counted.
-  let sites = 0;
-  const readGoid = (): void => {
-    const ok = `goid_read_${sites++}`;
-    read(REC + RECORD.goid, goidOffset, 8);
-    b.jeqImm(R0, 0, ok);
-    count(b, STATS.goidReadFailures, ok);
-    b.label(ok);
-  };
-  if (!fields) {
-    readGoid();
-  } else {
+  if (fields) {
     // A birth (old state dead): the goroutine's function and creation site, set before the
     // transition. Into waiting: why. Other transitions carry nothing more.
+    const read = (field: number, offset: number, size: number): void => {
+      b.mov64Reg(R1, R10).add64Imm(R1, REC + field).mov64Imm(R2, size)
+        .mov64Reg(R3, R9).add64Imm(R3, offset)
+        .call('probe_read_user');
+    };
     b.ldx(Size.W, R1, R10, REC + RECORD.oldState).and64Imm(R1, 0xfff)
       .jneImm(R1, 6, 'not_birth');
-    readGoid();
-    const low = Math.min(fields.startpc, fields.gopc);
-    const span = Math.max(fields.startpc, fields.gopc) + 8 - low;
-    if (span <= SCRATCH_SIZE && fields.startpc % 8 === 0 && fields.gopc % 8 === 0) {
-      read(SCRATCH, low, span);
-      b.ldx(Size.DW, R1, R10, SCRATCH + fields.startpc - low).stx(Size.DW, R10, REC + RECORD.aux1, R1)
-        .ldx(Size.DW, R1, R10, SCRATCH + fields.gopc - low).stx(Size.DW, R10, REC + RECORD.aux2, R1);
-    } else {
-      read(REC + RECORD.aux1, fields.startpc, 8);
-      read(REC + RECORD.aux2, fields.gopc, 8);
-    }
+    read(RECORD.aux1, fields.startpc, 8);
+    read(RECORD.aux2, fields.gopc, 8);
     b.ldx(Size.DW, R2, R6, facts.ipRegOffset ?? 128);
     for (const field of [RECORD.aux1, RECORD.aux2]) {
       b.ldx(Size.DW, R1, R10, REC + field).sub64Reg(R1, R2).stx(Size.DW, R10, REC + field, R1);
@@ -133,22 +113,8 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     b.ja('aux_done')
       .label('not_birth')
       .ldx(Size.W, R1, R10, REC + RECORD.newState).and64Imm(R1, 0xfff)
-      .jneImm(R1, 4, 'not_waiting');
-    const reasonAt = fields.waitreason - goidOffset;
-    if (reasonAt >= 8 && reasonAt < SCRATCH_SIZE && goidOffset % 8 === 0) {
-      // goid and waitreason in one read: a failure zeroes both, as two failed reads would.
-      read(SCRATCH, goidOffset, reasonAt + 1);
-      b.jeqImm(R0, 0, 'waiting_read');
-      count(b, STATS.goidReadFailures, 'waiting_read');
-      b.label('waiting_read')
-        .ldx(Size.DW, R1, R10, SCRATCH).stx(Size.DW, R10, REC + RECORD.goid, R1)
-        .ldx(Size.B, R1, R10, SCRATCH + reasonAt).stx(Size.B, R10, REC + RECORD.aux1, R1);
-    } else {
-      readGoid();
-      read(REC + RECORD.aux1, fields.waitreason, 1);
-    }
-    b.ja('aux_done').label('not_waiting');
-    readGoid();
+      .jneImm(R1, 4, 'aux_done');
+    read(RECORD.aux1, fields.waitreason, 1);
     b.label('aux_done');
   }
   count(b, STATS.records, 'counted');
