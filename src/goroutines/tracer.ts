@@ -230,6 +230,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    * Delivers the transitions recorded so far, each credited to its goroutine. A goroutine's birth
    * (idle → dead, dead → runnable) is delivered with its g's next transition, once its goid is
    * known; finish() delivers or counts what is still held. Returns how many were delivered.
+   * A callback that throws ends the poll (the transitions after it come with the next poll); one
+   * that closes the tracer ends it too.
    */
   poll(onTransition: (t: GoroutineTransition) => void, max = Infinity): number {
     if (this.#closed) return 0;
@@ -238,6 +240,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       n++;
       onTransition(t);
     };
+    while (this.#carried.length > 0 && !this.#closed) this.#attribution.push(this.#carried.shift()!, emit);
+    if (this.#closed) return n;
     // Records in place, many per call (the reader's batch API): numbers from the record's 32-bit
     // words, one BigInt per 64-bit field, no Buffer view per record.
     this.#reader.pollBatch((batch) => this.#decodeBatch(batch, emit), max);
@@ -246,6 +250,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
 
   /** The ring's data area as 64-bit words, made once per mapping. */
   #doubles: BigUint64Array | undefined;
+  /** Transitions of a batch whose delivery threw, after the one that threw: the next poll delivers them first. */
+  readonly #carried: GoroutineTransition[] = [];
 
   #decodeBatch(batch: RecordBatch, emit: (t: GoroutineTransition) => void): void {
     const words = batch.words;
@@ -254,19 +260,34 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       doubles = this.#doubles = new BigUint64Array(words.buffer, words.byteOffset, words.length >>> 1);
     }
     const offsets = batch.offsets;
+    const count = batch.count;
     const attribution = this.#attribution;
-    const casgstatus = this.#casgstatus;
-    for (let i = 0; i < batch.count; i++) {
-      const offset = offsets[i];
-      const t = decodeTransitionAt(words, doubles, offset);
-      if (t.startPc !== undefined) {
-        // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
-        t.startPc = BigInt.asUintN(64, t.startPc + casgstatus);
-        t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + casgstatus);
+    let i = 0;
+    try {
+      for (; i < count; i++) {
+        const offset = offsets[i];
+        const t = this.#decode(words, doubles, offset);
+        const w = (offset + RECORD.gp) >>> 2;
+        attribution.pushAt(t, words[w] + words[w + 1] * 0x1_0000_0000, isBirth(t), emit);
+        // The callback closed the tracer: the ring is unmapped, read nothing more of it.
+        if (this.#closed) return;
       }
-      const w = (offset + RECORD.gp) >>> 2;
-      attribution.pushAt(t, words[w] + words[w + 1] * 0x1_0000_0000, isBirth(t), emit);
+    } catch (e) {
+      // The reader releases a batch whole once its callback returns or throws; what follows the
+      // record whose delivery threw is kept for the next poll rather than lost.
+      if (!this.#closed) for (let j = i + 1; j < count; j++) this.#carried.push(this.#decode(words, doubles, offsets[j]));
+      throw e;
     }
+  }
+
+  #decode(words: Uint32Array, doubles: BigUint64Array, offset: number): GoroutineTransition {
+    const t = decodeTransitionAt(words, doubles, offset);
+    if (t.startPc !== undefined) {
+      // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
+      t.startPc = BigInt.asUintN(64, t.startPc + this.#casgstatus);
+      t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + this.#casgstatus);
+    }
+    return t;
   }
 
   /**
