@@ -50,6 +50,9 @@ async function traced(Tracer: typeof current.GoroutineTracer): Promise<{ ms: num
   const consumer = (async () => {
     while (running) {
       tracer.poll(() => events++);
+      // Once the target has exited, wait() returns false at once: without this, the loop would
+      // run on microtasks alone and starve the event loop that reports the child's exit.
+      if (tracer.targetHasExited) break;
       await tracer.wait(20);
     }
   })();
