@@ -145,7 +145,12 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   #lastWait: Promise<void> = Promise.resolve();
   #detached = false;
   #closed = false;
-  #closedSignal: { promise: Promise<void>; resolve(): void };
+  /**
+   * The pending waits' wake-ups, called on close() and when the target exits. A set rather than
+   * reactions on a long-lived promise: a wait that ends removes its own, so a tracer that waits
+   * for hours keeps nothing of its past waits.
+   */
+  readonly #waiters = new Set<() => void>();
 
   private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; wakeups: Epoll; wakeupBytes: number }) {
     this.binary = binary;
@@ -162,9 +167,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.#attribution = new GoroutineAttribution({ goidAssignedBeforeBirth: compareMinor(info.version, { major: 1, minor: 24 }) >= 0 });
     this.#exit = options.pid === undefined ? undefined : watchProcessExit(options.pid);
     this.#casgstatus = BigInt(info.functions.lookup('runtime.casgstatus') ?? 0);
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.#closedSignal = { promise, resolve };
+    void this.#exit?.exited.then(() => this.#wakeWaiters());
   }
 
   /** Inspects the binary, loads the probe, attaches it to runtime.casgstatus. */
@@ -297,14 +300,10 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   async wait(timeoutMs = -1, options: WaitOptions = {}): Promise<boolean> {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     const signal = options.signal;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<false>((r) => {
-      if (!signal) return;
-      if (signal.aborted) r(false);
-      onAbort = () => r(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const stop = Promise.race([aborted, this.#closedSignal.promise.then(() => false as const), this.#exit ? this.#exit.exited.then(() => false as const) : new Promise<false>(() => undefined)]);
+    let wake!: () => void;
+    const stop = new Promise<false>((r) => (wake = () => r(false)));
+    this.#waiters.add(wake);
+    signal?.addEventListener('abort', wake, { once: true });
     // When batching, records below the threshold are reported once they may have waited
     // maxLatencyMs: those unread now arrived after the caller's last poll, so from now on.
     let due = Date.now() + this.#maxLatencyMs;
@@ -327,7 +326,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         // one, from records a poll has already read).
       }
     } finally {
-      if (onAbort) signal!.removeEventListener('abort', onAbort);
+      this.#waiters.delete(wake);
+      signal?.removeEventListener('abort', wake);
     }
   }
 
@@ -417,11 +417,16 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     if (this.#closed) return;
     this.#closed = true;
     this.#exit?.stop();
-    this.#closedSignal.resolve();
+    this.#wakeWaiters();
     for (const x of this.#owned) {
       if (x === this.#link && this.#detached) continue;
       x.close();
     }
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
   }
 
   /** Same as close(). */
