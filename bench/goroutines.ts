@@ -57,6 +57,9 @@ async function tracedByUs(quick: boolean): Promise<OursRound> {
   const consumer = (async () => {
     while (running) {
       tracer.poll(() => events++);
+      // Once the target has exited, wait() returns false at once: without this, the loop would
+      // run on microtasks alone and starve the event loop that reports the child's exit.
+      if (tracer.targetHasExited) break;
       await tracer.wait(20);
     }
   })();

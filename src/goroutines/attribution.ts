@@ -27,8 +27,15 @@ export class GoroutineAttribution {
    * at the end (a goroutine created but never scheduled while traced) can be given it.
    */
   readonly #goidBeforeBirth: boolean;
-  /** Births per "pid:gp", waiting for the goid their g carries next. */
-  readonly #held = new Map<string, GoroutineTransition[]>();
+  /**
+   * Births per process, then per g address (as a number: user-space addresses fit in 53 bits),
+   * waiting for the goid their g carries next. Numbers, not "pid:gp" strings: this lookup runs
+   * for every record, and a string key costs a BigInt formatting and a string hash each time.
+   */
+  readonly #held = new Map<number, Map<number, GoroutineTransition[]>>();
+  /** The last process looked up and its births (a trace is usually of one process). */
+  #pid = -1;
+  #ofPid: Map<number, GoroutineTransition[]> | undefined;
   /** Transitions released at the end without a goid to give them (their g never moved again). */
   unattributed = 0;
 
@@ -39,15 +46,29 @@ export class GoroutineAttribution {
 
   /** Delivers `t` (and any births of its g held so far) to `emit`, in per-goroutine order. */
   push(t: GoroutineTransition, emit: (t: GoroutineTransition) => void): void {
-    const key = `${t.pid}:${t.gp}`;
-    const held = this.#held.get(key);
-    if (isBirth(t)) {
+    this.pushAt(t, Number(t.gp), isBirth(t), emit);
+  }
+
+  /**
+   * push() for a caller that already has `t.gp` as a number (`gp`) and knows whether `t` is a
+   * birth (isBirth), as the tracer does from the record's words without BigInt arithmetic.
+   */
+  pushAt(t: GoroutineTransition, gp: number, birth: boolean, emit: (t: GoroutineTransition) => void): void {
+    let ofPid = this.#ofPid;
+    if (t.pid !== this.#pid || ofPid === undefined) {
+      ofPid = this.#held.get(t.pid);
+      if (ofPid === undefined) this.#held.set(t.pid, (ofPid = new Map()));
+      this.#pid = t.pid;
+      this.#ofPid = ofPid;
+    }
+    const held = ofPid.size === 0 ? undefined : ofPid.get(gp);
+    if (birth) {
       if (held) held.push(t);
-      else this.#held.set(key, [t]);
+      else ofPid.set(gp, [t]);
       return;
     }
     if (held) {
-      this.#held.delete(key);
+      ofPid.delete(gp);
       for (const h of held) {
         h.goid = t.goid;
         emit(h);
@@ -59,7 +80,7 @@ export class GoroutineAttribution {
   /** Births still held. */
   get pending(): number {
     let n = 0;
-    for (const h of this.#held.values()) n += h.length;
+    for (const ofPid of this.#held.values()) for (const h of ofPid.values()) n += h.length;
     return n;
   }
 
@@ -69,12 +90,16 @@ export class GoroutineAttribution {
    * counted in `unattributed`, not guessed.
    */
   flush(emit: (t: GoroutineTransition) => void): void {
-    for (const held of this.#held.values()) {
-      for (const h of held) {
-        if (this.#goidBeforeBirth && h.goid !== 0n) emit(h);
-        else this.unattributed++;
+    for (const ofPid of this.#held.values()) {
+      for (const held of ofPid.values()) {
+        for (const h of held) {
+          if (this.#goidBeforeBirth && h.goid !== 0n) emit(h);
+          else this.unattributed++;
+        }
       }
     }
     this.#held.clear();
+    this.#pid = -1;
+    this.#ofPid = undefined;
   }
 }

@@ -60,6 +60,49 @@ export function decodeTransition(b: Buffer): GoroutineTransition {
   return t;
 }
 
+/**
+ * Record words the fast decoder reads: RECORD's offsets in 32-bit words (`W`) and in 64-bit
+ * words (`D`), for records at 8-byte aligned offsets of host-endian views. The probe stores its
+ * fields in the host's byte order; the architectures traced (x86-64, arm64) are little-endian,
+ * as the Buffer decoder's reads assume too (the wait reason is the low byte of its word).
+ */
+const W = { pid: RECORD.pid >>> 2, tid: RECORD.tid >>> 2, oldState: RECORD.oldState >>> 2, newState: RECORD.newState >>> 2, gpLow: RECORD.gp >>> 2, gpHigh: (RECORD.gp >>> 2) + 1, aux1Low: RECORD.aux1 >>> 2, aux1High: (RECORD.aux1 >>> 2) + 1 } as const;
+const D = { timestamp: RECORD.timestamp >>> 3, goid: RECORD.goid >>> 3, gp: RECORD.gp >>> 3, aux1: RECORD.aux1 >>> 3, aux2: RECORD.aux2 >>> 3 } as const;
+const DEAD = 6; // GoroutineState.dead, which is defined below
+const WAITING = 4;
+const IDLE = 0;
+const NOT_SCAN = ~0x1000;
+
+/**
+ * decodeTransition for a record in place in a reader's batch: `words` and `doubles` are the same
+ * memory as 32- and 64-bit words, `offset` the record's byte offset (8-byte aligned). One BigInt
+ * per 64-bit field (a BigUint64Array load), no Buffer view, no intermediate BigInt arithmetic.
+ */
+export function decodeTransitionAt(words: Uint32Array, doubles: BigUint64Array, offset: number): GoroutineTransition {
+  const w = offset >>> 2;
+  const d = offset >>> 3;
+  const goid = doubles[d + D.goid];
+  const oldState = words[w + W.oldState];
+  const newState = words[w + W.newState];
+  const oldBase = oldState & NOT_SCAN;
+  // One object literal per shape (the properties decodeTransition ends up with, in its order):
+  // the object is allocated at its final size, with no hidden-class transition after.
+  if (oldBase === DEAD) {
+    if ((words[w + W.aux1Low] | words[w + W.aux1High]) !== 0) {
+      return {
+        timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
+        startPc: doubles[d + D.aux1], createdAtPc: doubles[d + D.aux2],
+      };
+    }
+  } else if ((newState & NOT_SCAN) === WAITING && oldBase !== IDLE) {
+    return {
+      timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
+      waitReason: words[w + W.aux1Low] & 0xff,
+    };
+  }
+  return { timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp] };
+}
+
 /** Goroutine states of runtime/runtime2.go; _Gscan is OR-ed onto a state while the GC scans the stack. */
 export const GoroutineState = {
   idle: 0,

@@ -9,14 +9,15 @@ import { BpfMap } from '../maps/index.js';
 import { Program } from '../programs/index.js';
 import { RingBufferReader } from '../readers/index.js';
 import { openGoBinary } from '../symbols/index.js';
-import { dupFd, SyscallError } from '../syscall/index.js';
+import { dupFd, Epoll, EPOLLET, EPOLLIN, SyscallError } from '../syscall/index.js';
 import { loadCollection, loadCollectionSpec, type Collection } from '../loader/index.js';
 import { u32, u64 } from '../codec/index.js';
 import { compareMinor } from '../go/index.js';
-import { GoroutineAttribution } from './attribution.js';
+import { GoroutineAttribution, isBirth } from './attribution.js';
 import { watchProcessExit, type ProcessExitWatch } from './process-exit.js';
 import { buildCasgstatusProbe, CONFIG, STATS, STATS_ENTRIES } from './probe.js';
-import { decodeTransition, stateMask, type GoroutineTransition } from './record.js';
+import { decodeTransitionAt, RECORD, stateMask, type GoroutineTransition } from './record.js';
+import type { RecordBatch } from '../readers/batch.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 
 /** A goroutine tracer that cannot be set up or used. */
@@ -129,6 +130,14 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly #exit: ProcessExitWatch | undefined;
   readonly #maxLatencyMs: number;
   readonly #batching: boolean;
+  /** Unread bytes that make wait() return at once when batching (the probe's wake-up threshold). */
+  readonly #wakeupBytes: number;
+  /**
+   * Edge-triggered epoll on the ring: it reports the probe's wake-ups only, not "data available"
+   * (a ring buffer's poll is level-triggered on any unread byte, which would end every wait at
+   * once while a few records lie below the batching threshold).
+   */
+  readonly #wakeups: Epoll;
   #finalStats: GoroutineTracerStats | undefined;
   /** Link-time address of runtime.casgstatus: the base of the pcs the probe sends. */
   readonly #casgstatus: bigint;
@@ -136,9 +145,14 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   #lastWait: Promise<void> = Promise.resolve();
   #detached = false;
   #closed = false;
-  #closedSignal: { promise: Promise<void>; resolve(): void };
+  /**
+   * The pending waits' wake-ups, called on close() and when the target exits. A set rather than
+   * reactions on a long-lived promise: a wait that ends removes its own, so a tracer that waits
+   * for hours keeps nothing of its past waits.
+   */
+  readonly #waiters = new Set<() => void>();
 
-  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; batching: boolean }) {
+  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; wakeups: Epoll; wakeupBytes: number }) {
     this.binary = binary;
     this.info = info;
     this.pid = options.pid;
@@ -146,14 +160,14 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.#link = parts.link;
     this.#stats = parts.stats;
     this.#reader = parts.reader;
-    this.#batching = parts.batching;
+    this.#wakeupBytes = parts.wakeupBytes;
+    this.#batching = parts.wakeupBytes > 0;
+    this.#wakeups = parts.wakeups;
     this.#maxLatencyMs = options.maxLatencyMs ?? 50;
     this.#attribution = new GoroutineAttribution({ goidAssignedBeforeBirth: compareMinor(info.version, { major: 1, minor: 24 }) >= 0 });
     this.#exit = options.pid === undefined ? undefined : watchProcessExit(options.pid);
     this.#casgstatus = BigInt(info.functions.lookup('runtime.casgstatus') ?? 0);
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.#closedSignal = { promise, resolve };
+    void this.#exit?.exited.then(() => this.#wakeWaiters());
   }
 
   /** Inspects the binary, loads the probe, attaches it to runtime.casgstatus. */
@@ -197,6 +211,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       config.update(0, value);
       // The reader before the link: no record is written before something can read it.
       const reader = keep(new RingBufferReader(events));
+      const wakeups = keep(new Epoll(1));
+      wakeups.add(events.fd, 0, EPOLLIN + EPOLLET); // + : EPOLLET is bit 31, and | would make it negative
       let link: PerfEventLink;
       try {
         link = keep(attachUprobe(program, options.binary, { symbol: 'runtime.casgstatus', pid: options.pid }));
@@ -206,7 +222,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         }
         throw e;
       }
-      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, batching: wakeupBytes > 0 });
+      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, wakeups, wakeupBytes });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
       throw e;
@@ -217,6 +233,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    * Delivers the transitions recorded so far, each credited to its goroutine. A goroutine's birth
    * (idle → dead, dead → runnable) is delivered with its g's next transition, once its goid is
    * known; finish() delivers or counts what is still held. Returns how many were delivered.
+   * A callback that throws ends the poll (the transitions after it come with the next poll); one
+   * that closes the tracer ends it too.
    */
   poll(onTransition: (t: GoroutineTransition) => void, max = Infinity): number {
     if (this.#closed) return 0;
@@ -225,16 +243,54 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       n++;
       onTransition(t);
     };
-    this.#reader.poll((r) => {
-      const t = decodeTransition(r);
-      if (t.startPc !== undefined) {
-        // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
-        t.startPc = BigInt.asUintN(64, t.startPc + this.#casgstatus);
-        t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + this.#casgstatus);
-      }
-      this.#attribution.push(t, emit);
-    }, max);
+    while (this.#carried.length > 0 && !this.#closed) this.#attribution.push(this.#carried.shift()!, emit);
+    if (this.#closed) return n;
+    // Records in place, many per call (the reader's batch API): numbers from the record's 32-bit
+    // words, one BigInt per 64-bit field, no Buffer view per record.
+    this.#reader.pollBatch((batch) => this.#decodeBatch(batch, emit), max);
     return n;
+  }
+
+  /** The ring's data area as 64-bit words, made once per mapping. */
+  #doubles: BigUint64Array | undefined;
+  /** Transitions of a batch whose delivery threw, after the one that threw: the next poll delivers them first. */
+  readonly #carried: GoroutineTransition[] = [];
+
+  #decodeBatch(batch: RecordBatch, emit: (t: GoroutineTransition) => void): void {
+    const words = batch.words;
+    let doubles = this.#doubles;
+    if (doubles === undefined || doubles.buffer !== words.buffer || doubles.byteOffset !== words.byteOffset) {
+      doubles = this.#doubles = new BigUint64Array(words.buffer, words.byteOffset, words.length >>> 1);
+    }
+    const offsets = batch.offsets;
+    const count = batch.count;
+    const attribution = this.#attribution;
+    let i = 0;
+    try {
+      for (; i < count; i++) {
+        const offset = offsets[i];
+        const t = this.#decode(words, doubles, offset);
+        const w = (offset + RECORD.gp) >>> 2;
+        attribution.pushAt(t, words[w] + words[w + 1] * 0x1_0000_0000, isBirth(t), emit);
+        // The callback closed the tracer: the ring is unmapped, read nothing more of it.
+        if (this.#closed) return;
+      }
+    } catch (e) {
+      // The reader releases a batch whole once its callback returns or throws; what follows the
+      // record whose delivery threw is kept for the next poll rather than lost.
+      if (!this.#closed) for (let j = i + 1; j < count; j++) this.#carried.push(this.#decode(words, doubles, offsets[j]));
+      throw e;
+    }
+  }
+
+  #decode(words: Uint32Array, doubles: BigUint64Array, offset: number): GoroutineTransition {
+    const t = decodeTransitionAt(words, doubles, offset);
+    if (t.startPc !== undefined) {
+      // The probe sent them relative to runtime.casgstatus as loaded: rebase on its link-time address.
+      t.startPc = BigInt.asUintN(64, t.startPc + this.#casgstatus);
+      t.createdAtPc = BigInt.asUintN(64, t.createdAtPc! + this.#casgstatus);
+    }
+    return t;
   }
 
   /**
@@ -244,30 +300,34 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   async wait(timeoutMs = -1, options: WaitOptions = {}): Promise<boolean> {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     const signal = options.signal;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<false>((r) => {
-      if (!signal) return;
-      if (signal.aborted) r(false);
-      onAbort = () => r(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const stop = Promise.race([aborted, this.#closedSignal.promise.then(() => false as const), this.#exit ? this.#exit.exited.then(() => false as const) : new Promise<false>(() => undefined)]);
+    let wake!: () => void;
+    const stop = new Promise<false>((r) => (wake = () => r(false)));
+    this.#waiters.add(wake);
+    signal?.addEventListener('abort', wake, { once: true });
+    // When batching, records below the threshold are reported once they may have waited
+    // maxLatencyMs: those unread now arrived after the caller's last poll, so from now on.
+    let due = Date.now() + this.#maxLatencyMs;
     try {
       for (;;) {
         if (this.#closed || signal?.aborted || this.#exit?.hasExited) return false;
-        if (this.#reader.pending > 0) return true;
-        const left = deadline - Date.now();
+        const pending = this.#reader.pending;
+        const now = Date.now();
+        if (pending > 0 && (!this.#batching || pending >= this.#wakeupBytes || now >= due)) return true;
+        // Nothing unread at the latency deadline: the next record gets a full maxLatencyMs.
+        if (pending === 0 && now >= due) due = now + this.#maxLatencyMs;
+        const left = deadline - now;
         if (left <= 0) return false;
-        const slice = this.#batching ? Math.min(left, this.#maxLatencyMs) : left;
-        const waiting = this.#reader.wait(slice === Infinity ? -1 : Math.ceil(slice));
+        const slice = this.#batching ? Math.min(left, due - now) : left;
+        const waiting = this.#wakeups.wait(slice === Infinity ? -1 : Math.ceil(slice));
         this.#lastWait = waiting.then(() => undefined, () => undefined);
         const ready = await Promise.race([waiting, stop]);
-        if (ready) return !this.#closed;
-        // A timed-out slice with records below the wake-up threshold: they have waited long enough.
-        if (!this.#closed && this.#reader.pending > 0) return true;
+        if (ready === false || this.#closed) return false;
+        // A wake-up or the end of a slice: the checks above decide (a wake-up may be a stale
+        // one, from records a poll has already read).
       }
     } finally {
-      if (onAbort) signal!.removeEventListener('abort', onAbort);
+      this.#waiters.delete(wake);
+      signal?.removeEventListener('abort', wake);
     }
   }
 
@@ -357,11 +417,16 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     if (this.#closed) return;
     this.#closed = true;
     this.#exit?.stop();
-    this.#closedSignal.resolve();
+    this.#wakeWaiters();
     for (const x of this.#owned) {
       if (x === this.#link && this.#detached) continue;
       x.close();
     }
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
   }
 
   /** Same as close(). */

@@ -13,6 +13,8 @@ const EPOLL_CLOEXEC = 0x80000;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
 export const EPOLLIN = 1;
+/** Edge-triggered: report an fd when it becomes ready (a wake-up), not while it stays ready. */
+export const EPOLLET = 0x8000_0000;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 
