@@ -4,9 +4,10 @@
 // - the streaming tracer's raw records, aggregated here into intervals per g by this file's own
 //   code (and, as a second opinion, by GoroutineSummary, which keys by goid instead);
 // - bpftool, for what stays loaded after close.
-import { describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { run } from '../src/cli/goroutines.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GoroutineSummary, GoroutineSummaryProbe, GoroutineTracer, GoroutineTracerError, stateName, type GoroutineTransition, type KernelSummary } from '../src/goroutines/index.js';
@@ -269,5 +270,79 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summ
     expect(probe.finish()).toBe(k);
     expect(k.births).toBeGreaterThanOrEqual(3);
     expect(() => GoroutineSummaryProbe.open({ binary: path, pid: 0x3ffffff0 })).toThrow(/process \d+ is gone/);
+  });
+});
+
+describe('ebpf goroutines --summary-only: flags', () => {
+  it.each([['--top'], ['--trace-out', 'x.json'], ['--states', 'running'], ['--ring-size', '4096'], ['--max-latency', '5']])('--summary-only %s fails at once with exit 2', async (...flag) => {
+    let stderr = '';
+    const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+    try {
+      expect(await run(['--summary-only', ...flag, '--', 'true'])).toBe(2);
+    } finally {
+      e.mockRestore();
+    }
+    expect(stderr).toContain(`--summary-only keeps no record per event, so it takes no ${flag[0]}`);
+  });
+});
+
+/**
+ * Ids of the loaded programs named casgstatus_sum. (bpftool here is built without the pids of a
+ * program's holders, so the test takes the ids that appear while its command runs.)
+ */
+function summaryProbeIds(): number[] {
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { id: number; name?: string }[];
+  return progs.filter((p) => p.name === 'casgstatus_sum').map((p) => p.id);
+}
+
+describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines --summary-only, live', () => {
+  it('--json: a start line and one summary line; the command\'s own output goes to stderr', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--summary-only', '--json', '--', join(FIXTURES, 'workload'), '-waves', '2', '-n', '3', '-wait=false'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.type)).toEqual(['start', 'summary']);
+    const s = lines[1] as unknown as KernelSummary & { stoppedBy: string };
+    expect(s.stoppedBy).toBe('exit');
+    // 2 waves of 3 goroutines of 4 kinds, each printing its goid (to stderr here).
+    expect([...r.stderr.matchAll(/^goid \d+ main\.\w+$/gm)].length).toBe(24);
+    expect(s.births).toBeGreaterThanOrEqual(24);
+    expect(s.deaths).toBeGreaterThanOrEqual(24);
+    expect(s.waitReasons['chan receive']!.intervals).toBeGreaterThanOrEqual(6);
+    expect(s.schedulingLatency.count).toBeGreaterThan(24);
+    expect(Object.values(s.byKind).reduce((a, b) => a + b, 0)).toBe(s.transitions);
+  });
+
+  it('SIGINT to the process group of npm run demo -- --summary-only: the summary, and nothing attached', async () => {
+    const looping = [join(FIXTURES, 'goroutines'), '-n', '50', '-loop', '1000000', '-q', '-wait=false'];
+    const before = new Set(summaryProbeIds());
+    const p = spawn('npm', ['run', '--silent', 'demo', '--', '--summary-only', '--json', '--', ...looping], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = new Promise<void>((r) => p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('"type":"start"')) r(); }));
+    const closed = new Promise<void>((r) => p.on('close', () => r()));
+    try {
+      await Promise.race([started, closed.then(() => { throw new Error(`ended before tracing: ${stderr}`); })]);
+      await new Promise((r) => setTimeout(r, 1000));
+      const pids = spawnSync('ps', ['-o', 'pid=', '-g', String(p.pid)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+      const ours = summaryProbeIds().filter((id) => !before.has(id));
+      expect(ours.length).toBe(1);
+      process.kill(-p.pid!, 'SIGINT');
+      await Promise.race([closed, new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit: ${stderr}`)), 30_000))]);
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const s = lines[lines.length - 1] as unknown as KernelSummary & { type: string; stoppedBy: string };
+      expect(s.type).toBe('summary');
+      expect(s.stoppedBy).toBe('SIGINT');
+      expect(s.transitions).toBeGreaterThan(100);
+      expect(s.timePerState.running!.totalMs).toBeGreaterThan(0);
+      for (const pid of pids) expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')).toBe(false);
+      expect(summaryProbeIds().filter((id) => ours.includes(id))).toEqual([]);
+    } finally {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone: what the test wants
+      }
+    }
   });
 });
