@@ -9,8 +9,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { run } from '../src/cli/goroutines.js';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { GoroutineSummary, GoroutineSummaryProbe, GoroutineTracer, GoroutineTracerError, stateName, type GoroutineTransition, type KernelSummary } from '../src/goroutines/index.js';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { casgstatusAbi, parseGoVersion } from '../src/go/index.js';
+import { Program } from '../src/programs/index.js';
+import { BpfMap } from '../src/maps/index.js';
+import { buildSummaryProbe, GOROUTINE_SUMMARY_SLOTS, GoroutineSummary, GoroutineSummaryProbe, GoroutineTracer, GoroutineTracerError, stateName, type GoroutineTransition, type KernelSummary } from '../src/goroutines/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 
 const FIXTURES = resolve('test/fixtures/go');
@@ -18,6 +22,7 @@ const WORKLOADS = ['workload', 'workload-stripped', 'workload-pie'] as const;
 const DEAD = 6;
 const WAITING = 4;
 const base = (s: number): number => s & 0xfff;
+const esbuild = join(dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)), 'bin', 'esbuild');
 
 /** Starts a fixture that prints "ready", then on go() runs and returns its output. */
 async function startFixture(path: string, args: string[]): Promise<{ pid: number; go(): Promise<string> }> {
@@ -140,7 +145,45 @@ async function sameRun(variant: string, args: string[]): Promise<{ k: KernelSumm
   return { k, records, tracer, out };
 }
 
+describe.runIf(need(isRoot, 'loading programs needs root'))('the aggregating probe and the verifier', () => {
+  // The fixtures only exercise amd64's register ABI live; the kernel's verifier still judges the
+  // other variants the tables give: ABI0 on the stack before Go 1.17, arm64's registers X0-X2.
+  // (arm64's ABI0 reads user_pt_regs.sp at 248, past the end of this x86-64 kernel's pt_regs:
+  // only an arm64 kernel can judge it.)
+  it.each([
+    ['amd64', '1.16', 80], ['amd64', '1.19', 176], ['arm64', '1.19', 176], ['amd64', '1.19', undefined],
+  ] as const)('%s Go %s (g.waitreason at %s): the kernel accepts it', (arch, version, waitreasonOffset) => {
+    const abi = casgstatusAbi(parseGoVersion(`go${version}`)!, arch);
+    expect(abi.kind).toBe(version === '1.19' ? 'registers' : 'stack');
+    using config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 });
+    using gstate = BpfMap.create({ type: 'HASH', keySize: 16, valueSize: 16, maxEntries: 16 });
+    using sums = BpfMap.create({ type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: GOROUTINE_SUMMARY_SLOTS.size });
+    using prog = Program.load({ type: 'KPROBE', instructions: buildSummaryProbe({ abi, waitreasonOffset }), maps: { config, gstate, sums } });
+    expect(prog.fd).toBeGreaterThan(0);
+  });
+});
+
 describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summary, live', () => {
+  it('esbuild (a newer, stripped Go): as many transitions as the streaming tracer, wait reasons named', async () => {
+    const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', esbuild, createRequire(import.meta.url).resolve('esbuild'), '--bundle', '--platform=node', '--log-level=error'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    await new Promise<void>((r, j) => { child.once('spawn', r); child.once('error', j); });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    using probe = GoroutineSummaryProbe.open({ binary: esbuild, pid: child.pid });
+    using tracer = GoroutineTracer.open({ binary: esbuild, pid: child.pid });
+    child.stdin!.end('go\n');
+    await exited;
+    const records: GoroutineTransition[] = [];
+    const stats = tracer.finish((t) => records.push(t));
+    const k = probe.finish();
+    expect(stats.lost).toBe(0n);
+    expect(k.transitions).toBe(Number(stats.records));
+    expect(k.transitions).toBeGreaterThan(50);
+    expect(k.stats).toEqual({ chainBreaks: 0, updateFailures: 0, reasonReadFailures: 0 });
+    // Every reason has a name from the binary's runtime, none is "unknown" or a bare number.
+    expect(Object.keys(k.waitReasons).length).toBeGreaterThan(0);
+    for (const reason of Object.keys(k.waitReasons)) expect(tracer.info.waitReasons).toContain(reason);
+  });
+
   it.each(WORKLOADS)('%s: transition counts equal the streamed records, time per state and per wait reason within 1 percent + 1 ms', async (variant) => {
     const { k, records, tracer } = await sameRun(variant, ['-waves', '3', '-n', '4']);
     const stats = tracer.stats();
