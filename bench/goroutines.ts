@@ -12,7 +12,7 @@ export interface GoroutineBenchResult {
   untracedMs: number;
   ours: { ms: number; slowdown: number; events: number; lost: number };
   /** The in-kernel summary (GoroutineSummaryProbe): aggregated in maps, read once at the end. */
-  kernelSummary: { ms: number; slowdown: number; transitions: number; readMs: number };
+  kernelSummary: { ms: number; slowdown: number; transitions: number; finishMs: number };
   /** The floor: an empty uprobe program on the same function, nothing read, nothing sent. */
   emptyUprobe: { ms: number; slowdown: number };
   /** The tracer's own CPU (this process, user + system): opening it, and per event while tracing. */
@@ -75,13 +75,13 @@ async function tracedByUs(quick: boolean): Promise<OursRound> {
 }
 
 /** The in-kernel summary on the same workload: nothing crosses to user space until the end. */
-async function summarizedInKernel(quick: boolean): Promise<{ ms: number; transitions: number; readMs: number }> {
+async function summarizedInKernel(quick: boolean): Promise<{ ms: number; transitions: number; finishMs: number }> {
   const t = await startTarget(quick);
   const probe = GoroutineSummaryProbe.open({ binary: TARGET, pid: t.pid });
   const ms = elapsedMs(await t.go());
   const r0 = performance.now();
   const k = probe.finish();
-  return { ms, transitions: k.transitions, readMs: performance.now() - r0 };
+  return { ms, transitions: k.transitions, finishMs: performance.now() - r0 };
 }
 
 /** The floor of any tracer's slowdown: a uprobe on runtime.casgstatus whose program only returns. */
@@ -141,7 +141,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
   const base: number[] = [];
   const ours: OursRound[] = [];
   const empty: number[] = [];
-  const summarized: { ms: number; transitions: number; readMs: number }[] = [];
+  const summarized: { ms: number; transitions: number; finishMs: number }[] = [];
   const theirs: { ms: number; events: number; lost: number }[] = [];
   const hasBpftrace = spawnSync('sh', ['-c', 'command -v bpftrace']).status === 0;
   let bpftraceError: string | undefined = hasBpftrace ? undefined : 'bpftrace is not installed';
@@ -176,6 +176,6 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     eventsPerSec: tracedEvents / (ours.reduce((a, r) => a + r.ms, 0) / 1000),
   };
   const summaryMs = median(summarized.map((x) => x.ms));
-  const kernelSummary = { ms: summaryMs, slowdown: summaryMs / untracedMs, transitions: median(summarized.map((x) => x.transitions)), readMs: median(summarized.map((x) => x.readMs)) };
+  const kernelSummary = { ms: summaryMs, slowdown: summaryMs / untracedMs, transitions: median(summarized.map((x) => x.transitions)), finishMs: median(summarized.map((x) => x.finishMs)) };
   return { untracedMs, ours: pick(ours), kernelSummary, emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs }, cpu, bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
 }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { GoBinaryInfo } from '../go/index.js';
 import { attachUprobe } from '../links/index.js';
 import { LinkError } from '../links/link.js';
-import { BpfMap } from '../maps/index.js';
+import { BpfMap, possibleCpus } from '../maps/index.js';
 import { Program } from '../programs/index.js';
 import { SyscallError } from '../syscall/index.js';
 import { u32, u64 } from '../codec/index.js';
@@ -265,16 +265,28 @@ export class GoroutineSummaryProbe {
   read(options: { until?: bigint } = {}): KernelSummary {
     if (this.#final) return this.#final;
     if (this.#closed) throw new GoroutineTracerError('read() after close(): call finish() to keep the final figures');
+    // One batch call for every slot; the raw values are possible CPUs × 8 bytes per slot.
     const sums: Sums = new Float64Array(SUMS.size);
+    const cpus = possibleCpus();
     let lastTs = 0n;
-    for (const [slot, perCpu] of this.#sums.lookupBatchPerCpu(SUMS.size)) {
-      if (slot === SUMS.lastTimestamp) {
-        for (const v of perCpu) if (v > lastTs) lastTs = v;
-        continue;
+    let cursor: Buffer | undefined;
+    for (;;) {
+      const r = this.#sums.lookupBatchRaw(SUMS.size, cursor);
+      for (let i = 0; i < r.count; i++) {
+        const slot = r.keys.readUInt32LE(i * 4);
+        if (slot === SUMS.lastTimestamp) {
+          for (let c = 0; c < cpus; c++) {
+            const v = r.values.readBigUInt64LE((i * cpus + c) * 8);
+            if (v > lastTs) lastTs = v;
+          }
+          continue;
+        }
+        let total = 0;
+        for (let c = 0; c < cpus; c++) total += Number(r.values.readBigUInt64LE((i * cpus + c) * 8));
+        sums[slot] = total;
       }
-      let total = 0n;
-      for (const v of perCpu) total += v;
-      sums[slot] = Number(total);
+      if (r.done || r.count === 0) break;
+      cursor = r.cursor;
     }
     const ended = !this.attached || this.targetHasExited;
     const until = options.until ?? (ended ? (lastTs > 0n ? lastTs : this.#openedAt) : process.hrtime.bigint());
