@@ -260,7 +260,9 @@ export class GoroutineSummaryProbe {
 
   /**
    * The figures so far. Intervals still open are closed at `until`: by default the read itself
-   * while the probe is attached and the target alive, else the latest transition seen.
+   * while the probe is attached and the target alive, else the latest transition seen. Without a
+   * pid, the goroutines of a process that exited while traced stay open until then too (the
+   * kernel sees no transition out of their last state).
    */
   read(options: { until?: bigint } = {}): KernelSummary {
     if (this.#final) return this.#final;
