@@ -1,14 +1,18 @@
 // Goroutine tracer overhead: how much a goroutine-heavy Go program slows down when traced by our
-// tracer, and by a bpftrace one-liner on the same probe, side by side in one run.
+// tracer, by our in-kernel summary (no record per event), and by a bpftrace one-liner on the same
+// probe, side by side in one run.
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { attachUprobe, GoroutineTracer, Program, ProgramBuilder, R0 } from '../src/index.js';
+import { GoroutineSummaryProbe } from '../src/goroutines/index.js';
 
 const TARGET = resolve('test/fixtures/go/goroutines');
 
 export interface GoroutineBenchResult {
   untracedMs: number;
   ours: { ms: number; slowdown: number; events: number; lost: number };
+  /** The in-kernel summary (GoroutineSummaryProbe): aggregated in maps, read once at the end. */
+  kernelSummary: { ms: number; slowdown: number; transitions: number; finishMs: number };
   /** The floor: an empty uprobe program on the same function, nothing read, nothing sent. */
   emptyUprobe: { ms: number; slowdown: number };
   /** The tracer's own CPU (this process, user + system): opening it, and per event while tracing. */
@@ -73,6 +77,16 @@ async function tracedByUs(quick: boolean): Promise<OursRound> {
   return { ms, events, lost, startupCpuMs, tracingCpuMs };
 }
 
+/** The in-kernel summary on the same workload: nothing crosses to user space until the end. */
+async function summarizedInKernel(quick: boolean): Promise<{ ms: number; transitions: number; finishMs: number }> {
+  const t = await startTarget(quick);
+  const probe = GoroutineSummaryProbe.open({ binary: TARGET, pid: t.pid });
+  const ms = elapsedMs(await t.go());
+  const r0 = performance.now();
+  const k = probe.finish();
+  return { ms, transitions: k.transitions, finishMs: performance.now() - r0 };
+}
+
 /** The floor of any tracer's slowdown: a uprobe on runtime.casgstatus whose program only returns. */
 async function emptyUprobe(quick: boolean): Promise<number> {
   const t = await startTarget(quick);
@@ -130,6 +144,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
   const base: number[] = [];
   const ours: OursRound[] = [];
   const empty: number[] = [];
+  const summarized: { ms: number; transitions: number; finishMs: number }[] = [];
   const theirs: { ms: number; events: number; lost: number }[] = [];
   const hasBpftrace = spawnSync('sh', ['-c', 'command -v bpftrace']).status === 0;
   let bpftraceError: string | undefined = hasBpftrace ? undefined : 'bpftrace is not installed';
@@ -139,6 +154,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     base.push(await untraced(quick));
     empty.push(await emptyUprobe(quick));
     ours.push(await tracedByUs(quick));
+    summarized.push(await summarizedInKernel(quick));
     if (!bpftraceError) {
       try {
         theirs.push(await tracedByBpftrace(quick));
@@ -162,5 +178,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     perEventNs: (tracingCpuMs * 1e6) / tracedEvents,
     eventsPerSec: tracedEvents / (ours.reduce((a, r) => a + r.ms, 0) / 1000),
   };
-  return { untracedMs, ours: pick(ours), emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs }, cpu, bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
+  const summaryMs = median(summarized.map((x) => x.ms));
+  const kernelSummary = { ms: summaryMs, slowdown: summaryMs / untracedMs, transitions: median(summarized.map((x) => x.transitions)), finishMs: median(summarized.map((x) => x.finishMs)) };
+  return { untracedMs, ours: pick(ours), kernelSummary, emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs }, cpu, bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
 }

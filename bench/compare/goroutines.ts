@@ -1,6 +1,7 @@
 // The goroutine tracer on a goroutine-heavy Go program (bench/goroutines.ts): its slowdown against
 // a bpftrace one-liner on the same probe and against the floor (an empty uprobe on the same
-// function), and the tracer's own CPU at start-up and per event.
+// function), the tracer's own CPU at start-up and per event, and the in-kernel summary mode's
+// slowdown against the same floor and against the streaming tracer.
 import { benchGoroutines } from '../goroutines.js';
 import { log, quick } from '../lib/measure.js';
 import { rows } from '../lib/table.js';
@@ -30,5 +31,17 @@ export async function benchGo(): Promise<void> {
     metric: 'goroutine tracer CPU per event', unit: 'ns', better: 'lower',
     ours: g.cpu.perEventNs, libbpf: undefined, cilium: undefined,
     note: `user + system CPU of the tracing process while the target runs, divided by the events delivered; ${(g.cpu.eventsPerSec / 1000).toFixed(0)}k events/s on this workload`,
+  });
+  const ks = g.kernelSummary;
+  const ksNote = `summary-only ${ks.ms.toFixed(0)} ms, ${ks.transitions} transitions aggregated in the kernel, finish() (detach, read the maps, close) took ${ks.finishMs.toFixed(1)} ms; untraced ${g.untracedMs.toFixed(0)} ms`;
+  rows.push({
+    metric: 'goroutine summary-only slowdown (vs empty uprobe)', unit: 'x', better: 'lower', target: 1.1,
+    ours: ks.slowdown, libbpf: undefined, cilium: undefined, otherAnchor: { name: 'empty uprobe', value: g.emptyUprobe.slowdown },
+    note: `GoroutineSummaryProbe (ebpf goroutines --summary-only): no record per event; the floor ${g.emptyUprobe.ms.toFixed(0)} ms; ${ksNote}`,
+  });
+  rows.push({
+    metric: 'goroutine summary-only slowdown (vs streaming)', unit: 'x', better: 'lower', target: 1.0,
+    ours: ks.slowdown, libbpf: undefined, cilium: undefined, otherAnchor: { name: 'streaming tracer', value: g.ours.slowdown },
+    note: `the same workload traced by GoroutineTracer (a ring record per event, read and decoded in Node): ${ours}; ${ksNote}`,
   });
 }

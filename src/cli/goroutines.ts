@@ -30,6 +30,8 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
   --trace-out FILE   also write a Chrome/Perfetto trace (JSON) to FILE
   --states a,b       only transitions into or out of these states (runnable, running, waiting, ...)
   --quiet            the summary only
+  --summary-only     aggregate in the kernel (time per state and wait reason, latency
+                     histogram); no record per event, the summary at the end
   --top              a live view, redrawn every second: goroutines by state and start
                      function, the longest waiters and why (then the summary)
   --max-latency MS   longest a record waits before it is read (default 50)
@@ -38,13 +40,15 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
 `;
 
 
-interface Options {
+export interface Options {
   pid?: number;
   binary?: string;
   command?: string[];
   json: boolean;
   quiet: boolean;
   top: boolean;
+  /** --summary-only: the in-kernel summary (cli/goroutines-summary.ts). */
+  summaryOnly: boolean;
   traceOut?: string;
   states?: string[];
   maxLatencyMs: number;
@@ -66,6 +70,7 @@ function parse(argv: string[]): Options | 'help' {
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         top: { type: 'boolean', default: false },
+        'summary-only': { type: 'boolean', default: false },
         'trace-out': { type: 'string' },
         states: { type: 'string' },
         'max-latency': { type: 'string' },
@@ -77,7 +82,11 @@ function parse(argv: string[]): Options | 'help' {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return 'help';
-  const o: Options = { json: values.json, quiet: values.quiet, top: values.top, maxLatencyMs: 50 };
+  const o: Options = { json: values.json, quiet: values.quiet, top: values.top, summaryOnly: values['summary-only'], maxLatencyMs: 50 };
+  if (o.summaryOnly) {
+    const streamingOnly = (['top', 'trace-out', 'states', 'max-latency', 'ring-size'] as const).filter((k) => values[k] !== undefined && values[k] !== false);
+    if (streamingOnly.length > 0) throw new UsageError(`--summary-only keeps no record per event, so it takes no ${streamingOnly.map((k) => `--${k}`).join(', ')}`);
+  }
   if (o.top && o.json) throw new UsageError('--top is a view for a terminal; it cannot be combined with --json');
   const targets = [values.pid !== undefined, values.binary !== undefined, dash >= 0].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give one target: --pid, --binary or -- COMMAND');
@@ -122,7 +131,7 @@ function parse(argv: string[]): Options | 'help' {
 }
 
 /** The executable on PATH, as a path. */
-function which(cmd: string): string {
+export function which(cmd: string): string {
   if (cmd.includes('/')) return cmd;
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const p = join(dir, cmd);
@@ -135,7 +144,7 @@ function which(cmd: string): string {
  * The demo: esbuild's executable as npm installs it (a real, stripped Go binary) bundling esbuild's
  * own JavaScript API to stdout. Nothing is written to disk.
  */
-function demoCommand(): string[] {
+export function demoCommand(): string[] {
   const require = createRequire(import.meta.url);
   let binary: string;
   let input: string;
@@ -164,7 +173,7 @@ class Out {
 }
 
 /** Synchronous write of the whole string (a pipe may take it in pieces). */
-function writeAll(fd: number, s: string): void {
+export function writeAll(fd: number, s: string): void {
   const b = Buffer.from(s);
   for (let off = 0; off < b.length; ) {
     try {
@@ -223,7 +232,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await trace(o);
+    return await (o.summaryOnly ? (await import('./goroutines-summary.js')).summarizeInKernel(o) : trace(o));
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`ebpf goroutines: ${e.message}\n`);

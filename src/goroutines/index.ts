@@ -6,3 +6,5 @@ export { processAlive, watchProcessExit, type ProcessExitWatch } from './process
 export { GoroutineSummary, percentile, type LatencyHistogram, type LiveGoroutine, type StateSlice, type StateTime, type SummaryReport } from './summary.js';
 export { renderTop, type TopFrame } from './top.js';
 export { chromeTrace, type TraceEvent } from './chrome-trace.js';
+export { GoroutineSummaryProbe, type GoroutineSummaryProbeOptions, type KernelStateTime, type KernelSummary, type KernelSummaryStats, type Log2Histogram, type SummaryWaitOptions } from './kernel-summary.js';
+export { buildSummaryProbe, SUMS as GOROUTINE_SUMMARY_SLOTS, type SummaryProbeFacts } from './summary-probe.js';
