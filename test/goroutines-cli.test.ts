@@ -3,7 +3,7 @@
 // with figures read after the final drain (records == delivered + lost + unattributed) and leave
 // nothing attached.
 import { describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,13 +63,16 @@ function groupPids(pgid: number): number[] {
   return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
 }
 
-/** Programs named casgstatus that any of `pids` holds (bpftool -j lists each program's holders). */
-function casgstatusHeldBy(pids: number[]): unknown[] {
-  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { name?: string; pids?: { pid: number }[] }[];
-  return progs.filter((p) => p.name === 'casgstatus' && (p.pids ?? []).some((h) => pids.includes(h.pid)));
+/**
+ * Whether the kernel still has program `id` (the tracer's uprobe, named by the start line). A
+ * program freed with its last fd is gone from `bpftool prog show id`; ids are not reused soon
+ * (the kernel allocates them cyclically), so a gone id cannot be confused with a new program.
+ */
+function programExists(id: number): boolean {
+  return spawnSync('bpftool', ['prog', 'show', 'id', String(id)], { encoding: 'utf8' }).status === 0;
 }
 
-interface Run { lines: Record<string, unknown>[]; stderr: string; code: number | null; signal: string | null; pids: number[] }
+interface Run { lines: Record<string, unknown>[]; stderr: string; code: number | null; signal: string | null; pids: number[]; programLoadedWhileTracing: boolean }
 
 /** Starts `cmd` in its own process group; `act` gets the group id once the tracer says "start". */
 async function traceUntil(cmd: string[], act: (pgid: number) => void | Promise<void>): Promise<Run> {
@@ -84,9 +87,11 @@ async function traceUntil(cmd: string[], act: (pgid: number) => void | Promise<v
     await Promise.race([started, closed.then(() => { throw new Error(`ended before tracing: ${stderr}`); })]);
     await new Promise((r) => setTimeout(r, 1000));
     pids = groupPids(p.pid!);
+    // The check after exit must be able to fail: the start line's program exists while tracing.
+    const programLoadedWhileTracing = programExists((JSON.parse(out.split('\n')[0]!) as { programId: number }).programId);
     await act(p.pid!);
     const [code, signal] = await Promise.race([closed, new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit: ${stderr}`)), 30_000))]);
-    return { lines: out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stderr, code, signal, pids };
+    return { lines: out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stderr, code, signal, pids, programLoadedWhileTracing };
   } finally {
     try {
       process.kill(-p.pid!, 'SIGKILL');
@@ -104,9 +109,12 @@ function expectCompleteSummary(r: Run, stoppedBy: string): void {
   // Stats read after the uprobe was removed and the ring drained: every record that passed the
   // filter was delivered, lost (ring full) or is a birth without a goid.
   expect(summary.records).toBe((summary.transitions as number) + (summary.lost as number) + (summary.unattributed as number));
-  // Nothing is left: the group's processes are gone and no program is held by any of them.
+  // Nothing is left: the group's processes are gone and the tracer's program with them.
   for (const pid of r.pids) expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')).toBe(false);
-  expect(casgstatusHeldBy(r.pids)).toEqual([]);
+  const programId = r.lines[0].programId as number;
+  expect(programId).toBeGreaterThan(0);
+  expect(r.programLoadedWhileTracing).toBe(true);
+  expect(programExists(programId)).toBe(false);
 }
 
 describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines: live', () => {

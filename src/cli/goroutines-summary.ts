@@ -89,7 +89,7 @@ export async function summarizeInKernel(o: Options): Promise<number> {
     probe = GoroutineSummaryProbe.open({ binary, pid });
     const info = probe.info;
     if (o.json) {
-      print([JSON.stringify({ type: 'start', mode: 'summary', binary, pid: pid ?? null, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings })]);
+      print([JSON.stringify({ type: 'start', mode: 'summary', binary, pid: pid ?? null, programId: probe.programId, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings })]);
     } else {
       print([`summarizing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'} in the kernel: ${info.version.raw}, ${info.abi.kind} ABI; Ctrl-C ends it`, ...[...info.warnings, ...info.notes].map((w) => `  note: ${w}`)]);
     }

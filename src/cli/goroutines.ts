@@ -283,7 +283,7 @@ async function trace(o: Options): Promise<number> {
     tracer = GoroutineTracer.open({ binary, pid, states: o.states, maxLatencyMs: o.maxLatencyMs, ringSize: o.ringSize });
     const info = tracer.info;
     if (o.json) {
-      out.line(JSON.stringify({ type: 'start', binary, pid: pid ?? null, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings }));
+      out.line(JSON.stringify({ type: 'start', binary, pid: pid ?? null, programId: tracer.programId, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings }));
       out.flush();
     } else {
       out.line(`tracing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'}: ${info.version.raw}, goid at +${info.goidOffset} (from ${info.goidOffsetSource}), ${info.abi.kind} ABI`);

@@ -120,6 +120,8 @@ export interface WaitOptions {
 export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   readonly info: GoBinaryInfo;
   readonly binary: string;
+  /** The kernel's id of the uprobe program (bpftool prog show id N), e.g. to check it is gone after close. */
+  readonly programId: number;
   readonly pid: number | undefined;
   /** Everything opened, closed in this order: link first, maps last. */
   readonly #owned: { close(): void }[];
@@ -152,8 +154,9 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    */
   readonly #waiters = new Set<() => void>();
 
-  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; wakeups: Epoll; wakeupBytes: number }) {
+  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; wakeups: Epoll; wakeupBytes: number; programId: number }) {
     this.binary = binary;
+    this.programId = parts.programId;
     this.info = info;
     this.pid = options.pid;
     this.#owned = parts.owned;
@@ -222,7 +225,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         }
         throw e;
       }
-      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, wakeups, wakeupBytes });
+      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, wakeups, wakeupBytes, programId: program.info().id });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
       throw e;
