@@ -6,3 +6,5 @@ export { processAlive, watchProcessExit, type ProcessExitWatch } from './process
 export { GoroutineSummary, percentile, type LatencyHistogram, type LiveGoroutine, type StateSlice, type StateTime, type SummaryReport } from './summary.js';
 export { renderTop, type TopFrame } from './top.js';
 export { chromeTrace, type TraceEvent } from './chrome-trace.js';
+// Go executables on this machine, opened by path (Go's elf.Open), as the tracer reads them.
+export { elfBinaryImage, openGoBinary } from '../symbols/index.js';
