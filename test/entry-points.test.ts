@@ -20,12 +20,21 @@ function sourceOf(entry: string): string {
   return js.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts');
 }
 
-/** Imports `files` in a fresh node where koffi cannot load; returns what each exported, or throws with stderr. */
-function importWithoutFfi(files: string[], env: Record<string, string> = {}): Record<string, string[]> {
-  const script = `
-    import { register } from 'node:module';
+// koffi made unloadable in a child: by the module hooks for `import`, and by a patched CommonJS loader
+// for `require` (the syscall layer loads koffi through require on first use).
+const NO_FFI_PRELUDE = `
+    import Module, { register } from 'node:module';
     import { pathToFileURL } from 'node:url';
     register(pathToFileURL('test/fixtures/no-native-hooks.mjs'));
+    const cjsLoad = Module._load;
+    Module._load = function (request, ...rest) {
+      if (request === 'koffi' || request === 'ffi-rs') throw new Error('native FFI ' + request + ' is not available here');
+      return cjsLoad.call(this, request, ...rest);
+    };`;
+
+/** Imports `files` in a fresh node where koffi cannot load; returns what each exported, or throws with stderr. */
+function importWithoutFfi(files: string[], env: Record<string, string> = {}): Record<string, string[]> {
+  const script = `${NO_FFI_PRELUDE}
     const out = {};
     for (const f of ${JSON.stringify(files)}) out[f] = Object.keys(await import(pathToFileURL(f).href)).sort();
     console.log(JSON.stringify(out));`;
@@ -54,8 +63,15 @@ describe('entry points', () => {
     expect(out[sourceOf('./go')].length).toBeGreaterThan(3);
   });
 
-  it('the hook is real: a kernel entry point does need the FFI', () => {
-    expect(() => importWithoutFfi([sourceOf('./link')])).toThrow(/native FFI koffi is not available/);
+  it('the hook is real: a kernel entry point imports without the FFI, and its first call says koffi does not load', () => {
+    const script = `${NO_FFI_PRELUDE}
+      const { BpfMap } = await import(pathToFileURL('src/index.ts').href);
+      const { attachXdp } = await import(pathToFileURL('src/links/index.ts').href);
+      try { BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }); console.log('created'); }
+      catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause?.message, attach: typeof attachXdp })); }`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim()) as Record<string, string>;
+    expect(out).toMatchObject({ name: 'EbpfError', code: 'ERR_NATIVE', cause: 'native FFI koffi is not available here', attach: 'function' });
+    expect(out.message).toMatch(/the native FFI \(koffi\) does not load here.*pure entry points/);
   });
 
   it('on a simulated big-endian host the pure entry points import and parse both byte orders', () => {
