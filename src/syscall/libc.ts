@@ -52,6 +52,8 @@ let bound: Bound | undefined;
 let syscall4: Fn4 = (nr, a, b, c) => { bindLibc(); return syscall4(nr, a, b, c); };
 let syscall6: Fn6 = (nr, a, b, c, d, e) => { bindLibc(); return syscall6(nr, a, b, c, d, e); };
 let errnoView: Int32Array = new Int32Array(1);
+// The other functions: undefined until bound, checked once per call.
+let c: Bound['c'] | undefined;
 
 function bindFunctions(bind: <T>(prototype: string) => T) {
   return {
@@ -111,6 +113,7 @@ function bindLibc(): Bound {
   syscall4 = bound.syscall4;
   syscall6 = bound.syscall6;
   errnoView = bound.errno;
+  c = bound.c;
   return bound;
 }
 
@@ -133,8 +136,8 @@ export function syscall5Raw(nr: number, a: number, b: number, c: number, d: numb
 
 // The table of bound functions; the first use binds libc. A failed call's errno is read right after
 // it, before any other call on this thread.
-const fns = (): Bound['c'] => (bound ?? bindLibc()).c;
-const orErrno = (r: number): number => (r === -1 ? -bound!.errno[0] : r);
+const fns = (): Bound['c'] => c ?? bindLibc().c;
+const orErrno = (r: number): number => (r === -1 ? -errnoView[0] : r);
 
 // libc wrappers, each returning the result or -errno. All pointers are native addresses (numbers).
 export const libc = {
