@@ -10,7 +10,8 @@
 // Ours loads the producers from the same clang object (records.bpf.o) with loadCollection.
 import { spawnSync } from 'node:child_process';
 import { loadCollection } from '../src/loader/index.js';
-import { PerfEventArrayReader as NewPerf, RingBufferReader as NewRing, type RecordBatch } from '../src/index.js';
+import { RingBufferReader as NewRing, type RecordBatch } from '../src/ringbuf.js';
+import { PerfEventArrayReader as NewPerf } from '../src/perf.js';
 import { NativeMemory, syscall3Raw } from '../src/syscall/index.js';
 import { buildAnchors } from './anchors/build.js';
 

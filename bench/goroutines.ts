@@ -3,8 +3,11 @@
 // probe, side by side in one run.
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { attachUprobe, GoroutineTracer, Program, ProgramBuilder, R0 } from '../src/index.js';
 import { GoroutineSummaryProbe } from '../src/goroutines/index.js';
+import { Program } from '../src/index.js';
+import { ProgramBuilder, R0 } from '../src/asm/index.js';
+import { attachUprobe } from '../src/links/index.js';
+import { GoroutineTracer } from '../src/goroutines/index.js';
 
 const TARGET = resolve('test/fixtures/go/goroutines');
 

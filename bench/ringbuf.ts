@@ -7,9 +7,11 @@
 //   record per call while the reader consumes concurrently, woken through epoll: records/s
 //   delivered end to end, and records the kernel could not place (ring full).
 import { spawn } from 'node:child_process';
-import {
-  attachTracepoint, BpfMap, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10, RingBufferReader, Size, u32, u64,
-} from '../src/index.js';
+import { BpfMap, Program } from '../src/index.js';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R10, Size } from '../src/asm/index.js';
+import { u32, u64 } from '../src/codec/index.js';
+import { attachTracepoint } from '../src/links/index.js';
+import { RingBufferReader } from '../src/ringbuf.js';
 
 export interface RingResult {
   size: number;

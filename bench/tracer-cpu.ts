@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GoroutineTracer } from '../src/index.js';
+import { GoroutineTracer } from '../src/goroutines/index.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } } });
 const seconds = Number(values.seconds);

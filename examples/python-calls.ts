@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { attachUsdt, loadCollection, loadCollectionSpec, usdtMaps, type Link } from '../src/index.js';
+import { loadCollection, loadCollectionSpec } from '../src/index.js';
+import { attachUsdt, usdtMaps, type Link } from '../src/links/index.js';
 
 const OBJECT = join(import.meta.dirname, '../bpf/usdt.o');
 

@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { attachSockMap, BpfMap, inNetns, Program, ProgramBuilder, R2, R3, R4 } from '../src/index.js';
+import { BpfMap, Program } from '../src/index.js';
+import { ProgramBuilder, R2, R3, R4 } from '../src/asm/index.js';
+import { attachSockMap, inNetns } from '../src/links/index.js';
 // Making sockets inside the namespace takes raw calls (Node would make them in the root namespace).
 import { bindSockaddr, connectSockaddr, listenSocket, openSocket, setsockoptInt, sockaddrIn } from '../src/syscall/index.js';
 

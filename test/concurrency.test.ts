@@ -1,7 +1,11 @@
 // Defined behaviour when objects are used concurrently or out of order.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { BpfMap, Link, Program, ProgramBuilder, R0, R1, R2, R10, ReaderError, RingBufferReader, Size, u32, u64 } from '../src/index.js';
+import { BpfMap, Program } from '../src/index.js';
+import { ProgramBuilder, R0, R1, R2, R10, Size } from '../src/asm/index.js';
+import { u32, u64 } from '../src/codec/index.js';
+import { Link } from '../src/links/index.js';
+import { ReaderError, RingBufferReader } from '../src/ringbuf.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
 

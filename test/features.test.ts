@@ -9,7 +9,8 @@ import {
   isNotSupported, mapType, mapTypes, misc, miscFeatures, NotSupportedError, probeAll, programType, programTypes, requireFeature,
   type FeatureAnswer,
 } from '../src/features/index.js';
-import { BpfMap, Helper, MapType, ProgramType } from '../src/index.js';
+import { BpfMap, MapType, ProgramType } from '../src/index.js';
+import { Helper } from '../src/asm/index.js';
 import { run as cli } from '../src/cli/feature.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { featureVerdict, haveFeature, KNOWN_ABSENT, runningKernel } from './support/features.js';

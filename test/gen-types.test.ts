@@ -30,7 +30,7 @@ const moduleOf = (file: string): string => file.replace(/\.o$/, '').replace(/\./
 // enums, and lines that must not compile. Run as a script, it checks the runtime values.
 const USAGE = `
 import { readFileSync } from 'node:fs';
-import { btfCodec } from ${JSON.stringify(join(root, 'src/index.js'))};
+import { btfCodec } from ${JSON.stringify(join(root, 'src/codec/index.js'))};
 import { loadGoroutines, loadGoroutinesSpec, type config, type GoroutinesMaps } from './goroutines.js';
 import { loadXdpCounter } from './xdp_counter.js';
 import { pid_type } from './core.js';

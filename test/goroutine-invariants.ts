@@ -1,6 +1,6 @@
 // Invariants every traced run must satisfy, whatever the Go version: they hold for the real
 // runtime, so a violation is the tracer's fault (a transition credited to the wrong goroutine).
-import { G_SCAN, GoroutineState, stateName, type GoroutineTransition } from '../src/index.js';
+import { G_SCAN, GoroutineState, stateName, type GoroutineTransition } from '../src/goroutines/index.js';
 
 const base = (s: number): number => s & ~G_SCAN;
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { GoroutineTracer, inspectGoBinary, type GoroutineTransition } from '../src/index.js';
+import { GoroutineTracer, inspectGoBinary, type GoroutineTransition } from '../src/goroutines/index.js';
 import { isBirth } from '../src/goroutines/index.js';
 import { isRoot, need } from './support/env.js';
 import { checkInvariants } from './goroutine-invariants.js';

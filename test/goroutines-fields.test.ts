@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ElfFile } from '../src/elf/index.js';
 import { GOROUTINE_FIELD_OFFSETS, goroutineFieldOffsets, parseGoVersion, WAIT_REASON_NAMES, waitReasonsFromBinary } from '../src/go/index.js';
-import { elfBinaryImage, GoroutineTracer, openGoBinary, type GoroutineTransition } from '../src/index.js';
+import { elfBinaryImage, GoroutineTracer, openGoBinary, type GoroutineTransition } from '../src/goroutines/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
 import { isRoot, need } from './support/env.js';
 

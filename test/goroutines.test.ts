@@ -7,7 +7,10 @@ import { ElfFile } from '../src/elf/index.js';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { elfBinaryImage, goBinaryInfo, GoBinaryError, GoroutineTracer, GoroutineTracerError, inspectGoBinary, newGoBinary, openGoBinary, stateName, type GoroutineTransition } from '../src/index.js';
+import {
+  elfBinaryImage, GoroutineTracer, GoroutineTracerError, inspectGoBinary, openGoBinary, stateName, type GoroutineTransition,
+} from '../src/goroutines/index.js';
+import { goBinaryInfo, GoBinaryError, newGoBinary } from '../src/go/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { checkInvariants } from './goroutine-invariants.js';

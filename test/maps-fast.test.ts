@@ -3,7 +3,8 @@
 // the map through the helper), not only against our own lookup.
 import { describe, expect, it } from 'vitest';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { BpfMap, MapError, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10, Size } from '../src/index.js';
+import { BpfMap, MapError, Program } from '../src/index.js';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R10, Size } from '../src/asm/index.js';
 import { isRoot, need } from './support/env.js';
 import { bpftool } from './support/kernel.js';
 import { track } from './support/track.js';

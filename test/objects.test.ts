@@ -6,11 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AttachType, BpfMap, Program, SyscallError } from '../src/index.js';
+import { ProgramBuilder, R0, R1, R2, R10, Size } from '../src/asm/index.js';
 import {
-  attachCgroup, attachTcx, attachTracepoint, attachUprobe, attachXdp, AttachType, BpfLink, BpfMap, BtfObject, BtfInfoLayout, enableStats,
-  KernelObjectError, Link, LinkInfoUnion, LinkType, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
-  Program, ProgramBuilder, programIds, queryPrograms, R0, R1, R2, R10, resolveBinaryPath, Size, SyscallError, btfIds,
-} from '../src/index.js';
+  attachCgroup, attachTcx, attachTracepoint, attachUprobe, attachXdp, BpfLink, Link, LinkInfoUnion, LinkType, resolveBinaryPath,
+} from '../src/links/index.js';
+import {
+  BtfObject, BtfInfoLayout, enableStats, KernelObjectError, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
+  programIds, queryPrograms, btfIds,
+} from '../src/objects/index.js';
 import { closeFd, linkCreate, NativeMemory, openPath, progQuery, SYS_BPF, syscall3Raw } from '../src/syscall/index.js';
 import { BpfCommand } from '../src/uapi/bpf.js';
 import { kernelBtf } from '../src/kernel/btf.js';

@@ -55,7 +55,7 @@ describe('npm pack, installed into an empty project', () => {
 
   it('source maps carry their sources (sourcesContent), since src/ is not shipped', () => {
     const map = JSON.parse(readFileSync(join(project, 'node_modules/ebpf/dist/index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
-    expect(map.sourcesContent?.[0]).toContain("export * from './asm/index.js'");
+    expect(map.sourcesContent?.[0]).toContain("from './maps/index.js'");
   });
 
   it('the README quick start type-checks against the shipped types', () => {
@@ -117,6 +117,30 @@ describe('npm pack, installed into an empty project', () => {
     `);
     const counts = JSON.parse(execFileSync(process.execPath, [script], { cwd: project, encoding: 'utf8' }).trim()) as Record<string, number>;
     for (const e of entries) expect(counts[e], e).toBeGreaterThan(0);
+  });
+
+  it('every value the README imports from an entry point is there in the installed package; the root is the object model', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const wanted: Record<string, string[]> = {};
+    for (const m of readme.matchAll(/import\s+\{([^}]*)\}\s+from\s+'(ebpf(?:\/[\w-]+)?)'/g)) {
+      const names = m[1].split(',').map((n) => n.trim().replace(/\s+as\s+\w+$/, '')).filter((n) => /^\w+$/.test(n));
+      (wanted[m[2]] ??= []).push(...names);
+    }
+    expect(Object.keys(wanted).length).toBeGreaterThan(5);
+    const script = join(project, 'readme-imports.mjs');
+    writeFileSync(script, `
+      const out = {};
+      for (const [e, names] of Object.entries(${JSON.stringify(wanted)})) {
+        const m = await import(e);
+        out[e] = names.filter((n) => m[n] === undefined);
+      }
+      const root = await import('ebpf');
+      out.rootHasAssembler = 'ProgramBuilder' in root || 'R0' in root;
+      console.log(JSON.stringify(out));
+    `);
+    const out = JSON.parse(execFileSync(process.execPath, [script], { cwd: project, encoding: 'utf8' }).trim()) as Record<string, string[] | boolean>;
+    for (const e of Object.keys(wanted)) expect(out[e], `${e} lacks`).toEqual([]);
+    expect(out.rootHasAssembler).toBe(false);
   });
 
   it('the shipped BPF objects resolve through the exports; fixtures do not', () => {

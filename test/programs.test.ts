@@ -3,10 +3,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  assemble, BpfMap, Program, ProgramBuilder, ProgramError, ProgramType, R0, R1, R2, R3, R6, R10, Size,
-  SyscallError, u32, u64, VerifierError,
-} from '../src/index.js';
+import { BpfMap, Program, ProgramError, ProgramType, SyscallError, VerifierError } from '../src/index.js';
+import { assemble, ProgramBuilder, R0, R1, R2, R3, R6, R10, Size } from '../src/asm/index.js';
+import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
 import { track } from './support/track.js';
@@ -165,7 +164,8 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-unpriv-'));
     const script = join(dir, 'unpriv.ts');
     writeFileSync(script, `
-      import { BpfMap, Program, ProgramBuilder, R0 } from ${JSON.stringify(resolve('src/index.ts'))};
+      import { BpfMap, Program } from ${JSON.stringify(resolve('src/index.ts'))};
+      import { ProgramBuilder, R0 } from ${JSON.stringify(resolve('src/asm/index.ts'))};
       const out: Record<string, unknown> = {};
       for (const [what, f] of Object.entries({
         map: () => BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 1 }),

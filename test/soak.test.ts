@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AttachType, BpfMap, createCpuMap, createDevMap, loadCollection, Program, XskMap } from '../src/index.js';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R10, Size } from '../src/asm/index.js';
 import {
-  attachIter, attachNetfilter, attachNetns, attachSockMap, attachUsdt, attachXdp, AttachType, BpfMap, createCpuMap, createDevMap,
-  iteratorTarget, Link, loadCollection, loadXskRedirectProgram, PacketSocket, Program, ProgramBuilder, R0, R1, R2, R3, R4, R10,
-  RingBufferReader, Size, usdtMaps, XdpSocket, XskMap,
-} from '../src/index.js';
+  attachIter, attachNetfilter, attachNetns, attachSockMap, attachUsdt, attachXdp, iteratorTarget, Link, usdtMaps,
+} from '../src/links/index.js';
+import { RingBufferReader } from '../src/ringbuf.js';
+import { loadXskRedirectProgram, PacketSocket, XdpSocket } from '../src/xsk/index.js';
 import { createTestNetns } from './support/netns.js';
 import { isRoot, need } from './support/env.js';
 import { heldElsewhere } from './support/global-leaks.js';

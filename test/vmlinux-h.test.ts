@@ -5,7 +5,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatVmlinuxHeader, kernelBtf, Link, loadCollection } from '../src/index.js';
+import { loadCollection } from '../src/index.js';
+import { Link } from '../src/links/index.js';
+import { kernelBtf } from '../src/features/index.js';
+import { formatVmlinuxHeader } from '../src/btf/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 
 const PROGRAM = `

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { BpfMap, Program, ProgramBuilder, R0 } from '../src/index.js';
+import { BpfMap, Program } from '../src/index.js';
+import { ProgramBuilder, R0 } from '../src/asm/index.js';
 import { lastErrno, syscall3Raw, SYS_BPF } from '../src/syscall/index.js';
 import { isRoot, need } from './support/env.js';
 import { bpftool } from './support/kernel.js';

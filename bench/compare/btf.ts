@@ -1,6 +1,7 @@
 // Kernel BTF: parse /sys/kernel/btf/vmlinux and find a type by name, against libbpf and cilium/ebpf.
 import { readFileSync } from 'node:fs';
-import { loadKernelBtf, parseBtf } from '../../src/index.js';
+import { loadKernelBtf } from '../../src/features/index.js';
+import { parseBtf } from '../../src/btf/index.js';
 import { field, runAnchor, type AnchorBuild } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { num, rows } from '../lib/table.js';

@@ -2,9 +2,10 @@
 // (the reader alone), and live records from a dd producer through a tracepoint. The producers are
 // one clang object (bench/anchors/bpf/records.bpf.c) that all three load with their ELF loaders.
 import { spawn } from 'node:child_process';
-import {
-  attachTracepoint, type BpfMap, loadCollection, PerfEventArrayReader, type Program, RingBufferReader, type RecordBatch,
-} from '../../src/index.js';
+import { type BpfMap, loadCollection, type Program } from '../../src/index.js';
+import { attachTracepoint } from '../../src/links/index.js';
+import { RingBufferReader, type RecordBatch } from '../../src/ringbuf.js';
+import { PerfEventArrayReader } from '../../src/perf.js';
 import { runAnchor, type AnchorBuild } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { rows, type Cell } from '../lib/table.js';

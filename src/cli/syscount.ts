@@ -15,7 +15,11 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfMap, Link, Program, ProgramBuilder, R0, R1, R2, R6, R7, R10, Size, u32, u64 } from '../index.js';
+import { ProgramBuilder, R0, R1, R2, R6, R7, R10, Size } from '../asm/index.js';
+import { u32, u64 } from '../codec/index.js';
+import { Link } from '../links/index.js';
+import { BpfMap } from '../maps/index.js';
+import { Program } from '../programs/index.js';
 import { emitJson, intOption, numberOption, runCommand, UsageError, type CommandSpec } from './command.js';
 
 const MAX_SYSCALLS = 1024;

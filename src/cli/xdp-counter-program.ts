@@ -1,6 +1,6 @@
 // The XDP packet counter of examples/xdp-modes.ts, built with the assembler. Its C twin is
 // bpf/xdp_counter.c; test/xdp-counter.test.ts checks that both count the same.
-import { ProgramBuilder, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, Size, type Register } from '../index.js';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, Size, type Register } from '../asm/index.js';
 
 export const XDP_DROP = 1;
 export const XDP_PASS = 2;

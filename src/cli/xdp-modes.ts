@@ -36,10 +36,14 @@
 // detaches when this process ends, however it ends.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, hostname, release } from 'node:os';
-import {
-  attachXdp, BpfMap, detachXdp, NetlinkError, Program, ProgramBuilder, queryXdp, R0, R1, R2,
-  SyscallError, TestRunFlags, loadXskRedirectProgram, XdpSocket, XskMap, type XdpMode, type XdpState,
-} from '../index.js';
+import { ProgramBuilder, R0, R1, R2 } from '../asm/index.js';
+import { SyscallError } from '../errors/index.js';
+import { attachXdp, detachXdp, queryXdp, type XdpMode, type XdpState } from '../links/index.js';
+import { BpfMap, XskMap } from '../maps/index.js';
+import { NetlinkError } from '../netlink/index.js';
+import { Program } from '../programs/index.js';
+import { TestRunFlags } from '../uapi/bpf.js';
+import { loadXskRedirectProgram, XdpSocket } from '../xsk/index.js';
 // Not (yet) in the public API: entering a network namespace, and a generic netlink socket for
 // ethtool's GRO switch (veth delivers redirected frames to a device without native XDP only with GRO on).
 import { inNetns, NetlinkSocket } from '../syscall/index.js';

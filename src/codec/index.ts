@@ -183,3 +183,6 @@ export function encode<T>(codec: Codec<T>, value: T): Buffer {
   codec.encode(value, b, 0);
   return b;
 }
+
+// Codecs built from BTF types (a map's key and value types in a clang object).
+export { btfCodec, type BtfCodecOptions } from './btf.js';

@@ -12,3 +12,5 @@ export { btfKind, btfKinds, BTF_KIND_FEATURES, type BtfKindFeatureName } from '.
 export { misc, miscFeatures, MISC_FEATURES, type MiscFeatureName } from './misc.js';
 export { runningKernelRelease } from './kernel-version.js';
 export { probeAll, type FeatureReport } from './report.js';
+// The running kernel's own BTF (vmlinux and modules), from /sys/kernel/btf.
+export { kernelBtf, KernelBtfError, loadKernelBtf, moduleBtf } from '../kernel/btf.js';

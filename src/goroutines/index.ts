@@ -8,3 +8,5 @@ export { renderTop, type TopFrame } from './top.js';
 export { chromeTrace, type TraceEvent } from './chrome-trace.js';
 export { GoroutineSummaryProbe, type GoroutineSummaryProbeOptions, type KernelStateTime, type KernelSummary, type KernelSummaryStats, type Log2Histogram, type SummaryWaitOptions } from './kernel-summary.js';
 export { buildSummaryProbe, SUMS as GOROUTINE_SUMMARY_SLOTS, type SummaryProbeFacts } from './summary-probe.js';
+// Go executables on this machine, opened by path (Go's elf.Open), as the tracer reads them.
+export { elfBinaryImage, openGoBinary } from '../symbols/index.js';

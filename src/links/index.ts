@@ -35,3 +35,9 @@ export { attachFreplace, btfById, freplaceTarget, programFunctionBtfId } from '.
 export {
   StructOpsMap, structOpsLayout, structOpsProgramTarget, updateStructOpsLink, type StructOpsLayout, type StructOpsMember, type StructOpsValue,
 } from './struct-ops.js';
+// Link info per link type, the names of link and attach types.
+export { attachTypeName, LinkInfoUnion, LinkType, linkTypeName, PerfEventLinkType, type LinkDetails, type LinkTypeName } from './link-info.js';
+// Uprobe targets: functions of an executable or library to file offsets (ELF symbols, Go pclntab).
+export { resolveFunction, resolveFunctions, SymbolNotFoundError, type ResolvedFunction } from '../symbols/index.js';
+// Running attach code inside another network namespace.
+export { inNetns } from '../syscall/netns.js';

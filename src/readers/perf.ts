@@ -80,6 +80,7 @@ export class PerfEventArrayReader {
 
   /** Opens a perf event and its ring for each online CPU and puts them in the PERF_EVENT_ARRAY `map`. */
   constructor(map: ReaderMap & { info?(): { id: number } }, options: PerfReaderOptions = {}) {
+    warmPerfScanOnce();
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`, 'ERR_READER_MAP_TYPE');
     const pages = options.pagesPerCpu ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages * PAGE_SIZE > 2 ** 30) {
@@ -353,4 +354,12 @@ function warmPerfScan(): void {
     ring.scan(size - 16, 32, 8);
   }
 }
-warmPerfScan();
+
+let perfScanWarmed = false;
+
+/** Warms the scan loops once per thread, when the first reader is made (never at import). */
+function warmPerfScanOnce(): void {
+  if (perfScanWarmed) return;
+  perfScanWarmed = true;
+  warmPerfScan();
+}

@@ -337,4 +337,12 @@ function warmRingScan(): void {
   const ring = new RingBufferRing({ consumer: Buffer.alloc(8), producer: Buffer.alloc(8), data }, 8);
   for (let i = 0; i < 30; i++) ring.scan(0, end, 8); // enough calls for V8 to keep feedback
 }
-warmRingScan();
+
+let ringScanWarmed = false;
+
+/** Warms the scan loop once per thread, when the first reader is made (never at import). */
+export function warmRingScanOnce(): void {
+  if (ringScanWarmed) return;
+  ringScanWarmed = true;
+  warmRingScan();
+}

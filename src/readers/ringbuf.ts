@@ -4,7 +4,7 @@
 import { MappedRegion, PAGE_SIZE, PROT_READ, PROT_WRITE, Epoll } from '../syscall/index.js';
 import { MapType } from '../uapi/bpf.js';
 import { checkBatchSize, DEFAULT_BATCH_SIZE, type RecordBatch } from './batch.js';
-import { RingBufferRing } from './ring-access.js';
+import { RingBufferRing, warmRingScanOnce } from './ring-access.js';
 import { claimMap, ReaderError, releaseMap, type ReaderMap } from './shared.js';
 
 export { ReaderError, type RingBufferMap } from './shared.js';
@@ -51,6 +51,7 @@ export class RingBufferReader {
 
   /** Maps the RINGBUF `map` for reading. */
   constructor(map: ReaderMap & { info(): { id: number } }, options: RingBufferReaderOptions = {}) {
+    warmRingScanOnce();
     if (map.type !== MapType.RINGBUF) throw new ReaderError(`map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`, 'ERR_READER_MAP_TYPE');
     const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);
     const size = map.maxEntries;

@@ -12,7 +12,6 @@ import { check, SyscallError } from './errors.js';
 import { pinHint } from './capabilities.js';
 import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
-import { HOST_LITTLE_ENDIAN } from '../host.js';
 import { Errno } from '../errors/errno.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(
@@ -105,11 +104,6 @@ class Request {
   run(cmd: number, detail?: string): number {
     return check(commandName(cmd), this.raw(cmd), detail);
   }
-}
-
-// Native byte order for the attr struct: the kernel reads it as host-endian.
-if (!HOST_LITTLE_ENDIAN) {
-  throw new Error('ebpf: big-endian hosts are not supported by the syscall layer');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,15 +38,16 @@ export class NativeMemory {
   }
 }
 
-let arena = new NativeMemory(64 * 1024);
+// Mapped by the first call that needs it, not at import.
+let arena: NativeMemory | undefined;
 
 /**
  * The shared scratch region, grown to at least `size` bytes. Only synchronous code on this thread
  * uses it, one call at a time: fill it, make the call, read the results out before the next call.
  */
 export function scratch(size: number): NativeMemory {
-  if (size > arena.length) {
-    arena.free();
+  if (arena === undefined || size > arena.length) {
+    arena?.free();
     arena = new NativeMemory(roundUp(size, 64 * 1024));
   }
   return arena;
