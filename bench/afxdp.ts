@@ -48,7 +48,15 @@ const ROUNDS = Number(opts.rounds);
 // Rounds run first and not counted, for every receiver: V8 needs some thousands of frames through
 // the receive loop before it is optimized (one warm-up round of 2000 left ours at half speed).
 const WARMUP = Number(opts.warmup);
-if (!Number.isInteger(FRAMES) || FRAMES < 1 || FRAMES > 2048 || !Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
+if (
+  !Number.isInteger(FRAMES) ||
+  FRAMES < 1 ||
+  FRAMES > 2048 ||
+  !Number.isInteger(ROUNDS) ||
+  ROUNDS < 1 ||
+  !Number.isInteger(WARMUP) ||
+  WARMUP < 0
+) {
   console.error('usage: bench/afxdp.ts [--frames 1..2048] [--rounds N] [--warmup N] [--json]');
   process.exit(2);
 }
@@ -64,15 +72,33 @@ const anchorBinary = anchorBuild.binary;
 const NS = `ebpf-bench-afxdp-${process.pid}`;
 const NS_PATH = `/var/run/netns/${NS}`;
 const ip = (...a: string[]): string => execFileSync('ip', ['-n', NS, ...a], { encoding: 'utf8' });
-const removeLab = (): void => { try { execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); } catch { /* gone */ } };
+const removeLab = (): void => {
+  try {
+    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  } catch {
+    /* gone */
+  }
+};
 process.on('exit', removeLab);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { removeLab(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    removeLab();
+    process.exit(130);
+  });
 
 execFileSync('ip', ['netns', 'add', NS]);
-execFileSync('ip', ['netns', 'exec', NS, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
+execFileSync('ip', [
+  'netns',
+  'exec',
+  NS,
+  'sh',
+  '-c',
+  'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6',
+]);
 ip('link', 'add', 'veth-a', 'type', 'veth', 'peer', 'name', 'veth-b');
 for (const d of ['lo', 'veth-a', 'veth-b']) ip('link', 'set', d, 'up');
-const show = (d: string): { ifindex: number; address: string } => (JSON.parse(ip('-j', 'link', 'show', 'dev', d)) as { ifindex: number; address: string }[])[0];
+const show = (d: string): { ifindex: number; address: string } =>
+  (JSON.parse(ip('-j', 'link', 'show', 'dev', d)) as { ifindex: number; address: string }[])[0];
 const devA = show('veth-a');
 const devB = show('veth-b');
 const run = <T>(fn: () => T): T => inNetns(NS_PATH, fn);
@@ -82,16 +108,33 @@ const frame = Buffer.alloc(64);
 Buffer.from(devB.address.split(':').map((h) => parseInt(h, 16))).copy(frame, 0);
 Buffer.from(devA.address.split(':').map((h) => parseInt(h, 16))).copy(frame, 6);
 frame.writeUInt16BE(0x0800, 12);
-frame[14] = 0x45; frame.writeUInt16BE(50, 16); frame[22] = 64; frame[23] = 17;
+frame[14] = 0x45;
+frame.writeUInt16BE(50, 16);
+frame[22] = 64;
+frame[23] = 17;
 Buffer.from([10, 99, 0, 1, 10, 99, 0, 2]).copy(frame, 26);
-frame.writeUInt16BE(40000, 34); frame.writeUInt16BE(9, 36); frame.writeUInt16BE(30, 38);
+frame.writeUInt16BE(40000, 34);
+frame.writeUInt16BE(9, 36);
+frame.writeUInt16BE(30, 38);
 frame.writeUInt32LE(0x01020304, 42); // what the receivers add up
 
-const generator = Program.load({ type: 'XDP', name: 'gen', instructions: new ProgramBuilder().mov64Imm(R1, devA.ifindex).mov64Imm(R2, 0).call('redirect').exit().build() });
-const inject = (n: number): void => { run(() => generator.testRun({ data: frame, dataOutSize: 0, repeat: n, flags: TestRunFlags.XDP_LIVE_FRAMES, batchSize: 64 })); };
+const generator = Program.load({
+  type: 'XDP',
+  name: 'gen',
+  instructions: new ProgramBuilder().mov64Imm(R1, devA.ifindex).mov64Imm(R2, 0).call('redirect').exit().build(),
+});
+const inject = (n: number): void => {
+  run(() => generator.testRun({ data: frame, dataOutSize: 0, repeat: n, flags: TestRunFlags.XDP_LIVE_FRAMES, batchSize: 64 }));
+};
 
-interface Round { received: number; drainNs: number }
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+interface Round {
+  received: number;
+  drainNs: number;
+}
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 const now = (): bigint => process.hrtime.bigint();
 
 /** Injects FRAMES frames, then drains with `drain` (returns frames read in one pass, 0 when none) until all arrived or 50 ms idle. */
@@ -105,7 +148,10 @@ function rounds(drain: () => number, checksum: () => number): { pps: number; rec
     const t0 = last;
     while (got < FRAMES) {
       const n = drain();
-      if (n > 0) { got += n; last = now(); } else if (now() - last > 50_000_000n) break;
+      if (n > 0) {
+        got += n;
+        last = now();
+      } else if (now() - last > 50_000_000n) break;
     }
     all += got;
     if (r >= WARMUP) results.push({ received: got, drainNs: Number(last - t0) });
@@ -126,11 +172,19 @@ const afxdp = (() => {
   map.set(0, sock);
   const link = run(() => attachXdp(prog, 'veth-b', { mode: 'native' }));
   try {
-    const onFrame = (umem: Buffer, offset: number): void => { xskSum = (xskSum + umem.readUInt32LE(offset + 42)) >>> 0; };
-    const r = rounds(() => sock.receive(onFrame, 256), () => xskSum);
+    const onFrame = (umem: Buffer, offset: number): void => {
+      xskSum = (xskSum + umem.readUInt32LE(offset + 42)) >>> 0;
+    };
+    const r = rounds(
+      () => sock.receive(onFrame, 256),
+      () => xskSum,
+    );
     return { ...r, mode: sock.mode, wakeups: sock.wakeups, stats: sock.statistics() };
   } finally {
-    link.close(); prog.close(); map.close(); sock.close();
+    link.close();
+    prog.close();
+    map.close();
+    sock.close();
   }
 })();
 
@@ -144,14 +198,22 @@ const afpacket = (() => {
   setsockoptInt(sock.fd, 1, 33 /* SO_RCVBUFFORCE */, 64 << 20);
   try {
     const buf = sock.lastFrame;
-    const r = rounds(() => {
-      let n = 0;
-      while (n < 256 && sock.receiveInto() >= 0) { pktSum = (pktSum + buf.readUInt32LE(42)) >>> 0; n++; }
-      return n;
-    }, () => pktSum);
+    const r = rounds(
+      () => {
+        let n = 0;
+        while (n < 256 && sock.receiveInto() >= 0) {
+          pktSum = (pktSum + buf.readUInt32LE(42)) >>> 0;
+          n++;
+        }
+        return n;
+      },
+      () => pktSum,
+    );
     return r;
   } finally {
-    sock.close(); link.close(); pass.close();
+    sock.close();
+    link.close();
+    pass.close();
   }
 })();
 
@@ -181,24 +243,38 @@ const libxdp = await (async () => {
     return { pps, received, sent: FRAMES * ROUNDS, ok, mode, stats };
   } finally {
     anchor?.kill();
-    link?.close(); prog.close(); map.close();
+    link?.close();
+    prog.close();
+    map.close();
   }
 })();
 
 // ---- xdp-tools: xdp-bench drop on veth-b, fed by the same generator ---------------------------
 const xdpBench = await (async (): Promise<{ pps?: number; error?: string; version?: string }> => {
   let version: string | undefined;
-  try { version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'xdp-tools'], { encoding: 'utf8' }); } catch { /* not from a package */ }
+  try {
+    version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'xdp-tools'], { encoding: 'utf8' });
+  } catch {
+    /* not from a package */
+  }
   // nsenter --net, not `ip netns exec`: the latter mounts a fresh sysfs over /sys, which hides the
   // bpffs at /sys/fs/bpf that libxdp wants.
   const child = spawn('nsenter', [`--net=${NS_PATH}`, 'xdp-bench', 'drop', 'veth-b', '-i', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   let spawnFailed = false;
   const exited = new Promise<number | null>((r) => {
     child.on('exit', r);
-    child.on('error', (e) => { spawnFailed = true; out += `Error: ${e.message}\n`; r(null); }); // no nsenter
+    child.on('error', (e) => {
+      spawnFailed = true;
+      out += `Error: ${e.message}\n`;
+      r(null);
+    }); // no nsenter
   });
   const end = Date.now() + 3000;
   await new Promise((r) => setTimeout(r, 800));
@@ -214,7 +290,11 @@ const xdpBench = await (async (): Promise<{ pps?: number; error?: string; versio
   // xdp-tools 1.3 hooks the xdp:xdp_redirect_map{,_err} tracepoints, which Linux 6.16 removed
   // (upstream xdp-tools dropped those hooks in June 2025); its libbpf then refuses the whole object.
   const btf = lines.find((l) => /kernel BTF type ID of 'xdp_redirect_map(_err)?'/.test(l));
-  if (btf) return { error: `${btf} (its xdp_basic object hooks the xdp:xdp_redirect_map_err tracepoint, which Linux 6.16 removed; xdp-tools dropped that hook after ${version ?? 'this version'})`, version };
+  if (btf)
+    return {
+      error: `${btf} (its xdp_basic object hooks the xdp:xdp_redirect_map_err tracepoint, which Linux 6.16 removed; xdp-tools dropped that hook after ${version ?? 'this version'})`,
+      version,
+    };
   const why = lines.filter((l) => /failed|Error|No such|bpffs/i.test(l));
   return { error: why.slice(-3).join(' / ') || 'no rate in its output', version };
 })();
@@ -245,7 +325,25 @@ const notes = [
 ].join('; ');
 const row = `| AF_XDP receive in Node, 64 B frames (pkt/s) | ${fmt(afxdp.pps)} | ${fmt(libxdp.pps)} | n/a | ${ratio.toFixed(2)}× libxdp | ≥ 1.0× | ${ratio >= 1 && afxdp.ok ? 'met' : 'missed'} | ${notes} |`;
 if (opts.json) {
-  console.log(JSON.stringify({ metric: 'afxdp receive pkt/s', notes, oursPps: afxdp.pps, libxdpPps: libxdp.pps, afpacketPps: afpacket.pps, xdpBench, ratio, overPacket, callNs, afxdp, libxdp, afpacket }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  console.log(
+    JSON.stringify(
+      {
+        metric: 'afxdp receive pkt/s',
+        notes,
+        oursPps: afxdp.pps,
+        libxdpPps: libxdp.pps,
+        afpacketPps: afpacket.pps,
+        xdpBench,
+        ratio,
+        overPacket,
+        callNs,
+        afxdp,
+        libxdp,
+        afpacket,
+      },
+      (_, v) => (typeof v === 'bigint' ? Number(v) : v),
+    ),
+  );
 } else {
   console.log('| metric | ebpf (ours) | libbpf | cilium/ebpf | ours / best anchor | target | status | notes |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');

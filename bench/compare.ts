@@ -20,13 +20,18 @@ import { benchGo } from './compare/goroutines.js';
 import { benchAfxdp } from './compare/afxdp.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
 if (process.getuid?.() !== 0) log('warning: not root; the BPF benchmarks need root');
 log('building anchors (bench/anchors/build.ts)...');
 const build = buildAnchors(log);
-log(`anchors in ${build.dir}${build.cached ? ' (cached)' : ''}${Object.keys(build.errors).length ? `; errors: ${JSON.stringify(build.errors)}` : ''}`);
+log(
+  `anchors in ${build.dir}${build.cached ? ' (cached)' : ''}${Object.keys(build.errors).length ? `; errors: ${JSON.stringify(build.errors)}` : ''}`,
+);
 if (!build.objects.records || !build.objects.many) throw new Error(`the BPF objects did not build: ${build.errors.bpf}`);
 
 const started = Date.now();
@@ -36,7 +41,15 @@ const step = async (name: string, f: () => unknown | Promise<unknown>): Promise<
     await f();
   } catch (e) {
     log(`${name}: ${(e as Error).stack ?? e}`);
-    rows.push({ metric: name, unit: '', better: 'lower', ours: { error: (e as Error).message }, libbpf: undefined, cilium: undefined, note: 'benchmark failed' });
+    rows.push({
+      metric: name,
+      unit: '',
+      better: 'lower',
+      ours: { error: (e as Error).message },
+      libbpf: undefined,
+      cilium: undefined,
+      note: 'benchmark failed',
+    });
   }
 };
 await step('ring', () => benchRecords(build, 'ring'));

@@ -27,7 +27,8 @@ function threadCpuNs(): number {
   return Number(timespec.buffer.readBigInt64LE(0)) * 1e9 + Number(timespec.buffer.readBigInt64LE(8));
 }
 
-const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const arg = (name: string, fallback: string): string =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const ROUNDS = Number(arg('rounds', '4'));
 const RUNS = Number(arg('runs', '3'));
 const CASES = arg('only', 'ring16,ring128,perf16,perf128').split(',');
@@ -39,7 +40,12 @@ const versions: [string, Readers][] = [['ours', { RingBufferReader: NewRing, Per
 if (OLD) versions.push(['old', (await import(new URL(`${OLD}/index.ts`, import.meta.url).href)) as Readers]);
 const RING_SIZE = 16 << 20; // as in records.bpf.c and the anchors
 
-interface Figures { batch: number; raw: number; batchCpu: number; rawCpu: number }
+interface Figures {
+  batch: number;
+  raw: number;
+  batchCpu: number;
+  rawCpu: number;
+}
 
 function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number): Figures {
   const { RingBufferReader, PerfEventArrayReader } = readers;
@@ -78,7 +84,11 @@ function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number
     for (let r = 0; r < 2 * ROUNDS; r++) {
       const api = r % 2 === 0 ? 'batch' : 'raw';
       const discard = (): void => undefined;
-      xdp.testRun({ data: Buffer.alloc(64), repeat: n, reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)) });
+      xdp.testRun({
+        data: Buffer.alloc(64),
+        repeat: n,
+        reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)),
+      });
       checksum = 0;
       const t0 = process.hrtime.bigint();
       const c0 = threadCpuNs();
@@ -98,7 +108,11 @@ function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number
 
 function libbpf(bin: string, obj: string, kind: string, size: number): { wall: number; cpu: number } {
   const r = spawnSync(bin, [obj, kind, String(size), String(ROUNDS)], { encoding: 'utf8', timeout: 5 * 60_000 });
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`libbpf anchor: exit ${r.status}: ${r.stderr}`);
   const j = JSON.parse(line) as { wallRecordsPerSec?: number; cpuRecordsPerSec?: number; error?: string };
   if (j.error || !j.wallRecordsPerSec || !j.cpuRecordsPerSec) throw new Error(`libbpf anchor: ${line}`);
@@ -126,7 +140,9 @@ for (let run = 0; run < RUNS; run++) {
       const cpu = Math.max(o.batchCpu, o.rawCpu);
       keep(`${c} ${name} wall`, wall);
       keep(`${c} ${name} cpu`, cpu);
-      parts.push(`${name} wall ${M(o.batch)}/${M(o.raw)} ${(wall / l.wall).toFixed(2)}x, cpu ${M(o.batchCpu)}/${M(o.rawCpu)} ${(cpu / l.cpu).toFixed(2)}x`);
+      parts.push(
+        `${name} wall ${M(o.batch)}/${M(o.raw)} ${(wall / l.wall).toFixed(2)}x, cpu ${M(o.batchCpu)}/${M(o.rawCpu)} ${(cpu / l.cpu).toFixed(2)}x`,
+      );
     }
     console.log(`run ${run} ${c}: ${parts.join(' | ')}`);
   }
@@ -136,7 +152,9 @@ for (const c of CASES) {
   const parts: string[] = [];
   for (const clock of ['wall', 'cpu']) {
     const l = bests.get(`${c} libbpf ${clock}`)!;
-    parts.push(`${clock}: libbpf ${M(l)} ${versions.map(([name]) => `${name} ${M(bests.get(`${c} ${name} ${clock}`)!)} ${(bests.get(`${c} ${name} ${clock}`)! / l).toFixed(2)}x`).join(' ')}`);
+    parts.push(
+      `${clock}: libbpf ${M(l)} ${versions.map(([name]) => `${name} ${M(bests.get(`${c} ${name} ${clock}`)!)} ${(bests.get(`${c} ${name} ${clock}`)! / l).toFixed(2)}x`).join(' ')}`,
+    );
   }
   console.log(`best ${c}: ${parts.join(' | ')}`);
 }

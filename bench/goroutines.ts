@@ -41,7 +41,14 @@ async function startTarget(quick: boolean): Promise<{ pid: number; go(): Promise
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((r) => child.stdout!.once('data', () => r()));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin!.end('go\n');
+      await exited;
+      return out;
+    },
+  };
 }
 
 async function untraced(quick: boolean): Promise<number> {
@@ -51,7 +58,13 @@ async function untraced(quick: boolean): Promise<number> {
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
-interface OursRound { ms: number; events: number; lost: number; startupCpuMs: number; tracingCpuMs: number }
+interface OursRound {
+  ms: number;
+  events: number;
+  lost: number;
+  startupCpuMs: number;
+  tracingCpuMs: number;
+}
 
 async function tracedByUs(quick: boolean): Promise<OursRound> {
   const t = await startTarget(quick);
@@ -182,6 +195,18 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     eventsPerSec: tracedEvents / (ours.reduce((a, r) => a + r.ms, 0) / 1000),
   };
   const summaryMs = median(summarized.map((x) => x.ms));
-  const kernelSummary = { ms: summaryMs, slowdown: summaryMs / untracedMs, transitions: median(summarized.map((x) => x.transitions)), finishMs: median(summarized.map((x) => x.finishMs)) };
-  return { untracedMs, ours: pick(ours), kernelSummary, emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs }, cpu, bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds } };
+  const kernelSummary = {
+    ms: summaryMs,
+    slowdown: summaryMs / untracedMs,
+    transitions: median(summarized.map((x) => x.transitions)),
+    finishMs: median(summarized.map((x) => x.finishMs)),
+  };
+  return {
+    untracedMs,
+    ours: pick(ours),
+    kernelSummary,
+    emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs },
+    cpu,
+    bpftrace: bpftraceError ? { error: bpftraceError } : { ...pick(theirs), hungRounds },
+  };
 }

@@ -12,9 +12,17 @@ const words = new Uint32Array(data.buffer, data.byteOffset, SIZE / 4);
 const n = Math.floor((SIZE * 0.9) / recSize);
 for (let i = 0; i < n; i++) {
   const w = (i * recSize) >>> 2;
-  words[w] = 9; words[w + 1] = recSize << 16; words[w + 2] = recSize - 12; words[w + 5] = 8;
+  words[w] = 9;
+  words[w + 1] = recSize << 16;
+  words[w + 2] = recSize - 12;
+  words[w + 5] = 8;
 }
-const shared = { batch: new Batch(new Bytes(Buffer.alloc(0)), 4096, -1), closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch() };
+const shared = {
+  batch: new Batch(new Bytes(Buffer.alloc(0)), 4096, -1),
+  closed: new Uint8Array(1),
+  lost: new LostCounter(),
+  scratch: new WrapScratch(),
+};
 const ring = new PerfRing(0, control, data, shared);
 let checksum = 0;
 const onBatch = (batch: RecordBatch): void => {
@@ -23,17 +31,43 @@ const onBatch = (batch: RecordBatch): void => {
   for (let i = 0; i < count; i++) sum += words[(offsets[i] >>> 2) + 2];
   checksum += sum;
 };
-const empty = (batch: RecordBatch): void => { checksum += batch.count; };
+const empty = (batch: RecordBatch): void => {
+  checksum += batch.count;
+};
 // ring buffer equivalent: 8-byte header + (recSize - 8) bytes body? use record of recSize total
 const rbData = Buffer.alloc(2 * SIZE);
 const rbw = new Uint32Array(rbData.buffer);
 const rbBody = recSize - 8;
-for (let i = 0; i < n; i++) { rbw[(i * recSize) >>> 2] = rbBody; rbw[((i * recSize) >>> 2) + 4] = 8; }
+for (let i = 0; i < n; i++) {
+  rbw[(i * recSize) >>> 2] = rbBody;
+  rbw[((i * recSize) >>> 2) + 4] = 8;
+}
 const rb = new RingBufferRing({ consumer: Buffer.alloc(4096), producer: Buffer.alloc(4096), data: rbData }, 4096);
 for (const [name, run] of [
-  ['perf checksum', () => { control.writeBigUInt64LE(BigInt(n * recSize), 1024); control.writeBigUInt64LE(0n, 1032); return ring.pollBatch(onBatch, 0x7fffffff); }],
-  ['perf count-only', () => { control.writeBigUInt64LE(BigInt(n * recSize), 1024); control.writeBigUInt64LE(0n, 1032); return ring.pollBatch(empty, 0x7fffffff); }],
-  ['ring checksum', () => { (rb.producerPos[0] = BigInt(n * recSize)); rb.consumerPos[0] = 0n; return rb.pollBatch(onBatch, Infinity); }],
+  [
+    'perf checksum',
+    () => {
+      control.writeBigUInt64LE(BigInt(n * recSize), 1024);
+      control.writeBigUInt64LE(0n, 1032);
+      return ring.pollBatch(onBatch, 0x7fffffff);
+    },
+  ],
+  [
+    'perf count-only',
+    () => {
+      control.writeBigUInt64LE(BigInt(n * recSize), 1024);
+      control.writeBigUInt64LE(0n, 1032);
+      return ring.pollBatch(empty, 0x7fffffff);
+    },
+  ],
+  [
+    'ring checksum',
+    () => {
+      rb.producerPos[0] = BigInt(n * recSize);
+      rb.consumerPos[0] = 0n;
+      return rb.pollBatch(onBatch, Infinity);
+    },
+  ],
 ] as const) {
   let best = Infinity;
   for (let r = 0; r < 15; r++) {

@@ -16,7 +16,12 @@ if (!obj) throw new Error(`many.bpf.o did not build: ${build.errors.bpf}`);
 const bytes = readFileSync(obj);
 for (let i = 0; i < 5; i++) loadCollection(bytes).close(); // warm up the JIT
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+  children?: number[];
+}
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -39,4 +44,5 @@ for (const n of profile.nodes) {
   total += n.hitCount;
 }
 console.log(`loadCollection(many.bpf.o): ${ms.toFixed(2)} ms per load (${rounds} rounds, profiled)`);
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);

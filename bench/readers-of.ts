@@ -13,7 +13,9 @@ if (!commit) throw new Error('usage: npx tsx bench/readers-of.ts <commit>');
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'old-readers');
 mkdirSync(out, { recursive: true });
-const files = execFileSync('git', ['ls-tree', '--name-only', `${commit}:src/readers`], { encoding: 'utf8' }).trim().split('\n');
+const files = execFileSync('git', ['ls-tree', '--name-only', `${commit}:src/readers`], { encoding: 'utf8' })
+  .trim()
+  .split('\n');
 // The internals of the pre-split tree (c8df7bb): its scan loops, their results, the perf ring.
 const exports: Record<string, string> = {
   'ringbuf.ts': 'export { scanLoop };\nexport const getLoopEnd = (): number => loopEnd;\n',

@@ -4,7 +4,12 @@ import { RingBufferRing } from '../src/readers/ring-access.js';
 const OLD = './old-readers/ringbuf.js';
 const { getLoopEnd, scanLoop } = (await import(OLD)) as {
   getLoopEnd(): number;
-  scanLoop(view: DataView, headers: Int32Array, offsets: Uint32Array, lengths: Uint32Array): (start: number, end: number, limit: number) => number;
+  scanLoop(
+    view: DataView,
+    headers: Int32Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+  ): (start: number, end: number, limit: number) => number;
 };
 
 const SIZE = 16 << 20;
@@ -12,7 +17,10 @@ const rec = Number(process.argv[2] ?? 24);
 const data = Buffer.alloc(2 * SIZE);
 const w = new Uint32Array(data.buffer);
 const n = Math.floor((SIZE * 0.9) / rec);
-for (let i = 0; i < n; i++) { w[(i * rec) >>> 2] = rec - 8; w[((i * rec) >>> 2) + 4] = 8; }
+for (let i = 0; i < n; i++) {
+  w[(i * rec) >>> 2] = rec - 8;
+  w[((i * rec) >>> 2) + 4] = 8;
+}
 const end = n * rec;
 const ring = new RingBufferRing({ consumer: Buffer.alloc(4096), producer: Buffer.alloc(4096), data }, 4096);
 const offsets = ring.batch.offsets;
@@ -26,13 +34,25 @@ function consume(count: number): void {
 }
 const drivers = {
   old(): number {
-    let at = 0, total = 0;
-    while (at < end) { const c = oldScan(at, Math.min(end, at + 4096), 4096); consume(c); total += c; at = getLoopEnd(); }
+    let at = 0,
+      total = 0;
+    while (at < end) {
+      const c = oldScan(at, Math.min(end, at + 4096), 4096);
+      consume(c);
+      total += c;
+      at = getLoopEnd();
+    }
     return total;
   },
   new(): number {
-    let at = 0, total = 0;
-    while (at < end) { const c = ring.scan(at, Math.min(end, at + 4096), 4096); consume(c); total += c; at = ring.end; }
+    let at = 0,
+      total = 0;
+    while (at < end) {
+      const c = ring.scan(at, Math.min(end, at + 4096), 4096);
+      consume(c);
+      total += c;
+      at = ring.end;
+    }
     return total;
   },
 };

@@ -26,17 +26,39 @@ function emitter(size: number, type: 'XDP' | 'TRACEPOINT', maps: { ring: BpfMap;
   const b = new ProgramBuilder();
   if (type === 'TRACEPOINT') {
     // Only the producer process: stats[0] holds its tgid.
-    b.call('get_current_pid_tgid').rsh64Imm(R0, 32).stx(Size.DW, R10, -8, R0)
-      .st(Size.W, R10, -12, 0).ldMapFd(R1, 'stats').mov64Reg(R2, R10).add64Imm(R2, -12).call('map_lookup_elem')
-      .jeqImm(R0, 0, 'out').ldx(Size.DW, R1, R0, 0).ldx(Size.DW, R2, R10, -8).jneReg(R1, R2, 'out');
+    b.call('get_current_pid_tgid')
+      .rsh64Imm(R0, 32)
+      .stx(Size.DW, R10, -8, R0)
+      .st(Size.W, R10, -12, 0)
+      .ldMapFd(R1, 'stats')
+      .mov64Reg(R2, R10)
+      .add64Imm(R2, -12)
+      .call('map_lookup_elem')
+      .jeqImm(R0, 0, 'out')
+      .ldx(Size.DW, R1, R0, 0)
+      .ldx(Size.DW, R2, R10, -8)
+      .jneReg(R1, R2, 'out');
   }
   const base = -16 - size;
   for (let off = 0; off < size; off += 8) b.st(Size.DW, R10, base + off, off);
-  b.ldMapFd(R1, 'ring').mov64Reg(R2, R10).add64Imm(R2, base).mov64Imm(R3, size).mov64Imm(R4, 0).call('ringbuf_output')
+  b.ldMapFd(R1, 'ring')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, base)
+    .mov64Imm(R3, size)
+    .mov64Imm(R4, 0)
+    .call('ringbuf_output')
     .jeqImm(R0, 0, 'out')
-    .st(Size.W, R10, -12, 1).ldMapFd(R1, 'stats').mov64Reg(R2, R10).add64Imm(R2, -12).call('map_lookup_elem')
-    .jeqImm(R0, 0, 'out').mov64Imm(R1, 1).atomicAdd(Size.DW, R0, 0, R1)
-    .label('out').mov64Imm(R0, type === 'XDP' ? 2 : 0).exit();
+    .st(Size.W, R10, -12, 1)
+    .ldMapFd(R1, 'stats')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, -12)
+    .call('map_lookup_elem')
+    .jeqImm(R0, 0, 'out')
+    .mov64Imm(R1, 1)
+    .atomicAdd(Size.DW, R0, 0, R1)
+    .label('out')
+    .mov64Imm(R0, type === 'XDP' ? 2 : 0)
+    .exit();
   return Program.load({ type, instructions: b.build(), maps, name: `ring_${size}` });
 }
 
@@ -69,7 +91,9 @@ export async function benchRingBuffer(size: number, quick: boolean): Promise<Rin
   const writes = quick ? 300_000 : 2_000_000;
   using prog = emitter(size, 'TRACEPOINT', { ring, stats });
   using link = attachTracepoint(prog, 'syscalls', 'sys_enter_write');
-  const child = spawn('sh', ['-c', `read _ && exec dd if=/dev/zero of=/dev/null bs=1 count=${writes} status=none`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn('sh', ['-c', `read _ && exec dd if=/dev/zero of=/dev/null bs=1 count=${writes} status=none`], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
   stats.update(0, BigInt(child.pid!));
   stats.update(1, 0n);
   let received = 0;

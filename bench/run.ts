@@ -15,7 +15,12 @@ const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
 const budgetMs = quick ? 300 : 2000;
 
-interface Result { name: string; value: number; unit: string; note: string }
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  note: string;
+}
 const results: Result[] = [];
 
 /** Runs `op` in rounds until the time budget is spent; reports the best round's ns per op. */
@@ -71,7 +76,12 @@ const batchRounds = quick ? 20 : 200;
     if (got.count !== 10_000) throw new Error(`batch returned ${got.count}`);
     best = Math.min(best, ns);
   }
-  results.push({ name: 'batch lookup, 10,000 entries', value: best, unit: 'ns/entry', note: 'one BPF_MAP_LOOKUP_BATCH call, raw keys and values' });
+  results.push({
+    name: 'batch lookup, 10,000 entries',
+    value: best,
+    unit: 'ns/entry',
+    note: 'one BPF_MAP_LOOKUP_BATCH call, raw keys and values',
+  });
 }
 m.close();
 
@@ -97,13 +107,28 @@ m.close();
   libc.close(efd);
   mem.free();
   lat.sort((a, b) => a - b);
-  results.push({ name: 'epoll wake latency', value: lat[lat.length >> 1], unit: 'us', note: `eventfd write -> Epoll.wait resolves, median of ${lat.length}` });
+  results.push({
+    name: 'epoll wake latency',
+    value: lat[lat.length >> 1],
+    unit: 'us',
+    note: `eventfd write -> Epoll.wait resolves, median of ${lat.length}`,
+  });
 }
 
 for (const size of [16, 128]) {
   const r = await benchRingBuffer(size, quick);
-  results.push({ name: `ring buffer drain, ${size}-byte records`, value: r.drainRecordsPerSec, unit: 'rec/s', note: 'reader alone, records in place, ring filled by testRun' });
-  results.push({ name: `ring buffer live, ${size}-byte records`, value: r.liveRecordsPerSec, unit: 'rec/s', note: `dd producer via tracepoint, epoll wake-ups; ${r.liveReceived} received, ${r.liveDropped} dropped (ring full)` });
+  results.push({
+    name: `ring buffer drain, ${size}-byte records`,
+    value: r.drainRecordsPerSec,
+    unit: 'rec/s',
+    note: 'reader alone, records in place, ring filled by testRun',
+  });
+  results.push({
+    name: `ring buffer live, ${size}-byte records`,
+    value: r.liveRecordsPerSec,
+    unit: 'rec/s',
+    note: `dd producer via tracepoint, epoll wake-ups; ${r.liveReceived} received, ${r.liveDropped} dropped (ring full)`,
+  });
 }
 
 {
@@ -122,7 +147,12 @@ for (const size of [16, 128]) {
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   results.push({ name: 'kernel BTF: read + parse', value: med(parse), unit: 'ms', note: `/sys/kernel/btf/vmlinux, median of ${rounds}` });
-  results.push({ name: 'kernel BTF: parse + first lookup by name', value: med(lookup), unit: 'ms', note: 'findType builds the name index lazily' });
+  results.push({
+    name: 'kernel BTF: parse + first lookup by name',
+    value: med(lookup),
+    unit: 'ms',
+    note: 'findType builds the name index lazily',
+  });
   // A clang object with many programs and maps: parse, relocate, create maps, verify every program.
   const bytes = readFileSync('bpf/collection.o');
   const spec = loadCollectionSpec(bytes);
@@ -142,25 +172,51 @@ for (const size of [16, 128]) {
   } finally {
     rmSync(pinPath, { recursive: true, force: true });
   }
-  results.push({ name: 'load bpf/collection.o', value: med(load), unit: 'ms', note: `${Object.keys(spec.programs).length} programs, ${Object.keys(spec.maps).length} maps; ELF + relocation + BTF + verification, median` });
+  results.push({
+    name: 'load bpf/collection.o',
+    value: med(load),
+    unit: 'ms',
+    note: `${Object.keys(spec.programs).length} programs, ${Object.keys(spec.maps).length} maps; ELF + relocation + BTF + verification, median`,
+  });
 }
 
 {
   const g = await benchGoroutines(quick);
   results.push({ name: 'Go program, untraced', value: g.untracedMs, unit: 'ms', note: '50 goroutines x rounds, no probe (median)' });
-  results.push({ name: 'Go program, traced by ebpf', value: g.ours.slowdown, unit: 'x slower', note: `${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost` });
+  results.push({
+    name: 'Go program, traced by ebpf',
+    value: g.ours.slowdown,
+    unit: 'x slower',
+    note: `${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost`,
+  });
   if ('error' in (g.bpftrace ?? { error: 'not run' })) {
     results.push({ name: 'Go program, traced by bpftrace', value: NaN, unit: '', note: (g.bpftrace as { error: string }).error });
   } else {
     const b = g.bpftrace as { ms: number; slowdown: number; events: number; lost: number };
-    results.push({ name: 'Go program, traced by bpftrace', value: b.slowdown, unit: 'x slower', note: `${b.ms.toFixed(0)} ms, ${b.events} events, ${b.lost} lost; ours/bpftrace = ${(g.ours.slowdown / b.slowdown).toFixed(2)}` });
+    results.push({
+      name: 'Go program, traced by bpftrace',
+      value: b.slowdown,
+      unit: 'x slower',
+      note: `${b.ms.toFixed(0)} ms, ${b.events} events, ${b.lost} lost; ours/bpftrace = ${(g.ours.slowdown / b.slowdown).toFixed(2)}`,
+    });
   }
 }
 
 if (json) {
-  console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version }, results }, null, 2));
+  console.log(
+    JSON.stringify(
+      { machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version }, results },
+      null,
+      2,
+    ),
+  );
 } else {
-  console.log(`ebpf micro-benchmarks (${quick ? 'quick' : 'full'}), ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${release()}, Node ${process.version}\n`);
+  console.log(
+    `ebpf micro-benchmarks (${quick ? 'quick' : 'full'}), ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${release()}, Node ${process.version}\n`,
+  );
   const w = Math.max(...results.map((r) => r.name.length));
-  for (const r of results) console.log(`  ${r.name.padEnd(w)}  ${(r.value < 100 ? r.value.toFixed(2) : r.value.toFixed(0)).padStart(9)} ${r.unit.padEnd(8)}  ${r.note}`);
+  for (const r of results)
+    console.log(
+      `  ${r.name.padEnd(w)}  ${(r.value < 100 ? r.value.toFixed(2) : r.value.toFixed(0)).padStart(9)} ${r.unit.padEnd(8)}  ${r.note}`,
+    );
 }

@@ -17,7 +17,13 @@ import { Program } from '../src/programs/index.js';
 import { ProgramBuilder, R0 } from '../src/asm/index.js';
 import * as current from '../src/goroutines/index.js';
 
-const { values } = parseArgs({ options: { base: { type: 'string', default: 'HEAD' }, rounds: { type: 'string', default: '5' }, loop: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string', default: 'HEAD' },
+    rounds: { type: 'string', default: '5' },
+    loop: { type: 'string', default: '2000' },
+  },
+});
 const rev = execFileSync('git', ['rev-parse', '--short', values.base], { encoding: 'utf8' }).trim();
 const dir = resolve(`tmp/tracer-base-${rev}`);
 if (!existsSync(`${dir}/src/goroutines/index.ts`)) {
@@ -37,11 +43,20 @@ async function startTarget(): Promise<{ pid: number; go(): Promise<string> }> {
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((r) => child.stdout!.once('data', () => r()));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin!.end('go\n');
+      await exited;
+      return out;
+    },
+  };
 }
 
 /** The consumer of bench/goroutines.ts: poll everything, wait up to 20 ms, until the target ends. */
-async function traced(Tracer: typeof current.GoroutineTracer): Promise<{ ms: number; cpuNsPerEvent: number; events: number; lost: bigint }> {
+async function traced(
+  Tracer: typeof current.GoroutineTracer,
+): Promise<{ ms: number; cpuNsPerEvent: number; events: number; lost: bigint }> {
   const t = await startTarget();
   const tracer = Tracer.open({ binary: TARGET, pid: t.pid, ringSize: 64 * 1024 * 1024 });
   const cpu0 = process.cpuUsage();
@@ -74,7 +89,14 @@ async function emptyUprobe(): Promise<number> {
   return elapsedMs(await t.go());
 }
 
-const runs = { untraced: [] as number[], empty: [] as number[], base: [] as number[], current: [] as number[], baseCpu: [] as number[], currentCpu: [] as number[] };
+const runs = {
+  untraced: [] as number[],
+  empty: [] as number[],
+  base: [] as number[],
+  current: [] as number[],
+  baseCpu: [] as number[],
+  currentCpu: [] as number[],
+};
 for (let i = 0; i < Number(values.rounds); i++) {
   runs.untraced.push(elapsedMs(await (await startTarget()).go()));
   runs.empty.push(await emptyUprobe());
@@ -85,11 +107,15 @@ for (let i = 0; i < Number(values.rounds); i++) {
     runs[`${which}Cpu`].push(r.cpuNsPerEvent);
     if (r.lost > 0n) console.log(`  ${which}: ${r.lost} records lost`);
   }
-  console.log(`round ${i}: untraced ${runs.untraced[i].toFixed(0)} ms, empty uprobe ${runs.empty[i].toFixed(0)} ms, ${rev} ${runs.base[i].toFixed(0)} ms (${runs.baseCpu[i].toFixed(0)} ns CPU/event), current ${runs.current[i].toFixed(0)} ms (${runs.currentCpu[i].toFixed(0)} ns CPU/event)`);
+  console.log(
+    `round ${i}: untraced ${runs.untraced[i].toFixed(0)} ms, empty uprobe ${runs.empty[i].toFixed(0)} ms, ${rev} ${runs.base[i].toFixed(0)} ms (${runs.baseCpu[i].toFixed(0)} ns CPU/event), current ${runs.current[i].toFixed(0)} ms (${runs.currentCpu[i].toFixed(0)} ns CPU/event)`,
+  );
 }
 const floor = median(runs.empty);
 console.log(`medians of ${values.rounds} rounds: untraced ${median(runs.untraced).toFixed(0)} ms, empty uprobe ${floor.toFixed(0)} ms`);
 for (const which of ['base', 'current'] as const) {
   const ms = median(runs[which]);
-  console.log(`  ${which === 'base' ? rev : 'current'}: ${ms.toFixed(0)} ms = ${(ms / floor).toFixed(3)}x the empty uprobe, ${median(runs[`${which}Cpu`]).toFixed(0)} ns CPU/event`);
+  console.log(
+    `  ${which === 'base' ? rev : 'current'}: ${ms.toFixed(0)} ms = ${(ms / floor).toFixed(3)}x the empty uprobe, ${median(runs[`${which}Cpu`]).toFixed(0)} ns CPU/event`,
+  );
 }

@@ -40,8 +40,13 @@ async function measure(wakeupBytes: number): Promise<{ events: number; perSecond
 }
 
 for (let round = 0; round < Number(values.rounds); round++) {
-  for (const [label, wakeupBytes] of [['per record', 0], ['per batch (256 KiB or 50 ms)', 256 * 1024]] as const) {
+  for (const [label, wakeupBytes] of [
+    ['per record', 0],
+    ['per batch (256 KiB or 50 ms)', 256 * 1024],
+  ] as const) {
     const r = await measure(wakeupBytes);
-    console.log(`${label.padEnd(30)} ${String(r.perSecond).padStart(7)} events/s  ${String(r.cpuNsPerEvent).padStart(6)} ns CPU/event  ${String(r.wakeups).padStart(6)} wake-ups`);
+    console.log(
+      `${label.padEnd(30)} ${String(r.perSecond).padStart(7)} events/s  ${String(r.cpuNsPerEvent).padStart(6)} ns CPU/event  ${String(r.wakeups).padStart(6)} wake-ups`,
+    );
   }
 }

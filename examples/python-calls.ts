@@ -18,20 +18,32 @@ import { attachUsdt, usdtMaps, type Link } from '../src/links/index.js';
 
 const OBJECT = join(import.meta.dirname, '../bpf/usdt.o');
 
-interface Row { function: string; calls: number; timed: number; totalNs: number }
+interface Row {
+  function: string;
+  calls: number;
+  timed: number;
+  totalNs: number;
+}
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        pid: { type: 'string' }, seconds: { type: 'string' }, python: { type: 'string' }, top: { type: 'string' },
-        json: { type: 'boolean' }, help: { type: 'boolean' },
+        pid: { type: 'string' },
+        seconds: { type: 'string' },
+        python: { type: 'string' },
+        top: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
       },
     });
   } catch (e) {
-    console.error(`${(e as Error).message}\nusage: python-calls.ts [--pid N --seconds S] [--python PATH] [--top N] [--json] [-- script.py args...]`);
+    console.error(
+      `${(e as Error).message}\nusage: python-calls.ts [--pid N --seconds S] [--python PATH] [--top N] [--json] [-- script.py args...]`,
+    );
     return 2;
   }
   const { values: o, positionals } = parsed;
@@ -79,8 +91,14 @@ export async function run(argv: string[]): Promise<number> {
       const seconds = Number(o.seconds ?? 5);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, seconds * 1000);
-        process.once('SIGINT', () => { clearTimeout(timer); resolve(); });
-        process.once('SIGTERM', () => { clearTimeout(timer); resolve(); });
+        process.once('SIGINT', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        process.once('SIGTERM', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     const wallNs = Number(process.hrtime.bigint() - started);
@@ -89,17 +107,26 @@ export async function run(argv: string[]): Promise<number> {
     for (let key = stats.nextKey(); key !== undefined; key = stats.nextKey(key)) {
       const v = stats.lookup(key) as { count: bigint; total_ns: bigint; timed: bigint } | undefined;
       if (!v) continue;
-      const name = typeof key === 'string' ? key : Buffer.from(key as Uint8Array).toString('utf8').replace(/\0[\s\S]*$/, '');
+      const name =
+        typeof key === 'string'
+          ? key
+          : Buffer.from(key as Uint8Array)
+              .toString('utf8')
+              .replace(/\0[\s\S]*$/, '');
       rows.push({ function: name, calls: Number(v.count), timed: Number(v.timed), totalNs: Number(v.total_ns) });
     }
     rows.sort((a, b) => b.totalNs - a.totalNs || b.calls - a.calls);
     if (o.json) {
       console.log(JSON.stringify({ pid, wallNs, functions: rows }));
     } else {
-      console.log(`${'function'.padEnd(32)} ${'calls'.padStart(10)} ${'timed'.padStart(10)} ${'total ms'.padStart(12)} ${'mean µs'.padStart(10)}`);
+      console.log(
+        `${'function'.padEnd(32)} ${'calls'.padStart(10)} ${'timed'.padStart(10)} ${'total ms'.padStart(12)} ${'mean µs'.padStart(10)}`,
+      );
       for (const r of rows.slice(0, top)) {
         const mean = r.timed ? (r.totalNs / r.timed / 1000).toFixed(1) : '-';
-        console.log(`${r.function.slice(0, 32).padEnd(32)} ${String(r.calls).padStart(10)} ${String(r.timed).padStart(10)} ${(r.totalNs / 1e6).toFixed(3).padStart(12)} ${mean.padStart(10)}`);
+        console.log(
+          `${r.function.slice(0, 32).padEnd(32)} ${String(r.calls).padStart(10)} ${String(r.timed).padStart(10)} ${(r.totalNs / 1e6).toFixed(3).padStart(12)} ${mean.padStart(10)}`,
+        );
       }
       console.log(`${rows.length} functions, ${rows.reduce((n, r) => n + r.calls, 0)} calls in ${(wallNs / 1e9).toFixed(2)} s`);
     }

@@ -18,8 +18,18 @@ import { bindSockaddr, connectSockaddr, listenSocket, openSocket, setsockoptInt,
 const USAGE = 'usage: sockmap-redirect.ts [--mb N] [--rounds R] [--json]';
 let opts: { mb: number; rounds: number; json: boolean };
 try {
-  const { values } = parseArgs({ options: { mb: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
-  if (values.help) { console.log(USAGE); process.exit(0); }
+  const { values } = parseArgs({
+    options: {
+      mb: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '3' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   opts = { mb: Number(values.mb), rounds: Number(values.rounds), json: values.json ?? false };
   if (!(opts.mb > 0) || !Number.isInteger(opts.rounds) || opts.rounds < 1) throw new Error('--mb and --rounds need positive numbers');
 } catch (e) {
@@ -29,9 +39,19 @@ try {
 
 const NS = `sockmap-redirect-${process.pid}`;
 const NS_PATH = `/var/run/netns/${NS}`;
-const removeNs = (): void => { try { execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); } catch { /* gone */ } };
+const removeNs = (): void => {
+  try {
+    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  } catch {
+    /* gone */
+  }
+};
 process.on('exit', removeNs);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { removeNs(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    removeNs();
+    process.exit(130);
+  });
 execFileSync('ip', ['netns', 'add', NS]);
 execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
 
@@ -53,7 +73,15 @@ async function connection(port: number): Promise<{ client: net.Socket; server: n
   });
   const client = new net.Socket({ fd: cfd, readable: true, writable: true });
   const server = await accepted;
-  return { client, server, close: () => { client.destroy(); server.destroy(); srv.close(); } };
+  return {
+    client,
+    server,
+    close: () => {
+      client.destroy();
+      server.destroy();
+      srv.close();
+    },
+  };
 }
 
 /** Sends `bytes` from client to server in 64 KiB writes; resolves with the seconds taken and the received data's hash. */
@@ -77,7 +105,10 @@ function transfer(c: { client: net.Socket; server: net.Socket }, bytes: number):
     const pump = (): void => {
       while (sent < bytes) {
         sent += chunk.length;
-        if (!c.client.write(chunk)) { c.client.once('drain', pump); return; }
+        if (!c.client.write(chunk)) {
+          c.client.once('drain', pump);
+          return;
+        }
       }
     };
     pump();
@@ -98,8 +129,16 @@ const results: { way: string; round: number; mbPerS: number; intact: boolean }[]
 using map = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 2, name: 'sock_map' });
 // Every message a socket in the map sends goes to the receive queue of the socket at key 1.
 using prog = Program.load({
-  type: 'SK_MSG', name: 'to_server', maps: { sock_map: map },
-  instructions: new ProgramBuilder().ldMapFd(R2, 'sock_map').mov64Imm(R3, 1).mov64Imm(R4, 1 /* BPF_F_INGRESS */).call('msg_redirect_map').exit().build(),
+  type: 'SK_MSG',
+  name: 'to_server',
+  maps: { sock_map: map },
+  instructions: new ProgramBuilder()
+    .ldMapFd(R2, 'sock_map')
+    .mov64Imm(R3, 1)
+    .mov64Imm(R4, 1 /* BPF_F_INGRESS */)
+    .call('msg_redirect_map')
+    .exit()
+    .build(),
 });
 
 let port = 20000;
@@ -127,11 +166,22 @@ for (let round = 0; round < opts.rounds; round++) {
   }
 }
 
-const median = (way: string): number => { const xs = results.filter((r) => r.way === way).map((r) => r.mbPerS).sort((a, b) => a - b); return xs[Math.floor(xs.length / 2)]; };
+const median = (way: string): number => {
+  const xs = results
+    .filter((r) => r.way === way)
+    .map((r) => r.mbPerS)
+    .sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)];
+};
 const summary = {
-  namespace: NS, megabytes: opts.mb, rounds: opts.rounds,
-  loopbackMBps: median('loopback'), sockmapMBps: median('sockmap'), ratio: median('sockmap') / median('loopback'),
-  allIntact: results.every((r) => r.intact), results,
+  namespace: NS,
+  megabytes: opts.mb,
+  rounds: opts.rounds,
+  loopbackMBps: median('loopback'),
+  sockmapMBps: median('sockmap'),
+  ratio: median('sockmap') / median('loopback'),
+  allIntact: results.every((r) => r.intact),
+  results,
 };
 if (opts.json) console.log(JSON.stringify(summary));
 else {
@@ -139,6 +189,8 @@ else {
   console.log(`  plain loopback TCP          ${summary.loopbackMBps.toFixed(0)} MiB/s`);
   console.log(`  sk_msg redirect (SOCKMAP)   ${summary.sockmapMBps.toFixed(0)} MiB/s  (${summary.ratio.toFixed(2)}× loopback)`);
   console.log(`  data intact (SHA-256 of what arrived = what was sent): ${summary.allIntact ? 'yes' : 'NO'}`);
-  console.log('The redirect hands each sendmsg to the server socket\'s receive queue inside the kernel: no TCP segments, no loopback device, no ACKs.');
+  console.log(
+    "The redirect hands each sendmsg to the server socket's receive queue inside the kernel: no TCP segments, no loopback device, no ACKs.",
+  );
 }
 removeNs();

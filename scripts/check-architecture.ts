@@ -18,7 +18,21 @@ import { dirname, join, relative, resolve } from 'node:path';
 const SRC = resolve(import.meta.dirname, '..', 'src');
 
 /** Folders whose code must load no native code and make no system call. */
-export const PURE = new Set(['asm', 'elf', 'btf', 'dwarf', 'go', 'codec', 'core', 'netlink', 'errors', 'uapi', 'usdt', 'loader/spec', 'host.ts']);
+export const PURE = new Set([
+  'asm',
+  'elf',
+  'btf',
+  'dwarf',
+  'go',
+  'codec',
+  'core',
+  'netlink',
+  'errors',
+  'uapi',
+  'usdt',
+  'loader/spec',
+  'host.ts',
+]);
 /**
  * Kernel folders by rank: the syscall layer, then the facts about the running kernel (CPUs,
  * version, BTF, feature probes), then the objects, then what attaches and reads them, then the
@@ -96,7 +110,10 @@ export function check(): { violations: Violation[]; edges: Map<string, Set<strin
       if (PURE.has(from) && !PURE.has(to)) {
         violations.push({ file: relative(SRC, file), rule: `${from} is pure but imports ${to} (${spec})` });
       } else if (!PURE.has(from) && !PURE.has(to) && (KERNEL_RANK[to] ?? TOP) >= (KERNEL_RANK[from] ?? TOP)) {
-        violations.push({ file: relative(SRC, file), rule: `${from} (rank ${KERNEL_RANK[from] ?? TOP}) imports ${to} (rank ${KERNEL_RANK[to] ?? TOP}): only lower ranks may be imported (${spec})` });
+        violations.push({
+          file: relative(SRC, file),
+          rule: `${from} (rank ${KERNEL_RANK[from] ?? TOP}) imports ${to} (rank ${KERNEL_RANK[to] ?? TOP}): only lower ranks may be imported (${spec})`,
+        });
       }
     }
   }
@@ -112,7 +129,12 @@ export function check(): { violations: Violation[]; edges: Map<string, Set<strin
         for (let p = prev.get(cur); p !== undefined; p = prev.get(p)) path.unshift(p);
         return path;
       }
-      for (const n of edges.get(cur) ?? []) if (!seen.has(n)) { seen.add(n); prev.set(n, cur); queue.push(n); }
+      for (const n of edges.get(cur) ?? [])
+        if (!seen.has(n)) {
+          seen.add(n);
+          prev.set(n, cur);
+          queue.push(n);
+        }
     }
     return undefined;
   };
@@ -134,7 +156,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { violations } = check();
   for (const v of violations) console.error(`src/${v.file}: ${v.rule}`);
   if (violations.length) {
-    console.error(`${violations.length} architecture rule(s) broken; the rules are at the top of scripts/check-architecture.ts and in CONTRIBUTING.md`);
+    console.error(
+      `${violations.length} architecture rule(s) broken; the rules are at the top of scripts/check-architecture.ts and in CONTRIBUTING.md`,
+    );
     process.exit(1);
   }
   console.log('architecture: no forbidden imports, no cycles between folders');

@@ -44,7 +44,13 @@ class CdpPipe {
     fromBrowser.on('data', (chunk: Buffer) => {
       this.#buffered = Buffer.concat([this.#buffered, chunk]);
       for (let end = this.#buffered.indexOf(0); end >= 0; end = this.#buffered.indexOf(0)) {
-        const message = JSON.parse(this.#buffered.subarray(0, end).toString('utf8')) as { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string } };
+        const message = JSON.parse(this.#buffered.subarray(0, end).toString('utf8')) as {
+          id?: number;
+          method?: string;
+          params?: Record<string, unknown>;
+          result?: Record<string, unknown>;
+          error?: { message: string };
+        };
         this.#buffered = this.#buffered.subarray(end + 1);
         if (message.id !== undefined) {
           const waiter = this.#pending.get(message.id);
@@ -149,7 +155,17 @@ const PAGE_SCRIPT = `async (traceText, DETAILS_HEIGHT) => {
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { trace: { type: 'string' }, out: { type: 'string' }, chromium: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        trace: { type: 'string' },
+        out: { type: 'string' },
+        chromium: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -171,15 +187,38 @@ async function main(argv: string[]): Promise<number> {
     let tracePath = values.trace;
     if (!tracePath) {
       tracePath = join(scratch, 'trace.json');
-      const cli = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'goroutines', '--quiet', '--trace-out', tracePath, '--', FIXTURE, '-waves', '1', '-n', '3', '-wait=false'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+      const cli = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'src/cli/main.ts'),
+          'goroutines',
+          '--quiet',
+          '--trace-out',
+          tracePath,
+          '--',
+          FIXTURE,
+          '-waves',
+          '1',
+          '-n',
+          '3',
+          '-wait=false',
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 },
+      );
       if (cli.status !== 0) throw new ScreenshotError(`tracing ${FIXTURE} failed (exit ${cli.status}; it needs root)`);
     }
     const trace = readFileSync(tracePath, 'utf8');
-    const names = (JSON.parse(trace) as { traceEvents: { ph: string; name: string; args?: { name?: string } }[] }).traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => String(e.args?.name));
+    const names = (JSON.parse(trace) as { traceEvents: { ph: string; name: string; args?: { name?: string } }[] }).traceEvents
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name')
+      .map((e) => String(e.args?.name));
     const tracks = await render(chromium, join(scratch, 'profile'), trace, out, width, height);
     // Every track of the trace is a track in DevTools, titled "<thread_name> (<tid>)".
     const missing = names.filter((n) => !tracks.some((t) => t.startsWith(`${n} (`)));
-    console.log(`${out}: ${statSync(out).size} bytes, ${tracks.length} tracks drawn (${names.length} in the trace${missing.length ? `; missing: ${missing.join(', ')}` : ''})`);
+    console.log(
+      `${out}: ${statSync(out).size} bytes, ${tracks.length} tracks drawn (${names.length} in the trace${missing.length ? `; missing: ${missing.join(', ')}` : ''})`,
+    );
     return missing.length ? 1 : 0;
   } catch (e) {
     if (!(e instanceof ScreenshotError)) throw e;
@@ -191,7 +230,16 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function render(chromium: string, profile: string, trace: string, out: string, width: number, height: number): Promise<string[]> {
-  const args = ['--headless', '--disable-gpu', '--no-first-run', '--remote-debugging-pipe', '--remote-debugging-port=0', `--user-data-dir=${profile}`, `--window-size=${width},${height}`, 'about:blank'];
+  const args = [
+    '--headless',
+    '--disable-gpu',
+    '--no-first-run',
+    '--remote-debugging-pipe',
+    '--remote-debugging-port=0',
+    `--user-data-dir=${profile}`,
+    `--window-size=${width},${height}`,
+    'about:blank',
+  ];
   // Chromium refuses to run as root with its sandbox on.
   if (process.getuid?.() === 0) args.unshift('--no-sandbox');
   const browser = spawn(chromium, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
@@ -216,8 +264,13 @@ async function render(chromium: string, profile: string, trace: string, out: str
     const nav = await cdp.send('Page.navigate', { url: `http://127.0.0.1:${port}/devtools/devtools_app.html` }, sessionId);
     if (nav.errorText) throw new ScreenshotError(`the DevTools front end did not load from port ${port}: ${String(nav.errorText)}`);
     await loaded;
-    const result = (await cdp.send('Runtime.evaluate', { expression: `(${PAGE_SCRIPT})(${JSON.stringify(trace)}, ${Math.round(height * 0.25)})`, awaitPromise: true, returnByValue: true }, sessionId)) as { result?: { value?: string }; exceptionDetails?: { exception?: { description?: string }; text?: string } };
-    if (result.exceptionDetails) throw new ScreenshotError(`in the DevTools page: ${result.exceptionDetails.exception?.description ?? result.exceptionDetails.text}`);
+    const result = (await cdp.send(
+      'Runtime.evaluate',
+      { expression: `(${PAGE_SCRIPT})(${JSON.stringify(trace)}, ${Math.round(height * 0.25)})`, awaitPromise: true, returnByValue: true },
+      sessionId,
+    )) as { result?: { value?: string }; exceptionDetails?: { exception?: { description?: string }; text?: string } };
+    if (result.exceptionDetails)
+      throw new ScreenshotError(`in the DevTools page: ${result.exceptionDetails.exception?.description ?? result.exceptionDetails.text}`);
     const drawn = JSON.parse(result.result!.value!) as { tracks: string[]; selected: string };
     const shot = (await cdp.send('Page.captureScreenshot', { format: 'png' }, sessionId)) as { data: string };
     writeFileSync(out, Buffer.from(shot.data, 'base64'));

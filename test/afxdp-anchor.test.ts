@@ -59,7 +59,7 @@ describe.runIf(runnable)('libxdp AF_XDP anchor (bench/afxdp.ts)', () => {
         macB.copy(f, 0);
         macA.copy(f, 6);
         f.writeUInt16BE(0x88b5, 12);
-        const word = (Math.imul(i + 1, 0x9e3779b1) >>> 0);
+        const word = Math.imul(i + 1, 0x9e3779b1) >>> 0;
         f.writeUInt32LE(word, 42);
         expected = (expected + word) >>> 0;
         peer.send(f);
@@ -93,8 +93,9 @@ describe.runIf(runnable)('libxdp AF_XDP anchor (bench/afxdp.ts)', () => {
     expect(build.error, build.error).toBeUndefined();
     const map = new XskMap({ maxEntries: 1, name: 'xsks' });
     try {
-      await expect(XskAnchor.start({ binary: build.binary!, netnsPath: ns.path, device: 'no-such-dev0', xskMapFd: map.fd }))
-        .rejects.toThrow(/xsk_socket__create: No such device/);
+      await expect(
+        XskAnchor.start({ binary: build.binary!, netnsPath: ns.path, device: 'no-such-dev0', xskMapFd: map.fd }),
+      ).rejects.toThrow(/xsk_socket__create: No such device/);
     } finally {
       map.close();
     }

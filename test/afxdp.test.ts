@@ -40,7 +40,14 @@ async function collect(sock: XdpSocket, want: number, ms = 5000): Promise<Buffer
   return got;
 }
 
-interface Rig { sock: XdpSocket; map: XskMap; prog: Program; link: { close(): void }; peer: PacketSocket; close(): void }
+interface Rig {
+  sock: XdpSocket;
+  map: XskMap;
+  prog: Program;
+  link: { close(): void };
+  peer: PacketSocket;
+  close(): void;
+}
 
 /** Socket, XSKMAP, redirect program attached to veth-b, and a raw socket on veth-a; close() undoes all, in order. */
 function rig(ns: TestNetns, xdpMode: XdpMode, frameCount: number): Rig {
@@ -58,7 +65,16 @@ function rig(ns: TestNetns, xdpMode: XdpMode, frameCount: number): Rig {
       made.push(link);
       const peer = new PacketSocket(ns.a);
       made.push(peer);
-      return { sock, map, prog, link, peer, close: () => { for (const m of made.reverse()) m.close(); } };
+      return {
+        sock,
+        map,
+        prog,
+        link,
+        peer,
+        close: () => {
+          for (const m of made.reverse()) m.close();
+        },
+      };
     } catch (e) {
       for (const m of made.reverse()) m.close();
       throw e;
@@ -96,7 +112,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
         const got: Buffer[] = [];
         for (let i = 0; i < sent.length; i += 64) {
           for (const f of sent.slice(i, i + 64)) peer.send(f);
-          got.push(...await collect(sock, Math.min(64, sent.length - i)));
+          got.push(...(await collect(sock, Math.min(64, sent.length - i))));
         }
         const ours = got.filter((f) => f.readUInt16BE(12) === 0x88b5);
         expect(ours.length).toBe(sent.length);
@@ -116,7 +132,10 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
         const deadline = Date.now() + 5000;
         while (arrived.length < out.length && Date.now() < deadline) {
           const f = peer.receive();
-          if (!f) { await sleep(2); continue; }
+          if (!f) {
+            await sleep(2);
+            continue;
+          }
           if (f.readUInt16BE(12) === 0x88b6) arrived.push(f);
         }
         expect(arrived.length).toBe(out.length);
@@ -125,7 +144,10 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
         for (let i = 0; i < out.length; i++) expect(arrived[i].equals(out[i]), `tx frame ${i}`).toBe(true);
         // The kernel completed every transmit frame; they are back in the pool.
         const t0 = Date.now();
-        while (sock.transmitPending > 0 && Date.now() - t0 < 2000) { sock.reclaim(); await sleep(2); }
+        while (sock.transmitPending > 0 && Date.now() - t0 < 2000) {
+          sock.reclaim();
+          await sleep(2);
+        }
         expect(sock.transmitPending).toBe(0);
         const stats = sock.statistics();
         expect(stats.rxInvalidDescriptors).toBe(0n);
@@ -140,8 +162,16 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
   }
 
   it('a socket dropped without close() is cleaned up by the garbage collector: fd closed, rings unmapped, one warning', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/forget-xdp-socket.ts'], { encoding: 'utf8', timeout: 60_000 });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { before: { maps: number; fds: number }; during: { maps: number; fds: number }; after: { maps: number; fds: number }; warnings: string[] };
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/forget-xdp-socket.ts'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as {
+      before: { maps: number; fds: number };
+      during: { maps: number; fds: number };
+      after: { maps: number; fds: number };
+      warnings: string[];
+    };
     expect(r.during.maps - r.before.maps).toBe(4); // fill, completion, RX, TX
     expect(r.during.fds - r.before.fds).toBe(1);
     expect(r.after).toEqual(r.before); // five sockets came and went on one queue: each one's fd was closed
@@ -171,7 +201,11 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
       expect(got.map((f) => f.toString('hex'))).toEqual(sent.map((f) => f.toString('hex')));
       expect(r.sock.wakeups).toBe(0);
     } finally {
-      link.close(); prog.close(); r.map.close(); r.sock.close(); peer.close();
+      link.close();
+      prog.close();
+      r.map.close();
+      r.sock.close();
+      peer.close();
     }
   });
 
@@ -193,12 +227,26 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
   it('refuses what the device cannot do with typed errors, and leaks nothing', () => {
     ns.run(() => {
       // veth has one queue (0).
-      const e1 = (() => { try { new XdpSocket({ device: ns.b, queue: 5, frameCount: 64 }); } catch (e) { return e; } return undefined; })();
+      const e1 = (() => {
+        try {
+          new XdpSocket({ device: ns.b, queue: 5, frameCount: 64 });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
       expect(e1).toBeInstanceOf(XdpSocketError);
       expect((e1 as XdpSocketError).code).toBe('ERR_XSK_BIND_EINVAL');
       expect((e1 as Error).message).toMatch(/queue 5/);
       // veth's driver has no zero-copy AF_XDP.
-      const e2 = (() => { try { new XdpSocket({ device: ns.b, mode: 'zerocopy', frameCount: 64 }); } catch (e) { return e; } return undefined; })();
+      const e2 = (() => {
+        try {
+          new XdpSocket({ device: ns.b, mode: 'zerocopy', frameCount: 64 });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
       expect(e2).toBeInstanceOf(XdpSocketError);
       expect((e2 as Error).message).toMatch(/zero-copy/);
       expect(() => new XdpSocket({ device: ns.b, frameCount: 100 })).toThrow(/power of two/);
@@ -215,7 +263,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'AF_XDP tests need root and ipro
     });
     // The kernel counts no AF_XDP socket in the namespace once they are closed (per-namespace
     // sockets per protocol in /proc/net/protocols, read inside the namespace).
-    const xdpSockets = (): number => Number(ns.exec('sh', '-c', "awk '$1 == \"XDP\" { print $3 }' /proc/net/protocols").trim());
+    const xdpSockets = (): number => Number(ns.exec('sh', '-c', 'awk \'$1 == "XDP" { print $3 }\' /proc/net/protocols').trim());
     const end = Date.now() + 5000;
     while (xdpSockets() !== 0 && Date.now() < end) execFileSync('sleep', ['0.05']);
     expect(xdpSockets()).toBe(0);

@@ -1,8 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AsmError, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, Helper, ProgramBuilder, R0, R1, R2, R10,
-  Size, assemble, assembleInstructions, bindMapReferences, decodeInstructions, disassemble, encodeInstructions,
-  helperByName, helperName, instructionSlots, mapReferences, type AsmErrorLocation,
+  AsmError,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  Helper,
+  ProgramBuilder,
+  R0,
+  R1,
+  R2,
+  R10,
+  Size,
+  assemble,
+  assembleInstructions,
+  bindMapReferences,
+  decodeInstructions,
+  disassemble,
+  encodeInstructions,
+  helperByName,
+  helperName,
+  instructionSlots,
+  mapReferences,
+  type AsmErrorLocation,
 } from '../src/asm/index.js';
 
 /** Runs `fn`, expects an AsmError and returns it. */
@@ -16,18 +36,28 @@ function asmError(fn: () => unknown): AsmError {
   throw new Error('expected an AsmError');
 }
 
-const at = (err: AsmError): AsmErrorLocation => ({ line: err.line, column: err.column, instruction: err.instruction, byteOffset: err.byteOffset });
+const at = (err: AsmError): AsmErrorLocation => ({
+  line: err.line,
+  column: err.column,
+  instruction: err.instruction,
+  byteOffset: err.byteOffset,
+});
 
 describe('ProgramBuilder', () => {
   it('builds the example program: map reference, helper call, labels, subprogram', () => {
     const insns = new ProgramBuilder()
-      .mov64Imm(R1, 0).stx(Size.W, R10, -4, R1)
+      .mov64Imm(R1, 0)
+      .stx(Size.W, R10, -4, R1)
       .ldMapFd(R1, 'counts')
       .call(Helper.map_lookup_elem)
       .jeqImm(R0, 0, 'miss')
       .callSub('helper_fn')
-      .label('miss').mov64Imm(R0, 0).exit()
-      .function('helper_fn').mov64Imm(R0, 1).exit()
+      .label('miss')
+      .mov64Imm(R0, 0)
+      .exit()
+      .function('helper_fn')
+      .mov64Imm(R0, 1)
+      .exit()
       .build();
     expect(insns).toHaveLength(10);
     // map reference left for the loader: src=BPF_PSEUDO_MAP_FD, imm 0, name in `reference`
@@ -115,14 +145,16 @@ describe('encoder and decoder', () => {
   it('lays out registers per byte order', () => {
     const insns = new ProgramBuilder().stx(Size.DW, R10, -8, R1).lddw(R2, 0x1122334455667788n).build();
     expect([...encodeInstructions(insns, 'little')]).toEqual([
-      0x7b, 0x1a, 0xf8, 0xff, 0, 0, 0, 0,
-      0x18, 0x02, 0, 0, 0x88, 0x77, 0x66, 0x55, 0, 0, 0, 0, 0x44, 0x33, 0x22, 0x11,
+      0x7b, 0x1a, 0xf8, 0xff, 0, 0, 0, 0, 0x18, 0x02, 0, 0, 0x88, 0x77, 0x66, 0x55, 0, 0, 0, 0, 0x44, 0x33, 0x22, 0x11,
     ]);
     expect([...encodeInstructions(insns, 'big')]).toEqual([
-      0x7b, 0xa1, 0xff, 0xf8, 0, 0, 0, 0,
-      0x18, 0x20, 0, 0, 0x55, 0x66, 0x77, 0x88, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44,
+      0x7b, 0xa1, 0xff, 0xf8, 0, 0, 0, 0, 0x18, 0x20, 0, 0, 0x55, 0x66, 0x77, 0x88, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44,
     ]);
-    expect(decodeInstructions(encodeInstructions(insns, 'big'), 'big')[1]).toMatchObject({ dst: 2, imm64: 0x1122334455667788n, imm: 0x55667788 });
+    expect(decodeInstructions(encodeInstructions(insns, 'big'), 'big')[1]).toMatchObject({
+      dst: 2,
+      imm64: 0x1122334455667788n,
+      imm: 0x55667788,
+    });
   });
 
   it('reports truncated input with the byte offset', () => {
@@ -141,7 +173,12 @@ describe('encoder and decoder', () => {
   });
 
   it('rejects malformed instruction objects in the encoder', () => {
-    const e = asmError(() => encodeInstructions([{ opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0 }, { opcode: 0xb7, dst: 16, src: 0, offset: 0, imm: 0 }]));
+    const e = asmError(() =>
+      encodeInstructions([
+        { opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0 },
+        { opcode: 0xb7, dst: 16, src: 0, offset: 0, imm: 0 },
+      ]),
+    );
     expect(e.instruction).toBe(1);
     expect(asmError(() => encodeInstructions([{ opcode: 0xb7, dst: 0, src: 0, offset: 0, imm: 1.5 }])).message).toMatch(/imm/);
   });

@@ -6,8 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  ALU_BINARY, ATOMIC_RMW, JUMP_CONDITIONS, ProgramBuilder, Size, assemble, disassemble, encodeInstructions,
-  type AluBinaryOp, type AtomicOp, type ByteOrder, type JumpCondition,
+  ALU_BINARY,
+  ATOMIC_RMW,
+  JUMP_CONDITIONS,
+  ProgramBuilder,
+  Size,
+  assemble,
+  disassemble,
+  encodeInstructions,
+  type AluBinaryOp,
+  type AtomicOp,
+  type ByteOrder,
+  type JumpCondition,
 } from '../src/asm/index.js';
 
 const MC = 'llvm-mc-19';
@@ -15,7 +25,9 @@ const OBJDUMP = 'llvm-objdump-19';
 const haveLlvm = spawnSync(MC, ['--version']).status === 0 && spawnSync(OBJDUMP, ['--version']).status === 0;
 const inCi = process.env.CI === 'true';
 if (!haveLlvm && !inCi) {
-  console.warn('asm-oracle: llvm-mc-19 / llvm-objdump-19 not found, skipping the LLVM comparison; install llvm-19 (apt-get install llvm-19)');
+  console.warn(
+    'asm-oracle: llvm-mc-19 / llvm-objdump-19 not found, skipping the LLVM comparison; install llvm-19 (apt-get install llvm-19)',
+  );
 }
 
 interface Case {
@@ -140,8 +152,10 @@ function llvmCases(): Case[] {
         const [d, s] = regs();
         const entry = ATOMIC_RMW[name];
         let text: string;
-        if (name === 'xchg') text = `${v}${s} = ${bits === 64 ? 'xchg_64' : 'xchg32_32'}(r${d} ${off < 0 ? '-' : '+'} ${Math.abs(off)}, ${v}${s})`;
-        else if (name === 'cmpxchg') text = `${v}0 = ${bits === 64 ? 'cmpxchg_64' : 'cmpxchg32_32'}(r${d} ${off < 0 ? '-' : '+'} ${Math.abs(off)}, ${v}0, ${v}${s})`;
+        if (name === 'xchg')
+          text = `${v}${s} = ${bits === 64 ? 'xchg_64' : 'xchg32_32'}(r${d} ${off < 0 ? '-' : '+'} ${Math.abs(off)}, ${v}${s})`;
+        else if (name === 'cmpxchg')
+          text = `${v}0 = ${bits === 64 ? 'cmpxchg_64' : 'cmpxchg32_32'}(r${d} ${off < 0 ? '-' : '+'} ${Math.abs(off)}, ${v}0, ${v}${s})`;
         else if (name.startsWith('fetch_')) text = `${v}${s} = ${entry.text}((${type} *)${mem(d, off)}, ${v}${s})`;
         else text = `lock *(${type} *)${mem(d, off)} ${entry.text} ${v}${s}`;
         cases.push({ text, build: (b) => b.atomic(size, name, d, off, s) });
@@ -196,7 +210,10 @@ describe.skipIf(!haveLlvm && !inCi)('asm vs LLVM 19 (llvm-mc-19, llvm-objdump-19
     expect(haveLlvm, 'llvm-mc-19 / llvm-objdump-19 not found; apt-get install llvm-19').toBe(true);
   });
 
-  for (const [triple, order] of [['bpfel', 'little'], ['bpfeb', 'big']] as [string, ByteOrder][]) {
+  for (const [triple, order] of [
+    ['bpfel', 'little'],
+    ['bpfeb', 'big'],
+  ] as [string, ByteOrder][]) {
     describe(triple, () => {
       const texts = cases.map((c) => c.text);
       const encodings = haveLlvm ? llvmEncodings(texts, triple) : [];
@@ -273,10 +290,22 @@ describe.skipIf(!haveLlvm && !inCi)('asm vs LLVM 19 (llvm-mc-19, llvm-objdump-19
         expect([...assemble(program.join('\n'), order)]).toEqual(llvmBytes);
 
         const built = new ProgramBuilder()
-          .label('start').lddw(1, 0x123456789n).jeqImm(1, 0, 'done').callSub('sub').ja('start').gotol('done')
-          .label('loop').lddw(1, 1).jslt32Reg(1, 2, 'loop').mayGoto('loop')
-          .label('done').exit()
-          .function('sub').mov64Imm(0, 0).callSub('sub').exit()
+          .label('start')
+          .lddw(1, 0x123456789n)
+          .jeqImm(1, 0, 'done')
+          .callSub('sub')
+          .ja('start')
+          .gotol('done')
+          .label('loop')
+          .lddw(1, 1)
+          .jslt32Reg(1, 2, 'loop')
+          .mayGoto('loop')
+          .label('done')
+          .exit()
+          .function('sub')
+          .mov64Imm(0, 0)
+          .callSub('sub')
+          .exit()
           .build();
         expect([...encodeInstructions(built, order)]).toEqual(llvmBytes);
       });

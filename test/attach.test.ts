@@ -14,12 +14,18 @@ import { u32, u64 } from '../src/codec/index.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
 
-
 /** Counts runs in counts[0] and returns `verdict`. */
-function counter(type: 'SOCKET_FILTER' | 'CGROUP_SKB', counts: BpfMap<number, bigint>, verdict: number, expectedAttachType?: number): Program {
+function counter(
+  type: 'SOCKET_FILTER' | 'CGROUP_SKB',
+  counts: BpfMap<number, bigint>,
+  verdict: number,
+  expectedAttachType?: number,
+): Program {
   const insns = new ProgramBuilder()
     .st(Size.W, R10, -4, 0)
-    .ldMapFd(R1, 'counts').mov64Reg(R2, R10).add64Imm(R2, -4)
+    .ldMapFd(R1, 'counts')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, -4)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
     .mov64Imm(R1, 1)
@@ -32,19 +38,26 @@ function counter(type: 'SOCKET_FILTER' | 'CGROUP_SKB', counts: BpfMap<number, bi
 }
 
 function cgroup2Root(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
   return line?.split(' ')[1];
 }
 
 function sendUdp(port: number, n: number, cgroupProcs?: string): void {
   const enter = cgroupProcs ? `open(${JSON.stringify(cgroupProcs)}, 'w').write(str(os.getpid()))\n` : '';
-  const r = spawnSync('python3', ['-c', `import os, socket\n${enter}s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(${n}): s.sendto(b'x' * 10, ('127.0.0.1', ${port}))`]);
+  const r = spawnSync('python3', [
+    '-c',
+    `import os, socket\n${enter}s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(${n}): s.sendto(b'x' * 10, ('127.0.0.1', ${port}))`,
+  ]);
   if (r.status !== 0) throw new Error(r.stderr.toString());
 }
 
 describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attachments', () => {
   it('a socket filter sees every datagram the socket receives, until detached', () => {
-    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counts' }, { key: u32, value: u64 }));
+    const counts = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counts' }, { key: u32, value: u64 }),
+    );
     const prog = track(counter('SOCKET_FILTER', counts, -1 >>> 0));
     const fd = libc.socket(2, 2 | 0x80000, 0); // AF_INET, SOCK_DGRAM | SOCK_CLOEXEC
     expect(fd).toBeGreaterThan(0);
@@ -75,7 +88,9 @@ describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attach
     const dir = `${root}/ebpf_test_${process.pid}_${legacy ? 'legacy' : 'link'}`;
     mkdirSync(dir);
     try {
-      const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counts' }, { key: u32, value: u64 }));
+      const counts = track(
+        BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'counts' }, { key: u32, value: u64 }),
+      );
       const prog = track(counter('CGROUP_SKB', counts, 1, AttachType.CGROUP_INET_EGRESS));
       const link = track(attachCgroup(prog, dir, AttachType.CGROUP_INET_EGRESS, { legacy }));
       expect(link).toBeInstanceOf(legacy ? CgroupAttachment : BpfLink);
@@ -102,7 +117,9 @@ describe.runIf(need(isRoot, 'attach tests need root'))('cgroup and socket attach
   });
 
   it('kernel links, their programs and maps die with a killed process', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/attach-and-wait.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/attach-and-wait.ts'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
       child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));

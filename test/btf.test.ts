@@ -38,7 +38,14 @@ beforeAll(() => {
   if (!haveClang || !haveObjcopy || objcopy === undefined) return;
   objectPath = join(dir, 'prog.o');
   execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', FIXTURE, '-o', objectPath]);
-  execFileSync(objcopy, [`--dump-section`, `.BTF=${join(dir, 'prog.btf')}`, `--dump-section`, `.BTF.ext=${join(dir, 'prog.btf.ext')}`, objectPath, join(dir, 'discard.o')]);
+  execFileSync(objcopy, [
+    `--dump-section`,
+    `.BTF=${join(dir, 'prog.btf')}`,
+    `--dump-section`,
+    `.BTF.ext=${join(dir, 'prog.btf.ext')}`,
+    objectPath,
+    join(dir, 'discard.o'),
+  ]);
   // Copies: a Buffer's slice() is a view into a shared pool, which the tests must not write.
   objectBtf = new Uint8Array(readFileSync(join(dir, 'prog.btf')));
   objectExt = new Uint8Array(readFileSync(join(dir, 'prog.btf.ext')));
@@ -132,7 +139,10 @@ function asOracle(t: BtfType): OracleType {
 function normaliseOracle(t: OracleType): OracleType {
   if (t.kind !== 'ENUM' && t.kind !== 'ENUM64') return t;
   const bits = t.kind === 'ENUM' ? 32 : 64;
-  const values = (t.values as { name: string; val: string }[]).map((v) => ({ name: v.name, val: BigInt.asUintN(bits, BigInt(v.val)).toString() }));
+  const values = (t.values as { name: string; val: string }[]).map((v) => ({
+    name: v.name,
+    val: BigInt.asUintN(bits, BigInt(v.val)).toString(),
+  }));
   return { ...t, values };
 }
 
@@ -185,11 +195,21 @@ describe.runIf(haveKernelBtf)('kernel BTF', () => {
   it.runIf(haveBpftool)('finds types by name as bpftool lists them, the first lookups by a scan and the later ones by the index', () => {
     const oracle = bpftoolTypes(VMLINUX);
     const byName = new Map<string, { id: number; kind: string }[]>();
-    for (const t of oracle) if (t.name !== '(anon)') byName.set(t.name, [...(byName.get(t.name) ?? []), { id: t.id, kind: t.kind.toLowerCase() }]);
+    for (const t of oracle)
+      if (t.name !== '(anon)') byName.set(t.name, [...(byName.get(t.name) ?? []), { id: t.id, kind: t.kind.toLowerCase() }]);
     const shared = [...byName].filter(([, ts]) => ts.length > 1).map(([n]) => n);
     const names = [...byName.keys()];
     // Names near the start, the middle and the end of the blob, and names several types share.
-    const sample = [names[0], names[1], names[Math.floor(names.length / 2)], names[names.length - 1], ...shared.slice(0, 6), ...shared.slice(-6), ...names.slice(-10), 'no_such_type_anywhere'];
+    const sample = [
+      names[0],
+      names[1],
+      names[Math.floor(names.length / 2)],
+      names[names.length - 1],
+      ...shared.slice(0, 6),
+      ...shared.slice(-6),
+      ...names.slice(-10),
+      'no_such_type_anywhere',
+    ];
     const fresh = parseBtf(bytes);
     for (const name of sample) {
       const want = byName.get(name) ?? [];
@@ -270,7 +290,16 @@ describe.runIf(haveKernelBtf)('kernel BTF', () => {
     });
     if (haveBpftool) {
       const theirs = execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX, 'format', 'c'], { maxBuffer: 1 << 30 }).toString();
-      const heads = ['struct task_struct', 'struct xdp_md', 'struct __sk_buff', 'struct sk_buff', 'union bpf_attr', 'struct mm_struct', 'enum perf_callchain_context', 'enum bpf_func_id'];
+      const heads = [
+        'struct task_struct',
+        'struct xdp_md',
+        'struct __sk_buff',
+        'struct sk_buff',
+        'union bpf_attr',
+        'struct mm_struct',
+        'enum perf_callchain_context',
+        'enum bpf_func_id',
+      ];
       for (const head of heads) {
         const want = cBlock(theirs, head);
         expect(want, head).toBeDefined();
@@ -286,11 +315,17 @@ describe.runIf(haveKernelBtf)('kernel BTF', () => {
     const first = btf.count + 1;
     const own: BtfType[] = [
       { kind: 'ptr', id: first, name: '', type: task.id },
-      { kind: 'struct', id: first + 1, name: 'my_module_state', size: 16, members: [
-        { name: 'task', type: first, bitOffset: 0, bitfieldSize: 0 },
-        { name: 'pid', type: int.id, bitOffset: 64, bitfieldSize: 0 },
-        { name: 'flag', type: int.id, bitOffset: 96, bitfieldSize: 1 },
-      ] },
+      {
+        kind: 'struct',
+        id: first + 1,
+        name: 'my_module_state',
+        size: 16,
+        members: [
+          { name: 'task', type: first, bitOffset: 0, bitfieldSize: 0 },
+          { name: 'pid', type: int.id, bitOffset: 64, bitfieldSize: 0 },
+          { name: 'flag', type: int.id, bitOffset: 96, bitfieldSize: 1 },
+        ],
+      },
       { kind: 'typedef', id: first + 2, name: 'task_struct', type: task.id },
     ];
     const strings = new StringTableBuilder(btf.strings.end);
@@ -322,7 +357,24 @@ describe.runIf(haveClang && haveObjcopy)('object BTF', () => {
 
   it('has the kinds the fixture declares', () => {
     const kinds = new Set([...btf].map((t) => t.kind));
-    for (const k of ['int', 'ptr', 'array', 'struct', 'union', 'enum', 'typedef', 'volatile', 'const', 'restrict', 'func', 'func_proto', 'var', 'datasec', 'decl_tag', 'type_tag'] as const) {
+    for (const k of [
+      'int',
+      'ptr',
+      'array',
+      'struct',
+      'union',
+      'enum',
+      'typedef',
+      'volatile',
+      'const',
+      'restrict',
+      'func',
+      'func_proto',
+      'var',
+      'datasec',
+      'decl_tag',
+      'type_tag',
+    ] as const) {
       expect(kinds, k).toContain(k);
     }
     const outer = btf.findType('outer', 'struct')!;
@@ -334,7 +386,13 @@ describe.runIf(haveClang && haveObjcopy)('object BTF', () => {
     expect(btf.alignOf(outer.id)).toBe(8);
     expect(btf.findMember(outer.id, 'y')).toMatchObject({ bitOffset: 128 });
     const tags = [...btf].filter((t) => t.kind === 'decl_tag').map((t) => [t.name, t.componentIndex]);
-    expect(tags).toEqual(expect.arrayContaining([['struct_tag', -1], ['member_tag', 12], ['param_tag', 0]]));
+    expect(tags).toEqual(
+      expect.arrayContaining([
+        ['struct_tag', -1],
+        ['member_tag', 12],
+        ['param_tag', 0],
+      ]),
+    );
     const data = btf.findType('.data', 'datasec')!;
     expect(btf.typeById(data.vars[0].type)).toMatchObject({ kind: 'var', name: 'counter', linkage: 'global' });
   });
@@ -371,7 +429,9 @@ describe.runIf(haveClang && haveObjcopy)('object BTF', () => {
 
   it('rewrites kinds an old kernel lacks, keeping ids', () => {
     const old = parseBtf(
-      marshalBtf(btf, undefined, { features: { enum64: false, declTag: false, typeTag: false, float: false, funcLinkage: false, datasec: false } }),
+      marshalBtf(btf, undefined, {
+        features: { enum64: false, declTag: false, typeTag: false, float: false, funcLinkage: false, datasec: false },
+      }),
     );
     expect(old.count).toBe(btf.count);
     const kinds = new Set([...old].map((t) => t.kind));
@@ -385,7 +445,9 @@ describe.runIf(haveClang && haveObjcopy)('object BTF', () => {
 
   it('parses .BTF.ext: func info, line info and CO-RE relocations', () => {
     const ext = parseBtfExt(objectExt, btf);
-    const funcs = [...ext.funcInfos.entries()].flatMap(([sec, list]) => list.map((f) => `${sec}:${btf.typeById(f.typeId).name}@${f.insnOffset}`));
+    const funcs = [...ext.funcInfos.entries()].flatMap(([sec, list]) =>
+      list.map((f) => `${sec}:${btf.typeById(f.typeId).name}@${f.insnOffset}`),
+    );
     expect(funcs).toEqual(expect.arrayContaining(['.text:helper@0', 'xdp:prog@0']));
     const lines = ext.lineInfos.get('xdp')!;
     expect(lines.length).toBeGreaterThan(2);

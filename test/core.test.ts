@@ -26,7 +26,13 @@ describe('CO-RE relocations against the kernel BTF', () => {
     const answers = new Map<string, bigint | undefined>();
     for (const o of outcomes) answers.set(`${o.relocation.kind}:${o.relocation.accessor}:${s.btf!.nameOf(o.relocation.typeId)}`, o.value);
     const offsets = outcomes.filter((o) => o.relocation.kind === CoreKind.FIELD_BYTE_OFFSET).map((o) => o.value);
-    expect(offsets).toEqual(expect.arrayContaining([BigInt(member('pid').bitOffset / 8), BigInt(member('tgid').bitOffset / 8), BigInt(member('comm').bitOffset / 8)]));
+    expect(offsets).toEqual(
+      expect.arrayContaining([
+        BigInt(member('pid').bitOffset / 8),
+        BigInt(member('tgid').bitOffset / 8),
+        BigInt(member('comm').bitOffset / 8),
+      ]),
+    );
     const byKind = (kind: number) => outcomes.filter((o) => o.relocation.kind === kind).map((o) => o.value);
     expect(byKind(CoreKind.FIELD_EXISTS)).toEqual(expect.arrayContaining([1n, 0n]));
     expect(byKind(CoreKind.TYPE_SIZE)).toEqual([BigInt(k.sizeOf(task.id))]);
@@ -50,10 +56,21 @@ describe('CO-RE relocations against the kernel BTF', () => {
     const offsetRelo = p.coreRelocations.find((r) => r.kind === CoreKind.FIELD_BYTE_OFFSET)!;
     const patched = applyCoreRelocations(p.instructions, [offsetRelo], s.btf!, empty);
     expect(patched[offsetRelo.instruction]).toMatchObject({ opcode: 0x85, src: 0, imm: POISON_HELPER });
-    expect(() => applyCoreRelocations(p.instructions, [offsetRelo], s.btf!, empty, { strict: true, object: 'core.o', section: p.section, program: p.name }))
-      .toThrow(LoaderError);
+    expect(() =>
+      applyCoreRelocations(p.instructions, [offsetRelo], s.btf!, empty, {
+        strict: true,
+        object: 'core.o',
+        section: p.section,
+        program: p.name,
+      }),
+    ).toThrow(LoaderError);
     try {
-      applyCoreRelocations(p.instructions, [offsetRelo], s.btf!, empty, { strict: true, object: 'core.o', section: p.section, program: p.name });
+      applyCoreRelocations(p.instructions, [offsetRelo], s.btf!, empty, {
+        strict: true,
+        object: 'core.o',
+        section: p.section,
+        program: p.name,
+      });
     } catch (e) {
       expect((e as Error).message).toMatch(/task_struct/);
       expect((e as Error).message).toMatch(/\.(pid|tgid|comm|real_parent)/);

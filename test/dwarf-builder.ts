@@ -104,7 +104,9 @@ export type AbbrevSpec = { code: number; tag: number; children: boolean; attrs: 
 
 export function writeAbbrevs(specs: AbbrevSpec[], w = new ByteWriter()): ByteWriter {
   for (const s of specs) {
-    w.uleb(s.code).uleb(s.tag).u8(s.children ? 1 : 0);
+    w.uleb(s.code)
+      .uleb(s.tag)
+      .u8(s.children ? 1 : 0);
     for (const [at, form, implicit] of s.attrs) {
       w.uleb(at).uleb(form);
       if (implicit !== undefined) w.sleb(implicit);

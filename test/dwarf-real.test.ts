@@ -34,7 +34,9 @@ function readelfDies(path: string): ReadelfDie[] {
     const a = /^\s*<[0-9a-f]+>\s+DW_AT_name\s*:\s?(.*)$/.exec(line);
     if (a && dies.length) {
       // --wide prefixes the form: "(string) x", "(strp) (offset: 0x1): x", "(strx1) (offset: 0x3): x".
-      const m = /^\((?:string|[\w]*strp|strx\d?|GNU_str_index|indirect[^)]*|indexed[^)]*)\)(?: \(offset: (?:0x)?[0-9a-f]+\))?:? (.*)$/.exec(a[1]);
+      const m = /^\((?:string|[\w]*strp|strx\d?|GNU_str_index|indirect[^)]*|indexed[^)]*)\)(?: \(offset: (?:0x)?[0-9a-f]+\))?:? (.*)$/.exec(
+        a[1],
+      );
       dies[dies.length - 1].name = (m ? m[1] : a[1]).trimEnd();
     }
   }
@@ -61,9 +63,10 @@ function expectSameDies(ours: ReadelfDie[], theirs: ReadelfDie[]): void {
     const b = theirs[i];
     const tagOk = a.tag === '' || !b.tag.startsWith('DW_TAG_') || a.tag === b.tag;
     const nameOk = a.name === b.name || (b.name !== undefined && a.name?.trimEnd() === b.name);
-    if (a.offset !== b.offset || a.depth !== b.depth || !tagOk || !nameOk) mismatches.push(`${JSON.stringify(a)} vs readelf ${JSON.stringify(b)}`);
+    if (a.offset !== b.offset || a.depth !== b.depth || !tagOk || !nameOk)
+      mismatches.push(`${JSON.stringify(a)} vs readelf ${JSON.stringify(b)}`);
   }
-  expect(mismatches.join("\n")).toBe("");
+  expect(mismatches.join('\n')).toBe('');
 }
 
 function sectionsOf(path: string): DwarfSections {
@@ -103,7 +106,9 @@ describe.runIf(need(hasCommand('go') && canReadelf, 'go and readelf are the orac
   it('runtime.g members match readelf; goid is at 152 and g is 392 bytes (Go 1.19 amd64)', () => {
     const dwarf = dwarfFromImage(elfImage(readFileSync(path)))!;
     const theirs = execFileSync('readelf', ['--wide', '--debug-dump=info', path], { encoding: 'utf8', maxBuffer: 512 << 20 }).split('\n');
-    const start = theirs.findIndex((l) => /DW_AT_name\s*: (?:\(string\) )?runtime\.g$/.test(l) && /DW_TAG_structure_type/.test(theirs[theirs.indexOf(l) - 1]));
+    const start = theirs.findIndex(
+      (l) => /DW_AT_name\s*: (?:\(string\) )?runtime\.g$/.test(l) && /DW_TAG_structure_type/.test(theirs[theirs.indexOf(l) - 1]),
+    );
     const expected: { name: string; offset: number }[] = [];
     for (let i = start + 1; i < theirs.length && !/^\s*<1>/.test(theirs[i]); i++) {
       const n = /DW_AT_name\s*: (?:\(string\) )?(\S+)$/.exec(theirs[i]);

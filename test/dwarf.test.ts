@@ -46,14 +46,75 @@ const ABBREVS: AbbrevSpec[] = [
       [AT_LANGUAGE, F.data2],
     ],
   },
-  { code: 2, tag: T.base_type, children: false, attrs: [[AT.name, F.strx2], [AT.byte_size, F.implicit_const, 8n], [AT_ENCODING, F.data1]] },
-  { code: 3, tag: T.base_type, children: false, attrs: [[AT.name, F.strx], [AT.byte_size, F.data1]] },
+  {
+    code: 2,
+    tag: T.base_type,
+    children: false,
+    attrs: [
+      [AT.name, F.strx2],
+      [AT.byte_size, F.implicit_const, 8n],
+      [AT_ENCODING, F.data1],
+    ],
+  },
+  {
+    code: 3,
+    tag: T.base_type,
+    children: false,
+    attrs: [
+      [AT.name, F.strx],
+      [AT.byte_size, F.data1],
+    ],
+  },
   { code: 4, tag: T.pointer_type, children: false, attrs: [[AT.type, F.ref4]] },
-  { code: 5, tag: T.structure_type, children: true, attrs: [[AT.name, F.strp], [AT.byte_size, F.udata]] },
-  { code: 6, tag: T.member, children: false, attrs: [[AT.name, F.string], [AT.type, F.ref1], [AT.data_member_location, F.data1]] },
-  { code: 7, tag: T.member, children: false, attrs: [[AT.name, F.strx3], [AT.type, F.ref2], [AT.data_member_location, F.exprloc]] },
-  { code: 8, tag: T.member, children: false, attrs: [[AT.name, F.strx4], [AT.type, F.ref_udata], [AT.data_member_location, F.block1]] },
-  { code: 9, tag: T.member, children: false, attrs: [[AT.name, F.line_strp], [AT.type, F.ref_addr], [AT.data_member_location, F.indirect]] },
+  {
+    code: 5,
+    tag: T.structure_type,
+    children: true,
+    attrs: [
+      [AT.name, F.strp],
+      [AT.byte_size, F.udata],
+    ],
+  },
+  {
+    code: 6,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.type, F.ref1],
+      [AT.data_member_location, F.data1],
+    ],
+  },
+  {
+    code: 7,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.strx3],
+      [AT.type, F.ref2],
+      [AT.data_member_location, F.exprloc],
+    ],
+  },
+  {
+    code: 8,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.strx4],
+      [AT.type, F.ref_udata],
+      [AT.data_member_location, F.block1],
+    ],
+  },
+  {
+    code: 9,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.line_strp],
+      [AT.type, F.ref_addr],
+      [AT.data_member_location, F.indirect],
+    ],
+  },
   {
     code: 10,
     tag: T.member,
@@ -84,17 +145,78 @@ const ABBREVS: AbbrevSpec[] = [
       [0x2013, F.ref_sup8],
     ],
   },
-  { code: 11, tag: T.typedef, children: false, attrs: [[AT.name, F.string], [AT.type, F.ref4]] },
+  {
+    code: 11,
+    tag: T.typedef,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.type, F.ref4],
+    ],
+  },
   { code: 12, tag: T.array_type, children: true, attrs: [[AT.type, F.ref4]] },
   { code: 13, tag: T.subrange_type, children: false, attrs: [[AT.count, F.data1]] },
-  { code: 14, tag: T.member, children: false, attrs: [[AT.name, F.string], [AT.type, F.ref4], [AT.data_member_location, F.sdata]] },
-  { code: 15, tag: T.structure_type, children: false, attrs: [[AT.name, F.strp], [AT.declaration, F.flag_present]] },
+  {
+    code: 14,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.type, F.ref4],
+      [AT.data_member_location, F.sdata],
+    ],
+  },
+  {
+    code: 15,
+    tag: T.structure_type,
+    children: false,
+    attrs: [
+      [AT.name, F.strp],
+      [AT.declaration, F.flag_present],
+    ],
+  },
   // DWARF 4 flavoured: a compile unit with inline strings and DWARF 2 style block locations.
   { code: 16, tag: T.compile_unit, children: true, attrs: [[AT.name, F.string]] },
-  { code: 17, tag: T.structure_type, children: true, attrs: [[AT.name, F.string], [AT.byte_size, F.data1], [AT.sibling, F.ref4]] },
-  { code: 18, tag: T.member, children: false, attrs: [[AT.name, F.string], [AT.type, F.ref4], [AT.data_member_location, F.block1]] },
-  { code: 19, tag: T.base_type, children: false, attrs: [[AT.name, F.string], [AT.byte_size, F.data1]] },
-  { code: 20, tag: T.member, children: false, attrs: [[AT.name, F.string], [AT.type, F.ref4], [AT.data_bit_offset, F.data1], [AT.bit_size, F.data1]] },
+  {
+    code: 17,
+    tag: T.structure_type,
+    children: true,
+    attrs: [
+      [AT.name, F.string],
+      [AT.byte_size, F.data1],
+      [AT.sibling, F.ref4],
+    ],
+  },
+  {
+    code: 18,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.type, F.ref4],
+      [AT.data_member_location, F.block1],
+    ],
+  },
+  {
+    code: 19,
+    tag: T.base_type,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.byte_size, F.data1],
+    ],
+  },
+  {
+    code: 20,
+    tag: T.member,
+    children: false,
+    attrs: [
+      [AT.name, F.string],
+      [AT.type, F.ref4],
+      [AT.data_bit_offset, F.data1],
+      [AT.bit_size, F.data1],
+    ],
+  },
 ];
 
 interface Built {
@@ -150,7 +272,10 @@ function buildSections(): Built {
     info.uleb(13).u8(4);
     info.u8(0);
     offsets.myint = info.length;
-    info.uleb(11).cstr('myint').u32(offsets.u64 - offsets.unit5);
+    info
+      .uleb(11)
+      .cstr('myint')
+      .u32(offsets.u64 - offsets.unit5);
     // A declaration first: queries must skip it for the definition below.
     info.uleb(15).u32(str.add('runtime.g'));
     offsets.g = info.length;
@@ -210,7 +335,12 @@ function buildSections(): Built {
     info.uleb(18).cstr('a').u32(rel(offsets.int)).u8(2).u8(DW_OP.plus_uconst).uleb(0);
     info.uleb(18).cstr('b').u32(rel(offsets.int)).u8(2).u8(DW_OP.plus_uconst).uleb(4);
     info.uleb(20).cstr('bits').u32(rel(offsets.int)).u8(68).u8(3);
-    info.uleb(18).cstr('loop').u32(rel(offsets.cycA)).u8(1).u8(DW_OP.lit0 + 8);
+    info
+      .uleb(18)
+      .cstr('loop')
+      .u32(rel(offsets.cycA))
+      .u8(1)
+      .u8(DW_OP.lit0 + 8);
     info.u8(0);
     info.patchU32(siblingAt, rel(info.length));
     info.u8(0);
@@ -236,9 +366,16 @@ function buildSections(): Built {
     true,
   );
 
-  const strOffsets = new ByteWriter().u32(4 + 4 * strIndex.length).u16(5).u16(0);
+  const strOffsets = new ByteWriter()
+    .u32(4 + 4 * strIndex.length)
+    .u16(5)
+    .u16(0);
   for (const o of strIndex) strOffsets.u32(o);
-  const addr = new ByteWriter().u32(4 + 8 * addrs.length).u16(5).u8(8).u8(0);
+  const addr = new ByteWriter()
+    .u32(4 + 8 * addrs.length)
+    .u16(5)
+    .u8(8)
+    .u8(0);
   for (const a of addrs) addr.u64(a);
   return {
     sections: {
@@ -417,7 +554,15 @@ describe('DWARF hostile input', () => {
   it('does not follow a backward DW_AT_sibling, and stops at the unit end on a missing terminator', () => {
     const abbrev = writeAbbrevs([
       { code: 1, tag: T.compile_unit, children: true, attrs: [] },
-      { code: 2, tag: T.structure_type, children: true, attrs: [[AT.name, F.string], [AT.sibling, F.ref4]] },
+      {
+        code: 2,
+        tag: T.structure_type,
+        children: true,
+        attrs: [
+          [AT.name, F.string],
+          [AT.sibling, F.ref4],
+        ],
+      },
       { code: 3, tag: T.member, children: false, attrs: [[AT.name, F.string]] },
     ]).toBytes();
     // The struct's sibling points back at the CU, which would loop forever if trusted.
@@ -452,7 +597,15 @@ describe('DWARF hostile input', () => {
 
   it('throws DwarfError for references outside every unit and strings outside their section', () => {
     const abbrev = writeAbbrevs([
-      { code: 1, tag: T.compile_unit, children: false, attrs: [[AT.type, F.ref_addr], [AT.name, F.strp]] },
+      {
+        code: 1,
+        tag: T.compile_unit,
+        children: false,
+        attrs: [
+          [AT.type, F.ref_addr],
+          [AT.name, F.strp],
+        ],
+      },
     ]).toBytes();
     const d = new DwarfReader({ ...oneUnit(abbrev, (w) => w.uleb(1).u32(0x1000).u32(0x1000)), str: new Uint8Array(4) });
     const root = d.root(d.units()[0]);

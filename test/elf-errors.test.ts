@@ -252,7 +252,14 @@ describe('hand-built ELF64', () => {
       const elf = ElfFile.parse(built.bytes);
       expect(elf.header.byteOrder).toBe(little ? 'little' : 'big');
       expect(elf.sections.map((s) => s.name)).toEqual([
-        '', '.text', '.symtab', '.strtab', '.rela.text', '.note.gnu.build-id', '.debug_info', '.shstrtab',
+        '',
+        '.text',
+        '.symtab',
+        '.strtab',
+        '.rela.text',
+        '.note.gnu.build-id',
+        '.debug_info',
+        '.shstrtab',
       ]);
       expect(elf.sectionData('.text')).toEqual(TEXT);
       expect(elf.sectionData('.debug_info')).toEqual(DEBUG);
@@ -287,7 +294,9 @@ describe('malformed input throws ElfError with a place', () => {
   const built = buildElf(true);
 
   it('rejects non-ELF input', () => {
-    expect(elfError(() => ElfFile.parse(new TextEncoder().encode('#!/bin/sh\n'))).message).toMatch(/not an ELF file: magic is \[23 21 2f 62\]/);
+    expect(elfError(() => ElfFile.parse(new TextEncoder().encode('#!/bin/sh\n'))).message).toMatch(
+      /not an ELF file: magic is \[23 21 2f 62\]/,
+    );
     expect(elfError(() => ElfFile.parse(new Uint8Array(0))).message).toMatch(/not an ELF file/);
   });
 
@@ -363,7 +372,9 @@ describe('malformed input throws ElfError with a place', () => {
     const badLink = ElfFile.parse(patched(built, built.headerAt['.symtab'] + SH_LINK, 4, 99));
     expect(elfError(() => badLink.symbols()).message).toMatch(/sh_link 99 does not name a string table/);
     const badSymIndex = ElfFile.parse(patched(built, built.dataAt['.rela.text'] + 8, 8, (7000n << 32n) | 10n));
-    expect(elfError(() => badSymIndex.relocations('.rela.text')).message).toMatch(/refers to symbol 7000, but the symbol table has 2 entries/);
+    expect(elfError(() => badSymIndex.relocations('.rela.text')).message).toMatch(
+      /refers to symbol 7000, but the symbol table has 2 entries/,
+    );
     const bigDesc = ElfFile.parse(patched(built, built.dataAt['.note.gnu.build-id'] + 4, 4, 0xffff_fff0));
     const e = elfError(() => bigDesc.notes());
     expect(e.message).toMatch(/descriptor size 4294967280 runs past the end/);
@@ -498,11 +509,11 @@ char LICENSE[] SEC("license") = "GPL";
         return { bytes: new Uint8Array(readFileSync(out)), little: target === 'bpf' };
       });
       const random = seededRandom(0xb9f);
-        for (let round = 0; round < 1500; round++) {
+      for (let round = 0; round < 1500; round++) {
         const base = objects[round % 2];
         exercise(mutate(base.bytes, base.little, random), random);
       }
-      } finally {
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

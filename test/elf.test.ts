@@ -25,7 +25,10 @@ import type { ElfSymbol } from '../src/elf/index.js';
 import { hasCommand, need } from './support/env.js';
 
 const READELF = 'llvm-readelf-19';
-const haveNative = need(hasCommand('cc') && hasCommand(READELF) && hasCommand('objcopy'), `cc, objcopy and ${READELF} are needed to build and inspect test binaries`);
+const haveNative = need(
+  hasCommand('cc') && hasCommand(READELF) && hasCommand('objcopy'),
+  `cc, objcopy and ${READELF} are needed to build and inspect test binaries`,
+);
 const haveClang = need(hasCommand('clang') && hasCommand(READELF), `clang and ${READELF} are needed to build BPF objects`);
 // Go is optional: its binaries exercise the Go build id note and section-less files.
 const haveGo = hasCommand('go');
@@ -196,8 +199,16 @@ function compareWithReadelf(path: string): { elf: ElfFile; oracle: Readelf } {
       if (s.section !== undefined) expect(s.section).toBe(t.Section.Name);
     });
   };
-  checkSymbols(elf.symbols(), (oracle.Symbols ?? []).map((s) => s.Symbol), false);
-  checkSymbols(elf.dynamicSymbols(), (oracle.DynamicSymbols ?? []).map((s) => s.Symbol), true);
+  checkSymbols(
+    elf.symbols(),
+    (oracle.Symbols ?? []).map((s) => s.Symbol),
+    false,
+  );
+  checkSymbols(
+    elf.dynamicSymbols(),
+    (oracle.DynamicSymbols ?? []).map((s) => s.Symbol),
+    true,
+  );
 
   const relocGroups = oracle.Relocations ?? [];
   const relocSections = elf.sections.filter((s) => s.type === SHT_REL || s.type === SHT_RELA);
@@ -208,7 +219,13 @@ function compareWithReadelf(path: string): { elf: ElfFile; oracle: Readelf } {
     group.Relocs.forEach(({ Relocation: r }, i) => {
       const o = ours[i];
       const addend = BigInt.asIntN(64, BigInt(r.Addend ?? '0'));
-      expect([o.offset, o.type, o.symbolIndex, o.addendBig, o.addend]).toEqual([r.Offset, r.Type.Value, r.Symbol.Value, addend, Number(addend)]);
+      expect([o.offset, o.type, o.symbolIndex, o.addendBig, o.addend]).toEqual([
+        r.Offset,
+        r.Type.Value,
+        r.Symbol.Value,
+        addend,
+        Number(addend),
+      ]);
       if (o.symbol && !(o.symbol.type === STT_SECTION && o.symbol.name === '')) {
         expect(versionedName(o.symbol)).toBe(r.Symbol.Name);
       }
@@ -309,7 +326,9 @@ describe.skipIf(!haveNative)('ELF64 from cc', () => {
     expect(byName.get('lib_calls')?.version).toMatchObject({ name: 'V2', hidden: false });
     expect(byName.get('lib_function')?.version).toMatchObject({ name: 'V1', hidden: false });
     expect(byName.get('lib_old')?.version).toMatchObject({ name: 'V1', hidden: true });
-    const printf = compareWithReadelf(build('versioned', [])).elf.dynamicSymbols().find((s) => s.name === 'printf');
+    const printf = compareWithReadelf(build('versioned', []))
+      .elf.dynamicSymbols()
+      .find((s) => s.name === 'printf');
     expect(printf?.version).toMatchObject({ file: 'libc.so.6', hidden: false });
     expect(printf?.version?.name).toMatch(/^GLIBC_/);
   });

@@ -39,7 +39,9 @@ function importWithoutFfi(files: string[], env: Record<string, string> = {}): Re
     for (const f of ${JSON.stringify(files)}) out[f] = Object.keys(await import(pathToFileURL(f).href)).sort();
     console.log(JSON.stringify(out));`;
   const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, string[]>;
 }
@@ -69,13 +71,23 @@ describe('entry points', () => {
       const { attachXdp } = await import(pathToFileURL('src/links/index.ts').href);
       try { BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }); console.log('created'); }
       catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause?.message, attach: typeof attachXdp })); }`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim()) as Record<string, string>;
-    expect(out).toMatchObject({ name: 'EbpfError', code: 'ERR_NATIVE', cause: 'native FFI koffi is not available here', attach: 'function' });
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim(),
+    ) as Record<string, string>;
+    expect(out).toMatchObject({
+      name: 'EbpfError',
+      code: 'ERR_NATIVE',
+      cause: 'native FFI koffi is not available here',
+      attach: 'function',
+    });
     expect(out.message).toMatch(/the native FFI \(koffi\) does not load here.*pure entry points/);
   });
 
   it('on a simulated big-endian host the pure entry points import and parse both byte orders', () => {
-    const out = importWithoutFfi(PURE.map((n) => sourceOf(`./${n}`)), { EBPF_SIMULATE_BIG_ENDIAN: '1' });
+    const out = importWithoutFfi(
+      PURE.map((n) => sourceOf(`./${n}`)),
+      { EBPF_SIMULATE_BIG_ENDIAN: '1' },
+    );
     expect(Object.keys(out)).toHaveLength(PURE.length);
     const script = `
       import { register } from 'node:module';
@@ -86,9 +98,12 @@ describe('entry points', () => {
       const { ElfFile } = await import(pathToFileURL('src/elf/index.ts').href);
       const names = ['bpf/xdp_counter.o', 'bpf/xdp_counter.bpfeb.o'].map((f) => ElfFile.parse(new Uint8Array(readFileSync(f))).sections.map((s) => s.name).sort().join(','));
       console.log(JSON.stringify({ little: HOST_LITTLE_ENDIAN, same: names[0] === names[1] }));`;
-    const r = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8', env: { ...process.env, EBPF_SIMULATE_BIG_ENDIAN: '1' },
-    }).trim()) as { little: boolean; same: boolean };
+    const r = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, EBPF_SIMULATE_BIG_ENDIAN: '1' },
+      }).trim(),
+    ) as { little: boolean; same: boolean };
     expect(r).toEqual({ little: false, same: true });
   });
 });
@@ -97,19 +112,86 @@ describe('entry points', () => {
 // error model), as cilium/ebpf's root package. Growing it is a decision: CONTRIBUTING.md says which
 // names belong here; everything else is exported by its layer's entry point.
 const ROOT_VALUES = [
-  'AttachType', 'BpfCommand', 'BpfMap', 'BpfToken', 'EbpfError', 'Errno', 'LoaderError', 'MapError', 'MapFlags', 'MapType',
-  'NotSupportedError', 'ObjectFlags', 'Program', 'ProgramAttachFlags', 'ProgramError', 'ProgramFlags', 'ProgramType',
-  'SyscallError', 'TestRunFlags', 'TokenError', 'UpdateFlags', 'VariableSpec', 'VerifierError', 'XskMap', 'causeChain',
-  'cpuMapValue', 'createCpuMap', 'createDevMap', 'createStorageMap', 'devMapValue', 'errnoMessage', 'errnoName', 'errnoOf',
-  'findCause', 'isNotSupported', 'linkInstructions', 'loadCollection', 'loadCollectionAsync', 'loadCollectionSpec', 'mapTypeOf', 'onlineCpus',
-  'openTypedMap', 'possibleCpus', 'programTypeOf', 'storageMapBtf',
+  'AttachType',
+  'BpfCommand',
+  'BpfMap',
+  'BpfToken',
+  'EbpfError',
+  'Errno',
+  'LoaderError',
+  'MapError',
+  'MapFlags',
+  'MapType',
+  'NotSupportedError',
+  'ObjectFlags',
+  'Program',
+  'ProgramAttachFlags',
+  'ProgramError',
+  'ProgramFlags',
+  'ProgramType',
+  'SyscallError',
+  'TestRunFlags',
+  'TokenError',
+  'UpdateFlags',
+  'VariableSpec',
+  'VerifierError',
+  'XskMap',
+  'causeChain',
+  'cpuMapValue',
+  'createCpuMap',
+  'createDevMap',
+  'createStorageMap',
+  'devMapValue',
+  'errnoMessage',
+  'errnoName',
+  'errnoOf',
+  'findCause',
+  'isNotSupported',
+  'linkInstructions',
+  'loadCollection',
+  'loadCollectionAsync',
+  'loadCollectionSpec',
+  'mapTypeOf',
+  'onlineCpus',
+  'openTypedMap',
+  'possibleCpus',
+  'programTypeOf',
+  'storageMapBtf',
 ];
 const ROOT_TYPES = [
-  'AsyncCollectionOptions', 'Collection', 'CollectionOptions', 'CollectionSpec', 'CollectionSpecOptions', 'CollectionVariables', 'CpuMapValue',
-  'DevMapValue', 'EbpfErrorOptions', 'ErrnoName', 'LoadOptions', 'LoaderErrorDetails', 'MapCodecs', 'MapContents',
-  'MapErrorKind', 'MapFdSource', 'MapInfo', 'MapPinning', 'MapSpec', 'MapSpecEntry', 'MapTypeName', 'ProgramErrorKind', 'ProgramInfo', 'ProgramSpec',
-  'ProgramSpecEntry', 'ProgramTypeName', 'RawInput', 'RedirectMapOptions', 'StorageMapOptions', 'StorageMapTypeName',
-  'TestRunOptions', 'TestRunResult', 'VariableValue',
+  'AsyncCollectionOptions',
+  'Collection',
+  'CollectionOptions',
+  'CollectionSpec',
+  'CollectionSpecOptions',
+  'CollectionVariables',
+  'CpuMapValue',
+  'DevMapValue',
+  'EbpfErrorOptions',
+  'ErrnoName',
+  'LoadOptions',
+  'LoaderErrorDetails',
+  'MapCodecs',
+  'MapContents',
+  'MapErrorKind',
+  'MapFdSource',
+  'MapInfo',
+  'MapPinning',
+  'MapSpec',
+  'MapSpecEntry',
+  'MapTypeName',
+  'ProgramErrorKind',
+  'ProgramInfo',
+  'ProgramSpec',
+  'ProgramSpecEntry',
+  'ProgramTypeName',
+  'RawInput',
+  'RedirectMapOptions',
+  'StorageMapOptions',
+  'StorageMapTypeName',
+  'TestRunOptions',
+  'TestRunResult',
+  'VariableValue',
 ];
 
 /** What each entry point exports as the compiler sees it: value names, and type-only names as "type X". */
@@ -123,10 +205,13 @@ function compilerExports(): Record<string, string[]> {
     const source = program.getSourceFile(file);
     const module = source && checker.getSymbolAtLocation(source);
     if (!module) throw new Error(`${file}: not a module`);
-    out[entry] = checker.getExportsOfModule(module).map((s) => {
-      const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-      return target.flags & ts.SymbolFlags.Value ? s.name : `type ${s.name}`;
-    }).sort();
+    out[entry] = checker
+      .getExportsOfModule(module)
+      .map((s) => {
+        const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+        return target.flags & ts.SymbolFlags.Value ? s.name : `type ${s.name}`;
+      })
+      .sort();
   }
   return out;
 }
@@ -136,7 +221,10 @@ function readmeImports(): { entry: string; names: string[]; line: string }[] {
   const readme = readFileSync('README.md', 'utf8');
   const out: { entry: string; names: string[]; line: string }[] = [];
   for (const m of readme.matchAll(/import\s+(?:\{([^}]*)\}|\*\s+as\s+\w+)\s+from\s+'(ebpf(?:\/[\w/.-]+)?)'/g)) {
-    const names = (m[1] ?? '').split(',').map((n) => n.trim().replace(/\s+as\s+\w+$/, '')).filter((n) => /^(type\s+)?\w+$/.test(n));
+    const names = (m[1] ?? '')
+      .split(',')
+      .map((n) => n.trim().replace(/\s+as\s+\w+$/, ''))
+      .filter((n) => /^(type\s+)?\w+$/.test(n));
     out.push({ entry: m[2] === 'ebpf' ? '.' : `./${m[2].slice('ebpf/'.length)}`, names, line: m[0] });
   }
   return out;
@@ -153,7 +241,14 @@ describe('what the entry points export', () => {
     expect(root.filter((n) => !n.startsWith('type '))).toEqual([...ROOT_VALUES].sort());
     expect(root.filter((n) => n.startsWith('type ')).map((n) => n.slice(5))).toEqual([...ROOT_TYPES].sort());
     // What left the root is reachable from a layer entry: the assembler, an attach, a reader, a probe.
-    for (const [entry, name] of [['./asm', 'ProgramBuilder'], ['./asm', 'R0'], ['./link', 'attachXdp'], ['./ringbuf', 'RingBufferReader'], ['./features', 'kernelBtf'], ['./codec', 'btfCodec']]) {
+    for (const [entry, name] of [
+      ['./asm', 'ProgramBuilder'],
+      ['./asm', 'R0'],
+      ['./link', 'attachXdp'],
+      ['./ringbuf', 'RingBufferReader'],
+      ['./features', 'kernelBtf'],
+      ['./codec', 'btfCodec'],
+    ]) {
       expect(root, name).not.toContain(name);
       expect(exported[entry], `${entry} ${name}`).toContain(name);
     }

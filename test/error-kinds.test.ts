@@ -12,7 +12,15 @@ import { R0 } from '../src/asm/registers.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { errnoOf, findCause, isNotSupported, NotSupportedError, SyscallError } from '../src/errors/index.js';
 import {
-  attachCgroup, attachKprobe, attachSocketFilter, attachTracepoint, attachUprobe, attachXdp, Link, LinkError, type LinkErrorKind,
+  attachCgroup,
+  attachKprobe,
+  attachSocketFilter,
+  attachTracepoint,
+  attachUprobe,
+  attachXdp,
+  Link,
+  LinkError,
+  type LinkErrorKind,
 } from '../src/links/index.js';
 import { BpfMap, MapError, openTypedMap, possibleCpus, XskMap, type MapErrorKind } from '../src/maps/index.js';
 import { DeviceError } from '../src/netlink/devices.js';
@@ -64,11 +72,22 @@ const returns = (v: number): ProgramBuilder => new ProgramBuilder().mov64Imm(R0,
 /** What a caller's switch over the kinds looks like: exhaustive, so a new kind fails to compile here. */
 function advice(e: LinkError): string {
   switch (e.kind) {
-    case 'attach': return isNotSupported(e) ? 'the kernel lacks it' : `the kernel refused: ${errnoOf(e)}`;
-    case 'options': case 'program': case 'target': return 'fix the call';
-    case 'tracefs': return 'mount tracefs';
-    case 'closed': return 'use an open link';
-    case 'update': case 'pin': case 'detach': case 'info': case 'read': return `the kernel refused: ${errnoOf(e)}`;
+    case 'attach':
+      return isNotSupported(e) ? 'the kernel lacks it' : `the kernel refused: ${errnoOf(e)}`;
+    case 'options':
+    case 'program':
+    case 'target':
+      return 'fix the call';
+    case 'tracefs':
+      return 'mount tracefs';
+    case 'closed':
+      return 'use an open link';
+    case 'update':
+    case 'pin':
+    case 'detach':
+    case 'info':
+    case 'read':
+      return `the kernel refused: ${errnoOf(e)}`;
     default: {
       const never: never = e.kind;
       return never;
@@ -82,7 +101,9 @@ describe.runIf(need(isRoot, 'error kinds are provoked on the real kernel, which 
     m.update(1, 1);
     m.update(2, 2);
     // A full hash: E2BIG; NOEXIST on a present key: EEXIST.
-    expect(mapFails(() => m.update(3, 3), 'update', 'E2BIG').message).toMatch(/map "kinds": update failed: BPF_MAP_UPDATE_ELEM failed: E2BIG.*the map is full/);
+    expect(mapFails(() => m.update(3, 3), 'update', 'E2BIG').message).toMatch(
+      /map "kinds": update failed: BPF_MAP_UPDATE_ELEM failed: E2BIG.*the map is full/,
+    );
     mapFails(() => m.update(1, 1, UpdateFlags.NOEXIST), 'update', 'EEXIST');
     mapFails(() => m.update(9, 1, UpdateFlags.EXIST), 'update', 'ENOENT');
 
@@ -152,14 +173,18 @@ describe.runIf(need(isRoot, 'error kinds are provoked on the real kernel, which 
     // @ts-expect-error: an unknown type name
     programFails(() => Program.load({ type: 'NO_SUCH_TYPE', instructions: returns(0).build() }), 'spec');
     programFails(() => Program.load({ type: 'SOCKET_FILTER', instructions: new Uint8Array(12) }), 'spec');
-    programFails(() => Program.load({ type: 'SOCKET_FILTER', instructions: new ProgramBuilder().ldMapFd(R0, 'absent').mov64Imm(R0, 0).exit().build() }), 'map-reference');
+    programFails(
+      () =>
+        Program.load({ type: 'SOCKET_FILTER', instructions: new ProgramBuilder().ldMapFd(R0, 'absent').mov64Imm(R0, 0).exit().build() }),
+      'map-reference',
+    );
     const closed = Program.load({ type: 'SOCKET_FILTER', instructions: returns(0).build(), name: 'closed' });
     closed.close();
     programFails(() => closed.fd, 'closed');
     programFails(() => closed.testRun({ data: Buffer.alloc(64) }), 'closed');
   });
 
-  it('LinkError: every attach wraps the kernel\'s refusal as kind attach; a live link\'s update, pin and detach', () => {
+  it("LinkError: every attach wraps the kernel's refusal as kind attach; a live link's update, pin and detach", () => {
     const filter = track(Program.load({ type: 'SOCKET_FILTER', instructions: returns(0).build(), name: 'kinds_sf' }));
     // A socket filter on a raw tracepoint or a cgroup hook: the kernel refuses the program (EINVAL).
     linkFails(() => Link.rawTracepoint(filter, 'sys_enter'), 'attach', 'EINVAL');

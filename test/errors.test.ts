@@ -8,13 +8,23 @@ import { Link, LinkError } from '../src/links/index.js';
 import { LoaderError } from '../src/loader/index.js';
 import { libraryExports } from './support/entries.js';
 import {
-  causeChain, EbpfError, Errno, errnoMessage, errnoName, errnoOf, findCause, isNotSupported, NotSupportedError, SyscallError,
+  causeChain,
+  EbpfError,
+  Errno,
+  errnoMessage,
+  errnoName,
+  errnoOf,
+  findCause,
+  isNotSupported,
+  NotSupportedError,
+  SyscallError,
 } from '../src/errors/index.js';
 
 describe('error model', () => {
   it('every error class an entry point exports extends EbpfError', async () => {
-    const classes = Object.entries(await libraryExports())
-      .filter((e): e is [string, { prototype: unknown }] => typeof e[1] === 'function' && /Error$/.test(e[0]));
+    const classes = Object.entries(await libraryExports()).filter(
+      (e): e is [string, { prototype: unknown }] => typeof e[1] === 'function' && /Error$/.test(e[0]),
+    );
     expect(classes.length).toBeGreaterThan(20);
     for (const [name, cls] of classes) {
       expect(cls.prototype instanceof EbpfError || cls === EbpfError, name).toBe(true);
@@ -53,9 +63,13 @@ describe('error model', () => {
   });
 
   it('errno names and texts agree with the C library (python3 errno/os.strerror as the oracle)', () => {
-    const oracle = JSON.parse(execFileSync('python3', ['-c',
-      'import errno, os, json; print(json.dumps({n: [errno.errorcode[n], os.strerror(n)] for n in errno.errorcode}))'],
-    { encoding: 'utf8' })) as Record<string, [string, string]>;
+    const oracle = JSON.parse(
+      execFileSync(
+        'python3',
+        ['-c', 'import errno, os, json; print(json.dumps({n: [errno.errorcode[n], os.strerror(n)] for n in errno.errorcode}))'],
+        { encoding: 'utf8' },
+      ),
+    ) as Record<string, [string, string]>;
     const aliases: Record<string, string> = { EWOULDBLOCK: 'EAGAIN', EDEADLOCK: 'EDEADLK', ENOTSUP: 'EOPNOTSUPP' };
     let compared = 0;
     for (const [n, [name, text]] of Object.entries(oracle)) {
@@ -73,7 +87,11 @@ describe('closed objects', () => {
   it('.fd throws after close, so a stale number never reaches the kernel', async () => {
     if (process.getuid?.() !== 0) return;
     const m = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'closed_fd' });
-    const p = Program.load({ type: 'RAW_TRACEPOINT', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'closed_fd' });
+    const p = Program.load({
+      type: 'RAW_TRACEPOINT',
+      instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+      name: 'closed_fd',
+    });
     const l = Link.rawTracepoint(p, 'sys_enter');
     expect(m.fd).toBeGreaterThan(2);
     for (const x of [l, p, m]) x.close();

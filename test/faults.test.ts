@@ -19,10 +19,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function killOne(victim: string, prefix: string, delayMs: number): Promise<void> {
   const child = spawn(process.execPath, [victim, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
     void exited.then((code) => reject(new Error(`victim exited (${code}) before its first cycle: ${err}`)));
   });
   await sleep(delayMs);
@@ -50,10 +54,15 @@ describe.runIf(need(run, 'fault trials need root and bpftool (Debian bpftool)'))
 
   it('under RLIMIT_NOFILE, creating objects fails with EMFILE naming the limit, a load at the limit fails typed, and no fd leaks', () => {
     if (!need(hasCommand('prlimit'), 'prlimit (util-linux) sets the fd limit')) return;
-    const out = execFileSync('prlimit', ['--nofile=64:64', process.execPath, bundleFixture('test/fixtures/fault-limits.ts'), 'fds'], { encoding: 'utf8' });
+    const out = execFileSync('prlimit', ['--nofile=64:64', process.execPath, bundleFixture('test/fixtures/fault-limits.ts'), 'fds'], {
+      encoding: 'utf8',
+    });
     const r = JSON.parse(out.trim().split('\n').pop()!) as {
-      created: number; first: { class: string; code: string; message: string }; collection: { class: string; code?: string; message: string };
-      leakedByLoad: number; leaked: number;
+      created: number;
+      first: { class: string; code: string; message: string };
+      collection: { class: string; code?: string; message: string };
+      leakedByLoad: number;
+      leaked: number;
     };
     expect(r.created).toBeGreaterThan(10);
     expect(r.created).toBeLessThan(64);
@@ -75,14 +84,20 @@ describe.runIf(need(run, 'fault trials need root and bpftool (Debian bpftool)'))
     const group = `${root}/ebpf-faults-${process.pid}`;
     mkdirSync(group);
     try {
-      const child = spawn(process.execPath, [bundleFixture('test/fixtures/fault-limits.ts'), 'memory'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bundleFixture('test/fixtures/fault-limits.ts'), 'memory'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready')) resolve();
-      }));
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready')) resolve();
+        }),
+      );
       // Charges made before the move stay where they were (cgroup v1): the limit meets only the
       // maps the child creates from here on, 8 MiB each.
       writeFileSync(`${group}/memory.limit_in_bytes`, String(40 << 20));
@@ -90,7 +105,11 @@ describe.runIf(need(run, 'fault trials need root and bpftool (Debian bpftool)'))
       child.stdin.write('go\n');
       const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       expect(code, err).toBe(0);
-      const r = JSON.parse(out.trim().split('\n').pop()!) as { created: number; first: { class: string; code: string; message: string }; leaked: number };
+      const r = JSON.parse(out.trim().split('\n').pop()!) as {
+        created: number;
+        first: { class: string; code: string; message: string };
+        leaked: number;
+      };
       expect(r.created).toBeGreaterThan(0);
       expect(r.created).toBeLessThan(6);
       expect(r.first.class).toBe('SyscallError');

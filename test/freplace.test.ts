@@ -26,14 +26,22 @@ describe.runIf(canRun)('freplace', () => {
     expect(target.programs.xdp_target.testRun({ data: Buffer.alloc(64) }).retval).toBe(2);
   });
 
-  it('finds the function in the target\'s BTF as bpftool does', () => {
+  it("finds the function in the target's BTF as bpftool does", () => {
     const id = programFunctionBtfId(target.programs.xdp_target, 'verdict');
     const btfId = target.programs.xdp_target.info().btfId;
     expect(btfById(btfId).nameOf(id)).toBe('verdict');
     if (!need(hasCommand('bpftool'), 'bpftool as the oracle')) return;
-    const types = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'id', String(btfId)], { encoding: 'utf8' })).types as { id: number; kind: string; name: string }[];
+    const types = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'id', String(btfId)], { encoding: 'utf8' })).types as {
+      id: number;
+      kind: string;
+      name: string;
+    }[];
     expect(types.find((t) => t.kind === 'FUNC' && t.name === 'verdict')?.id).toBe(id);
-    expect(freplaceTarget(target.programs.xdp_target, 'verdict')).toEqual({ type: ProgramType.EXT, attachProgFd: target.programs.xdp_target.fd, attachBtfId: id });
+    expect(freplaceTarget(target.programs.xdp_target, 'verdict')).toEqual({
+      type: ProgramType.EXT,
+      attachProgFd: target.programs.xdp_target.fd,
+      attachBtfId: id,
+    });
   });
 
   it('refuses unknown and static functions, and programs without BTF, naming what there is', () => {

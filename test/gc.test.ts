@@ -5,8 +5,16 @@ import { isRoot, need } from './support/env.js';
 
 describe.runIf(need(isRoot, 'needs root to create BPF objects'))('objects never closed', () => {
   it('are closed by the garbage collector, with one warning', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/forget-to-close.ts'], { encoding: 'utf8' });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { before: number; during: number; after: number; cleaned: number; warnings: string[] };
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/forget-to-close.ts'], {
+      encoding: 'utf8',
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as {
+      before: number;
+      during: number;
+      after: number;
+      cleaned: number;
+      warnings: string[];
+    };
     expect(r.during - r.before).toBe(40);
     expect(r.after).toBe(r.before);
     expect(r.cleaned).toBe(40);
@@ -16,7 +24,9 @@ describe.runIf(need(isRoot, 'needs root to create BPF objects'))('objects never 
 
   it('mappings of the kernel BTF are unmapped once nothing refers to their bytes', () => {
     need(existsSync('/sys/kernel/btf/vmlinux'), 'the kernel has no BTF');
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/kernel-btf-mappings.ts'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/kernel-btf-mappings.ts'], {
+      encoding: 'utf8',
+    });
     const r = JSON.parse(out.trim().split('\n').pop()!) as { before: number; during: number; after: number; same: boolean };
     expect(r.same).toBe(true);
     expect(r.during - r.before).toBe(30);

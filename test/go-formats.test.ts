@@ -116,11 +116,16 @@ function mapped(image: BinaryImage, section: ImageSection): BinaryImage {
   return {
     ...image,
     readVirtual: (addr, len) =>
-      addr >= section.addr && addr + len <= section.addr + section.data.length ? section.data.subarray(addr - section.addr, addr - section.addr + len) : image.readVirtual(addr, len),
+      addr >= section.addr && addr + len <= section.addr + section.data.length
+        ? section.data.subarray(addr - section.addr, addr - section.addr + len)
+        : image.readVirtual(addr, len),
   };
 }
 
-function fakeImage(sections: Record<string, ImageSection>, opts: { ptrSize: 4 | 8; byteOrder: 'little' | 'big'; machine: string }): BinaryImage {
+function fakeImage(
+  sections: Record<string, ImageSection>,
+  opts: { ptrSize: 4 | 8; byteOrder: 'little' | 'big'; machine: string },
+): BinaryImage {
   const list = Object.entries(sections).filter(([, s]) => s.addr !== 0);
   return {
     ...opts,
@@ -190,14 +195,21 @@ describe('build info layouts and the version policy on synthetic images', () => 
 
   function pointerEraImage(version: string, format: PclntabFormat, machine = 'amd64', littleEndian = true): BinaryImage {
     const ptrSize = 8;
-    const bi = new ByteWriter(littleEndian).raw(MAGIC).u8(ptrSize).u8(littleEndian ? 0 : 1);
+    const bi = new ByteWriter(littleEndian)
+      .raw(MAGIC)
+      .u8(ptrSize)
+      .u8(littleEndian ? 0 : 1);
     const DATA = 0x600000;
     const RODATA = 0x500000;
     bi.u64(DATA).u64(DATA + 16);
     while (bi.length < 32) bi.u8(0);
     const mod = `${'\x30\x77\xaf\x0c\x92\x74\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6'}path\texample.com/x\n${'\xf9\x32\x43\x31\x86\x18\x20\x72\x00\x82\x42\x10\x41\x16\xd8\xf2'}`;
     const rodata = Buffer.concat([Buffer.from(version), Buffer.from(mod, 'latin1')]);
-    const data = new ByteWriter(littleEndian).u64(RODATA).u64(version.length).u64(RODATA + version.length).u64(mod.length);
+    const data = new ByteWriter(littleEndian)
+      .u64(RODATA)
+      .u64(version.length)
+      .u64(RODATA + version.length)
+      .u64(mod.length);
     return fakeImage(
       {
         '.go.buildinfo': { addr: 0x700000, data: bi.toBytes() },
@@ -219,11 +231,22 @@ describe('build info layouts and the version policy on synthetic images', () => 
 
   it('Go 1.16 amd64 uses the stack ABI, 1.17 amd64 registers; arm64 switches at 1.18', () => {
     const i16 = goBinaryInfo(pointerEraImage('go1.16.15', 'go1.16'));
-    expect(i16.abi).toMatchObject({ kind: 'stack', arch: 'amd64', gpSpOffset: 8, oldSpOffset: 16, newSpOffset: 20, sp: { ptRegsOffset: 152 } });
+    expect(i16.abi).toMatchObject({
+      kind: 'stack',
+      arch: 'amd64',
+      gpSpOffset: 8,
+      oldSpOffset: 16,
+      newSpOffset: 20,
+      sp: { ptRegsOffset: 152 },
+    });
     expect(i16).toMatchObject({ goidOffset: 152, goidOffsetSource: 'table', versionSource: 'buildinfo' });
     expect(i16.functions.lookup('runtime.casgstatus')).toBe(0x401040);
     expect(goBinaryInfo(pointerEraImage('go1.17.13', 'go1.16')).abi).toMatchObject({ kind: 'registers', gp: { register: 'ax' } });
-    expect(goBinaryInfo(pointerEraImage('go1.17.13', 'go1.16', 'arm64')).abi).toMatchObject({ kind: 'stack', arch: 'arm64', sp: { ptRegsOffset: 248 } });
+    expect(goBinaryInfo(pointerEraImage('go1.17.13', 'go1.16', 'arm64')).abi).toMatchObject({
+      kind: 'stack',
+      arch: 'arm64',
+      sp: { ptRegsOffset: 248 },
+    });
     expect(casgstatusAbi(parseGoVersion('go1.18')!, 'arm64')).toMatchObject({ kind: 'registers', gp: { register: 'x0', ptRegsOffset: 0 } });
     expect(goBinaryInfo(pointerEraImage('go1.14.2', 'go1.2')).abi.kind).toBe('stack');
   });
@@ -249,15 +272,31 @@ describe('build info layouts and the version policy on synthetic images', () => 
   it('a version string packed right after other text is found when nothing free-standing fits; runtime.buildVersion first', () => {
     const withBuildInfo = pointerEraImage('go1.22.1', 'go1.2');
     const base = { ...withBuildInfo, segments: withBuildInfo.segments.filter((s) => s.vaddr !== 0x700000) };
-    const packed = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('runtime.functiongo1.12.9runtime.other')) } });
+    const packed = withSections(base, {
+      '.go.buildinfo': undefined,
+      '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('runtime.functiongo1.12.9runtime.other')) },
+    });
     expect(goBinaryInfo(packed)).toMatchObject({ version: { raw: 'go1.12.9' }, versionSource: 'rodata scan', goidOffset: 152 });
     // With a symbol table: runtime.buildVersion is a Go string header {ptr, len}.
     const rodata = new Uint8Array(Buffer.from('go1.14.15go1.15.2'));
     const hdr = new Uint8Array(16);
     new DataView(hdr.buffer).setBigUint64(0, 0x500009n, true);
     new DataView(hdr.buffer).setBigUint64(8, 8n, true);
-    const withSymbols = mapped(mapped(withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: rodata }, '.data': { addr: 0x600000, data: hdr } }), { addr: 0x600000, data: hdr }), { addr: 0x500000, data: rodata });
-    const img: BinaryImage = { ...withSymbols, symbol: (name) => (name === 'runtime.buildVersion' ? { addr: 0x600000, size: 16 } : undefined) };
+    const withSymbols = mapped(
+      mapped(
+        withSections(base, {
+          '.go.buildinfo': undefined,
+          '.rodata': { addr: 0x500000, data: rodata },
+          '.data': { addr: 0x600000, data: hdr },
+        }),
+        { addr: 0x600000, data: hdr },
+      ),
+      { addr: 0x500000, data: rodata },
+    );
+    const img: BinaryImage = {
+      ...withSymbols,
+      symbol: (name) => (name === 'runtime.buildVersion' ? { addr: 0x600000, size: 16 } : undefined),
+    };
     expect(goBinaryInfo(img)).toMatchObject({ version: { raw: 'go1.15.2' }, versionSource: 'symbol' });
   });
 
@@ -271,12 +310,24 @@ describe('build info layouts and the version policy on synthetic images', () => 
     expect(info.version.raw).toBe('go1.25');
     expect(info.versionSource).toBe('rodata scan');
     expect(info.warnings[0]).toMatch(/no build info/);
-    const old = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.17.3')) } });
+    const old = withSections(base, {
+      '.go.buildinfo': undefined,
+      '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.17.3')) },
+    });
     expect(() => goBinaryInfo(old)).toThrow(/found go1\.17\.3, none fits/);
-    const g127 = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.27.3')) } });
+    const g127 = withSections(base, {
+      '.go.buildinfo': undefined,
+      '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.27.3')) },
+    });
     expect(goBinaryInfo(g127)).toMatchObject({ goidOffset: 152, warnings: [expect.stringMatching(/no build info/)] });
-    const newer = withSections(base, { '.go.buildinfo': undefined, '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.31.0')) } });
-    expect(goBinaryInfo(newer).warnings).toEqual([expect.stringMatching(/no build info/), expect.stringMatching(/go1\.31\.0 is newer than the goid offset table/)]);
+    const newer = withSections(base, {
+      '.go.buildinfo': undefined,
+      '.rodata': { addr: 0x500000, data: new Uint8Array(Buffer.from('go1.31.0')) },
+    });
+    expect(goBinaryInfo(newer).warnings).toEqual([
+      expect.stringMatching(/no build info/),
+      expect.stringMatching(/go1\.31\.0 is newer than the goid offset table/),
+    ]);
   });
 
   it('parses versions with and without patch numbers and pre-release tags', () => {
@@ -296,7 +347,19 @@ describe('pt_regs offsets', () => {
       try {
         // The uapi header spells the fields the user-space way (rax, eflags); the kernel's own
         // struct, which BPF programs see, uses ax, flags. Same layout.
-        const uapi: Record<string, string> = { bp: 'rbp', bx: 'rbx', ax: 'rax', cx: 'rcx', dx: 'rdx', si: 'rsi', di: 'rdi', orig_ax: 'orig_rax', ip: 'rip', flags: 'eflags', sp: 'rsp' };
+        const uapi: Record<string, string> = {
+          bp: 'rbp',
+          bx: 'rbx',
+          ax: 'rax',
+          cx: 'rcx',
+          dx: 'rdx',
+          si: 'rsi',
+          di: 'rdi',
+          orig_ax: 'orig_rax',
+          ip: 'rip',
+          flags: 'eflags',
+          sp: 'rsp',
+        };
         const fields = Object.keys(X86_64_PT_REGS);
         const src = `#include <stddef.h>\n#include <stdio.h>\n#include <asm/ptrace.h>\nint main(void){\n${fields
           .map((f) => `printf("${f} %zu\\n", offsetof(struct pt_regs, ${uapi[f] ?? f}));`)
@@ -304,7 +367,12 @@ describe('pt_regs offsets', () => {
         writeFileSync(join(dir, 'p.c'), src);
         execFileSync('cc', ['-o', join(dir, 'p'), join(dir, 'p.c')]);
         const out = execFileSync(join(dir, 'p'), { encoding: 'utf8' });
-        const actual = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+        const actual = Object.fromEntries(
+          out
+            .trim()
+            .split('\n')
+            .map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]),
+        );
         expect(actual).toEqual(X86_64_PT_REGS);
         expect(readFileSync(header, 'utf8')).toMatch(/struct pt_regs/);
       } finally {

@@ -23,12 +23,24 @@ export function pcTable(steps: [number, number][]): number[] {
 
 // Lines: [0x1000,0x1004) line 10, [0x1004,0x1010) line 12, [0x1010,0x1020) line 7.
 // Files: [0x1000,0x1010) file 1, [0x1010,0x1020) file 2.
-export const PCLN = pcTable([[11, 4], [2, 12], [-5, 16]]);
-export const PCFILE = pcTable([[2, 16], [1, 16]]);
+export const PCLN = pcTable([
+  [11, 4],
+  [2, 12],
+  [-5, 16],
+]);
+export const PCFILE = pcTable([
+  [2, 16],
+  [1, 16],
+]);
 export const ENTRY = 0x1000;
 export const END = 0x1020;
 export const EXPECT: [number, string, number][] = [
-  [0x1000, 'a.go', 10], [0x1003, 'a.go', 10], [0x1004, 'a.go', 12], [0x100f, 'a.go', 12], [0x1010, 'b.go', 7], [0x101f, 'b.go', 7],
+  [0x1000, 'a.go', 10],
+  [0x1003, 'a.go', 10],
+  [0x1004, 'a.go', 12],
+  [0x100f, 'a.go', 12],
+  [0x1010, 'b.go', 7],
+  [0x101f, 'b.go', 7],
 ];
 
 export function buildLines(format: PclntabFormat, ptrSize: 4 | 8, le: boolean): Uint8Array {
@@ -59,7 +71,9 @@ export function buildLines(format: PclntabFormat, ptrSize: 4 | 8, le: boolean): 
     word(ENTRY);
     funcFields(nameAt, pcfileAt, pclnAt, 0);
     w.raw(name).raw(Uint8Array.from(PCFILE)).raw(Uint8Array.from(PCLN));
-    w.u32(3).u32(fileNames).u32(fileNames + files[0].length);
+    w.u32(3)
+      .u32(fileNames)
+      .u32(fileNames + files[0].length);
     w.raw(files[0]).raw(files[1]);
     return w.toBytes();
   }
@@ -82,4 +96,3 @@ export function buildLines(format: PclntabFormat, ptrSize: 4 | 8, le: boolean): 
   funcFields(0, 1, 1 + PCFILE.length, 0);
   return w.toBytes();
 }
-

@@ -16,7 +16,10 @@ const ESBUILD = join(import.meta.dirname, '..', 'node_modules', '@esbuild', 'lin
 
 /** addr2line's answer for each pc: [function, "file:line"]. */
 function addr2line(path: string, pcs: number[]): [string, string][] {
-  const out = execFileSync('go', ['tool', 'addr2line', path], { input: pcs.map((p) => `0x${p.toString(16)}\n`).join('') }).toString().trimEnd().split('\n');
+  const out = execFileSync('go', ['tool', 'addr2line', path], { input: pcs.map((p) => `0x${p.toString(16)}\n`).join('') })
+    .toString()
+    .trimEnd()
+    .split('\n');
   return pcs.map((_, i) => [out[2 * i], out[2 * i + 1]]);
 }
 
@@ -42,7 +45,8 @@ describe('pclntab line tables against go tool addr2line', () => {
         // addr2line prints ":-1" where a function has no line table (some assembly).
         const mine = [p?.function ?? '?', p?.line === undefined ? ':-1' : `${p.file}:${p.line}`];
         if (p?.line !== undefined) withLine++;
-        if (mine[0] !== want[i][0] || mine[1] !== want[i][1]) mismatches.push(`0x${pc.toString(16)}: ${mine.join(' ')} vs ${want[i].join(' ')}`);
+        if (mine[0] !== want[i][0] || mine[1] !== want[i][1])
+          mismatches.push(`0x${pc.toString(16)}: ${mine.join(' ')} vs ${want[i].join(' ')}`);
       });
       expect(mismatches).toEqual([]);
       expect(pcs.length).toBeGreaterThan(900);
@@ -100,7 +104,11 @@ function enclosing(src: string[], l: number): string | undefined {
 
 describe('line tables of the Go 1.2 and Go 1.16 layouts', () => {
   for (const format of ['go1.2', 'go1.16'] as const) {
-    for (const [ptrSize, le] of [[8, true], [4, true], [8, false]] as const) {
+    for (const [ptrSize, le] of [
+      [8, true],
+      [4, true],
+      [8, false],
+    ] as const) {
       it(`${format}, ${ptrSize * 8}-bit, ${le ? 'little' : 'big'}-endian`, () => {
         const table = parsePclntab(buildLines(format, ptrSize, le));
         const fns = table.functions(0);

@@ -50,7 +50,13 @@ function dwarfdumpMembers(path: string): Map<string, number> {
   return members;
 }
 
-interface ReadelfSection { name: string; type: string; addr: number; offset: number; size: number }
+interface ReadelfSection {
+  name: string;
+  type: string;
+  addr: number;
+  offset: number;
+  size: number;
+}
 
 function readelfSections(path: string): ReadelfSection[] {
   const out = execFileSync('readelf', ['-SW', path], { encoding: 'utf8' });
@@ -115,84 +121,98 @@ function waitReasonStringsByScan(path: string, count: number): string[] {
 
 const haveTools = hasCommand('llvm-dwarfdump-19') && hasCommand('readelf') && hasCommand('strip');
 
-describe.runIf(need(haveTools, 'llvm-dwarfdump-19 (llvm-19), readelf and strip (binutils) are the oracles'))('the tables against Go 1.21 to 1.27 builds', () => {
-  it.each(BUILDS)('$go: DWARF (llvm-dwarfdump) gives the goid and g field rows; the binary its wait reason names', ({ minor, go }) => {
-    const path = fixture(minor);
-    const info = openGoBinary(path);
-    expect(info.version.raw).toBe(go);
-    const members = dwarfdumpMembers(path);
-    const r = row(minor);
-    expect(r, `a g field row for 1.${minor}`).toBeDefined();
-    expect({ goid: members.get('goid'), waitreason: members.get('waitreason'), startpc: members.get('startpc'), gopc: members.get('gopc') })
-      .toEqual({ goid: goidOffsetFromTable(info.version).offset, waitreason: r!.waitreason, startpc: r!.startpc, gopc: r!.gopc });
-    // casgstatus's oldval is g.atomicstatus: a uint32 in the word before goid, in every release.
-    expect(members.get('atomicstatus')).toBe(members.get('goid')! - 8);
-    // Our own DWARF reader agrees with llvm-dwarfdump.
-    expect(info).toMatchObject({ goidOffset: members.get('goid'), goidOffsetSource: 'dwarf', warnings: [], notes: [] });
-    expect(info.goroutineFields).toEqual({ waitreason: r!.waitreason, startpc: r!.startpc, gopc: r!.gopc, source: 'dwarf' });
-    const names = waitReasonStringsBySymbol(path);
-    expect(names).toEqual(WAIT_REASON_NAMES.get(minor));
-    expect(info.waitReasons).toEqual(names);
-    expect(info.abi).toMatchObject({ kind: 'registers', gp: { register: 'ax' }, old: { register: 'bx' }, new: { register: 'cx' } });
-  });
-
-  it.each(BUILDS)('$go stripped: the tables alone give the same offsets and names, with no warning', ({ minor, go }) => {
-    const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
-    try {
-      const path = join(dir, 'workload');
-      copyFileSync(fixture(minor), path);
-      execFileSync('strip', [path]);
-      expect(readelfSections(path).some((s) => s.name.includes('debug') || s.name === '.symtab')).toBe(false);
+describe.runIf(need(haveTools, 'llvm-dwarfdump-19 (llvm-19), readelf and strip (binutils) are the oracles'))(
+  'the tables against Go 1.21 to 1.27 builds',
+  () => {
+    it.each(BUILDS)('$go: DWARF (llvm-dwarfdump) gives the goid and g field rows; the binary its wait reason names', ({ minor, go }) => {
+      const path = fixture(minor);
       const info = openGoBinary(path);
       expect(info.version.raw).toBe(go);
-      const r = row(minor)!;
-      expect(info).toMatchObject({ goidOffsetSource: 'table', warnings: [], notes: [] });
-      expect(info.goroutineFields).toEqual({ waitreason: r.waitreason, startpc: r.startpc, gopc: r.gopc, source: 'table' });
-      expect(info.waitReasons).toEqual(WAIT_REASON_NAMES.get(minor));
-      // The array in .data, found without a symbol, is the one the symbol named.
-      expect(waitReasonStringsByScan(path, WAIT_REASON_NAMES.get(minor)!.length)).toEqual(WAIT_REASON_NAMES.get(minor));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      const members = dwarfdumpMembers(path);
+      const r = row(minor);
+      expect(r, `a g field row for 1.${minor}`).toBeDefined();
+      expect({
+        goid: members.get('goid'),
+        waitreason: members.get('waitreason'),
+        startpc: members.get('startpc'),
+        gopc: members.get('gopc'),
+      }).toEqual({ goid: goidOffsetFromTable(info.version).offset, waitreason: r!.waitreason, startpc: r!.startpc, gopc: r!.gopc });
+      // casgstatus's oldval is g.atomicstatus: a uint32 in the word before goid, in every release.
+      expect(members.get('atomicstatus')).toBe(members.get('goid')! - 8);
+      // Our own DWARF reader agrees with llvm-dwarfdump.
+      expect(info).toMatchObject({ goidOffset: members.get('goid'), goidOffsetSource: 'dwarf', warnings: [], notes: [] });
+      expect(info.goroutineFields).toEqual({ waitreason: r!.waitreason, startpc: r!.startpc, gopc: r!.gopc, source: 'dwarf' });
+      const names = waitReasonStringsBySymbol(path);
+      expect(names).toEqual(WAIT_REASON_NAMES.get(minor));
+      expect(info.waitReasons).toEqual(names);
+      expect(info.abi).toMatchObject({ kind: 'registers', gp: { register: 'ax' }, old: { register: 'bx' }, new: { register: 'cx' } });
+    });
 
-  it('the tables cover every release from 1.19 to 1.27 and nothing past it', () => {
-    const minors = GOROUTINE_FIELD_OFFSETS.map((r) => r.minor);
-    expect(minors).toEqual([19, 20, 21, 22, 23, 24, 25, 26, 27]);
-    expect([...WAIT_REASON_NAMES.keys()].sort((a, b) => a - b)).toEqual([19, 20, 21, 22, 23, 24, 25, 26, 27]);
-    expect(GOID_OFFSETS[GOID_OFFSETS.length - 1].to).toEqual({ major: 1, minor: 27 });
-    for (const v of ['go1.27.0', 'go1.27.3', 'go1.27.9']) expect(goidOffsetFromTable(parseGoVersion(v)!)).toEqual({ offset: 152, warnings: [] });
-  });
+    it.each(BUILDS)('$go stripped: the tables alone give the same offsets and names, with no warning', ({ minor, go }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
+      try {
+        const path = join(dir, 'workload');
+        copyFileSync(fixture(minor), path);
+        execFileSync('strip', [path]);
+        expect(readelfSections(path).some((s) => s.name.includes('debug') || s.name === '.symtab')).toBe(false);
+        const info = openGoBinary(path);
+        expect(info.version.raw).toBe(go);
+        const r = row(minor)!;
+        expect(info).toMatchObject({ goidOffsetSource: 'table', warnings: [], notes: [] });
+        expect(info.goroutineFields).toEqual({ waitreason: r.waitreason, startpc: r.startpc, gopc: r.gopc, source: 'table' });
+        expect(info.waitReasons).toEqual(WAIT_REASON_NAMES.get(minor));
+        // The array in .data, found without a symbol, is the one the symbol named.
+        expect(waitReasonStringsByScan(path, WAIT_REASON_NAMES.get(minor)!.length)).toEqual(WAIT_REASON_NAMES.get(minor));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 
-  it('a release past the table (go1.28.0 written into a stripped go1.27.3 build) keeps its warnings', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
-    try {
-      const path = join(dir, 'workload');
-      copyFileSync(fixture(27), path);
-      execFileSync('strip', [path]);
-      const bytes = readFileSync(path);
-      // Same length: .go.buildinfo's length prefix and runtime.buildVersion stay valid.
-      let replaced = 0;
-      for (let at = bytes.indexOf('go1.27.3'); at >= 0; at = bytes.indexOf('go1.27.3', at + 1), replaced++) bytes.write('go1.28.0', at, 'latin1');
-      expect(replaced).toBeGreaterThan(0);
-      writeFileSync(path, bytes);
-      const info = openGoBinary(path);
-      expect(info.version.raw).toBe('go1.28.0');
-      // The goid offset of the newest layout, said to be a guess.
-      expect(info.goidOffset).toBe(152);
-      expect(info.warnings).toEqual([expect.stringMatching(/go1\.28\.0 is newer than the goid offset table \(up to go1\.27\); assuming the go1\.27 offset 152/)]);
-      // No guessed g fields or names: the tracer records transitions without them, and says so.
-      expect(info.goroutineFields).toBeUndefined();
-      expect(info.waitReasons).toBeUndefined();
-      expect(info.notes).toEqual([expect.stringMatching(/no DWARF and no checked runtime\.g layout for go1\.28\.0/)]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+    it('the tables cover every release from 1.19 to 1.27 and nothing past it', () => {
+      const minors = GOROUTINE_FIELD_OFFSETS.map((r) => r.minor);
+      expect(minors).toEqual([19, 20, 21, 22, 23, 24, 25, 26, 27]);
+      expect([...WAIT_REASON_NAMES.keys()].sort((a, b) => a - b)).toEqual([19, 20, 21, 22, 23, 24, 25, 26, 27]);
+      expect(GOID_OFFSETS[GOID_OFFSETS.length - 1].to).toEqual({ major: 1, minor: 27 });
+      for (const v of ['go1.27.0', 'go1.27.3', 'go1.27.9'])
+        expect(goidOffsetFromTable(parseGoVersion(v)!)).toEqual({ offset: 152, warnings: [] });
+    });
+
+    it('a release past the table (go1.28.0 written into a stripped go1.27.3 build) keeps its warnings', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
+      try {
+        const path = join(dir, 'workload');
+        copyFileSync(fixture(27), path);
+        execFileSync('strip', [path]);
+        const bytes = readFileSync(path);
+        // Same length: .go.buildinfo's length prefix and runtime.buildVersion stay valid.
+        let replaced = 0;
+        for (let at = bytes.indexOf('go1.27.3'); at >= 0; at = bytes.indexOf('go1.27.3', at + 1), replaced++)
+          bytes.write('go1.28.0', at, 'latin1');
+        expect(replaced).toBeGreaterThan(0);
+        writeFileSync(path, bytes);
+        const info = openGoBinary(path);
+        expect(info.version.raw).toBe('go1.28.0');
+        // The goid offset of the newest layout, said to be a guess.
+        expect(info.goidOffset).toBe(152);
+        expect(info.warnings).toEqual([
+          expect.stringMatching(/go1\.28\.0 is newer than the goid offset table \(up to go1\.27\); assuming the go1\.27 offset 152/),
+        ]);
+        // No guessed g fields or names: the tracer records transitions without them, and says so.
+        expect(info.goroutineFields).toBeUndefined();
+        expect(info.waitReasons).toBeUndefined();
+        expect(info.notes).toEqual([expect.stringMatching(/no DWARF and no checked runtime\.g layout for go1\.28\.0/)]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);
 
 /** Runs `binary argv` under the tracer; the command waits on stdin until the probe is attached. */
-async function traceRun(binary: string, argv: string[]): Promise<{ seen: GoroutineTransition[]; out: string; stats: ReturnType<GoroutineTracer['stats']> }> {
+async function traceRun(
+  binary: string,
+  argv: string[],
+): Promise<{ seen: GoroutineTransition[]; out: string; stats: ReturnType<GoroutineTracer['stats']> }> {
   const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', binary, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -214,42 +234,54 @@ async function traceRun(binary: string, argv: string[]): Promise<{ seen: Gorouti
   }
 }
 
-describe.runIf(need(isRoot, 'tracing needs root') && need(hasCommand('strip'), 'strip (binutils) makes the stripped copies'))('live, stripped Go 1.21 to 1.27 builds (the tables only)', () => {
-  it.each(BUILDS)('$go: every goroutine is traced with the function it printed and the wait its source makes', async ({ minor }) => {
-    const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
-    try {
-      const path = join(dir, 'workload');
-      copyFileSync(fixture(minor), path);
-      execFileSync('strip', [path]);
-      const info = openGoBinary(path);
-      expect(info.goroutineFields?.source).toBe('table');
-      const { seen, out, stats } = await traceRun(path, ['-waves', '2', '-n', '3']);
-      const printed = [...out.matchAll(/^goid (\d+) (\S+)$/gm)].map((m) => ({ goid: BigInt(m[1]), fn: m[2] }));
-      expect(printed.length).toBe(2 * 3 * 4);
-      const inv = checkInvariants(seen, printed.map((p) => p.goid));
-      expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [], missing: [] });
-      expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n });
-      const summary = new GoroutineSummary({ names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons } });
-      for (const t of seen) summary.add(t);
-      summary.finish();
-      const pid = seen[0].pid;
-      for (const p of printed) expect([p.goid, summary.functionOf(pid, p.goid)]).toEqual([p.goid, p.fn]);
-      for (const p of printed) expect(summary.createdByOf(pid, p.goid)).toBe('main.main');
-      const r = summary.report();
-      expect(r.byFunction['main.worker'].waitReasons['chan receive']).toBeGreaterThan(0);
-      expect(r.byFunction['main.sleeper'].waitReasons.sleep).toBeGreaterThan(0);
-      // Go 1.20 and later name a sync.Mutex wait (1.19 said "semacquire").
-      expect(r.byFunction['main.locker'].waitReasons['sync.Mutex.Lock']).toBeGreaterThan(0);
-      // From Go 1.26, entersyscall and exitsyscall switch running <-> syscall with their own CAS
-      // and call casgstatus only when that fails (proc.go), so a plain read(2) is not seen there.
-      if (minor < 26) expect(r.byFunction['main.reader'].timePerState.syscall.totalMs).toBeGreaterThan(0);
-      // Every wait reason read is a value of this release's waitReason type.
-      for (const t of seen) if (t.waitReason !== undefined) expect(t.waitReason).toBeLessThan(WAIT_REASON_NAMES.get(minor)!.length);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+describe.runIf(need(isRoot, 'tracing needs root') && need(hasCommand('strip'), 'strip (binutils) makes the stripped copies'))(
+  'live, stripped Go 1.21 to 1.27 builds (the tables only)',
+  () => {
+    it.each(BUILDS)('$go: every goroutine is traced with the function it printed and the wait its source makes', async ({ minor }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'go-versions-'));
+      try {
+        const path = join(dir, 'workload');
+        copyFileSync(fixture(minor), path);
+        execFileSync('strip', [path]);
+        const info = openGoBinary(path);
+        expect(info.goroutineFields?.source).toBe('table');
+        const { seen, out, stats } = await traceRun(path, ['-waves', '2', '-n', '3']);
+        const printed = [...out.matchAll(/^goid (\d+) (\S+)$/gm)].map((m) => ({ goid: BigInt(m[1]), fn: m[2] }));
+        expect(printed.length).toBe(2 * 3 * 4);
+        const inv = checkInvariants(
+          seen,
+          printed.map((p) => p.goid),
+        );
+        expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [], missing: [] });
+        expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n });
+        const summary = new GoroutineSummary({
+          names: {
+            functionAt: (pc) => info.functions.nameAt(pc),
+            positionAt: (pc) => info.functions.positionAt(pc),
+            waitReasons: info.waitReasons,
+          },
+        });
+        for (const t of seen) summary.add(t);
+        summary.finish();
+        const pid = seen[0].pid;
+        for (const p of printed) expect([p.goid, summary.functionOf(pid, p.goid)]).toEqual([p.goid, p.fn]);
+        for (const p of printed) expect(summary.createdByOf(pid, p.goid)).toBe('main.main');
+        const r = summary.report();
+        expect(r.byFunction['main.worker'].waitReasons['chan receive']).toBeGreaterThan(0);
+        expect(r.byFunction['main.sleeper'].waitReasons.sleep).toBeGreaterThan(0);
+        // Go 1.20 and later name a sync.Mutex wait (1.19 said "semacquire").
+        expect(r.byFunction['main.locker'].waitReasons['sync.Mutex.Lock']).toBeGreaterThan(0);
+        // From Go 1.26, entersyscall and exitsyscall switch running <-> syscall with their own CAS
+        // and call casgstatus only when that fails (proc.go), so a plain read(2) is not seen there.
+        if (minor < 26) expect(r.byFunction['main.reader'].timePerState.syscall.totalMs).toBeGreaterThan(0);
+        // Every wait reason read is a value of this release's waitReason type.
+        for (const t of seen) if (t.waitReason !== undefined) expect(t.waitReason).toBeLessThan(WAIT_REASON_NAMES.get(minor)!.length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);
 
 // Stripped release binaries nobody here built: esbuild's npm builds of several Go releases (esbuild
 // skipped Go 1.21; lefthook's build of it stands in). The packages are fetched with `npm pack` into
@@ -269,13 +301,26 @@ interface ReleaseBuild {
 }
 const target = `${process.platform}-${process.arch}`;
 const esbuildRun = (version: string, go: string): ReleaseBuild => ({
-  pkg: `@esbuild/${target}`, version, go, bin: 'bin/esbuild',
+  pkg: `@esbuild/${target}`,
+  version,
+  go,
+  bin: 'bin/esbuild',
   // One goroutine per module parsed.
-  argv: (dir) => ['--bundle', writeProject(dir, 200)], minBirths: 200, own: 'github.com/evanw/esbuild/internal/',
+  argv: (dir) => ['--bundle', writeProject(dir, 200)],
+  minBirths: 200,
+  own: 'github.com/evanw/esbuild/internal/',
 });
 const RELEASE_BUILDS: readonly ReleaseBuild[] = [
   esbuildRun('0.19.2', 'go1.20.7'),
-  { pkg: 'lefthook-linux-x64', version: '1.5.5', go: 'go1.21.4', bin: 'bin/lefthook', argv: () => ['version', '--full'], minBirths: 4, own: 'runtime.' },
+  {
+    pkg: 'lefthook-linux-x64',
+    version: '1.5.5',
+    go: 'go1.21.4',
+    bin: 'bin/lefthook',
+    argv: () => ['version', '--full'],
+    minBirths: 4,
+    own: 'runtime.',
+  },
   esbuildRun('0.23.1', 'go1.22.5'),
   esbuildRun('0.25.12', 'go1.23.12'),
   esbuildRun('0.27.3', 'go1.25.7'),
@@ -289,7 +334,10 @@ function releaseBinary(b: ReleaseBuild): string | undefined {
   try {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    execFileSync('npm', ['pack', '--silent', `${b.pkg}@${b.version}`, '--pack-destination', dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
+    execFileSync('npm', ['pack', '--silent', `${b.pkg}@${b.version}`, '--pack-destination', dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 180_000,
+    });
     const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     if (!tgz) throw new Error(`npm pack left no tarball in ${dir}`);
     execFileSync('tar', ['xzf', join(dir, tgz), '-C', dir]);
@@ -307,7 +355,10 @@ function releaseBinary(b: ReleaseBuild): string | undefined {
 function writeProject(dir: string, n: number): string {
   for (let i = 0; i < n; i++) {
     const kids = [2 * i + 1, 2 * i + 2].filter((k) => k < n);
-    writeFileSync(join(dir, `m${i}.js`), `${kids.map((k) => `import { v${k} } from './m${k}.js';\n`).join('')}export const v${i} = ${[String(i), ...kids.map((k) => `v${k}`)].join(' + ')};\n`);
+    writeFileSync(
+      join(dir, `m${i}.js`),
+      `${kids.map((k) => `import { v${k} } from './m${k}.js';\n`).join('')}export const v${i} = ${[String(i), ...kids.map((k) => `v${k}`)].join(' + ')};\n`,
+    );
   }
   return join(dir, 'm0.js');
 }
@@ -320,62 +371,72 @@ const RUNTIME_WAITS: readonly [RegExp, string][] = [
   [/^runtime\.(runfinq|runFinalizers)$/, 'finalizer wait'],
 ];
 
-describe.runIf(need(isRoot, 'tracing needs root') && need(target === 'linux-x64', 'the release builds listed are linux-x64 packages'))('live, stripped release builds of other Go releases', () => {
-  it.each(RELEASE_BUILDS)('$pkg $version ($go): start pcs are entries, creation pcs inside functions, the runtime waits on its own reasons', { timeout: 300_000 }, async (build) => {
-    const { go, minBirths, own } = build;
-    const bin = releaseBinary(build);
-    if (!bin) return;
-    const info = openGoBinary(bin);
-    expect(info.version.raw).toBe(go);
-    const minor = info.version.minor;
-    const r = row(minor)!;
-    expect(info.goroutineFields).toEqual({ waitreason: r.waitreason, startpc: r.startpc, gopc: r.gopc, source: 'table' });
-    expect(info).toMatchObject({ goidOffsetSource: 'table', goidOffset: goidOffsetFromTable(info.version).offset });
-    const names = WAIT_REASON_NAMES.get(minor)!;
-    expect(info.waitReasons).toEqual(names);
-    // The array in the binary's .data, found without a symbol, holds the table's names.
-    expect(waitReasonStringsByScan(bin, names.length)).toEqual(names);
-    const dir = mkdtempSync(join(tmpdir(), 'go-versions-release-'));
-    let run: Awaited<ReturnType<typeof traceRun>>;
-    try {
-      run = await traceRun(bin, build.argv(dir));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const { seen, stats } = run;
-    expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n });
-    const inv = checkInvariants(seen);
-    expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [] });
-    const births = seen.filter((t) => t.startPc !== undefined);
-    expect(births.length).toBeGreaterThanOrEqual(minBirths);
-    const startOf = new Map<bigint, string>();
-    for (const b of births) {
-      const name = info.functions.nameAt(Number(b.startPc));
-      expect(name, `start pc 0x${b.startPc!.toString(16)}`).toBeDefined();
-      expect(info.functions.lookup(name!)).toBe(Number(b.startPc));
-      expect(info.functions.positionAt(Number(b.createdAtPc) - 1)?.line, `creation pc 0x${b.createdAtPc!.toString(16)}`).toBeGreaterThan(0);
-      startOf.set(b.goid, name!);
-    }
-    expect([...startOf.values()].filter((f) => f.startsWith(own)).length).toBeGreaterThanOrEqual(minBirths);
-    const reasonsOf = new Map<string, Set<string>>();
-    for (const t of seen) {
-      if (t.waitReason === undefined) continue;
-      expect(t.waitReason).toBeLessThan(names.length);
-      const fn = startOf.get(t.goid);
-      if (fn === undefined) continue;
-      if (!reasonsOf.has(fn)) reasonsOf.set(fn, new Set());
-      reasonsOf.get(fn)!.add(names[t.waitReason]);
-    }
-    // Each of these parks right after it starts, but a short run can end before one gets a CPU:
-    // those that parked must name their own reason, and most of them must have parked.
-    let parked = 0;
-    for (const [fn, reason] of RUNTIME_WAITS) {
-      const goroutines = [...reasonsOf.keys()].filter((f) => fn.test(f));
-      expect(goroutines.length, `goroutines started at ${fn} that waited`).toBeLessThanOrEqual(1);
-      if (goroutines.length === 0) continue;
-      expect([...reasonsOf.get(goroutines[0])!], goroutines[0]).toEqual([reason]);
-      parked++;
-    }
-    expect(parked).toBeGreaterThanOrEqual(2);
-  });
-});
+describe.runIf(need(isRoot, 'tracing needs root') && need(target === 'linux-x64', 'the release builds listed are linux-x64 packages'))(
+  'live, stripped release builds of other Go releases',
+  () => {
+    it.each(RELEASE_BUILDS)(
+      '$pkg $version ($go): start pcs are entries, creation pcs inside functions, the runtime waits on its own reasons',
+      { timeout: 300_000 },
+      async (build) => {
+        const { go, minBirths, own } = build;
+        const bin = releaseBinary(build);
+        if (!bin) return;
+        const info = openGoBinary(bin);
+        expect(info.version.raw).toBe(go);
+        const minor = info.version.minor;
+        const r = row(minor)!;
+        expect(info.goroutineFields).toEqual({ waitreason: r.waitreason, startpc: r.startpc, gopc: r.gopc, source: 'table' });
+        expect(info).toMatchObject({ goidOffsetSource: 'table', goidOffset: goidOffsetFromTable(info.version).offset });
+        const names = WAIT_REASON_NAMES.get(minor)!;
+        expect(info.waitReasons).toEqual(names);
+        // The array in the binary's .data, found without a symbol, holds the table's names.
+        expect(waitReasonStringsByScan(bin, names.length)).toEqual(names);
+        const dir = mkdtempSync(join(tmpdir(), 'go-versions-release-'));
+        let run: Awaited<ReturnType<typeof traceRun>>;
+        try {
+          run = await traceRun(bin, build.argv(dir));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        const { seen, stats } = run;
+        expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n });
+        const inv = checkInvariants(seen);
+        expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [] });
+        const births = seen.filter((t) => t.startPc !== undefined);
+        expect(births.length).toBeGreaterThanOrEqual(minBirths);
+        const startOf = new Map<bigint, string>();
+        for (const b of births) {
+          const name = info.functions.nameAt(Number(b.startPc));
+          expect(name, `start pc 0x${b.startPc!.toString(16)}`).toBeDefined();
+          expect(info.functions.lookup(name!)).toBe(Number(b.startPc));
+          expect(
+            info.functions.positionAt(Number(b.createdAtPc) - 1)?.line,
+            `creation pc 0x${b.createdAtPc!.toString(16)}`,
+          ).toBeGreaterThan(0);
+          startOf.set(b.goid, name!);
+        }
+        expect([...startOf.values()].filter((f) => f.startsWith(own)).length).toBeGreaterThanOrEqual(minBirths);
+        const reasonsOf = new Map<string, Set<string>>();
+        for (const t of seen) {
+          if (t.waitReason === undefined) continue;
+          expect(t.waitReason).toBeLessThan(names.length);
+          const fn = startOf.get(t.goid);
+          if (fn === undefined) continue;
+          if (!reasonsOf.has(fn)) reasonsOf.set(fn, new Set());
+          reasonsOf.get(fn)!.add(names[t.waitReason]);
+        }
+        // Each of these parks right after it starts, but a short run can end before one gets a CPU:
+        // those that parked must name their own reason, and most of them must have parked.
+        let parked = 0;
+        for (const [fn, reason] of RUNTIME_WAITS) {
+          const goroutines = [...reasonsOf.keys()].filter((f) => fn.test(f));
+          expect(goroutines.length, `goroutines started at ${fn} that waited`).toBeLessThanOrEqual(1);
+          if (goroutines.length === 0) continue;
+          expect([...reasonsOf.get(goroutines[0])!], goroutines[0]).toEqual([reason]);
+          parked++;
+        }
+        expect(parked).toBeGreaterThanOrEqual(2);
+      },
+    );
+  },
+);

@@ -6,14 +6,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  GoBinaryError,
-  goBinaryInfo,
-  goidOffset,
-  parseGoVersion,
-  type BinaryImage,
-  type GoBinaryInfo,
-} from '../src/go/index.js';
+import { GoBinaryError, goBinaryInfo, goidOffset, parseGoVersion, type BinaryImage, type GoBinaryInfo } from '../src/go/index.js';
 import { hasCommand, need } from './support/env.js';
 import { buildGoVariants, elfImage, goToolNm, run, withSections, type TestImage } from './go-support.js';
 
@@ -319,12 +312,18 @@ describe.runIf(canBuild)('Go version policy', () => {
 
   it('a version newer than the table is accepted with a warning', () => {
     const r = goidOffset(stripped(), parseGoVersion('go1.31.2')!);
-    expect(r).toEqual({ offset: 152, source: 'table', warnings: [expect.stringMatching(/go1\.31\.2 is newer than the goid offset table/)] });
+    expect(r).toEqual({
+      offset: 152,
+      source: 'table',
+      warnings: [expect.stringMatching(/go1\.31\.2 is newer than the goid offset table/)],
+    });
   });
 
   it('the table is not monotonic: 1.23 and 1.24 differ from both neighbours', () => {
     const at = (v: string) => goidOffset(stripped(), parseGoVersion(v)!).offset;
-    expect([at('go1.13'), at('go1.22.9'), at('go1.23.0'), at('go1.24.3'), at('go1.25.0'), at('go1.26.5')]).toEqual([152, 152, 160, 160, 152, 152]);
+    expect([at('go1.13'), at('go1.22.9'), at('go1.23.0'), at('go1.24.3'), at('go1.25.0'), at('go1.26.5')]).toEqual([
+      152, 152, 160, 160, 152, 152,
+    ]);
   });
 
   it('an ancient version without DWARF is refused; 1.12 (live-checked at 152) is in the table', () => {
@@ -332,6 +331,8 @@ describe.runIf(canBuild)('Go version policy', () => {
     expect(() => goidOffset(stripped(), parseGoVersion('go1.11.13')!)).toThrow(/older than go1\.12.*refusing/);
     expect(goidOffset(stripped(), parseGoVersion('go1.12.17')!)).toMatchObject({ offset: 152, source: 'table', warnings: [] });
     expect(goidOffset(stripped(), parseGoVersion('go1.27.3')!)).toMatchObject({ offset: 152, source: 'table', warnings: [] });
-    expect(goidOffset(stripped(), parseGoVersion('go1.28.0')!).warnings).toEqual([expect.stringMatching(/go1\.28\.0 is newer than the goid offset table \(up to go1\.27\)/)]);
+    expect(goidOffset(stripped(), parseGoVersion('go1.28.0')!).warnings).toEqual([
+      expect.stringMatching(/go1\.28\.0 is newer than the goid offset table \(up to go1\.27\)/),
+    ]);
   });
 });

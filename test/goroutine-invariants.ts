@@ -29,7 +29,8 @@ export function checkInvariants(transitions: readonly GoroutineTransition[], pri
     const g = `${t.pid}/${t.goid}`;
     if (died.has(g)) movesAfterDeath.push(`${g}: ${stateName(t.oldState)} → ${stateName(t.newState)} after it died`);
     const prev = last.get(g);
-    if (prev !== undefined && base(prev) !== base(t.oldState)) chainBreaks.push(`${g}: previous new state ${stateName(prev)}, then ${stateName(t.oldState)} → ${stateName(t.newState)}`);
+    if (prev !== undefined && base(prev) !== base(t.oldState))
+      chainBreaks.push(`${g}: previous new state ${stateName(prev)}, then ${stateName(t.oldState)} → ${stateName(t.newState)}`);
     last.set(g, t.newState);
     if (base(t.newState) === GoroutineState.dead && base(t.oldState) !== GoroutineState.idle) died.add(g);
   }

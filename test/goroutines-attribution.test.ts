@@ -17,11 +17,18 @@ const esbuildPackage = dirname(createRequire(import.meta.url).resolve(`@esbuild/
 const esbuild = join(esbuildPackage, 'bin', 'esbuild');
 
 /** Runs `argv` under the tracer: the command waits on stdin until the probe is attached. */
-async function traceRun(binary: string, argv: string[], options: { states?: string[] } = {}): Promise<{ seen: GoroutineTransition[]; out: string; stats: ReturnType<GoroutineTracer['stats']> }> {
+async function traceRun(
+  binary: string,
+  argv: string[],
+  options: { states?: string[] } = {},
+): Promise<{ seen: GoroutineTransition[]; out: string; stats: ReturnType<GoroutineTracer['stats']> }> {
   const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', binary, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((r, j) => { child.once('spawn', r); child.once('error', j); });
+  await new Promise<void>((r, j) => {
+    child.once('spawn', r);
+    child.once('error', j);
+  });
   const closed = new Promise<void>((r) => child.once('close', () => r()));
   const tracer = GoroutineTracer.open({ binary, pid: child.pid!, states: options.states });
   const seen: GoroutineTransition[] = [];
@@ -64,7 +71,12 @@ describe.runIf(need(isRoot, 'tracing needs root'))('goroutine attribution', () =
   it('esbuild (Go 1.26): the birth record already carries the new goid; invariants hold', async () => {
     const info = inspectGoBinary(esbuild);
     expect(info.version.minor).toBeGreaterThanOrEqual(24);
-    const { seen, stats } = await traceRun(esbuild, [createRequire(import.meta.url).resolve('esbuild'), '--bundle', '--platform=node', '--log-level=error']);
+    const { seen, stats } = await traceRun(esbuild, [
+      createRequire(import.meta.url).resolve('esbuild'),
+      '--bundle',
+      '--platform=node',
+      '--log-level=error',
+    ]);
     const inv = checkInvariants(seen);
     expect(inv.chainBreaks).toEqual([]);
     expect(inv.movesAfterDeath).toEqual([]);
@@ -92,7 +104,16 @@ describe.runIf(need(isRoot, 'tracing needs root'))('goroutine attribution', () =
   });
 
   it('isBirth: a g leaving the free list, or a new g put on it', () => {
-    const t = (oldState: number, newState: number): GoroutineTransition => ({ timestamp: 0n, pid: 1, tid: 1, goid: 0n, recordedGoid: 0n, gp: 1n, oldState, newState });
+    const t = (oldState: number, newState: number): GoroutineTransition => ({
+      timestamp: 0n,
+      pid: 1,
+      tid: 1,
+      goid: 0n,
+      recordedGoid: 0n,
+      gp: 1n,
+      oldState,
+      newState,
+    });
     expect(isBirth(t(0, 6))).toBe(true);
     expect(isBirth(t(6, 1))).toBe(true);
     expect(isBirth(t(6, 4))).toBe(true);

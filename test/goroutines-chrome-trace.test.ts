@@ -19,19 +19,65 @@ const T0 = 5_000n * MS;
 // on OS thread 7 (a thread id equal to its own goid); goroutine 8 runs on thread 4242 while 7 waits.
 // Process 99: goroutine 7 again (another process, another goroutine), running on thread 100.
 const SLICES: StateSlice[] = [
-  { pid: 4242, goid: 7n, state: 'runnable', start: T0, end: T0 + 1n * MS, tid: 4242, function: 'main.worker', createdBy: 'main.main', createdAt: './app.go:12' },
-  { pid: 4242, goid: 7n, state: 'running', start: T0 + 1n * MS, end: T0 + 3n * MS, tid: 4242, function: 'main.worker', createdBy: 'main.main', createdAt: './app.go:12' },
-  { pid: 4242, goid: 7n, state: 'waiting', start: T0 + 3n * MS, end: T0 + 6n * MS, tid: 4242, function: 'main.worker', createdBy: 'main.main', createdAt: './app.go:12', waitReason: 'chan receive' },
+  {
+    pid: 4242,
+    goid: 7n,
+    state: 'runnable',
+    start: T0,
+    end: T0 + 1n * MS,
+    tid: 4242,
+    function: 'main.worker',
+    createdBy: 'main.main',
+    createdAt: './app.go:12',
+  },
+  {
+    pid: 4242,
+    goid: 7n,
+    state: 'running',
+    start: T0 + 1n * MS,
+    end: T0 + 3n * MS,
+    tid: 4242,
+    function: 'main.worker',
+    createdBy: 'main.main',
+    createdAt: './app.go:12',
+  },
+  {
+    pid: 4242,
+    goid: 7n,
+    state: 'waiting',
+    start: T0 + 3n * MS,
+    end: T0 + 6n * MS,
+    tid: 4242,
+    function: 'main.worker',
+    createdBy: 'main.main',
+    createdAt: './app.go:12',
+    waitReason: 'chan receive',
+  },
   { pid: 4242, goid: 8n, state: 'running', start: T0 + 3n * MS, end: T0 + 5n * MS, tid: 4242 },
-  { pid: 4242, goid: 7n, state: 'running', start: T0 + 6n * MS, end: T0 + 6n * MS, tid: 7, function: 'main.worker', createdBy: 'main.main', createdAt: './app.go:12' },
+  {
+    pid: 4242,
+    goid: 7n,
+    state: 'running',
+    start: T0 + 6n * MS,
+    end: T0 + 6n * MS,
+    tid: 7,
+    function: 'main.worker',
+    createdBy: 'main.main',
+    createdAt: './app.go:12',
+  },
   { pid: 99, goid: 7n, state: 'running', start: T0 + 2n * MS, end: T0 + 4n * MS, tid: 100, function: 'main.other' },
 ];
 
-const trace = chromeTrace(SLICES, { binary: '/usr/bin/app', goroutineName: (pid, goid) => (pid === 4242 && goid === 7n ? 'main.worker' : pid === 99 ? 'main.other' : undefined) });
+const trace = chromeTrace(SLICES, {
+  binary: '/usr/bin/app',
+  goroutineName: (pid, goid) => (pid === 4242 && goid === 7n ? 'main.worker' : pid === 99 ? 'main.other' : undefined),
+});
 const events = trace.traceEvents;
 const key = (e: TraceEvent): string => `${e.pid}/${e.tid}`;
-const threadName = (pid: number, tid: number): unknown[] => events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.tid === tid).map((e) => e.args!.name);
-const processName = (pid: number): unknown[] => events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.pid === pid).map((e) => e.args!.name);
+const threadName = (pid: number, tid: number): unknown[] =>
+  events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.tid === tid).map((e) => e.args!.name);
+const processName = (pid: number): unknown[] =>
+  events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.pid === pid).map((e) => e.args!.name);
 const slicesOn = (pid: number, tid: number): TraceEvent[] => events.filter((e) => e.ph === 'X' && e.pid === pid && e.tid === tid);
 
 describe('chromeTrace', () => {
@@ -66,7 +112,14 @@ describe('chromeTrace', () => {
 
   it('slice args: wait reason, start function, creation site, thread', () => {
     const waiting = slicesOn(4242, 7).find((e) => e.name === 'waiting: chan receive')!;
-    expect(waiting.args).toEqual({ goid: 7, thread: 4242, startFunction: 'main.worker', createdBy: 'main.main', createdAt: './app.go:12', waitReason: 'chan receive' });
+    expect(waiting.args).toEqual({
+      goid: 7,
+      thread: 4242,
+      startFunction: 'main.worker',
+      createdBy: 'main.main',
+      createdAt: './app.go:12',
+      waitReason: 'chan receive',
+    });
     expect(slicesOn(4242, 8)[0]!.args).toEqual({ goid: 8, thread: 4242 });
   });
 
@@ -77,14 +130,22 @@ describe('chromeTrace', () => {
     expect(threadName(threads, 7)).toEqual(['thread']);
     expect(threadName(THREAD_PROCESS_BASE + 99, 100)).toEqual(['thread']);
     // What each thread ran, in order: goroutine 7 then 8 on the main thread, 7 again on thread 7.
-    expect(slicesOn(threads, 4242).map((e) => [e.name, e.ts, e.dur])).toEqual([['goroutine 7 main.worker', 1000, 2000], ['goroutine 8', 3000, 2000]]);
+    expect(slicesOn(threads, 4242).map((e) => [e.name, e.ts, e.dur])).toEqual([
+      ['goroutine 7 main.worker', 1000, 2000],
+      ['goroutine 8', 3000, 2000],
+    ]);
     expect(slicesOn(threads, 7).map((e) => [e.name, e.ts])).toEqual([['goroutine 7 main.worker', 6000]]);
     expect(slicesOn(THREAD_PROCESS_BASE + 99, 100).map((e) => e.name)).toEqual(['goroutine 7 main.other']);
     // Thread 7 of process 4242 is not goroutine 7's track.
     expect(slicesOn(4242, 7).every((e) => e.cat === 'goroutine')).toBe(true);
     // Goroutines first, then the OS threads, per traced process in order of appearance.
     const order = events.filter((e) => e.name === 'process_sort_index').map((e) => [e.pid, e.args!.sort_index]);
-    expect(order).toEqual([[4242, 0], [threads, 1], [99, 2], [THREAD_PROCESS_BASE + 99, 3]]);
+    expect(order).toEqual([
+      [4242, 0],
+      [threads, 1],
+      [99, 2],
+      [THREAD_PROCESS_BASE + 99, 3],
+    ]);
   });
 
   it('every slice is on a named track of a named process, and no two slices of a track overlap', () => {

@@ -14,7 +14,17 @@ import { dirname, join, resolve } from 'node:path';
 import { casgstatusAbi, parseGoVersion } from '../src/go/index.js';
 import { Program } from '../src/programs/index.js';
 import { BpfMap } from '../src/maps/index.js';
-import { buildSummaryProbe, GOROUTINE_SUMMARY_SLOTS, GoroutineSummary, GoroutineSummaryProbe, GoroutineTracer, GoroutineTracerError, stateName, type GoroutineTransition, type KernelSummary } from '../src/goroutines/index.js';
+import {
+  buildSummaryProbe,
+  GOROUTINE_SUMMARY_SLOTS,
+  GoroutineSummary,
+  GoroutineSummaryProbe,
+  GoroutineTracer,
+  GoroutineTracerError,
+  stateName,
+  type GoroutineTransition,
+  type KernelSummary,
+} from '../src/goroutines/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 
 const FIXTURES = resolve('test/fixtures/go');
@@ -22,16 +32,30 @@ const WORKLOADS = ['workload', 'workload-stripped', 'workload-pie'] as const;
 const DEAD = 6;
 const WAITING = 4;
 const base = (s: number): number => s & 0xfff;
-const esbuild = join(dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)), 'bin', 'esbuild');
+const esbuild = join(
+  dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)),
+  'bin',
+  'esbuild',
+);
 
 /** Starts a fixture that prints "ready", then on go() runs and returns its output. */
 async function startFixture(path: string, args: string[]): Promise<{ pid: number; go(): Promise<string> }> {
   const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((r, j) => { child.stdout!.once('data', () => r()); child.once('error', j); });
+  await new Promise<void>((r, j) => {
+    child.stdout!.once('data', () => r());
+    child.once('error', j);
+  });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin!.end('go\n');
+      await exited;
+      return out;
+    },
+  };
 }
 
 interface Oracle {
@@ -58,7 +82,8 @@ function aggregate(records: readonly GoroutineTransition[], reasonNames: readonl
   const add = (m: Record<string, number>, k: string, v: number): void => {
     m[k] = (m[k] ?? 0) + v;
   };
-  const reasonName = (r: number | undefined): string => (r === undefined || r >= 64 ? 'unknown' : reasonNames[r] === '' ? 'none' : reasonNames[r] ?? `waitReason ${r}`);
+  const reasonName = (r: number | undefined): string =>
+    r === undefined || r >= 64 ? 'unknown' : reasonNames[r] === '' ? 'none' : (reasonNames[r] ?? `waitReason ${r}`);
   for (const t of sorted) {
     const from = base(t.oldState);
     const to = base(t.newState);
@@ -125,14 +150,18 @@ async function bpftracePairs(path: string, pid: number): Promise<{ ready: Promis
         throw new Error('bpftrace ignored SIGINT');
       }
       const pairs: Record<string, number> = {};
-      for (const m of out.matchAll(/^@\[(\d+), (\d+)\]: (\d+)$/gm)) pairs[`${stateName(Number(m[1]))} → ${stateName(Number(m[2]))}`] = Number(m[3]);
+      for (const m of out.matchAll(/^@\[(\d+), (\d+)\]: (\d+)$/gm))
+        pairs[`${stateName(Number(m[1]))} → ${stateName(Number(m[2]))}`] = Number(m[3]);
       return pairs;
     },
   };
 }
 
 /** Runs `variant` with the kernel summary and the streaming tracer attached to the same process. */
-async function sameRun(variant: string, args: string[]): Promise<{ k: KernelSummary; records: GoroutineTransition[]; tracer: GoroutineTracer; out: string }> {
+async function sameRun(
+  variant: string,
+  args: string[],
+): Promise<{ k: KernelSummary; records: GoroutineTransition[]; tracer: GoroutineTracer; out: string }> {
   const path = join(FIXTURES, variant);
   const child = await startFixture(path, args);
   using probe = GoroutineSummaryProbe.open({ binary: path, pid: child.pid });
@@ -151,22 +180,45 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('the aggregating pro
   // (arm64's ABI0 reads user_pt_regs.sp at 248, past the end of this x86-64 kernel's pt_regs:
   // only an arm64 kernel can judge it.)
   it.each([
-    ['amd64', '1.16', 80], ['amd64', '1.19', 176], ['arm64', '1.19', 176], ['amd64', '1.19', undefined],
+    ['amd64', '1.16', 80],
+    ['amd64', '1.19', 176],
+    ['arm64', '1.19', 176],
+    ['amd64', '1.19', undefined],
   ] as const)('%s Go %s (g.waitreason at %s): the kernel accepts it', (arch, version, waitreasonOffset) => {
     const abi = casgstatusAbi(parseGoVersion(`go${version}`)!, arch);
     expect(abi.kind).toBe(version === '1.19' ? 'registers' : 'stack');
     using config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 });
     using gstate = BpfMap.create({ type: 'HASH', keySize: 16, valueSize: 16, maxEntries: 16 });
     using sums = BpfMap.create({ type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: GOROUTINE_SUMMARY_SLOTS.size });
-    using prog = Program.load({ type: 'KPROBE', instructions: buildSummaryProbe({ abi, waitreasonOffset }), maps: { config, gstate, sums } });
+    using prog = Program.load({
+      type: 'KPROBE',
+      instructions: buildSummaryProbe({ abi, waitreasonOffset }),
+      maps: { config, gstate, sums },
+    });
     expect(prog.fd).toBeGreaterThan(0);
   });
 });
 
 describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summary, live', () => {
   it('esbuild (a newer, stripped Go): as many transitions as the streaming tracer, wait reasons named', async () => {
-    const child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', esbuild, createRequire(import.meta.url).resolve('esbuild'), '--bundle', '--platform=node', '--log-level=error'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    await new Promise<void>((r, j) => { child.once('spawn', r); child.once('error', j); });
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        'read _ && exec "$@"',
+        'sh',
+        esbuild,
+        createRequire(import.meta.url).resolve('esbuild'),
+        '--bundle',
+        '--platform=node',
+        '--log-level=error',
+      ],
+      { stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    await new Promise<void>((r, j) => {
+      child.once('spawn', r);
+      child.once('error', j);
+    });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     using probe = GoroutineSummaryProbe.open({ binary: esbuild, pid: child.pid });
     using tracer = GoroutineTracer.open({ binary: esbuild, pid: child.pid });
@@ -184,50 +236,55 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summ
     for (const reason of Object.keys(k.waitReasons)) expect(tracer.info.waitReasons).toContain(reason);
   });
 
-  it.each(WORKLOADS)('%s: transition counts equal the streamed records, time per state and per wait reason within 1 percent + 1 ms', async (variant) => {
-    const { k, records, tracer } = await sameRun(variant, ['-waves', '3', '-n', '4']);
-    const stats = tracer.stats();
-    expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n, unattributed: 0 });
-    expect(records.length).toBe(Number(stats.records));
-    expect(k.stats).toEqual({ chainBreaks: 0, updateFailures: 0, reasonReadFailures: 0 });
-    const o = aggregate(records, tracer.info.waitReasons ?? []);
-    // Counts: exactly the same calls were seen.
-    expect(k.transitions).toBe(records.length);
-    expect(k.byKind).toEqual(o.pairs);
-    expect({ births: k.births, deaths: k.deaths }).toEqual({ births: o.births, deaths: o.deaths });
-    // 3 waves of 4 goroutines of each of 4 kinds, all of them born and dead while traced.
-    expect(k.births).toBeGreaterThanOrEqual(48);
-    expect(k.deaths).toBeGreaterThanOrEqual(48);
-    // Time per state.
-    expect(Object.keys(k.timePerState).sort()).toEqual(Object.keys(o.stateNs).sort());
-    for (const [state, ns] of Object.entries(o.stateNs)) {
-      expect([state, close(k.timePerState[state]!.totalMs, ns / 1e6)]).toEqual([state, true]);
-      expect([state, k.timePerState[state]!.intervals]).toEqual([state, o.stateIntervals[state] ?? 0]);
-    }
-    // The goroutines block on a channel receive (main.worker) and in a sleep (main.sleeper) for
-    // milliseconds each.
-    expect(k.waitReasons['chan receive']?.totalMs).toBeGreaterThan(1);
-    expect(k.waitReasons.sleep?.totalMs).toBeGreaterThan(1);
-    expect(Object.keys(k.waitReasons).sort()).toEqual(Object.keys(o.reasonNs).sort());
-    for (const [reason, ns] of Object.entries(o.reasonNs)) expect([reason, close(k.waitReasons[reason]!.totalMs, ns / 1e6)]).toEqual([reason, true]);
-    // Scheduling latency: as many waits; buckets may differ where an interval sits within a few
-    // µs of a power of two.
-    const want = [...o.schedBuckets.values()].reduce((a, b) => a + b, 0);
-    expect(k.schedulingLatency.count).toBe(want);
-    let moved = 0;
-    for (const b of k.schedulingLatency.buckets) moved += Math.abs(b.count - (o.schedBuckets.get(Math.log2(b.highNs) - 1) ?? 0));
-    expect(moved).toBeLessThanOrEqual(Math.max(2, Math.ceil(0.05 * want)));
-    // Every interval that ended is in its state's histogram.
-    for (const [state, n] of Object.entries(o.stateIntervals)) expect([state, k.histograms[state]?.count]).toEqual([state, n]);
+  it.each(WORKLOADS)(
+    '%s: transition counts equal the streamed records, time per state and per wait reason within 1 percent + 1 ms',
+    async (variant) => {
+      const { k, records, tracer } = await sameRun(variant, ['-waves', '3', '-n', '4']);
+      const stats = tracer.stats();
+      expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n, unattributed: 0 });
+      expect(records.length).toBe(Number(stats.records));
+      expect(k.stats).toEqual({ chainBreaks: 0, updateFailures: 0, reasonReadFailures: 0 });
+      const o = aggregate(records, tracer.info.waitReasons ?? []);
+      // Counts: exactly the same calls were seen.
+      expect(k.transitions).toBe(records.length);
+      expect(k.byKind).toEqual(o.pairs);
+      expect({ births: k.births, deaths: k.deaths }).toEqual({ births: o.births, deaths: o.deaths });
+      // 3 waves of 4 goroutines of each of 4 kinds, all of them born and dead while traced.
+      expect(k.births).toBeGreaterThanOrEqual(48);
+      expect(k.deaths).toBeGreaterThanOrEqual(48);
+      // Time per state.
+      expect(Object.keys(k.timePerState).sort()).toEqual(Object.keys(o.stateNs).sort());
+      for (const [state, ns] of Object.entries(o.stateNs)) {
+        expect([state, close(k.timePerState[state]!.totalMs, ns / 1e6)]).toEqual([state, true]);
+        expect([state, k.timePerState[state]!.intervals]).toEqual([state, o.stateIntervals[state] ?? 0]);
+      }
+      // The goroutines block on a channel receive (main.worker) and in a sleep (main.sleeper) for
+      // milliseconds each.
+      expect(k.waitReasons['chan receive']?.totalMs).toBeGreaterThan(1);
+      expect(k.waitReasons.sleep?.totalMs).toBeGreaterThan(1);
+      expect(Object.keys(k.waitReasons).sort()).toEqual(Object.keys(o.reasonNs).sort());
+      for (const [reason, ns] of Object.entries(o.reasonNs))
+        expect([reason, close(k.waitReasons[reason]!.totalMs, ns / 1e6)]).toEqual([reason, true]);
+      // Scheduling latency: as many waits; buckets may differ where an interval sits within a few
+      // µs of a power of two.
+      const want = [...o.schedBuckets.values()].reduce((a, b) => a + b, 0);
+      expect(k.schedulingLatency.count).toBe(want);
+      let moved = 0;
+      for (const b of k.schedulingLatency.buckets) moved += Math.abs(b.count - (o.schedBuckets.get(Math.log2(b.highNs) - 1) ?? 0));
+      expect(moved).toBeLessThanOrEqual(Math.max(2, Math.ceil(0.05 * want)));
+      // Every interval that ended is in its state's histogram.
+      for (const [state, n] of Object.entries(o.stateIntervals)) expect([state, k.histograms[state]?.count]).toEqual([state, n]);
 
-    // A second opinion: GoroutineSummary credits by goid; Go 1.19 makes that differ only for births.
-    const s = new GoroutineSummary();
-    for (const t of records) s.add(t);
-    s.finish();
-    const r = s.report();
-    expect(k.schedulingLatency.count).toBe(r.schedulingLatency.count);
-    for (const state of ['running', 'runnable', 'waiting', 'syscall']) expect([state, close(k.timePerState[state]!.totalMs, r.timePerState[state]!.totalMs)]).toEqual([state, true]);
-  });
+      // A second opinion: GoroutineSummary credits by goid; Go 1.19 makes that differ only for births.
+      const s = new GoroutineSummary();
+      for (const t of records) s.add(t);
+      s.finish();
+      const r = s.report();
+      expect(k.schedulingLatency.count).toBe(r.schedulingLatency.count);
+      for (const state of ['running', 'runnable', 'waiting', 'syscall'])
+        expect([state, close(k.timePerState[state]!.totalMs, r.timePerState[state]!.totalMs)]).toEqual([state, true]);
+    },
+  );
 
   it('workload: the same counts per state pair as bpftrace on the same process', async () => {
     if (!need(hasCommand('bpftrace'), 'bpftrace is the independent oracle for the counts')) return;
@@ -281,8 +338,10 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summ
     const child = await startFixture(path, ['-n', '2']);
     const probe = GoroutineSummaryProbe.open({ binary: path, pid: child.pid });
     const id = probe.programId;
-    const progs = (): { id: number }[] => JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'list'], { encoding: 'utf8' })) as { id: number }[];
-    const links = (): { prog_id?: number }[] => JSON.parse(execFileSync('bpftool', ['-j', 'link', 'list'], { encoding: 'utf8' })) as { prog_id?: number }[];
+    const progs = (): { id: number }[] =>
+      JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'list'], { encoding: 'utf8' })) as { id: number }[];
+    const links = (): { prog_id?: number }[] =>
+      JSON.parse(execFileSync('bpftool', ['-j', 'link', 'list'], { encoding: 'utf8' })) as { prog_id?: number }[];
     expect(progs().some((p) => p.id === id)).toBe(true);
     const before = probe.read();
     await child.go();
@@ -317,16 +376,19 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summ
 });
 
 describe('ebpf goroutines --summary-only: flags', () => {
-  it.each([['--top'], ['--trace-out', 'x.json'], ['--states', 'running'], ['--ring-size', '4096'], ['--max-latency', '5']])('--summary-only %s fails at once with exit 2', async (...flag) => {
-    let stderr = '';
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-    try {
-      expect(await run(['--summary-only', ...flag, '--', 'true'])).toBe(2);
-    } finally {
-      e.mockRestore();
-    }
-    expect(stderr).toContain(`--summary-only keeps no record per event, so it takes no ${flag[0]}`);
-  });
+  it.each([['--top'], ['--trace-out', 'x.json'], ['--states', 'running'], ['--ring-size', '4096'], ['--max-latency', '5']])(
+    '--summary-only %s fails at once with exit 2',
+    async (...flag) => {
+      let stderr = '';
+      const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+      try {
+        expect(await run(['--summary-only', ...flag, '--', 'true'])).toBe(2);
+      } finally {
+        e.mockRestore();
+      }
+      expect(stderr).toContain(`--summary-only keeps no record per event, so it takes no ${flag[0]}`);
+    },
+  );
 });
 
 /**
@@ -339,10 +401,30 @@ function summaryProbeIds(): number[] {
 }
 
 describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines --summary-only, live', () => {
-  it('--json: a start line and one summary line; the command\'s own output goes to stderr', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/goroutines.ts', '--summary-only', '--json', '--', join(FIXTURES, 'workload'), '-waves', '2', '-n', '3', '-wait=false'], { encoding: 'utf8', timeout: 60_000 });
+  it("--json: a start line and one summary line; the command's own output goes to stderr", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'examples/goroutines.ts',
+        '--summary-only',
+        '--json',
+        '--',
+        join(FIXTURES, 'workload'),
+        '-waves',
+        '2',
+        '-n',
+        '3',
+        '-wait=false',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.type)).toEqual(['start', 'summary']);
     const s = lines[1] as unknown as KernelSummary & { stoppedBy: string };
     expect(s.stoppedBy).toBe('exit');
@@ -358,27 +440,47 @@ describe.runIf(need(isRoot, 'tracing needs root'))('ebpf goroutines --summary-on
   it('SIGINT to the process group of npm run demo -- --summary-only: the summary, and nothing attached', async () => {
     const looping = [join(FIXTURES, 'goroutines'), '-n', '50', '-loop', '1000000', '-q', '-wait=false'];
     const before = new Set(summaryProbeIds());
-    const p = spawn('npm', ['run', '--silent', 'demo', '--', '--summary-only', '--json', '--', ...looping], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('npm', ['run', '--silent', 'demo', '--', '--summary-only', '--json', '--', ...looping], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const started = new Promise<void>((r) => p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('"type":"start"')) r(); }));
+    const started = new Promise<void>((r) =>
+      p.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"type":"start"')) r();
+      }),
+    );
     const closed = new Promise<void>((r) => p.on('close', () => r()));
     try {
-      await Promise.race([started, closed.then(() => { throw new Error(`ended before tracing: ${stderr}`); })]);
+      await Promise.race([
+        started,
+        closed.then(() => {
+          throw new Error(`ended before tracing: ${stderr}`);
+        }),
+      ]);
       await new Promise((r) => setTimeout(r, 1000));
-      const pids = spawnSync('ps', ['-o', 'pid=', '-g', String(p.pid)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+      const pids = spawnSync('ps', ['-o', 'pid=', '-g', String(p.pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((n) => n > 0);
       const ours = summaryProbeIds().filter((id) => !before.has(id));
       expect(ours.length).toBe(1);
       process.kill(-p.pid!, 'SIGINT');
       await Promise.race([closed, new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit: ${stderr}`)), 30_000))]);
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const s = lines[lines.length - 1] as unknown as KernelSummary & { type: string; stoppedBy: string };
       expect(s.type).toBe('summary');
       expect(s.stoppedBy).toBe('SIGINT');
       expect(s.transitions).toBeGreaterThan(100);
       expect(s.timePerState.running!.totalMs).toBeGreaterThan(0);
-      for (const pid of pids) expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')).toBe(false);
+      for (const pid of pids)
+        expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')).toBe(false);
       expect(summaryProbeIds().filter((id) => ours.includes(id))).toEqual([]);
     } finally {
       try {

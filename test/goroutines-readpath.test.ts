@@ -3,12 +3,23 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { decodeTransition, G_SCAN, GOROUTINE_RECORD as RECORD, GoroutineAttribution, GoroutineTracer, isBirth, type GoroutineTransition } from '../src/goroutines/index.js';
+import {
+  decodeTransition,
+  G_SCAN,
+  GOROUTINE_RECORD as RECORD,
+  GoroutineAttribution,
+  GoroutineTracer,
+  isBirth,
+  type GoroutineTransition,
+} from '../src/goroutines/index.js';
 import { decodeTransitionAt } from '../src/goroutines/record.js';
 import { isRoot, need } from './support/env.js';
 
 /** Records laid out as a ring's data area lays them out: an 8-byte header, then the record. */
-function records(fields: { oldState: number; newState: number; aux1: bigint; aux2: bigint; goid: bigint; gp: bigint }[]): { data: Buffer; offsets: number[] } {
+function records(fields: { oldState: number; newState: number; aux1: bigint; aux2: bigint; goid: bigint; gp: bigint }[]): {
+  data: Buffer;
+  offsets: number[];
+} {
   const stride = 8 + RECORD.size;
   const data = Buffer.alloc(fields.length * stride + 8);
   const offsets: number[] = [];
@@ -54,7 +65,16 @@ describe('decodeTransitionAt', () => {
 
   it('GoroutineAttribution keyed by numbers: births of equal g addresses in two processes stay apart', () => {
     const a = new GoroutineAttribution({ goidAssignedBeforeBirth: false });
-    const t = (pid: number, goid: bigint, oldState: number, newState: number): GoroutineTransition => ({ timestamp: 0n, pid, tid: pid, goid, recordedGoid: goid, gp: 0xc000_0068_0000n, oldState, newState });
+    const t = (pid: number, goid: bigint, oldState: number, newState: number): GoroutineTransition => ({
+      timestamp: 0n,
+      pid,
+      tid: pid,
+      goid,
+      recordedGoid: goid,
+      gp: 0xc000_0068_0000n,
+      oldState,
+      newState,
+    });
     const out: string[] = [];
     const emit = (x: GoroutineTransition): void => void out.push(`${x.pid}:${x.goid} ${x.oldState}->${x.newState}`);
     a.push(t(1, 0n, 6, 1), emit);
@@ -75,7 +95,10 @@ const FIXTURE = resolve('test/fixtures/go/goroutines');
 /** The fixture looping goroutines without end: a steady stream of transitions. */
 async function looping(): Promise<ChildProcess> {
   const child = spawn(FIXTURE, ['-n', '20', '-loop', '100000000', '-q', '-wait=false'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((r, j) => { child.stdout!.once('data', () => r()); child.once('error', j); });
+  await new Promise<void>((r, j) => {
+    child.stdout!.once('data', () => r());
+    child.once('error', j);
+  });
   return child;
 }
 
@@ -122,7 +145,10 @@ describe.runIf(need(isRoot, 'tracing needs root'))('wait() with batched wake-ups
 
   it('a callback that throws loses nothing: the next poll goes on after it; one that closes the tracer ends the poll', async () => {
     const child = spawn(FIXTURE, ['-n', '8', '-q'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise<void>((r, j) => { child.stdout!.once('data', () => r()); child.once('error', j); });
+    await new Promise<void>((r, j) => {
+      child.stdout!.once('data', () => r());
+      child.once('error', j);
+    });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     using tracer = GoroutineTracer.open({ binary: FIXTURE, pid: child.pid! });
     child.stdin!.end('go\n');
@@ -131,10 +157,12 @@ describe.runIf(need(isRoot, 'tracing needs root'))('wait() with batched wake-ups
     const boom = new Error('boom');
     // Thrown at a transition that is no birth: the last one its record releases (held births
     // come before it), so only the records after it are left for the next poll.
-    expect(() => tracer.poll((t) => {
-      if (seen.length >= 4 && !isBirth(t)) throw boom;
-      seen.push(t);
-    })).toThrow(boom);
+    expect(() =>
+      tracer.poll((t) => {
+        if (seen.length >= 4 && !isBirth(t)) throw boom;
+        seen.push(t);
+      }),
+    ).toThrow(boom);
     const before = seen.length;
     expect(before).toBeGreaterThanOrEqual(4);
     const stats = tracer.finish((t) => seen.push(t));
@@ -144,16 +172,21 @@ describe.runIf(need(isRoot, 'tracing needs root'))('wait() with batched wake-ups
     expect(seen.length).toBeGreaterThan(before + 20);
 
     const again = spawn(FIXTURE, ['-n', '8', '-q'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise<void>((r, j) => { again.stdout!.once('data', () => r()); again.once('error', j); });
+    await new Promise<void>((r, j) => {
+      again.stdout!.once('data', () => r());
+      again.once('error', j);
+    });
     const done = new Promise<void>((r) => again.once('exit', () => r()));
     using second = GoroutineTracer.open({ binary: FIXTURE, pid: again.pid! });
     again.stdin!.end('go\n');
     await done;
     let delivered = 0;
-    expect(second.poll(() => {
-      delivered++;
-      second.close();
-    })).toBe(1);
+    expect(
+      second.poll(() => {
+        delivered++;
+        second.close();
+      }),
+    ).toBe(1);
     expect(delivered).toBe(1);
     expect(second.closed).toBe(true);
   });

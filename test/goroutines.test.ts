@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import {
-  elfBinaryImage, GoroutineTracer, GoroutineTracerError, inspectGoBinary, openGoBinary, stateName, type GoroutineTransition,
+  elfBinaryImage,
+  GoroutineTracer,
+  GoroutineTracerError,
+  inspectGoBinary,
+  openGoBinary,
+  stateName,
+  type GoroutineTransition,
 } from '../src/goroutines/index.js';
 import { goBinaryInfo, GoBinaryError, newGoBinary } from '../src/go/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
@@ -17,7 +23,11 @@ import { checkInvariants } from './goroutine-invariants.js';
 
 const FIXTURES = resolve('test/fixtures/go');
 const VARIANTS = ['goroutines', 'goroutines-stripped', 'goroutines-pie'] as const;
-const esbuild = join(dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)), 'bin', 'esbuild');
+const esbuild = join(
+  dirname(createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/package.json`)),
+  'bin',
+  'esbuild',
+);
 
 /** readelf's view of a symbol's address, an oracle independent of our ELF and pclntab readers. */
 function readelfSymbol(path: string, name: string): number | undefined {
@@ -72,14 +82,16 @@ describe('Go binary inspection', () => {
     }
   });
 
-  it('openGoBinary(path) and newGoBinary(image), like Go\'s elf.Open and elf.NewFile; mixing them up is a typed error', () => {
+  it("openGoBinary(path) and newGoBinary(image), like Go's elf.Open and elf.NewFile; mixing them up is a typed error", () => {
     const path = join(FIXTURES, 'workload-stripped');
     const a = openGoBinary(path);
     const b = newGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))));
     expect(b.version).toEqual(a.version);
     expect(b.functions.lookup('main.worker')).toBe(a.functions.lookup('main.worker'));
     expect(() => goBinaryInfo(path as never)).toThrow(GoBinaryError);
-    expect(() => goBinaryInfo(path as never)).toThrow(/takes a BinaryImage, not the string ".*workload-stripped"; for a file path use openGoBinary/);
+    expect(() => goBinaryInfo(path as never)).toThrow(
+      /takes a BinaryImage, not the string ".*workload-stripped"; for a file path use openGoBinary/,
+    );
     expect(() => openGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))) as never)).toThrow(/use newGoBinary/);
     // Unstripped: runtime.buildVersion and build info agree.
     expect(openGoBinary(join(FIXTURES, 'workload')).versionSource).toBe('buildinfo');
@@ -110,9 +122,19 @@ async function startFixture(path: string, args: string[]): Promise<{ pid: number
   const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((r, j) => { child.stdout!.once('data', () => r()); child.once('error', j); });
+  await new Promise<void>((r, j) => {
+    child.stdout!.once('data', () => r());
+    child.once('error', j);
+  });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); await exited; return out; } };
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin!.end('go\n');
+      await exited;
+      return out;
+    },
+  };
 }
 
 describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live', () => {

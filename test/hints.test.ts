@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { hasCommand, isRoot, need } from './support/env.js';
 
-interface Outcome { ok: boolean; command?: string; code?: string; hint?: string; message?: string }
+interface Outcome {
+  ok: boolean;
+  command?: string;
+  code?: string;
+  hint?: string;
+  message?: string;
+}
 
 /** Runs one case of test/fixtures/hint-cases.ts with exactly `caps` (names without CAP_; 'all' = unchanged). */
 function runCase(name: string, caps: string[] | 'all'): Outcome {

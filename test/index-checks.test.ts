@@ -33,7 +33,9 @@ describe('indexes past the end of the input are typed errors', () => {
     // The program's end (index 1) is a valid target; index 5 is not.
     expect(resolveLabels([ja], new Map([['far', 1]]))[0]?.offset).toBe(0);
     expect(() => resolveLabels([ja], new Map([['far', 5]]))).toThrow(AsmError);
-    expect(() => resolveLabels([ja], new Map([['far', 5]]))).toThrow(/label 'far' is at instruction 5, outside the program of 1 instructions/);
+    expect(() => resolveLabels([ja], new Map([['far', 5]]))).toThrow(
+      /label 'far' is at instruction 5, outside the program of 1 instructions/,
+    );
   });
 
   it('encodeInstructions: a hole in the list is an AsmError naming the instruction', () => {

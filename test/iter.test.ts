@@ -11,7 +11,13 @@ import { loadCollection, type Collection } from '../src/loader/index.js';
 import { BpfMap } from '../src/maps/index.js';
 import { Program } from '../src/programs/index.js';
 import {
-  attachIter, CgroupIterOrder, ITER_LINK_INFO_SIZE, iteratorKinds, iteratorTarget, iterLinkInfo, LinkError,
+  attachIter,
+  CgroupIterOrder,
+  ITER_LINK_INFO_SIZE,
+  iteratorKinds,
+  iteratorTarget,
+  iterLinkInfo,
+  LinkError,
 } from '../src/links/index.js';
 import { SyscallError } from '../src/syscall/index.js';
 import { AttachType } from '../src/uapi/bpf.js';
@@ -27,7 +33,9 @@ const canCompile = need(hasCommand('cc'), 'the layout checks need a C compiler a
 const NAMED_KINDS = ['task', 'task_file', 'task_vma', 'bpf_map', 'bpf_map_elem', 'bpf_prog', 'tcp', 'udp', 'unix', 'ksym', 'cgroup'];
 /** Kinds that walk a map's elements: this kernel refuses to load their programs (EPERM), as it does for libbpf. */
 const MAP_ELEMENT_KINDS = new Set(['bpf_map_elem', 'bpf_sk_storage_map', 'sockmap']);
-const CGROUP2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.procs')) && existsSync(join(d, 'cgroup.subtree_control')));
+const CGROUP2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find(
+  (d) => existsSync(join(d, 'cgroup.procs')) && existsSync(join(d, 'cgroup.subtree_control')),
+);
 
 function inspectable(pid: number): boolean {
   try {
@@ -39,7 +47,11 @@ function inspectable(pid: number): boolean {
 }
 
 function emptyIterator(kind: string): Program {
-  return Program.load({ ...iteratorTarget(kind), instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: `it_${kind}`.slice(0, 15) });
+  return Program.load({
+    ...iteratorTarget(kind),
+    instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+    name: `it_${kind}`.slice(0, 15),
+  });
 }
 
 describe('bpf_iter_link_info', () => {
@@ -47,7 +59,9 @@ describe('bpf_iter_link_info', () => {
     if (!canCompile) return;
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-iter-'));
     try {
-      writeFileSync(join(dir, 'p.c'), `#include <linux/bpf.h>
+      writeFileSync(
+        join(dir, 'p.c'),
+        `#include <linux/bpf.h>
 #include <stdio.h>
 #include <stddef.h>
 int main(void) {
@@ -60,9 +74,13 @@ int main(void) {
     offsetof(struct bpf_link_info, iter.map.map_id), offsetof(struct bpf_link_info, iter.cgroup.cgroup_id),
     offsetof(struct bpf_link_info, iter.cgroup.order), offsetof(struct bpf_link_info, iter.task.pid));
   return 0;
-}`);
+}`,
+      );
       execFileSync('cc', ['-o', join(dir, 'p'), join(dir, 'p.c')]);
-      const [union, linkInfo] = execFileSync(join(dir, 'p'), { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').map(Number));
+      const [union, linkInfo] = execFileSync(join(dir, 'p'), { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').map(Number));
       const [size, mapFd, order, cgFd, cgId, tid, pid, pidFd] = union;
       expect(ITER_LINK_INFO_SIZE).toBe(size);
       const m = Buffer.from(iterLinkInfo({ map: 7 })!);
@@ -114,17 +132,20 @@ describe.runIf(canRun)('iterators on this kernel', () => {
     expect(() => iteratorTarget('no_such_kind')).toThrow(/no "no_such_kind" iterator.*it has: .*task/);
   });
 
-  it.each(NAMED_KINDS.filter((k) => !MAP_ELEMENT_KINDS.has(k)))('a %s iterator loads, attaches, reports its kind and reads to the end', (kind) => {
-    const prog = track(emptyIterator(kind));
-    const options = kind === 'cgroup' ? { cgroup: { order: CgroupIterOrder.SELF_ONLY } } : {};
-    const link = track(attachIter(prog, options));
-    expect(link.kind).toBe(kind);
-    expect(link.info().type).toBe(4); // BPF_LINK_TYPE_ITER
-    expect(link.info().programId).toBe(prog.info().id);
-    expect(link.iterInfo().targetName).toBe(kind);
-    // The program writes nothing, so every run is empty however many objects it visits.
-    expect(link.read().length).toBe(0);
-  });
+  it.each(NAMED_KINDS.filter((k) => !MAP_ELEMENT_KINDS.has(k)))(
+    'a %s iterator loads, attaches, reports its kind and reads to the end',
+    (kind) => {
+      const prog = track(emptyIterator(kind));
+      const options = kind === 'cgroup' ? { cgroup: { order: CgroupIterOrder.SELF_ONLY } } : {};
+      const link = track(attachIter(prog, options));
+      expect(link.kind).toBe(kind);
+      expect(link.info().type).toBe(4); // BPF_LINK_TYPE_ITER
+      expect(link.info().programId).toBe(prog.info().id);
+      expect(link.iterInfo().targetName).toBe(kind);
+      // The program writes nothing, so every run is empty however many objects it visits.
+      expect(link.read().length).toBe(0);
+    },
+  );
 
   it('map-element iterators: the kernel refuses the program (EPERM, as for libbpf), and the link needs the map', () => {
     let err: unknown;
@@ -158,13 +179,19 @@ describe.runIf(canRun)('iterators on this kernel', () => {
     expect(() => attachIter(prog, { cgroup: { path: tmpdir() } })).toThrow(LinkError);
   });
 
-  it('the task iterator lists this process\'s threads and a sleeping child with their names, as /proc does', () => {
+  it("the task iterator lists this process's threads and a sleeping child with their names, as /proc does", () => {
     const link = track(attachIter(coll.programs.dump_task));
-    const before = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
-    const rows = link.readText().trim().split('\n').map((l) => {
-      const [tgid, pid, ...comm] = l.split(' ');
-      return { tgid: Number(tgid), pid: Number(pid), comm: comm.join(' ') };
-    });
+    const before = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+    const rows = link
+      .readText()
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [tgid, pid, ...comm] = l.split(' ');
+        return { tgid: Number(tgid), pid: Number(pid), comm: comm.join(' ') };
+      });
     const byTid = new Map(rows.map((r) => [r.pid, r]));
     for (const tid of readdirSync('/proc/self/task').map(Number)) {
       const row = byTid.get(tid);
@@ -245,7 +272,12 @@ describe.runIf(canRun)('iterators on this kernel', () => {
 
     // Destroying a stream early closes its reader too.
     const early = all.stream();
-    await new Promise<void>((resolve) => { early.once('data', () => { early.destroy(); resolve(); }); });
+    await new Promise<void>((resolve) => {
+      early.once('data', () => {
+        early.destroy();
+        resolve();
+      });
+    });
   });
 
   it('a link pinned in bpffs reads with cat, and keeps working after this process closes its fd', () => {
@@ -265,9 +297,18 @@ describe.runIf(canRun)('iterators on this kernel', () => {
   });
 
   it('errors: a non-iterator program, a closed link, a closed program', () => {
-    const other = track(Program.load({ type: 'KPROBE', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'not_iter' }));
+    const other = track(
+      Program.load({ type: 'KPROBE', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'not_iter' }),
+    );
     expect(() => attachIter(other)).toThrow(/attaching iterator "not_iter" failed: BPF_LINK_CREATE failed: EINVAL/);
-    const traced = track(Program.load({ type: 'KPROBE', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'wrong_type', expectedAttachType: AttachType.TRACE_KPROBE_MULTI }));
+    const traced = track(
+      Program.load({
+        type: 'KPROBE',
+        instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+        name: 'wrong_type',
+        expectedAttachType: AttachType.TRACE_KPROBE_MULTI,
+      }),
+    );
     expect(() => attachIter(traced)).toThrow(/not TRACE_ITER/);
     const prog = emptyIterator('bpf_prog');
     const link = attachIter(prog);

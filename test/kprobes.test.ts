@@ -8,8 +8,16 @@ import { ProgramBuilder } from '../src/asm/builder.js';
 import { R0 } from '../src/asm/registers.js';
 import { Program } from '../src/programs/index.js';
 import {
-  attachKprobeAuto, attachKprobeMulti, attachKsyscall, globToRegExp, kernelFunctionsMatching, kprobeEventLine,
-  LinkError, LinkNotSupportedError, matchKernelFunctions, syscallFunctionName,
+  attachKprobeAuto,
+  attachKprobeMulti,
+  attachKsyscall,
+  globToRegExp,
+  kernelFunctionsMatching,
+  kprobeEventLine,
+  LinkError,
+  LinkNotSupportedError,
+  matchKernelFunctions,
+  syscallFunctionName,
 } from '../src/links/index.js';
 import { linuxHasSyscallWrapper } from '../src/kernel/syscall-wrapper.js';
 import { AttachType } from '../src/uapi/bpf.js';
@@ -23,7 +31,12 @@ const hasKprobes = existsSync('/sys/bus/event_source/devices/kprobe');
 const KALLSYMS = readFileSync('/proc/kallsyms', 'utf8');
 
 function kprobeProgram(expectedAttachType?: number): Program {
-  return Program.load({ type: 'KPROBE', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'kprobe_test', expectedAttachType });
+  return Program.load({
+    type: 'KPROBE',
+    instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+    name: 'kprobe_test',
+    expectedAttachType,
+  });
 }
 
 describe('kernel function patterns', () => {
@@ -39,16 +52,30 @@ describe('kernel function patterns', () => {
 
   it('matches text symbols of kallsyms and lines of available_filter_functions, once each, without clones', () => {
     const kallsyms = [
-      'ffffffff81000000 T vfs_read', 'ffffffff81000010 t vfs_readv', 'ffffffff81000020 D vfs_readable_data',
-      'ffffffff81000030 t vfs_read.cold', 'ffffffff81000040 T __pfx_vfs_read', 'ffffffff81000050 t vfs_readv', 'ffffffff81000060 W vfs_read_weak [mod]',
+      'ffffffff81000000 T vfs_read',
+      'ffffffff81000010 t vfs_readv',
+      'ffffffff81000020 D vfs_readable_data',
+      'ffffffff81000030 t vfs_read.cold',
+      'ffffffff81000040 T __pfx_vfs_read',
+      'ffffffff81000050 t vfs_readv',
+      'ffffffff81000060 W vfs_read_weak [mod]',
     ].join('\n');
     expect(matchKernelFunctions('vfs_read*', kallsyms, 'kallsyms')).toEqual(['vfs_read', 'vfs_readv', 'vfs_read_weak']);
-    expect(matchKernelFunctions('tcp_*', 'tcp_v4_connect\ntcp_sendmsg [some_module]\nudp_sendmsg\ntcp_close.isra.0\n', 'filter-functions')).toEqual(['tcp_v4_connect', 'tcp_sendmsg']);
+    expect(
+      matchKernelFunctions('tcp_*', 'tcp_v4_connect\ntcp_sendmsg [some_module]\nudp_sendmsg\ntcp_close.isra.0\n', 'filter-functions'),
+    ).toEqual(['tcp_v4_connect', 'tcp_sendmsg']);
   });
 
-  it('finds the running kernel\'s functions as a grep of /proc/kallsyms does', () => {
+  it("finds the running kernel's functions as a grep of /proc/kallsyms does", () => {
     const ours = kernelFunctionsMatching('vfs_re*').sort();
-    const grep = [...new Set(KALLSYMS.split('\n').map((l) => l.split(' ')).filter((f) => /^[tTwW]$/.test(f[1] ?? '') && /^vfs_re/.test(f[2] ?? '') && !f[2].includes('.')).map((f) => f[2]))].sort();
+    const grep = [
+      ...new Set(
+        KALLSYMS.split('\n')
+          .map((l) => l.split(' '))
+          .filter((f) => /^[tTwW]$/.test(f[1] ?? '') && /^vfs_re/.test(f[2] ?? '') && !f[2].includes('.'))
+          .map((f) => f[2]),
+      ),
+    ].sort();
     expect(ours).toEqual(grep);
     expect(ours).toContain('vfs_read');
   });
@@ -61,7 +88,9 @@ describe('syscall entry names', () => {
     expect(syscallFunctionName('openat', { wrapper: true, arch: 's390x' })).toBe('__s390x_sys_openat');
     expect(syscallFunctionName('openat', { wrapper: false })).toBe('sys_openat');
     expect(() => syscallFunctionName('open at')).toThrow(/not a syscall name/);
-    expect(() => syscallFunctionName('openat', { wrapper: true, arch: 'mips' })).toThrow(/no known syscall wrapper prefix for architecture mips/);
+    expect(() => syscallFunctionName('openat', { wrapper: true, arch: 'mips' })).toThrow(
+      /no known syscall wrapper prefix for architecture mips/,
+    );
   });
 
   it('detect the wrapper from kallsyms: this x86-64 kernel has __x64_sys_openat', () => {
@@ -77,7 +106,7 @@ describe('syscall entry names', () => {
 });
 
 describe('tracefs kprobe_events lines', () => {
-  it('write probes, return probes with maxactive and offsets as the kernel\'s kprobetrace format wants', () => {
+  it("write probes, return probes with maxactive and offsets as the kernel's kprobetrace format wants", () => {
     expect(kprobeEventLine('ebpf/e1', 'vfs_read')).toBe('p:ebpf/e1 vfs_read');
     expect(kprobeEventLine('ebpf/e1', 'vfs_read', { offset: 4 })).toBe('p:ebpf/e1 vfs_read+4');
     expect(kprobeEventLine('ebpf/e2', 'vfs_read', { ret: true })).toBe('r:ebpf/e2 vfs_read');
@@ -117,7 +146,11 @@ describe.runIf(canRun)('attaching on a kernel without kprobes and fprobe', () =>
       const e = findCause(err, LinkNotSupportedError)!;
       expect(e).toBeInstanceOf(LinkNotSupportedError);
       expect([e.feature, e.minKernel, e.code]).toEqual([feature, minKernel, 'ERR_NOT_SUPPORTED']);
-      expect(e.message).toMatch(new RegExp(`${feature.replace('.', '\\.')} is not supported by this kernel \\(it came in Linux ${minKernel}\\).*EOPNOTSUPP.*CONFIG_FPROBE`));
+      expect(e.message).toMatch(
+        new RegExp(
+          `${feature.replace('.', '\\.')} is not supported by this kernel \\(it came in Linux ${minKernel}\\).*EOPNOTSUPP.*CONFIG_FPROBE`,
+        ),
+      );
       expect((e.cause as { code?: string }).code).toBe('EOPNOTSUPP');
     }
   });
@@ -151,11 +184,20 @@ describe.runIf(canRun)('attaching on a kernel without kprobes and fprobe', () =>
     expect(() => attachKprobeMulti(multi, {})).toThrow(/exactly one of symbols, addresses and pattern/);
     expect(() => attachKprobeMulti(multi, { symbols: ['a'], pattern: 'b*' })).toThrow(/exactly one/);
     expect(() => attachKprobeMulti(multi, { symbols: [] })).toThrow(/no functions given/);
-    expect(() => attachKprobeMulti(multi, { pattern: 'no_such_function_anywhere_*' })).toThrow(/no traceable kernel function matches "no_such_function_anywhere_\*"/);
+    expect(() => attachKprobeMulti(multi, { pattern: 'no_such_function_anywhere_*' })).toThrow(
+      /no traceable kernel function matches "no_such_function_anywhere_\*"/,
+    );
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], cookies: [1n, 2n] })).toThrow(/2 cookies for 1 functions/);
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], ret: true, session: true })).toThrow(/exclude each other/);
     expect(() => attachKprobeMulti(multi, { symbols: ['vfs_read'], session: true })).toThrow(/kprobe\.session needs 56/);
-    const refused = (() => { try { attachKprobeMulti(multi, { symbols: ['vfs_read'] }); } catch (e) { return e; } return undefined; })();
+    const refused = (() => {
+      try {
+        attachKprobeMulti(multi, { symbols: ['vfs_read'] });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
     expect(refused).toBeInstanceOf(LinkError);
     expect(findCause(refused, NotSupportedError)).toBeInstanceOf(NotSupportedError);
   });

@@ -13,7 +13,9 @@ import { ENTRY_SOURCES } from './support/entries.js';
 import { isRoot } from './support/env.js';
 
 const PURE = new Set(['./asm', './elf', './btf', './dwarf', './go', './codec', './netlink', './errors', './core', './usdt']);
-const KERNEL_ENTRIES = Object.entries(ENTRY_SOURCES).filter(([e]) => !PURE.has(e)).map(([, file]) => file);
+const KERNEL_ENTRIES = Object.entries(ENTRY_SOURCES)
+  .filter(([e]) => !PURE.has(e))
+  .map(([, file]) => file);
 
 interface ChildReport {
   /** Per entry file, after importing it (and those before it): names exported, koffi mapped, kernel fds opened. */
@@ -48,24 +50,61 @@ function importInChild(files: string[]): ChildReport {
     }
     report.firstUse = { koffiMapped: koffiMapped(), result };
     console.log(JSON.stringify(report));`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 180_000 });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as ChildReport;
 }
 
 /** Source files of the kernel layers (what loads koffi, talks to the kernel or reads /sys and /proc). */
 function kernelLayerSources(): string[] {
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-  });
-  const folders = ['syscall', 'symbols', 'kernel', 'features', 'maps', 'programs', 'links', 'readers', 'loader/load', 'objects', 'goroutines', 'xsk', 'token'];
-  return [...folders.flatMap((f) => walk(join('src', f))), 'src/index.ts', 'src/ringbuf.ts', 'src/perf.ts', ...readdirSync('src/loader').filter((n) => n.endsWith('.ts')).map((n) => join('src/loader', n))];
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+    });
+  const folders = [
+    'syscall',
+    'symbols',
+    'kernel',
+    'features',
+    'maps',
+    'programs',
+    'links',
+    'readers',
+    'loader/load',
+    'objects',
+    'goroutines',
+    'xsk',
+    'token',
+  ];
+  return [
+    ...folders.flatMap((f) => walk(join('src', f))),
+    'src/index.ts',
+    'src/ringbuf.ts',
+    'src/perf.ts',
+    ...readdirSync('src/loader')
+      .filter((n) => n.endsWith('.ts'))
+      .map((n) => join('src/loader', n)),
+  ];
 }
 
 // What a kernel-layer module may call at its top level: empty collections and registries, and
 // builders of constant tables from literals. Anything else (a libc binding, an mmap, a warm-up
 // loop, a probe, a file read) must wait for the first call that needs it.
-const ALLOWED_NEW = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'FinalizationRegistry', 'URL', 'Int32Array', 'SharedArrayBuffer', 'TextDecoder', 'TextEncoder']);
+const ALLOWED_NEW = new Set([
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'FinalizationRegistry',
+  'URL',
+  'Int32Array',
+  'SharedArrayBuffer',
+  'TextDecoder',
+  'TextEncoder',
+]);
 const ALLOWED_CALLS = /^(Object\.(keys|entries|fromEntries|freeze)|layout|pairCodec)$|\.(map|filter)$/;
 
 /** `file:line: call` for every call made while the module is evaluated (outside functions); `text` is the file's unless given. */
@@ -78,14 +117,16 @@ function topLevelCalls(file: string, text = readFileSync(file, 'utf8')): string[
       // Static fields and static blocks run at import; methods do not.
       for (const m of node.members) {
         if (ts.isClassStaticBlockDeclaration(m)) visit(m.body);
-        else if (ts.isPropertyDeclaration(m) && m.initializer && m.modifiers?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword)) visit(m.initializer);
+        else if (ts.isPropertyDeclaration(m) && m.initializer && m.modifiers?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword))
+          visit(m.initializer);
       }
       return;
     }
     if (ts.isNewExpression(node) || ts.isCallExpression(node)) {
       const callee = node.expression.getText(source);
       const allowed = ts.isNewExpression(node) ? ALLOWED_NEW.has(callee) : ALLOWED_CALLS.test(callee);
-      if (!allowed) found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${node.getText(source).slice(0, 80)}`);
+      if (!allowed)
+        found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${node.getText(source).slice(0, 80)}`);
     }
     ts.forEachChild(node, visit);
   };
@@ -101,7 +142,11 @@ describe('nothing runs at import', () => {
     expect(report.imports.map((i) => i.file)).toEqual(KERNEL_ENTRIES);
     for (const i of report.imports) {
       expect(i.names, i.file).toBeGreaterThan(0);
-      expect({ file: i.file, koffiMapped: i.koffiMapped, kernelFds: i.kernelFds }).toEqual({ file: i.file, koffiMapped: false, kernelFds: [] });
+      expect({ file: i.file, koffiMapped: i.koffiMapped, kernelFds: i.kernelFds }).toEqual({
+        file: i.file,
+        koffiMapped: false,
+        kernelFds: [],
+      });
     }
     // The same check sees koffi once a call needed it: it can fail.
     expect(report.firstUse).toEqual({ koffiMapped: true, result: isRoot ? 'lookup 7' : expect.stringMatching(/^refused E/) });
@@ -113,7 +158,16 @@ describe('nothing runs at import', () => {
     expect(files.flatMap((f) => topLevelCalls(f))).toEqual([]);
     // The scan sees what it must refuse (the shapes the syscall layer and the readers had before).
     const probe = 'made-up.ts';
-    expect(topLevelCalls(probe, "import koffi from 'koffi';\nconst lib = koffi.load('libc.so.6');\nlet arena = new NativeMemory(65536);\nwarmRingScan();\nclass A { static x = readFileSync('/sys/x'); }\n"))
-      .toEqual([`${probe}:2: koffi.load('libc.so.6')`, `${probe}:3: new NativeMemory(65536)`, `${probe}:4: warmRingScan()`, `${probe}:5: readFileSync('/sys/x')`]);
+    expect(
+      topLevelCalls(
+        probe,
+        "import koffi from 'koffi';\nconst lib = koffi.load('libc.so.6');\nlet arena = new NativeMemory(65536);\nwarmRingScan();\nclass A { static x = readFileSync('/sys/x'); }\n",
+      ),
+    ).toEqual([
+      `${probe}:2: koffi.load('libc.so.6')`,
+      `${probe}:3: new NativeMemory(65536)`,
+      `${probe}:4: warmRingScan()`,
+      `${probe}:5: readFileSync('/sys/x')`,
+    ]);
   });
 });

@@ -21,14 +21,15 @@ const collectionSpec = (): CollectionSpec => {
 };
 const packet = Buffer.alloc(64, 0xab);
 /** fds of kernel BPF objects this process holds. */
-const bpfFds = (): string[] => readdirSync('/proc/self/fd').flatMap((fd) => {
-  try {
-    const target = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    return /prog_type|map_type|btf_id/.test(target) ? [fd] : [];
-  } catch {
-    return [];
-  }
-});
+const bpfFds = (): string[] =>
+  readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      return /prog_type|map_type|btf_id/.test(target) ? [fd] : [];
+    } catch {
+      return [];
+    }
+  });
 
 const RETURN_2 = [
   { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, offset: 0, imm: 2 },
@@ -87,12 +88,13 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
     expect(bpfFds()).toEqual(before);
   });
 
-  it('when several programs fail, rejects with the first of them in the object\'s order, at any concurrency, and leaks nothing', async () => {
+  it("when several programs fail, rejects with the first of them in the object's order, at any concurrency, and leaks nothing", async () => {
     const spec = collectionSpec();
     const names = Object.keys(spec.programs);
     // Two programs broken (a lone mov, no exit): the earlier one is what the sync loader reports.
     const [early, late] = [names[3], names[names.length - 2]];
-    for (const name of [early, late]) spec.programs[name] = { ...spec.programs[name], instructions: spec.programs[name].instructions.slice(0, 1) };
+    for (const name of [early, late])
+      spec.programs[name] = { ...spec.programs[name], instructions: spec.programs[name].instructions.slice(0, 1) };
     const syncError = (() => {
       try {
         track(loadCollection(spec));
@@ -146,13 +148,16 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('Program.loadAsync',
   });
 
   it('a refused program rejects with VerifierError holding the verifier log', async () => {
-    const error = await Program.loadAsync({ type: 'XDP', instructions: READS_UNSET_REGISTER, name: 'async_bad' }).then(track, (e: unknown) => e);
+    const error = await Program.loadAsync({ type: 'XDP', instructions: READS_UNSET_REGISTER, name: 'async_bad' }).then(
+      track,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(VerifierError);
     expect((error as VerifierError).log).toMatch(/R2 !read_ok/);
     expect((error as VerifierError).message).toMatch(/program "async_bad" rejected by the verifier/);
   });
 
-  it('the worker thread\'s errno comes back: the same refused request gives the same -errno as the synchronous call', async () => {
+  it("the worker thread's errno comes back: the same refused request gives the same -errno as the synchronous call", async () => {
     const request = { type: ProgramType.XDP, insns: encodeInstructions(READS_UNSET_REGISTER), license: 'GPL', name: 'errno_check' };
     const sync = progLoadRaw(request);
     const async = await progLoadRawAsync(request);

@@ -15,7 +15,10 @@ function compare(name: string, set?: Record<string, number>): Record<string, { l
   const spec = loadCollectionSpec(new Uint8Array(readFileSync(path)), { name: path });
   const out: Record<string, { libbpf: OracleOutcome; ours: OracleOutcome }> = {};
   for (const p of Object.keys(spec.programs)) {
-    out[p] = { libbpf: libbpfLoad(path, p, { run: true, ...(set ? { set } : {}) }), ours: ourLoad(path, p, { run: true, ...(set ? { set } : {}) }) };
+    out[p] = {
+      libbpf: libbpfLoad(path, p, { run: true, ...(set ? { set } : {}) }),
+      ours: ourLoad(path, p, { run: true, ...(set ? { set } : {}) }),
+    };
   }
   return out;
 }
@@ -23,7 +26,11 @@ function compare(name: string, set?: Record<string, number>): Record<string, { l
 /** Same programs load, and the loaded ones return the same. */
 function expectSame(results: ReturnType<typeof compare>): void {
   for (const [p, { libbpf, ours }] of Object.entries(results)) {
-    expect({ program: p, loaded: ours.loaded, retval: ours.retval, error: ours.loaded ? undefined : ours.error }).toMatchObject({ program: p, loaded: libbpf.loaded, retval: libbpf.retval });
+    expect({ program: p, loaded: ours.loaded, retval: ours.retval, error: ours.loaded ? undefined : ours.error }).toMatchObject({
+      program: p,
+      loaded: libbpf.loaded,
+      retval: libbpf.retval,
+    });
   }
 }
 
@@ -41,8 +48,18 @@ describe.runIf(isRoot)('loader against libbpf, one cause at a time', () => {
     for (const o of Object.values(r)) expect(o.libbpf.loaded).toBe(true);
     // Independent of both loaders: the kernel's own layout, as bpftool prints it.
     expect(retvals(r)).toMatchObject({
-      offset_num: 14, offset_dport: 12, offset_hash: 10, offset_rcv_saddr: 4, offset_flat_num: 14, offset_flat_saddr: 4,
-      size_dport: 2, size_flags: 8, exists_num: 1, exists_bogus: 10, signed_flags: 20, offset_dev: 16,
+      offset_num: 14,
+      offset_dport: 12,
+      offset_hash: 10,
+      offset_rcv_saddr: 4,
+      offset_flat_num: 14,
+      offset_flat_saddr: 4,
+      size_dport: 2,
+      size_flags: 8,
+      exists_num: 1,
+      exists_bogus: 10,
+      signed_flags: 20,
+      offset_dev: 16,
     });
     // A relocated load through two anonymous members reads the frame's EtherType (0x0800, big-endian).
     expect(r.read_protocol.ours.retval).toBe(0x0008);
@@ -92,13 +109,16 @@ describe.runIf(isRoot)('loader against libbpf, one cause at a time', () => {
     // bpf_cast_to_kern_ctx: the kernel sk_buff's len of the 64-byte frame (past the Ethernet header).
     expect(r.kfunc_len.ours).toEqual({ loaded: true, retval: 50 });
     // The address libbpf and the kernel's kallsyms give.
-    const line = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((l) => l.endsWith(' __x64_sys_bpf'));
+    const line = readFileSync('/proc/kallsyms', 'utf8')
+      .split('\n')
+      .find((l) => l.endsWith(' __x64_sys_bpf'));
     if (line) expect(r.typeless_ksym.ours.retval).toBe(Number(BigInt(`0x${line.split(' ')[0]}`) & 0xffffffffn));
     expect(r.weak_ksyms.ours).toEqual({ loaded: true, retval: 7 });
     expect(r.kfunc_exists.ours).toEqual({ loaded: true, retval: 1 });
     // A typed variable: the kernel got its BTF id and looked its address up in kallsyms, which
     // on this kernel (no CONFIG_KALLSYMS_ALL) lacks per-CPU variables: refused, for libbpf too.
-    if (!r.typed_ksym.libbpf.loaded) expect(r.typed_ksym.ours.error).toMatch(/failed to find the address for kernel symbol 'bpf_prog_active'/);
+    if (!r.typed_ksym.libbpf.loaded)
+      expect(r.typed_ksym.ours.error).toMatch(/failed to find the address for kernel symbol 'bpf_prog_active'/);
   });
 
   it('cause 5: a kfunc the kernel lacks, not __weak, fails only the programs that call it, naming it', () => {

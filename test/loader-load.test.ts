@@ -111,7 +111,7 @@ describe.runIf(isRoot)('loadCollection on bpf/collection.o', () => {
     expect(c.variables.get('greeting')).toBe('hello');
   });
 
-  it('raw_tp and tracepoint programs attach and count this process\'s system calls', () => {
+  it("raw_tp and tracepoint programs attach and count this process's system calls", () => {
     const c = load((s) => s.variables.target_tgid.set(process.pid));
     const raw = track(Link.rawTracepoint(c.programs.count_sys_enter, 'sys_enter'));
     const tp = track(attachTracepoint(c.programs.count_getppid, 'syscalls', 'sys_enter_getppid'));
@@ -167,7 +167,7 @@ describe.runIf(isRoot)('loadCollection on bpf/collection.o', () => {
     expect(error).toBeInstanceOf(VerifierError);
     const log = (error as VerifierError).log;
     expect(log).toMatch(/return \*value == 42 \? 2 : 1;/);
-    
+
     expect(log).toMatch(/invalid mem access 'map_value_or_null'/);
   });
 

@@ -17,17 +17,28 @@ const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 /** Everything a spec holds that loading could change: map definitions, data bytes, instructions. */
 function snapshot(spec: ReturnType<typeof loadCollectionSpec>): string {
-  return JSON.stringify({
-    maps: Object.values(spec.maps).map((m) => ({ ...m, contents: m.contents?.kind === 'data' ? Buffer.from(m.contents.bytes).toString('hex') : m.contents?.kind })),
-    programs: Object.values(spec.programs).map((p) => ({ ...p, instructions: p.instructions.map((i) => ({ ...i, imm64: i.imm64?.toString() })) })),
-    kconfig: spec.kconfig, ksyms: spec.ksyms,
-  }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return JSON.stringify(
+    {
+      maps: Object.values(spec.maps).map((m) => ({
+        ...m,
+        contents: m.contents?.kind === 'data' ? Buffer.from(m.contents.bytes).toString('hex') : m.contents?.kind,
+      })),
+      programs: Object.values(spec.programs).map((p) => ({
+        ...p,
+        instructions: p.instructions.map((i) => ({ ...i, imm64: i.imm64?.toString() })),
+      })),
+      kconfig: spec.kconfig,
+      ksyms: spec.ksyms,
+    },
+    (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+  );
 }
 
 describe('legacy map definitions', () => {
   it('refuses non-zero bytes past the known fields, naming the map and the byte', () => {
-    expect(() => loadCollectionSpec(bytesOf('legacy_extra'), { name: 'legacy_extra.o' }))
-      .toThrow(/legacy map definition has non-zero bytes past its known fields \(byte 32 of 36\).*symbol "set_tail", offset 0x44/);
+    expect(() => loadCollectionSpec(bytesOf('legacy_extra'), { name: 'legacy_extra.o' })).toThrow(
+      /legacy map definition has non-zero bytes past its known fields \(byte 32 of 36\).*symbol "set_tail", offset 0x44/,
+    );
   });
 });
 
@@ -38,10 +49,18 @@ describe.runIf(isRoot)('loadCollection options', () => {
     const kernelBtf = parseBtf(Uint8Array.from(elf.sectionData('.BTF')));
     const spec = loadCollectionSpec(bytesOf('core_anon'), { name: 'core_anon.o' });
     const programs = ['offset_num', 'offset_dport', 'offset_hash', 'offset_rcv_saddr', 'size_flags', 'exists_bogus'];
-    const run = (c: ReturnType<typeof loadCollection>) => Object.fromEntries(programs.map((p) => [p, c.programs[p].testRun({ data: packet }).retval]));
+    const run = (c: ReturnType<typeof loadCollection>) =>
+      Object.fromEntries(programs.map((p) => [p, c.programs[p].testRun({ data: packet }).retval]));
     const custom = loadCollection(spec, { programs, kernelBtf });
     try {
-      expect(run(custom)).toEqual({ offset_num: 34, offset_dport: 32, offset_hash: 42, offset_rcv_saddr: 12, size_flags: 8, exists_bogus: 10 });
+      expect(run(custom)).toEqual({
+        offset_num: 34,
+        offset_dport: 32,
+        offset_hash: 42,
+        offset_rcv_saddr: 12,
+        size_flags: 8,
+        exists_bogus: 10,
+      });
     } finally {
       custom.close();
     }
@@ -122,7 +141,10 @@ describe.runIf(isRoot)('loadCollection options', () => {
     try {
       // bpftool, independently: the object with that fd's id is the kernel's own BTF named vmlinux.
       const id = Number(/btf_id:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]);
-      const shown = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string; kernel?: boolean };
+      const shown = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'show', 'id', String(id)], { encoding: 'utf8' })) as {
+        name?: string;
+        kernel?: boolean;
+      };
       expect(shown).toMatchObject({ name: 'vmlinux' });
     } finally {
       closeFd(fd!);
@@ -132,12 +154,21 @@ describe.runIf(isRoot)('loadCollection options', () => {
 
   it('names what it cannot resolve: an unknown .kconfig extern, a missing attach target', () => {
     const spec = loadCollectionSpec(bytesOf('kconfig_virtual'), { name: 'kconfig_virtual.o' });
-    const renamed = { ...spec, kconfig: spec.kconfig.map((k) => (k.name === 'LINUX_HAS_BPF_COOKIE' ? { ...k, name: 'LINUX_NO_SUCH_THING', weak: true } : k)) };
+    const renamed = {
+      ...spec,
+      kconfig: spec.kconfig.map((k) => (k.name === 'LINUX_HAS_BPF_COOKIE' ? { ...k, name: 'LINUX_NO_SUCH_THING', weak: true } : k)),
+    };
     expect(() => loadCollection(renamed)).toThrow(/unknown \.kconfig extern LINUX_NO_SUCH_THING.*LINUX_HAS_SYSCALL_WRAPPER/);
     const hidden = loadCollectionSpec(bytesOf('hidden_func'), { name: 'hidden_func.o' });
-    Object.assign(hidden.programs.global_call, { type: 26 /* TRACING */, expectedAttachType: 24 /* TRACE_FENTRY */, attachTo: 'ebpf_no_such_function', btfTarget: 'fentry' });
-    expect(() => loadCollection(hidden, { programs: ['global_call'] }))
-      .toThrow(/cannot find the attach target of global_call: no kernel function ebpf_no_such_function in the kernel's BTF or any module's/);
+    Object.assign(hidden.programs.global_call, {
+      type: 26 /* TRACING */,
+      expectedAttachType: 24 /* TRACE_FENTRY */,
+      attachTo: 'ebpf_no_such_function',
+      btfTarget: 'fentry',
+    });
+    expect(() => loadCollection(hidden, { programs: ['global_call'] })).toThrow(
+      /cannot find the attach target of global_call: no kernel function ebpf_no_such_function in the kernel's BTF or any module's/,
+    );
   });
 
   it('uses an existing map (a BpfMap or an fd) instead of creating one', () => {
@@ -170,7 +201,9 @@ describe.runIf(isRoot)('loadCollection options', () => {
     try {
       const before = openFds();
       expect(() => loadCollection(spec, { mapReplacements: { config: wrong } })).toThrow(LoaderError);
-      expect(() => loadCollection(spec, { mapReplacements: { config: wrong } })).toThrow(/replacement for map config does not match its definition: type 1 \(want 2\), value size 8 \(want 4\)/);
+      expect(() => loadCollection(spec, { mapReplacements: { config: wrong } })).toThrow(
+        /replacement for map config does not match its definition: type 1 \(want 2\), value size 8 \(want 4\)/,
+      );
       expect(() => loadCollection(spec, { mapReplacements: { nope: wrong } })).toThrow(/nope, which is not a map of this object/);
       expect(openFds()).toBe(before);
     } finally {

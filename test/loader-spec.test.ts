@@ -79,15 +79,46 @@ describe('collection spec of bpf/collection.o', () => {
   it('finds every program, several per section, with its type and target', () => {
     const s = spec();
     expect(Object.keys(s.programs).sort()).toEqual([
-      'btf_sched_switch', 'cgroup_egress', 'cgroup_ingress', 'classifier_prog', 'connect4', 'count_getppid', 'count_sys_enter',
-      'dissect', 'kprobe_nanosleep', 'kretprobe_nanosleep', 'on_fork', 'on_perf_event', 'raw_exit', 'sk_msg_prog', 'sk_verdict',
-      'sock_create', 'socket_prog', 'sockops_prog', 'tc_prog', 'uprobe_any', 'uretprobe_malloc', 'xdp_frags', 'xdp_jump',
-      'xdp_loop', 'xdp_tail', 'xdp_verdict_prog',
+      'btf_sched_switch',
+      'cgroup_egress',
+      'cgroup_ingress',
+      'classifier_prog',
+      'connect4',
+      'count_getppid',
+      'count_sys_enter',
+      'dissect',
+      'kprobe_nanosleep',
+      'kretprobe_nanosleep',
+      'on_fork',
+      'on_perf_event',
+      'raw_exit',
+      'sk_msg_prog',
+      'sk_verdict',
+      'sock_create',
+      'socket_prog',
+      'sockops_prog',
+      'tc_prog',
+      'uprobe_any',
+      'uretprobe_malloc',
+      'xdp_frags',
+      'xdp_jump',
+      'xdp_loop',
+      'xdp_tail',
+      'xdp_verdict_prog',
     ]);
-    expect(Object.values(s.programs).filter((p) => p.section === 'xdp').map((p) => p.name).sort()).toEqual(['xdp_jump', 'xdp_loop', 'xdp_tail', 'xdp_verdict_prog']);
+    expect(
+      Object.values(s.programs)
+        .filter((p) => p.section === 'xdp')
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['xdp_jump', 'xdp_loop', 'xdp_tail', 'xdp_verdict_prog']);
     expect(s.programs.count_getppid).toMatchObject({ type: ProgramType.TRACEPOINT, attachTo: 'syscalls/sys_enter_getppid' });
     expect(s.programs.count_sys_enter).toMatchObject({ type: ProgramType.RAW_TRACEPOINT, attachTo: 'sys_enter' });
-    expect(s.programs.btf_sched_switch).toMatchObject({ type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_RAW_TP, btfTarget: 'tp_btf' });
+    expect(s.programs.btf_sched_switch).toMatchObject({
+      type: ProgramType.TRACING,
+      expectedAttachType: AttachType.TRACE_RAW_TP,
+      btfTarget: 'tp_btf',
+    });
     expect(s.programs.uretprobe_malloc.attachTo).toBe('libc.so.6:malloc');
     expect(s.license).toBe('GPL');
     expect(s.version).toBe(0x060000);
@@ -132,7 +163,11 @@ describe('collection spec of bpf/collection.o', () => {
       [BPF_PSEUDO_MAP_VALUE, '.data', 4n], // tc_verdict sits after data_magic
     ]);
     const raw = s.programs.count_sys_enter.instructions.filter((i) => i.opcode === 0x18);
-    expect(raw.map((i) => [i.reference, i.imm64! >> 32n])).toEqual([['.data', 8n], ['.bss', 16n], ['hits', 0n]]);
+    expect(raw.map((i) => [i.reference, i.imm64! >> 32n])).toEqual([
+      ['.data', 8n],
+      ['.bss', 16n],
+      ['hits', 0n],
+    ]);
   });
 
   it('reads BTF-defined maps of every kind, legacy maps and inner map templates', () => {
@@ -161,7 +196,19 @@ describe('collection spec of bpf/collection.o', () => {
     expect(s.maps['.bss'].contents).toEqual({ kind: 'data', bytes: new Uint8Array(24) });
     expect(s.maps['.data.custom'].freeze).toBe(false);
     const v = s.variables;
-    expect(Object.keys(v).sort()).toEqual(['custom_counter', 'custom_second', 'data_magic', 'greeting', 'loop_rounds', 'loop_total', 'raw_tp_hits', 'target_tgid', 'tc_verdict', 'tracepoint_hits', 'xdp_verdict']);
+    expect(Object.keys(v).sort()).toEqual([
+      'custom_counter',
+      'custom_second',
+      'data_magic',
+      'greeting',
+      'loop_rounds',
+      'loop_total',
+      'raw_tp_hits',
+      'target_tgid',
+      'tc_verdict',
+      'tracepoint_hits',
+      'xdp_verdict',
+    ]);
     expect(v.xdp_verdict).toMatchObject({ section: '.rodata', offset: 0, size: 4 });
     expect(v.custom_second).toMatchObject({ section: '.data.custom', offset: 8, size: 4 });
     expect(v.xdp_verdict.get()).toBe(2);
@@ -177,7 +224,9 @@ describe('collection spec of bpf/collection.o', () => {
     s.variables.greeting.set('bye');
     s.variables.loop_rounds.set(new Uint8Array([6, 0, 0, 0]));
     const rodata = s.maps['.rodata'].contents;
-    expect(rodata?.kind === 'data' && Buffer.from(rodata.bytes).toString('hex')).toBe('01000000' + '06000000' + Buffer.from('bye\0\0\0').toString('hex'));
+    expect(rodata?.kind === 'data' && Buffer.from(rodata.bytes).toString('hex')).toBe(
+      '01000000' + '06000000' + Buffer.from('bye\0\0\0').toString('hex'),
+    );
     expect(s.variables.custom_counter.get()).toBe(99n);
     expect(() => s.variables.xdp_verdict.set(new Uint8Array(3))).toThrow(LoaderError);
     expect(() => s.variables.xdp_verdict.set(-1)).toThrow(/xdp_verdict/);

@@ -68,14 +68,28 @@ describe.runIf(need(isRoot, 'maps need root'))('single elements on raw Buffers',
   it('lookupInto reads values a program wrote through the helper; absent keys leave out untouched', () => {
     const m = track(BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 16, maxEntries: 8, name: 'fast_prog' }));
     // key 5 -> { 0x1122334455667788, 0x0badcafe } written by the kernel.
-    const p = track(Program.load({
-      type: 'SOCKET_FILTER', name: 'fast_write', maps: { m },
-      instructions: new ProgramBuilder()
-        .st(Size.W, R10, -4, 5)
-        .lddw(R1, 0x1122334455667788n).stx(Size.DW, R10, -24, R1).st(Size.DW, R10, -16, 0x0badcafe)
-        .ldMapFd(R1, 'm').mov64Reg(R2, R10).add64Imm(R2, -4).mov64Reg(R3, R10).add64Imm(R3, -24).mov64Imm(R4, 0)
-        .call('map_update_elem').mov64Imm(R0, 0).exit().build(),
-    }));
+    const p = track(
+      Program.load({
+        type: 'SOCKET_FILTER',
+        name: 'fast_write',
+        maps: { m },
+        instructions: new ProgramBuilder()
+          .st(Size.W, R10, -4, 5)
+          .lddw(R1, 0x1122334455667788n)
+          .stx(Size.DW, R10, -24, R1)
+          .st(Size.DW, R10, -16, 0x0badcafe)
+          .ldMapFd(R1, 'm')
+          .mov64Reg(R2, R10)
+          .add64Imm(R2, -4)
+          .mov64Reg(R3, R10)
+          .add64Imm(R3, -24)
+          .mov64Imm(R4, 0)
+          .call('map_update_elem')
+          .mov64Imm(R0, 0)
+          .exit()
+          .build(),
+      }),
+    );
     p.testRun({ data: Buffer.alloc(64) });
     const out = Buffer.alloc(20, 0xee); // longer than the value: only the first 16 bytes are written
     expect(m.lookupInto(Buffer.from([5, 0, 0, 0]), out)).toBe(true);
@@ -145,8 +159,8 @@ describe.runIf(need(isRoot, 'maps need root'))('single elements on raw Buffers',
     // around the loop (V8's and the test runner's bookkeeping, a few KiB) does not count.
     // The least of three measures: anything else in the process (the test runner's messages, a
     // deoptimisation) can only add to one of them, never take away.
-    const perCall = (op: (i: number) => void): number => Math.min(...[0, 1, 2].map(() =>
-      (youngBytesAllocated(op, 20_000) - youngBytesAllocated(op, 5_000)) / 15_000));
+    const perCall = (op: (i: number) => void): number =>
+      Math.min(...[0, 1, 2].map(() => (youngBytesAllocated(op, 20_000) - youngBytesAllocated(op, 5_000)) / 15_000));
     const lookupInto = perCall((i) => m.lookupInto(keys[i & 1023], out));
     const update = perCall((i) => m.update(keys[i & 1023], value));
     const del = perCall((i) => {

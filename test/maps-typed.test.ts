@@ -16,7 +16,12 @@ describe.runIf(need(isRoot, 'needs root'))('typed maps opened by id', () => {
     const typed = track(openTypedMap(c.maps.config.info().id));
     expect(typed.lookup(0)).toEqual({ pid: 4242, state_mask: 6, wakeup_bytes: 65536, pad: 0 });
     typed.update(0, { pid: 7, state_mask: 1, wakeup_bytes: 0, pad: 0 });
-    expect((c.maps.config as BpfMap<unknown, unknown>).lookup(Buffer.from([0, 0, 0, 0]))).toEqual({ pid: 7, state_mask: 1, wakeup_bytes: 0, pad: 0 });
+    expect((c.maps.config as BpfMap<unknown, unknown>).lookup(Buffer.from([0, 0, 0, 0]))).toEqual({
+      pid: 7,
+      state_mask: 1,
+      wakeup_bytes: 0,
+      pad: 0,
+    });
   });
 
   it('refuse a map without BTF, saying what to do instead', () => {

@@ -10,7 +10,6 @@ import { isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
 import { closeTracked, track } from './support/track.js';
 
-
 function returnProgram(value: number): Program {
   // r0 = value; exit
   const code = Buffer.alloc(16);
@@ -34,7 +33,12 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     expect(m.delete(1)).toBe(true);
     expect(m.delete(1)).toBe(false);
     const info = m.info();
-    const tool = bpftool<{ id: number; type: string; bytes_key: number; bytes_value: number; max_entries: number; name: string }>('map', 'show', 'id', String(info.id));
+    const tool = bpftool<{ id: number; type: string; bytes_key: number; bytes_value: number; max_entries: number; name: string }>(
+      'map',
+      'show',
+      'id',
+      String(info.id),
+    );
     expect(tool).toMatchObject({ type: 'hash', bytes_key: 4, bytes_value: 8, max_entries: 64, name: 'test_hash' });
     expect(info).toMatchObject({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64, name: 'test_hash' });
   });
@@ -43,7 +47,13 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     const m = track(BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 2, name: 'small' }));
     m.update(1, 11);
     m.update(2, 22);
-    const err = (() => { try { m.update(3, 33); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        m.update(3, 33);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(MapError);
     expect(err).toMatchObject({ code: 'ERR_MAP', kind: 'update' });
     expect(errnoOf(err)).toBe('E2BIG');
@@ -91,7 +101,9 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     const keys = [...m.keys()];
     expect(keys.length).toBeLessThanOrEqual(32);
     expect(m.lookup(499)).toBe(499);
-    const p = track(BpfMap.create({ type: 'LRU_PERCPU_HASH', keySize: 4, valueSize: 8, maxEntries: 32, name: 'lrupc' }, { key: u32, value: u64 }));
+    const p = track(
+      BpfMap.create({ type: 'LRU_PERCPU_HASH', keySize: 4, valueSize: 8, maxEntries: 32, name: 'lrupc' }, { key: u32, value: u64 }),
+    );
     for (let i = 0; i < 200; i++) p.updatePerCpu(i, 7n);
     expect([...p.keys()].length).toBeLessThanOrEqual(32 * possibleCpus() + 32);
     expect(p.lookupPerCpu(199)).toEqual(new Array(possibleCpus()).fill(7n));
@@ -99,7 +111,12 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
 
   it('LPM trie: longest prefix wins', () => {
     const key = struct({ prefixlen: u32, addr: array(u8, 4) });
-    const m = track(BpfMap.create({ type: 'LPM_TRIE', keySize: 8, valueSize: 4, maxEntries: 16, flags: MapFlags.NO_PREALLOC, name: 'lpm' }, { key, value: u32 }));
+    const m = track(
+      BpfMap.create(
+        { type: 'LPM_TRIE', keySize: 8, valueSize: 4, maxEntries: 16, flags: MapFlags.NO_PREALLOC, name: 'lpm' },
+        { key, value: u32 },
+      ),
+    );
     m.update({ prefixlen: 8, addr: [10, 0, 0, 0] }, 1);
     m.update({ prefixlen: 16, addr: [10, 1, 0, 0] }, 2);
     expect(m.lookup({ prefixlen: 32, addr: [10, 1, 2, 3] })).toBe(2);
@@ -110,7 +127,10 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
   it('queue is FIFO, stack is LIFO, both report empty', () => {
     const q = track(BpfMap.create({ type: 'QUEUE', valueSize: 4, maxEntries: 8, name: 'q' }, { value: u32 }));
     const s = track(BpfMap.create({ type: 'STACK', valueSize: 4, maxEntries: 8, name: 's' }, { value: u32 }));
-    for (const v of [1, 2, 3]) { q.push(v); s.push(v); }
+    for (const v of [1, 2, 3]) {
+      q.push(v);
+      s.push(v);
+    }
     expect(q.peek()).toBe(1);
     expect(s.peek()).toBe(3);
     expect([q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([1, 2, 3, undefined]);
@@ -158,7 +178,18 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     const inner = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 2, name: 'inner' }, { key: u32, value: u32 }));
     inner.update(1, 42);
     const aom = track(BpfMap.create({ type: 'ARRAY_OF_MAPS', maxEntries: 2, innerMap: inner, name: 'aom' }, { key: u32, value: u32 }));
-    const hom = track(BpfMap.create({ type: 'HASH_OF_MAPS', keySize: 4, maxEntries: 2, innerMap: { type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 2 }, name: 'hom' }, { key: u32, value: u32 }));
+    const hom = track(
+      BpfMap.create(
+        {
+          type: 'HASH_OF_MAPS',
+          keySize: 4,
+          maxEntries: 2,
+          innerMap: { type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 2 },
+          name: 'hom',
+        },
+        { key: u32, value: u32 },
+      ),
+    );
     aom.update(0, inner.fd);
     hom.update(7, inner.fd);
     const id = inner.info().id;
@@ -225,7 +256,11 @@ describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps 
     const deadline = Date.now() + 5000;
     let gone: unknown;
     while (!gone && Date.now() < deadline) {
-      try { BpfMap.fromId(id).close(); } catch (e) { gone = e; }
+      try {
+        BpfMap.fromId(id).close();
+      } catch (e) {
+        gone = e;
+      }
     }
     expect(String(gone)).toMatch(/ENOENT.*no object with that id/);
   });

@@ -2,12 +2,41 @@
 // group asks the real kernel (inside a throwaway namespace) and checks against iproute2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AttributeWriter, Attributes, CLSACT_EGRESS_PARENT, CLSACT_INGRESS_PARENT, ControlMessageType,
-  encodeBpfFilter, encodeClsactQdisc, encodeIfInfo, encodeMessage, encodeXdpSetLink, ExtAckAttribute,
-  filterInfo, getLink, LinkAttribute, listDevices, NetlinkClient, NetlinkError, NetlinkFlags,
-  NetlinkParseError, NLA_F_NESTED, parseAcknowledgement, parseFilter, parseLinkMessage, parseTcMessage,
-  parseXdpState, resolveDevice, RouteMessageType, splitMessages, TcAttribute, TcBpfAttribute,
-  XdpAttribute, XdpFlags, concatBytes, encodeTcMessage, type NetlinkTransport,
+  AttributeWriter,
+  Attributes,
+  CLSACT_EGRESS_PARENT,
+  CLSACT_INGRESS_PARENT,
+  ControlMessageType,
+  encodeBpfFilter,
+  encodeClsactQdisc,
+  encodeIfInfo,
+  encodeMessage,
+  encodeXdpSetLink,
+  ExtAckAttribute,
+  filterInfo,
+  getLink,
+  LinkAttribute,
+  listDevices,
+  NetlinkClient,
+  NetlinkError,
+  NetlinkFlags,
+  NetlinkParseError,
+  NLA_F_NESTED,
+  parseAcknowledgement,
+  parseFilter,
+  parseLinkMessage,
+  parseTcMessage,
+  parseXdpState,
+  resolveDevice,
+  RouteMessageType,
+  splitMessages,
+  TcAttribute,
+  TcBpfAttribute,
+  XdpAttribute,
+  XdpFlags,
+  concatBytes,
+  encodeTcMessage,
+  type NetlinkTransport,
 } from '../src/netlink/index.js';
 import { NetlinkSocket, SyscallError } from '../src/syscall/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
@@ -58,13 +87,21 @@ describe('messages and attributes', () => {
     expect(u32(one, 8)).toBe(7);
     const two = encodeMessage({ type: ControlMessageType.DONE, flags: NetlinkFlags.MULTI, seq: 8, pid: 0 }, new Uint8Array(4));
     const msgs = splitMessages(concatBytes(one, two));
-    expect(msgs.map((m) => [m.type, m.seq, m.payload.byteLength, m.offset])).toEqual([[0x10, 7, 3, 0], [3, 8, 4, 20]]);
+    expect(msgs.map((m) => [m.type, m.seq, m.payload.byteLength, m.offset])).toEqual([
+      [0x10, 7, 3, 0],
+      [3, 8, 4, 20],
+    ]);
     expect([...msgs[0].payload]).toEqual([1, 2, 3]);
   });
 
   it('writes attributes 4-byte aligned with NLA_F_NESTED on nests, and reads them back by type', () => {
     const bytes = new AttributeWriter()
-      .u8(1, 0xab).u16(2, 0x1234).u32(3, 0xdeadbeef).s32(4, -1).string(5, 'veth0').bytes(6, Uint8Array.of(9, 8, 7))
+      .u8(1, 0xab)
+      .u16(2, 0x1234)
+      .u32(3, 0xdeadbeef)
+      .s32(4, -1)
+      .string(5, 'veth0')
+      .bytes(6, Uint8Array.of(9, 8, 7))
       .nested(7, (n) => n.u32(1, 42).string(2, 'x'))
       .finish();
     // u8: length 5, padded to 8.
@@ -94,7 +131,9 @@ describe('messages and attributes', () => {
     expect(xdp.s32(XdpAttribute.FD)).toBe(11);
     expect(xdp.u32(XdpAttribute.FLAGS)).toBe(20);
     expect(xdp.s32(XdpAttribute.EXPECTED_FD)).toBe(12);
-    const detach = parseLinkMessage(encodeXdpSetLink({ ifindex: 5, fd: -1, flags: XdpFlags.SKB_MODE })).attributes.nested(LinkAttribute.XDP)!;
+    const detach = parseLinkMessage(encodeXdpSetLink({ ifindex: 5, fd: -1, flags: XdpFlags.SKB_MODE })).attributes.nested(
+      LinkAttribute.XDP,
+    )!;
     expect(detach.s32(XdpAttribute.FD)).toBe(-1);
     expect(detach.has(XdpAttribute.EXPECTED_FD)).toBe(false);
   });
@@ -104,10 +143,16 @@ describe('messages and attributes', () => {
       parseXdpState(Attributes.parse(new AttributeWriter().nested(LinkAttribute.XDP, build).finish()));
     expect(parseXdpState(Attributes.parse(new Uint8Array(0)))).toEqual({ attached: 'none' });
     expect(state((x) => x.u8(XdpAttribute.ATTACHED, 0))).toEqual({ attached: 'none' });
-    expect(state((x) => x.u32(XdpAttribute.SKB_PROG_ID, 9).u8(XdpAttribute.ATTACHED, 2).u32(XdpAttribute.PROG_ID, 9)))
-      .toEqual({ attached: 'generic', programId: 9, genericProgramId: 9 });
-    expect(state((x) => x.u32(XdpAttribute.DRV_PROG_ID, 4).u32(XdpAttribute.HW_PROG_ID, 5).u8(XdpAttribute.ATTACHED, 4)))
-      .toEqual({ attached: 'multi', nativeProgramId: 4, offloadProgramId: 5 });
+    expect(state((x) => x.u32(XdpAttribute.SKB_PROG_ID, 9).u8(XdpAttribute.ATTACHED, 2).u32(XdpAttribute.PROG_ID, 9))).toEqual({
+      attached: 'generic',
+      programId: 9,
+      genericProgramId: 9,
+    });
+    expect(state((x) => x.u32(XdpAttribute.DRV_PROG_ID, 4).u32(XdpAttribute.HW_PROG_ID, 5).u8(XdpAttribute.ATTACHED, 4))).toEqual({
+      attached: 'multi',
+      nativeProgramId: 4,
+      offloadProgramId: 5,
+    });
   });
 
   it('builds tc messages: clsact qdisc, a direct-action cls_bpf filter with prio and ETH_P_ALL in network order', () => {
@@ -130,24 +175,42 @@ describe('messages and attributes', () => {
   it('parses a filter as a dump reports it', () => {
     const payload = concatBytes(
       encodeTcMessage({ ifindex: 4, handle: 1, parent: CLSACT_EGRESS_PARENT, info: filterInfo(3) }),
-      new AttributeWriter().string(TcAttribute.KIND, 'bpf').u32(TcAttribute.CHAIN, 0)
-        .nested(TcAttribute.OPTIONS, (o) => o.string(TcBpfAttribute.NAME, 'count').u32(TcBpfAttribute.FLAGS, 1)
-          .bytes(TcBpfAttribute.TAG, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 0xff)).u32(TcBpfAttribute.ID, 77))
+      new AttributeWriter()
+        .string(TcAttribute.KIND, 'bpf')
+        .u32(TcAttribute.CHAIN, 0)
+        .nested(TcAttribute.OPTIONS, (o) =>
+          o
+            .string(TcBpfAttribute.NAME, 'count')
+            .u32(TcBpfAttribute.FLAGS, 1)
+            .bytes(TcBpfAttribute.TAG, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 0xff))
+            .u32(TcBpfAttribute.ID, 77),
+        )
         .finish(),
     );
     expect(parseFilter(payload)).toEqual({
-      ifindex: 4, parent: CLSACT_EGRESS_PARENT, priority: 3, protocol: 3, handle: 1, kind: 'bpf', chain: 0,
+      ifindex: 4,
+      parent: CLSACT_EGRESS_PARENT,
+      priority: 3,
+      protocol: 3,
+      handle: 1,
+      kind: 'bpf',
+      chain: 0,
       bpf: { programId: 77, name: 'count', directAction: true, tag: '01020304050607ff' },
     });
   });
 });
 
 describe('acks and errors', () => {
-  const request = encodeMessage({ type: RouteMessageType.SETLINK, flags: NetlinkFlags.REQUEST | NetlinkFlags.ACK, seq: 5, pid: 0 }, encodeIfInfo({ index: 2 }));
+  const request = encodeMessage(
+    { type: RouteMessageType.SETLINK, flags: NetlinkFlags.REQUEST | NetlinkFlags.ACK, seq: 5, pid: 0 },
+    encodeIfInfo({ index: 2 }),
+  );
 
   it('reads the error, the echoed request and the ext-ack text and offset, capped or not', () => {
     for (const capped of [false, true]) {
-      const [m] = splitMessages(errorMessage(request, 95, { extack: 'Underlying driver does not support XDP in native mode', offset: 32, capped }));
+      const [m] = splitMessages(
+        errorMessage(request, 95, { extack: 'Underlying driver does not support XDP in native mode', offset: 32, capped }),
+      );
       const ack = parseAcknowledgement(m);
       expect(ack.errno).toBe(95);
       expect(ack.request).toMatchObject({ type: RouteMessageType.SETLINK, seq: 5 });
@@ -162,7 +225,10 @@ describe('acks and errors', () => {
     const t = new ScriptedTransport((req) => {
       const seq = u32(req, 8);
       const stale = errorMessage(encodeMessage({ type: 19, flags: 5, seq: seq - 1, pid: 0 }, new Uint8Array(16)), 16, { extack: 'old' });
-      const echo = encodeMessage({ type: RouteMessageType.NEWTFILTER, flags: 0, seq, pid: 0 }, encodeTcMessage({ ifindex: 1, handle: 9, parent: 0, info: 0 }));
+      const echo = encodeMessage(
+        { type: RouteMessageType.NEWTFILTER, flags: 0, seq, pid: 0 },
+        encodeTcMessage({ ifindex: 1, handle: 9, parent: 0, info: 0 }),
+      );
       return [stale, concatBytes(echo, errorMessage(req, 0))];
     });
     const client = new NetlinkClient(t, 100);
@@ -173,28 +239,43 @@ describe('acks and errors', () => {
   });
 
   it('throws NetlinkError naming the operation, with errno, code, ext-ack text and the hint', () => {
-    const t = new ScriptedTransport((req) => [errorMessage(req, 17, { extack: "Native and generic XDP can't be active at the same time" })]);
+    const t = new ScriptedTransport((req) => [
+      errorMessage(req, 17, { extack: "Native and generic XDP can't be active at the same time" }),
+    ]);
     const client = new NetlinkClient(t);
     let caught: unknown;
     try {
-      client.request(RouteMessageType.SETLINK, 0, new Uint8Array(16), { operation: 'attach XDP to veth0 (native)', hint: (r) => `hint for ${r.code}` });
+      client.request(RouteMessageType.SETLINK, 0, new Uint8Array(16), {
+        operation: 'attach XDP to veth0 (native)',
+        hint: (r) => `hint for ${r.code}`,
+      });
     } catch (e) {
       caught = e;
     }
     expect(caught).toBeInstanceOf(NetlinkError);
     expect(caught).toBeInstanceOf(SyscallError);
     const e = caught as NetlinkError;
-    expect(e).toMatchObject({ errno: 17, code: 'EEXIST', extack: "Native and generic XDP can't be active at the same time", operation: 'attach XDP to veth0 (native)' });
-    expect(e.message).toMatch(/^attach XDP to veth0 \(native\) failed: EEXIST \(17\).*kernel says: "Native and generic XDP can't be active at the same time"; hint: hint for EEXIST$/);
+    expect(e).toMatchObject({
+      errno: 17,
+      code: 'EEXIST',
+      extack: "Native and generic XDP can't be active at the same time",
+      operation: 'attach XDP to veth0 (native)',
+    });
+    expect(e.message).toMatch(
+      /^attach XDP to veth0 \(native\) failed: EEXIST \(17\).*kernel says: "Native and generic XDP can't be active at the same time"; hint: hint for EEXIST$/,
+    );
   });
 
   it('turns a receive timeout into a NetlinkError naming the request', () => {
     const silent: NetlinkTransport = {
       send: () => undefined,
-      receive: () => { throw new SyscallError('recvfrom(netlink)', 11); },
+      receive: () => {
+        throw new SyscallError('recvfrom(netlink)', 11);
+      },
     };
-    expect(() => new NetlinkClient(silent).request(RouteMessageType.GETLINK, 0, encodeIfInfo({ index: 1 }), { operation: 'look up device ifindex 1' }))
-      .toThrow(/look up device ifindex 1 failed: EAGAIN.*did not answer within/);
+    expect(() =>
+      new NetlinkClient(silent).request(RouteMessageType.GETLINK, 0, encodeIfInfo({ index: 1 }), { operation: 'look up device ifindex 1' }),
+    ).toThrow(/look up device ifindex 1 failed: EAGAIN.*did not answer within/);
   });
 
   it('reads a dump across datagrams up to NLMSG_DONE, and asks again when the dump was interrupted', () => {
@@ -218,12 +299,22 @@ describe('malformed bytes', () => {
   const parsers: [string, (b: Uint8Array) => unknown][] = [
     ['splitMessages', splitMessages],
     ['Attributes.parse', (b) => Attributes.parse(b)],
-    ['parseLinkMessage', (b) => { const l = parseLinkMessage(b); return parseXdpState(l.attributes); }],
+    [
+      'parseLinkMessage',
+      (b) => {
+        const l = parseLinkMessage(b);
+        return parseXdpState(l.attributes);
+      },
+    ],
     ['parseFilter', parseFilter],
     ['parseAcknowledgement', (b) => splitMessages(b).map(parseAcknowledgement)],
   ];
   const good = [
-    errorMessage(encodeMessage({ type: 19, flags: 5, seq: 1, pid: 0 }, encodeXdpSetLink({ ifindex: 2, fd: 3, flags: 2 })), 22, { extack: 'bad', offset: 40, capped: false }),
+    errorMessage(encodeMessage({ type: 19, flags: 5, seq: 1, pid: 0 }, encodeXdpSetLink({ ifindex: 2, fd: 3, flags: 2 })), 22, {
+      extack: 'bad',
+      offset: 40,
+      capped: false,
+    }),
     encodeXdpSetLink({ ifindex: 2, fd: 3, flags: 2, expectedFd: 4 }),
     encodeBpfFilter({ ifindex: 2, parent: CLSACT_INGRESS_PARENT, priority: 1, handle: 1 }, { fd: 3, name: 'n' }),
   ];

@@ -9,11 +9,31 @@ import { join } from 'node:path';
 import { AttachType, BpfMap, Program, SyscallError } from '../src/index.js';
 import { ProgramBuilder, R0, R1, R2, R10, Size } from '../src/asm/index.js';
 import {
-  attachCgroup, attachTcx, attachTracepoint, attachUprobe, attachXdp, BpfLink, Link, LinkInfoUnion, LinkType, resolveBinaryPath,
+  attachCgroup,
+  attachTcx,
+  attachTracepoint,
+  attachUprobe,
+  attachXdp,
+  BpfLink,
+  Link,
+  LinkInfoUnion,
+  LinkType,
+  resolveBinaryPath,
 } from '../src/links/index.js';
 import {
-  BtfObject, BtfInfoLayout, enableStats, KernelObjectError, listBtf, listLinks, listMaps, listPrograms, linkIds, mapIds,
-  programIds, queryPrograms, btfIds,
+  BtfObject,
+  BtfInfoLayout,
+  enableStats,
+  KernelObjectError,
+  listBtf,
+  listLinks,
+  listMaps,
+  listPrograms,
+  linkIds,
+  mapIds,
+  programIds,
+  queryPrograms,
+  btfIds,
 } from '../src/objects/index.js';
 import { closeFd, linkCreate, NativeMemory, openPath, progQuery, SYS_BPF, syscall3Raw } from '../src/syscall/index.js';
 import { BpfCommand } from '../src/uapi/bpf.js';
@@ -25,8 +45,11 @@ import { bpftool, ensureBpffs } from './support/kernel.js';
 import { createTestNetns } from './support/netns.js';
 import { track } from './support/track.js';
 
-const ret0 = (type: Parameters<typeof Program.load>[0]['type'], name: string, extra: Partial<Parameters<typeof Program.load>[0]> = {}): Program =>
-  track(Program.load({ type, name, instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), ...extra }));
+const ret0 = (
+  type: Parameters<typeof Program.load>[0]['type'],
+  name: string,
+  extra: Partial<Parameters<typeof Program.load>[0]> = {},
+): Program => track(Program.load({ type, name, instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), ...extra }));
 
 /** A program that looks up key 0 of `map` and returns: enough for xlated to carry a map id. */
 function withMap(map: BpfMap): Program {
@@ -43,40 +66,65 @@ function withMap(map: BpfMap): Program {
 }
 
 function cgroup2Root(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
   return line?.split(' ')[1];
 }
 
-describe.runIf(need(hasCommand('cc') && hasCommand('bpftool'), 'cc and bpftool are needed to read the kernel\'s own layouts'))('layouts against the running kernel\'s BTF', () => {
-  it('struct bpf_link_info and struct bpf_btf_info offsets and enum values match offsetof() over bpftool\'s vmlinux.h', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ebpf-linkinfo-'));
-    try {
-      writeFileSync(join(dir, 'vmlinux.h'), execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }));
-      const probes: [string, string, number][] = [];
-      for (const [field, offset] of Object.entries(LinkInfoUnion)) {
-        probes.push([`link_info ${field}`, field === 'size' ? 'sizeof(struct bpf_link_info)' : `__builtin_offsetof(struct bpf_link_info, ${field})`, offset]);
+describe.runIf(need(hasCommand('cc') && hasCommand('bpftool'), "cc and bpftool are needed to read the kernel's own layouts"))(
+  "layouts against the running kernel's BTF",
+  () => {
+    it("struct bpf_link_info and struct bpf_btf_info offsets and enum values match offsetof() over bpftool's vmlinux.h", () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ebpf-linkinfo-'));
+      try {
+        writeFileSync(
+          join(dir, 'vmlinux.h'),
+          execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
+        );
+        const probes: [string, string, number][] = [];
+        for (const [field, offset] of Object.entries(LinkInfoUnion)) {
+          probes.push([
+            `link_info ${field}`,
+            field === 'size' ? 'sizeof(struct bpf_link_info)' : `__builtin_offsetof(struct bpf_link_info, ${field})`,
+            offset,
+          ]);
+        }
+        for (const [field, offset] of Object.entries(BtfInfoLayout)) {
+          probes.push([
+            `btf_info ${field}`,
+            field === 'size' ? 'sizeof(struct bpf_btf_info)' : `__builtin_offsetof(struct bpf_btf_info, ${field})`,
+            offset,
+          ]);
+        }
+        for (const [name, value] of Object.entries(LinkType))
+          if (name !== 'UNSPEC') probes.push([`BPF_LINK_TYPE_${name}`, `BPF_LINK_TYPE_${name}`, value]);
+        for (const [name, value] of Object.entries(PerfEventLinkType))
+          probes.push([`BPF_PERF_EVENT_${name}`, `BPF_PERF_EVENT_${name}`, value]);
+        probes.push(['BPF_STATS_RUN_TIME', 'BPF_STATS_RUN_TIME', 0]);
+        // The bpf_attr members this area added, newer than Debian's UAPI header.
+        for (const l of [ProgQueryAttr, EnableStatsAttr]) {
+          for (const [field, offset] of Object.entries(l.fields))
+            probes.push([`bpf_attr ${l.prefix}${field}`, `__builtin_offsetof(union bpf_attr, ${l.prefix}${field})`, offset]);
+        }
+        const src = [
+          '#include "vmlinux.h"',
+          'int printf(const char *, ...);',
+          'int main(void) {',
+          ...probes.map(([, expr]) => `  printf("%ld\\n", (long)(${expr}));`),
+          '  return 0;',
+          '}',
+        ].join('\n');
+        writeFileSync(join(dir, 'p.c'), src);
+        execFileSync('cc', ['-w', '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'pipe' });
+        const values = execFileSync(join(dir, 'p'), { encoding: 'utf8' }).trim().split('\n').map(Number);
+        expect(probes.map(([label], i) => `${label} = ${values[i]}`)).toEqual(probes.map(([label, , v]) => `${label} = ${v}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      for (const [field, offset] of Object.entries(BtfInfoLayout)) {
-        probes.push([`btf_info ${field}`, field === 'size' ? 'sizeof(struct bpf_btf_info)' : `__builtin_offsetof(struct bpf_btf_info, ${field})`, offset]);
-      }
-      for (const [name, value] of Object.entries(LinkType)) if (name !== 'UNSPEC') probes.push([`BPF_LINK_TYPE_${name}`, `BPF_LINK_TYPE_${name}`, value]);
-      for (const [name, value] of Object.entries(PerfEventLinkType)) probes.push([`BPF_PERF_EVENT_${name}`, `BPF_PERF_EVENT_${name}`, value]);
-      probes.push(['BPF_STATS_RUN_TIME', 'BPF_STATS_RUN_TIME', 0]);
-      // The bpf_attr members this area added, newer than Debian's UAPI header.
-      for (const l of [ProgQueryAttr, EnableStatsAttr]) {
-        for (const [field, offset] of Object.entries(l.fields)) probes.push([`bpf_attr ${l.prefix}${field}`, `__builtin_offsetof(union bpf_attr, ${l.prefix}${field})`, offset]);
-      }
-      const src = ['#include "vmlinux.h"', 'int printf(const char *, ...);', 'int main(void) {',
-        ...probes.map(([, expr]) => `  printf("%ld\\n", (long)(${expr}));`), '  return 0;', '}'].join('\n');
-      writeFileSync(join(dir, 'p.c'), src);
-      execFileSync('cc', ['-w', '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'pipe' });
-      const values = execFileSync(join(dir, 'p'), { encoding: 'utf8' }).trim().split('\n').map(Number);
-      expect(probes.map(([label], i) => `${label} = ${values[i]}`)).toEqual(probes.map(([label, , v]) => `${label} = ${v}`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+    });
+  },
+);
 
 describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need root and bpftool'))('kernel objects', () => {
   it('enumerates programs, maps, links and BTF objects: every id bpftool lists before and after is in ours', () => {
@@ -84,24 +132,63 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     const prog = withMap(map);
     const link = track(Link.rawTracepoint(ret0('RAW_TRACEPOINT', 'objs_rawtp'), 'sys_enter'));
     const snapshot = (kind: string): Set<number> => new Set(bpftool<{ id: number }[]>(kind, 'show').map((o) => o.id));
-    for (const [kind, ours] of [['prog', programIds], ['map', mapIds], ['link', linkIds], ['btf', btfIds]] as const) {
+    for (const [kind, ours] of [
+      ['prog', programIds],
+      ['map', mapIds],
+      ['link', linkIds],
+      ['btf', btfIds],
+    ] as const) {
       const before = snapshot(kind);
       const mine = new Set(ours());
       const after = snapshot(kind);
       const stable = [...before].filter((id) => after.has(id));
       expect(stable.length, `bpftool lists ${kind}s`).toBeGreaterThan(0);
-      expect(stable.filter((id) => !mine.has(id)), `${kind} ids bpftool saw before and after that we missed`).toEqual([]);
+      expect(
+        stable.filter((id) => !mine.has(id)),
+        `${kind} ids bpftool saw before and after that we missed`,
+      ).toEqual([]);
       expect([...mine]).toEqual([...mine].sort((a, b) => a - b));
     }
     // Our own objects, described by us and by bpftool.
     const info = prog.info();
     const listed = listPrograms().find((p) => p.id === info.id)!;
-    const tool = bpftool<{ id: number; type: string; name: string; tag: string; map_ids: number[]; bytes_xlated: number; bytes_jited: number }>('prog', 'show', 'id', String(info.id));
-    expect({ name: listed.name, tag: listed.tag, mapIds: listed.mapIds, xlated: listed.xlatedSize, jited: listed.jitedSize, type: 'socket_filter' })
-      .toEqual({ name: tool.name, tag: tool.tag, mapIds: tool.map_ids, xlated: tool.bytes_xlated, jited: tool.bytes_jited, type: tool.type });
+    const tool = bpftool<{
+      id: number;
+      type: string;
+      name: string;
+      tag: string;
+      map_ids: number[];
+      bytes_xlated: number;
+      bytes_jited: number;
+    }>('prog', 'show', 'id', String(info.id));
+    expect({
+      name: listed.name,
+      tag: listed.tag,
+      mapIds: listed.mapIds,
+      xlated: listed.xlatedSize,
+      jited: listed.jitedSize,
+      type: 'socket_filter',
+    }).toEqual({
+      name: tool.name,
+      tag: tool.tag,
+      mapIds: tool.map_ids,
+      xlated: tool.bytes_xlated,
+      jited: tool.bytes_jited,
+      type: tool.type,
+    });
     const mapInfo = listMaps().find((m) => m.name === 'objs_enum' && m.id === map.info().id)!;
-    const toolMap = bpftool<{ id: number; name: string; bytes_key: number; bytes_value: number; max_entries: number }>('map', 'show', 'id', String(mapInfo.id));
-    expect([mapInfo.keySize, mapInfo.valueSize, mapInfo.maxEntries, mapInfo.name]).toEqual([toolMap.bytes_key, toolMap.bytes_value, toolMap.max_entries, toolMap.name]);
+    const toolMap = bpftool<{ id: number; name: string; bytes_key: number; bytes_value: number; max_entries: number }>(
+      'map',
+      'show',
+      'id',
+      String(mapInfo.id),
+    );
+    expect([mapInfo.keySize, mapInfo.valueSize, mapInfo.maxEntries, mapInfo.name]).toEqual([
+      toolMap.bytes_key,
+      toolMap.bytes_value,
+      toolMap.max_entries,
+      toolMap.name,
+    ]);
     const linkInfo = listLinks().find((l) => l.id === link.info().id)!;
     const toolLink = bpftool<{ id: number; type: string; prog_id: number; tp_name: string }>('link', 'show', 'id', String(linkInfo.id));
     expect(linkInfo.details).toEqual({ kind: 'raw_tracepoint', tracepoint: toolLink.tp_name, cookie: 0n });
@@ -112,7 +199,7 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     expect(vmlinux).toEqual({ id: 1, name: toolBtf.name, size: toolBtf.size, kernel: true });
   });
 
-  it('a BTF object opened by id returns the kernel\'s raw BTF; a BTF blob the kernel refuses carries its log', () => {
+  it("a BTF object opened by id returns the kernel's raw BTF; a BTF blob the kernel refuses carries its log", () => {
     using vmlinux = BtfObject.fromId(1);
     const bytes = vmlinux.bytes();
     expect(bytes.equals(readFileSync('/sys/kernel/btf/vmlinux'))).toBe(true);
@@ -160,12 +247,24 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     const info = link.info();
     expect(info.type).toBe(LinkType.PERF_EVENT);
     // readelf: the symbol's address, turned into a file offset through its PT_LOAD segment.
-    const sym = /\s([0-9a-f]+)\s+\d+\s+FUNC\s+\w+\s+DEFAULT\s+\d+\s+getpid@@/.exec(execFileSync('readelf', ['-W', '--dyn-syms', libc], { encoding: 'utf8' }));
+    const sym = /\s([0-9a-f]+)\s+\d+\s+FUNC\s+\w+\s+DEFAULT\s+\d+\s+getpid@@/.exec(
+      execFileSync('readelf', ['-W', '--dyn-syms', libc], { encoding: 'utf8' }),
+    );
     const address = parseInt(sym![1], 16);
-    const segments = [...execFileSync('readelf', ['-W', '-l', libc], { encoding: 'utf8' }).matchAll(/LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)/g)]
-      .map((m) => ({ offset: parseInt(m[1], 16), vaddr: parseInt(m[2], 16), size: parseInt(m[3], 16) }));
+    const segments = [
+      ...execFileSync('readelf', ['-W', '-l', libc], { encoding: 'utf8' }).matchAll(
+        /LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)/g,
+      ),
+    ].map((m) => ({ offset: parseInt(m[1], 16), vaddr: parseInt(m[2], 16), size: parseInt(m[3], 16) }));
     const seg = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.size)!;
-    expect(info.details).toEqual({ kind: 'uprobe', retprobe: false, path: libc, offset: address - seg.vaddr + seg.offset, cookie: 7n, refCtrOffset: 0n });
+    expect(info.details).toEqual({
+      kind: 'uprobe',
+      retprobe: false,
+      path: libc,
+      offset: address - seg.vaddr + seg.offset,
+      cookie: 7n,
+      refCtrOffset: 0n,
+    });
   });
 
   it('a tracepoint link reports the tracepoint and cookie; a raw tracepoint link its name', () => {
@@ -177,29 +276,43 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
 
   it('iterator links report their target and, for a task iterator, the process, as bpftool link show does', () => {
     const btf = kernelBtf();
-    const load = (target: string, name: string): Program => ret0('TRACING', name, {
-      expectedAttachType: AttachType.TRACE_ITER, attachBtfId: btf.findType(`bpf_iter_${target}`, 'func')!.id,
-    });
-    const maps = track(new BpfLink(linkCreate({ progFd: load('bpf_map', 'objs_iter').fd, attachType: AttachType.TRACE_ITER }), 'iter/bpf_map'));
+    const load = (target: string, name: string): Program =>
+      ret0('TRACING', name, {
+        expectedAttachType: AttachType.TRACE_ITER,
+        attachBtfId: btf.findType(`bpf_iter_${target}`, 'func')!.id,
+      });
+    const maps = track(
+      new BpfLink(linkCreate({ progFd: load('bpf_map', 'objs_iter').fd, attachType: AttachType.TRACE_ITER }), 'iter/bpf_map'),
+    );
     expect(maps.info().details).toEqual({ kind: 'iter', target: 'bpf_map' });
     // A task iterator limited to this process: union bpf_iter_link_info's task.pid at offset 4.
     const params = Buffer.alloc(16);
     params.writeUInt32LE(process.pid, 4);
-    const tasks = track(new BpfLink(linkCreate({ progFd: load('task', 'objs_iter_t').fd, attachType: AttachType.TRACE_ITER, iterInfo: params }), 'iter/task'));
+    const tasks = track(
+      new BpfLink(linkCreate({ progFd: load('task', 'objs_iter_t').fd, attachType: AttachType.TRACE_ITER, iterInfo: params }), 'iter/task'),
+    );
     const info = tasks.info();
     expect(info.details).toEqual({ kind: 'iter', target: 'task', tid: 0, pid: process.pid });
     expect(info.type).toBe(LinkType.ITER);
     for (const link of [maps, tasks]) {
       const shown = bpftool<{ type: string; target_name: string; prog_id: number }>('link', 'show', 'id', String(link.info().id));
-      expect([shown.type, shown.target_name, shown.prog_id]).toEqual(['iter', (link.info().details as { target: string }).target, link.info().programId]);
+      expect([shown.type, shown.target_name, shown.prog_id]).toEqual([
+        'iter',
+        (link.info().details as { target: string }).target,
+        link.info().programId,
+      ]);
     }
   });
 
   it('a netfilter link reports its protocol family, hook, priority and flags (in a namespace of its own)', () => {
-    const prog = track(Program.load({
-      type: 'NETFILTER', name: 'objs_nf', expectedAttachType: AttachType.NETFILTER,
-      instructions: new ProgramBuilder().mov64Imm(R0, 1 /* NF_ACCEPT */).exit().build(),
-    }));
+    const prog = track(
+      Program.load({
+        type: 'NETFILTER',
+        name: 'objs_nf',
+        expectedAttachType: AttachType.NETFILTER,
+        instructions: new ProgramBuilder().mov64Imm(R0, 1 /* NF_ACCEPT */).exit().build(),
+      }),
+    );
     const ns = createTestNetns();
     try {
       // BPF_LINK_CREATE laid out by hand (the library has no netfilter attach yet):
@@ -244,7 +357,9 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
             xdp: track(attachXdp(xdpProg, ns.b, { via: 'link', mode: 'generic' })),
             tcx: track(attachTcx(tcProg, ns.b, 'ingress')),
             tcx2: track(attachTcx(tcProg2, ns.b, 'ingress')),
-            netnsLink: track(new BpfLink(linkCreate({ progFd: flow.fd, targetFd: netnsFd, attachType: AttachType.FLOW_DISSECTOR }), 'flow dissector')),
+            netnsLink: track(
+              new BpfLink(linkCreate({ progFd: flow.fd, targetFd: netnsFd, attachType: AttachType.FLOW_DISSECTOR }), 'flow dissector'),
+            ),
           };
         } finally {
           closeFd(netnsFd);
@@ -258,7 +373,11 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
       expect(netnsInfo.details).toEqual({ kind: 'netns', netnsInode: inode, attachType: AttachType.FLOW_DISSECTOR });
       // bpftool's view of the same links: ids and program ids; bpftool 7.1 names the types it knows
       // (later ones print as numbers) and shows netns fields, but not an XDP or tcx ifindex.
-      for (const [link, type, name] of [[xdp, LinkType.XDP, 'xdp'], [tcx, LinkType.TCX, 'tcx'], [netnsLink, LinkType.NETNS, 'netns']] as const) {
+      for (const [link, type, name] of [
+        [xdp, LinkType.XDP, 'xdp'],
+        [tcx, LinkType.TCX, 'tcx'],
+        [netnsLink, LinkType.NETNS, 'netns'],
+      ] as const) {
         const info = link.info();
         const shown = bpftool<{ id: number; prog_id: number; type: string | number }>('link', 'show', 'id', String(info.id));
         expect([shown.id, shown.prog_id, info.type]).toEqual([info.id, info.programId, type]);
@@ -297,7 +416,9 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
       expect(queryPrograms({ cgroup: dir }, 'CGROUP_INET_EGRESS', { effective: true }).programIds).toContain(prog.info().id);
       // More programs than a query has room for: the kernel says ENOSPC with the count, and the
       // query asks again (the hooks hold at most 64, the default room; here the room starts at 4).
-      const many = Array.from({ length: 10 }, (_, i) => ret0('CGROUP_SKB', `objs_cg${i}`, { expectedAttachType: AttachType.CGROUP_INET_INGRESS }));
+      const many = Array.from({ length: 10 }, (_, i) =>
+        ret0('CGROUP_SKB', `objs_cg${i}`, { expectedAttachType: AttachType.CGROUP_INET_INGRESS }),
+      );
       const links = many.map((p) => track(attachCgroup(p, dir, AttachType.CGROUP_INET_INGRESS)));
       const cg = openPath(dir, 0o200000);
       try {
@@ -332,8 +453,15 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'kernel object tests need r
     expect(jited.length).toBe(bpftool<{ bytes_jited: number }>('prog', 'show', 'id', id).bytes_jited);
     if (process.arch === 'x64' && hasCommand('llvm-mc-19')) {
       const hex = [...jited].map((b) => `0x${b.toString(16)}`).join(' ');
-      const asm = execFileSync('llvm-mc-19', ['--disassemble', '-triple=x86_64'], { input: hex, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-      const lines = asm.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('.text'));
+      const asm = execFileSync('llvm-mc-19', ['--disassemble', '-triple=x86_64'], {
+        input: hex,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const lines = asm
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('.text'));
       expect(lines.some((l) => /invalid/i.test(l))).toBe(false);
       expect(lines.at(-1)).toMatch(/^(ret|jmp)/);
     }

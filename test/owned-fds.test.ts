@@ -17,13 +17,19 @@ import { isRoot, need } from './support/env.js';
 import './support/leaks.js';
 
 function cgroup2Root(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
   return line?.split(' ')[1];
 }
 
-const skbProgram = (name: string): Program => Program.load({
-  type: 'CGROUP_SKB', instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build(), name, expectedAttachType: AttachType.CGROUP_INET_EGRESS,
-});
+const skbProgram = (name: string): Program =>
+  Program.load({
+    type: 'CGROUP_SKB',
+    instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build(),
+    name,
+    expectedAttachType: AttachType.CGROUP_INET_EGRESS,
+  });
 
 function attachedIds(dir: string): number[] {
   const cg = openPath(dir, 0x10000 /* O_DIRECTORY */);
@@ -67,7 +73,9 @@ describe.runIf(need(isRoot, 'kernel objects need root'))('owned fds', () => {
   });
 
   it('.fd throws once closed: BTF objects and AF_PACKET sockets', () => {
-    const btf = BtfObject.load([{ kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false }]);
+    const btf = BtfObject.load([
+      { kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false },
+    ]);
     expect(btf.fd).toBeGreaterThan(2);
     btf.close();
     expect(() => btf.fd).toThrow(KernelObjectError);

@@ -10,11 +10,20 @@ import { MapType } from '../src/uapi/bpf.js';
 import { isRoot, need } from './support/env.js';
 import './support/leaks.js';
 
-interface Trial { free: number; failed: boolean; command?: string; code?: string; leaked: string[] }
+interface Trial {
+  free: number;
+  failed: boolean;
+  command?: string;
+  code?: string;
+  leaked: string[];
+}
 
 describe.runIf(need(isRoot, 'perf event array readers need root (CPU-wide perf events)'))('perf event array reader fds', () => {
   it('a constructor that runs out of fds at any CPU closes every fd it opened', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/fixtures/perf-reader-fd-limit.ts'], { encoding: 'utf8', timeout: 120_000 });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/fixtures/perf-reader-fd-limit.ts'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     const r = JSON.parse(out.trim().split('\n').pop()!) as { cpus: number; trials: Trial[] };
     const last = r.trials.at(-1)!;
     // With enough fds free the reader is built (and closed).

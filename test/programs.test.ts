@@ -10,12 +10,13 @@ import { isRoot, need } from './support/env.js';
 import { bpftool, ensureBpffs } from './support/kernel.js';
 import { track } from './support/track.js';
 
-
 const packet = (n: number): Buffer => Buffer.alloc(n, 0xab);
 
 describe.runIf(need(isRoot, 'program tests need root'))('programs on the real kernel', () => {
   it('a builder program reads the packet length, calls a subprogram, counts runs in a map', () => {
-    const counter = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'runs' }, { key: u32, value: u64 }));
+    const counter = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'runs' }, { key: u32, value: u64 }),
+    );
     const insns = new ProgramBuilder()
       .ldx(Size.W, R2, R1, 4) //        data_end
       .ldx(Size.W, R3, R1, 0) //        data
@@ -103,14 +104,20 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
     const prog = track(Program.load({ type: 'XDP', instructions: b.exit().build(), name: 'biglog' }, { logLevel: 2, logSize: 128 }));
     expect(prog.testRun({ data: packet(14) }).retval).toBe(200);
     // Too small a ceiling: the truncated log is reported, not a silent failure.
-    expect(() => Program.load({ type: 'XDP', instructions: b.build(), name: 'biglog' }, { logLevel: 2, logSize: 128, maxLogSize: 512 }))
-      .toThrow(/ENOSPC/);
+    expect(() =>
+      Program.load({ type: 'XDP', instructions: b.build(), name: 'biglog' }, { logLevel: 2, logSize: 128, maxLogSize: 512 }),
+    ).toThrow(/ENOSPC/);
   });
 
   it('info agrees with bpftool; pin, open by pin and by id', () => {
     const prog = track(Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, 2).exit().build(), name: 'pass_all' }));
     const info = prog.info();
-    const tool = bpftool<{ id: number; type: string; name: string; tag: string; gpl_compatible: boolean; bytes_xlated: number }>('prog', 'show', 'id', String(info.id));
+    const tool = bpftool<{ id: number; type: string; name: string; tag: string; gpl_compatible: boolean; bytes_xlated: number }>(
+      'prog',
+      'show',
+      'id',
+      String(info.id),
+    );
     expect(tool).toMatchObject({ type: 'xdp', name: 'pass_all', tag: info.tag, gpl_compatible: true, bytes_xlated: info.xlatedSize });
     expect(info.type).toBe(ProgramType.XDP);
     const path = `${ensureBpffs()}/ebpf_test_prog_${process.pid}`;
@@ -151,10 +158,10 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
 
   it('an unresolved map name is an error naming the maps given', () => {
     const insns = new ProgramBuilder().ldMapFd(R1, 'missing').mov64Imm(R0, 0).exit().build();
-    expect(() => Program.load({ type: 'XDP', instructions: insns, maps: { other: 3 }, name: 'nomap' }))
-      .toThrow(ProgramError);
-    expect(() => Program.load({ type: 'XDP', instructions: insns, maps: { other: 3 }, name: 'nomap' }))
-      .toThrow(/references map "missing".*maps given: other/);
+    expect(() => Program.load({ type: 'XDP', instructions: insns, maps: { other: 3 }, name: 'nomap' })).toThrow(ProgramError);
+    expect(() => Program.load({ type: 'XDP', instructions: insns, maps: { other: 3 }, name: 'nomap' })).toThrow(
+      /references map "missing".*maps given: other/,
+    );
     expect(() => Program.load({ type: 'XDP', instructions: new Uint8Array(12) })).toThrow(/not a whole number/);
   });
 
@@ -163,7 +170,9 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
     // Root with an empty bounding set has no capabilities after exec, so bpf(2) refuses.
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-unpriv-'));
     const script = join(dir, 'unpriv.ts');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { BpfMap, Program } from ${JSON.stringify(resolve('src/index.ts'))};
       import { ProgramBuilder, R0 } from ${JSON.stringify(resolve('src/asm/index.ts'))};
       const out: Record<string, unknown> = {};
@@ -174,11 +183,19 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
         try { f(); out[what] = 'loaded'; } catch (e) { const x = e as { name: string; code: string; command: string; hint: string }; out[what] = { name: x.name, code: x.code, command: x.command, hint: x.hint }; }
       }
       console.log(JSON.stringify(out));
-    `);
+    `,
+    );
     try {
-      const stdout = execFileSync('setpriv', ['--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', process.execPath, '--import', 'tsx', script], { encoding: 'utf8' });
+      const stdout = execFileSync(
+        'setpriv',
+        ['--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', process.execPath, '--import', 'tsx', script],
+        { encoding: 'utf8' },
+      );
       const out = JSON.parse(stdout.trim().split('\n').pop()!);
-      for (const [what, command] of [['map', 'BPF_MAP_CREATE'], ['prog', 'BPF_PROG_LOAD']]) {
+      for (const [what, command] of [
+        ['map', 'BPF_MAP_CREATE'],
+        ['prog', 'BPF_PROG_LOAD'],
+      ]) {
         expect(out[what]).toMatchObject({ name: 'SyscallError', code: 'EPERM', command });
         // Root with no capabilities: the hint names CAP_BPF (and, for XDP, CAP_NET_ADMIN) as missing.
         expect(out[what].hint).toMatch(what === 'map' ? /^CAP_BPF is missing/ : /^CAP_BPF and CAP_NET_ADMIN are missing/);
@@ -189,11 +206,19 @@ describe.runIf(need(isRoot, 'program tests need root'))('programs on the real ke
   });
 });
 
-interface SignalledCalls { ok: number; failed: number; errors: string[]; signals: number; resets: number }
+interface SignalledCalls {
+  ok: number;
+  failed: number;
+  errors: string[];
+  signals: number;
+  resets: number;
+}
 
 /** Runs test/fixtures/load-under-signals.ts with `args`, sending it SIGUSR2 every 5 ms until it reports. */
 async function callsUnderSignals(args: string[]): Promise<SignalledCalls> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/load-under-signals.ts', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/load-under-signals.ts', ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const finished = new Promise<void>((resolve) => {
@@ -245,8 +270,9 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loading and test ru
     const r = await callsUnderSignals(['1', 'long-testrun']);
     expect(r.ok).toBe(0);
     expect(r.failed).toBe(1);
-    expect(r.errors[0]).toMatch(/^program "[^"]*": test run failed: BPF_PROG_TEST_RUN failed: EINTR \(4\).*20000000 repetitions were interrupted by signals 10 times in a row; hint: run fewer repetitions/);
+    expect(r.errors[0]).toMatch(
+      /^program "[^"]*": test run failed: BPF_PROG_TEST_RUN failed: EINTR \(4\).*20000000 repetitions were interrupted by signals 10 times in a row; hint: run fewer repetitions/,
+    );
     expect(r.resets).toBe(9);
   });
 });
-

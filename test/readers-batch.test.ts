@@ -106,7 +106,8 @@ function pollRing(reader: RingBufferReader, api: Api, max = Infinity): { seqs: n
   return { seqs, n };
 }
 
-const range = (from: number, to: number, step = 1): number[] => Array.from({ length: Math.ceil((to - from) / step) }, (_, i) => from + i * step);
+const range = (from: number, to: number, step = 1): number[] =>
+  Array.from({ length: Math.ceil((to - from) / step) }, (_, i) => from + i * step);
 
 describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader: poll, pollRaw, pollBatch', () => {
   it('deliver the same ordered records across many wraps, discarded ones skipped', () => {
@@ -139,10 +140,12 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader: poll
     prog.testRun({ data: packet, repeat: 300 });
     const sizes: number[] = [];
     const seqs: number[] = [];
-    expect(reader.pollBatch((b) => {
-      sizes.push(b.count);
-      for (let i = 0; i < b.count; i++) seqs.push(check(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
-    })).toBe(300);
+    expect(
+      reader.pollBatch((b) => {
+        sizes.push(b.count);
+        for (let i = 0; i < b.count; i++) seqs.push(check(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
+      }),
+    ).toBe(300);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
     expect(seqs).toEqual(range(0, 300));
     expect(() => new RingBufferReader(ring, { batchSize: 0 })).toThrow(/batchSize/);
@@ -197,21 +200,27 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader: poll
     prog.testRun({ data: packet, repeat: 30 });
     const boom = new Error('boom');
     let seen: number[] = [];
-    expect(() => reader.poll((r) => {
-      seen.push(check(r));
-      if (seen.length === 4) throw boom;
-    })).toThrow(boom);
-    expect(() => reader.pollRaw((ring, offset, length) => {
-      seen.push(check(ring.subarray(offset, offset + length)));
-      if (seen.length === 9) throw boom;
-    })).toThrow(boom);
+    expect(() =>
+      reader.poll((r) => {
+        seen.push(check(r));
+        if (seen.length === 4) throw boom;
+      }),
+    ).toThrow(boom);
+    expect(() =>
+      reader.pollRaw((ring, offset, length) => {
+        seen.push(check(ring.subarray(offset, offset + length)));
+        if (seen.length === 9) throw boom;
+      }),
+    ).toThrow(boom);
     expect(seen).toEqual(range(0, 9));
     // A batch is consumed whole when its callback throws.
     seen = [];
-    expect(() => reader.pollBatch((b) => {
-      seen.push(b.count);
-      throw boom;
-    }, 5)).toThrow(boom);
+    expect(() =>
+      reader.pollBatch((b) => {
+        seen.push(b.count);
+        throw boom;
+      }, 5),
+    ).toThrow(boom);
     expect(seen).toEqual([5]);
     expect(pollRing(reader, 'pollBatch').seqs).toEqual(range(14, 30));
   });
@@ -319,18 +328,24 @@ describe.runIf(need(isRoot, 'reader tests need root'))('perf event array reader:
       seen.push(...r.seqs);
     }
     const boom = new Error('boom');
-    expect(() => reader.pollRaw((_cpu, data, offset, length) => {
-      seen.push(check(data.subarray(offset, offset + length)));
-      if (seen.length === 30) throw boom;
-    })).toThrow(boom);
-    expect(() => reader.poll((_cpu, s) => {
-      seen.push(check(s));
-      if (seen.length === 35) throw boom;
-    })).toThrow(boom);
-    expect(() => reader.pollBatch((b) => {
-      for (let i = 0; i < b.count; i++) seen.push(check(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
-      throw boom;
-    }, 5)).toThrow(boom);
+    expect(() =>
+      reader.pollRaw((_cpu, data, offset, length) => {
+        seen.push(check(data.subarray(offset, offset + length)));
+        if (seen.length === 30) throw boom;
+      }),
+    ).toThrow(boom);
+    expect(() =>
+      reader.poll((_cpu, s) => {
+        seen.push(check(s));
+        if (seen.length === 35) throw boom;
+      }),
+    ).toThrow(boom);
+    expect(() =>
+      reader.pollBatch((b) => {
+        for (let i = 0; i < b.count; i++) seen.push(check(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
+        throw boom;
+      }, 5),
+    ).toThrow(boom);
     expect(seen).toEqual(range(0, 40));
     let calls = 0;
     expect(reader.pollRaw(() => void (++calls === 2 && reader.close()))).toBe(2);

@@ -22,8 +22,17 @@ function emitter(counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer>): 
     .stx(Size.DW, R10, -24, R7)
     .mov64Imm(R1, 0xfeedface & 0x7fffffff)
     .stx(Size.DW, R10, -16, R1)
-    .mov64Reg(R1, R6).ldMapFd(R2, 'out').mov32Imm(R3, -1).mov64Reg(R4, R10).add64Imm(R4, -24).mov64Imm(R5, 16).call('perf_event_output')
-    .label('out').mov64Imm(R0, 0).exit().build();
+    .mov64Reg(R1, R6)
+    .ldMapFd(R2, 'out')
+    .mov32Imm(R3, -1)
+    .mov64Reg(R4, R10)
+    .add64Imm(R4, -24)
+    .mov64Imm(R5, 16)
+    .call('perf_event_output')
+    .label('out')
+    .mov64Imm(R0, 0)
+    .exit()
+    .build();
   return Program.load({ type: 'RAW_TRACEPOINT', instructions: insns, maps: { counter, out }, name: 'emit_perf' });
 }
 
@@ -68,7 +77,11 @@ describe.runIf(need(isRoot, 'perf reader tests need root'))('perf event array re
     // pollBatch and pollRaw read the same way.
     runOn(prog, cpu, 3);
     const batched: number[] = [];
-    expect(reader.pollBatch((b) => { for (let i = 0; i < b.count; i++) batched.push(b.words[b.offsets[i] >>> 2]); })).toBe(3);
+    expect(
+      reader.pollBatch((b) => {
+        for (let i = 0; i < b.count; i++) batched.push(b.words[b.offsets[i] >>> 2]);
+      }),
+    ).toBe(3);
     expect(batched).toEqual([1012, 1011, 1010]);
     runOn(prog, cpu, 2);
     const raw: number[] = [];
@@ -99,7 +112,7 @@ describe.runIf(need(isRoot, 'perf reader tests need root'))('perf event array re
     expect(back.lost).toBe(0);
   });
 
-  it('watermarks per CPU: no wake-up below a CPU\'s watermark, one above it; a CPU without one wakes per sample', async () => {
+  it("watermarks per CPU: no wake-up below a CPU's watermark, one above it; a CPU without one wakes per sample", async () => {
     const cpus = onlineCpus();
     if (!need(cpus.length >= 2, 'per-CPU watermarks need two online CPUs')) return;
     const [withMark, perSample] = cpus;
@@ -107,7 +120,15 @@ describe.runIf(need(isRoot, 'perf reader tests need root'))('perf event array re
     const events = eventsMap();
     const prog = track(emitter(counter, events));
     const asked: number[] = [];
-    const reader = track(new PerfEventArrayReader(events, { pagesPerCpu: 2, watermarkBytes: (cpu) => { asked.push(cpu); return cpu === withMark ? 2048 : undefined; } }));
+    const reader = track(
+      new PerfEventArrayReader(events, {
+        pagesPerCpu: 2,
+        watermarkBytes: (cpu) => {
+          asked.push(cpu);
+          return cpu === withMark ? 2048 : undefined;
+        },
+      }),
+    );
     expect([...new Set(asked)].sort()).toEqual(cpus);
     runOn(prog, withMark, 10); // 320 bytes: below the watermark
     expect(await reader.wait(200)).toBe(false);
@@ -122,8 +143,12 @@ describe.runIf(need(isRoot, 'perf reader tests need root'))('perf event array re
 
   it('refuses a watermark that is not below the ring size, and bad wakeupEvents', () => {
     const events = eventsMap();
-    expect(() => new PerfEventArrayReader(events, { pagesPerCpu: 1, watermarkBytes: 4096 })).toThrow(expect.objectContaining({ code: 'ERR_READER_OPTION' }));
-    expect(() => new PerfEventArrayReader(events, { watermarkBytes: (cpu) => (cpu === onlineCpus()[0] ? 0 : 64) })).toThrow(/watermarkBytes for CPU/);
+    expect(() => new PerfEventArrayReader(events, { pagesPerCpu: 1, watermarkBytes: 4096 })).toThrow(
+      expect.objectContaining({ code: 'ERR_READER_OPTION' }),
+    );
+    expect(() => new PerfEventArrayReader(events, { watermarkBytes: (cpu) => (cpu === onlineCpus()[0] ? 0 : 64) })).toThrow(
+      /watermarkBytes for CPU/,
+    );
     expect(() => new PerfEventArrayReader(events, { wakeupEvents: 0 })).toThrow(expect.objectContaining({ code: 'ERR_READER_OPTION' }));
     // Nothing was claimed or left open by the refused readers.
     new PerfEventArrayReader(events).close();

@@ -21,7 +21,10 @@ class FakeRingBuffer {
   /** producer_pos as the fake producer keeps it (u64). */
   pos: bigint;
 
-  constructor(readonly size: number, start = 0n) {
+  constructor(
+    readonly size: number,
+    start = 0n,
+  ) {
     this.data = Buffer.alloc(2 * size);
     this.pos = start;
     this.consumer.writeBigUInt64LE(start, 0);
@@ -79,7 +82,8 @@ describe('ring buffer access (no kernel)', () => {
     for (const b of sent) fake.add(b);
     const batched: Buffer[] = [];
     ring.pollBatch((batch: RecordBatch) => {
-      for (let i = 0; i < batch.count; i++) batched.push(Buffer.from(batch.data.subarray(batch.offsets[i], batch.offsets[i] + batch.lengths[i])));
+      for (let i = 0; i < batch.count; i++)
+        batched.push(Buffer.from(batch.data.subarray(batch.offsets[i], batch.offsets[i] + batch.lengths[i])));
     }, Infinity);
     expect(batched).toEqual(sent);
     expect(fake.consumerPos).toBe(fake.pos);
@@ -97,7 +101,11 @@ describe('ring buffer access (no kernel)', () => {
     expect(got).toEqual([1]);
     // Released up to the busy record: the discarded one is consumed too.
     expect(fake.consumerPos).toBe(busy);
-    expect(ring.pollBatch(() => { throw new Error('no batch while the head is busy'); }, Infinity)).toBe(0);
+    expect(
+      ring.pollBatch(() => {
+        throw new Error('no batch while the head is busy');
+      }, Infinity),
+    ).toBe(0);
     fake.commit(busy);
     expect(ring.pollRaw((data, offset) => got.push(data[offset]), Infinity)).toBe(2);
     expect(got).toEqual([1, 3, 4]);
@@ -112,7 +120,11 @@ describe('ring buffer access (no kernel)', () => {
     expect(ring.pollBatch((b) => counts.push(b.count), 7)).toBe(7);
     expect(counts).toEqual([3, 3, 1]);
     expect(fake.consumerPos).toBe(7n * 16n);
-    expect(() => ring.pollBatch(() => { throw new Error('boom'); }, Infinity)).toThrow('boom');
+    expect(() =>
+      ring.pollBatch(() => {
+        throw new Error('boom');
+      }, Infinity),
+    ).toThrow('boom');
     expect(fake.consumerPos).toBe(10n * 16n); // the batch it was given (the last 3) is consumed
   });
 
@@ -134,7 +146,12 @@ describe('ring buffer access (no kernel)', () => {
     const ring = new RingBufferRing(fake, 16, closed);
     for (let i = 0; i < 5; i++) fake.add(body(8, i));
     let n = 0;
-    expect(ring.poll(() => { n++; closed[0] = 1; }, Infinity)).toBe(1);
+    expect(
+      ring.poll(() => {
+        n++;
+        closed[0] = 1;
+      }, Infinity),
+    ).toBe(1);
     expect(n).toBe(1);
   });
 });
@@ -148,7 +165,10 @@ class FakePerfRing {
   readonly data: Buffer;
   head: bigint;
 
-  constructor(readonly size: number, start = 0n) {
+  constructor(
+    readonly size: number,
+    start = 0n,
+  ) {
     this.data = Buffer.alloc(size);
     this.head = start;
     this.control.writeBigUInt64LE(start, 1024);
@@ -200,7 +220,12 @@ class FakePerfRing {
 }
 
 function perfShared(batchSize = 64): PerfRingShared {
-  return { batch: new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1), closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch() };
+  return {
+    batch: new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1),
+    closed: new Uint8Array(1),
+    lost: new LostCounter(),
+    scratch: new WrapScratch(),
+  };
 }
 
 /** What raw sample i of the tests holds: 4 bytes of i, then i repeated. */
@@ -222,17 +247,24 @@ describe('perf ring access (no kernel)', () => {
     const raws = [rawSample(1, 16), rawSample(2, 20), rawSample(3, 100), rawSample(4, 16)];
     for (const r of raws) fake.add(FakePerfRing.sampleRecord(r));
     const viaPoll: Buffer[] = [];
-    expect(ring.poll((cpu, s) => { expect(cpu).toBe(3); viaPoll.push(Buffer.from(s)); }, 100)).toBe(4);
+    expect(
+      ring.poll((cpu, s) => {
+        expect(cpu).toBe(3);
+        viaPoll.push(Buffer.from(s));
+      }, 100),
+    ).toBe(4);
     expect(viaPoll).toEqual(raws.map(padded));
     expect(fake.tail).toBe(fake.head);
 
     for (const r of raws) fake.add(FakePerfRing.sampleRecord(r));
     const viaBatch: Buffer[] = [];
     let copies = 0;
-    expect(ring.pollBatch((b) => {
-      if (b.data !== fake.data) copies++;
-      for (let i = 0; i < b.count; i++) viaBatch.push(Buffer.from(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
-    }, 100)).toBe(4);
+    expect(
+      ring.pollBatch((b) => {
+        if (b.data !== fake.data) copies++;
+        for (let i = 0; i < b.count; i++) viaBatch.push(Buffer.from(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
+      }, 100),
+    ).toBe(4);
     expect(viaBatch).toEqual(raws.map(padded));
     expect(copies).toBe(1); // exactly one sample's body wraps the end
     expect(fake.tail).toBe(fake.head);
@@ -252,11 +284,17 @@ describe('perf ring access (no kernel)', () => {
     for (const r of raws) fake.add(FakePerfRing.sampleRecord(r));
     const batches: { count: number; copy: boolean }[] = [];
     const got: Buffer[] = [];
-    expect(ring.pollBatch((b) => {
-      batches.push({ count: b.count, copy: b.data !== fake.data });
-      for (let i = 0; i < b.count; i++) got.push(Buffer.from(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
-    }, 100)).toBe(40);
-    expect(batches).toEqual([{ count: 36, copy: false }, { count: 1, copy: true }, { count: 3, copy: false }]);
+    expect(
+      ring.pollBatch((b) => {
+        batches.push({ count: b.count, copy: b.data !== fake.data });
+        for (let i = 0; i < b.count; i++) got.push(Buffer.from(b.data.subarray(b.offsets[i], b.offsets[i] + b.lengths[i])));
+      }, 100),
+    ).toBe(40);
+    expect(batches).toEqual([
+      { count: 36, copy: false },
+      { count: 1, copy: true },
+      { count: 3, copy: false },
+    ]);
     expect(got).toEqual(raws);
     expect(fake.tail).toBe(fake.head);
   });
@@ -271,7 +309,11 @@ describe('perf ring access (no kernel)', () => {
     fake.add(FakePerfRing.lostRecord(2 ** 32 + 3)); // a count wider than 32 bits
     fake.add(FakePerfRing.sampleRecord(rawSample(3, 16)));
     const got: number[] = [];
-    expect(ring.pollBatch((b) => { for (let i = 0; i < b.count; i++) got.push(b.words[b.offsets[i] >>> 2]); }, 100)).toBe(3);
+    expect(
+      ring.pollBatch((b) => {
+        for (let i = 0; i < b.count; i++) got.push(b.words[b.offsets[i] >>> 2]);
+      }, 100),
+    ).toBe(3);
     expect(got).toEqual([1, 2, 3]);
     expect(shared.lost.total).toBe(5 + 2 ** 32 + 3);
     expect(shared.lost.byCpu.get(1)).toBe(5 + 2 ** 32 + 3);
@@ -369,7 +411,9 @@ describe('one consumer per map', () => {
     const map = { fd: 1000, type: 27, maxEntries: 4096, name: 'm', info: () => ({ id: 987654 }) };
     const id = claimMap(map, 'ring buffer', 'why');
     try {
-      expect(() => claimMap(map, 'ring buffer', 'a ring has one consumer position')).toThrow(expect.objectContaining({ code: 'ERR_READER_BUSY' }));
+      expect(() => claimMap(map, 'ring buffer', 'a ring has one consumer position')).toThrow(
+        expect.objectContaining({ code: 'ERR_READER_BUSY' }),
+      );
     } finally {
       releaseMap(id);
     }

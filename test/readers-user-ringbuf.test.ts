@@ -14,7 +14,15 @@ import { track } from './support/track.js';
 const OBJECT = 'bpf/user_ringbuf.o';
 const packet = Buffer.alloc(64);
 
-interface Totals { records: bigint; sum: bigint; shortReads: bigint; sizeMismatches: bigint; runs: bigint; lastRet: bigint; drained: bigint }
+interface Totals {
+  records: bigint;
+  sum: bigint;
+  shortReads: bigint;
+  sizeMismatches: bigint;
+  runs: bigint;
+  lastRet: bigint;
+  drained: bigint;
+}
 
 function setup() {
   const coll = track(loadCollection(OBJECT));
@@ -25,8 +33,13 @@ function setup() {
     const b = Buffer.alloc(56);
     expect(mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, totals.fd, Buffer.alloc(4), null, b, 0)).toBe(0);
     return {
-      records: b.readBigUInt64LE(0), sum: b.readBigUInt64LE(8), shortReads: b.readBigUInt64LE(16), sizeMismatches: b.readBigUInt64LE(24),
-      runs: b.readBigUInt64LE(32), lastRet: b.readBigInt64LE(40), drained: b.readBigInt64LE(48),
+      records: b.readBigUInt64LE(0),
+      sum: b.readBigUInt64LE(8),
+      shortReads: b.readBigUInt64LE(16),
+      sizeMismatches: b.readBigUInt64LE(24),
+      runs: b.readBigUInt64LE(32),
+      lastRet: b.readBigInt64LE(40),
+      drained: b.readBigInt64LE(48),
     };
   };
   return { ring, drain, read };

@@ -10,12 +10,16 @@ import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
 import { counterMap, sequencePrologue } from './support/sequence.js';
 
-
 /**
  * An XDP program that emits one 16-byte record per run: {sequence number, 0xfeedface}. The
  * sequence comes from an atomic fetch-add on a counter map, so records can be checked in order.
  */
-function emitter(kind: 'ring' | 'perf', counter: BpfMap<number, bigint>, out: BpfMap<Buffer, Buffer>, type: 'XDP' | 'RAW_TRACEPOINT' = 'XDP'): Program {
+function emitter(
+  kind: 'ring' | 'perf',
+  counter: BpfMap<number, bigint>,
+  out: BpfMap<Buffer, Buffer>,
+  type: 'XDP' | 'RAW_TRACEPOINT' = 'XDP',
+): Program {
   const b = sequencePrologue(new ProgramBuilder()) // r1 = old counter
     .stx(Size.DW, R10, -24, R1)
     .mov64Imm(R1, 0xfeedface & 0x7fffffff)
@@ -25,7 +29,11 @@ function emitter(kind: 'ring' | 'perf', counter: BpfMap<number, bigint>, out: Bp
   } else {
     b.mov64Reg(R1, R6).ldMapFd(R2, 'out').mov32Imm(R3, -1).mov64Reg(R4, R10).add64Imm(R4, -24).mov64Imm(R5, 16).call('perf_event_output');
   }
-  const insns = b.label('out').mov64Imm(R0, type === 'XDP' ? 2 : 0).exit().build();
+  const insns = b
+    .label('out')
+    .mov64Imm(R0, type === 'XDP' ? 2 : 0)
+    .exit()
+    .build();
   return Program.load({ type, instructions: insns, maps: { counter, out }, name: `emit_${kind}` });
 }
 
@@ -55,10 +63,12 @@ describe.runIf(need(isRoot, 'reader tests need root'))('ring buffer reader', () 
     // pollRaw hands out offsets into the mapped ring instead of views: the same records.
     prog.testRun({ data: packet, repeat: 100 });
     const raw: bigint[] = [];
-    expect(reader.pollRaw((ringData, offset, length) => {
-      expect(length).toBe(16);
-      raw.push(ringData.readBigUInt64LE(offset));
-    })).toBe(100);
+    expect(
+      reader.pollRaw((ringData, offset, length) => {
+        expect(length).toBe(16);
+        raw.push(ringData.readBigUInt64LE(offset));
+      }),
+    ).toBe(100);
     expect(raw).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(4000 + i)));
   });
 

@@ -16,7 +16,13 @@ describe('fuzz regressions', () => {
     }
   });
 
-  const saved = existsSync(ROOT) ? readdirSync(ROOT).flatMap((dir) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.bin')).map((f) => [dir, f] as const)) : [];
+  const saved = existsSync(ROOT)
+    ? readdirSync(ROOT).flatMap((dir) =>
+        readdirSync(join(ROOT, dir))
+          .filter((f) => f.endsWith('.bin'))
+          .map((f) => [dir, f] as const),
+      )
+    : [];
   it.runIf(saved.length > 0).each(saved)('%s/%s ends in a typed error or parses', (dir, file) => {
     const target = all.find((t) => t.name === dir);
     expect(target, `no fuzz target ${dir}`).toBeDefined();

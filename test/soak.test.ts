@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { AttachType, BpfMap, createCpuMap, createDevMap, loadCollection, Program, XskMap } from '../src/index.js';
 import { ProgramBuilder, R0, R1, R2, R3, R4, R10, Size } from '../src/asm/index.js';
 import {
-  attachIter, attachNetfilter, attachNetns, attachSockMap, attachUsdt, attachXdp, iteratorTarget, Link, usdtMaps,
+  attachIter,
+  attachNetfilter,
+  attachNetns,
+  attachSockMap,
+  attachUsdt,
+  attachXdp,
+  iteratorTarget,
+  Link,
+  usdtMaps,
 } from '../src/links/index.js';
 import { RingBufferReader } from '../src/ringbuf.js';
 import { loadXskRedirectProgram, PacketSocket, XdpSocket } from '../src/xsk/index.js';
@@ -37,15 +45,27 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
       // Emits one 8-byte record per run: the run number's low bits from the stack.
       const insns = new ProgramBuilder()
         .st(Size.DW, R10, -8, i)
-        .ldMapFd(R1, 'ring').mov64Reg(R2, R10).add64Imm(R2, -8).mov64Imm(R3, 8).mov64Imm(R4, 0)
+        .ldMapFd(R1, 'ring')
+        .mov64Reg(R2, R10)
+        .add64Imm(R2, -8)
+        .mov64Imm(R3, 8)
+        .mov64Imm(R4, 0)
         .call('ringbuf_output')
-        .mov64Imm(R0, 2).exit().build();
+        .mov64Imm(R0, 2)
+        .exit()
+        .build();
       using prog = Program.load({ type: 'XDP', instructions: insns, maps: { ring }, name: 'soak' });
       using reader = new RingBufferReader(ring);
       prog.testRun({ data: Buffer.alloc(14) });
-      reader.poll((r) => { if (r.readUInt32LE(0) === i) records++; });
+      reader.poll((r) => {
+        if (r.readUInt32LE(0) === i) records++;
+      });
       if (i % 3 === 0) {
-        using raw = Program.load({ type: 'RAW_TRACEPOINT', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'soak_tp' });
+        using raw = Program.load({
+          type: 'RAW_TRACEPOINT',
+          instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+          name: 'soak_tp',
+        });
         using link = Link.rawTracepoint(raw, 'sys_enter');
         expect(link.closed).toBe(false);
       }
@@ -75,14 +95,19 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
     const ns = createTestNetns();
     try {
       const fdsBefore = fdCount();
-      const macB = Buffer.from((JSON.parse(ns.ip('-j', 'link', 'show', 'dev', ns.b)) as { address: string }[])[0].address.split(':').map((h) => parseInt(h, 16)));
+      const macB = Buffer.from(
+        (JSON.parse(ns.ip('-j', 'link', 'show', 'dev', ns.b)) as { address: string }[])[0].address.split(':').map((h) => parseInt(h, 16)),
+      );
       const frame = Buffer.alloc(60);
       macB.copy(frame, 0);
       frame.writeUInt16BE(0x88b5, 12);
-      const count = (type: 'FLOW_DISSECTOR' | 'NETFILTER', verdict: number): Program => Program.load({
-        type, name: type === 'NETFILTER' ? 'soak_nf' : 'soak_fd', expectedAttachType: type === 'NETFILTER' ? AttachType.NETFILTER : AttachType.FLOW_DISSECTOR,
-        instructions: new ProgramBuilder().mov64Imm(R0, verdict).exit().build(),
-      });
+      const count = (type: 'FLOW_DISSECTOR' | 'NETFILTER', verdict: number): Program =>
+        Program.load({
+          type,
+          name: type === 'NETFILTER' ? 'soak_nf' : 'soak_fd',
+          expectedAttachType: type === 'NETFILTER' ? AttachType.NETFILTER : AttachType.FLOW_DISSECTOR,
+          instructions: new ProgramBuilder().mov64Imm(R0, verdict).exit().build(),
+        });
       for (let i = 0; i < 300; i++) {
         if (i % 50 === 0) {
           await new Promise((r) => setImmediate(r));
@@ -103,13 +128,19 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
             devmap.update(0, { ifindex: sock.ifindex });
             cpumap.update(0, { qsize: 64 });
             using sockmap = BpfMap.create({ type: 'SOCKMAP', keySize: 4, valueSize: 4, maxEntries: 1, name: 'soak_sockmap' });
-            using msg = Program.load({ type: 'SK_MSG', name: 'soak_msg', instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build() });
+            using msg = Program.load({
+              type: 'SK_MSG',
+              name: 'soak_msg',
+              instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build(),
+            });
             using l1 = attachSockMap(msg, sockmap, 'sk_msg');
             using nf = count('NETFILTER', 1);
             using l2 = attachNetfilter(nf, { family: 'ipv4', hook: 'input', priority: 10 });
             using fd = count('FLOW_DISSECTOR', 0);
             using l3 = attachNetns(fd, ns.path);
-            void l1; void l2; void l3;
+            void l1;
+            void l2;
+            void l3;
           }
         });
       }
@@ -117,7 +148,8 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
       // No AF_XDP or packet socket is left in the namespace: the kernel's per-namespace count of
       // sockets per protocol (/proc/net/protocols, read inside the namespace) is back to 0.
       const deadline = Date.now() + 10_000;
-      const sockets = (): string => ns.exec('sh', '-c', "awk '$1 == \"XDP\" || $1 == \"PACKET\" { print $1, $3 }' /proc/net/protocols").trim();
+      const sockets = (): string =>
+        ns.exec('sh', '-c', 'awk \'$1 == "XDP" || $1 == "PACKET" { print $1, $3 }\' /proc/net/protocols').trim();
       while (sockets() !== 'PACKET 0\nXDP 0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(sockets()).toBe('PACKET 0\nXDP 0');
       const left = (): string[] => {
@@ -141,13 +173,20 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
     try {
       const maps = usdtMaps(usdt);
       for (let i = 0; i < 300; i++) {
-        using prog = Program.load({ ...iteratorTarget('bpf_map'), instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'soak_iter' });
+        using prog = Program.load({
+          ...iteratorTarget('bpf_map'),
+          instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(),
+          name: 'soak_iter',
+        });
         using link = attachIter(prog);
         expect(link.read().length).toBe(0);
         if (i % 3 === 0) for await (const chunk of link.open()) expect(chunk.length).toBeGreaterThan(0);
         if (i % 3 === 1) for await (const chunk of link.stream()) expect((chunk as Buffer).length).toBeGreaterThan(0);
         // python3.11's probes, limited to this (non-Python) process: attached, never fired.
-        using probe = attachUsdt(usdt.programs.record_args, maps, '/usr/bin/python3.11', 'python', 'function__return', { pid: process.pid, cookie: BigInt(i) });
+        using probe = attachUsdt(usdt.programs.record_args, maps, '/usr/bin/python3.11', 'python', 'function__return', {
+          pid: process.pid,
+          cookie: BigInt(i),
+        });
         expect(probe.sites[0].specId).toBe(0); // the previous cycle's id came back
       }
       expect(maps.ipToSpecId!.nextKey()).toBeUndefined();
@@ -157,7 +196,10 @@ describe.runIf(need(isRoot, 'the soak test needs root'))('soak', () => {
     await new Promise((r) => setImmediate(r));
     expect(fdCount()).toBe(fdsBefore);
     const deadline = Date.now() + 10_000;
-    const extra = (): string[] => bpftoolList('prog').filter((o) => o.name === 'soak_iter' && !heldElsewhere({ prog: bpftoolList('prog'), map: [], link: [] }).prog.has(o.id)).map((o) => `prog ${o.id} ${o.name}`);
+    const extra = (): string[] =>
+      bpftoolList('prog')
+        .filter((o) => o.name === 'soak_iter' && !heldElsewhere({ prog: bpftoolList('prog'), map: [], link: [] }).prog.has(o.id))
+        .map((o) => `prog ${o.id} ${o.name}`);
     while (extra().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(extra()).toEqual([]);
   }, 180_000);

@@ -20,11 +20,20 @@ const SYS_PIDFD_OPEN = 434;
 const O_DIRECTORY = 0o200000;
 
 function cgroup2Root(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
   return line?.split(' ')[1];
 }
 
-interface ShownMap { type: string | number; btf_id?: number; bytes_key: number; bytes_value: number; max_entries: number; flags: number }
+interface ShownMap {
+  type: string | number;
+  btf_id?: number;
+  bytes_key: number;
+  bytes_value: number;
+  max_entries: number;
+  flags: number;
+}
 
 describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need root and bpftool'))('local storage maps', () => {
   it.each([
@@ -33,7 +42,10 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need roo
     ['SK_STORAGE', 'sk_storage'],
     ['CGRP_STORAGE', 'cgrp_storage'],
   ] as const)('%s: created with BTF, one value per object keyed by its fd, as bpftool shows it', (type, shownType) => {
-    need(haveFeature(() => mapType(type)), `${type} maps`);
+    need(
+      haveFeature(() => mapType(type)),
+      `${type} maps`,
+    );
     const map = track(createStorageMap(type, { valueSize: 8, name: `objs_${shownType}`.slice(0, 15) }, { value: u64 }));
     const info = map.info();
     expect(info.btfId).toBeGreaterThan(0);
@@ -48,10 +60,21 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need roo
     let fd: number;
     let release: () => void;
     switch (type) {
-      case 'TASK_STORAGE': fd = syscall3Raw(SYS_PIDFD_OPEN, process.pid, 0, 0); release = () => closeFd(fd); break;
-      case 'INODE_STORAGE': fd = openSync(join(dir, 'f'), 'w'); release = () => closeSync(fd); break;
-      case 'SK_STORAGE': fd = Number(libc.socket(2, 2, 0)); release = () => closeFd(fd); break;
-      default: fd = openPath(cgroupDir!, O_DIRECTORY); release = () => closeFd(fd);
+      case 'TASK_STORAGE':
+        fd = syscall3Raw(SYS_PIDFD_OPEN, process.pid, 0, 0);
+        release = () => closeFd(fd);
+        break;
+      case 'INODE_STORAGE':
+        fd = openSync(join(dir, 'f'), 'w');
+        release = () => closeSync(fd);
+        break;
+      case 'SK_STORAGE':
+        fd = Number(libc.socket(2, 2, 0));
+        release = () => closeFd(fd);
+        break;
+      default:
+        fd = openPath(cgroupDir!, O_DIRECTORY);
+        release = () => closeFd(fd);
     }
     try {
       expect(fd).toBeGreaterThanOrEqual(0);
@@ -86,7 +109,9 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need roo
       .label('out')
       .exit()
       .build();
-    const prog = track(Program.load({ type: 'SYSCALL', name: 'objs_task_rw', instructions: insns, maps: { storage }, flags: 1 << 4 /* BPF_F_SLEEPABLE */ }));
+    const prog = track(
+      Program.load({ type: 'SYSCALL', name: 'objs_task_rw', instructions: insns, maps: { storage }, flags: 1 << 4 /* BPF_F_SLEEPABLE */ }),
+    );
     const pidfd = syscall3Raw(SYS_PIDFD_OPEN, process.pid, 0, 0);
     try {
       expect(prog.testRun().retval).toBe(0); // nothing stored for this task yet
@@ -102,9 +127,20 @@ describe.runIf(need(isRoot && hasCommand('bpftool'), 'storage map tests need roo
     using btf = BtfObject.load([
       { kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false },
       { kind: 'int', id: 2, name: 'long long unsigned int', size: 8, bitOffset: 0, bits: 64, signed: false, char: false, bool: false },
-      { kind: 'struct', id: 3, name: 'task_counters', size: 16, members: [{ name: 'events', type: 2, bitOffset: 0, bitfieldSize: 0 }, { name: 'bytes', type: 2, bitOffset: 64, bitfieldSize: 0 }] },
+      {
+        kind: 'struct',
+        id: 3,
+        name: 'task_counters',
+        size: 16,
+        members: [
+          { name: 'events', type: 2, bitOffset: 0, bitfieldSize: 0 },
+          { name: 'bytes', type: 2, bitOffset: 64, bitfieldSize: 0 },
+        ],
+      },
     ]);
-    const map = track(createStorageMap('TASK_STORAGE', { valueSize: 16, name: 'objs_counters', btf: { fd: btf.fd, keyTypeId: 1, valueTypeId: 3 } }));
+    const map = track(
+      createStorageMap('TASK_STORAGE', { valueSize: 16, name: 'objs_counters', btf: { fd: btf.fd, keyTypeId: 1, valueTypeId: 3 } }),
+    );
     const info = map.info();
     expect(info.btfId).toBe(btf.info().id);
     expect([info.btfKeyTypeId, info.btfValueTypeId]).toEqual([1, 3]);
@@ -134,6 +170,8 @@ describe.runIf(need(isRoot, 'arena tests need root'))('arena maps', () => {
     }
     expect(caught).toBeInstanceOf(NotSupportedError);
     expect(caught).toMatchObject({ feature: 'map_type/arena', minimumKernel: '6.9' });
-    expect((caught as Error).message).toMatch(/creating map "objs_arena" \(EPERM; probe: BPF_MAP_CREATE: EPERM\): map_type\/arena is not supported by this kernel \(it came in Linux 6\.9\)/);
+    expect((caught as Error).message).toMatch(
+      /creating map "objs_arena" \(EPERM; probe: BPF_MAP_CREATE: EPERM\): map_type\/arena is not supported by this kernel \(it came in Linux 6\.9\)/,
+    );
   });
 });

@@ -19,8 +19,10 @@ const dir = new URL('../bpf/', import.meta.url).pathname;
 const OBJ = `${dir}tcp_cc.o`;
 const LINK_OBJ = `${dir}tcp_cc_link.o`;
 const BPF_F_LINK = 1 << 13;
-const canRun = need(isRoot && hasCommand('ip') && hasCommand('ss') && hasCommand('python3') && hasCommand('bpftool'),
-  'struct_ops C tests need root, iproute2 (ip, ss), python3 and bpftool');
+const canRun = need(
+  isRoot && hasCommand('ip') && hasCommand('ss') && hasCommand('python3') && hasCommand('bpftool'),
+  'struct_ops C tests need root, iproute2 (ip, ss), python3 and bpftool',
+);
 
 function available(): string[] {
   return readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
@@ -64,12 +66,18 @@ describe('struct_ops variables in the object (spec, pure)', () => {
     expect(c.structName).toBe('tcp_congestion_ops');
     expect(c.link).toBe(false);
     // llvm-objdump's relocation records of .struct_ops: offset -> function.
-    const relocs = execFileSync('llvm-objdump-19', ['-r', OBJ], { encoding: 'utf8' }).split('RELOCATION RECORDS FOR [.struct_ops]:')[1].split('\n\n')[0];
+    const relocs = execFileSync('llvm-objdump-19', ['-r', OBJ], { encoding: 'utf8' })
+      .split('RELOCATION RECORDS FOR [.struct_ops]:')[1]
+      .split('\n\n')[0];
     const byOffset = new Map([...relocs.matchAll(/^([0-9a-f]{16}) R_BPF_64_ABS64\s+(\S+)$/gm)].map((r) => [parseInt(r[1], 16), r[2]]));
     expect(byOffset.size).toBe(3);
     expect(new Map(c.members.filter((x) => x.program).map((x) => [x.offset, x.program]))).toEqual(byOffset);
     const name = c.members.find((x) => x.name === 'name')!;
-    expect(Buffer.from(c.bytes.subarray(name.offset, name.offset + name.size)).toString('latin1').replace(/\0+$/, '')).toBe('ebpf_reno');
+    expect(
+      Buffer.from(c.bytes.subarray(name.offset, name.offset + name.size))
+        .toString('latin1')
+        .replace(/\0+$/, ''),
+    ).toBe('ebpf_reno');
     const flags = c.members.find((x) => x.name === 'flags')!;
     expect(Buffer.from(c.bytes).readUInt32LE(flags.offset)).toBe(1); // TCP_CONG_NON_RESTRICTED
     for (const p of Object.values(spec.programs)) expect(p.type).toBe(ProgramType.STRUCT_OPS);
@@ -103,7 +111,10 @@ describe.runIf(canRun)('a C congestion control registered from the object', () =
    */
   function transfer(cc: string | undefined): { socket: string; ss: string } {
     ns ??= createTestNetns();
-    const out = ns.exec('python3', '-c', `
+    const out = ns.exec(
+      'python3',
+      '-c',
+      `
 import socket, subprocess, threading, json
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 def drain():
@@ -121,7 +132,8 @@ ss = subprocess.run(["ss", "-tin", "src", "127.0.0.1:%d" % port], capture_output
 name = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\\0").decode()
 s.close(); t.join()
 print(json.dumps({"socket": name, "ss": ss}))
-`);
+`,
+    );
     return JSON.parse(out) as { socket: string; ss: string };
   }
 
@@ -202,7 +214,9 @@ print(json.dumps({"socket": name, "ss": ss}))
     const coll = loadCollection(OBJ, { programs: ['reno_ssthresh'] });
     try {
       for (const p of Object.values(coll.programs)) progIds.push(p.info().id);
-      expect(() => attachStructOps(coll, 'ebpf_reno')).toThrow(/struct_ops ebpf_reno cannot be registered: its programs reno_cong_avoid, reno_undo_cwnd were not loaded/);
+      expect(() => attachStructOps(coll, 'ebpf_reno')).toThrow(
+        /struct_ops ebpf_reno cannot be registered: its programs reno_cong_avoid, reno_undo_cwnd were not loaded/,
+      );
       expect(() => attachStructOps(coll, 'nope')).toThrow(LoaderError);
       expect(() => attachStructOps(coll, 'nope')).toThrow(/no struct_ops variable named nope.*struct_ops variables: none/);
     } finally {

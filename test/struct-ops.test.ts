@@ -44,9 +44,17 @@ describe('struct_ops layout from kernel BTF', () => {
     const data = btf.findMember(wrapper.id, 'data')!.bitOffset / 8;
     expect(l.members.map((m) => m.name)).toEqual(ops.members.map((m) => m.name));
     const ssthresh = l.members.find((m) => m.name === 'ssthresh')!;
-    expect(ssthresh).toMatchObject({ index: ops.members.findIndex((m) => m.name === 'ssthresh'), valueOffset: data + btf.findMember(ops.id, 'ssthresh')!.bitOffset / 8, isFunction: true, size: 8 });
+    expect(ssthresh).toMatchObject({
+      index: ops.members.findIndex((m) => m.name === 'ssthresh'),
+      valueOffset: data + btf.findMember(ops.id, 'ssthresh')!.bitOffset / 8,
+      isFunction: true,
+      size: 8,
+    });
     expect(l.members.find((m) => m.name === 'name')).toMatchObject({ isFunction: false, size: 16 });
-    expect(structOpsProgramTarget('tcp_congestion_ops', 'cong_avoid')).toMatchObject({ attachBtfId: ops.id, expectedAttachType: ops.members.findIndex((m) => m.name === 'cong_avoid') });
+    expect(structOpsProgramTarget('tcp_congestion_ops', 'cong_avoid')).toMatchObject({
+      attachBtfId: ops.id,
+      expectedAttachType: ops.members.findIndex((m) => m.name === 'cong_avoid'),
+    });
     expect(() => structOpsLayout('no_such_ops')).toThrow(/no struct_ops type no_such_ops/);
     expect(() => structOpsProgramTarget('tcp_congestion_ops', 'name')).toThrow(/not a function pointer/);
     expect(() => structOpsProgramTarget('tcp_congestion_ops', 'nope')).toThrow(/has no member nope; it has ssthresh/);
@@ -63,15 +71,35 @@ describe.runIf(canRun)('a congestion control of BPF programs', () => {
     // cong_avoid counts its calls; ssthresh and undo_cwnd keep a window of 10 segments.
     const constant = (v: number) => new ProgramBuilder().mov64Imm(R0, v).exit().build();
     const counter = new ProgramBuilder()
-      .mov64Imm(R1, 0).stx(Size.W, R10, -4, R1)
-      .ldMapFd(R1, 'counts').mov64Reg(R2, R10).add64Imm(R2, -4)
+      .mov64Imm(R1, 0)
+      .stx(Size.W, R10, -4, R1)
+      .ldMapFd(R1, 'counts')
+      .mov64Reg(R2, R10)
+      .add64Imm(R2, -4)
       .call('map_lookup_elem')
       .jeqImm(R0, 0, 'out')
-      .mov64Imm(R1, 1).atomicAdd(Size.DW, R0, 0, R1)
-      .label('out').mov64Imm(R0, 0).exit().build();
-    progs.cong_avoid = Program.load({ ...structOpsProgramTarget('tcp_congestion_ops', 'cong_avoid'), instructions: counter, maps: { counts }, name: 'cc_cong_avoid' });
-    progs.ssthresh = Program.load({ ...structOpsProgramTarget('tcp_congestion_ops', 'ssthresh'), instructions: constant(10), name: 'cc_ssthresh' });
-    progs.undo_cwnd = Program.load({ ...structOpsProgramTarget('tcp_congestion_ops', 'undo_cwnd'), instructions: constant(10), name: 'cc_undo_cwnd' });
+      .mov64Imm(R1, 1)
+      .atomicAdd(Size.DW, R0, 0, R1)
+      .label('out')
+      .mov64Imm(R0, 0)
+      .exit()
+      .build();
+    progs.cong_avoid = Program.load({
+      ...structOpsProgramTarget('tcp_congestion_ops', 'cong_avoid'),
+      instructions: counter,
+      maps: { counts },
+      name: 'cc_cong_avoid',
+    });
+    progs.ssthresh = Program.load({
+      ...structOpsProgramTarget('tcp_congestion_ops', 'ssthresh'),
+      instructions: constant(10),
+      name: 'cc_ssthresh',
+    });
+    progs.undo_cwnd = Program.load({
+      ...structOpsProgramTarget('tcp_congestion_ops', 'undo_cwnd'),
+      instructions: constant(10),
+      name: 'cc_undo_cwnd',
+    });
     ns = createTestNetns();
   });
   afterAll(async () => {
@@ -88,7 +116,11 @@ describe.runIf(canRun)('a congestion control of BPF programs', () => {
 
   /** A TCP connection over loopback in the namespace using congestion control `cc`; returns what the socket reports. */
   function transfer(cc: string): string {
-    return ns.exec('python3', '-c', `
+    return ns
+      .exec(
+        'python3',
+        '-c',
+        `
 import socket, threading
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 def drain():
@@ -102,7 +134,9 @@ s.connect(srv.getsockname())
 s.sendall(b"x" * (8 << 20))
 print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\\0").decode())
 s.close(); t.join()
-`).trim();
+`,
+      )
+      .trim();
   }
 
   it('registers by map update, carries a TCP connection in a namespace, and unregisters on close', () => {
@@ -154,7 +188,13 @@ s.close(); t.join()
       const bytes = map.encode({ programs: { ssthresh: progs.ssthresh }, fields: { name: 'abc' } });
       const l = map.layout;
       expect(bytes.readUInt32LE(l.members.find((m) => m.name === 'ssthresh')!.valueOffset)).toBe(progs.ssthresh.fd);
-      expect(bytes.toString('latin1', l.members.find((m) => m.name === 'name')!.valueOffset, l.members.find((m) => m.name === 'name')!.valueOffset + 4)).toBe('abc\0');
+      expect(
+        bytes.toString(
+          'latin1',
+          l.members.find((m) => m.name === 'name')!.valueOffset,
+          l.members.find((m) => m.name === 'name')!.valueOffset + 4,
+        ),
+      ).toBe('abc\0');
       // A congestion control without its required ssthresh/cong_avoid/undo_cwnd is refused by the kernel.
       expect(() => map.set({ fields: { name: CC } })).toThrow(LinkError);
       expect(map.registered).toBe(false);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  btfLoadRaw, check, closeFd, Epoll, getFdById, getNextId, NativeMemory, NetlinkSocket, SyscallError,
+  btfLoadRaw,
+  check,
+  closeFd,
+  Epoll,
+  getFdById,
+  getNextId,
+  NativeMemory,
+  NetlinkSocket,
+  SyscallError,
   errnoName,
 } from '../src/syscall/index.js';
 import { libc } from '../src/syscall/libc.js';
@@ -24,7 +32,9 @@ describe('errors', () => {
       e = x;
     }
     expect(e).toBeInstanceOf(SyscallError);
-    expect((e as SyscallError).message).toMatch(/^BPF_MAP_CREATE failed: EPERM \(1\) Operation not permitted; hint: (CAP_BPF is missing|this process has CAP_BPF)/);
+    expect((e as SyscallError).message).toMatch(
+      /^BPF_MAP_CREATE failed: EPERM \(1\) Operation not permitted; hint: (CAP_BPF is missing|this process has CAP_BPF)/,
+    );
     expect(new SyscallError('BPF_PROG_LOAD', 28).hint).toMatch(/logSize/);
     expect(new SyscallError('BPF_MAP_UPDATE_ELEM', 7).hint).toMatch(/^the map is full/);
     expect(new SyscallError('BPF_MAP_CREATE', 7).hint).toMatch(/size/);
@@ -117,7 +127,8 @@ describe.runIf(need(isRoot, 'bpf command tests need root'))('bpf commands withou
     using prog = Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, 1).exit().build(), name: 'walk' });
     const want = prog.info().id;
     const ids: number[] = [];
-    for (let id = getNextId(BpfCommand.PROG_GET_NEXT_ID, 0); id !== undefined; id = getNextId(BpfCommand.PROG_GET_NEXT_ID, id)) ids.push(id);
+    for (let id = getNextId(BpfCommand.PROG_GET_NEXT_ID, 0); id !== undefined; id = getNextId(BpfCommand.PROG_GET_NEXT_ID, id))
+      ids.push(id);
     expect(ids).toContain(want);
     const fd = getFdById(BpfCommand.PROG_GET_FD_BY_ID, want);
     closeFd(fd);

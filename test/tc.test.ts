@@ -9,7 +9,14 @@ import { Size } from '../src/asm/size.js';
 import { LinkError } from '../src/links/link.js';
 import { findCause } from '../src/errors/index.js';
 import {
-  attachTcFilter, attachTcx, createClsact, deleteClsact, detachTcFilter, listTcFilters, TcFilterLink, TcxLink,
+  attachTcFilter,
+  attachTcx,
+  createClsact,
+  deleteClsact,
+  detachTcFilter,
+  listTcFilters,
+  TcFilterLink,
+  TcxLink,
 } from '../src/links/tc.js';
 import { BpfMap } from '../src/maps/index.js';
 import { NetlinkError } from '../src/netlink/index.js';
@@ -27,7 +34,8 @@ const TCX_NEXT = -1;
 function counter(name: string, map: BpfMap, verdict = TC_ACT_OK): Program {
   const insns = new ProgramBuilder()
     .st(Size.W, R10, -4, 0)
-    .mov64Reg(R2, R10).add64Imm(R2, -4)
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, -4)
     .ldMapFd(R1, 'counter')
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
@@ -42,15 +50,28 @@ function counter(name: string, map: BpfMap, verdict = TC_ACT_OK): Program {
 
 const count = (map: BpfMap): number => Number(map.lookup(0)!.readBigUInt64LE(0));
 
-interface TcJsonFilter { pref: number; kind: string; options?: { handle: string; bpf_name?: string; 'direct-action'?: boolean; prog?: { id: number } } }
+interface TcJsonFilter {
+  pref: number;
+  kind: string;
+  options?: { handle: string; bpf_name?: string; 'direct-action'?: boolean; prog?: { id: number } };
+}
 
 /** tc's own view of the filters (entries without options are the per-priority classifier heads). */
-function tcFilters(ns: TestNetns, dev: string, direction: 'ingress' | 'egress'): { priority: number; handle: number; name?: string; programId?: number; directAction?: boolean }[] {
+function tcFilters(
+  ns: TestNetns,
+  dev: string,
+  direction: 'ingress' | 'egress',
+): { priority: number; handle: number; name?: string; programId?: number; directAction?: boolean }[] {
   const out = ns.exec('tc', '-j', 'filter', 'show', 'dev', dev, direction).trim();
-  return (JSON.parse(out || '[]') as TcJsonFilter[]).filter((f) => f.options).map((f) => ({
-    priority: f.pref, handle: Number(f.options!.handle), name: f.options!.bpf_name, programId: f.options!.prog?.id,
-    directAction: f.options!['direct-action'],
-  }));
+  return (JSON.parse(out || '[]') as TcJsonFilter[])
+    .filter((f) => f.options)
+    .map((f) => ({
+      priority: f.pref,
+      handle: Number(f.options!.handle),
+      name: f.options!.bpf_name,
+      programId: f.options!.prog?.id,
+      directAction: f.options!['direct-action'],
+    }));
 }
 
 function thrown(fn: () => unknown): Error {
@@ -109,7 +130,7 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
   const idA = (): number => progA.info().id;
   const idB = (): number => progB.info().id;
 
-  it('creates and deletes the clsact qdisc, with the kernel\'s words when it exists or is missing', () => {
+  it("creates and deletes the clsact qdisc, with the kernel's words when it exists or is missing", () => {
     expect(ns.run(() => createClsact(ns.b))).toBe(true);
     expect(ns.exec('tc', '-j', 'qdisc', 'show', 'dev', ns.b)).toMatch(/"kind":"clsact"/);
     const e = thrown(() => ns.run(() => createClsact(ns.b))) as NetlinkError;
@@ -132,7 +153,9 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
     expect(f.programId).toBe(idA());
     const oracle = tcFilters(ns, ns.b, 'ingress');
     expect(oracle).toEqual([{ priority: f.priority, handle: f.handle, name: 'tc_a', programId: idA(), directAction: true }]);
-    expect(ns.run(() => listTcFilters(ns.b, 'ingress'))).toMatchObject([{ priority: f.priority, handle: f.handle, kind: 'bpf', protocol: 3, name: 'tc_a', programId: idA(), directAction: true }]);
+    expect(ns.run(() => listTcFilters(ns.b, 'ingress'))).toMatchObject([
+      { priority: f.priority, handle: f.handle, kind: 'bpf', protocol: 3, name: 'tc_a', programId: idA(), directAction: true },
+    ]);
     const before = count(mapA);
     ns.sendUdp(10);
     expect(count(mapA) - before).toBeGreaterThanOrEqual(10);
@@ -143,7 +166,9 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
 
   it('an egress filter counts what leaves the other end', () => {
     using f = ns.run(() => attachTcFilter(progB, ns.a, 'egress', { priority: 10, handle: 1, name: 'egress_counter' }));
-    expect(tcFilters(ns, ns.a, 'egress')).toEqual([{ priority: 10, handle: 1, name: 'egress_counter', programId: idB(), directAction: true }]);
+    expect(tcFilters(ns, ns.a, 'egress')).toEqual([
+      { priority: 10, handle: 1, name: 'egress_counter', programId: idB(), directAction: true },
+    ]);
     expect(tcFilters(ns, ns.a, 'ingress')).toEqual([]);
     const before = count(mapB);
     ns.sendUdp(6);
@@ -155,7 +180,9 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
     using first = ns.run(() => attachTcFilter(progA, ns.b, 'ingress', { priority: 5, handle: 3 }));
     const e = refusal(() => ns.run(() => attachTcFilter(progB, ns.b, 'ingress', { priority: 5, handle: 3 })));
     expect(e).toMatchObject({ code: 'EEXIST', extack: 'Filter already exists' });
-    expect(e.message).toMatch(/add tc ingress filter on veth-b \(priority 5, handle 3\) running program "tc_b" failed: EEXIST.*pass replace: true/);
+    expect(e.message).toMatch(
+      /add tc ingress filter on veth-b \(priority 5, handle 3\) running program "tc_b" failed: EEXIST.*pass replace: true/,
+    );
     expect(() => ns.run(() => attachTcFilter(progB, ns.b, 'ingress', { replace: true }))).toThrow(/replace needs priority and handle/);
 
     // The link's own replace.
@@ -202,7 +229,11 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
       expect(a).toBeInstanceOf(TcxLink);
       const info = a.info();
       expect(info).toMatchObject({ type: 11, programId: idA() }); // BPF_LINK_TYPE_TCX
-      const listed = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'id', String(info.id)], { encoding: 'utf8' })) as { id: number; type: string | number; prog_id: number };
+      const listed = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'id', String(info.id)], { encoding: 'utf8' })) as {
+        id: number;
+        type: string | number;
+        prog_id: number;
+      };
       expect(listed).toMatchObject({ id: info.id, prog_id: idA() });
       expect(['tcx', 11]).toContain(listed.type);
       let before = count(mapA);
@@ -243,6 +274,8 @@ describe.runIf(need(isRoot && hasCommand('ip') && hasCommand('tc'), 'tc tests ne
     expect(() => ns.run(() => attachTcFilter(xdp, ns.b, 'ingress'))).toThrow(/not SCHED_CLS/);
     // progB is not on the egress hook: the kernel cannot place anything before it.
     const e = thrown(() => ns.run(() => attachTcx(progA, ns.b, 'egress', { before: progB })));
-    expect(e.message).toMatch(/BPF_LINK_CREATE \(attach program "tc_a" to tcx egress of veth-b\) failed: ENOENT.*not attached to veth-b's tcx hook/);
+    expect(e.message).toMatch(
+      /BPF_LINK_CREATE \(attach program "tc_a" to tcx egress of veth-b\) failed: ENOENT.*not attached to veth-b's tcx hook/,
+    );
   });
 });

@@ -63,9 +63,15 @@ describe.runIf(canRun)('BPF tokens', () => {
 
 describe.runIf(canRun && need(hasUnshare(), 'unshare (util-linux) for a user namespace'))('a BPF token in a user namespace', () => {
   it('the namespace gets map create, BTF load and program load through the token, and none of them without it', async () => {
-    const child = spawn('unshare', ['--user', '--mount', '--map-root-user', process.execPath, '--import', 'tsx', join(import.meta.dirname, 'fixtures/token-child.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(
+      'unshare',
+      ['--user', '--mount', '--map-root-user', process.execPath, '--import', 'tsx', join(import.meta.dirname, 'fixtures/token-child.ts')],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     try {
       while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 50));
@@ -73,7 +79,10 @@ describe.runIf(canRun && need(hasUnshare(), 'unshare (util-linux) for a user nam
       expect(fsFd).toBeGreaterThan(0); // bpffs can be opened in a user namespace (6.9+)
       // The privileged side: take the context, delegate everything, create the instance.
       const str = new NativeMemory(4096);
-      const at = (offset: number, text: string): number => { str.buffer.write(`${text}\0`, offset, 'utf8'); return str.address + offset; };
+      const at = (offset: number, text: string): number => {
+        str.buffer.write(`${text}\0`, offset, 'utf8');
+        return str.address + offset;
+      };
       const pidfd = check('pidfd_open', syscall3Raw(434, child.pid!, 0, 0));
       const fd = check('pidfd_getfd', syscall3Raw(438, pidfd, fsFd, 0));
       for (const [i, key] of ['delegate_cmds', 'delegate_maps', 'delegate_progs', 'delegate_attachs'].entries()) {
@@ -85,7 +94,15 @@ describe.runIf(canRun && need(hasUnshare(), 'unshare (util-linux) for a user nam
       child.stdin!.end('mount it\n');
       expect(await exited).toBe(0);
       const result = JSON.parse(out.trim().split('\n').pop()!) as Record<string, string>;
-      expect(result).toEqual({ mapWithout: 'EPERM', btfWithout: 'errno 1', progWithout: 'EPERM', token: 'ok', map: 'ok', btf: 'ok', prog: 'ok' });
+      expect(result).toEqual({
+        mapWithout: 'EPERM',
+        btfWithout: 'errno 1',
+        progWithout: 'EPERM',
+        token: 'ok',
+        map: 'ok',
+        btf: 'ok',
+        prog: 'ok',
+      });
     } finally {
       child.kill('SIGKILL');
     }

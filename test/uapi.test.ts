@@ -11,10 +11,25 @@ import { AttachType, BpfCommand, MapType, ProgramType } from '../src/uapi/bpf.js
 import { hasCommand, need } from './support/env.js';
 
 const HEADER = '/usr/include/linux/bpf.h';
-const canRun = need(hasCommand('cc') && hasCommand('grep') && (() => { try { readFileSync(HEADER); return true; } catch { return false; } })(),
-  'a C compiler and the kernel UAPI headers (Debian linux-libc-dev) are needed for the header checks');
+const canRun = need(
+  hasCommand('cc') &&
+    hasCommand('grep') &&
+    (() => {
+      try {
+        readFileSync(HEADER);
+        return true;
+      } catch {
+        return false;
+      }
+    })(),
+  'a C compiler and the kernel UAPI headers (Debian linux-libc-dev) are needed for the header checks',
+);
 
-interface Probe { label: string; expr: string; expected: number }
+interface Probe {
+  label: string;
+  expr: string;
+  expected: number;
+}
 
 /** Compiles and runs a C program printing each expression; members this older header lacks are dropped and reported. */
 function runProbes(includes: string[], probes: Probe[]): { values: Map<string, number>; missing: string[] } {
@@ -23,8 +38,15 @@ function runProbes(includes: string[], probes: Probe[]): { values: Map<string, n
     let live = probes;
     const missing: string[] = [];
     for (let attempt = 0; attempt < 20; attempt++) {
-      const src = [...includes.map((h) => `#include <${h}>`), '#include <stdio.h>', '#include <stddef.h>', 'int main(void) {',
-        ...live.map((p, i) => `  printf("%d %ld\\n", ${i}, (long)(${p.expr}));`), '  return 0;', '}'].join('\n');
+      const src = [
+        ...includes.map((h) => `#include <${h}>`),
+        '#include <stdio.h>',
+        '#include <stddef.h>',
+        'int main(void) {',
+        ...live.map((p, i) => `  printf("%d %ld\\n", ${i}, (long)(${p.expr}));`),
+        '  return 0;',
+        '}',
+      ].join('\n');
       writeFileSync(join(dir, 'p.c'), src);
       try {
         execFileSync('cc', ['-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'pipe' });
@@ -56,7 +78,9 @@ function runProbes(includes: string[], probes: Probe[]): { values: Map<string, n
 function layoutProbes(l: AttrLayout): Probe[] {
   const [container, prefix] = l.prefix.startsWith('struct ') ? [l.prefix.slice(0, -1), ''] : ['union bpf_attr', l.prefix];
   return Object.entries(l.fields).map(([field, offset]) => ({
-    label: `${container} ${prefix}${field}`, expr: `offsetof(${container}, ${prefix}${field})`, expected: offset,
+    label: `${container} ${prefix}${field}`,
+    expr: `offsetof(${container}, ${prefix}${field})`,
+    expected: offset,
   }));
 }
 
@@ -71,10 +95,13 @@ describe.runIf(canRun)('UAPI layouts against the kernel headers', () => {
   });
 
   it('struct sizes we pass are at least the header sizes of the structs we fill', () => {
-    const sizes = runProbes(['linux/bpf.h'], [
-      { label: 'map_info', expr: 'sizeof(struct bpf_map_info)', expected: 88 },
-      { label: 'prog_info', expr: 'sizeof(struct bpf_prog_info)', expected: 232 },
-    ]).values;
+    const sizes = runProbes(
+      ['linux/bpf.h'],
+      [
+        { label: 'map_info', expr: 'sizeof(struct bpf_map_info)', expected: 88 },
+        { label: 'prog_info', expr: 'sizeof(struct bpf_prog_info)', expected: 232 },
+      ],
+    ).values;
     expect(sizes.get('map_info')).toBeLessThanOrEqual(88);
     expect(sizes.get('prog_info')).toBeLessThanOrEqual(232);
   });

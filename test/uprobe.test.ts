@@ -14,14 +14,15 @@ import { AttachType } from '../src/uapi/bpf.js';
 import { u32, u64 } from '../src/codec/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 
-
 /** counts[cookie] += 1 for every hit; the cookie is 0 unless the attachment sets one. */
 function cookieCounter(counts: BpfMap<number, bigint>, expectedAttachType?: number): Program {
   const insns = new ProgramBuilder()
     .mov64Reg(R6, R1)
     .call('get_attach_cookie')
     .stx(Size.W, R10, -4, R0)
-    .ldMapFd(R1, 'counts').mov64Reg(R2, R10).add64Imm(R2, -4)
+    .ldMapFd(R1, 'counts')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, -4)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
     .mov64Imm(R1, 1)
@@ -87,7 +88,13 @@ async function readyChild(path: string, args: string[]): Promise<{ pid: number; 
     child.once('error', reject);
   });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { pid: child.pid!, go: async () => { child.stdin!.end('go\n'); return exited; } };
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin!.end('go\n');
+      return exited;
+    },
+  };
 }
 
 const canRun = need(isRoot && hasCommand('cc'), 'uprobe tests need root and a C compiler');
@@ -117,7 +124,9 @@ afterAll(() => {
 
 describe.runIf(canRun)('uprobes on real binaries', () => {
   it.each(['c_nopie', 'c_pie'])('a uprobe by symbol on %s fires once per call, only for the chosen pid', async (name) => {
-    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }));
+    const counts = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }),
+    );
     const prog = track(cookieCounter(counts));
     const child = await readyChild(bin[name], ['1000']);
     const other = await readyChild(bin[name], ['300']);
@@ -131,16 +140,23 @@ describe.runIf(canRun)('uprobes on real binaries', () => {
   });
 
   it('a uprobe on a shared library function, found by library name', async () => {
-    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }));
+    const counts = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }),
+    );
     const prog = track(cookieCounter(counts));
-    const child = await readyChild('python3', ['-c', 'import os,sys\nprint("ready", flush=True)\nsys.stdin.readline()\nfor _ in range(777): os.getppid()']);
+    const child = await readyChild('python3', [
+      '-c',
+      'import os,sys\nprint("ready", flush=True)\nsys.stdin.readline()\nfor _ in range(777): os.getppid()',
+    ]);
     track(attachUprobe(prog, 'libc.so.6', { symbol: 'getppid', pid: child.pid, cookie: 5n }));
     await child.go();
     expect(counts.lookup(5)).toBe(777n);
   });
 
   it('uprobe_multi attaches many functions with a cookie each in one link', async () => {
-    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }));
+    const counts = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }),
+    );
     const prog = track(cookieCounter(counts, AttachType.TRACE_UPROBE_MULTI));
     const child = await readyChild(bin.c_pie, ['500']);
     const link = track(attachUprobeMulti(prog, bin.c_pie, { symbols: ['target_fn', 'other_fn'], cookies: [1n, 2n], pid: child.pid }));
@@ -151,7 +167,9 @@ describe.runIf(canRun)('uprobes on real binaries', () => {
   });
 
   it('an unknown symbol names the close ones; a bad target says what is wrong', () => {
-    const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }));
+    const counts = track(
+      BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }),
+    );
     const prog = track(cookieCounter(counts));
     let err: unknown;
     try {
@@ -172,7 +190,9 @@ describe.runIf(canRun)('uprobes on real binaries', () => {
 
   describe.runIf(canGo)('Go binaries', () => {
     it.each(['go_full', 'go_stripped'])('%s: uprobes by symbol on main.work and runtime.casgstatus fire', async (name) => {
-      const counts = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }));
+      const counts = track(
+        BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 8, name: 'counts' }, { key: u32, value: u64 }),
+      );
       const prog = track(cookieCounter(counts));
       const child = await readyChild(bin[name], ['400']);
       track(attachUprobe(prog, bin[name], { symbol: 'main.work', pid: child.pid, cookie: 1n }));

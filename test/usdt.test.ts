@@ -12,7 +12,13 @@ import { loadCollection, loadCollectionSpec, type Collection } from '../src/load
 import { attachUsdt, LinkError, listUsdtProbes, usdtMaps } from '../src/links/index.js';
 import { RingBufferReader } from '../src/readers/index.js';
 import {
-  encodeUsdtSpec, LIBBPF_1_1_USDT_SPEC_LAYOUT, parseUsdtArgs, readUsdtProbes, UsdtError, usdtSpecLayoutFromBtf, X86_64_PT_REGS,
+  encodeUsdtSpec,
+  LIBBPF_1_1_USDT_SPEC_LAYOUT,
+  parseUsdtArgs,
+  readUsdtProbes,
+  UsdtError,
+  usdtSpecLayoutFromBtf,
+  X86_64_PT_REGS,
 } from '../src/usdt/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
@@ -22,7 +28,17 @@ const PYTHON = '/usr/bin/python3.11';
 const OBJECT = join(import.meta.dirname, '../bpf/usdt.o');
 const canCompile = need(hasCommand('cc') && hasCommand('readelf'), 'USDT tests need a C compiler (with systemtap-sdt-dev) and readelf');
 const canRun = need(isRoot, 'attaching USDT probes needs root');
-const hasPython = need((() => { try { readFileSync(PYTHON); return true; } catch { return false; } })(), `${PYTHON} (Debian's python3.11, built with USDT probes)`);
+const hasPython = need(
+  (() => {
+    try {
+      readFileSync(PYTHON);
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
+  `${PYTHON} (Debian's python3.11, built with USDT probes)`,
+);
 
 const LIB_C = `#include <sys/sdt.h>
 void lib_probe(int k) { STAP_PROBE2(ebpftest, lib, k, k * 3); }
@@ -64,7 +80,10 @@ beforeAll(() => {
   bin.pie = join(dir, 'main_pie');
   bin.nopie = join(dir, 'main_nopie');
   execFileSync('cc', ['-O1', '-shared', '-fPIC', '-o', bin.lib, join(dir, 'lib.c')]);
-  for (const [out, flags] of [[bin.pie, ['-pie', '-fPIE']], [bin.nopie, ['-no-pie']]] as const) {
+  for (const [out, flags] of [
+    [bin.pie, ['-pie', '-fPIE']],
+    [bin.nopie, ['-no-pie']],
+  ] as const) {
     execFileSync('cc', ['-O1', ...flags, '-o', out, join(dir, 'main.c'), `-L${dir}`, '-lprobe', `-Wl,-rpath,${dir}`]);
   }
 }, 60_000);
@@ -74,12 +93,22 @@ afterAll(() => {
 });
 
 /** readelf -n's view of the stapsdt notes: the oracle for the note parser. */
-function readelfProbes(path: string): { provider: string; name: string; location: number; base: number; semaphore: number; args: string }[] {
+function readelfProbes(
+  path: string,
+): { provider: string; name: string; location: number; base: number; semaphore: number; args: string }[] {
   const text = execFileSync('readelf', ['-n', '--wide', path], { encoding: 'utf8' });
   const out = [];
-  const re = /Provider: (\S+)\s+Name: (\S+)\s+Location: 0x([0-9a-f]+), Base: 0x([0-9a-f]+), Semaphore: 0x([0-9a-f]+)\s+Arguments: ?([^\n]*)/g;
+  const re =
+    /Provider: (\S+)\s+Name: (\S+)\s+Location: 0x([0-9a-f]+), Base: 0x([0-9a-f]+), Semaphore: 0x([0-9a-f]+)\s+Arguments: ?([^\n]*)/g;
   for (const m of text.matchAll(re)) {
-    out.push({ provider: m[1], name: m[2], location: parseInt(m[3], 16), base: parseInt(m[4], 16), semaphore: parseInt(m[5], 16), args: m[6].trim() });
+    out.push({
+      provider: m[1],
+      name: m[2],
+      location: parseInt(m[3], 16),
+      base: parseInt(m[4], 16),
+      semaphore: parseInt(m[5], 16),
+      args: m[6].trim(),
+    });
   }
   return out;
 }
@@ -105,15 +134,42 @@ describe('USDT argument specs', () => {
     expect(f).toMatchObject({ location: { kind: 'reg', regOffset: 64 } });
     expect(parseUsdtArgs('')).toEqual([]);
     expect(parseUsdtArgs('8@[x0, 16] -4@w1 8@#5 8@[sp]', 'aarch64').map((x) => x.location)).toEqual([
-      { kind: 'deref', reg: 'x0', regOffset: 0, offset: 16n }, { kind: 'reg', reg: 'w1', regOffset: 8 },
-      { kind: 'const', value: 5n }, { kind: 'deref', reg: 'sp', regOffset: 248, offset: 0n },
+      { kind: 'deref', reg: 'x0', regOffset: 0, offset: 16n },
+      { kind: 'reg', reg: 'w1', regOffset: 8 },
+      { kind: 'const', value: 5n },
+      { kind: 'deref', reg: 'sp', regOffset: 248, offset: 0n },
     ]);
   });
 
   it('maps registers to the offsets of struct pt_regs (the C compiler as the oracle)', () => {
     if (!canCompile) return;
-    const fields = ['r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss'];
-    writeFileSync(join(dir, 'regs.c'), `#include <asm/ptrace.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) {\n${fields.map((f) => `  printf("%zu\\n", offsetof(struct pt_regs, ${f}));`).join('\n')}\n  return 0;\n}\n`);
+    const fields = [
+      'r15',
+      'r14',
+      'r13',
+      'r12',
+      'rbp',
+      'rbx',
+      'r11',
+      'r10',
+      'r9',
+      'r8',
+      'rax',
+      'rcx',
+      'rdx',
+      'rsi',
+      'rdi',
+      'orig_rax',
+      'rip',
+      'cs',
+      'eflags',
+      'rsp',
+      'ss',
+    ];
+    writeFileSync(
+      join(dir, 'regs.c'),
+      `#include <asm/ptrace.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) {\n${fields.map((f) => `  printf("%zu\\n", offsetof(struct pt_regs, ${f}));`).join('\n')}\n  return 0;\n}\n`,
+    );
     execFileSync('cc', ['-o', join(dir, 'regs'), join(dir, 'regs.c')]);
     const offsets = execFileSync(join(dir, 'regs'), { encoding: 'utf8' }).trim().split('\n').map(Number);
     expect(Object.values(X86_64_PT_REGS)).toEqual(offsets);
@@ -151,8 +207,15 @@ describe('USDT notes', () => {
     const ours = readUsdtProbes(ElfFile.parse(readFileSync(path)));
     const theirs = readelfProbes(path);
     expect(ours.length).toBeGreaterThan(0);
-    expect(ours.map((p) => ({ provider: p.provider, name: p.name, location: p.address, semaphore: p.semaphore?.address ?? 0, args: p.argsText })))
-      .toEqual(theirs.map(({ base: _base, ...rest }) => rest));
+    expect(
+      ours.map((p) => ({
+        provider: p.provider,
+        name: p.name,
+        location: p.address,
+        semaphore: p.semaphore?.address ?? 0,
+        args: p.argsText,
+      })),
+    ).toEqual(theirs.map(({ base: _base, ...rest }) => rest));
     for (const p of ours) {
       expect(p.argsError).toBeUndefined();
       expect(p.args.length).toBe(p.argsText === '' ? 0 : p.argsText.split(' ').length);
@@ -161,10 +224,16 @@ describe('USDT notes', () => {
     }
   });
 
-  it('lists python3.11\'s eight probes as bpftrace -l does', () => {
+  it("lists python3.11's eight probes as bpftrace -l does", () => {
     if (!hasPython || !need(hasCommand('bpftrace'), 'bpftrace as the oracle')) return;
-    const theirs = execFileSync('bpftrace', ['-l', `usdt:${PYTHON}:*`], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim()).sort();
-    const ours = listUsdtProbes(PYTHON).map((p) => `usdt:${PYTHON}:${p.provider}:${p.name}`).sort();
+    const theirs = execFileSync('bpftrace', ['-l', `usdt:${PYTHON}:*`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.trim())
+      .sort();
+    const ours = listUsdtProbes(PYTHON)
+      .map((p) => `usdt:${PYTHON}:${p.provider}:${p.name}`)
+      .sort();
     expect(ours).toEqual(theirs);
     expect(ours).toHaveLength(8);
   });
@@ -182,11 +251,13 @@ describe('USDT notes', () => {
 });
 
 describe('the usdt.bpf.h spec', () => {
-  it('the layout from the object\'s BTF equals libbpf 1.1\'s, and both equal what the C compiler lays out', () => {
+  it("the layout from the object's BTF equals libbpf 1.1's, and both equal what the C compiler lays out", () => {
     const spec = loadCollectionSpec(readFileSync(OBJECT));
     expect(usdtSpecLayoutFromBtf(spec.btf!)).toMatchObject(LIBBPF_1_1_USDT_SPEC_LAYOUT);
     if (!canCompile) return;
-    writeFileSync(join(dir, 'lay.c'), `#include <linux/bpf.h>
+    writeFileSync(
+      join(dir, 'lay.c'),
+      `#include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -202,13 +273,33 @@ int main(void) {
     BPF_USDT_ARG_REG, BPF_USDT_ARG_REG_DEREF);
   return 0;
 }
-`);
+`,
+    );
     execFileSync('cc', ['-w', '-o', join(dir, 'lay'), join(dir, 'lay.c')]);
-    const [size, args, stride, cookie, cnt, valOff, argType, regOff, signed, shift, max, reg, deref] = execFileSync(join(dir, 'lay'), { encoding: 'utf8' }).trim().split(' ').map(Number);
+    const [size, args, stride, cookie, cnt, valOff, argType, regOff, signed, shift, max, reg, deref] = execFileSync(join(dir, 'lay'), {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split(' ')
+      .map(Number);
     const l = LIBBPF_1_1_USDT_SPEC_LAYOUT;
-    expect([l.size, l.argsOffset, l.argStride, l.cookieOffset, l.argCountOffset, l.maxArgs, l.types.REG, l.types.REG_DEREF])
-      .toEqual([size, args, stride, cookie, cnt, max, reg, deref]);
-    expect([l.arg.valOff, l.arg.argType, l.arg.regOff, l.arg.argSigned, l.arg.argBitshift].map((f) => f.bitOffset / 8)).toEqual([valOff, argType, regOff, signed, shift]);
+    expect([l.size, l.argsOffset, l.argStride, l.cookieOffset, l.argCountOffset, l.maxArgs, l.types.REG, l.types.REG_DEREF]).toEqual([
+      size,
+      args,
+      stride,
+      cookie,
+      cnt,
+      max,
+      reg,
+      deref,
+    ]);
+    expect([l.arg.valOff, l.arg.argType, l.arg.regOff, l.arg.argSigned, l.arg.argBitshift].map((f) => f.bitOffset / 8)).toEqual([
+      valOff,
+      argType,
+      regOff,
+      signed,
+      shift,
+    ]);
   });
 
   it('encodes each argument kind with the bit shift that truncates and sign-extends it', () => {
@@ -221,7 +312,14 @@ int main(void) {
   });
 });
 
-interface ArgsEvent { ip: bigint; cookie: bigint; argCnt: bigint; args: bigint[]; errors: bigint[]; pid: number }
+interface ArgsEvent {
+  ip: bigint;
+  cookie: bigint;
+  argCnt: bigint;
+  args: bigint[];
+  errors: bigint[];
+  pid: number;
+}
 
 function argsEvents(coll: Collection): ArgsEvent[] {
   const out: ArgsEvent[] = [];
@@ -230,9 +328,12 @@ function argsEvents(coll: Collection): ArgsEvent[] {
     reader.poll((r) => {
       const b = Buffer.from(r);
       out.push({
-        ip: b.readBigUInt64LE(0), cookie: b.readBigUInt64LE(8), argCnt: b.readBigInt64LE(16),
+        ip: b.readBigUInt64LE(0),
+        cookie: b.readBigUInt64LE(8),
+        argCnt: b.readBigInt64LE(16),
         args: Array.from({ length: 12 }, (_, i) => b.readBigInt64LE(24 + 8 * i)),
-        errors: Array.from({ length: 12 }, (_, i) => b.readBigInt64LE(120 + 8 * i)), pid: b.readUInt32LE(216),
+        errors: Array.from({ length: 12 }, (_, i) => b.readBigInt64LE(120 + 8 * i)),
+        pid: b.readUInt32LE(216),
       });
     });
   } finally {
@@ -241,7 +342,15 @@ function argsEvents(coll: Collection): ArgsEvent[] {
   return out;
 }
 
-interface CallEvent { cookie: bigint; line: number; pid: number; kind: 'entry' | 'return'; argCnt: number; file: string; function: string }
+interface CallEvent {
+  cookie: bigint;
+  line: number;
+  pid: number;
+  kind: 'entry' | 'return';
+  argCnt: number;
+  file: string;
+  function: string;
+}
 
 function callEvents(coll: Collection): CallEvent[] {
   const out: CallEvent[] = [];
@@ -251,8 +360,13 @@ function callEvents(coll: Collection): CallEvent[] {
     reader.poll((r) => {
       const b = Buffer.from(r);
       out.push({
-        cookie: b.readBigUInt64LE(0), line: b.readInt32LE(8), pid: b.readUInt32LE(12), kind: b.readUInt32LE(16) ? 'return' : 'entry',
-        argCnt: b.readUInt32LE(20), file: str(b, 24), function: str(b, 88),
+        cookie: b.readBigUInt64LE(0),
+        line: b.readInt32LE(8),
+        pid: b.readUInt32LE(12),
+        kind: b.readUInt32LE(16) ? 'return' : 'entry',
+        argCnt: b.readUInt32LE(20),
+        file: str(b, 24),
+        function: str(b, 88),
       });
     });
   } finally {
@@ -261,16 +375,31 @@ function callEvents(coll: Collection): CallEvent[] {
   return out;
 }
 
-async function readyChild(path: string, args: string[]): Promise<{ pid: number; finish(): Promise<{ code: number | null; stdout: string }> }> {
+async function readyChild(
+  path: string,
+  args: string[],
+): Promise<{ pid: number; finish(): Promise<{ code: number | null; stdout: string }> }> {
   const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let stdout = '';
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => { stdout += d.toString(); resolve(); });
+    child.stdout!.once('data', (d: Buffer) => {
+      stdout += d.toString();
+      resolve();
+    });
     child.once('error', reject);
   });
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { pid: child.pid!, finish: async () => { child.stdin!.end('go\n'); const code = await exited; return { code, stdout }; } };
+  return {
+    pid: child.pid!,
+    finish: async () => {
+      child.stdin!.end('go\n');
+      const code = await exited;
+      return { code, stdout };
+    },
+  };
 }
 
 describe.runIf(canRun && canCompile)('USDT probes attached (usdt.bpf.h reads the arguments)', () => {
@@ -282,31 +411,36 @@ describe.runIf(canRun && canCompile)('USDT probes attached (usdt.bpf.h reads the
 
   const EXPECTED = [-5n, 60000n, -123456n, 0x1122334455667788n, -9n, undefined, 200n, 77n];
 
-  it.each(['pie', 'nopie'] as const)('the C probe (%s): eight arguments of every size and kind, the cookie, the semaphore and the ip map', async (which) => {
-    const child = await readyChild(bin[which], ['25']);
-    const maps = usdtMaps(coll);
-    const link = track(attachUsdt(coll.programs.record_args, maps, bin[which], 'ebpftest', 'args', { pid: child.pid, cookie: 0x5eed_cafen }));
-    expect(link.sites).toHaveLength(1);
-    expect(link.target).toContain('ebpftest:args');
-    const { code, stdout } = await child.finish();
-    expect(code).toBe(0);
-    // The program saw its semaphore raised on every iteration: the kernel counted it up through ref_ctr_offset.
-    expect(stdout.trim().split('\n').pop()).toBe('25');
-    const events = argsEvents(coll).filter((e) => e.pid === child.pid);
-    expect(events).toHaveLength(25);
-    events.forEach((e, k) => {
-      expect(e.cookie).toBe(0x5eed_cafen);
-      expect(e.argCnt).toBe(8n);
-      EXPECTED.forEach((v, i) => expect(e.args[i], `argument ${i}`).toBe(v ?? BigInt(k)));
-      expect(e.errors.slice(0, 8)).toEqual(Array(8).fill(0n));
-      expect(e.errors.slice(8)).toEqual(Array(4).fill(-2n)); // -ENOENT past the last argument
-      // usdt.bpf.h's fallback without cookies finds the same spec by this address.
-      const id = maps.ipToSpecId!.lookup(Buffer.from(new BigUint64Array([e.ip]).buffer));
-      expect(id && Buffer.from(id as Uint8Array).readUInt32LE(0)).toBe(link.sites[0].specId);
-    });
-    link.close();
-    expect(maps.ipToSpecId!.lookup(Buffer.from(new BigUint64Array([events[0].ip]).buffer))).toBeUndefined();
-  });
+  it.each(['pie', 'nopie'] as const)(
+    'the C probe (%s): eight arguments of every size and kind, the cookie, the semaphore and the ip map',
+    async (which) => {
+      const child = await readyChild(bin[which], ['25']);
+      const maps = usdtMaps(coll);
+      const link = track(
+        attachUsdt(coll.programs.record_args, maps, bin[which], 'ebpftest', 'args', { pid: child.pid, cookie: 0x5eed_cafen }),
+      );
+      expect(link.sites).toHaveLength(1);
+      expect(link.target).toContain('ebpftest:args');
+      const { code, stdout } = await child.finish();
+      expect(code).toBe(0);
+      // The program saw its semaphore raised on every iteration: the kernel counted it up through ref_ctr_offset.
+      expect(stdout.trim().split('\n').pop()).toBe('25');
+      const events = argsEvents(coll).filter((e) => e.pid === child.pid);
+      expect(events).toHaveLength(25);
+      events.forEach((e, k) => {
+        expect(e.cookie).toBe(0x5eed_cafen);
+        expect(e.argCnt).toBe(8n);
+        EXPECTED.forEach((v, i) => expect(e.args[i], `argument ${i}`).toBe(v ?? BigInt(k)));
+        expect(e.errors.slice(0, 8)).toEqual(Array(8).fill(0n));
+        expect(e.errors.slice(8)).toEqual(Array(4).fill(-2n)); // -ENOENT past the last argument
+        // usdt.bpf.h's fallback without cookies finds the same spec by this address.
+        const id = maps.ipToSpecId!.lookup(Buffer.from(new BigUint64Array([e.ip]).buffer));
+        expect(id && Buffer.from(id as Uint8Array).readUInt32LE(0)).toBe(link.sites[0].specId);
+      });
+      link.close();
+      expect(maps.ipToSpecId!.lookup(Buffer.from(new BigUint64Array([events[0].ip]).buffer))).toBeUndefined();
+    },
+  );
 
   it('without a tracer the semaphore stays 0 and the probe costs nothing', async () => {
     const child = await readyChild(bin.pie, ['10']);
@@ -315,7 +449,7 @@ describe.runIf(canRun && canCompile)('USDT probes attached (usdt.bpf.h reads the
     expect(stdout.trim().split('\n').pop()).toBe('0');
   });
 
-  it('a probe in a shared library, found by the library\'s path, with and without a pid', async () => {
+  it("a probe in a shared library, found by the library's path, with and without a pid", async () => {
     const child = await readyChild(bin.pie, ['7']);
     const maps = usdtMaps(coll);
     const link = track(attachUsdt(coll.programs.record_args, maps, bin.lib, 'ebpftest', 'lib', { pid: child.pid, cookie: 3n }));
@@ -334,11 +468,15 @@ describe.runIf(canRun && canCompile)('USDT probes attached (usdt.bpf.h reads the
 
   it('errors: an unknown probe names the ones there are; a binary without probes; a closed link is harmless to close again', () => {
     const maps = usdtMaps(coll);
-    expect(() => attachUsdt(coll.programs.record_args, maps, bin.pie, 'ebpftest', 'argz')).toThrow(/no USDT probe ebpftest:argz; close names: ebpftest:args/);
+    expect(() => attachUsdt(coll.programs.record_args, maps, bin.pie, 'ebpftest', 'argz')).toThrow(
+      /no USDT probe ebpftest:argz; close names: ebpftest:args/,
+    );
     expect(() => attachUsdt(coll.programs.record_args, maps, '/bin/true', 'x', 'y')).toThrow(/has no USDT probes \(no \.note\.stapsdt/);
     expect(() => attachUsdt(coll.programs.record_args, maps, '/no/such/binary', 'x', 'y')).toThrow(LinkError);
     expect(() => usdtMaps({ maps: {} })).toThrow(/no __bpf_usdt_specs map/);
-    expect(() => attachUsdt(coll.programs.record_args, { specs: coll.maps.stats }, bin.pie, 'ebpftest', 'args')).toThrow(/struct __bpf_usdt_spec is 208 bytes/);
+    expect(() => attachUsdt(coll.programs.record_args, { specs: coll.maps.stats }, bin.pie, 'ebpftest', 'args')).toThrow(
+      /struct __bpf_usdt_spec is 208 bytes/,
+    );
     const link = attachUsdt(coll.programs.record_args, maps, bin.pie, 'ebpftest', 'args', { pid: process.pid });
     link.close();
     link.close();
@@ -349,9 +487,12 @@ describe.runIf(canRun && canCompile)('USDT probes attached (usdt.bpf.h reads the
     const maps = usdtMaps(coll);
     const links = [];
     try {
-      for (let i = 0; i < 256; i++) links.push(attachUsdt(coll.programs.record_args, maps, bin.lib, 'ebpftest', 'lib', { pid: process.pid, cookie: BigInt(i) }));
+      for (let i = 0; i < 256; i++)
+        links.push(attachUsdt(coll.programs.record_args, maps, bin.lib, 'ebpftest', 'lib', { pid: process.pid, cookie: BigInt(i) }));
       expect(new Set(links.map((l) => l.sites[0].specId)).size).toBe(256);
-      expect(() => attachUsdt(coll.programs.record_args, maps, bin.lib, 'ebpftest', 'lib', { pid: process.pid })).toThrow(/all 256 spec ids of map "__bpf_usdt_specs" are in use/);
+      expect(() => attachUsdt(coll.programs.record_args, maps, bin.lib, 'ebpftest', 'lib', { pid: process.pid })).toThrow(
+        /all 256 spec ids of map "__bpf_usdt_specs" are in use/,
+      );
       const freed = links.pop()!;
       const id = freed.sites[0].specId;
       freed.close();
@@ -402,7 +543,8 @@ print(json.dumps({"alpha": [alpha.__code__.co_firstlineno, alpha.__code__.co_fir
       expect(code).toBe(0);
       const lines = JSON.parse(stdout.trim().split('\n').pop()!) as Record<'alpha' | 'beta', [number, number]>;
       const events = callEvents(coll).filter((e) => e.pid === child.pid && e.file === script);
-      const count = (kind: string, fn: string, line: number): number => events.filter((e) => e.kind === kind && e.function === fn && e.line === line).length;
+      const count = (kind: string, fn: string, line: number): number =>
+        events.filter((e) => e.kind === kind && e.function === fn && e.line === line).length;
       expect(count('entry', 'beta', lines.beta[0])).toBe(6);
       expect(count('entry', 'alpha', lines.alpha[0])).toBe(6);
       expect(count('return', 'beta', lines.beta[1])).toBe(6);
@@ -411,7 +553,11 @@ print(json.dumps({"alpha": [alpha.__code__.co_firstlineno, alpha.__code__.co_fir
       expect(events.every((e) => e.cookie === (e.kind === 'entry' ? 11n : 12n) && e.argCnt === 3)).toBe(true);
       // The program counted returns per function and timed the calls whose entry fired.
       // (The map's BTF gives it a codec: values decode to { count, total_ns, timed }.)
-      const s = coll.maps.stats.lookup(Buffer.concat([Buffer.from('alpha'), Buffer.alloc(59)])) as { count: bigint; total_ns: bigint; timed: bigint };
+      const s = coll.maps.stats.lookup(Buffer.concat([Buffer.from('alpha'), Buffer.alloc(59)])) as {
+        count: bigint;
+        total_ns: bigint;
+        timed: bigint;
+      };
       expect(s.count).toBe(10n);
       expect(s.timed).toBe(6n);
       expect(s.total_ns).toBeGreaterThan(0n);
@@ -425,19 +571,40 @@ print(json.dumps({"alpha": [alpha.__code__.co_firstlineno, alpha.__code__.co_fir
     const dirPy = mkdtempSync(join(tmpdir(), 'ebpf-usdt-py-'));
     try {
       const script = join(dirPy, 'same.py');
-      writeFileSync(script, 'import sys, time\ntime.sleep(1.5)\nsys.setprofile(lambda *a: None)\ndef f(n):\n    return n\nfor i in range(3):\n    f(i)\nsorted([3, 1, 2], key=f)\n');
+      writeFileSync(
+        script,
+        'import sys, time\ntime.sleep(1.5)\nsys.setprofile(lambda *a: None)\ndef f(n):\n    return n\nfor i in range(3):\n    f(i)\nsorted([3, 1, 2], key=f)\n',
+      );
       // bpftrace splits -c on spaces without a shell: the runner is a file of its own.
       const runner = join(dirPy, 'runner.py');
       writeFileSync(runner, `import runpy\nrunpy.run_path(${JSON.stringify(script)}, run_name="__main__")\n`);
-      const text = execFileSync('bpftrace', ['-e', `usdt:${PYTHON}:python:function__entry /str(arg0) == "${script}"/ { printf("entry %s %d\\n", str(arg1), arg2); } usdt:${PYTHON}:python:function__return /str(arg0) == "${script}"/ { printf("return %s %d\\n", str(arg1), arg2); }`, '-c', `${PYTHON} ${runner}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
-      const theirs = text.split('\n').filter((l) => /^(entry|return) /.test(l)).sort();
+      const text = execFileSync(
+        'bpftrace',
+        [
+          '-e',
+          `usdt:${PYTHON}:python:function__entry /str(arg0) == "${script}"/ { printf("entry %s %d\\n", str(arg1), arg2); } usdt:${PYTHON}:python:function__return /str(arg0) == "${script}"/ { printf("return %s %d\\n", str(arg1), arg2); }`,
+          '-c',
+          `${PYTHON} ${runner}`,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 },
+      );
+      const theirs = text
+        .split('\n')
+        .filter((l) => /^(entry|return) /.test(l))
+        .sort();
       // Ours, on a run of the same script in a child we attach to before it starts its work.
-      const child = await readyChild(PYTHON, ['-c', `import sys, runpy\nprint("ready", flush=True)\nsys.stdin.readline()\nrunpy.run_path(${JSON.stringify(script)}, run_name="__main__")`]);
+      const child = await readyChild(PYTHON, [
+        '-c',
+        `import sys, runpy\nprint("ready", flush=True)\nsys.stdin.readline()\nrunpy.run_path(${JSON.stringify(script)}, run_name="__main__")`,
+      ]);
       const maps = usdtMaps(coll);
       track(attachUsdt(coll.programs.python_entry, maps, PYTHON, 'python', 'function__entry', { pid: child.pid }));
       track(attachUsdt(coll.programs.python_return, maps, PYTHON, 'python', 'function__return', { pid: child.pid }));
       await child.finish();
-      const ours = callEvents(coll).filter((e) => e.pid === child.pid && e.file === script).map((e) => `${e.kind} ${e.function} ${e.line}`).sort();
+      const ours = callEvents(coll)
+        .filter((e) => e.pid === child.pid && e.file === script)
+        .map((e) => `${e.kind} ${e.function} ${e.line}`)
+        .sort();
       expect(theirs.length).toBeGreaterThan(6);
       expect(ours).toEqual(theirs);
     } finally {
@@ -452,8 +619,14 @@ describe.runIf(canRun && hasPython)('examples/python-calls.ts', () => {
     try {
       const script = join(dirPy, 'fib.py');
       // fib(i) makes 2*F(i+1) - 1 calls; over i < 15, three times: 9531. The script prints its own count.
-      writeFileSync(script, 'calls = 0\ndef fib(n):\n    global calls\n    calls += 1\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\ndef work():\n    return sum(fib(i) for i in range(15))\nfor _ in range(3):\n    work()\nprint(calls)\n');
-      const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/python-calls.ts', '--json', '--', script], { encoding: 'utf8', timeout: 120_000 });
+      writeFileSync(
+        script,
+        'calls = 0\ndef fib(n):\n    global calls\n    calls += 1\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\ndef work():\n    return sum(fib(i) for i in range(15))\nfor _ in range(3):\n    work()\nprint(calls)\n',
+      );
+      const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/python-calls.ts', '--json', '--', script], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       const lines = out.trim().split('\n');
       const own = Number(lines[0]);
       const result = JSON.parse(lines.pop()!) as { functions: { function: string; calls: number; timed: number; totalNs: number }[] };

@@ -34,28 +34,35 @@ int record_tgid(void *ctx) {
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-describe.runIf(need(isRoot && hasCommand('clang'), 'needs root and clang (to compile against the generated header)'))('generated vmlinux.h', () => {
-  it('compiles with clang, and the CO-RE program built on it loads and reads task->tgid', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmlinux-h-'));
-    try {
-      writeFileSync(join(dir, 'vmlinux.h'), formatVmlinuxHeader(kernelBtf()));
-      writeFileSync(join(dir, 'prog.c'), PROGRAM);
-      execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', join(dir, 'prog.c'), '-o', join(dir, 'prog.o')], { stdio: 'pipe' });
-      using c = loadCollection(readFileSync(join(dir, 'prog.o')));
-      const seen = c.maps.seen;
-      using link = Link.rawTracepoint(c.programs.record_tgid, 'sys_enter');
-      const child = spawn('python3', ['-c', 'import os,sys\nprint("ready", flush=True)\nsys.stdin.readline()\nfor _ in range(50): os.getppid()'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((r) => child.stdout!.once('data', () => r()));
-      seen.update(Buffer.from([0, 0, 0, 0]), Buffer.from(new BigUint64Array([BigInt(child.pid!)]).buffer));
-      const exited = new Promise((r) => child.on('exit', r));
-      child.stdin!.end('go\n');
-      await exited;
-      link.close();
-      const hits = seen.lookup(Buffer.from([1, 0, 0, 0])) as bigint | Buffer;
-      const n = typeof hits === 'bigint' ? hits : (hits as Buffer).readBigUInt64LE(0);
-      expect(n).toBeGreaterThanOrEqual(50n);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+describe.runIf(need(isRoot && hasCommand('clang'), 'needs root and clang (to compile against the generated header)'))(
+  'generated vmlinux.h',
+  () => {
+    it('compiles with clang, and the CO-RE program built on it loads and reads task->tgid', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vmlinux-h-'));
+      try {
+        writeFileSync(join(dir, 'vmlinux.h'), formatVmlinuxHeader(kernelBtf()));
+        writeFileSync(join(dir, 'prog.c'), PROGRAM);
+        execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', join(dir, 'prog.c'), '-o', join(dir, 'prog.o')], { stdio: 'pipe' });
+        using c = loadCollection(readFileSync(join(dir, 'prog.o')));
+        const seen = c.maps.seen;
+        using link = Link.rawTracepoint(c.programs.record_tgid, 'sys_enter');
+        const child = spawn(
+          'python3',
+          ['-c', 'import os,sys\nprint("ready", flush=True)\nsys.stdin.readline()\nfor _ in range(50): os.getppid()'],
+          { stdio: ['pipe', 'pipe', 'inherit'] },
+        );
+        await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+        seen.update(Buffer.from([0, 0, 0, 0]), Buffer.from(new BigUint64Array([BigInt(child.pid!)]).buffer));
+        const exited = new Promise((r) => child.on('exit', r));
+        child.stdin!.end('go\n');
+        await exited;
+        link.close();
+        const hits = seen.lookup(Buffer.from([1, 0, 0, 0])) as bigint | Buffer;
+        const n = typeof hits === 'bigint' ? hits : (hits as Buffer).readBigUInt64LE(0);
+        expect(n).toBeGreaterThanOrEqual(50n);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

@@ -17,8 +17,23 @@ const boot = `import('tsx/esm/api').then(({ register }) => { register(); return 
 const EINVAL = 22;
 const ENOENT = 2;
 
-interface Calls { kind: 'done-calls'; mapId: number; first: string; second: string; retval: number; tokens: number[] }
-interface Errnos { kind: 'done-errno'; code: string; errnoRightAfter: number; errnoAfterMain: number; calls: number; wrong: string[]; wrongCount: number }
+interface Calls {
+  kind: 'done-calls';
+  mapId: number;
+  first: string;
+  second: string;
+  retval: number;
+  tokens: number[];
+}
+interface Errnos {
+  kind: 'done-errno';
+  code: string;
+  errnoRightAfter: number;
+  errnoAfterMain: number;
+  calls: number;
+  wrong: string[];
+  wrongCount: number;
+}
 
 function nextMessage<T>(w: Worker): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -83,7 +98,9 @@ describe.runIf(need(isRoot, 'maps and programs need root'))('inside a worker thr
     const m = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 2, name: 'after_worker' }));
     m.update(1, 5n);
     expect(m.lookup(1)?.readBigUInt64LE()).toBe(5n);
-    const p = track(Program.load({ type: 'SOCKET_FILTER', name: 'after_worker', instructions: new ProgramBuilder().mov64Imm(R0, 3).exit().build() }));
+    const p = track(
+      Program.load({ type: 'SOCKET_FILTER', name: 'after_worker', instructions: new ProgramBuilder().mov64Imm(R0, 3).exit().build() }),
+    );
     expect(p.testRun({ data: Buffer.alloc(64) }).retval).toBe(3);
     expect(() => m.update(7, 1n)).toThrow(/E2BIG/);
   });

@@ -12,11 +12,32 @@ function frame(ethertype: number, l3: number[] = []): Buffer {
   Buffer.from(l3).copy(b, 14);
   return b;
 }
-const ipv4 = (proto: number): Buffer => { const h = new Array(20).fill(0); h[0] = 0x45; h[9] = proto; return frame(0x0800, h); };
-const ipv6 = (next: number): Buffer => { const h = new Array(40).fill(0); h[0] = 0x60; h[6] = next; return frame(0x86dd, h); };
+const ipv4 = (proto: number): Buffer => {
+  const h = new Array(20).fill(0);
+  h[0] = 0x45;
+  h[9] = proto;
+  return frame(0x0800, h);
+};
+const ipv6 = (next: number): Buffer => {
+  const h = new Array(40).fill(0);
+  h[0] = 0x60;
+  h[6] = next;
+  return frame(0x86dd, h);
+};
 const PACKETS: Buffer[] = [
-  ipv4(6), ipv4(17), ipv4(1), ipv4(47), ipv6(17), ipv6(58), ipv6(6), ipv6(0),
-  frame(0x0806), frame(0x88cc), Buffer.alloc(14), frame(0x0800).subarray(0, 20), frame(0x86dd).subarray(0, 40),
+  ipv4(6),
+  ipv4(17),
+  ipv4(1),
+  ipv4(47),
+  ipv6(17),
+  ipv6(58),
+  ipv6(6),
+  ipv6(0),
+  frame(0x0806),
+  frame(0x88cc),
+  Buffer.alloc(14),
+  frame(0x0800).subarray(0, 20),
+  frame(0x86dd).subarray(0, 40),
 ];
 
 /** Per slot, the sum over CPUs (values are Buffers, or bigints when the map has BTF). */
@@ -30,7 +51,9 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('XDP counter: assemb
     const c = track(loadCollection('bpf/xdp_counter.o'));
     const counters = track(BpfMap.create({ type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: SLOTS, name: 'counters' }));
     const config = track(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1, name: 'config' }));
-    const asm = track(Program.load({ type: 'XDP', instructions: countingProgram().build(), maps: { counters, config }, name: 'xdp_counter' }));
+    const asm = track(
+      Program.load({ type: 'XDP', instructions: countingProgram().build(), maps: { counters, config }, name: 'xdp_counter' }),
+    );
     const cCounters = c.maps.counters;
     const cConfig = c.maps.config;
     for (const verdict of [2, XDP_DROP, 9]) {

@@ -11,18 +11,41 @@ import { hasCommand, isRoot, need } from './support/env.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const script = join(root, 'examples/xdp-modes.ts');
 
-interface Answer { ok: boolean; code?: string; errno?: number; extack?: string; hint?: string }
-interface Counters { verdicts: Record<string, number>; l3: Record<string, number>; l4: Record<string, number>; seen: number }
+interface Answer {
+  ok: boolean;
+  code?: string;
+  errno?: number;
+  extack?: string;
+  hint?: string;
+}
+interface Counters {
+  verdicts: Record<string, number>;
+  l3: Record<string, number>;
+  l4: Record<string, number>;
+  seen: number;
+}
 interface ModeResult {
-  mode: string; device: string; supported: boolean;
+  mode: string;
+  device: string;
+  supported: boolean;
   kernelReported?: { attached: string; programId?: number };
   ipJson?: string;
   xdpLoader?: { line?: string; mode?: string; programId?: number; error?: string };
   traffic?: { liveFrames: Record<string, number>; udp: number; sent: number };
-  counters?: Counters; detached?: boolean;
+  counters?: Counters;
+  detached?: boolean;
   refused?: { step: string; answer: Answer }[];
 }
-interface AfXdp { mode: string; socketMode: string; frames: number; rounds: number; nsPerPacket: number; nodeNsPerPacket: number; received: number; identical: number }
+interface AfXdp {
+  mode: string;
+  socketMode: string;
+  frames: number;
+  rounds: number;
+  nsPerPacket: number;
+  nodeNsPerPacket: number;
+  received: number;
+  identical: number;
+}
 interface Report {
   machine: { kernel: string };
   afxdp: AfXdp[];
@@ -33,23 +56,43 @@ interface Report {
   rules: { id: string; holds: boolean; inPost: boolean; steps: { answer: Answer; note?: string }[] }[];
   bench: { mode: string; verdict: string; frames: number; rounds: number; nsPerPacket: number; counted: number }[];
   measuredWith: string;
-  table: { mode: string; supportedHere: boolean; packetsSeen: number | null; nsPerPacketDrop: number | null; ipReports: string | null; xdpLoaderReports: string | null; afxdpReceived: number | null }[];
+  table: {
+    mode: string;
+    supportedHere: boolean;
+    packetsSeen: number | null;
+    nsPerPacketDrop: number | null;
+    ipReports: string | null;
+    xdpLoaderReports: string | null;
+    afxdpReceived: number | null;
+  }[];
 }
 
 /** The root namespace's devices as iproute2 sees them, with any XDP program, by name. */
 function rootLinks(): Map<string, string> {
-  const links = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifindex: number; ifname: string; xdp?: unknown }[];
+  const links = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show'], { encoding: 'utf8' })) as {
+    ifindex: number;
+    ifname: string;
+    xdp?: unknown;
+  }[];
   return new Map(links.map((l) => [l.ifname, `${l.ifindex} xdp=${JSON.stringify(l.xdp ?? null)}`]));
 }
 
-const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+const namespaces = (): string[] =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
 
 describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs root and iproute2'))('examples/xdp-modes.ts', () => {
   it('shows generic and native counting real traffic, offload refused, the rules, and leaves nothing behind', () => {
     const linksBefore = rootLinks();
     const nsBefore = namespaces();
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script, '--json', '--repeat', '100000', '--rounds', '3'],
-      { cwd: root, encoding: 'utf8', timeout: 150_000, maxBuffer: 16 << 20 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script, '--json', '--repeat', '100000', '--rounds', '3'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 150_000,
+      maxBuffer: 16 << 20,
+    });
     expect(child.error).toBeUndefined();
     expect(child.stderr).not.toMatch(/^\s+at /m); // no stack trace
     expect(child.status, child.stderr).toBe(0);
@@ -144,8 +187,16 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
       expect(x.nodeNsPerPacket).toBeGreaterThan(0);
     }
     expect(r.afxdpWhere).toMatch(/XSKMAP.*fill ring.*RX ring/);
-    expect(r.table.map((t) => [t.mode, t.supportedHere])).toEqual([['generic', true], ['native', true], ['offload', false]]);
-    expect(r.table.map((t) => [t.ipReports, t.xdpLoaderReports])).toEqual([['generic', 'skb'], ['native', 'native'], [null, null]]);
+    expect(r.table.map((t) => [t.mode, t.supportedHere])).toEqual([
+      ['generic', true],
+      ['native', true],
+      ['offload', false],
+    ]);
+    expect(r.table.map((t) => [t.ipReports, t.xdpLoaderReports])).toEqual([
+      ['generic', 'skb'],
+      ['native', 'native'],
+      [null, null],
+    ]);
     expect(r.table[0].packetsSeen).toBe(mode('generic').counters!.seen);
 
     // Nothing left: the lab namespace is gone, the root namespace's devices are as they were.
@@ -170,11 +221,16 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'the XDP modes example needs roo
     }
   }, 120_000);
 
-  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('removes its namespace on %s (exit status %d)', async (signal, status) => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('removes its namespace on %s (exit status %d)', async (signal, status) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const name = `xdp-modes-${child.pid}`;
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.stdout.resume();
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 20_000;

@@ -22,7 +22,8 @@ const XDP_PASS = 2;
 function counter(name: string, map: BpfMap): Program {
   const insns = new ProgramBuilder()
     .st(Size.W, R10, -4, 0)
-    .mov64Reg(R2, R10).add64Imm(R2, -4)
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, -4)
     .ldMapFd(R1, 'counter')
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
@@ -37,7 +38,11 @@ function counter(name: string, map: BpfMap): Program {
 
 const count = (map: BpfMap): number => Number(map.lookup(0)!.readBigUInt64LE(0));
 
-interface IpXdp { mode: number; prog?: { id: number }; attached?: { mode: number; prog: { id: number } }[] }
+interface IpXdp {
+  mode: number;
+  prog?: { id: number };
+  attached?: { mode: number; prog: { id: number } }[];
+}
 
 /** iproute2's view: mode 1 native (driver), 2 generic (skb), 3 offload, 4 several. */
 function ipXdp(ns: TestNetns, dev: string): IpXdp | undefined {
@@ -47,8 +52,15 @@ function ipXdp(ns: TestNetns, dev: string): IpXdp | undefined {
 function asOracle(s: XdpState): IpXdp | undefined {
   const modes: Record<string, number> = { native: 1, generic: 2, offload: 3, multi: 4 };
   if (s.attached === 'none') return undefined;
-  const attached = ([['native', s.nativeProgramId], ['generic', s.genericProgramId], ['offload', s.offloadProgramId]] as const)
-    .filter(([, id]) => id !== undefined).map(([m, id]) => ({ mode: modes[m], prog: { id: id! } }));
+  const attached = (
+    [
+      ['native', s.nativeProgramId],
+      ['generic', s.genericProgramId],
+      ['offload', s.offloadProgramId],
+    ] as const
+  )
+    .filter(([, id]) => id !== undefined)
+    .map(([m, id]) => ({ mode: modes[m], prog: { id: id! } }));
   return s.attached === 'multi' ? { mode: 4, attached } : { mode: modes[s.attached], prog: { id: s.programId! }, attached };
 }
 
@@ -142,21 +154,25 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     expect(ipXdp(ns, 'lo')).toMatchObject({ mode: 2, prog: { id: idB() } });
   });
 
-  it('refuses native mode on lo with the kernel\'s reason and a hint to use generic', () => {
+  it("refuses native mode on lo with the kernel's reason and a hint to use generic", () => {
     const e = refusal(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'netlink' })));
     expect(e).toBeInstanceOf(NetlinkError);
     expect(e.code).toBe('EOPNOTSUPP');
     expect(e.errno).toBe(95);
     expect(e.extack).toBe('Underlying driver does not support XDP in native mode');
-    expect(e.message).toMatch(/attach XDP program "count_a" to lo \(native, netlink\) failed: .*kernel says: "Underlying driver does not support XDP in native mode"; hint: lo has no driver \(native\) XDP support: use mode 'generic'/);
+    expect(e.message).toMatch(
+      /attach XDP program "count_a" to lo \(native, netlink\) failed: .*kernel says: "Underlying driver does not support XDP in native mode"; hint: lo has no driver \(native\) XDP support: use mode 'generic'/,
+    );
     // bpf(2) carries no ext-ack text: the hint comes from the errno.
     const viaLink = thrown(() => ns.run(() => attachXdp(progA, 'lo', { mode: 'native', via: 'link' })));
     expect(viaLink).toBeInstanceOf(LinkError);
     expect(findCause(viaLink, SyscallError)).toBeInstanceOf(SyscallError);
-    expect(viaLink.message).toMatch(/BPF_LINK_CREATE \(attach XDP program "count_a" to lo \(native, bpf_link\)\) failed: EOPNOTSUPP.*use mode 'generic'/);
+    expect(viaLink.message).toMatch(
+      /BPF_LINK_CREATE \(attach XDP program "count_a" to lo \(native, bpf_link\)\) failed: EOPNOTSUPP.*use mode 'generic'/,
+    );
   });
 
-  it('cannot run native and generic at once: EEXIST with the kernel\'s text', () => {
+  it("cannot run native and generic at once: EEXIST with the kernel's text", () => {
     using generic = ns.run(() => attachXdp(progA, ns.b, { mode: 'generic', via: 'netlink' }));
     const e = refusal(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'native', via: 'netlink' })));
     expect(e).toMatchObject({ code: 'EEXIST', extack: "Native and generic XDP can't be active at the same time" });
@@ -202,7 +218,11 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     using link = ns.run(() => attachXdp(progA, ns.b, { mode: 'native', via: 'link' })) as XdpLink;
     const info = link.info();
     expect(info).toMatchObject({ type: 6, programId: idA() }); // BPF_LINK_TYPE_XDP
-    const oracle = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'id', String(info.id)], { encoding: 'utf8' })) as { type: string; prog_id: number; ifindex?: number };
+    const oracle = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'id', String(info.id)], { encoding: 'utf8' })) as {
+      type: string;
+      prog_id: number;
+      ifindex?: number;
+    };
     expect(oracle).toMatchObject({ type: 'xdp', prog_id: idA() });
     ns.sendUdp(3);
     expect(() => link.update(progB, progB)).toThrow(/BPF_LINK_UPDATE failed: EPERM/);
@@ -214,7 +234,7 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     expect(ns.run(() => queryXdp(ns.b))).toMatchObject({ attached: 'native', programId: idB() });
   });
 
-  it('netlink cannot replace or detach a bpf_link-owned program (EBUSY, with the kernel\'s text)', () => {
+  it("netlink cannot replace or detach a bpf_link-owned program (EBUSY, with the kernel's text)", () => {
     using link = ns.run(() => attachXdp(progA, ns.b, { mode: 'generic', via: 'link' }));
     const e = refusal(() => ns.run(() => attachXdp(progB, ns.b, { mode: 'generic', via: 'netlink' })));
     expect(e).toMatchObject({ code: 'EBUSY', extack: "Can't replace active BPF XDP link" });
@@ -236,7 +256,10 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     map.close();
     // No fd of ours holds the program: the device does.
     expect(ipXdp(ns, ns.b)).toMatchObject({ mode: 2, prog: { id } });
-    expect(JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }))).toMatchObject({ id, name: 'count_tmp' });
+    expect(JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }))).toMatchObject({
+      id,
+      name: 'count_tmp',
+    });
     expect(ns.run(() => detachXdp(ns.b))).toEqual(['generic']);
     expect(ipXdp(ns, ns.b)).toBeUndefined();
     expect(ns.run(() => detachXdp(ns.b))).toEqual([]);
@@ -256,8 +279,13 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
   it('offload on veth: the program cannot be bound to it, and attaching says the device has no XDP offload', () => {
     const ifindex = (JSON.parse(ns.ip('-j', 'link', 'show', 'dev', ns.b)) as { ifindex: number }[])[0].ifindex;
     // An offloaded program must be loaded for the NIC; the kernel refuses to bind one to a veth.
-    expect(() => ns.run(() => Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'offl', ifindex })))
-      .toThrow(/BPF_PROG_LOAD failed: EINVAL.*hint: a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload/);
+    expect(() =>
+      ns.run(() =>
+        Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'offl', ifindex }),
+      ),
+    ).toThrow(
+      /BPF_PROG_LOAD failed: EINVAL.*hint: a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload/,
+    );
     for (const via of ['netlink', 'link'] as const) {
       const e = refusal(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'offload', via })));
       expect(e.code).toBe('EINVAL');
@@ -271,11 +299,12 @@ describe.runIf(need(isRoot && hasCommand('ip'), 'XDP tests need root and iproute
     expect(() => ns.run(() => queryXdp('nosuchdev0'))).toThrow(/no device named "nosuchdev0"/);
     expect(() => ns.run(() => detachXdp(424242))).toThrow(/no device with ifindex 424242/);
     // @ts-expect-error: a mode the type does not allow, as from untyped callers
-    expect(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'driver' }))).toThrow(/bad XDP mode "driver": use 'generic', 'native' or 'offload'/);
+    expect(() => ns.run(() => attachXdp(progA, ns.b, { mode: 'driver' }))).toThrow(
+      /bad XDP mode "driver": use 'generic', 'native' or 'offload'/,
+    );
     // @ts-expect-error: same for detach
     expect(() => detachXdp(ns.b, 'skb')).toThrow(LinkError);
     using sock = Program.load({ type: 'SOCKET_FILTER', instructions: new ProgramBuilder().mov64Imm(R0, 0).exit().build(), name: 'sf' });
     expect(() => ns.run(() => attachXdp(sock, ns.b))).toThrow(/not XDP/);
   });
 });
-

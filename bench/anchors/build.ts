@@ -78,7 +78,9 @@ export function buildAnchors(log: (line: string) => void = () => undefined): Anc
   mkdirSync(work, { recursive: true });
   const build: AnchorBuild = { dir, objects: {}, libbpf: {}, errors: {}, versions, cached: false };
 
-  for (const f of readdirSync(join(HERE, 'bpf')).filter((f) => f.endsWith('.bpf.c')).sort()) {
+  for (const f of readdirSync(join(HERE, 'bpf'))
+    .filter((f) => f.endsWith('.bpf.c'))
+    .sort()) {
     const name = f.replace(/\.bpf\.c$/, '');
     const outFile = join(work, `${name}.bpf.o`);
     log(`clang ${f}`);
@@ -90,7 +92,9 @@ export function buildAnchors(log: (line: string) => void = () => undefined): Anc
   if (!existsSync('/usr/include/bpf/libbpf.h')) {
     build.errors.libbpf = 'libbpf-dev is not installed (apt-get install -y libbpf-dev)';
   } else {
-    for (const f of readdirSync(join(HERE, 'libbpf')).filter((f) => f.endsWith('.c')).sort()) {
+    for (const f of readdirSync(join(HERE, 'libbpf'))
+      .filter((f) => f.endsWith('.c'))
+      .sort()) {
       const name = f.replace(/\.c$/, '');
       log(`cc ${f}`);
       const r = run('cc', ['-O2', '-Wall', '-o', join(work, `libbpf-${name}`), join(HERE, 'libbpf', f), '-lbpf', '-lelf', '-lz']);

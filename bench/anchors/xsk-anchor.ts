@@ -32,9 +32,17 @@ const dpkgVersion = (pkg: string): string => {
 /** Compiles xsk-rx.c unless a build of this source with this toolchain is cached. */
 export function buildXskAnchor(): XskAnchorBuild {
   const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
-  const versions = { cc: cc.status === 0 ? cc.stdout.split('\n')[0] : 'not installed', libxdp: dpkgVersion('libxdp-dev'), libbpf: dpkgVersion('libbpf-dev') };
+  const versions = {
+    cc: cc.status === 0 ? cc.stdout.split('\n')[0] : 'not installed',
+    libxdp: dpkgVersion('libxdp-dev'),
+    libbpf: dpkgVersion('libbpf-dev'),
+  };
   if (versions.cc === 'not installed') return { versions, error: 'no C compiler (cc): apt-get install -y gcc libc6-dev' };
-  if (!existsSync('/usr/include/xdp/xsk.h')) return { versions, error: 'libxdp-dev is not installed (apt-get install -y libxdp-dev): the AF_XDP anchor is built against its xdp/xsk.h' };
+  if (!existsSync('/usr/include/xdp/xsk.h'))
+    return {
+      versions,
+      error: 'libxdp-dev is not installed (apt-get install -y libxdp-dev): the AF_XDP anchor is built against its xdp/xsk.h',
+    };
   if (!existsSync('/usr/include/bpf/bpf.h')) return { versions, error: 'libbpf-dev is not installed (apt-get install -y libbpf-dev)' };
   const key = createHash('sha256').update(JSON.stringify(versions)).update(readFileSync(SOURCE)).digest('hex').slice(0, 16);
   const dir = join(CACHE_ROOT, `xsk-${key}`);
@@ -89,8 +97,12 @@ export class XskAnchor {
   private constructor(child: ChildProcessWithoutNullStreams, timeoutMs: number) {
     this.#child = child;
     this.#timeoutMs = timeoutMs;
-    child.stderr.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
-    child.on('error', (e) => { this.#stderr += `${e.message}\n`; }); // nsenter missing: the answer wait reports it
+    child.stderr.on('data', (d: Buffer) => {
+      this.#stderr += d.toString();
+    });
+    child.on('error', (e) => {
+      this.#stderr += `${e.message}\n`;
+    }); // nsenter missing: the answer wait reports it
     this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
@@ -116,14 +128,22 @@ export class XskAnchor {
   async #answer(prefix: string): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`xsk-rx gave no "${prefix}" line in ${this.#timeoutMs} ms${this.#stderr.trim() ? `: ${this.#stderr.trim()}` : ''}`)), this.#timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`xsk-rx gave no "${prefix}" line in ${this.#timeoutMs} ms${this.#stderr.trim() ? `: ${this.#stderr.trim()}` : ''}`),
+          ),
+        this.#timeoutMs,
+      );
     });
     try {
       const next = await Promise.race([this.#lines.next(), timeout]);
       if (next.done || !next.value.startsWith(prefix)) {
         // Let the exit status and stderr arrive before saying why.
         if (this.#child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-        throw new Error(`xsk-rx ${next.done ? `exited (status ${this.#child.exitCode})` : `said "${next.value}"`} instead of "${prefix} ...": ${this.#stderr.trim() || 'no message'}`);
+        throw new Error(
+          `xsk-rx ${next.done ? `exited (status ${this.#child.exitCode})` : `said "${next.value}"`} instead of "${prefix} ...": ${this.#stderr.trim() || 'no message'}`,
+        );
       }
       return next.value;
     } finally {
@@ -145,7 +165,12 @@ export class XskAnchor {
     const line = await this.#answer('stats');
     await exited;
     const field = (name: string): number => Number(new RegExp(`${name}=(\\d+)`).exec(line)?.[1] ?? NaN);
-    return { wakeups: field('wakeups'), rxDropped: field('rx_dropped'), rxRingFull: field('rx_ring_full'), fillRingEmpty: field('fill_ring_empty') };
+    return {
+      wakeups: field('wakeups'),
+      rxDropped: field('rx_dropped'),
+      rxRingFull: field('rx_ring_full'),
+      fillRingEmpty: field('fill_ring_empty'),
+    };
   }
 
   /** Ends the process without asking (after an error). */

@@ -14,7 +14,14 @@ export function benchAfxdp(): void {
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
   const r = JSON.parse(out.trim().split('\n').pop()!) as { oursPps: number; libxdpPps: number; notes: string; afxdp: { ok: boolean } };
   rows.push({
-    metric: 'AF_XDP receive in Node, 64 B frames', unit: 'pkt/s', better: 'higher', ours: r.oursPps, libbpf: r.libxdpPps,
-    cilium: undefined, target: 1.0, extra: { ok: r.afxdp.ok, text: 'every frame received with the right bytes' }, note: r.notes,
+    metric: 'AF_XDP receive in Node, 64 B frames',
+    unit: 'pkt/s',
+    better: 'higher',
+    ours: r.oursPps,
+    libbpf: r.libxdpPps,
+    cilium: undefined,
+    target: 1.0,
+    extra: { ok: r.afxdp.ok, text: 'every frame received with the right bytes' },
+    note: r.notes,
   });
 }

@@ -31,11 +31,16 @@ export function benchBtf(b: AnchorBuild): void {
   const lb = runAnchor(b.libbpf.btf, [String(P.btfRounds)], b.errors.libbpf);
   const cl = runAnchor(b.cilium, ['btf', String(P.btfRounds)], b.errors.cilium);
   rows.push({
-    metric: `kernel BTF parse + find (${types.toLocaleString('en')} types)`, unit: 'ms', better: 'lower', target: 1.0,
-    ours: Math.min(...ms), libbpf: field(lb, 'bestMs'), cilium: field(cl, 'bestMs'),
-    note: `best of ${P.btfRounds}; loadKernelBtf (one private mapping of the sysfs file) + findType('task_struct', 'struct') / btf__load_vmlinux_btf + btf__find_by_name_kind / btf.LoadSpec + TypeByName; ` +
+    metric: `kernel BTF parse + find (${types.toLocaleString('en')} types)`,
+    unit: 'ms',
+    better: 'lower',
+    target: 1.0,
+    ours: Math.min(...ms),
+    libbpf: field(lb, 'bestMs'),
+    cilium: field(cl, 'bestMs'),
+    note:
+      `best of ${P.btfRounds}; loadKernelBtf (one private mapping of the sysfs file) + findType('task_struct', 'struct') / btf__load_vmlinux_btf + btf__find_by_name_kind / btf.LoadSpec + TypeByName; ` +
       `ours through readFileSync + parseBtf instead: best ${Math.min(...readMs).toFixed(2)} ms; ` +
       `medians ours ${median(ms).toFixed(2)}, libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'} ms`,
   });
 }
-

@@ -46,28 +46,53 @@ export function benchHash(b: AnchorBuild): void {
   const cl = runAnchor(b.cilium, ['hashmap', ...args], b.errors.cilium);
   const common = `HASH, 8-byte key, 24-byte value, 10,000 entries; best round of 2,000 ops, ${P.budgetMs} ms`;
   rows.push({
-    metric: 'hash lookup', unit: 'ns/op', better: 'lower', target: 1.5,
-    ours: ours.lookup, libbpf: field(lb, 'lookupNs'), cilium: field(cl, 'lookupNs'),
+    metric: 'hash lookup',
+    unit: 'ns/op',
+    better: 'lower',
+    target: 1.5,
+    ours: ours.lookup,
+    libbpf: field(lb, 'lookupNs'),
+    cilium: field(cl, 'lookupNs'),
     note: `${common}; BpfMap.lookup (new Buffer per result) / bpf_map_lookup_elem / Map.Lookup([]byte, *[]byte) (allocates too)`,
   });
   rows.push({
-    metric: 'hash lookup, into a reused buffer', unit: 'ns/op', better: 'lower', target: 1.3,
-    ours: ours.lookupInto, libbpf: field(lb, 'lookupNs'), cilium: field(cl, 'lookupUnsafeNs'),
+    metric: 'hash lookup, into a reused buffer',
+    unit: 'ns/op',
+    better: 'lower',
+    target: 1.3,
+    ours: ours.lookupInto,
+    libbpf: field(lb, 'lookupNs'),
+    cilium: field(cl, 'lookupUnsafeNs'),
     note: `${common}; BpfMap.lookupInto(key, out) (allocates nothing) / bpf_map_lookup_elem / Map.Lookup(key, unsafe.Pointer)`,
   });
   rows.push({
-    metric: 'hash update', unit: 'ns/op', better: 'lower', target: 1.5,
-    ours: ours.update, libbpf: field(lb, 'updateNs'), cilium: field(cl, 'updateNs'),
+    metric: 'hash update',
+    unit: 'ns/op',
+    better: 'lower',
+    target: 1.5,
+    ours: ours.update,
+    libbpf: field(lb, 'updateNs'),
+    cilium: field(cl, 'updateNs'),
     note: `${common}; BPF_ANY on existing keys; BpfMap.update on raw Buffers / bpf_map_update_elem / Map.Put([]byte, []byte)`,
   });
   rows.push({
-    metric: 'hash lookup floor: raw bpf(2) in C', unit: 'ns/op', better: 'lower',
-    ours: ours.lookupInto, libbpf: undefined, cilium: undefined, otherAnchor: { name: 'raw syscall', value: field(lb, 'rawLookupNs') },
+    metric: 'hash lookup floor: raw bpf(2) in C',
+    unit: 'ns/op',
+    better: 'lower',
+    ours: ours.lookupInto,
+    libbpf: undefined,
+    cilium: undefined,
+    otherAnchor: { name: 'raw syscall', value: field(lb, 'rawLookupNs') },
     note: `${common}; the physical floor: syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM) in a C loop on an attr filled once (bench/anchors/libbpf/hashmap.c, same run as the libbpf column above); ours: BpfMap.lookupInto`,
   });
   rows.push({
-    metric: 'batch lookup, 10,000 entries', unit: 'ns/entry', better: 'lower', target: 1.0,
-    ours: ours.batch, libbpf: field(lb, 'batchNsPerEntry'), cilium: field(cl, 'batchNsPerEntry'),
+    metric: 'batch lookup, 10,000 entries',
+    unit: 'ns/entry',
+    better: 'lower',
+    target: 1.0,
+    ours: ours.batch,
+    libbpf: field(lb, 'batchNsPerEntry'),
+    cilium: field(cl, 'batchNsPerEntry'),
     note: `one BPF_MAP_LOOKUP_BATCH of 10,000, best of ${P.batchRounds}; lookupBatchRaw (allocates its buffers) / bpf_map_lookup_batch (static buffers) / BatchLookup into []uint64, []struct{A,B,C uint64} (reflection decode)`,
   });
 }

@@ -52,13 +52,23 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   const anchors = `medians libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`;
   const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating; bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included)`;
   rows.push({
-    metric: 'object load, 20 programs + 10 maps', unit: 'ms', better: 'lower', target: 1.0,
-    ours: ours.sync, libbpf: field(lb, 'bestMs'), cilium: field(cl, 'bestMs'),
+    metric: 'object load, 20 programs + 10 maps',
+    unit: 'ms',
+    better: 'lower',
+    target: 1.0,
+    ours: ours.sync,
+    libbpf: field(lb, 'bestMs'),
+    cilium: field(cl, 'bestMs'),
     note: `${common}; ours: loadCollection (sync, one program after another, as the anchors); medians ours ${medianOf('sync')} (async ${medianOf('async')}), ${anchors}`,
   });
   rows.push({
-    metric: 'object load, programs verified concurrently', unit: 'ms', better: 'lower', target: 1.0,
-    ours: ours.async, libbpf: field(lb, 'bestMs'), cilium: field(cl, 'bestMs'),
+    metric: 'object load, programs verified concurrently',
+    unit: 'ms',
+    better: 'lower',
+    target: 1.0,
+    ours: ours.async,
+    libbpf: field(lb, 'bestMs'),
+    cilium: field(cl, 'bestMs'),
     note: `${common}; ours: loadCollectionAsync (programs handed to libuv's pool as laid out, 8 pending at most, verified ${process.env.UV_THREADPOOL_SIZE ?? 4} at once by its threads on ${availableParallelism()} CPUs; the anchors load one after another as above); medians ours ${medianOf('async')} (sync ${medianOf('sync')}), ${anchors}`,
   });
 }

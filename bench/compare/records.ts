@@ -50,8 +50,14 @@ async function oursRecords(objPath: string, kind: 'ring' | 'perf', size: number)
 }
 
 async function consume(
-  kind: 'ring' | 'perf', size: number, ring: BpfMap<unknown, unknown>, events: BpfMap<unknown, unknown>, xdp: Program, tp: Program,
-  setStat: (i: number, v: bigint) => void, getStat: (i: number) => number,
+  kind: 'ring' | 'perf',
+  size: number,
+  ring: BpfMap<unknown, unknown>,
+  events: BpfMap<unknown, unknown>,
+  xdp: Program,
+  tp: Program,
+  setStat: (i: number, v: bigint) => void,
+  getStat: (i: number) => number,
 ): Promise<RecordsResult> {
   const ringReader = kind === 'ring' ? new RingBufferReader(ring) : undefined;
   const perfReader = kind === 'perf' ? new PerfEventArrayReader(events, { pagesPerCpu: RING_SIZE / 4096 }) : undefined;
@@ -94,7 +100,11 @@ async function consume(
       // A signal (a child's SIGCHLD) can interrupt the fill: the records of the interrupted run are
       // drained before it runs again, so the ring holds n records.
       const discard = (): void => undefined;
-      xdp.testRun({ data: Buffer.alloc(64), repeat: n, reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)) });
+      xdp.testRun({
+        data: Buffer.alloc(64),
+        repeat: n,
+        reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)),
+      });
       checksum = 0;
       const t0 = process.hrtime.bigint();
       const got = apis[api]();
@@ -109,11 +119,18 @@ async function consume(
     const link = attachTracepoint(tp, 'syscalls', 'sys_enter_write');
     try {
       const writes = P.liveWrites;
-      const child = spawn('sh', ['-c', `read _ && exec dd if=/dev/zero of=/dev/null bs=1 count=${writes} status=none`], { stdio: ['pipe', 'ignore', 'inherit'] });
+      const child = spawn('sh', ['-c', `read _ && exec dd if=/dev/zero of=/dev/null bs=1 count=${writes} status=none`], {
+        stdio: ['pipe', 'ignore', 'inherit'],
+      });
       setStat(0, BigInt(child.pid!));
       setStat(1, 0n);
       let exited = false;
-      const done = new Promise<void>((r) => child.on('exit', () => { exited = true; r(); }));
+      const done = new Promise<void>((r) =>
+        child.on('exit', () => {
+          exited = true;
+          r();
+        }),
+      );
       let got = 0;
       checksum = 0;
       const t0 = process.hrtime.bigint();
@@ -134,8 +151,12 @@ async function consume(
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (checksum !== 8 * got) throw new Error(`live: checksum ${checksum}, expected ${8 * got}`);
       return {
-        drain: 1e9 / Math.min(best.pollBatch, best.pollRaw), drainBatch: 1e9 / best.pollBatch, drainRaw: 1e9 / best.pollRaw,
-        live: got / seconds, received: got, lost: failed,
+        drain: 1e9 / Math.min(best.pollBatch, best.pollRaw),
+        drainBatch: 1e9 / best.pollBatch,
+        drainRaw: 1e9 / best.pollRaw,
+        live: got / seconds,
+        received: got,
+        lost: failed,
       };
     } finally {
       link.close();
@@ -149,9 +170,13 @@ async function consume(
 export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promise<void> {
   const obj = b.objects.records;
   const label = kind === 'ring' ? 'ring buffer' : 'perf event array';
-  const reader = kind === 'ring' ? 'RingBufferReader / ring_buffer__consume / ringbuf.Reader.ReadInto' : 'PerfEventArrayReader / perf_buffer__consume / perf.Reader.ReadInto';
+  const reader =
+    kind === 'ring'
+      ? 'RingBufferReader / ring_buffer__consume / ringbuf.Reader.ReadInto'
+      : 'PerfEventArrayReader / perf_buffer__consume / perf.Reader.ReadInto';
   const consumeFn = kind === 'ring' ? 'ring_buffer__consume' : 'perf_buffer__consume';
-  const perRecord = `per record, every implementation adds the record's u32 at byte 8 to a checksum, checked against 8 x records: ` +
+  const perRecord =
+    `per record, every implementation adds the record's u32 at byte 8 to a checksum, checked against 8 x records: ` +
     `ours in a pollBatch callback looping over batch.words at batch.offsets, or in a pollRaw callback; libbpf in its ${consumeFn} callback; ` +
     'cilium from Record.RawSample after each ReadInto (which copies the record out of the ring)';
   // An anchor's checksums must match what it received: it read every record.
@@ -193,9 +218,15 @@ export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promi
     const pick = (xs: Record<string, number>[], err: string | undefined, key: string, best: boolean): Cell =>
       err ? { error: err } : best ? Math.max(...xs.map((x) => x[key])) : median(xs.map((x) => x[key]));
     rows.push({
-      metric: `${label} drain, ${size} B`, unit: 'rec/s', better: 'higher', target: 1.0,
-      ours: pickOurs((r) => r.drain, true), libbpf: pick(lb, lbErr, 'drainRecordsPerSec', true), cilium: pick(cl, clErr, 'drainRecordsPerSec', true),
-      note: `reader alone on a ring filled by BPF_PROG_TEST_RUN (xdp_${kind}_${size}), best of ${P.drainRounds} rounds${P.liveRounds > 1 ? ` x ${P.liveRounds} runs` : ''}; ${reader}; ` +
+      metric: `${label} drain, ${size} B`,
+      unit: 'rec/s',
+      better: 'higher',
+      target: 1.0,
+      ours: pickOurs((r) => r.drain, true),
+      libbpf: pick(lb, lbErr, 'drainRecordsPerSec', true),
+      cilium: pick(cl, clErr, 'drainRecordsPerSec', true),
+      note:
+        `reader alone on a ring filled by BPF_PROG_TEST_RUN (xdp_${kind}_${size}), best of ${P.drainRounds} rounds${P.liveRounds > 1 ? ` x ${P.liveRounds} runs` : ''}; ${reader}; ` +
         `${oursErr ? '' : `ours: pollBatch ${mega(Math.max(...ours.map((r) => r.drainBatch)))}, pollRaw ${mega(Math.max(...ours.map((r) => r.drainRaw)))} rec/s (the row shows the faster); `}` +
         `${perRecord}; ours loads records.bpf.o with loadCollection (src/loader)`,
     });
@@ -204,12 +235,20 @@ export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promi
     const lbLost = lbErr ? undefined : lost(lb);
     const received = (xs: number[]) => (xs.length ? median(xs) : NaN);
     rows.push({
-      metric: `${label} live, ${size} B`, unit: 'rec/s', better: 'higher', target: 1.0,
-      ours: pickOurs((r) => r.live, false), libbpf: pick(lb, lbErr, 'liveRecordsPerSec', false), cilium: pick(cl, clErr, 'liveRecordsPerSec', false),
-      extra: { ok: oursErr === undefined && (lbLost === undefined ? oursLost === 0 : oursLost <= lbLost), text: `lost: ours ${oursLost}, libbpf ${lbLost ?? '-'}, cilium ${clErr ? '-' : lost(cl)}` },
-      note: `dd (${P.liveWrites.toLocaleString('en')} one-byte writes) -> tp_${kind}_${size} on syscalls/sys_enter_write; epoll wake-ups; ours: pollBatch; checksums as in the drain row; ` +
+      metric: `${label} live, ${size} B`,
+      unit: 'rec/s',
+      better: 'higher',
+      target: 1.0,
+      ours: pickOurs((r) => r.live, false),
+      libbpf: pick(lb, lbErr, 'liveRecordsPerSec', false),
+      cilium: pick(cl, clErr, 'liveRecordsPerSec', false),
+      extra: {
+        ok: oursErr === undefined && (lbLost === undefined ? oursLost === 0 : oursLost <= lbLost),
+        text: `lost: ours ${oursLost}, libbpf ${lbLost ?? '-'}, cilium ${clErr ? '-' : lost(cl)}`,
+      },
+      note:
+        `dd (${P.liveWrites.toLocaleString('en')} one-byte writes) -> tp_${kind}_${size} on syscalls/sys_enter_write; epoll wake-ups; ours: pollBatch; checksums as in the drain row; ` +
         `${P.liveRounds > 1 ? `median of ${P.liveRounds} runs; ` : ''}received ours ${received(ours.map((r) => r.received))}, libbpf ${received(lb.map((r) => r.liveReceived))}, cilium ${received(cl.map((r) => r.liveReceived))}`,
     });
   }
 }
-

@@ -11,8 +11,13 @@ export type AnchorResult = Record<string, number> | { error: string };
 export function runAnchor(bin: string | undefined, args: string[], missing: string | undefined): AnchorResult {
   if (!bin) return { error: missing ?? 'not built' };
   const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 15 * 60_000 });
-  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  if (!line) return { error: `${bin.split('/').pop()} ${args[0] ?? ''}: exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}` };
+  const line = (r.stdout ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  if (!line)
+    return { error: `${bin.split('/').pop()} ${args[0] ?? ''}: exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}` };
   try {
     return JSON.parse(line) as AnchorResult;
   } catch {

@@ -60,13 +60,24 @@ export function tableRows(): string[][] {
         status = met && (r.extra?.ok ?? true) ? 'met' : 'missed';
       }
     }
-    const errs = [errorOf(r.ours), errorOf(r.libbpf) && `libbpf: ${errorOf(r.libbpf)}`, errorOf(r.cilium) && `cilium: ${errorOf(r.cilium)}`,
-      r.otherAnchor && errorOf(r.otherAnchor.value) && `${r.otherAnchor.name}: ${errorOf(r.otherAnchor.value)}`].filter(Boolean);
-    const other = r.otherAnchor && num(r.otherAnchor.value) !== undefined ? `${r.otherAnchor.name} ${fmt(r.otherAnchor.value)} ${r.unit}; ` : '';
+    const errs = [
+      errorOf(r.ours),
+      errorOf(r.libbpf) && `libbpf: ${errorOf(r.libbpf)}`,
+      errorOf(r.cilium) && `cilium: ${errorOf(r.cilium)}`,
+      r.otherAnchor && errorOf(r.otherAnchor.value) && `${r.otherAnchor.name}: ${errorOf(r.otherAnchor.value)}`,
+    ].filter(Boolean);
+    const other =
+      r.otherAnchor && num(r.otherAnchor.value) !== undefined ? `${r.otherAnchor.name} ${fmt(r.otherAnchor.value)} ${r.unit}; ` : '';
     const notes = `${other}${r.extra ? `${r.extra.text}; ` : ''}${r.note}${errs.length ? `; ${errs.join('; ')}` : ''}`;
     return [
-      `${r.metric} (${r.unit})`, fmt(r.ours), fmt(r.libbpf), fmt(r.cilium),
-      ratio === undefined ? '—' : `${ratio.toFixed(2)}× ${best!.name}`, target, status, notes,
+      `${r.metric} (${r.unit})`,
+      fmt(r.ours),
+      fmt(r.libbpf),
+      fmt(r.cilium),
+      ratio === undefined ? '—' : `${ratio.toFixed(2)}× ${best!.name}`,
+      target,
+      status,
+      notes,
     ];
   });
 }
@@ -89,8 +100,15 @@ export function consoleTable(title: string, mach: string[], body: string[][]): s
     `\n${title}`,
     ...mach.map((l) => `  ${l}`),
     '',
-    HEADER.slice(0, 7).map((h, i) => h.padEnd(widths[i])).join('  '),
-    ...body.map((r) => r.slice(0, 7).map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')),
+    HEADER.slice(0, 7)
+      .map((h, i) => h.padEnd(widths[i]))
+      .join('  '),
+    ...body.map((r) =>
+      r
+        .slice(0, 7)
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  '),
+    ),
     '\nnotes:',
     ...body.map((r) => `  ${r[0]}: ${r[7]}`),
   ].join('\n');
@@ -112,7 +130,7 @@ export function markdownTable(generatedBy: string, mach: string[], body: string[
     'Ratios are ours / the best anchor in the row (for rec/s higher is better, for times lower is better); ' +
       'a target is met when the ratio is on the right side of it (live rows also need no more records lost than libbpf lost). ' +
       'Floors (a raw bpf(2) loop in C, an empty uprobe) are anchors too: their rows show how far ours is from what the kernel alone costs. ' +
-      'Producers: bench/anchors/bpf/records.bpf.c, the same clang object for all three, loaded by each one\'s ELF loader; ' +
+      "Producers: bench/anchors/bpf/records.bpf.c, the same clang object for all three, loaded by each one's ELF loader; " +
       'the producer process is `dd if=/dev/zero of=/dev/null bs=1` for all.',
     '',
   ].join('\n');

@@ -64,7 +64,11 @@ function startsLabel(tokens: readonly Token[], index: number): boolean {
 }
 
 /** `call name` was parsed as a bpf-to-bpf call; without such a label it means a helper. */
-function bindCallNames(insns: Instruction[], labels: ReadonlyMap<string, number>, where: readonly { line: number; column: number }[]): void {
+function bindCallNames(
+  insns: Instruction[],
+  labels: ReadonlyMap<string, number>,
+  where: readonly { line: number; column: number }[],
+): void {
   insns.forEach((insn, index) => {
     if (insn.opcode !== (op.BPF_JMP | op.BPF_CALL) || insn.src !== op.BPF_PSEUDO_CALL || insn.reference === undefined) return;
     if (labels.has(insn.reference)) return;
@@ -493,7 +497,8 @@ class LineParser {
     const min = -(1n << BigInt(bits - 1));
     const max = signedOnly ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
     if (value < min || value > max) {
-      const fix = bits === 16 ? ' (for far jumps use gotol)' : bits === 32 ? '; use a 64-bit load (`rN = value ll`) for wider constants' : '';
+      const fix =
+        bits === 16 ? ' (for far jumps use gotol)' : bits === 32 ? '; use a 64-bit load (`rN = value ll`) for wider constants' : '';
       throw this.error(`${value} does not fit in ${bits} bits${fix}`, -1);
     }
     return value;
@@ -553,7 +558,8 @@ class LineParser {
     try {
       return make();
     } catch (err) {
-      if (err instanceof AsmError && err.line === undefined) throw new AsmError(err.detail, { line: this.line, column: this.statementColumn });
+      if (err instanceof AsmError && err.line === undefined)
+        throw new AsmError(err.detail, { line: this.line, column: this.statementColumn });
       throw err;
     }
   }

@@ -97,10 +97,13 @@ export type ByteSwapKind = 'le' | 'be' | 'bswap';
 export function byteSwap(kind: ByteSwapKind, dst: Register, bits: 16 | 32 | 64): Instruction {
   if (bits !== 16 && bits !== 32 && bits !== 64) throw new AsmError(`byte swap width must be 16, 32 or 64, not ${String(bits)}`);
   const opcode =
-    kind === 'le' ? op.BPF_ALU | op.BPF_END | op.BPF_TO_LE
-    : kind === 'be' ? op.BPF_ALU | op.BPF_END | op.BPF_TO_BE
-    : kind === 'bswap' ? op.BPF_ALU64 | op.BPF_END
-    : -1;
+    kind === 'le'
+      ? op.BPF_ALU | op.BPF_END | op.BPF_TO_LE
+      : kind === 'be'
+        ? op.BPF_ALU | op.BPF_END | op.BPF_TO_BE
+        : kind === 'bswap'
+          ? op.BPF_ALU64 | op.BPF_END
+          : -1;
   if (opcode < 0) throw new AsmError(`byte swap kind must be 'le', 'be' or 'bswap', not ${String(kind)}`);
   return insn(opcode, checkRegister(dst, 'destination'), 0, 0, bits);
 }
@@ -212,7 +215,13 @@ export function ldInd(size: Size, src: Register, imm: number): Instruction {
 // ---- memory ----
 
 export function ldx(size: Size, dst: Register, src: Register, offset: number): Instruction {
-  return insn(op.BPF_LDX | op.BPF_MEM | checkSize(size), checkRegister(dst, 'destination'), checkRegister(src, 'address'), checkOffset16(offset), 0);
+  return insn(
+    op.BPF_LDX | op.BPF_MEM | checkSize(size),
+    checkRegister(dst, 'destination'),
+    checkRegister(src, 'address'),
+    checkOffset16(offset),
+    0,
+  );
 }
 
 /** Sign-extending load (BPF_MEMSX); sizes B, H, W. */
@@ -226,7 +235,13 @@ export function st(size: Size, dst: Register, offset: number, imm: number): Inst
 }
 
 export function stx(size: Size, dst: Register, offset: number, src: Register): Instruction {
-  return insn(op.BPF_STX | op.BPF_MEM | checkSize(size), checkRegister(dst, 'address'), checkRegister(src, 'source'), checkOffset16(offset), 0);
+  return insn(
+    op.BPF_STX | op.BPF_MEM | checkSize(size),
+    checkRegister(dst, 'address'),
+    checkRegister(src, 'source'),
+    checkOffset16(offset),
+    0,
+  );
 }
 
 /** Read-modify-write atomic on *(size *)(dst + offset) with src; sizes W and DW. cmpxchg compares with r0. */
@@ -235,15 +250,33 @@ export function atomic(size: Size, name: AtomicOp, dst: Register, offset: number
   if (checkSize(size) !== op.BPF_W && size !== op.BPF_DW) {
     throw new AsmError(`atomic ${name} exists for sizes W and DW only`);
   }
-  return insn(op.BPF_STX | op.BPF_ATOMIC | size, checkRegister(dst, 'address'), checkRegister(src, 'source'), checkOffset16(offset), ATOMIC_RMW[name].code);
+  return insn(
+    op.BPF_STX | op.BPF_ATOMIC | size,
+    checkRegister(dst, 'address'),
+    checkRegister(src, 'source'),
+    checkOffset16(offset),
+    ATOMIC_RMW[name].code,
+  );
 }
 
 /** dst = load_acquire(*(size *)(src + offset)). */
 export function loadAcquire(size: Size, dst: Register, src: Register, offset: number): Instruction {
-  return insn(op.BPF_STX | op.BPF_ATOMIC | checkSize(size), checkRegister(dst, 'destination'), checkRegister(src, 'address'), checkOffset16(offset), op.BPF_LOAD_ACQ);
+  return insn(
+    op.BPF_STX | op.BPF_ATOMIC | checkSize(size),
+    checkRegister(dst, 'destination'),
+    checkRegister(src, 'address'),
+    checkOffset16(offset),
+    op.BPF_LOAD_ACQ,
+  );
 }
 
 /** store_release(*(size *)(dst + offset), src). */
 export function storeRelease(size: Size, dst: Register, offset: number, src: Register): Instruction {
-  return insn(op.BPF_STX | op.BPF_ATOMIC | checkSize(size), checkRegister(dst, 'address'), checkRegister(src, 'source'), checkOffset16(offset), op.BPF_STORE_REL);
+  return insn(
+    op.BPF_STX | op.BPF_ATOMIC | checkSize(size),
+    checkRegister(dst, 'address'),
+    checkRegister(src, 'source'),
+    checkOffset16(offset),
+    op.BPF_STORE_REL,
+  );
 }

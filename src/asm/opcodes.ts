@@ -169,9 +169,13 @@ export const modeOf = (opcode: number): number => opcode & 0xe0;
 /** Bytes accessed by each size code. */
 export function sizeBytes(size: number): 1 | 2 | 4 | 8 {
   switch (size & 0x18) {
-    case BPF_B: return 1;
-    case BPF_H: return 2;
-    case BPF_W: return 4;
-    default: return 8;
+    case BPF_B:
+      return 1;
+    case BPF_H:
+      return 2;
+    case BPF_W:
+      return 4;
+    default:
+      return 8;
   }
 }

@@ -42,15 +42,16 @@ export function resolveLabels(
     }
     const targetSlot = slots[target];
     if (targetSlot === undefined) {
-      throw new AsmError(`label '${insn.reference}' is at instruction ${target}, outside the program of ${insns.length} instructions`, locate(index));
+      throw new AsmError(
+        `label '${insn.reference}' is at instruction ${target}, outside the program of ${insns.length} instructions`,
+        locate(index),
+      );
     }
     const distance = targetSlot - slot - 1;
     if (field === 'offset') {
       if (distance < -0x8000 || distance > 0x7fff) {
         const isJa = insn.opcode === (op.BPF_JMP | op.BPF_JA);
-        const fix = isJa
-          ? 'use gotol, which has a 32-bit offset'
-          : 'invert the condition to jump over a gotol to the far target';
+        const fix = isJa ? 'use gotol, which has a 32-bit offset' : 'invert the condition to jump over a gotol to the far target';
         throw new AsmError(`jump to '${insn.reference}' is ${distance} slots away, beyond the 16-bit offset range; ${fix}`, locate(index));
       }
       copy.offset = distance;

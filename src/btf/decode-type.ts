@@ -36,7 +36,12 @@ export function decodeType(src: TypeSource, id: TypeId, offset: number): BtfType
         throw fail(id, offset, `int of ${size} bytes has ${bits} bits at bit offset ${bitOffset}`, extra);
       }
       return {
-        kind: 'int', id, name, size, bitOffset, bits,
+        kind: 'int',
+        id,
+        name,
+        size,
+        bitOffset,
+        bits,
         signed: (encoding & INT_SIGNED) !== 0,
         char: (encoding & INT_CHAR) !== 0,
         bool: (encoding & INT_BOOL) !== 0,
@@ -96,7 +101,8 @@ export function decodeType(src: TypeSource, id: TypeId, offset: number): BtfType
       return { kind: 'var', id, name, type: ref(src, id, sizeOrType), linkage: linkage(id, u32(src, extra), extra) };
     case KIND.DATASEC: {
       const vars = new Array<{ type: TypeId; offset: number; size: number }>(vlen);
-      for (let i = 0, at = extra; i < vlen; i++, at += 12) vars[i] = { type: ref(src, id, at), offset: u32(src, at + 4), size: u32(src, at + 8) };
+      for (let i = 0, at = extra; i < vlen; i++, at += 12)
+        vars[i] = { type: ref(src, id, at), offset: u32(src, at + 4), size: u32(src, at + 8) };
       return { kind: 'datasec', id, name, size: u32(src, sizeOrType), vars };
     }
     case KIND.FLOAT:

@@ -8,13 +8,5 @@ export { formatTypeDeclaration, BTF_NAMING, type CNaming } from './c-declaration
 export { formatVmlinuxHeader, type VmlinuxHeaderOptions } from './vmlinux-header.js';
 export { marshalBtf, downgradeType, ALL_BTF_FEATURES, type BtfFeatures, type MarshalOptions } from './marshal.js';
 export { StringTableBuilder } from './strings.js';
-export {
-  parseBtfExt,
-  CORE_RELO_KIND,
-  type BtfExt,
-  type FuncInfo,
-  type LineInfo,
-  type CoreRelocation,
-  type StringSource,
-} from './ext.js';
+export { parseBtfExt, CORE_RELO_KIND, type BtfExt, type FuncInfo, type LineInfo, type CoreRelocation, type StringSource } from './ext.js';
 export { KIND as BTF_KIND } from './kinds.js';

@@ -2,7 +2,18 @@
 // kernel does not know are rewritten into ones it does, keeping every type id in place so that
 // references and .BTF.ext records stay valid.
 import { BtfError } from './errors.js';
-import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_MAX_VLEN, BTF_VERSION, INT_BOOL, INT_CHAR, INT_SIGNED, KIND, makeInfo, trailingBytes } from './kinds.js';
+import {
+  BTF_HEADER_SIZE,
+  BTF_MAGIC,
+  BTF_MAX_VLEN,
+  BTF_VERSION,
+  INT_BOOL,
+  INT_CHAR,
+  INT_SIGNED,
+  KIND,
+  makeInfo,
+  trailingBytes,
+} from './kinds.js';
 import { StringTableBuilder } from './strings.js';
 import { LINKAGES, type BtfType } from './types.js';
 import { HOST_LITTLE_ENDIAN } from '../host.js';
@@ -39,7 +50,6 @@ export interface MarshalOptions {
   /** Byte order of the blob; the host's by default. */
   readonly littleEndian?: boolean;
 }
-
 
 /** Replaces a kind the kernel lacks with a stand-in occupying the same id. */
 export function downgradeType(t: BtfType, features: BtfFeatures): BtfType {
@@ -80,10 +90,25 @@ function oneByteInt(id: number, name: string): BtfType {
 }
 
 const KIND_NUMBER: Record<Exclude<BtfType['kind'], 'void'>, number> = {
-  int: KIND.INT, ptr: KIND.PTR, array: KIND.ARRAY, struct: KIND.STRUCT, union: KIND.UNION, enum: KIND.ENUM,
-  fwd: KIND.FWD, typedef: KIND.TYPEDEF, volatile: KIND.VOLATILE, const: KIND.CONST, restrict: KIND.RESTRICT,
-  func: KIND.FUNC, func_proto: KIND.FUNC_PROTO, var: KIND.VAR, datasec: KIND.DATASEC, float: KIND.FLOAT,
-  decl_tag: KIND.DECL_TAG, type_tag: KIND.TYPE_TAG, enum64: KIND.ENUM64,
+  int: KIND.INT,
+  ptr: KIND.PTR,
+  array: KIND.ARRAY,
+  struct: KIND.STRUCT,
+  union: KIND.UNION,
+  enum: KIND.ENUM,
+  fwd: KIND.FWD,
+  typedef: KIND.TYPEDEF,
+  volatile: KIND.VOLATILE,
+  const: KIND.CONST,
+  restrict: KIND.RESTRICT,
+  func: KIND.FUNC,
+  func_proto: KIND.FUNC_PROTO,
+  var: KIND.VAR,
+  datasec: KIND.DATASEC,
+  float: KIND.FLOAT,
+  decl_tag: KIND.DECL_TAG,
+  type_tag: KIND.TYPE_TAG,
+  enum64: KIND.ENUM64,
 };
 
 function vlenOf(t: BtfType): number {

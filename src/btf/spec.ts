@@ -18,8 +18,26 @@ export interface ParseBtfOptions {
 }
 
 const KIND_NAMES: readonly BtfKind[] = [
-  'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const',
-  'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64',
+  'void',
+  'int',
+  'ptr',
+  'array',
+  'struct',
+  'union',
+  'enum',
+  'fwd',
+  'typedef',
+  'volatile',
+  'const',
+  'restrict',
+  'func',
+  'func_proto',
+  'var',
+  'datasec',
+  'float',
+  'decl_tag',
+  'type_tag',
+  'enum64',
 ];
 
 /** The name of a BTF kind; the parse admits only known kinds, so another is a broken invariant, reported as such. */
@@ -44,7 +62,12 @@ for (let kind = 1; kind < 32; kind++) {
  * the one that ends the walk: an unknown kind or a record overrunning the section stops it, and
  * the checked walk takes over there to say why. Its own function, so V8 optimizes it on its own.
  */
-function walkAlignedTypes(words: Uint32Array, typeStart: number, offsets: Uint32Array, infos: Uint32Array): { count: number; bytes: number } {
+function walkAlignedTypes(
+  words: Uint32Array,
+  typeStart: number,
+  offsets: Uint32Array,
+  infos: Uint32Array,
+): { count: number; bytes: number } {
   const count = words.length;
   let n = 0;
   let w = 0;
@@ -92,7 +115,10 @@ export class Btf implements Iterable<BtfType> {
   private scans = 0;
 
   /** Parses `bytes`; with `base`, as split BTF continuing the base's type ids and strings. parseBtf is the usual entry point. */
-  constructor(readonly bytes: Uint8Array, base?: Btf) {
+  constructor(
+    readonly bytes: Uint8Array,
+    base?: Btf,
+  ) {
     const header = parseHeader(bytes);
     this.header = header;
     this.base = base;

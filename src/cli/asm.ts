@@ -7,7 +7,8 @@ import { emitJson, runCommand, stringOption, UsageError, type CommandSpec } from
 const SPEC: CommandSpec = {
   usage: 'ebpf asm FILE [-o OUT] [--order little|big] [--json]',
   summary: 'Assembles BPF assembly text (llvm-objdump syntax; FILE - reads stdin) into bytecode.',
-  details: 'Without -o: one line per instruction, "slot: bytes  text", as llvm-objdump -d prints them.\n' +
+  details:
+    'Without -o: one line per instruction, "slot: bytes  text", as llvm-objdump -d prints them.\n' +
     'With --json: {"slot","bytes","text"} per instruction (bytes in hex).',
   options: {
     output: { type: 'string', short: 'o', value: 'OUT', help: 'write the raw bytecode to OUT' },

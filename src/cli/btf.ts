@@ -41,8 +41,10 @@ export function btfRecords(only?: number): Record<string, unknown>[] {
 }
 
 function printBtf(r: Record<string, unknown>): void {
-  process.stdout.write(`${r.id}: ${r.name ? `name ${r.name}  ` : ''}size ${r.size}B${(r.prog_ids as number[]).length ? `  prog_ids ${(r.prog_ids as number[]).join(',')}` : ''}` +
-    `${(r.map_ids as number[]).length ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.kernel ? '  kernel' : ''}\n`);
+  process.stdout.write(
+    `${r.id}: ${r.name ? `name ${r.name}  ` : ''}size ${r.size}B${(r.prog_ids as number[]).length ? `  prog_ids ${(r.prog_ids as number[]).join(',')}` : ''}` +
+      `${(r.map_ids as number[]).length ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.kernel ? '  kernel' : ''}\n`,
+  );
 }
 
 /**
@@ -96,28 +98,42 @@ export function rawTypeLines(btf: Btf, t: BtfType): string[] {
       return [`${head} type_id=${t.type} index_type_id=${t.indexType} nr_elems=${t.length}`];
     case 'struct':
     case 'union':
-      return [`${head} size=${t.size} vlen=${t.members.length}`, ...t.members.map((m) =>
-        `\t'${m.name === '' ? '(anon)' : m.name}' type_id=${m.type} bits_offset=${m.bitOffset}${m.bitfieldSize ? ` bitfield_size=${m.bitfieldSize}` : ''}`)];
+      return [
+        `${head} size=${t.size} vlen=${t.members.length}`,
+        ...t.members.map(
+          (m) =>
+            `\t'${m.name === '' ? '(anon)' : m.name}' type_id=${m.type} bits_offset=${m.bitOffset}${m.bitfieldSize ? ` bitfield_size=${m.bitfieldSize}` : ''}`,
+        ),
+      ];
     case 'enum':
-      return [`${head} encoding=${t.signed ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values.length}`, ...t.values.map((v) =>
-        `\t'${v.name}' val=${t.signed ? v.value | 0 : v.value >>> 0}`)];
+      return [
+        `${head} encoding=${t.signed ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values.length}`,
+        ...t.values.map((v) => `\t'${v.name}' val=${t.signed ? v.value | 0 : v.value >>> 0}`),
+      ];
     case 'enum64':
-      return [`${head} encoding=${t.signed ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values.length}`, ...t.values.map((v) =>
-        `\t'${v.name}' val=${t.signed ? `${BigInt.asIntN(64, v.value)}LL` : `${BigInt.asUintN(64, v.value)}ULL`}`)];
+      return [
+        `${head} encoding=${t.signed ? 'SIGNED' : 'UNSIGNED'} size=${t.size} vlen=${t.values.length}`,
+        ...t.values.map((v) => `\t'${v.name}' val=${t.signed ? `${BigInt.asIntN(64, v.value)}LL` : `${BigInt.asUintN(64, v.value)}ULL`}`),
+      ];
     case 'fwd':
       return [`${head} fwd_kind=${t.fwdKind}`];
     case 'func':
       return [`${head} type_id=${t.type} linkage=${t.linkage}`];
     case 'func_proto':
-      return [`${head} ret_type_id=${t.returnType} vlen=${t.params.length}`, ...t.params.map((p) =>
-        `\t'${p.name === '' ? '(anon)' : p.name}' type_id=${p.type}`)];
+      return [
+        `${head} ret_type_id=${t.returnType} vlen=${t.params.length}`,
+        ...t.params.map((p) => `\t'${p.name === '' ? '(anon)' : p.name}' type_id=${p.type}`),
+      ];
     case 'var':
       return [`${head} type_id=${t.type}, linkage=${t.linkage}`];
     case 'datasec':
-      return [`${head} size=${t.size} vlen=${t.vars.length}`, ...t.vars.map((v) => {
-        const target = btf.typeById(v.type);
-        return `\ttype_id=${v.type} offset=${v.offset} size=${v.size} (${target.kind.toUpperCase()} '${target.name}')`;
-      })];
+      return [
+        `${head} size=${t.size} vlen=${t.vars.length}`,
+        ...t.vars.map((v) => {
+          const target = btf.typeById(v.type);
+          return `\ttype_id=${v.type} offset=${v.offset} size=${v.size} (${target.kind.toUpperCase()} '${target.name}')`;
+        }),
+      ];
     case 'float':
       return [`${head} size=${t.size}`];
     case 'decl_tag':
@@ -138,54 +154,70 @@ const SHOW: CommandSpec = {
 };
 const DUMP: CommandSpec = {
   usage: 'ebpf btf dump [--format c|raw] [FILE|ID] [--json]',
-  summary: 'Prints BTF as a C header (vmlinux.h) or in bpftool\'s raw format: the running kernel\'s by default, a BTF object by id, or a file (raw BTF or an ELF object\'s .BTF).',
-  details: 'Examples:\n  ebpf btf dump > vmlinux.h\n  ebpf btf dump --format raw bpf/goroutines.o\n' +
+  summary:
+    "Prints BTF as a C header (vmlinux.h) or in bpftool's raw format: the running kernel's by default, a BTF object by id, or a file (raw BTF or an ELF object's .BTF).",
+  details:
+    'Examples:\n  ebpf btf dump > vmlinux.h\n  ebpf btf dump --format raw bpf/goroutines.o\n' +
     'With --json: one line per type, {"id","kind","name",...} as the library decodes it (--format is then ignored).',
-  options: { format: { type: 'string', short: 'f', value: 'c|raw', help: 'c (default): a header clang compiles; raw: one entry per type, as bpftool prints it' } },
+  options: {
+    format: {
+      type: 'string',
+      short: 'f',
+      value: 'c|raw',
+      help: 'c (default): a header clang compiles; raw: one entry per type, as bpftool prints it',
+    },
+  },
   positionals: { min: 0, max: 1, names: 'FILE|ID' },
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('btf', {
-    list: {
-      summary: LIST.summary,
-      run: (a) => runCommand(LIST, a, (inv) => {
-        for (const r of btfRecords()) (inv.json ? emitJson : printBtf)(r);
-        return 0;
-      }),
+  return runVerb(
+    'btf',
+    {
+      list: {
+        summary: LIST.summary,
+        run: (a) =>
+          runCommand(LIST, a, (inv) => {
+            for (const r of btfRecords()) (inv.json ? emitJson : printBtf)(r);
+            return 0;
+          }),
+      },
+      show: {
+        summary: SHOW.summary,
+        run: (a) =>
+          runCommand(SHOW, a, (inv) => {
+            for (const r of btfRecords(idArgument(inv.positionals[0]))) (inv.json ? emitJson : printBtf)(r);
+            return 0;
+          }),
+      },
+      dump: {
+        summary: DUMP.summary,
+        run: (a) =>
+          runCommand(DUMP, a, (inv) => {
+            const format = stringOption(inv, 'format') ?? 'c';
+            if (format !== 'c' && format !== 'raw') throw new UsageError(`--format must be c or raw, got ${JSON.stringify(format)}`);
+            const btf = btfOf(inv.positionals[0]);
+            if (inv.json) {
+              for (const t of btf.ownTypes()) emitJson(typeJson(t));
+              return 0;
+            }
+            if (format === 'c') {
+              process.stdout.write(formatVmlinuxHeader(btf));
+              return 0;
+            }
+            const chunk: string[] = [];
+            for (const t of btf.ownTypes()) {
+              chunk.push(...rawTypeLines(btf, t));
+              if (chunk.length > 4096) {
+                process.stdout.write(`${chunk.join('\n')}\n`);
+                chunk.length = 0;
+              }
+            }
+            if (chunk.length) process.stdout.write(`${chunk.join('\n')}\n`);
+            return 0;
+          }),
+      },
     },
-    show: {
-      summary: SHOW.summary,
-      run: (a) => runCommand(SHOW, a, (inv) => {
-        for (const r of btfRecords(idArgument(inv.positionals[0]))) (inv.json ? emitJson : printBtf)(r);
-        return 0;
-      }),
-    },
-    dump: {
-      summary: DUMP.summary,
-      run: (a) => runCommand(DUMP, a, (inv) => {
-        const format = stringOption(inv, 'format') ?? 'c';
-        if (format !== 'c' && format !== 'raw') throw new UsageError(`--format must be c or raw, got ${JSON.stringify(format)}`);
-        const btf = btfOf(inv.positionals[0]);
-        if (inv.json) {
-          for (const t of btf.ownTypes()) emitJson(typeJson(t));
-          return 0;
-        }
-        if (format === 'c') {
-          process.stdout.write(formatVmlinuxHeader(btf));
-          return 0;
-        }
-        const chunk: string[] = [];
-        for (const t of btf.ownTypes()) {
-          chunk.push(...rawTypeLines(btf, t));
-          if (chunk.length > 4096) {
-            process.stdout.write(`${chunk.join('\n')}\n`);
-            chunk.length = 0;
-          }
-        }
-        if (chunk.length) process.stdout.write(`${chunk.join('\n')}\n`);
-        return 0;
-      }),
-    },
-  }, argv);
+    argv,
+  );
 }

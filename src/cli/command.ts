@@ -94,7 +94,9 @@ export async function runCommand(
       return 0;
     }
     const terminator = tokens.find((t) => t.kind === 'option-terminator');
-    const before = terminator ? positionals.slice(0, tokens.filter((t) => t.kind === 'positional' && t.index < terminator.index).length) : positionals;
+    const before = terminator
+      ? positionals.slice(0, tokens.filter((t) => t.kind === 'positional' && t.index < terminator.index).length)
+      : positionals;
     const after = terminator ? positionals.slice(before.length) : undefined;
     if (after !== undefined && !spec.rest) throw new UsageError('unexpected `--`: this subcommand runs no command');
     if (after !== undefined && after.length === 0) throw new UsageError('`--` needs a command after it');
@@ -148,8 +150,14 @@ export function parseInteger(v: string, what: string, min = 0, max = Number.MAX_
 /** JSON with bigints: exact ones as numbers, larger ones as decimal strings; Buffers as hex. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
-    if (v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    if (typeof v === 'bigint')
+      return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      (v as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((v as { data?: unknown }).data)
+    ) {
       return Buffer.from((v as { data: number[] }).data).toString('hex');
     }
     return v;
@@ -171,12 +179,16 @@ export async function runVerb(
   const usage = `ebpf ${group} ${names.join('|')} [ARGS...]`;
   const [verb, ...rest] = argv;
   if (verb === '--help' || verb === '-h') {
-    process.stdout.write(`usage: ${usage}\n\n${names.map((n) => `  ${`ebpf ${group} ${n}`.padEnd(22)} ${verbs[n].summary}`).join('\n')}\n\n'ebpf ${group} VERB --help' for a verb's options.\n`);
+    process.stdout.write(
+      `usage: ${usage}\n\n${names.map((n) => `  ${`ebpf ${group} ${n}`.padEnd(22)} ${verbs[n].summary}`).join('\n')}\n\n'ebpf ${group} VERB --help' for a verb's options.\n`,
+    );
     return 0;
   }
   const target = verb === undefined ? undefined : verbs[verb];
   if (!target) {
-    process.stderr.write(`error: ${verb === undefined ? `ebpf ${group} needs a verb` : `unknown verb ${JSON.stringify(verb)}`}\nusage: ${usage}\n`);
+    process.stderr.write(
+      `error: ${verb === undefined ? `ebpf ${group} needs a verb` : `unknown verb ${JSON.stringify(verb)}`}\nusage: ${usage}\n`,
+    );
     return 2;
   }
   return target.run(rest);

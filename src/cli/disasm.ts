@@ -15,7 +15,8 @@ import { idArgument, withObjectFd } from './objects.js';
 const SPEC: CommandSpec = {
   usage: 'ebpf disasm OBJ.o|ID [--section NAME] [--json]',
   summary: 'Disassembles the program sections of a BPF object file, or a loaded program (by id) as the kernel holds it after verification.',
-  details: 'Lines are "slot: bytes  text" as llvm-objdump -d prints them, under "Disassembly of section S:" and "<function>:" headers.\n' +
+  details:
+    'Lines are "slot: bytes  text" as llvm-objdump -d prints them, under "Disassembly of section S:" and "<function>:" headers.\n' +
     'With --json: {"section","function","slot","bytes","text"} per instruction (for an id: section is "xlated").',
   options: { section: { type: 'string', short: 's', value: 'NAME', help: 'only this section of an object file' } },
   positionals: { min: 1, max: 1, names: 'OBJ.o|ID' },
@@ -23,15 +24,20 @@ const SPEC: CommandSpec = {
 
 /** The instructions of loaded program `id` after verification (the kernel's xlated view). */
 export function xlatedInstructions(id: number): { name: string; code: Uint8Array } {
-  return withObjectFd('prog', id, (fd) => {
-    const info = programInfoFromFd(fd);
-    const length = info.xlatedSize;
-    const { extra } = objGetInfo(fd, L.size, length, (b, address) => {
-      b.writeUInt32LE(length, L.xlated_prog_len);
-      b.writeBigUInt64LE(BigInt(address), L.xlated_prog_insns);
-    });
-    return { name: info.name, code: new Uint8Array(extra.subarray(0, length)) };
-  }, false)!;
+  return withObjectFd(
+    'prog',
+    id,
+    (fd) => {
+      const info = programInfoFromFd(fd);
+      const length = info.xlatedSize;
+      const { extra } = objGetInfo(fd, L.size, length, (b, address) => {
+        b.writeUInt32LE(length, L.xlated_prog_len);
+        b.writeBigUInt64LE(BigInt(address), L.xlated_prog_insns);
+      });
+      return { name: info.name, code: new Uint8Array(extra.subarray(0, length)) };
+    },
+    false,
+  )!;
 }
 
 interface Listing {

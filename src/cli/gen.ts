@@ -27,12 +27,81 @@ export interface GenerateTypesOptions {
   source?: string;
 }
 
-const RESERVED = new Set(['break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum',
-  'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
-  'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'implements', 'interface', 'let', 'package',
-  'private', 'protected', 'public', 'static', 'yield', 'any', 'boolean', 'number', 'string', 'bigint', 'symbol', 'unknown', 'never',
-  'object', 'undefined', 'Buffer', 'BpfMap', 'Program', 'Uint8Array', 'Record', 'Array', 'Promise', 'type', 'declare', 'module',
-  'namespace', 'readonly', 'keyof', 'as', 'is', 'infer', 'await', 'async']);
+const RESERVED = new Set([
+  'break',
+  'case',
+  'catch',
+  'class',
+  'const',
+  'continue',
+  'debugger',
+  'default',
+  'delete',
+  'do',
+  'else',
+  'enum',
+  'export',
+  'extends',
+  'false',
+  'finally',
+  'for',
+  'function',
+  'if',
+  'import',
+  'in',
+  'instanceof',
+  'new',
+  'null',
+  'return',
+  'super',
+  'switch',
+  'this',
+  'throw',
+  'true',
+  'try',
+  'typeof',
+  'var',
+  'void',
+  'while',
+  'with',
+  'implements',
+  'interface',
+  'let',
+  'package',
+  'private',
+  'protected',
+  'public',
+  'static',
+  'yield',
+  'any',
+  'boolean',
+  'number',
+  'string',
+  'bigint',
+  'symbol',
+  'unknown',
+  'never',
+  'object',
+  'undefined',
+  'Buffer',
+  'BpfMap',
+  'Program',
+  'Uint8Array',
+  'Record',
+  'Array',
+  'Promise',
+  'type',
+  'declare',
+  'module',
+  'namespace',
+  'readonly',
+  'keyof',
+  'as',
+  'is',
+  'infer',
+  'await',
+  'async',
+]);
 
 /** A property key: bare when it is an identifier, quoted otherwise. */
 function propertyKey(name: string): string {
@@ -41,7 +110,10 @@ function propertyKey(name: string): string {
 
 /** "xdp_counter.o" → "XdpCounter". */
 export function pascalCase(text: string): string {
-  const words = text.replace(/\.(bpfe[lb]\.)?o$/, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const words = text
+    .replace(/\.(bpfe[lb]\.)?o$/, '')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
   const joined = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
   return /^[A-Za-z_]/.test(joined) ? joined : `Bpf${joined}`;
 }
@@ -53,7 +125,10 @@ class TypeWriter {
   readonly #names = new Map<number, string>();
   readonly #taken = new Set<string>();
 
-  constructor(private readonly btf: Btf, reserved: Iterable<string>) {
+  constructor(
+    private readonly btf: Btf,
+    reserved: Iterable<string>,
+  ) {
     for (const r of reserved) this.#taken.add(r);
   }
 
@@ -102,7 +177,8 @@ class TypeWriter {
     } else {
       // Registered before its members are written, so a member of its own type refers to it.
       const index = this.declarations.push('') - 1;
-      this.declarations[index] = `/** C \`${t.kind} ${t.name}\` (${t.size} bytes). */\nexport interface ${name} ${this.#objectLiteral(t.members, 0, true)}\n`;
+      this.declarations[index] =
+        `/** C \`${t.kind} ${t.name}\` (${t.size} bytes). */\nexport interface ${name} ${this.#objectLiteral(t.members, 0, true)}\n`;
     }
     return name;
   }
@@ -139,10 +215,12 @@ function enumUnion(t: Extract<BtfType, { kind: 'enum' | 'enum64' }>): string {
 /** An enum: the union of its names (what the codec decodes), and a const object of their values. */
 function enumDeclaration(name: string, t: Extract<BtfType, { kind: 'enum' | 'enum64' }>): string {
   const values = t.values.map((v) => `  ${propertyKey(v.name)}: ${t.kind === 'enum64' ? `${BigInt(v.value)}n` : v.value},`);
-  return `/** C \`enum ${t.name}\`: by name, or a number for a value without one. */\n` +
+  return (
+    `/** C \`enum ${t.name}\`: by name, or a number for a value without one. */\n` +
     `export type ${name} = ${enumUnion(t)};\n` +
     `/** The values of C \`enum ${t.name}\`. */\n` +
-    `export const ${name} = {\n${values.join('\n')}\n} as const;\n`;
+    `export const ${name} = {\n${values.join('\n')}\n} as const;\n`
+  );
 }
 
 /** Whether the loader gives this map BTF codecs (the rule of loadCollection's typedCodecs). */
@@ -180,8 +258,13 @@ export function generateTypes(bytes: Uint8Array, options: GenerateTypesOptions =
   const base = options.name ?? pascalCase(basename(options.source ?? 'object.o'));
   if (!/^[A-Za-z_$][\w$]*$/.test(base)) throw new UsageError(`--name must be an identifier, got ${JSON.stringify(base)}`);
   const names = {
-    maps: `${base}Maps`, programs: `${base}Programs`, variables: `${base}Variables`, collection: `${base}Collection`,
-    spec: `${base}Spec`, load: `load${base}`, loadSpec: `load${base}Spec`,
+    maps: `${base}Maps`,
+    programs: `${base}Programs`,
+    variables: `${base}Variables`,
+    collection: `${base}Collection`,
+    spec: `${base}Spec`,
+    load: `load${base}`,
+    loadSpec: `load${base}Spec`,
   };
   const w = new TypeWriter(spec.btf ?? (undefined as unknown as Btf), [...Object.values(names), 'ebpf', 'TypedVariableSpec']);
   if (spec.btf) w.declareEnums();
@@ -189,11 +272,17 @@ export function generateTypes(bytes: Uint8Array, options: GenerateTypesOptions =
   const mapLines: string[] = [];
   for (const m of Object.values(spec.maps)) {
     const { key, value } = spec.btf ? mapCodecTypes(spec, m, w) : { key: 'Buffer', value: 'Buffer' };
-    mapLines.push(`  /** ${mapTypeName(m.type)} map \`${m.name}\` (${m.section}): key ${m.keySize} B, value ${m.valueSize} B, ${m.maxEntries} entries. */\n  readonly ${propertyKey(m.name)}: ebpf.BpfMap<${key}, ${value}>;`);
+    mapLines.push(
+      `  /** ${mapTypeName(m.type)} map \`${m.name}\` (${m.section}): key ${m.keySize} B, value ${m.valueSize} B, ${m.maxEntries} entries. */\n  readonly ${propertyKey(m.name)}: ebpf.BpfMap<${key}, ${value}>;`,
+    );
   }
-  const programLines = Object.values(spec.programs).map((p) => `  /** Section \`${p.section}\`. */\n  readonly ${propertyKey(p.name)}: ebpf.Program;`);
-  const variableLines = Object.values(spec.variables).map((v) =>
-    `  /** In ${v.section} at offset ${v.offset}, ${v.size} B. */\n  ${propertyKey(v.name)}: ${spec.btf && v.typeId ? w.typeOf(v.typeId) : 'Buffer'};`);
+  const programLines = Object.values(spec.programs).map(
+    (p) => `  /** Section \`${p.section}\`. */\n  readonly ${propertyKey(p.name)}: ebpf.Program;`,
+  );
+  const variableLines = Object.values(spec.variables).map(
+    (v) =>
+      `  /** In ${v.section} at offset ${v.offset}, ${v.size} B. */\n  ${propertyKey(v.name)}: ${spec.btf && v.typeId ? w.typeOf(v.typeId) : 'Buffer'};`,
+  );
 
   const from = options.importFrom ?? 'ebpf';
   return `// Generated by \`ebpf gen types${options.source ? ` ${options.source}` : ''}\` from the object's BTF. Do not edit: regenerate.
@@ -257,8 +346,10 @@ export function ${names.load}(source: string | Uint8Array | ${names.spec}, optio
 
 const TYPES: CommandSpec = {
   usage: 'ebpf gen types OBJ.o [--name NAME] [--import-from MODULE]',
-  summary: 'Prints a TypeScript module of typed bindings for a BPF object: maps with their key and value types, programs, global variables with their C types, enums.',
-  details: 'Example:\n  ebpf gen types bpf/xdp_counter.o > xdp-counter.ts\n  // then: using c = loadXdpCounter(\'bpf/xdp_counter.o\'); c.maps.config.update(0, 2);\n' +
+  summary:
+    'Prints a TypeScript module of typed bindings for a BPF object: maps with their key and value types, programs, global variables with their C types, enums.',
+  details:
+    "Example:\n  ebpf gen types bpf/xdp_counter.o > xdp-counter.ts\n  // then: using c = loadXdpCounter('bpf/xdp_counter.o'); c.maps.config.update(0, 2);\n" +
     'With --json: one line {"file","name","code"} (the module as a string).',
   options: {
     name: { type: 'string', value: 'NAME', help: 'base of the generated names (NAMEMaps, loadNAME); default from the file name' },
@@ -268,23 +359,28 @@ const TYPES: CommandSpec = {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('gen', {
-    types: {
-      summary: TYPES.summary,
-      run: (a) => runCommand(TYPES, a, (inv) => {
-        const file = inv.positionals[0];
-        let bytes: Uint8Array;
-        try {
-          bytes = readFileSync(file);
-        } catch (e) {
-          throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
-        }
-        const name = stringOption(inv, 'name');
-        const code = generateTypes(bytes, { source: file, name, importFrom: stringOption(inv, 'import-from') });
-        if (inv.json) process.stdout.write(`${JSON.stringify({ file, name: name ?? pascalCase(basename(file)), code })}\n`);
-        else process.stdout.write(code);
-        return 0;
-      }),
+  return runVerb(
+    'gen',
+    {
+      types: {
+        summary: TYPES.summary,
+        run: (a) =>
+          runCommand(TYPES, a, (inv) => {
+            const file = inv.positionals[0];
+            let bytes: Uint8Array;
+            try {
+              bytes = readFileSync(file);
+            } catch (e) {
+              throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+            }
+            const name = stringOption(inv, 'name');
+            const code = generateTypes(bytes, { source: file, name, importFrom: stringOption(inv, 'import-from') });
+            if (inv.json) process.stdout.write(`${JSON.stringify({ file, name: name ?? pascalCase(basename(file)), code })}\n`);
+            else process.stdout.write(code);
+            return 0;
+          }),
+      },
     },
-  }, argv);
+    argv,
+  );
 }

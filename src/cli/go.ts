@@ -23,7 +23,10 @@ export function inspectRecord(path: string): Record<string, unknown> {
     goidOffset: info.goidOffset,
     goidOffsetSource: info.goidOffsetSource,
     abi: info.abi,
-    casgstatus: address === undefined ? null : { address: `0x${address.toString(16)}`, fileOffset: fileOffset === undefined ? null : `0x${fileOffset.toString(16)}` },
+    casgstatus:
+      address === undefined
+        ? null
+        : { address: `0x${address.toString(16)}`, fileOffset: fileOffset === undefined ? null : `0x${fileOffset.toString(16)}` },
     functions: info.functions.count,
     pclntab: { format: info.pclntab.format, magic: `0x${info.pclntab.magic.toString(16)}`, where: info.pclntab.where },
     warnings: info.warnings,
@@ -31,25 +34,32 @@ export function inspectRecord(path: string): Record<string, unknown> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('go', {
-    inspect: {
-      summary: INSPECT.summary,
-      run: (a) => runCommand(INSPECT, a, (inv) => {
-        const r = inspectRecord(inv.positionals[0]);
-        if (inv.json) {
-          emitJson(r);
-          return 0;
-        }
-        const abi = r.abi as { kind: string; arch?: string };
-        const cas = r.casgstatus as { address: string; fileOffset: string | null } | null;
-        process.stdout.write(`${r.binary}\n  Go version       ${r.version} (from ${r.versionSource})\n` +
-          `  goid offset      +${r.goidOffset} in runtime.g (from ${r.goidOffsetSource})\n` +
-          `  ABI              ${abi.kind}${abi.arch ? ` (${abi.arch})` : ''}\n` +
-          `  casgstatus       ${cas ? `${cas.address} (file offset ${cas.fileOffset ?? 'unmapped'})` : 'not found'}\n` +
-          `  functions        ${r.functions} (pclntab ${(r.pclntab as { format: string }).format})\n` +
-          (r.warnings as string[]).map((w) => `  note: ${w}\n`).join(''));
-        return 0;
-      }),
+  return runVerb(
+    'go',
+    {
+      inspect: {
+        summary: INSPECT.summary,
+        run: (a) =>
+          runCommand(INSPECT, a, (inv) => {
+            const r = inspectRecord(inv.positionals[0]);
+            if (inv.json) {
+              emitJson(r);
+              return 0;
+            }
+            const abi = r.abi as { kind: string; arch?: string };
+            const cas = r.casgstatus as { address: string; fileOffset: string | null } | null;
+            process.stdout.write(
+              `${r.binary}\n  Go version       ${r.version} (from ${r.versionSource})\n` +
+                `  goid offset      +${r.goidOffset} in runtime.g (from ${r.goidOffsetSource})\n` +
+                `  ABI              ${abi.kind}${abi.arch ? ` (${abi.arch})` : ''}\n` +
+                `  casgstatus       ${cas ? `${cas.address} (file offset ${cas.fileOffset ?? 'unmapped'})` : 'not found'}\n` +
+                `  functions        ${r.functions} (pclntab ${(r.pclntab as { format: string }).format})\n` +
+                (r.warnings as string[]).map((w) => `  note: ${w}\n`).join(''),
+            );
+            return 0;
+          }),
+      },
     },
-  }, argv);
+    argv,
+  );
 }

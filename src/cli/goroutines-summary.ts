@@ -17,31 +17,45 @@ function duration(ns: number): string {
 
 function histogramLines(h: Log2Histogram): string[] {
   const widest = Math.max(...h.buckets.map((b) => b.count));
-  return h.buckets.map((b) => `  < ${duration(b.highNs).padStart(9)} ${String(b.count).padStart(8)} ${'#'.repeat(Math.max(1, Math.round((40 * b.count) / widest)))}`);
+  return h.buckets.map(
+    (b) =>
+      `  < ${duration(b.highNs).padStart(9)} ${String(b.count).padStart(8)} ${'#'.repeat(Math.max(1, Math.round((40 * b.count) / widest)))}`,
+  );
 }
 
 /** The summary tables of `k` as text lines. */
 export function formatKernelSummary(k: KernelSummary): string[] {
   const out: string[] = [];
   const s = k.stats;
-  const incomplete = [s.chainBreaks && `${s.chainBreaks} transitions out of sequence`, s.updateFailures && `${s.updateFailures} goroutines not followed (per-g map full)`, s.reasonReadFailures && `${s.reasonReadFailures} wait reasons unread`].filter(Boolean);
-  out.push(`\n${k.transitions} transitions, ${k.births} goroutines born, ${k.deaths} died, ${k.live} alive at the end, in ${k.durationMs.toFixed(1)} ms (aggregated in the kernel)${incomplete.length ? `; ${incomplete.join(', ')}` : ''}\n`);
+  const incomplete = [
+    s.chainBreaks && `${s.chainBreaks} transitions out of sequence`,
+    s.updateFailures && `${s.updateFailures} goroutines not followed (per-g map full)`,
+    s.reasonReadFailures && `${s.reasonReadFailures} wait reasons unread`,
+  ].filter(Boolean);
+  out.push(
+    `\n${k.transitions} transitions, ${k.births} goroutines born, ${k.deaths} died, ${k.live} alive at the end, in ${k.durationMs.toFixed(1)} ms (aggregated in the kernel)${incomplete.length ? `; ${incomplete.join(', ')}` : ''}\n`,
+  );
   out.push('  TRANSITION                       COUNT');
   for (const [kind, n] of Object.entries(k.byKind).slice(0, 15)) out.push(`  ${kind.padEnd(30)} ${String(n).padStart(7)}`);
   out.push('\n  STATE            TOTAL ms   INTERVALS  MEDIAN <    p99 <   (open at the end: ms, count)');
   for (const [state, t] of Object.entries(k.timePerState)) {
     const h = k.histograms[state];
     const p = (us: number | undefined): string => (us ? duration(us * 1000) : '-');
-    out.push(`  ${state.padEnd(15)} ${t.totalMs.toFixed(3).padStart(9)} ${String(t.intervals).padStart(11)} ${p(h?.p50UsAtMost).padStart(9)} ${p(h?.p99UsAtMost).padStart(9)}   ${t.open ? `(${t.openMs.toFixed(3)}, ${t.open})` : ''}`);
+    out.push(
+      `  ${state.padEnd(15)} ${t.totalMs.toFixed(3).padStart(9)} ${String(t.intervals).padStart(11)} ${p(h?.p50UsAtMost).padStart(9)} ${p(h?.p99UsAtMost).padStart(9)}   ${t.open ? `(${t.openMs.toFixed(3)}, ${t.open})` : ''}`,
+    );
   }
   const reasons = Object.entries(k.waitReasons);
   if (reasons.length > 0) {
     out.push('\n  WAITING ON                    TOTAL ms   INTERVALS');
-    for (const [reason, t] of reasons) out.push(`  ${reason.slice(0, 28).padEnd(28)} ${t.totalMs.toFixed(3).padStart(9)} ${String(t.intervals).padStart(11)}`);
+    for (const [reason, t] of reasons)
+      out.push(`  ${reason.slice(0, 28).padEnd(28)} ${t.totalMs.toFixed(3).padStart(9)} ${String(t.intervals).padStart(11)}`);
   }
   const l = k.schedulingLatency;
   if (l.count > 0) {
-    out.push(`\n  SCHEDULING LATENCY (runnable → running): ${l.count} waits, median < ${duration(l.p50UsAtMost * 1000)}, p99 < ${duration(l.p99UsAtMost * 1000)}`);
+    out.push(
+      `\n  SCHEDULING LATENCY (runnable → running): ${l.count} waits, median < ${duration(l.p50UsAtMost * 1000)}, p99 < ${duration(l.p99UsAtMost * 1000)}`,
+    );
     out.push(...histogramLines(l));
   }
   return out;
@@ -75,7 +89,10 @@ export async function summarizeInKernel(o: Options): Promise<number> {
       // The command waits on stdin until the probe is attached; its stdout never mixes with JSON.
       const stdout = demo ? 'ignore' : o.json ? process.stderr : 'inherit';
       child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', binary, ...command.slice(1)], { stdio: ['pipe', stdout, 'inherit'] });
-      await new Promise<void>((r, j) => { child!.once('spawn', r); child!.once('error', j); });
+      await new Promise<void>((r, j) => {
+        child!.once('spawn', r);
+        child!.once('error', j);
+      });
       pid = child.pid;
     } else if (o.binary !== undefined) {
       binary = o.binary;
@@ -89,9 +106,25 @@ export async function summarizeInKernel(o: Options): Promise<number> {
     probe = GoroutineSummaryProbe.open({ binary, pid });
     const info = probe.info;
     if (o.json) {
-      print([JSON.stringify({ type: 'start', mode: 'summary', binary, pid: pid ?? null, programId: probe.programId, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings })]);
+      print([
+        JSON.stringify({
+          type: 'start',
+          mode: 'summary',
+          binary,
+          pid: pid ?? null,
+          programId: probe.programId,
+          version: info.version.raw,
+          goidOffset: info.goidOffset,
+          goidOffsetSource: info.goidOffsetSource,
+          abi: info.abi.kind,
+          warnings: info.warnings,
+        }),
+      ]);
     } else {
-      print([`summarizing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'} in the kernel: ${info.version.raw}, ${info.abi.kind} ABI; Ctrl-C ends it`, ...[...info.warnings, ...info.notes].map((w) => `  note: ${w}`)]);
+      print([
+        `summarizing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'} in the kernel: ${info.version.raw}, ${info.abi.kind} ABI; Ctrl-C ends it`,
+        ...[...info.warnings, ...info.notes].map((w) => `  note: ${w}`),
+      ]);
     }
     let childDone = false;
     if (child) {
@@ -107,7 +140,8 @@ export async function summarizeInKernel(o: Options): Promise<number> {
     const k = probe.finish();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const stoppedBy = signalled ?? (childDone || probe.targetHasExited ? 'exit' : 'end');
-    if (o.json) print([JSON.stringify({ type: 'summary', mode: 'summary', binary, version: info.version.raw, ...summaryJson(k), stoppedBy })]);
+    if (o.json)
+      print([JSON.stringify({ type: 'summary', mode: 'summary', binary, version: info.version.raw, ...summaryJson(k), stoppedBy })]);
     else print(formatKernelSummary(k));
     return 0;
   } finally {

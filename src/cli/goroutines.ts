@@ -39,7 +39,6 @@ node_modules) bundling a file: a demo on a real, stripped Go binary.
   -h, --help         this text
 `;
 
-
 export interface Options {
   pid?: number;
   binary?: string;
@@ -84,8 +83,11 @@ function parse(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const o: Options = { json: values.json, quiet: values.quiet, top: values.top, summaryOnly: values['summary-only'], maxLatencyMs: 50 };
   if (o.summaryOnly) {
-    const streamingOnly = (['top', 'trace-out', 'states', 'max-latency', 'ring-size'] as const).filter((k) => values[k] !== undefined && values[k] !== false);
-    if (streamingOnly.length > 0) throw new UsageError(`--summary-only keeps no record per event, so it takes no ${streamingOnly.map((k) => `--${k}`).join(', ')}`);
+    const streamingOnly = (['top', 'trace-out', 'states', 'max-latency', 'ring-size'] as const).filter(
+      (k) => values[k] !== undefined && values[k] !== false,
+    );
+    if (streamingOnly.length > 0)
+      throw new UsageError(`--summary-only keeps no record per event, so it takes no ${streamingOnly.map((k) => `--${k}`).join(', ')}`);
   }
   if (o.top && o.json) throw new UsageError('--top is a view for a terminal; it cannot be combined with --json');
   const targets = [values.pid !== undefined, values.binary !== undefined, dash >= 0].filter(Boolean).length;
@@ -103,7 +105,10 @@ function parse(argv: string[]): Options | 'help' {
     if (o.command.length === 0) throw new UsageError('-- needs a command');
   }
   if (values.states !== undefined) {
-    o.states = values.states.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    o.states = values.states
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (o.states.length === 0) throw new UsageError('--states needs state names, e.g. --states running,waiting');
     try {
       stateMask(o.states);
@@ -113,19 +118,22 @@ function parse(argv: string[]): Options | 'help' {
   }
   if (values['max-latency'] !== undefined) {
     const ms = Number(values['max-latency']);
-    if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new UsageError(`--max-latency needs milliseconds from 1 to 60000, not "${values['max-latency']}"`);
+    if (!Number.isInteger(ms) || ms < 1 || ms > 60_000)
+      throw new UsageError(`--max-latency needs milliseconds from 1 to 60000, not "${values['max-latency']}"`);
     o.maxLatencyMs = ms;
   }
   if (values['ring-size'] !== undefined) {
     const n = Number(values['ring-size']);
-    if (!Number.isInteger(n) || n < 4096 || (n & (n - 1)) !== 0) throw new UsageError(`--ring-size needs a power of two of at least 4096 bytes, not "${values['ring-size']}"`);
+    if (!Number.isInteger(n) || n < 4096 || (n & (n - 1)) !== 0)
+      throw new UsageError(`--ring-size needs a power of two of at least 4096 bytes, not "${values['ring-size']}"`);
     o.ringSize = n;
   }
   if (values['trace-out'] !== undefined) {
     if (values['trace-out'] === '') throw new UsageError('--trace-out needs a file name');
     o.traceOut = resolve(values['trace-out']);
     const dir = dirname(o.traceOut);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--trace-out ${values['trace-out']}: directory ${dir} does not exist`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UsageError(`--trace-out ${values['trace-out']}: directory ${dir} does not exist`);
   }
   return o;
 }
@@ -175,7 +183,7 @@ class Out {
 /** Synchronous write of the whole string (a pipe may take it in pieces). */
 export function writeAll(fd: number, s: string): void {
   const b = Buffer.from(s);
-  for (let off = 0; off < b.length; ) {
+  for (let off = 0; off < b.length;) {
     try {
       off += writeSync(fd, b, off);
     } catch (e) {
@@ -187,23 +195,38 @@ export function writeAll(fd: number, s: string): void {
 }
 
 function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): void {
-  out.line(`\n${r.transitions} transitions, ${r.goroutines} goroutines in ${r.durationMs.toFixed(1)} ms, ${stats.lost} events lost${stats.unattributed ? `, ${stats.unattributed} births without a goid` : ''}\n`);
+  out.line(
+    `\n${r.transitions} transitions, ${r.goroutines} goroutines in ${r.durationMs.toFixed(1)} ms, ${stats.lost} events lost${stats.unattributed ? `, ${stats.unattributed} births without a goid` : ''}\n`,
+  );
   out.line('  TRANSITION                       COUNT');
   for (const [k, n] of Object.entries(r.byKind).slice(0, 15)) out.line(`  ${k.padEnd(30)} ${String(n).padStart(7)}`);
   out.line('\n  STATE            TOTAL ms  GOROUTINES   p50 ms    p99 ms   (time per goroutine)');
   for (const [s, v] of Object.entries(r.timePerState).sort((a, b) => b[1].totalMs - a[1].totalMs)) {
-    out.line(`  ${s.padEnd(15)} ${v.totalMs.toFixed(3).padStart(9)} ${String(v.goroutines).padStart(11)} ${v.p50Ms.toFixed(3).padStart(8)} ${v.p99Ms.toFixed(3).padStart(9)}`);
+    out.line(
+      `  ${s.padEnd(15)} ${v.totalMs.toFixed(3).padStart(9)} ${String(v.goroutines).padStart(11)} ${v.p50Ms.toFixed(3).padStart(8)} ${v.p99Ms.toFixed(3).padStart(9)}`,
+    );
   }
-  const fns = Object.entries(r.byFunction).sort((a, b) => b[1].goroutines - a[1].goroutines).slice(0, 12);
+  const fns = Object.entries(r.byFunction)
+    .sort((a, b) => b[1].goroutines - a[1].goroutines)
+    .slice(0, 12);
   if (fns.length > 1 || (fns.length === 1 && fns[0][0] !== '?')) {
     out.line('\n  START FUNCTION                  GOROUTINES  RUNNING ms  RUNNABLE ms  WAITING ms (p50/p99 per goroutine)  WAITING ON');
     for (const [fn, f] of fns) {
       const ms = (s: string): string => (f.timePerState[s]?.totalMs ?? 0).toFixed(2);
       const w = f.timePerState.waiting;
-      const reasons = Object.entries(f.waitReasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ');
-      out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(f.goroutines).padStart(11)} ${ms('running').padStart(11)} ${ms('runnable').padStart(12)} ${ms('waiting').padStart(11)} (${(w?.p50Ms ?? 0).toFixed(2)}/${(w?.p99Ms ?? 0).toFixed(2)})  ${reasons}`);
+      const reasons = Object.entries(f.waitReasons)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+        .join(', ');
+      out.line(
+        `  ${fn.slice(0, 30).padEnd(30)} ${String(f.goroutines).padStart(11)} ${ms('running').padStart(11)} ${ms('runnable').padStart(12)} ${ms('waiting').padStart(11)} (${(w?.p50Ms ?? 0).toFixed(2)}/${(w?.p99Ms ?? 0).toFixed(2)})  ${reasons}`,
+      );
     }
-    const sites = fns.flatMap(([fn, f]) => Object.entries(f.createdAt).map(([site, n]) => ({ fn, site, n }))).sort((a, b) => b.n - a.n).slice(0, 12);
+    const sites = fns
+      .flatMap(([fn, f]) => Object.entries(f.createdAt).map(([site, n]) => ({ fn, site, n })))
+      .sort((a, b) => b.n - a.n)
+      .slice(0, 12);
     if (sites.length > 0) {
       out.line('\n  START FUNCTION                  GOROUTINES  CREATED BY (go statement)');
       for (const { fn, site, n } of sites) out.line(`  ${fn.slice(0, 30).padEnd(30)} ${String(n).padStart(11)}  ${site}`);
@@ -211,9 +234,14 @@ function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): 
   }
   const l = r.schedulingLatency;
   if (l.count > 0) {
-    out.line(`\n  SCHEDULING LATENCY (runnable → running): ${l.count} waits, p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs, max ${l.maxUs.toFixed(1)} µs`);
+    out.line(
+      `\n  SCHEDULING LATENCY (runnable → running): ${l.count} waits, p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs, max ${l.maxUs.toFixed(1)} µs`,
+    );
     const widest = Math.max(...l.buckets.map((b) => b.count));
-    for (const b of l.buckets) out.line(`  ≤ ${String(b.leUs).padStart(8)} µs ${String(b.count).padStart(7)} ${'#'.repeat(Math.max(1, Math.round((40 * b.count) / widest)))}`);
+    for (const b of l.buckets)
+      out.line(
+        `  ≤ ${String(b.leUs).padStart(8)} µs ${String(b.count).padStart(7)} ${'#'.repeat(Math.max(1, Math.round((40 * b.count) / widest)))}`,
+      );
   }
 }
 
@@ -268,7 +296,10 @@ async function trace(o: Options): Promise<number> {
       // too. Its stdout never mixes with ours in JSON mode.
       const stdout = demo ? 'ignore' : o.json ? process.stderr : 'inherit';
       child = spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', binary, ...command.slice(1)], { stdio: ['pipe', stdout, 'inherit'] });
-      await new Promise<void>((r, j) => { child!.once('spawn', r); child!.once('error', j); });
+      await new Promise<void>((r, j) => {
+        child!.once('spawn', r);
+        child!.once('error', j);
+      });
       pid = child.pid;
     } else if (o.binary !== undefined) {
       binary = o.binary;
@@ -283,17 +314,35 @@ async function trace(o: Options): Promise<number> {
     tracer = GoroutineTracer.open({ binary, pid, states: o.states, maxLatencyMs: o.maxLatencyMs, ringSize: o.ringSize });
     const info = tracer.info;
     if (o.json) {
-      out.line(JSON.stringify({ type: 'start', binary, pid: pid ?? null, programId: tracer.programId, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource, abi: info.abi.kind, warnings: info.warnings }));
+      out.line(
+        JSON.stringify({
+          type: 'start',
+          binary,
+          pid: pid ?? null,
+          programId: tracer.programId,
+          version: info.version.raw,
+          goidOffset: info.goidOffset,
+          goidOffsetSource: info.goidOffsetSource,
+          abi: info.abi.kind,
+          warnings: info.warnings,
+        }),
+      );
       out.flush();
     } else {
-      out.line(`tracing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'}: ${info.version.raw}, goid at +${info.goidOffset} (from ${info.goidOffsetSource}), ${info.abi.kind} ABI`);
+      out.line(
+        `tracing ${binary}${pid ? ` (pid ${pid})` : ' (every process running it)'}: ${info.version.raw}, goid at +${info.goidOffset} (from ${info.goidOffsetSource}), ${info.abi.kind} ABI`,
+      );
       for (const w of [...info.warnings, ...info.notes]) out.line(`  note: ${w}`);
       out.flush();
     }
     const summary = new GoroutineSummary({
       states: o.states,
       keepSlices: traceFd !== undefined,
-      names: { functionAt: (pc) => info.functions.nameAt(pc), positionAt: (pc) => info.functions.positionAt(pc), waitReasons: info.waitReasons },
+      names: {
+        functionAt: (pc) => info.functions.nameAt(pc),
+        positionAt: (pc) => info.functions.positionAt(pc),
+        waitReasons: info.waitReasons,
+      },
     });
     let start: bigint | undefined;
     const onTransition = (t: GoroutineTransition): void => {
@@ -301,20 +350,35 @@ async function trace(o: Options): Promise<number> {
       if (o.quiet || o.top) return;
       if (o.json) {
         const fn = summary.functionOf(t.pid, t.goid);
-        out.line(JSON.stringify({
-          type: 'transition', ts: Number(t.timestamp), pid: t.pid, tid: t.tid, goid: Number(t.goid), from: stateName(t.oldState), to: stateName(t.newState), fromRaw: t.oldState, toRaw: t.newState,
-          ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid), createdAt: summary.createdAtOf(t.pid, t.goid) } : {}), ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
-        }));
+        out.line(
+          JSON.stringify({
+            type: 'transition',
+            ts: Number(t.timestamp),
+            pid: t.pid,
+            tid: t.tid,
+            goid: Number(t.goid),
+            from: stateName(t.oldState),
+            to: stateName(t.newState),
+            fromRaw: t.oldState,
+            toRaw: t.newState,
+            ...(fn ? { function: fn, createdBy: summary.createdByOf(t.pid, t.goid), createdAt: summary.createdAtOf(t.pid, t.goid) } : {}),
+            ...(t.waitReason !== undefined ? { waitReason: summary.waitReasonName(t.waitReason) } : {}),
+          }),
+        );
         return;
       }
       start ??= t.timestamp;
       const ms = (Number(t.timestamp - start) / 1e6).toFixed(3);
       const why = t.waitReason !== undefined ? ` (${summary.waitReasonName(t.waitReason)})` : '';
       const fn = summary.functionOf(t.pid, t.goid);
-      out.line(`${ms.padStart(10)} ms  pid ${t.pid}  goid ${String(t.goid).padStart(5)}  ${stateName(t.oldState)} → ${stateName(t.newState)}${why}${fn ? `  ${fn}` : ''}`);
+      out.line(
+        `${ms.padStart(10)} ms  pid ${t.pid}  goid ${String(t.goid).padStart(5)}  ${stateName(t.oldState)} → ${stateName(t.newState)}${why}${fn ? `  ${fn}` : ''}`,
+      );
     };
 
-    const childExited = child ? new Promise<void>((r) => (child!.exitCode !== null || child!.signalCode !== null ? r() : child!.once('exit', () => r()))) : undefined;
+    const childExited = child
+      ? new Promise<void>((r) => (child!.exitCode !== null || child!.signalCode !== null ? r() : child!.once('exit', () => r())))
+      : undefined;
     let childDone = false;
     void childExited?.then(() => {
       childDone = true;
@@ -327,7 +391,14 @@ async function trace(o: Options): Promise<number> {
     const title = `${binary}${pid ? ` (pid ${pid})` : ''}`;
     const topTimer = o.top
       ? setInterval(() => {
-          const lines = renderTop({ title, now: process.hrtime.bigint(), live: summary.live(), transitions: summary.count, lost: tracer!.stats().lost, rows: tty ? Math.max(3, Math.floor(((process.stdout.rows || 40) - 9) / 2)) : 10 });
+          const lines = renderTop({
+            title,
+            now: process.hrtime.bigint(),
+            live: summary.live(),
+            transitions: summary.count,
+            lost: tracer!.stats().lost,
+            rows: tty ? Math.max(3, Math.floor(((process.stdout.rows || 40) - 9) / 2)) : 10,
+          });
           out.line(`${tty ? '\x1b[H\x1b[2J' : '\n'}${lines.join('\n')}`);
           out.flush();
         }, 1000)
@@ -352,13 +423,26 @@ async function trace(o: Options): Promise<number> {
     summary.finish();
     const report = summary.report();
     if (traceFd !== undefined) {
-      writeAll(traceFd, JSON.stringify(chromeTrace(summary.slices, { binary, origin: summary.first, goroutineName: (p, g) => summary.functionOf(p, g) })));
+      writeAll(
+        traceFd,
+        JSON.stringify(chromeTrace(summary.slices, { binary, origin: summary.first, goroutineName: (p, g) => summary.functionOf(p, g) })),
+      );
     }
     if (o.json) {
-      out.line(JSON.stringify({
-        type: 'summary', binary, version: info.version.raw, goidOffset: info.goidOffset, goidOffsetSource: info.goidOffsetSource,
-        ...report, lost: Number(stats.lost), records: Number(stats.records), unattributed: stats.unattributed, stoppedBy: signalled ?? (childDone || tracer.targetHasExited ? 'exit' : 'end'),
-      }));
+      out.line(
+        JSON.stringify({
+          type: 'summary',
+          binary,
+          version: info.version.raw,
+          goidOffset: info.goidOffset,
+          goidOffsetSource: info.goidOffsetSource,
+          ...report,
+          lost: Number(stats.lost),
+          records: Number(stats.records),
+          unattributed: stats.unattributed,
+          stoppedBy: signalled ?? (childDone || tracer.targetHasExited ? 'exit' : 'end'),
+        }),
+      );
     } else {
       printSummary(out, report, stats);
       if (o.traceOut) out.line(`\ntrace written to ${o.traceOut} (open it in https://ui.perfetto.dev)`);

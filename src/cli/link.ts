@@ -22,24 +22,30 @@ const SHOW: CommandSpec = {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('link', {
-    list: {
-      summary: LIST.summary,
-      run: (a) => runCommand(LIST, a, (inv) => {
-        for (const id of objectIds('link')) {
-          const r = withObjectFd('link', id, linkRecord);
-          if (r) (inv.json ? emitJson : printLink)(r);
-        }
-        return 0;
-      }),
+  return runVerb(
+    'link',
+    {
+      list: {
+        summary: LIST.summary,
+        run: (a) =>
+          runCommand(LIST, a, (inv) => {
+            for (const id of objectIds('link')) {
+              const r = withObjectFd('link', id, linkRecord);
+              if (r) (inv.json ? emitJson : printLink)(r);
+            }
+            return 0;
+          }),
+      },
+      show: {
+        summary: SHOW.summary,
+        run: (a) =>
+          runCommand(SHOW, a, (inv) => {
+            const r = withObjectFd('link', idArgument(inv.positionals[0]), linkRecord, false)!;
+            (inv.json ? emitJson : printLink)(r);
+            return 0;
+          }),
+      },
     },
-    show: {
-      summary: SHOW.summary,
-      run: (a) => runCommand(SHOW, a, (inv) => {
-        const r = withObjectFd('link', idArgument(inv.positionals[0]), linkRecord, false)!;
-        (inv.json ? emitJson : printLink)(r);
-        return 0;
-      }),
-    },
-  }, argv);
+    argv,
+  );
 }

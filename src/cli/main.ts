@@ -36,8 +36,10 @@ const USAGE = 'usage: ebpf SUBCOMMAND [ARGS...]   (ebpf SUBCOMMAND --help for it
 /** The top-level help: every subcommand and its summary. */
 export function mainHelp(): string {
   const rows = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(12)} ${s.summary}`);
-  return `${USAGE}\n\nA pure-TypeScript eBPF toolchain for Node.js.\n\nsubcommands:\n${rows.join('\n')}\n\n` +
-    'Every subcommand takes --help and --json (JSON lines on stdout). Bad arguments exit with code 2.\n';
+  return (
+    `${USAGE}\n\nA pure-TypeScript eBPF toolchain for Node.js.\n\nsubcommands:\n${rows.join('\n')}\n\n` +
+    'Every subcommand takes --help and --json (JSON lines on stdout). Bad arguments exit with code 2.\n'
+  );
 }
 
 /** Runs the `ebpf` command line `argv` (without node and the script); returns the exit code. */
@@ -54,7 +56,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const sub = name === undefined ? undefined : Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   if (!sub) {
-    process.stderr.write(`error: ${name === undefined ? 'no subcommand given' : `unknown subcommand ${JSON.stringify(name)}`}\n${USAGE}\nsubcommands: ${Object.keys(SUBCOMMANDS).join(', ')}\n`);
+    process.stderr.write(
+      `error: ${name === undefined ? 'no subcommand given' : `unknown subcommand ${JSON.stringify(name)}`}\n${USAGE}\nsubcommands: ${Object.keys(SUBCOMMANDS).join(', ')}\n`,
+    );
     return 2;
   }
   const mod = await sub.load();

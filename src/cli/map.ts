@@ -23,17 +23,29 @@ export function mapRecord(info: MapInfo): Record<string, unknown> {
 }
 
 function printMap(r: Record<string, unknown>): void {
-  process.stdout.write(`${r.id}: ${r.type}  name ${r.name}  flags 0x${Number(r.flags).toString(16)}\n` +
-    `\tkey ${r.bytes_key}B  value ${r.bytes_value}B  max_entries ${r.max_entries}${r.btf_id ? `  btf_id ${r.btf_id}` : ''}\n`);
+  process.stdout.write(
+    `${r.id}: ${r.type}  name ${r.name}  flags 0x${Number(r.flags).toString(16)}\n` +
+      `\tkey ${r.bytes_key}B  value ${r.bytes_value}B  max_entries ${r.max_entries}${r.btf_id ? `  btf_id ${r.btf_id}` : ''}\n`,
+  );
 }
 
 /** Map types whose elements cannot be listed by key. */
-const NOT_DUMPABLE = new Set<number>([MapType.RINGBUF, MapType.USER_RINGBUF, MapType.BLOOM_FILTER, MapType.QUEUE, MapType.STACK, MapType.PERF_EVENT_ARRAY, MapType.STRUCT_OPS, MapType.ARENA]);
+const NOT_DUMPABLE = new Set<number>([
+  MapType.RINGBUF,
+  MapType.USER_RINGBUF,
+  MapType.BLOOM_FILTER,
+  MapType.QUEUE,
+  MapType.STACK,
+  MapType.PERF_EVENT_ARRAY,
+  MapType.STRUCT_OPS,
+  MapType.ARENA,
+]);
 
 /** The map named by a dump argument: a decimal id, or a path in bpffs where it is pinned. */
 function mapIdOf(target: string): number {
   if (/^\d+$/.test(target)) return idArgument(target);
-  if (!target.startsWith('/')) throw new UsageError(`expected a map id or the absolute path of a pinned map, got ${JSON.stringify(target)}`);
+  if (!target.startsWith('/'))
+    throw new UsageError(`expected a map id or the absolute path of a pinned map, got ${JSON.stringify(target)}`);
   using pinned = BpfMap.fromPin(target);
   return pinned.info().id;
 }
@@ -63,38 +75,46 @@ const SHOW: CommandSpec = {
 const DUMP: CommandSpec = {
   usage: 'ebpf map dump ID|PIN [--json]',
   summary: 'Prints every entry of a map (by id or bpffs pin path), keys and values decoded from its BTF.',
-  details: 'JSON lines: {"key":K,"value":V}, per-CPU maps {"key":K,"values":[V per possible CPU]}.\n' +
+  details:
+    'JSON lines: {"key":K,"value":V}, per-CPU maps {"key":K,"values":[V per possible CPU]}.\n' +
     'Integers up to 32 bits are numbers; wider ones numbers when exact, else decimal strings; enums by name;\n' +
     'char arrays as strings. A map without BTF gives keys and values as hex strings.',
   positionals: { min: 1, max: 1, names: 'ID|PIN' },
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('map', {
-    list: {
-      summary: LIST.summary,
-      run: (a) => runCommand(LIST, a, (inv) => {
-        for (const id of objectIds('map')) {
-          const r = withObjectFd('map', id, (fd) => mapRecord(mapInfoFromFd(fd)));
-          if (r) (inv.json ? emitJson : printMap)(r);
-        }
-        return 0;
-      }),
+  return runVerb(
+    'map',
+    {
+      list: {
+        summary: LIST.summary,
+        run: (a) =>
+          runCommand(LIST, a, (inv) => {
+            for (const id of objectIds('map')) {
+              const r = withObjectFd('map', id, (fd) => mapRecord(mapInfoFromFd(fd)));
+              if (r) (inv.json ? emitJson : printMap)(r);
+            }
+            return 0;
+          }),
+      },
+      show: {
+        summary: SHOW.summary,
+        run: (a) =>
+          runCommand(SHOW, a, (inv) => {
+            const r = withObjectFd('map', idArgument(inv.positionals[0]), (fd) => mapRecord(mapInfoFromFd(fd)), false)!;
+            (inv.json ? emitJson : printMap)(r);
+            return 0;
+          }),
+      },
+      dump: {
+        summary: DUMP.summary,
+        run: (a) =>
+          runCommand(DUMP, a, (inv) => {
+            dumpMap(mapIdOf(inv.positionals[0]), inv.json ? emitJson : printEntry);
+            return 0;
+          }),
+      },
     },
-    show: {
-      summary: SHOW.summary,
-      run: (a) => runCommand(SHOW, a, (inv) => {
-        const r = withObjectFd('map', idArgument(inv.positionals[0]), (fd) => mapRecord(mapInfoFromFd(fd)), false)!;
-        (inv.json ? emitJson : printMap)(r);
-        return 0;
-      }),
-    },
-    dump: {
-      summary: DUMP.summary,
-      run: (a) => runCommand(DUMP, a, (inv) => {
-        dumpMap(mapIdOf(inv.positionals[0]), inv.json ? emitJson : printEntry);
-        return 0;
-      }),
-    },
-  }, argv);
+    argv,
+  );
 }

@@ -61,7 +61,23 @@ export function mapTypeName(type: number): string {
   return lowerName(MapType, type);
 }
 
-const LINK_TYPES = ['unspec', 'raw_tracepoint', 'tracing', 'cgroup', 'iter', 'netns', 'xdp', 'perf_event', 'kprobe_multi', 'struct_ops', 'netfilter', 'tcx', 'uprobe_multi', 'netkit', 'sockmap'];
+const LINK_TYPES = [
+  'unspec',
+  'raw_tracepoint',
+  'tracing',
+  'cgroup',
+  'iter',
+  'netns',
+  'xdp',
+  'perf_event',
+  'kprobe_multi',
+  'struct_ops',
+  'netfilter',
+  'tcx',
+  'uprobe_multi',
+  'netkit',
+  'sockmap',
+];
 
 /** bpftool's name for a link type (enum bpf_link_type). */
 export function linkTypeName(type: number): string {

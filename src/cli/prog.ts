@@ -26,10 +26,12 @@ export function programRecord(info: ProgramInfo): Record<string, unknown> {
 }
 
 function printProgram(r: Record<string, unknown>): void {
-  process.stdout.write(`${r.id}: ${r.type}  name ${r.name}  tag ${r.tag}${r.gpl_compatible ? '  gpl' : ''}\n` +
-    `\tloaded_at ${new Date(Number(r.loaded_at) * 1000).toISOString()}  uid ${r.uid}\n` +
-    `\txlated ${r.bytes_xlated}B  ${r.jited ? `jited ${r.bytes_jited}B` : 'not jited'}` +
-    `${r.map_ids ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.btf_id ? `  btf_id ${r.btf_id}` : ''}\n`);
+  process.stdout.write(
+    `${r.id}: ${r.type}  name ${r.name}  tag ${r.tag}${r.gpl_compatible ? '  gpl' : ''}\n` +
+      `\tloaded_at ${new Date(Number(r.loaded_at) * 1000).toISOString()}  uid ${r.uid}\n` +
+      `\txlated ${r.bytes_xlated}B  ${r.jited ? `jited ${r.bytes_jited}B` : 'not jited'}` +
+      `${r.map_ids ? `  map_ids ${(r.map_ids as number[]).join(',')}` : ''}${r.btf_id ? `  btf_id ${r.btf_id}` : ''}\n`,
+  );
 }
 
 const LIST: CommandSpec = {
@@ -44,25 +46,31 @@ const SHOW: CommandSpec = {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return runVerb('prog', {
-    list: {
-      summary: LIST.summary,
-      run: (a) => runCommand(LIST, a, (inv) => {
-        for (const id of objectIds('prog')) {
-          const r = withObjectFd('prog', id, (fd) => programRecord(programInfoFromFd(fd)));
-          if (r) (inv.json ? emitJson : printProgram)(r);
-        }
-        return 0;
-      }),
+  return runVerb(
+    'prog',
+    {
+      list: {
+        summary: LIST.summary,
+        run: (a) =>
+          runCommand(LIST, a, (inv) => {
+            for (const id of objectIds('prog')) {
+              const r = withObjectFd('prog', id, (fd) => programRecord(programInfoFromFd(fd)));
+              if (r) (inv.json ? emitJson : printProgram)(r);
+            }
+            return 0;
+          }),
+      },
+      show: {
+        summary: SHOW.summary,
+        run: (a) =>
+          runCommand(SHOW, a, (inv) => {
+            const id = idArgument(inv.positionals[0]);
+            const r = withObjectFd('prog', id, (fd) => programRecord(programInfoFromFd(fd)), false)!;
+            (inv.json ? emitJson : printProgram)(r);
+            return 0;
+          }),
+      },
     },
-    show: {
-      summary: SHOW.summary,
-      run: (a) => runCommand(SHOW, a, (inv) => {
-        const id = idArgument(inv.positionals[0]);
-        const r = withObjectFd('prog', id, (fd) => programRecord(programInfoFromFd(fd)), false)!;
-        (inv.json ? emitJson : printProgram)(r);
-        return 0;
-      }),
-    },
-  }, argv);
+    argv,
+  );
 }

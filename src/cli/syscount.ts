@@ -27,7 +27,8 @@ const MAX_SYSCALLS = 1024;
 const SPEC: CommandSpec = {
   usage: 'ebpf syscount [--pid N] [--seconds S] [--top N] [--json] [-- COMMAND ARGS...]',
   summary: 'Counts the system calls of one process in the kernel (a raw tracepoint on sys_enter, filtered by process).',
-  details: 'Without --pid or a command: counts `ls -laR /usr/include/linux`.\n' +
+  details:
+    'Without --pid or a command: counts `ls -laR /usr/include/linux`.\n' +
     'With --pid: counts for --seconds (default 3), or until Ctrl-C / SIGTERM.\n' +
     'With -- COMMAND: runs it and counts until it exits; its output goes to stderr under --json, so stdout\n' +
     'holds only the JSON line {"pid","command","exitCode","elapsedMs","total","syscalls":[{"nr","name","count"}]}.',
@@ -130,7 +131,10 @@ export async function run(argv: string[]): Promise<number> {
       process.once('SIGTERM', sigterm);
     });
 
-    using counts = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: MAX_SYSCALLS, name: 'counts' }, { key: u32, value: u64 });
+    using counts = BpfMap.create(
+      { type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: MAX_SYSCALLS, name: 'counts' },
+      { key: u32, value: u64 },
+    );
     using armed = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'armed' }, { key: u32, value: u64 });
     // A process given by --pid runs already: count from the start.
     if (!command) armed.update(0, 1n);
@@ -140,7 +144,9 @@ export async function run(argv: string[]): Promise<number> {
     const stdout = !explicit ? 'ignore' : inv.json ? 2 : 'inherit';
     // The command's path is resolved here, so the wrapper's exec is one execve (a shell searching
     // PATH makes one failed execve per directory before the right one).
-    const child = command ? spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', which(command[0]), ...command.slice(1)], { stdio: ['pipe', stdout, 'inherit'] }) : undefined;
+    const child = command
+      ? spawn('sh', ['-c', 'read _ && exec "$@"', 'sh', which(command[0]), ...command.slice(1)], { stdio: ['pipe', stdout, 'inherit'] })
+      : undefined;
     const spawnError = child ? new Promise<Error>((resolve) => child.once('error', resolve)) : undefined;
     const tgid = child?.pid ?? pid!;
     if (child && child.pid === undefined) throw await spawnError!;
@@ -148,7 +154,12 @@ export async function run(argv: string[]): Promise<number> {
     let exitCode: number | null = null;
     const started = process.hrtime.bigint();
     try {
-      using program = Program.load({ type: 'RAW_TRACEPOINT', instructions: syscountProgram(tgid, execveNumber()).build(), maps: { counts, armed }, name: 'syscount' });
+      using program = Program.load({
+        type: 'RAW_TRACEPOINT',
+        instructions: syscountProgram(tgid, execveNumber()).build(),
+        maps: { counts, armed },
+        name: 'syscount',
+      });
       using link = Link.rawTracepoint(program, 'sys_enter');
       if (child) {
         const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -173,7 +184,10 @@ export async function run(argv: string[]): Promise<number> {
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
 
     const names = syscallNames();
-    const rows = counts.lookupBatch().filter(([, n]) => n > 0n).map(([nr, n]) => ({ nr, name: names.get(nr) ?? `syscall_${nr}`, count: Number(n) }));
+    const rows = counts
+      .lookupBatch()
+      .filter(([, n]) => n > 0n)
+      .map(([nr, n]) => ({ nr, name: names.get(nr) ?? `syscall_${nr}`, count: Number(n) }));
     rows.sort((a, b) => b.count - a.count || a.nr - b.nr);
     const total = rows.reduce((s, r) => s + r.count, 0);
 
@@ -181,7 +195,9 @@ export async function run(argv: string[]): Promise<number> {
       emitJson({ pid: tgid, command: command ?? null, exitCode, elapsedMs, total, syscalls: rows });
       return 0;
     }
-    process.stdout.write(`\n${total} system calls by pid ${tgid}${command ? ` (${command.join(' ')})` : ''} in ${elapsedMs.toFixed(0)} ms, counted in the kernel:\n\n`);
+    process.stdout.write(
+      `\n${total} system calls by pid ${tgid}${command ? ` (${command.join(' ')})` : ''} in ${elapsedMs.toFixed(0)} ms, counted in the kernel:\n\n`,
+    );
     process.stdout.write('  SYSCALL              COUNT\n');
     for (const r of rows.slice(0, top)) process.stdout.write(`  ${r.name.padEnd(18)} ${String(r.count).padStart(7)}\n`);
     if (rows.length > top) process.stdout.write(`  ... and ${rows.length - top} more kinds\n`);

@@ -64,22 +64,28 @@ interface Options {
   seconds: number;
 }
 
-const USAGE = 'usage: ebpf xdp-modes [--dev IFACE] [--json] [--repeat N] [--rounds N] [--seconds S]\n' +
+const USAGE =
+  'usage: ebpf xdp-modes [--dev IFACE] [--json] [--repeat N] [--rounds N] [--seconds S]\n' +
   '  no --dev: a private network namespace with a veth pair is built and removed at exit\n' +
   '  --repeat N   frames per timed run (default 300000)\n' +
   '  --rounds N   interleaved rounds of the benchmark (default 3)\n' +
-  '  --seconds S  with --dev: how long to count the device\'s own traffic per mode (default 2)\n' +
+  "  --seconds S  with --dev: how long to count the device's own traffic per mode (default 2)\n" +
   '  --json       one JSON object on one line instead of the report';
-
 
 function parseOptions(argv: string[]): Options | 'help' {
   let parsed;
   try {
     parsed = parseCliArgs({
-      args: argv, allowPositionals: false, strict: true,
+      args: argv,
+      allowPositionals: false,
+      strict: true,
       options: {
-        dev: { type: 'string' }, json: { type: 'boolean', default: false }, repeat: { type: 'string' },
-        rounds: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+        dev: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        repeat: { type: 'string' },
+        rounds: { type: 'string' },
+        seconds: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (e) {
@@ -95,8 +101,11 @@ function parseOptions(argv: string[]): Options | 'help' {
   };
   if (v.dev !== undefined && v.dev === '') throw new UsageError('--dev needs a device name');
   return {
-    dev: v.dev, json: v.json ?? false,
-    repeat: Math.floor(num(v.repeat, 'repeat', 300_000)), rounds: Math.floor(num(v.rounds, 'rounds', 3)), seconds: num(v.seconds, 'seconds', 2),
+    dev: v.dev,
+    json: v.json ?? false,
+    repeat: Math.floor(num(v.repeat, 'repeat', 300_000)),
+    rounds: Math.floor(num(v.rounds, 'rounds', 3)),
+    seconds: num(v.seconds, 'seconds', 2),
   };
 }
 
@@ -154,9 +163,12 @@ function attempt(fn: () => void): Answer {
     const e = findCause(thrown, SyscallError);
     if (!e) throw thrown;
     return {
-      ok: false, code: e.code, errno: e.errno,
+      ok: false,
+      code: e.code,
+      errno: e.errno,
       extack: e instanceof NetlinkError ? e.extack : undefined,
-      hint: e.hint || undefined, message: e.message,
+      hint: e.hint || undefined,
+      message: e.message,
     };
   }
 }
@@ -258,16 +270,29 @@ function setGro(dev: string, on: boolean): void {
   const socket = new NetlinkSocket(NETLINK_GENERIC);
   try {
     const client = new NetlinkClient(socket);
-    const r = client.request(GENL_ID_CTRL, 0, genl(CTRL_CMD_GETFAMILY, new AttributeWriter().string(CTRL_ATTR_FAMILY_NAME, 'ethtool')),
-      { operation: 'resolve the generic netlink family "ethtool"' });
+    const r = client.request(GENL_ID_CTRL, 0, genl(CTRL_CMD_GETFAMILY, new AttributeWriter().string(CTRL_ATTR_FAMILY_NAME, 'ethtool')), {
+      operation: 'resolve the generic netlink family "ethtool"',
+    });
     const family = Attributes.parse(r.replies[0].payload.subarray(4)).u16(CTRL_ATTR_FAMILY_ID);
     if (family === undefined) throw new Error('the kernel did not name the ethtool netlink family');
-    client.request(family, 0, genl(ETHTOOL_MSG_FEATURES_SET, new AttributeWriter()
-      .nested(ETHTOOL_A_FEATURES_HEADER, (h) => h.string(ETHTOOL_A_HEADER_DEV_NAME, dev))
-      .nested(ETHTOOL_A_FEATURES_WANTED, (w) => w.nested(ETHTOOL_A_BITSET_BITS, (bits) => bits.nested(ETHTOOL_A_BITSET_BITS_BIT, (bit) => {
-        bit.string(ETHTOOL_A_BITSET_BIT_NAME, 'rx-gro');
-        if (on) bit.bytes(ETHTOOL_A_BITSET_BIT_VALUE, new Uint8Array(0));
-      })))), { operation: `turn GRO ${on ? 'on' : 'off'} on ${dev} (ethtool netlink)` });
+    client.request(
+      family,
+      0,
+      genl(
+        ETHTOOL_MSG_FEATURES_SET,
+        new AttributeWriter()
+          .nested(ETHTOOL_A_FEATURES_HEADER, (h) => h.string(ETHTOOL_A_HEADER_DEV_NAME, dev))
+          .nested(ETHTOOL_A_FEATURES_WANTED, (w) =>
+            w.nested(ETHTOOL_A_BITSET_BITS, (bits) =>
+              bits.nested(ETHTOOL_A_BITSET_BITS_BIT, (bit) => {
+                bit.string(ETHTOOL_A_BITSET_BIT_NAME, 'rx-gro');
+                if (on) bit.bytes(ETHTOOL_A_BITSET_BIT_VALUE, new Uint8Array(0));
+              }),
+            ),
+          ),
+      ),
+      { operation: `turn GRO ${on ? 'on' : 'off'} on ${dev} (ethtool netlink)` },
+    );
   } finally {
     socket.close();
   }
@@ -331,26 +356,49 @@ function buildFrame(kind: FrameKind, src: Buffer, dst: Buffer): Buffer {
   dst.copy(f, 0);
   src.copy(f, 6);
   const l4 = (at: number, proto: 'udp' | 'tcp' | 'icmp' | 'icmpv6'): void => {
-    if (proto === 'udp') { f.writeUInt16BE(40000, at); f.writeUInt16BE(9, at + 2); f.writeUInt16BE(f.length - at, at + 4); }
-    else if (proto === 'tcp') { f.writeUInt16BE(40000, at); f.writeUInt16BE(9, at + 2); f[at + 12] = 5 << 4; f[at + 13] = 0x02; /* SYN: never merged by GRO */ f.writeUInt16BE(1024, at + 14); }
-    else f[at] = proto === 'icmp' ? 8 : 128; // echo request
+    if (proto === 'udp') {
+      f.writeUInt16BE(40000, at);
+      f.writeUInt16BE(9, at + 2);
+      f.writeUInt16BE(f.length - at, at + 4);
+    } else if (proto === 'tcp') {
+      f.writeUInt16BE(40000, at);
+      f.writeUInt16BE(9, at + 2);
+      f[at + 12] = 5 << 4;
+      f[at + 13] = 0x02;
+      /* SYN: never merged by GRO */ f.writeUInt16BE(1024, at + 14);
+    } else f[at] = proto === 'icmp' ? 8 : 128; // echo request
   };
   if (kind.startsWith('ipv4')) {
     f.writeUInt16BE(0x0800, 12);
     const proto = kind === 'ipv4-udp' ? 17 : kind === 'ipv4-tcp' ? 6 : 1;
-    f[14] = 0x45; f.writeUInt16BE(f.length - 14, 16); f[22] = 64; f[23] = proto;
+    f[14] = 0x45;
+    f.writeUInt16BE(f.length - 14, 16);
+    f[22] = 64;
+    f[23] = proto;
     Buffer.from([10, 77, 0, 1, 10, 77, 0, 2]).copy(f, 26);
     f.writeUInt16BE(ipv4Checksum(f.subarray(14, 34)), 24);
     l4(34, kind === 'ipv4-udp' ? 'udp' : kind === 'ipv4-tcp' ? 'tcp' : 'icmp');
   } else if (kind.startsWith('ipv6')) {
     f.writeUInt16BE(0x86dd, 12);
-    f[14] = 0x60; f.writeUInt16BE(f.length - 54, 18); f[20] = kind === 'ipv6-udp' ? 17 : 58; f[21] = 64;
-    f[22] = 0xfd; f[37] = 1; f[38] = 0xfd; f[53] = 2; // fd00::1 → fd00::2
+    f[14] = 0x60;
+    f.writeUInt16BE(f.length - 54, 18);
+    f[20] = kind === 'ipv6-udp' ? 17 : 58;
+    f[21] = 64;
+    f[22] = 0xfd;
+    f[37] = 1;
+    f[38] = 0xfd;
+    f[53] = 2; // fd00::1 → fd00::2
     l4(54, kind === 'ipv6-udp' ? 'udp' : 'icmpv6');
   } else if (kind === 'arp') {
     f.writeUInt16BE(0x0806, 12);
-    f.writeUInt16BE(1, 14); f.writeUInt16BE(0x0800, 16); f[18] = 6; f[19] = 4; f.writeUInt16BE(1, 20);
-    src.copy(f, 22); Buffer.from([10, 77, 0, 1]).copy(f, 28); Buffer.from([10, 77, 0, 3]).copy(f, 38);
+    f.writeUInt16BE(1, 14);
+    f.writeUInt16BE(0x0800, 16);
+    f[18] = 6;
+    f[19] = 4;
+    f.writeUInt16BE(1, 20);
+    src.copy(f, 22);
+    Buffer.from([10, 77, 0, 1]).copy(f, 28);
+    Buffer.from([10, 77, 0, 3]).copy(f, 38);
   } else {
     f.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype
   }
@@ -377,7 +425,11 @@ async function settle(map: BpfMap, before: number[], atLeast: number, ms = 1000)
 // ---------------------------------------------------------------------------------------------
 // Where things stand: the kernel (RTM_GETLINK) and iproute2, independently
 
-interface IpXdp { mode?: number; prog?: { id: number }; attached?: { mode: number; prog?: { id: number } }[] }
+interface IpXdp {
+  mode?: number;
+  prog?: { id: number };
+  attached?: { mode: number; prog?: { id: number } }[];
+}
 const IP_MODES: Record<number, string> = { 0: 'none', 1: 'native', 2: 'generic', 3: 'offload', 4: 'multi' };
 
 interface Where {
@@ -399,7 +451,12 @@ function xdpLoaderView(where: Where, dev: string): { line?: string; mode?: strin
     out = where.xdpLoader(dev);
   } catch (e) {
     const err = e as { code?: string; stderr?: string; message: string };
-    return { error: err.code === 'ENOENT' ? 'xdp-loader is not installed (Debian package xdp-tools)' : (err.stderr || err.message).trim().split('\n')[0] };
+    return {
+      error:
+        err.code === 'ENOENT'
+          ? 'xdp-loader is not installed (Debian package xdp-tools)'
+          : (err.stderr || err.message).trim().split('\n')[0],
+    };
   }
   const line = out.split('\n').find((l) => l.startsWith(`${dev} `));
   if (!line) return { error: `no row for ${dev} in xdp-loader status` };
@@ -465,14 +522,26 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
     let offloaded: Program | undefined;
     // prog_ifindex names a device of the caller's network namespace: load from there.
     const load = attempt(() => {
-      offloaded = c.where.run(() => Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'xdp_offload', ifindex: c.ifindex }));
+      offloaded = c.where.run(() =>
+        Program.load({
+          type: 'XDP',
+          instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(),
+          name: 'xdp_offload',
+          ifindex: c.ifindex,
+        }),
+      );
     });
     result.refused.push({
-      step: `load a program for ${c.device} (prog_ifindex ${c.ifindex})`, answer: load,
-      why: load.ok ? undefined : 'only a device whose driver registered for BPF offload (nfp; netdevsim emulates one, CONFIG_NETDEVSIM) accepts a program ' +
-        'loaded with prog_ifindex: the driver translates it for the NIC at load time. Any other device gets EINVAL',
+      step: `load a program for ${c.device} (prog_ifindex ${c.ifindex})`,
+      answer: load,
+      why: load.ok
+        ? undefined
+        : 'only a device whose driver registered for BPF offload (nfp; netdevsim emulates one, CONFIG_NETDEVSIM) accepts a program ' +
+          'loaded with prog_ifindex: the driver translates it for the NIC at load time. Any other device gets EINVAL',
     });
-    const attach = attempt(() => c.where.run(() => attachXdp(offloaded ?? c.program, c.device, { mode: 'offload', via: 'netlink' })).close());
+    const attach = attempt(() =>
+      c.where.run(() => attachXdp(offloaded ?? c.program, c.device, { mode: 'offload', via: 'netlink' })).close(),
+    );
     offloaded?.close();
     result.refused.push({ step: `attach in offload mode (XDP_FLAGS_HW_MODE, netlink)`, answer: attach });
     result.supported = attach.ok;
@@ -481,7 +550,9 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
   }
 
   let link: { close(): void } | undefined;
-  const linkAnswer = attempt(() => { link = c.where.run(() => attachXdp(c.program, c.device, { mode, via: 'link' })); });
+  const linkAnswer = attempt(() => {
+    link = c.where.run(() => attachXdp(c.program, c.device, { mode, via: 'link' }));
+  });
   if (!linkAnswer.ok || !link) {
     result.refused = [{ step: `attach in ${mode} mode (bpf_link)`, answer: linkAnswer }];
     return result;
@@ -505,7 +576,9 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
         traffic.liveFrames[FRAME_KINDS[i]] = c.framesPerKind;
         traffic.sent += c.framesPerKind;
       }
-      how.push(`${traffic.sent} frames (${c.framesPerKind} of each of ${FRAME_KINDS.length} kinds) injected with BPF_PROG_TEST_RUN live frames, redirected into ${c.lab ? c.lab.a : `${c.device}'s veth peer`}`);
+      how.push(
+        `${traffic.sent} frames (${c.framesPerKind} of each of ${FRAME_KINDS.length} kinds) injected with BPF_PROG_TEST_RUN live frames, redirected into ${c.lab ? c.lab.a : `${c.device}'s veth peer`}`,
+      );
     }
     if (c.lab) {
       c.lab.sendUdp(c.udp);
@@ -522,10 +595,11 @@ async function tourMode(mode: XdpMode, c: TourContext): Promise<ModeResult> {
     result.traffic = traffic;
     result.counters = counters(await settle(c.map, before, traffic.sent), before);
     if (result.counters.seen < traffic.sent) {
-      result.note = c.lab || mode === 'native'
-        ? `${traffic.sent - result.counters.seen} of ${traffic.sent} frames did not reach the program`
-        : `frames redirected into a veth reach a peer without native XDP only when that peer has GRO on (ethtool -K ${c.device} gro on); ` +
-          'this example does not change your device';
+      result.note =
+        c.lab || mode === 'native'
+          ? `${traffic.sent - result.counters.seen} of ${traffic.sent} frames did not reach the program`
+          : `frames redirected into a veth reach a peer without native XDP only when that peer has GRO on (ethtool -K ${c.device} gro on); ` +
+            'this example does not change your device';
     }
   } finally {
     link.close();
@@ -563,107 +637,158 @@ function rules(lab: Lab, progA: Program, progB: Program): RuleResult[] {
   const idOf = (p: Program): number => p.info().id;
 
   // Native needs driver support; generic works on any device, and is what the kernel picks without a flag.
-  out.push(lab.run(() => {
-    const native = tryAttach(progA, 'lo', { mode: 'native', via: 'netlink' });
-    let state: XdpState = { attached: 'none' };
-    let ipMode = '';
-    const chosen = attempt(() => {
-      using att = attachXdp(progA, 'lo', { via: 'netlink' });
-      state = queryXdp('lo');
-      ipMode = IP_MODES[ipXdp(lab.ip('-d', '-j', 'link', 'show', 'dev', 'lo'))?.mode ?? 0];
-      void att;
-    });
-    return rule('native-needs-driver', 'native mode needs a driver that implements XDP; generic works on every device (lo has no native XDP)', true, [
-      { tried: 'attach to lo in native mode', expected: 'refused', answer: native },
-      { tried: 'attach to lo with no mode flag', expected: 'accepted', answer: { ...chosen, ok: chosen.ok && state.attached === 'generic' },
-        note: `the kernel chose ${state.attached}: queryXdp says ${stateText(state)}; ip -d link says ${ipMode}` },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      const native = tryAttach(progA, 'lo', { mode: 'native', via: 'netlink' });
+      let state: XdpState = { attached: 'none' };
+      let ipMode = '';
+      const chosen = attempt(() => {
+        using att = attachXdp(progA, 'lo', { via: 'netlink' });
+        state = queryXdp('lo');
+        ipMode = IP_MODES[ipXdp(lab.ip('-d', '-j', 'link', 'show', 'dev', 'lo'))?.mode ?? 0];
+        void att;
+      });
+      return rule(
+        'native-needs-driver',
+        'native mode needs a driver that implements XDP; generic works on every device (lo has no native XDP)',
+        true,
+        [
+          { tried: 'attach to lo in native mode', expected: 'refused', answer: native },
+          {
+            tried: 'attach to lo with no mode flag',
+            expected: 'accepted',
+            answer: { ...chosen, ok: chosen.ok && state.attached === 'generic' },
+            note: `the kernel chose ${state.attached}: queryXdp says ${stateText(state)}; ip -d link says ${ipMode}`,
+          },
+        ],
+      );
+    }),
+  );
 
   // Without a flag the kernel picks native when the driver has it.
-  out.push(lab.run(() => {
-    let state: XdpState = { attached: 'none' };
-    const a = attempt(() => {
-      using att = attachXdp(progA, b, { via: 'netlink' });
-      state = queryXdp(b);
-      void att;
-    });
-    return rule('default-prefers-native', 'with no mode flag the kernel picks native when the driver supports it (veth does), generic otherwise', false, [
-      { tried: `attach to ${b} with no mode flag`, expected: 'accepted', answer: { ...a, ok: a.ok && state.attached === 'native' }, note: `queryXdp says ${stateText(state)}` },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      let state: XdpState = { attached: 'none' };
+      const a = attempt(() => {
+        using att = attachXdp(progA, b, { via: 'netlink' });
+        state = queryXdp(b);
+        void att;
+      });
+      return rule(
+        'default-prefers-native',
+        'with no mode flag the kernel picks native when the driver supports it (veth does), generic otherwise',
+        false,
+        [
+          {
+            tried: `attach to ${b} with no mode flag`,
+            expected: 'accepted',
+            answer: { ...a, ok: a.ok && state.attached === 'native' },
+            note: `queryXdp says ${stateText(state)}`,
+          },
+        ],
+      );
+    }),
+  );
 
   // Offload needs a programmable NIC.
-  out.push(lab.run(() => rule('offload-needs-nic', 'offloaded mode needs a NIC that runs BPF itself (Netronome nfp); a veth cannot', true, [
-    { tried: `load a program bound to ${b} for offload (prog_ifindex)`, expected: 'refused',
-      answer: attempt(() => Program.load({ type: 'XDP', instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(), name: 'xdp_offload', ifindex: lab.ifindexB }).close()) },
-    { tried: `attach to ${b} in offload mode`, expected: 'refused', answer: tryAttach(progA, b, { mode: 'offload', via: 'netlink' }) },
-  ])));
+  out.push(
+    lab.run(() =>
+      rule('offload-needs-nic', 'offloaded mode needs a NIC that runs BPF itself (Netronome nfp); a veth cannot', true, [
+        {
+          tried: `load a program bound to ${b} for offload (prog_ifindex)`,
+          expected: 'refused',
+          answer: attempt(() =>
+            Program.load({
+              type: 'XDP',
+              instructions: new ProgramBuilder().mov64Imm(R0, XDP_PASS).exit().build(),
+              name: 'xdp_offload',
+              ifindex: lab.ifindexB,
+            }).close(),
+          ),
+        },
+        { tried: `attach to ${b} in offload mode`, expected: 'refused', answer: tryAttach(progA, b, { mode: 'offload', via: 'netlink' }) },
+      ]),
+    ),
+  );
 
   // Native and generic are exclusive, in both directions.
-  out.push(lab.run(() => {
-    let nativeOverGeneric: Answer;
-    {
-      using g = attachXdp(progA, b, { mode: 'generic', via: 'netlink' });
-      nativeOverGeneric = tryAttach(progB, b, { mode: 'native', via: 'netlink' });
-      void g;
-    }
-    let genericOverNative: Answer;
-    {
-      using n = attachXdp(progA, b, { mode: 'native', via: 'netlink' });
-      genericOverNative = tryAttach(progB, b, { mode: 'generic', via: 'netlink' });
-      void n;
-    }
-    return rule('native-generic-exclusive', 'native and generic cannot be active on one device at the same time', false, [
-      { tried: `attach native to ${b} while a generic program is attached`, expected: 'refused', answer: nativeOverGeneric },
-      { tried: `attach generic to ${b} while a native program is attached`, expected: 'refused', answer: genericOverNative },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      let nativeOverGeneric: Answer;
+      {
+        using g = attachXdp(progA, b, { mode: 'generic', via: 'netlink' });
+        nativeOverGeneric = tryAttach(progB, b, { mode: 'native', via: 'netlink' });
+        void g;
+      }
+      let genericOverNative: Answer;
+      {
+        using n = attachXdp(progA, b, { mode: 'native', via: 'netlink' });
+        genericOverNative = tryAttach(progB, b, { mode: 'generic', via: 'netlink' });
+        void n;
+      }
+      return rule('native-generic-exclusive', 'native and generic cannot be active on one device at the same time', false, [
+        { tried: `attach native to ${b} while a generic program is attached`, expected: 'refused', answer: nativeOverGeneric },
+        { tried: `attach generic to ${b} while a native program is attached`, expected: 'refused', answer: genericOverNative },
+      ]);
+    }),
+  );
 
   // Replace only the program you expect (XDP_FLAGS_REPLACE with IFLA_XDP_EXPECTED_FD).
-  out.push(lab.run(() => {
-    using first = attachXdp(progA, b, { mode: 'native', via: 'netlink' });
-    const wrong = tryAttach(progB, b, { mode: 'native', via: 'netlink', replace: progB });
-    let now: XdpState = { attached: 'none' };
-    const right = attempt(() => {
-      using swapped = attachXdp(progB, b, { mode: 'native', via: 'netlink', replace: progA });
-      now = queryXdp(b);
-      void swapped;
-    });
-    void first;
-    return rule('replace-expected', 'replace swaps programs only if the one attached is the one expected', false, [
-      { tried: `replace on ${b} expecting program ${idOf(progB)} while ${idOf(progA)} is attached`, expected: 'refused', answer: wrong },
-      { tried: `replace on ${b} expecting program ${idOf(progA)}`, expected: 'accepted', answer: { ...right, ok: right.ok && now.programId === idOf(progB) },
-        note: `queryXdp then says ${stateText(now)}` },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      using first = attachXdp(progA, b, { mode: 'native', via: 'netlink' });
+      const wrong = tryAttach(progB, b, { mode: 'native', via: 'netlink', replace: progB });
+      let now: XdpState = { attached: 'none' };
+      const right = attempt(() => {
+        using swapped = attachXdp(progB, b, { mode: 'native', via: 'netlink', replace: progA });
+        now = queryXdp(b);
+        void swapped;
+      });
+      void first;
+      return rule('replace-expected', 'replace swaps programs only if the one attached is the one expected', false, [
+        { tried: `replace on ${b} expecting program ${idOf(progB)} while ${idOf(progA)} is attached`, expected: 'refused', answer: wrong },
+        {
+          tried: `replace on ${b} expecting program ${idOf(progA)}`,
+          expected: 'accepted',
+          answer: { ...right, ok: right.ok && now.programId === idOf(progB) },
+          note: `queryXdp then says ${stateText(now)}`,
+        },
+      ]);
+    }),
+  );
 
   // Update-if-no-exist.
-  out.push(lab.run(() => {
-    let busy: Answer;
-    {
-      using first = attachXdp(progA, b, { mode: 'generic', via: 'netlink' });
-      busy = tryAttach(progB, b, { mode: 'generic', via: 'netlink', updateIfNoExist: true });
-      void first;
-    }
-    const free = tryAttach(progB, b, { mode: 'generic', via: 'netlink', updateIfNoExist: true });
-    return rule('update-if-no-exist', 'XDP_FLAGS_UPDATE_IF_NOEXIST attaches only where nothing is attached', false, [
-      { tried: `attach generic to ${b} with update-if-no-exist while a program is attached`, expected: 'refused', answer: busy },
-      { tried: `the same on an empty ${b}`, expected: 'accepted', answer: free },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      let busy: Answer;
+      {
+        using first = attachXdp(progA, b, { mode: 'generic', via: 'netlink' });
+        busy = tryAttach(progB, b, { mode: 'generic', via: 'netlink', updateIfNoExist: true });
+        void first;
+      }
+      const free = tryAttach(progB, b, { mode: 'generic', via: 'netlink', updateIfNoExist: true });
+      return rule('update-if-no-exist', 'XDP_FLAGS_UPDATE_IF_NOEXIST attaches only where nothing is attached', false, [
+        { tried: `attach generic to ${b} with update-if-no-exist while a program is attached`, expected: 'refused', answer: busy },
+        { tried: `the same on an empty ${b}`, expected: 'accepted', answer: free },
+      ]);
+    }),
+  );
 
   // A bpf_link owns its attachment: netlink can neither replace nor detach it.
-  out.push(lab.run(() => {
-    using link = attachXdp(progA, b, { mode: 'generic', via: 'link' });
-    const replace = tryAttach(progB, b, { mode: 'generic', via: 'netlink' });
-    const detach = attempt(() => { detachXdp(b, 'generic'); });
-    void link;
-    return rule('link-owns-attachment', 'a program attached through a bpf_link cannot be replaced or detached through netlink', false, [
-      { tried: `attach over ${b}'s bpf_link through netlink`, expected: 'refused', answer: replace },
-      { tried: `detach ${b}'s bpf_link program through netlink`, expected: 'refused', answer: detach },
-    ]);
-  }));
+  out.push(
+    lab.run(() => {
+      using link = attachXdp(progA, b, { mode: 'generic', via: 'link' });
+      const replace = tryAttach(progB, b, { mode: 'generic', via: 'netlink' });
+      const detach = attempt(() => {
+        detachXdp(b, 'generic');
+      });
+      void link;
+      return rule('link-owns-attachment', 'a program attached through a bpf_link cannot be replaced or detached through netlink', false, [
+        { tried: `attach over ${b}'s bpf_link through netlink`, expected: 'refused', answer: replace },
+        { tried: `detach ${b}'s bpf_link program through netlink`, expected: 'refused', answer: detach },
+      ]);
+    }),
+  );
 
   out.push(lifetimeRule(lab));
   return out;
@@ -688,7 +813,12 @@ function lifetimeRule(lab: Lab): RuleResult {
   if (child.status !== 0 || !report) {
     const why = (child.stderr || child.error?.message || `exit status ${child.status}`).trim().split('\n').slice(-3).join(' ');
     steps.push({ tried: 'a child attaches one program of each kind and exits', expected: 'accepted', answer: { ok: false, message: why } });
-    return rule('netlink-outlives-process', 'a netlink attachment outlives the process that made it; a bpf_link attachment does not', false, steps);
+    return rule(
+      'netlink-outlives-process',
+      'a netlink attachment outlives the process that made it; a bpf_link attachment does not',
+      false,
+      steps,
+    );
   }
   // The kernel closes the child's fds at exit; give the link's release a moment.
   let veth: XdpState = { attached: 'none' };
@@ -698,14 +828,31 @@ function lifetimeRule(lab: Lab): RuleResult {
     if (veth.attached === 'none') break;
     execFileSync('sleep', ['0.02']);
   }
-  steps.push({ tried: `child ${report.pid} attached program ${report.programId} to lo via netlink (generic) and exited`, expected: 'accepted',
-    answer: { ok: lo.attached === 'generic' && lo.programId === report.programId }, note: `after its exit lo has ${stateText(lo)}` });
-  steps.push({ tried: `child ${report.pid} attached it to ${lab.b} via bpf_link ${report.linkId} (native) and exited`, expected: 'accepted',
-    answer: { ok: veth.attached === 'none' }, note: `after its exit ${lab.b} has ${stateText(veth)}` });
+  steps.push({
+    tried: `child ${report.pid} attached program ${report.programId} to lo via netlink (generic) and exited`,
+    expected: 'accepted',
+    answer: { ok: lo.attached === 'generic' && lo.programId === report.programId },
+    note: `after its exit lo has ${stateText(lo)}`,
+  });
+  steps.push({
+    tried: `child ${report.pid} attached it to ${lab.b} via bpf_link ${report.linkId} (native) and exited`,
+    expected: 'accepted',
+    answer: { ok: veth.attached === 'none' },
+    note: `after its exit ${lab.b} has ${stateText(veth)}`,
+  });
   const detached = lab.run(() => detachXdp('lo'));
-  steps.push({ tried: 'clean up with detachXdp(lo), from this process', expected: 'accepted',
-    answer: { ok: detached.includes('generic') && lab.run(() => queryXdp('lo')).attached === 'none' }, note: `detached: ${detached.join(', ') || 'nothing'}` });
-  return rule('netlink-outlives-process', 'a netlink attachment outlives the process that made it; a bpf_link attachment does not', false, steps);
+  steps.push({
+    tried: 'clean up with detachXdp(lo), from this process',
+    expected: 'accepted',
+    answer: { ok: detached.includes('generic') && lab.run(() => queryXdp('lo')).attached === 'none' },
+    note: `detached: ${detached.join(', ') || 'nothing'}`,
+  });
+  return rule(
+    'netlink-outlives-process',
+    'a netlink attachment outlives the process that made it; a bpf_link attachment does not',
+    false,
+    steps,
+  );
 }
 
 /** In a child process: attach and exit without detaching (the kernel closes our fds). */
@@ -737,7 +884,15 @@ interface BenchResult {
   allCounted: boolean;
 }
 
-async function benchmark(lab: Lab, program: Program, map: BpfMap, setVerdict: (v: number) => void, generator: Program, repeat: number, rounds: number): Promise<BenchResult[]> {
+async function benchmark(
+  lab: Lab,
+  program: Program,
+  map: BpfMap,
+  setVerdict: (v: number) => void,
+  generator: Program,
+  repeat: number,
+  rounds: number,
+): Promise<BenchResult[]> {
   const frame = buildFrame('ipv4-udp', lab.macA, lab.macB);
   const samples = new Map<string, { kernel: number[]; wall: number[]; counted: number }>();
   // Warm-up: page pools, caches, the JIT'ed code.
@@ -775,8 +930,15 @@ async function benchmark(lab: Lab, program: Program, map: BpfMap, setVerdict: (v
       const s = samples.get(`${mode}/${verdict}`)!;
       const ns = median(s.kernel);
       out.push({
-        mode, verdict, frames: repeat, rounds, nsPerPacket: ns, wallNsPerPacket: Math.round(median(s.wall)),
-        mpps: Math.round((1e3 / ns) * 100) / 100, counted: s.counted, allCounted: s.counted >= repeat * rounds,
+        mode,
+        verdict,
+        frames: repeat,
+        rounds,
+        nsPerPacket: ns,
+        wallNsPerPacket: Math.round(median(s.wall)),
+        mpps: Math.round((1e3 / ns) * 100) / 100,
+        counted: s.counted,
+        allCounted: s.counted >= repeat * rounds,
       });
     }
   }
@@ -851,14 +1013,24 @@ async function benchmarkAfXdp(lab: Lab, generator: Program, repeat: number, roun
       await breathe();
     }
     out.push({
-      mode, socketMode: socket.mode, frames, rounds, nsPerPacket: Math.round(median(kernel)), nodeNsPerPacket: Math.round(median(node)),
-      wallNsPerPacket: Math.round(median(wall)), received, identical, allReceived: received >= frames * rounds, wakeups: socket.wakeups,
+      mode,
+      socketMode: socket.mode,
+      frames,
+      rounds,
+      nsPerPacket: Math.round(median(kernel)),
+      nodeNsPerPacket: Math.round(median(node)),
+      wallNsPerPacket: Math.round(median(wall)),
+      received,
+      identical,
+      allReceived: received >= frames * rounds,
+      wakeups: socket.wakeups,
     });
   }
   return out;
 }
 
-const AFXDP_WHERE = 'AF_XDP frames leave the kernel at the XDP hook: the program returns bpf_redirect_map(XSKMAP, queue); ' +
+const AFXDP_WHERE =
+  'AF_XDP frames leave the kernel at the XDP hook: the program returns bpf_redirect_map(XSKMAP, queue); ' +
   'in native mode the driver (veth_xdp_rcv) hands the frame to xsk_rcv, which copies it into a free UMEM frame taken from the fill ' +
   'ring (zero-copy drivers DMA straight into the UMEM instead) and posts its address and length on the RX ring; in generic mode the ' +
   'skb is built first and xsk_generic_rcv copies from it. No skb reaches the stack for these frames: this process reads the RX ring ' +
@@ -895,11 +1067,17 @@ function table(modes: ModeResult[], bench: BenchResult[], afxdp: AfXdpResult[]):
     const b = (v: 'drop' | 'pass'): BenchResult | undefined => bench.find((r) => r.mode === m.mode && r.verdict === v);
     const x = afxdp.find((r) => r.mode === m.mode);
     return {
-      mode: m.mode, supportedHere: m.supported, runsWhere: RUNS_WHERE[m.mode],
-      ipReports: m.ipMode ?? null, xdpLoaderReports: m.xdpLoader ? (m.xdpLoader.mode ?? m.xdpLoader.error ?? null) : null,
-      nsPerPacketAfXdp: x?.nsPerPacket ?? null, afxdpReceived: x ? x.received : null,
+      mode: m.mode,
+      supportedHere: m.supported,
+      runsWhere: RUNS_WHERE[m.mode],
+      ipReports: m.ipMode ?? null,
+      xdpLoaderReports: m.xdpLoader ? (m.xdpLoader.mode ?? m.xdpLoader.error ?? null) : null,
+      nsPerPacketAfXdp: x?.nsPerPacket ?? null,
+      afxdpReceived: x ? x.received : null,
       packetsSeen: m.counters?.seen ?? null,
-      nsPerPacketDrop: b('drop')?.nsPerPacket ?? null, nsPerPacketPass: b('pass')?.nsPerPacket ?? null, mppsDrop: b('drop')?.mpps ?? null,
+      nsPerPacketDrop: b('drop')?.nsPerPacket ?? null,
+      nsPerPacketPass: b('pass')?.nsPerPacket ?? null,
+      mppsDrop: b('drop')?.mpps ?? null,
     };
   });
 }
@@ -908,7 +1086,11 @@ function printHuman(r: Report): void {
   const p = console.log;
   p(`XDP attach modes on ${r.machine.kernel} (${r.machine.arch}, ${r.machine.cpus} CPUs, ${r.machine.cpuModel})`);
   const labText = `network namespace ${r.lab.namespace}, ${r.lab.sender} (${r.lab.senderAddress}) ↔ ${r.lab.receiver}, removed at exit`;
-  p(r.device === r.lab.receiver ? `lab: ${labText}; programs attach to ${r.lab.receiver}` : `device: ${r.device}; lab for the rules and the benchmark: ${labText}`);
+  p(
+    r.device === r.lab.receiver
+      ? `lab: ${labText}; programs attach to ${r.lab.receiver}`
+      : `device: ${r.device}; lab for the rules and the benchmark: ${labText}`,
+  );
   p(`program: ${r.program.name}, ${r.program.instructions} instructions from ProgramBuilder; counters in a ${r.program.map}`);
   p(`\n1. The three modes on ${r.device}`);
   for (const m of r.modes) {
@@ -923,14 +1105,27 @@ function printHuman(r: Report): void {
       continue;
     }
     const c = m.counters!;
-    p(`  ${tag}attached (${m.via}); kernel (RTM_GETLINK): ${stateText(m.kernelReported!)}; ip -d link: ${m.ipMode}; ` +
-      `xdp-loader status: ${m.xdpLoader?.mode ? `${m.xdpLoader.mode}${m.xdpLoader.programId ? `, id ${m.xdpLoader.programId}` : ''}` : m.xdpLoader?.error ?? '?'}`);
+    p(
+      `  ${tag}attached (${m.via}); kernel (RTM_GETLINK): ${stateText(m.kernelReported!)}; ip -d link: ${m.ipMode}; ` +
+        `xdp-loader status: ${m.xdpLoader?.mode ? `${m.xdpLoader.mode}${m.xdpLoader.programId ? `, id ${m.xdpLoader.programId}` : ''}` : (m.xdpLoader?.error ?? '?')}`,
+    );
     p(`          traffic: ${m.traffic!.how}`);
-    p(`          counted ${c.seen}: ${Object.entries(c.l3).map(([k, v]) => `${k} ${v}`).join(', ')} | ${Object.entries(c.l4).map(([k, v]) => `${k} ${v}`).join(', ')} | ${Object.entries(c.verdicts).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'no verdicts'}`);
+    p(
+      `          counted ${c.seen}: ${Object.entries(c.l3)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} | ${Object.entries(c.l4)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} | ${
+        Object.entries(c.verdicts)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'no verdicts'
+      }`,
+    );
     if (m.note) p(`          note: ${m.note}`);
     p(`          detached: ${m.detached ? 'yes, nothing attached afterwards' : 'NO'}`);
   }
-  p('\n2. Rules (tried for real; the kernel\'s answer after the arrow)');
+  p("\n2. Rules (tried for real; the kernel's answer after the arrow)");
   for (const rr of r.rules) {
     p(`  ${rr.holds ? 'ok' : '!!'} ${rr.rule}${rr.inPost ? ' [in the post]' : ''}`);
     for (const s of rr.steps) p(`       ${s.tried} → ${say(s.answer)}${s.note ? `; ${s.note}` : ''}`);
@@ -941,31 +1136,68 @@ function printHuman(r: Report): void {
     p(`  ${r.measuredWith}`);
     p('  mode      verdict  ns/packet  Mpps   wall ns/packet  frames counted');
     for (const b of r.bench) {
-      p(`  ${b.mode.padEnd(9)} ${b.verdict.padEnd(8)} ${String(b.nsPerPacket).padStart(9)}  ${b.mpps.toFixed(2).padStart(5)}  ${String(b.wallNsPerPacket).padStart(14)}  ${b.counted}/${b.frames * b.rounds}${b.allCounted ? '' : ' (some lost)'}`);
+      p(
+        `  ${b.mode.padEnd(9)} ${b.verdict.padEnd(8)} ${String(b.nsPerPacket).padStart(9)}  ${b.mpps.toFixed(2).padStart(5)}  ${String(b.wallNsPerPacket).padStart(14)}  ${b.counted}/${b.frames * b.rounds}${b.allCounted ? '' : ' (some lost)'}`,
+      );
     }
     const g = r.bench.find((b) => b.mode === 'generic' && b.verdict === 'drop');
     const n = r.bench.find((b) => b.mode === 'native' && b.verdict === 'drop');
-    if (g && n) p(`  dropping, native is ${(g.nsPerPacket / n.nsPerPacket).toFixed(2)}× as fast as generic here: native drops the frame before any skb exists.`);
+    if (g && n)
+      p(
+        `  dropping, native is ${(g.nsPerPacket / n.nsPerPacket).toFixed(2)}× as fast as generic here: native drops the frame before any skb exists.`,
+      );
     const gp = r.bench.find((b) => b.mode === 'generic' && b.verdict === 'pass');
     const np = r.bench.find((b) => b.mode === 'native' && b.verdict === 'pass');
-    if (gp && np) p(`  passing, the two cost about the same (${gp.nsPerPacket} vs ${np.nsPerPacket} ns): a passed frame gets its skb either way.`);
+    if (gp && np)
+      p(`  passing, the two cost about the same (${gp.nsPerPacket} vs ${np.nsPerPacket} ns): a passed frame gets its skb either way.`);
   }
   p('\n4. AF_XDP: the same frames, redirected to an AF_XDP socket in this process');
   if (!r.afxdp.length) p('  not measured');
   else {
     p('  mode      socket  kernel ns/pkt  Node ns/pkt  wall ns/pkt  received in Node');
     for (const x of r.afxdp) {
-      p(`  ${x.mode.padEnd(9)} ${x.socketMode.padEnd(7)} ${String(x.nsPerPacket).padStart(13)}  ${String(x.nodeNsPerPacket).padStart(11)}  ${String(x.wallNsPerPacket).padStart(11)}  ` +
-        `${x.received}/${x.frames * x.rounds}, ${x.identical} byte-identical${x.allReceived ? '' : ' (some lost)'}`);
+      p(
+        `  ${x.mode.padEnd(9)} ${x.socketMode.padEnd(7)} ${String(x.nsPerPacket).padStart(13)}  ${String(x.nodeNsPerPacket).padStart(11)}  ${String(x.wallNsPerPacket).padStart(11)}  ` +
+          `${x.received}/${x.frames * x.rounds}, ${x.identical} byte-identical${x.allReceived ? '' : ' (some lost)'}`,
+      );
     }
-    p('  kernel ns/pkt: BPF_PROG_TEST_RUN\'s mean per frame (XDP, redirect, copy into the UMEM); Node ns/pkt: taking the frames off the RX ring and');
+    p(
+      "  kernel ns/pkt: BPF_PROG_TEST_RUN's mean per frame (XDP, redirect, copy into the UMEM); Node ns/pkt: taking the frames off the RX ring and",
+    );
     p(`  refilling the fill ring in this process; wall: both, plus each injection's own setup (${AFXDP_CHUNK} frames per injection).`);
     p(`  ${r.afxdpWhere}`);
   }
-  p('\n5. The post\'s table, measured here');
-  const rows = [['mode', 'supported here', 'runs where', 'ip -d link', 'xdp-loader', 'packets seen', 'ns/pkt drop', 'ns/pkt pass', 'Mpps drop', 'ns/pkt AF_XDP', 'to Node'],
-    ...r.table.map((t) => [t.mode, t.supportedHere ? 'yes' : 'no', t.runsWhere, t.ipReports ?? '-', t.xdpLoaderReports ?? '-', t.packetsSeen ?? '-',
-      t.nsPerPacketDrop ?? '-', t.nsPerPacketPass ?? '-', t.mppsDrop ?? '-', t.nsPerPacketAfXdp ?? '-', t.afxdpReceived ?? '-'].map(String))];
+  p("\n5. The post's table, measured here");
+  const rows = [
+    [
+      'mode',
+      'supported here',
+      'runs where',
+      'ip -d link',
+      'xdp-loader',
+      'packets seen',
+      'ns/pkt drop',
+      'ns/pkt pass',
+      'Mpps drop',
+      'ns/pkt AF_XDP',
+      'to Node',
+    ],
+    ...r.table.map((t) =>
+      [
+        t.mode,
+        t.supportedHere ? 'yes' : 'no',
+        t.runsWhere,
+        t.ipReports ?? '-',
+        t.xdpLoaderReports ?? '-',
+        t.packetsSeen ?? '-',
+        t.nsPerPacketDrop ?? '-',
+        t.nsPerPacketPass ?? '-',
+        t.mppsDrop ?? '-',
+        t.nsPerPacketAfXdp ?? '-',
+        t.afxdpReceived ?? '-',
+      ].map(String),
+    ),
+  ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const [i, row] of rows.entries()) {
     p(`  | ${row.map((cell, j) => cell.padEnd(widths[j])).join(' | ')} |`);
@@ -1031,7 +1263,6 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function tourAll(o: Options): Promise<void> {
-
   // The lab is always built: the rules and the benchmark need a device nobody else uses.
   // A named device must exist before anything is built (the library's error names it).
   if (o.dev) queryXdp(o.dev);
@@ -1050,8 +1281,10 @@ async function tourAll(o: Options): Promise<void> {
 
   // The device the modes are shown on: veth-b in the lab, or the one named.
   const labWhere: Where = {
-    run: (fn) => lab.run(fn), ipShow: (d) => lab.ip('-d', '-j', 'link', 'show', 'dev', d),
-    xdpLoader: (d) => execFileSync('ip', ['netns', 'exec', lab.name, 'xdp-loader', 'status', d], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    run: (fn) => lab.run(fn),
+    ipShow: (d) => lab.ip('-d', '-j', 'link', 'show', 'dev', d),
+    xdpLoader: (d) =>
+      execFileSync('ip', ['netns', 'exec', lab.name, 'xdp-loader', 'status', d], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
   };
   let where = labWhere;
   let device = lab.b;
@@ -1061,7 +1294,8 @@ async function tourAll(o: Options): Promise<void> {
   if (o.dev) {
     device = o.dev;
     where = {
-      run: (fn) => fn(), ipShow: (d) => execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', d], { encoding: 'utf8' }),
+      run: (fn) => fn(),
+      ipShow: (d) => execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', d], { encoding: 'utf8' }),
       xdpLoader: (d) => execFileSync('xdp-loader', ['status', d], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     };
     const info = (JSON.parse(where.ipShow(device)) as { ifindex: number; link?: string; linkinfo?: { info_kind?: string } }[])[0];
@@ -1075,10 +1309,21 @@ async function tourAll(o: Options): Promise<void> {
     }
   }
 
-  const macs = o.dev ? { src: Buffer.from([2, 0, 0, 0, 0, 1]), dst: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) } : { src: lab.macA, dst: lab.macB };
+  const macs = o.dev
+    ? { src: Buffer.from([2, 0, 0, 0, 0, 1]), dst: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) }
+    : { src: lab.macA, dst: lab.macB };
   const tour: TourContext = {
-    where, device, program, map, generator, lab: o.dev ? undefined : lab, ifindex,
-    frames: FRAME_KINDS.map((k) => buildFrame(k, macs.src, macs.dst)), framesPerKind: 50, udp: 20, seconds: o.seconds,
+    where,
+    device,
+    program,
+    map,
+    generator,
+    lab: o.dev ? undefined : lab,
+    ifindex,
+    frames: FRAME_KINDS.map((k) => buildFrame(k, macs.src, macs.dst)),
+    framesPerKind: 50,
+    udp: 20,
+    seconds: o.seconds,
   };
   const modes: ModeResult[] = [];
   try {
@@ -1096,22 +1341,39 @@ async function tourAll(o: Options): Promise<void> {
   const bench = await benchmark(lab, program, map, setVerdict, labGenerator, o.repeat, o.rounds);
   await breathe();
   const afxdp = await benchmarkAfXdp(lab, labGenerator, o.repeat, o.rounds);
-  const measuredWith = `BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES in the lab: a generator program redirects ${o.repeat} copies of a 64-byte ` +
+  const measuredWith =
+    `BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES in the lab: a generator program redirects ${o.repeat} copies of a 64-byte ` +
     `IPv4/UDP frame into veth-a (batches of 64); veth delivers them to veth-b's NAPI poll, where the attached program runs ` +
     '(native: on the frame, before any skb; generic: after veth builds an skb and hands it to the core stack, GRO on). ' +
-    'ns/packet is the kernel\'s mean duration of the run per frame, which includes veth-b\'s receive softirq (run at each batch\'s bh-enable); ' +
+    "ns/packet is the kernel's mean duration of the run per frame, which includes veth-b's receive softirq (run at each batch's bh-enable); " +
     `median of ${o.rounds} interleaved rounds per mode; the program's own counters confirm the frames reached it. ` +
     'Verdict drop: the program returns XDP_DROP; pass: XDP_PASS, so the frame continues into the stack.';
 
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
   const report: Report = {
-    machine: { kernel: `Linux ${release()}`, arch: process.arch, cpus: cpus().length, cpuModel, node: process.version, hostname: hostname() },
+    machine: {
+      kernel: `Linux ${release()}`,
+      arch: process.arch,
+      cpus: cpus().length,
+      cpuModel,
+      node: process.version,
+      hostname: hostname(),
+    },
     device,
     lab: { namespace: lab.name, sender: lab.a, receiver: lab.b, senderAddress: lab.addressA },
-    program: { name: program.name, instructions: insns.length, map: `PERCPU_ARRAY of ${SLOTS} u64 (verdicts 0-4, ethertype 5-8, IP protocol 9-12)` },
-    modes, rules: ruleResults, bench, measuredWith, afxdp, afxdpWhere: AFXDP_WHERE, table: table(modes, bench, afxdp),
+    program: {
+      name: program.name,
+      instructions: insns.length,
+      map: `PERCPU_ARRAY of ${SLOTS} u64 (verdicts 0-4, ethertype 5-8, IP protocol 9-12)`,
+    },
+    modes,
+    rules: ruleResults,
+    bench,
+    measuredWith,
+    afxdp,
+    afxdpWhere: AFXDP_WHERE,
+    table: table(modes, bench, afxdp),
   };
   if (o.json) console.log(JSON.stringify(report));
   else printHuman(report);
 }
-

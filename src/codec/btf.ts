@@ -36,19 +36,28 @@ function build(btf: Btf, typeId: number, ctx: Context): AnyCodec {
     case 'enum64':
       return enumCodec(t);
     case 'float':
-      if (t.size === 4) return { size: 4, align: 4, encode: (v, b, o) => void b.writeFloatLE(num(v, 'float'), o), decode: (b, o) => b.readFloatLE(o) };
-      if (t.size === 8) return { size: 8, align: 8, encode: (v, b, o) => void b.writeDoubleLE(num(v, 'double'), o), decode: (b, o) => b.readDoubleLE(o) };
+      if (t.size === 4)
+        return { size: 4, align: 4, encode: (v, b, o) => void b.writeFloatLE(num(v, 'float'), o), decode: (b, o) => b.readFloatLE(o) };
+      if (t.size === 8)
+        return { size: 8, align: 8, encode: (v, b, o) => void b.writeDoubleLE(num(v, 'double'), o), decode: (b, o) => b.readDoubleLE(o) };
       return rawCodec(t.size);
     case 'array': {
       const element = btf.resolve(t.type);
-      if (ctx.strings && element.kind === 'int' && element.size === 1 && (element.char || element.name === 'char')) return stringCodec(t.length);
+      if (ctx.strings && element.kind === 'int' && element.size === 1 && (element.char || element.name === 'char'))
+        return stringCodec(t.length);
       return arrayCodec(build(btf, t.type, next), t.length);
     }
     case 'struct':
     case 'union':
       return compositeCodec(btf, t.size, t.members, t.kind === 'union', next);
     case 'datasec':
-      return compositeCodec(btf, t.size, t.vars.map((v) => ({ name: btf.nameOf(v.type), type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 })), false, next);
+      return compositeCodec(
+        btf,
+        t.size,
+        t.vars.map((v) => ({ name: btf.nameOf(v.type), type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 })),
+        false,
+        next,
+      );
     case 'var':
       return build(btf, t.type, next);
     default:
@@ -188,7 +197,8 @@ function arrayCodec(element: AnyCodec, length: number): AnyCodec {
     size: element.size * length,
     align: element.align,
     encode(v, b, o) {
-      if (!Array.isArray(v) || v.length > length) throw new CodecError(`array of ${length}: expected an array of at most ${length} elements`);
+      if (!Array.isArray(v) || v.length > length)
+        throw new CodecError(`array of ${length}: expected an array of at most ${length} elements`);
       b.fill(0, o, o + element.size * length);
       for (let i = 0; i < v.length; i++) element.encode(v[i], b, o + i * element.size);
     },
@@ -225,7 +235,9 @@ function compositeCodec(btf: Btf, size: number, members: readonly Member[], unio
         const unitStart = Math.floor(bitOffset / (unitSize * 8)) * unitSize;
         const signed = resolved.kind === 'int' && resolved.signed;
         fields.push({
-          name: m.name, offset: unitStart, codec: intCodec(unitSize, false, false, unitSize * 8, 0, m.name),
+          name: m.name,
+          offset: unitStart,
+          codec: intCodec(unitSize, false, false, unitSize * 8, 0, m.name),
           bits: { unitSize, shift: bitOffset - unitStart * 8, width: m.bitfieldSize, signed },
         });
         continue;
@@ -241,10 +253,12 @@ function compositeCodec(btf: Btf, size: number, members: readonly Member[], unio
     size,
     align,
     encode(v, b, o) {
-      if (v === null || typeof v !== 'object') throw new CodecError(`expected an object with fields ${fields.map((f) => f.name).join(', ')}`);
+      if (v === null || typeof v !== 'object')
+        throw new CodecError(`expected an object with fields ${fields.map((f) => f.name).join(', ')}`);
       const record = v as Record<string, unknown>;
       for (const key of Object.keys(record)) {
-        if (!fields.some((f) => f.name === key)) throw new CodecError(`no field named ${key}; fields: ${fields.map((f) => f.name).join(', ')}`);
+        if (!fields.some((f) => f.name === key))
+          throw new CodecError(`no field named ${key}; fields: ${fields.map((f) => f.name).join(', ')}`);
       }
       b.fill(0, o, o + size);
       for (const f of fields) {

@@ -76,13 +76,15 @@ export const i64 = bigCodec(true);
 
 /** 32-bit little-endian IEEE 754 float. */
 export const f32: Codec<number> = {
-  size: 4, align: 4,
+  size: 4,
+  align: 4,
   encode: (v, b, o) => void b.writeFloatLE(v, o),
   decode: (b, o) => b.readFloatLE(o),
 };
 /** 64-bit little-endian IEEE 754 float. */
 export const f64: Codec<number> = {
-  size: 8, align: 8,
+  size: 8,
+  align: 8,
   encode: (v, b, o) => void b.writeDoubleLE(v, o),
   decode: (b, o) => b.readDoubleLE(o),
 };

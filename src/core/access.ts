@@ -59,7 +59,14 @@ export function localAccess(btf: Btf, rootId: number, indexes: AccessIndexes): {
 }
 
 /** Follows `steps` in the target type; undefined when a member is missing or incompatible. */
-export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps: readonly AccessStep[], local: Btf, localRoot: number): FieldLocation | undefined {
+export function targetAccess(
+  btf: Btf,
+  rootId: number,
+  rootIndex: number,
+  steps: readonly AccessStep[],
+  local: Btf,
+  localRoot: number,
+): FieldLocation | undefined {
   let t = btf.resolve(rootId);
   let bitOffset = rootIndex * btf.sizeOf(rootId) * 8;
   let bitfieldSize = 0;
@@ -90,7 +97,12 @@ export function targetAccess(btf: Btf, rootId: number, rootIndex: number, steps:
 }
 
 /** A member by name, looking through anonymous struct and union members (with their offsets). */
-function findMemberDeep(btf: Btf, t: Extract<BtfType, { kind: 'struct' | 'union' }>, name: string, depth = 0): { member: Member; bitOffset: number } | undefined {
+function findMemberDeep(
+  btf: Btf,
+  t: Extract<BtfType, { kind: 'struct' | 'union' }>,
+  name: string,
+  depth = 0,
+): { member: Member; bitOffset: number } | undefined {
   for (const m of t.members) {
     if (m.name === name) return { member: m, bitOffset: m.bitOffset };
   }

@@ -5,12 +5,23 @@ import { CORE_RELO_KIND } from '../btf/index.js';
 export const CoreKind = CORE_RELO_KIND;
 
 export const CORE_KIND_NAMES: readonly string[] = [
-  'field byte offset', 'field byte size', 'field exists', 'field signed', 'field lshift u64', 'field rshift u64',
-  'local type id', 'target type id', 'type exists', 'type size', 'enum value exists', 'enum value', 'type matches',
+  'field byte offset',
+  'field byte size',
+  'field exists',
+  'field signed',
+  'field lshift u64',
+  'field rshift u64',
+  'local type id',
+  'target type id',
+  'type exists',
+  'type size',
+  'enum value exists',
+  'enum value',
+  'type matches',
 ];
 
 export const isFieldKind = (k: number): boolean => k <= CoreKind.FIELD_RSHIFT_U64;
-export const isTypeKind = (k: number): boolean => k >= CoreKind.TYPE_ID_LOCAL && k <= CoreKind.TYPE_SIZE || k === CoreKind.TYPE_MATCHES;
+export const isTypeKind = (k: number): boolean => (k >= CoreKind.TYPE_ID_LOCAL && k <= CoreKind.TYPE_SIZE) || k === CoreKind.TYPE_MATCHES;
 export const isEnumKind = (k: number): boolean => k === CoreKind.ENUMVAL_EXISTS || k === CoreKind.ENUMVAL_VALUE;
 
 /** Kinds that still have an answer when nothing in the kernel matches: "no". */

@@ -4,7 +4,21 @@
 // question no kernel type answers poisons its instruction, as libbpf does, so the program fails
 // verification only if that instruction is reachable; `strict` turns that into an error instead.
 import type { Instruction } from '../asm/index.js';
-import { BPF_ALU, BPF_ALU64, BPF_CALL, BPF_JMP, BPF_K, BPF_LDDW, BPF_LDX, BPF_MEM, BPF_ST, BPF_STX, classOf, modeOf, sourceOf } from '../asm/opcodes.js';
+import {
+  BPF_ALU,
+  BPF_ALU64,
+  BPF_CALL,
+  BPF_JMP,
+  BPF_K,
+  BPF_LDDW,
+  BPF_LDX,
+  BPF_MEM,
+  BPF_ST,
+  BPF_STX,
+  classOf,
+  modeOf,
+  sourceOf,
+} from '../asm/opcodes.js';
 import { BtfError, type Btf, type BtfType } from '../btf/index.js';
 import { LoaderError } from '../errors/index.js';
 import { localAccess, parseAccessor, targetAccess, type AccessIndexes, type FieldLocation } from './access.js';
@@ -41,14 +55,19 @@ export interface CoreOutcome {
 
 /** Returns patched copies of the instructions (poisoned lddw become two calls, slots unchanged). */
 export function applyCoreRelocations(
-  instructions: readonly Instruction[], relocations: readonly CoreRelocationInput[], local: Btf, target: Btf, context: CoreContext = {},
+  instructions: readonly Instruction[],
+  relocations: readonly CoreRelocationInput[],
+  local: Btf,
+  target: Btf,
+  context: CoreContext = {},
   outcomes: CoreOutcome[] = [],
 ): Instruction[] {
   const out: (Instruction | Instruction[])[] = instructions.map((i) => ({ ...i }));
   const candidates = new Map<number, BtfType[]>();
   for (const r of relocations) {
     const insn = out[r.instruction];
-    if (insn === undefined || Array.isArray(insn)) throw coreError(`relocation points at instruction ${r.instruction}, which does not exist`, r, local, context);
+    if (insn === undefined || Array.isArray(insn))
+      throw coreError(`relocation points at instruction ${r.instruction}, which does not exist`, r, local, context);
     let answer: Answer | string;
     try {
       answer = answer_(r, local, target, candidates);
@@ -97,9 +116,12 @@ function answer_(r: CoreRelocationInput, local: Btf, target: Btf, cache: Map<num
   const [first] = answers;
   if (first === undefined) {
     if (answersAbsence(r.kind)) return { value: 0n };
-    return cands.length === 0 ? `no type named ${name} in the kernel's BTF (${what})` : `${what} matches no field of the kernel's ${localType.kind} ${name}`;
+    return cands.length === 0
+      ? `no type named ${name} in the kernel's BTF (${what})`
+      : `${what} matches no field of the kernel's ${localType.kind} ${name}`;
   }
-  if (answers.some((a) => a.value !== first.value)) return `${what} is ambiguous: ${cands.length} kernel types named ${name} give different answers`;
+  if (answers.some((a) => a.value !== first.value))
+    return `${what} is ambiguous: ${cands.length} kernel types named ${name} give different answers`;
   return first;
 }
 
@@ -139,12 +161,18 @@ function fieldAnswer(kind: number, field: FieldLocation, target: Btf): Answer {
   if (field.bitfieldSize === 0) {
     const byteOffset = field.bitOffset / 8;
     switch (kind) {
-      case CoreKind.FIELD_BYTE_OFFSET: return { value: BigInt(byteOffset), fieldSize: size };
-      case CoreKind.FIELD_BYTE_SIZE: return { value: BigInt(size) };
-      case CoreKind.FIELD_EXISTS: return { value: 1n };
-      case CoreKind.FIELD_SIGNED: return { value: isSigned(field.type) ? 1n : 0n };
-      case CoreKind.FIELD_LSHIFT_U64: return { value: BigInt(64 - size * 8) };
-      default: return { value: BigInt(64 - size * 8) };
+      case CoreKind.FIELD_BYTE_OFFSET:
+        return { value: BigInt(byteOffset), fieldSize: size };
+      case CoreKind.FIELD_BYTE_SIZE:
+        return { value: BigInt(size) };
+      case CoreKind.FIELD_EXISTS:
+        return { value: 1n };
+      case CoreKind.FIELD_SIGNED:
+        return { value: isSigned(field.type) ? 1n : 0n };
+      case CoreKind.FIELD_LSHIFT_U64:
+        return { value: BigInt(64 - size * 8) };
+      default:
+        return { value: BigInt(64 - size * 8) };
     }
   }
   // A bitfield is loaded through its storage unit: the smallest naturally aligned power of two
@@ -156,12 +184,18 @@ function fieldAnswer(kind: number, field: FieldLocation, target: Btf): Answer {
     unitOffset = Math.floor(field.bitOffset / 8 / unit) * unit;
   }
   switch (kind) {
-    case CoreKind.FIELD_BYTE_OFFSET: return { value: BigInt(unitOffset) };
-    case CoreKind.FIELD_BYTE_SIZE: return { value: BigInt(unit) };
-    case CoreKind.FIELD_EXISTS: return { value: 1n };
-    case CoreKind.FIELD_SIGNED: return { value: isSigned(field.type) ? 1n : 0n };
-    case CoreKind.FIELD_LSHIFT_U64: return { value: BigInt(64 - (field.bitOffset + field.bitfieldSize - unitOffset * 8)) };
-    default: return { value: BigInt(64 - field.bitfieldSize) };
+    case CoreKind.FIELD_BYTE_OFFSET:
+      return { value: BigInt(unitOffset) };
+    case CoreKind.FIELD_BYTE_SIZE:
+      return { value: BigInt(unit) };
+    case CoreKind.FIELD_EXISTS:
+      return { value: 1n };
+    case CoreKind.FIELD_SIGNED:
+      return { value: isSigned(field.type) ? 1n : 0n };
+    case CoreKind.FIELD_LSHIFT_U64:
+      return { value: BigInt(64 - (field.bitOffset + field.bitfieldSize - unitOffset * 8)) };
+    default:
+      return { value: BigInt(64 - field.bitfieldSize) };
   }
 }
 
@@ -195,7 +229,8 @@ function patch(insn: Instruction, r: CoreRelocationInput, a: Answer, local: Btf,
     return insn;
   }
   if ((cls === BPF_ALU || cls === BPF_ALU64) && sourceOf(insn.opcode) === BPF_K) {
-    if (value > 0xffffffffn || value < -0x80000000n) throw coreError(`value ${value} does not fit the instruction's 32-bit immediate`, r, local, context);
+    if (value > 0xffffffffn || value < -0x80000000n)
+      throw coreError(`value ${value} does not fit the instruction's 32-bit immediate`, r, local, context);
     insn.imm = Number(BigInt.asIntN(32, value));
     return insn;
   }
@@ -214,7 +249,12 @@ function patch(insn: Instruction, r: CoreRelocationInput, a: Answer, local: Btf,
 }
 
 /** The size bits of a BPF_LDX opcode for a load of 1, 2, 4 or 8 bytes. */
-const LDX_SIZE_BITS: ReadonlyMap<number, number> = new Map([[1, 0x10], [2, 0x08], [4, 0x00], [8, 0x18]]);
+const LDX_SIZE_BITS: ReadonlyMap<number, number> = new Map([
+  [1, 0x10],
+  [2, 0x08],
+  [4, 0x00],
+  [8, 0x18],
+]);
 
 function describe(r: CoreRelocationInput, local: Btf): string {
   const t = local.typeById(r.typeId);

@@ -44,12 +44,14 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targetId: n
     }
     case 'func_proto': {
       const bp = b as typeof a;
-      return a.params.length === bp.params.length
-        && typesMatch(local, a.returnType, target, bp.returnType, depth + 1)
-        && a.params.every((p, i) => {
+      return (
+        a.params.length === bp.params.length &&
+        typesMatch(local, a.returnType, target, bp.returnType, depth + 1) &&
+        a.params.every((p, i) => {
           const q = bp.params[i];
           return q !== undefined && typesMatch(local, p.type, target, q.type, depth + 1);
-        });
+        })
+      );
     }
     default:
       return true;

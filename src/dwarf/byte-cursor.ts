@@ -197,7 +197,11 @@ export function decodeUtf8(bytes: Uint8Array): string {
 /** Reads a NUL-terminated string at `offset` of a string section (.debug_str, .debug_line_str). */
 export function stringAt(bytes: Uint8Array, section: string, offset: number): string {
   if (!Number.isInteger(offset) || offset < 0 || offset >= bytes.length) {
-    throw new DwarfError(`string offset 0x${offset.toString(16)} outside the section (size 0x${bytes.length.toString(16)})`, section, offset);
+    throw new DwarfError(
+      `string offset 0x${offset.toString(16)} outside the section (size 0x${bytes.length.toString(16)})`,
+      section,
+      offset,
+    );
   }
   return new ByteCursor(bytes, section, offset).cstring();
 }

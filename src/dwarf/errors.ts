@@ -8,6 +8,9 @@ export class DwarfError extends EbpfError {
     readonly section?: string,
     readonly offset?: number,
   ) {
-    super('ERR_DWARF', section === undefined ? message : `${section}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`);
+    super(
+      'ERR_DWARF',
+      section === undefined ? message : `${section}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`,
+    );
   }
 }

@@ -74,7 +74,9 @@ export function typeName(dwarf: DwarfReader, die: Die | undefined, depth = 0): s
     case DW_TAG.atomic_type:
       return `_Atomic ${target()}`;
     case DW_TAG.array_type: {
-      const dims = arrayDimensions(dwarf, die).map((n) => `[${n ?? ''}]`).join('');
+      const dims = arrayDimensions(dwarf, die)
+        .map((n) => `[${n ?? ''}]`)
+        .join('');
       return `${dims || '[]'}${target()}`;
     }
     case DW_TAG.subroutine_type:

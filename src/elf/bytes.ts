@@ -31,10 +31,10 @@ export class ByteReader {
   /** Throws unless [offset, offset+size) lies inside the file. */
   require(offset: number, size: number, what: string, section?: string): void {
     if (!this.contains(offset, size)) {
-      throw new ElfError(
-        `${what} needs bytes 0x${hex(offset)}..0x${hex(offset + size)} but the file is only 0x${hex(this.length)} bytes`,
-        { offset, section },
-      );
+      throw new ElfError(`${what} needs bytes 0x${hex(offset)}..0x${hex(offset + size)} but the file is only 0x${hex(this.length)} bytes`, {
+        offset,
+        section,
+      });
     }
   }
 
@@ -81,4 +81,3 @@ export class ByteReader {
 export function hex(n: number | bigint): string {
   return n.toString(16);
 }
-

@@ -29,10 +29,10 @@ export function hasZdebugHeader(data: Uint8Array): boolean {
 /** Decompresses an SHF_COMPRESSED section; `stored` is its bytes as they sit in the file. */
 export function decompressElfSection(reader: ByteReader, section: ElfSection, stored: Uint8Array): Uint8Array {
   if (stored.length < ELF64_CHDR_SIZE) {
-    throw new ElfError(
-      `compressed section is ${stored.length} bytes, too small for its ${ELF64_CHDR_SIZE}-byte compression header`,
-      { offset: section.offset, section: section.name },
-    );
+    throw new ElfError(`compressed section is ${stored.length} bytes, too small for its ${ELF64_CHDR_SIZE}-byte compression header`, {
+      offset: section.offset,
+      section: section.name,
+    });
   }
   const kind = reader.u32(section.offset);
   const size = reader.u64(section.offset + 8);
@@ -60,10 +60,7 @@ function inflateChecked(stream: Uint8Array, expected: number, section: ElfSectio
   const where = { offset: streamOffset, section: section.name };
   const bound = Math.min(MAX_DECOMPRESSED_SIZE, stream.length * DEFLATE_MAX_RATIO + 64);
   if (!Number.isSafeInteger(expected) || expected > bound) {
-    throw new ElfError(
-      `claims to decompress to ${expected} bytes from ${stream.length}, more than the limit of ${bound}`,
-      where,
-    );
+    throw new ElfError(`claims to decompress to ${expected} bytes from ${stream.length}, more than the limit of ${bound}`, where);
   }
   let out: Buffer;
   try {

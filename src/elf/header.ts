@@ -49,10 +49,7 @@ export function readHeader(bytes: Uint8Array): { header: RawElfHeader; reader: B
   const magic = Array.from(bytes.subarray(0, 4));
   if (magic.length < 4 || magic.some((b, i) => b !== ELF_MAGIC[i])) {
     const shown = magic.map((b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new ElfError(
-      `not an ELF file: magic is [${shown}] (${bytes.length} bytes), expected [7f 45 4c 46]`,
-      { offset: 0 },
-    );
+    throw new ElfError(`not an ELF file: magic is [${shown}] (${bytes.length} bytes), expected [7f 45 4c 46]`, { offset: 0 });
   }
   if (bytes.length < 16) {
     throw new ElfError(`truncated ELF identification: ${bytes.length} of 16 bytes`, { offset: bytes.length });
@@ -69,10 +66,7 @@ export function readHeader(bytes: Uint8Array): { header: RawElfHeader; reader: B
     throw new ElfError(`unknown byte order ${data} (EI_DATA must be 1 little or 2 big)`, { offset: 5 });
   }
   if (bytes.length < ELF64_EHDR_SIZE) {
-    throw new ElfError(
-      `truncated ELF64 header: need ${ELF64_EHDR_SIZE} bytes, file has ${bytes.length}`,
-      { offset: bytes.length },
-    );
+    throw new ElfError(`truncated ELF64 header: need ${ELF64_EHDR_SIZE} bytes, file has ${bytes.length}`, { offset: bytes.length });
   }
   const reader = new ByteReader(bytes, data === ELFDATA2LSB);
   const header: RawElfHeader = {

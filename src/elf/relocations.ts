@@ -28,11 +28,7 @@ export interface ElfRelocation {
  * link is 0, as in some dynamic relocation sections). r_info is read with the generic ELF64
  * layout (symbol in the high 32 bits, type in the low 32), which is not right for MIPS64.
  */
-export function readRelocations(
-  reader: ByteReader,
-  section: ElfSection,
-  symbols: readonly ElfSymbol[] | undefined,
-): ElfRelocation[] {
+export function readRelocations(reader: ByteReader, section: ElfSection, symbols: readonly ElfSymbol[] | undefined): ElfRelocation[] {
   const withAddend = section.type === SHT_RELA;
   const { count, entrySize } = tableEntries(
     reader,
@@ -50,10 +46,10 @@ export function readRelocations(
     if (symbolIndex !== 0 && symbols) {
       symbol = symbols[symbolIndex];
       if (!symbol) {
-        throw new ElfError(
-          `relocation ${i} refers to symbol ${symbolIndex}, but the symbol table has ${symbols.length} entries`,
-          { section: section.name, offset: at },
-        );
+        throw new ElfError(`relocation ${i} refers to symbol ${symbolIndex}, but the symbol table has ${symbols.length} entries`, {
+          section: section.name,
+          offset: at,
+        });
       }
     }
     out.push({

@@ -58,10 +58,7 @@ function readOne(reader: ByteReader, header: RawElfHeader, index: number): Omit<
  * live in section 0 (e_shnum 0, e_phnum PN_XNUM, e_shstrndx SHN_XINDEX). Returns the header with
  * real counts filled in.
  */
-export function readSections(
-  reader: ByteReader,
-  raw: RawElfHeader,
-): { header: ElfHeader; sections: ElfSection[] } {
+export function readSections(reader: ByteReader, raw: RawElfHeader): { header: ElfHeader; sections: ElfSection[] } {
   let { shnum, phnum, shstrndx } = raw;
   const hasTable = raw.shoff !== 0;
   if (!hasTable) {
@@ -69,10 +66,7 @@ export function readSections(
     return { header: { ...raw, shnum: 0, shstrndx: 0 }, sections: [] };
   }
   if (raw.shentsize < ELF64_SHDR_SIZE) {
-    throw new ElfError(
-      `e_shentsize is ${raw.shentsize}, smaller than an ELF64 section header (${ELF64_SHDR_SIZE})`,
-      { offset: 58 },
-    );
+    throw new ElfError(`e_shentsize is ${raw.shentsize}, smaller than an ELF64 section header (${ELF64_SHDR_SIZE})`, { offset: 58 });
   }
   reader.require(raw.shoff, ELF64_SHDR_SIZE, 'section header table (e_shoff)');
   const first = readOne(reader, raw, 0);

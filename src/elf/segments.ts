@@ -28,10 +28,7 @@ export function readProgramHeaders(reader: ByteReader, header: ElfHeader): ElfPr
   const { phoff, phnum, phentsize } = header;
   if (phnum === 0) return [];
   if (phentsize < ELF64_PHDR_SIZE) {
-    throw new ElfError(
-      `e_phentsize is ${phentsize}, smaller than an ELF64 program header (${ELF64_PHDR_SIZE})`,
-      { offset: 54 },
-    );
+    throw new ElfError(`e_phentsize is ${phentsize}, smaller than an ELF64 program header (${ELF64_PHDR_SIZE})`, { offset: 54 });
   }
   if (!reader.contains(phoff, 0) || Math.floor((reader.length - phoff) / phentsize) < phnum) {
     throw new ElfError(

@@ -43,10 +43,7 @@ export function tableEntries(
   // Some producers leave sh_entsize 0; the record size is fixed by the format anyway.
   const entrySize = table.entsize === 0 ? minimumEntrySize : table.entsize;
   if (entrySize < minimumEntrySize) {
-    throw new ElfError(
-      `${kind} entry size ${table.entsize} is smaller than the ${minimumEntrySize}-byte record`,
-      { section: table.name },
-    );
+    throw new ElfError(`${kind} entry size ${table.entsize} is smaller than the ${minimumEntrySize}-byte record`, { section: table.name });
   }
   reader.require(table.offset, table.size, kind, table.name);
   return { count: Math.floor(table.size / entrySize), entrySize };
@@ -82,8 +79,7 @@ export function readSymbols(
     const info = reader.u8(at + 4);
     const other = reader.u8(at + 5);
     const storedIndex = reader.u16(at + 6);
-    const sectionIndex =
-      storedIndex === SHN_XINDEX ? extendedIndex(reader, extendedIndexes, table, index) : storedIndex;
+    const sectionIndex = storedIndex === SHN_XINDEX ? extendedIndex(reader, extendedIndexes, table, index) : storedIndex;
     // Reserved indexes (SHN_ABS, SHN_COMMON, ...) name no section; an escaped index always does.
     const reserved = storedIndex >= SHN_LORESERVE && storedIndex !== SHN_XINDEX;
     const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;

@@ -36,7 +36,11 @@ export class NotSupportedError extends EbpfError {
 
   /** Creates the error for `feature`, which came in Linux `minimumKernel` (if known); `what` is the operation that needed it. */
   constructor(feature: string, minimumKernel: string | undefined, what?: string, options?: EbpfErrorOptions) {
-    super('ERR_NOT_SUPPORTED', `${what ? `${what}: ` : ''}${feature} is not supported by this kernel${minimumKernel ? ` (it came in Linux ${minimumKernel})` : ''}`, options);
+    super(
+      'ERR_NOT_SUPPORTED',
+      `${what ? `${what}: ` : ''}${feature} is not supported by this kernel${minimumKernel ? ` (it came in Linux ${minimumKernel})` : ''}`,
+      options,
+    );
     this.feature = feature;
     this.minimumKernel = minimumKernel;
   }

@@ -17,8 +17,7 @@ function hintFor(command: string, name: string): string | undefined {
       }
       return 'the kernel rejected a size: an attribute field this kernel does not know was set, or a key, value, entry count or program is larger than it accepts';
     case 'ENOSPC':
-      if (command === 'BPF_PROG_LOAD' || command === 'BPF_BTF_LOAD')
-        return 'the verifier log did not fit its buffer; raise logSize';
+      if (command === 'BPF_PROG_LOAD' || command === 'BPF_BTF_LOAD') return 'the verifier log did not fit its buffer; raise logSize';
       if (command.startsWith('BPF_MAP')) return 'the map is full; raise maxEntries or delete entries first';
       return undefined;
     case 'ENOENT':

@@ -11,13 +11,43 @@ export type BtfKindFeatureName = 'btf' | 'func' | 'datasec' | 'func_linkage' | '
 
 const KINDS: Record<BtfKindFeatureName, { since: string; types: BtfType[] }> = {
   btf: { since: '4.18', types: [] },
-  func: { since: '5.0', types: [{ kind: 'func_proto', id: 2, name: '', returnType: 1, params: [] }, { kind: 'func', id: 3, name: 'f', type: 2, linkage: 'static' }] },
-  datasec: { since: '5.2', types: [{ kind: 'var', id: 2, name: 'x', type: 1, linkage: 'global' }, { kind: 'datasec', id: 3, name: '.data', size: 4, vars: [{ type: 2, offset: 0, size: 4 }] }] },
-  func_linkage: { since: '5.6', types: [{ kind: 'func_proto', id: 2, name: '', returnType: 1, params: [] }, { kind: 'func', id: 3, name: 'f', type: 2, linkage: 'global' }] },
+  func: {
+    since: '5.0',
+    types: [
+      { kind: 'func_proto', id: 2, name: '', returnType: 1, params: [] },
+      { kind: 'func', id: 3, name: 'f', type: 2, linkage: 'static' },
+    ],
+  },
+  datasec: {
+    since: '5.2',
+    types: [
+      { kind: 'var', id: 2, name: 'x', type: 1, linkage: 'global' },
+      { kind: 'datasec', id: 3, name: '.data', size: 4, vars: [{ type: 2, offset: 0, size: 4 }] },
+    ],
+  },
+  func_linkage: {
+    since: '5.6',
+    types: [
+      { kind: 'func_proto', id: 2, name: '', returnType: 1, params: [] },
+      { kind: 'func', id: 3, name: 'f', type: 2, linkage: 'global' },
+    ],
+  },
   float: { since: '5.13', types: [{ kind: 'float', id: 2, name: 'float', size: 4 }] },
   // A declaration tag annotates a typedef, struct, union, variable or function, never a bare int.
-  decl_tag: { since: '5.16', types: [{ kind: 'typedef', id: 2, name: 't', type: 1 }, { kind: 'decl_tag', id: 3, name: 'tag', type: 2, componentIndex: -1, attribute: false }] },
-  type_tag: { since: '5.17', types: [{ kind: 'type_tag', id: 2, name: 'tag', type: 1, attribute: false }, { kind: 'ptr', id: 3, name: '', type: 2 }] },
+  decl_tag: {
+    since: '5.16',
+    types: [
+      { kind: 'typedef', id: 2, name: 't', type: 1 },
+      { kind: 'decl_tag', id: 3, name: 'tag', type: 2, componentIndex: -1, attribute: false },
+    ],
+  },
+  type_tag: {
+    since: '5.17',
+    types: [
+      { kind: 'type_tag', id: 2, name: 'tag', type: 1, attribute: false },
+      { kind: 'ptr', id: 3, name: '', type: 2 },
+    ],
+  },
   enum64: { since: '6.0', types: [{ kind: 'enum64', id: 2, name: 'e', size: 8, signed: false, values: [{ name: 'A', value: 1n }] }] },
 };
 

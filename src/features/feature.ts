@@ -70,4 +70,3 @@ export function compareKernelVersions(a: string, b: string): number {
   }
   return 0;
 }
-

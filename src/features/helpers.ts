@@ -20,7 +20,11 @@ export function helper(type: ProgramType | ProgramTypeName, helper: number | Hel
   const typeName = programTypeName(t).toLowerCase();
   const name = `helper/${typeName}/${helperName(id) ?? id}`;
   if (UNPROBEABLE.has(t)) {
-    throw new NotSupportedError(`helper probes for ${typeName} programs`, undefined, 'these programs only load against a kernel function, so a bare probe cannot reach the helper check; libbpf refuses the same probe');
+    throw new NotSupportedError(
+      `helper probes for ${typeName} programs`,
+      undefined,
+      'these programs only load against a kernel function, so a bare probe cannot reach the helper check; libbpf refuses the same probe',
+    );
   }
   return answer(name, helperSince(id), () => {
     if (!programType(t).supported) return { supported: false, detail: `program type ${typeName} is not supported` };

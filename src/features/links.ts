@@ -17,31 +17,54 @@ const NOT_A_FUNCTION = 'attach_btf_id 1 is not a function';
 
 /** Attach types validated at load: the program type that takes each, and the kernel it came in. */
 const AT_LOAD: Partial<Record<AttachTypeName, [number, string]>> = {
-  CGROUP_INET_INGRESS: [P.CGROUP_SKB, '4.10'], CGROUP_INET_EGRESS: [P.CGROUP_SKB, '4.10'],
-  CGROUP_INET_SOCK_CREATE: [P.CGROUP_SOCK, '4.10'], CGROUP_INET_SOCK_RELEASE: [P.CGROUP_SOCK, '5.9'],
-  CGROUP_INET4_POST_BIND: [P.CGROUP_SOCK, '4.17'], CGROUP_INET6_POST_BIND: [P.CGROUP_SOCK, '4.17'],
-  CGROUP_INET4_BIND: [P.CGROUP_SOCK_ADDR, '4.17'], CGROUP_INET6_BIND: [P.CGROUP_SOCK_ADDR, '4.17'],
-  CGROUP_INET4_CONNECT: [P.CGROUP_SOCK_ADDR, '4.17'], CGROUP_INET6_CONNECT: [P.CGROUP_SOCK_ADDR, '4.17'],
-  CGROUP_UDP4_SENDMSG: [P.CGROUP_SOCK_ADDR, '4.18'], CGROUP_UDP6_SENDMSG: [P.CGROUP_SOCK_ADDR, '4.18'],
-  CGROUP_UDP4_RECVMSG: [P.CGROUP_SOCK_ADDR, '5.2'], CGROUP_UDP6_RECVMSG: [P.CGROUP_SOCK_ADDR, '5.2'],
-  CGROUP_INET4_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '5.8'], CGROUP_INET6_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
-  CGROUP_INET4_GETSOCKNAME: [P.CGROUP_SOCK_ADDR, '5.8'], CGROUP_INET6_GETSOCKNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
-  CGROUP_UNIX_CONNECT: [P.CGROUP_SOCK_ADDR, '6.7'], CGROUP_UNIX_SENDMSG: [P.CGROUP_SOCK_ADDR, '6.7'],
-  CGROUP_UNIX_RECVMSG: [P.CGROUP_SOCK_ADDR, '6.7'], CGROUP_UNIX_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '6.7'],
+  CGROUP_INET_INGRESS: [P.CGROUP_SKB, '4.10'],
+  CGROUP_INET_EGRESS: [P.CGROUP_SKB, '4.10'],
+  CGROUP_INET_SOCK_CREATE: [P.CGROUP_SOCK, '4.10'],
+  CGROUP_INET_SOCK_RELEASE: [P.CGROUP_SOCK, '5.9'],
+  CGROUP_INET4_POST_BIND: [P.CGROUP_SOCK, '4.17'],
+  CGROUP_INET6_POST_BIND: [P.CGROUP_SOCK, '4.17'],
+  CGROUP_INET4_BIND: [P.CGROUP_SOCK_ADDR, '4.17'],
+  CGROUP_INET6_BIND: [P.CGROUP_SOCK_ADDR, '4.17'],
+  CGROUP_INET4_CONNECT: [P.CGROUP_SOCK_ADDR, '4.17'],
+  CGROUP_INET6_CONNECT: [P.CGROUP_SOCK_ADDR, '4.17'],
+  CGROUP_UDP4_SENDMSG: [P.CGROUP_SOCK_ADDR, '4.18'],
+  CGROUP_UDP6_SENDMSG: [P.CGROUP_SOCK_ADDR, '4.18'],
+  CGROUP_UDP4_RECVMSG: [P.CGROUP_SOCK_ADDR, '5.2'],
+  CGROUP_UDP6_RECVMSG: [P.CGROUP_SOCK_ADDR, '5.2'],
+  CGROUP_INET4_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
+  CGROUP_INET6_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
+  CGROUP_INET4_GETSOCKNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
+  CGROUP_INET6_GETSOCKNAME: [P.CGROUP_SOCK_ADDR, '5.8'],
+  CGROUP_UNIX_CONNECT: [P.CGROUP_SOCK_ADDR, '6.7'],
+  CGROUP_UNIX_SENDMSG: [P.CGROUP_SOCK_ADDR, '6.7'],
+  CGROUP_UNIX_RECVMSG: [P.CGROUP_SOCK_ADDR, '6.7'],
+  CGROUP_UNIX_GETPEERNAME: [P.CGROUP_SOCK_ADDR, '6.7'],
   CGROUP_UNIX_GETSOCKNAME: [P.CGROUP_SOCK_ADDR, '6.7'],
-  CGROUP_GETSOCKOPT: [P.CGROUP_SOCKOPT, '5.3'], CGROUP_SETSOCKOPT: [P.CGROUP_SOCKOPT, '5.3'],
-  SK_LOOKUP: [P.SK_LOOKUP, '5.9'], SK_REUSEPORT_SELECT: [P.SK_REUSEPORT, '5.14'],
-  SK_REUSEPORT_SELECT_OR_MIGRATE: [P.SK_REUSEPORT, '5.14'], NETFILTER: [P.NETFILTER, '6.4'],
+  CGROUP_GETSOCKOPT: [P.CGROUP_SOCKOPT, '5.3'],
+  CGROUP_SETSOCKOPT: [P.CGROUP_SOCKOPT, '5.3'],
+  SK_LOOKUP: [P.SK_LOOKUP, '5.9'],
+  SK_REUSEPORT_SELECT: [P.SK_REUSEPORT, '5.14'],
+  SK_REUSEPORT_SELECT_OR_MIGRATE: [P.SK_REUSEPORT, '5.14'],
+  NETFILTER: [P.NETFILTER, '6.4'],
   // BTF-based hooks: BTF id 1 is never a function, and a kernel with the hook says exactly that.
-  TRACE_RAW_TP: [P.TRACING, '5.5'], TRACE_FENTRY: [P.TRACING, '5.5'], TRACE_FEXIT: [P.TRACING, '5.5'],
-  MODIFY_RETURN: [P.TRACING, '5.7'], TRACE_ITER: [P.TRACING, '5.8'], LSM_MAC: [P.LSM, '5.7'], LSM_CGROUP: [P.LSM, '6.0'],
+  TRACE_RAW_TP: [P.TRACING, '5.5'],
+  TRACE_FENTRY: [P.TRACING, '5.5'],
+  TRACE_FEXIT: [P.TRACING, '5.5'],
+  MODIFY_RETURN: [P.TRACING, '5.7'],
+  TRACE_ITER: [P.TRACING, '5.8'],
+  LSM_MAC: [P.LSM, '5.7'],
+  LSM_CGROUP: [P.LSM, '6.0'],
 };
 
 const BTF_HOOKS = new Set<number>([P.TRACING, P.LSM]);
 
 function probeAtLoad(name: string, attachType: number, progType: number): ProbeOutcome {
   const btf = BTF_HOOKS.has(progType);
-  const r = tryLoad(name, progType, program(...exit0()), { expectedAttachType: attachType, attachBtfId: btf ? 1 : undefined, withLog: true });
+  const r = tryLoad(name, progType, program(...exit0()), {
+    expectedAttachType: attachType,
+    attachBtfId: btf ? 1 : undefined,
+    withLog: true,
+  });
   if (r.ok) return { supported: true, detail: 'loaded' };
   // An unknown attach type is refused before the verifier runs (no log). A verifier log means the
   // kernel took the attach type and then disliked the program (some hooks need r0 = 1).
@@ -52,7 +75,8 @@ function probeAtLoad(name: string, attachType: number, progType: number): ProbeO
 }
 
 /** A bpf_link type the link probes know. */
-export type LinkTypeFeatureName = 'raw_tracepoint' | 'cgroup' | 'netns' | 'xdp' | 'perf_event' | 'tcx' | 'uprobe_multi' | 'netkit' | 'netfilter';
+export type LinkTypeFeatureName =
+  'raw_tracepoint' | 'cgroup' | 'netns' | 'xdp' | 'perf_event' | 'tcx' | 'uprobe_multi' | 'netkit' | 'netfilter';
 
 const BAD_FD = 0x7fff_fff0;
 const NO_SUCH_IFINDEX = 0x7fff_fff0;
@@ -60,7 +84,13 @@ const LOOPBACK_IFINDEX = 1;
 const XDP_FLAGS_HW_MODE = 8;
 
 /** Loads a minimal program, runs `attempt` with its fd, and reads the errno. */
-function linkProbe(name: string, progType: number, expectedAttachType: number | undefined, supportedErrnos: string[], attempt: (progFd: number) => void): ProbeOutcome {
+function linkProbe(
+  name: string,
+  progType: number,
+  expectedAttachType: number | undefined,
+  supportedErrnos: string[],
+  attempt: (progFd: number) => void,
+): ProbeOutcome {
   const r = progLoadRaw({ type: progType, insns: program(...exit0()), license: 'GPL', expectedAttachType });
   if (r.ret < 0) {
     if (-r.ret === 1 && !privileged()) throw new FeatureProbeError(name, new SyscallError('BPF_PROG_LOAD', 1));
@@ -89,17 +119,24 @@ const LINKS: Record<LinkTypeFeatureName, { since: string; probe: (name: string) 
   },
   cgroup: {
     since: '5.7',
-    probe: (n) => linkProbe(n, P.CGROUP_SKB, A.CGROUP_INET_INGRESS, ['EBADF'], (fd) => create(fd, { targetFd: BAD_FD, attachType: A.CGROUP_INET_INGRESS })),
+    probe: (n) =>
+      linkProbe(n, P.CGROUP_SKB, A.CGROUP_INET_INGRESS, ['EBADF'], (fd) =>
+        create(fd, { targetFd: BAD_FD, attachType: A.CGROUP_INET_INGRESS }),
+      ),
   },
   netns: {
     since: '5.8',
-    probe: (n) => linkProbe(n, P.FLOW_DISSECTOR, A.FLOW_DISSECTOR, ['EBADF'], (fd) => create(fd, { targetFd: BAD_FD, attachType: A.FLOW_DISSECTOR })),
+    probe: (n) =>
+      linkProbe(n, P.FLOW_DISSECTOR, A.FLOW_DISSECTOR, ['EBADF'], (fd) => create(fd, { targetFd: BAD_FD, attachType: A.FLOW_DISSECTOR })),
   },
   // Offload mode on the loopback device: a kernel with XDP links refuses the mode (no driver
   // support), one without refuses the attach type.
   xdp: {
     since: '5.9',
-    probe: (n) => linkProbe(n, P.XDP, A.XDP, ['EOPNOTSUPP', 'ENOTSUPP'], (fd) => create(fd, { targetIfindex: LOOPBACK_IFINDEX, attachType: A.XDP, flags: XDP_FLAGS_HW_MODE })),
+    probe: (n) =>
+      linkProbe(n, P.XDP, A.XDP, ['EOPNOTSUPP', 'ENOTSUPP'], (fd) =>
+        create(fd, { targetIfindex: LOOPBACK_IFINDEX, attachType: A.XDP, flags: XDP_FLAGS_HW_MODE }),
+      ),
   },
   perf_event: {
     since: '5.15',
@@ -107,23 +144,32 @@ const LINKS: Record<LinkTypeFeatureName, { since: string; probe: (name: string) 
   },
   tcx: {
     since: '6.6',
-    probe: (n) => linkProbe(n, P.SCHED_CLS, undefined, ['ENODEV'], (fd) => create(fd, { targetIfindex: NO_SUCH_IFINDEX, attachType: A.TCX_INGRESS })),
+    probe: (n) =>
+      linkProbe(n, P.SCHED_CLS, undefined, ['ENODEV'], (fd) => create(fd, { targetIfindex: NO_SUCH_IFINDEX, attachType: A.TCX_INGRESS })),
   },
   netkit: {
     since: '6.7',
-    probe: (n) => linkProbe(n, P.SCHED_CLS, undefined, ['ENODEV'], (fd) => create(fd, { targetIfindex: NO_SUCH_IFINDEX, attachType: A.NETKIT_PRIMARY })),
+    probe: (n) =>
+      linkProbe(n, P.SCHED_CLS, undefined, ['ENODEV'], (fd) =>
+        create(fd, { targetIfindex: NO_SUCH_IFINDEX, attachType: A.NETKIT_PRIMARY }),
+      ),
   },
   // Protocol family 0 is none the netfilter hooks serve: a kernel with netfilter links says so.
   netfilter: {
     since: '6.4',
-    probe: (n) => linkProbe(n, P.NETFILTER, A.NETFILTER, ['EAFNOSUPPORT', 'EPROTONOSUPPORT'], (fd) => create(fd, { attachType: A.NETFILTER })),
+    probe: (n) =>
+      linkProbe(n, P.NETFILTER, A.NETFILTER, ['EAFNOSUPPORT', 'EPROTONOSUPPORT'], (fd) => create(fd, { attachType: A.NETFILTER })),
   },
   // A directory is no file to probe: a kernel with uprobe_multi links says EBADF.
   uprobe_multi: {
     since: '6.6',
-    probe: (n) => linkProbe(n, P.KPROBE, A.TRACE_UPROBE_MULTI, ['EBADF'], (fd) => create(fd, {
-      attachType: A.TRACE_UPROBE_MULTI, uprobeMulti: { path: '/', offsets: new BigUint64Array([0n]) },
-    })),
+    probe: (n) =>
+      linkProbe(n, P.KPROBE, A.TRACE_UPROBE_MULTI, ['EBADF'], (fd) =>
+        create(fd, {
+          attachType: A.TRACE_UPROBE_MULTI,
+          uprobeMulti: { path: '/', offsets: new BigUint64Array([0n]) },
+        }),
+      ),
   },
 };
 
@@ -144,8 +190,14 @@ export function linkTypes(): FeatureAnswer[] {
 
 /** Link types that carry each attach type only checked at attach time. */
 const BY_LINK: Partial<Record<AttachTypeName, LinkTypeFeatureName>> = {
-  XDP: 'xdp', TCX_INGRESS: 'tcx', TCX_EGRESS: 'tcx', NETKIT_PRIMARY: 'netkit', NETKIT_PEER: 'netkit',
-  PERF_EVENT: 'perf_event', TRACE_UPROBE_MULTI: 'uprobe_multi', FLOW_DISSECTOR: 'netns',
+  XDP: 'xdp',
+  TCX_INGRESS: 'tcx',
+  TCX_EGRESS: 'tcx',
+  NETKIT_PRIMARY: 'netkit',
+  NETKIT_PEER: 'netkit',
+  PERF_EVENT: 'perf_event',
+  TRACE_UPROBE_MULTI: 'uprobe_multi',
+  FLOW_DISSECTOR: 'netns',
 };
 
 /** The attach types that can be probed without a real target. */
@@ -167,7 +219,10 @@ export function attachType(type: AttachTypeName | number): FeatureAnswer {
     const l = linkType(byLink);
     return answer(name, l.minimumKernel, () => ({ supported: l.supported, detail: `${l.name}: ${l.detail}` }));
   }
-  throw new FeatureProbeError(name, new Error(`the kernel checks attach type ${key} only against a real target, so it is not probed; attach and read the error`));
+  throw new FeatureProbeError(
+    name,
+    new Error(`the kernel checks attach type ${key} only against a real target, so it is not probed; attach and read the error`),
+  );
 }
 
 /** The answer of attachType for every ATTACH_TYPE_FEATURES entry. */

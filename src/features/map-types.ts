@@ -17,24 +17,36 @@ const PAGE = 4096;
 
 /** A BTF blob with one type, `int` (id 1): the key and value type of the probe storage maps. */
 function intBtf(feature: string): number {
-  const r = btfLoadRaw(marshalBtf([{ kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false }]));
-  if (r.ret < 0) throw new FeatureProbeError(feature, new Error(`BPF_BTF_LOAD of a one-int blob failed (errno ${-r.ret}): the storage map probes need BTF`));
+  const r = btfLoadRaw(
+    marshalBtf([{ kind: 'int', id: 1, name: 'int', size: 4, bitOffset: 0, bits: 32, signed: true, char: false, bool: false }]),
+  );
+  if (r.ret < 0)
+    throw new FeatureProbeError(
+      feature,
+      new Error(`BPF_BTF_LOAD of a one-int blob failed (errno ${-r.ret}): the storage map probes need BTF`),
+    );
   return r.ret;
 }
 
 function probeMapType(feature: string, type: number): ProbeOutcome {
   const base: MapCreateRequest = { type, keySize: 4, valueSize: 4, maxEntries: 1 };
   switch (type) {
-    case MapType.STACK_TRACE: return tryCreate(feature, { ...base, valueSize: 8 });
-    case MapType.LPM_TRIE: return tryCreate(feature, { ...base, keySize: 8, valueSize: 8, flags: BPF_F_NO_PREALLOC });
+    case MapType.STACK_TRACE:
+      return tryCreate(feature, { ...base, valueSize: 8 });
+    case MapType.LPM_TRIE:
+      return tryCreate(feature, { ...base, keySize: 8, valueSize: 8, flags: BPF_F_NO_PREALLOC });
     case MapType.CGROUP_STORAGE:
-    case MapType.PERCPU_CGROUP_STORAGE: return tryCreate(feature, { ...base, keySize: 8, valueSize: 8, maxEntries: 0 });
+    case MapType.PERCPU_CGROUP_STORAGE:
+      return tryCreate(feature, { ...base, keySize: 8, valueSize: 8, maxEntries: 0 });
     case MapType.QUEUE:
     case MapType.STACK:
-    case MapType.BLOOM_FILTER: return tryCreate(feature, { ...base, keySize: 0 });
+    case MapType.BLOOM_FILTER:
+      return tryCreate(feature, { ...base, keySize: 0 });
     case MapType.RINGBUF:
-    case MapType.USER_RINGBUF: return tryCreate(feature, { ...base, keySize: 0, valueSize: 0, maxEntries: PAGE });
-    case MapType.ARENA: return tryCreate(feature, { ...base, keySize: 0, valueSize: 0, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    case MapType.USER_RINGBUF:
+      return tryCreate(feature, { ...base, keySize: 0, valueSize: 0, maxEntries: PAGE });
+    case MapType.ARENA:
+      return tryCreate(feature, { ...base, keySize: 0, valueSize: 0, maxEntries: 1, flags: BPF_F_MMAPABLE });
     case MapType.SK_STORAGE:
     case MapType.INODE_STORAGE:
     case MapType.TASK_STORAGE:
@@ -49,7 +61,9 @@ function probeMapType(feature: string, type: number): ProbeOutcome {
     case MapType.STRUCT_OPS: {
       // BTF id 1 of vmlinux is no struct_ops type: a kernel that has struct_ops maps says ENOTSUPP.
       const r = tryCreate(feature, { ...base, btfVmlinuxValueTypeId: 1 });
-      return r.errno === ENOTSUPP ? { supported: true, detail: 'ENOTSUPP for a type that is no struct_ops (the kernel knows the map type)' } : r;
+      return r.errno === ENOTSUPP
+        ? { supported: true, detail: 'ENOTSUPP for a type that is no struct_ops (the kernel knows the map type)' }
+        : r;
     }
     case MapType.ARRAY_OF_MAPS:
     case MapType.HASH_OF_MAPS: {

@@ -11,18 +11,21 @@ const BPF_MAXINSNS = 4096;
 
 function loads(name: string, insns: Uint8Array, withLog = true): { supported: boolean; detail: string } {
   const r = tryLoad(name, SOCKET_FILTER, insns, { withLog });
-  return r.ok ? { supported: true, detail: 'loaded' } : { supported: false, detail: `${r.errnoName}${r.log ? `: ${firstLine(r.log)}` : ''}` };
+  return r.ok
+    ? { supported: true, detail: 'loaded' }
+    : { supported: false, detail: `${r.errnoName}${r.log ? `: ${firstLine(r.log)}` : ''}` };
 }
 
 /** An instruction-set or verifier feature that misc() probes. */
 export type MiscFeatureName =
-  | 'large_insn_limit' | 'bounded_loops' | 'isa_v2' | 'isa_v3' | 'isa_v4' | 'bpf_to_bpf_calls' | 'ringbuf' | 'bpf_cookie' | 'kfuncs';
+  'large_insn_limit' | 'bounded_loops' | 'isa_v2' | 'isa_v3' | 'isa_v4' | 'bpf_to_bpf_calls' | 'ringbuf' | 'bpf_cookie' | 'kfuncs';
 
 const MISC: Record<MiscFeatureName, { since: string; probe: (name: string) => { supported: boolean; detail: string } }> = {
   // More than BPF_MAXINSNS instructions for a privileged loader.
   large_insn_limit: {
     since: '5.2',
-    probe: (n) => loads(n, program(...Array.from({ length: BPF_MAXINSNS }, () => insn(MOV64_IMM, 0, 0, 0, 0)), insn(EXIT, 0, 0, 0, 0)), false),
+    probe: (n) =>
+      loads(n, program(...Array.from({ length: BPF_MAXINSNS }, () => insn(MOV64_IMM, 0, 0, 0, 0)), insn(EXIT, 0, 0, 0, 0)), false),
   },
   // r0 = 10; loop: r0 -= 1; if r0 != 0 goto loop; exit: a backward jump.
   bounded_loops: {
@@ -40,9 +43,21 @@ const MISC: Record<MiscFeatureName, { since: string; probe: (name: string) => { 
     since: '4.16',
     probe: (n) => loads(n, program(insn(CALL, 0, 1, 0, 1), insn(EXIT, 0, 0, 0, 0), ...exit0())),
   },
-  ringbuf: { since: '5.8', probe: () => { const a = mapType(MapType.RINGBUF); return { supported: a.supported, detail: a.detail }; } },
+  ringbuf: {
+    since: '5.8',
+    probe: () => {
+      const a = mapType(MapType.RINGBUF);
+      return { supported: a.supported, detail: a.detail };
+    },
+  },
   // bpf_get_attach_cookie from a kprobe program.
-  bpf_cookie: { since: '5.15', probe: () => { const a = helper(ProgramType.KPROBE, Helper.get_attach_cookie); return { supported: a.supported, detail: a.detail }; } },
+  bpf_cookie: {
+    since: '5.15',
+    probe: () => {
+      const a = helper(ProgramType.KPROBE, Helper.get_attach_cookie);
+      return { supported: a.supported, detail: a.detail };
+    },
+  },
   // A call with src = BPF_PSEUDO_KFUNC_CALL to a BTF id that is no function: a kernel with kfunc
   // calls says so by name; one without rejects the call instruction itself.
   kfuncs: {

@@ -68,8 +68,15 @@ export function tryLoad(feature: string, type: number, insns: Uint8Array, o: Loa
   if (o.withLog && !log) log = new NativeMemory(LOG_SIZE);
   for (let attempt = 0; ; attempt++) {
     const r = progLoadRaw({
-      type, insns, license: 'GPL', expectedAttachType: o.expectedAttachType, attachBtfId: o.attachBtfId, flags: o.flags,
-      kernVersion: o.kernVersion, log: o.withLog ? log : undefined, logLevel: o.withLog ? 1 : 0,
+      type,
+      insns,
+      license: 'GPL',
+      expectedAttachType: o.expectedAttachType,
+      attachBtfId: o.attachBtfId,
+      flags: o.flags,
+      kernVersion: o.kernVersion,
+      log: o.withLog ? log : undefined,
+      logLevel: o.withLog ? 1 : 0,
     });
     if (r.ret >= 0) {
       closeFd(r.ret);
@@ -77,7 +84,16 @@ export function tryLoad(feature: string, type: number, insns: Uint8Array, o: Loa
     }
     const errno = -r.ret;
     if (errno === 11 /* EAGAIN: a signal interrupted the verifier */ && attempt < 5) continue;
-    if (errno === 1 && !privileged()) throw new FeatureProbeError(feature, new SyscallError('BPF_PROG_LOAD', errno, undefined, 'feature probes load programs and create maps: run as root or with CAP_BPF (plus CAP_NET_ADMIN, CAP_PERFMON for those types)'));
+    if (errno === 1 && !privileged())
+      throw new FeatureProbeError(
+        feature,
+        new SyscallError(
+          'BPF_PROG_LOAD',
+          errno,
+          undefined,
+          'feature probes load programs and create maps: run as root or with CAP_BPF (plus CAP_NET_ADMIN, CAP_PERFMON for those types)',
+        ),
+      );
     return { ok: false, errno, errnoName: errnoName(errno), log: r.log };
   }
 }

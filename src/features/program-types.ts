@@ -17,18 +17,35 @@ const BPF_F_SLEEPABLE = 1 << 4;
 /** What a probe load of `type` needs; the expected refusal for types that cannot load bare. */
 export function loadOptionsFor(type: number): LoadProbeOptions & { expect?: { errno: number; log?: string } } {
   switch (type) {
-    case ProgramType.CGROUP_SOCK_ADDR: return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT };
-    case ProgramType.CGROUP_SOCKOPT: return { expectedAttachType: AttachType.CGROUP_GETSOCKOPT };
-    case ProgramType.SK_LOOKUP: return { expectedAttachType: AttachType.SK_LOOKUP };
-    case ProgramType.KPROBE: return { kernVersion: linuxKernelVersionCode() };
-    case ProgramType.LIRC_MODE2: return { expectedAttachType: AttachType.LIRC_MODE2 };
-    case ProgramType.SYSCALL: return { flags: BPF_F_SLEEPABLE };
-    case ProgramType.NETFILTER: return { expectedAttachType: AttachType.NETFILTER };
+    case ProgramType.CGROUP_SOCK_ADDR:
+      return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT };
+    case ProgramType.CGROUP_SOCKOPT:
+      return { expectedAttachType: AttachType.CGROUP_GETSOCKOPT };
+    case ProgramType.SK_LOOKUP:
+      return { expectedAttachType: AttachType.SK_LOOKUP };
+    case ProgramType.KPROBE:
+      return { kernVersion: linuxKernelVersionCode() };
+    case ProgramType.LIRC_MODE2:
+      return { expectedAttachType: AttachType.LIRC_MODE2 };
+    case ProgramType.SYSCALL:
+      return { flags: BPF_F_SLEEPABLE };
+    case ProgramType.NETFILTER:
+      return { expectedAttachType: AttachType.NETFILTER };
     // These need a kernel function to attach to; BTF id 1 is never one, and the kernel says so.
     case ProgramType.TRACING:
-      return { expectedAttachType: AttachType.TRACE_FENTRY, attachBtfId: 1, withLog: true, expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' } };
+      return {
+        expectedAttachType: AttachType.TRACE_FENTRY,
+        attachBtfId: 1,
+        withLog: true,
+        expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' },
+      };
     case ProgramType.LSM:
-      return { expectedAttachType: AttachType.LSM_MAC, attachBtfId: 1, withLog: true, expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' } };
+      return {
+        expectedAttachType: AttachType.LSM_MAC,
+        attachBtfId: 1,
+        withLog: true,
+        expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' },
+      };
     case ProgramType.EXT:
       return { attachBtfId: 1, withLog: true, expect: { errno: EINVAL, log: 'Cannot replace kernel functions' } };
     case ProgramType.STRUCT_OPS:
@@ -61,7 +78,9 @@ export function programTypeName(type: number): string {
 export function programType(type: ProgramType | ProgramTypeName): FeatureAnswer {
   const n = typeof type === 'number' ? type : ProgramType[type];
   const key = programTypeName(n);
-  return answer(`program_type/${key.toLowerCase()}`, PROGRAM_TYPE_SINCE[key as ProgramTypeName], () => probeProgramType(`program_type/${key.toLowerCase()}`, n));
+  return answer(`program_type/${key.toLowerCase()}`, PROGRAM_TYPE_SINCE[key as ProgramTypeName], () =>
+    probeProgramType(`program_type/${key.toLowerCase()}`, n),
+  );
 }
 
 /** Every program type this library knows, probed. */

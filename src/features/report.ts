@@ -31,11 +31,19 @@ export function probeAll(options: { helpers?: boolean } = {}): FeatureReport {
       if (!p.supported) continue;
       const key = p.name.slice('program_type/'.length);
       const type = ProgramType[key.toUpperCase() as ProgramTypeName];
-      helperLists[key] = helpers(type).filter((h) => h.supported).map((h) => h.name.split('/')[2]);
+      helperLists[key] = helpers(type)
+        .filter((h) => h.supported)
+        .map((h) => h.name.split('/')[2]);
     }
   }
   return {
-    kernel: runningKernelRelease(), programTypes: progs, mapTypes: mapTypes(), helpers: helperLists,
-    attachTypes: attachTypes(), linkTypes: linkTypes(), btf: btfKinds(), misc: miscFeatures(),
+    kernel: runningKernelRelease(),
+    programTypes: progs,
+    mapTypes: mapTypes(),
+    helpers: helperLists,
+    attachTypes: attachTypes(),
+    linkTypes: linkTypes(),
+    btf: btfKinds(),
+    misc: miscFeatures(),
   };
 }

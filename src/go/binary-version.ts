@@ -34,7 +34,12 @@ export function binaryGoVersion(image: BinaryImage, format: PclntabFormatInfo): 
   }
   const fromSymbol = buildVersionSymbol(image);
   if (fromSymbol && minorFitsFormat(fromSymbol.major, fromSymbol.minor, format)) {
-    return { version: fromSymbol, source: 'symbol', modinfo: undefined, warnings: [`no build info: Go version ${fromSymbol.raw} read from runtime.buildVersion`] };
+    return {
+      version: fromSymbol,
+      source: 'symbol',
+      modinfo: undefined,
+      warnings: [`no build info: Go version ${fromSymbol.raw} read from runtime.buildVersion`],
+    };
   }
   let candidates = scanVersionStrings(image);
   let fitting = candidates.filter((v) => minorFitsFormat(v.major, v.minor, format));

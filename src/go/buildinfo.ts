@@ -32,7 +32,14 @@ function hasMagic(bytes: Uint8Array, at: number): boolean {
  * With `unreadable: 'empty'` a header or bytes outside the file's data read as "", as Go's own
  * debug/buildinfo does: Bazel-built Go 1.13-1.17 binaries keep an empty runtime.modinfo in .bss.
  */
-function readGoString(image: BinaryImage, addr: number, ptrSize: 4 | 8, littleEndian: boolean, what: string, unreadable: 'throw' | 'empty' = 'throw'): string {
+function readGoString(
+  image: BinaryImage,
+  addr: number,
+  ptrSize: 4 | 8,
+  littleEndian: boolean,
+  what: string,
+  unreadable: 'throw' | 'empty' = 'throw',
+): string {
   const header = image.readVirtual(addr, 2 * ptrSize);
   if (!header && unreadable === 'empty') return '';
   if (!header) throw new GoBinaryError(`${what} string header at 0x${addr.toString(16)} is not mapped`, '.go.buildinfo');
@@ -50,7 +57,8 @@ function readGoString(image: BinaryImage, addr: number, ptrSize: 4 | 8, littleEn
 function readInlineString(bytes: Uint8Array, at: number, what: string): { text: string; next: number } {
   const { value: len, size } = readUvarint(bytes, at, '.go.buildinfo');
   const start = at + size;
-  if (len > MAX_STRING || start + len > bytes.length) throw new GoBinaryError(`${what} of length ${len} runs past the data`, '.go.buildinfo', at);
+  if (len > MAX_STRING || start + len > bytes.length)
+    throw new GoBinaryError(`${what} of length ${len} runs past the data`, '.go.buildinfo', at);
   return { text: decodeUtf8(bytes.subarray(start, start + len)), next: start + len };
 }
 

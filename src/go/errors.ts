@@ -10,6 +10,9 @@ export class GoBinaryError extends EbpfError {
     /** Byte offset inside `where`. */
     readonly offset?: number,
   ) {
-    super('ERR_GO_BINARY', where === undefined ? message : `${where}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`);
+    super(
+      'ERR_GO_BINARY',
+      where === undefined ? message : `${where}${offset === undefined ? '' : `+0x${offset.toString(16)}`}: ${message}`,
+    );
   }
 }

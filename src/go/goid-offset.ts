@@ -47,7 +47,9 @@ export function goidOffset(image: BinaryImage, version: GoVersion): GoidOffset {
     return { offset: fromDwarf, source: 'dwarf', warnings };
   }
   if (!tableApplies) {
-    throw new GoBinaryError(`no DWARF to read runtime.g from, and the goid offset table only covers 64-bit targets (this one has ${image.ptrSize}-byte pointers)`);
+    throw new GoBinaryError(
+      `no DWARF to read runtime.g from, and the goid offset table only covers 64-bit targets (this one has ${image.ptrSize}-byte pointers)`,
+    );
   }
   const t = goidOffsetFromTable(version);
   return { offset: t.offset, source: 'table', warnings: [...warnings, ...t.warnings] };

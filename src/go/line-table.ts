@@ -35,7 +35,14 @@ export interface LineTableLayout {
  * Values start at -1 and change by zigzag-coded deltas; each value holds until pc passes the
  * accumulated pc delta (in instruction quanta). Undefined when targetPc is past the table's end.
  */
-export function pcValue(data: Uint8Array, tableOff: number, entry: number, targetPc: number, quantum: number, where: string): number | undefined {
+export function pcValue(
+  data: Uint8Array,
+  tableOff: number,
+  entry: number,
+  targetPc: number,
+  quantum: number,
+  where: string,
+): number | undefined {
   if (tableOff === 0) return undefined; // the function has no such table
   let pc = entry;
   let value = -1;

@@ -71,14 +71,25 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
       entrySize = 2 * ptrSize;
       funcBase = 0;
       nameBase = 0;
-      lineLayout = () => ({ entryFieldSize: ptrSize, pctabBase: 0, quantum, filetab: v.u32(functab + nfunc * entrySize + ptrSize, 'file table offset') });
+      lineLayout = () => ({
+        entryFieldSize: ptrSize,
+        pctabBase: 0,
+        quantum,
+        filetab: v.u32(functab + nfunc * entrySize + ptrSize, 'file table offset'),
+      });
       break;
     case 'go1.16':
       nameBase = word(2, 'funcnameOffset');
       funcBase = word(6, 'pclnOffset');
       functab = funcBase;
       entrySize = 2 * ptrSize;
-      lineLayout = () => ({ entryFieldSize: ptrSize, pctabBase: word(5, 'pctabOffset'), quantum, cutab: word(3, 'cuOffset'), filenames: word(4, 'filetabOffset') });
+      lineLayout = () => ({
+        entryFieldSize: ptrSize,
+        pctabBase: word(5, 'pctabOffset'),
+        quantum,
+        cutab: word(3, 'cuOffset'),
+        filenames: word(4, 'filetabOffset'),
+      });
       break;
     default:
       headerTextStart = word(2, 'textStart');
@@ -86,7 +97,13 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
       funcBase = word(7, 'pclnOffset');
       functab = funcBase;
       entrySize = 8;
-      lineLayout = () => ({ entryFieldSize: 4, pctabBase: word(6, 'pctabOffset'), quantum, cutab: word(4, 'cutabOffset'), filenames: word(5, 'filetabOffset') });
+      lineLayout = () => ({
+        entryFieldSize: 4,
+        pctabBase: word(6, 'pctabOffset'),
+        quantum,
+        cutab: word(4, 'cutabOffset'),
+        filenames: word(5, 'filetabOffset'),
+      });
   }
   // The table needs nfunc entries plus the end marker; a count beyond the data is a lie.
   if (nfunc > (data.length - functab) / entrySize) {
@@ -107,7 +124,9 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
       funcOffsets[i] = v.word(at + ptrSize, ptrSize, 'function data offset');
     }
   }
-  rawEntries[nfunc] = relative ? v.u32(functab + nfunc * entrySize, 'end of text') : v.word(functab + nfunc * entrySize, ptrSize, 'end of text');
+  rawEntries[nfunc] = relative
+    ? v.u32(functab + nfunc * entrySize, 'end of text')
+    : v.word(functab + nfunc * entrySize, ptrSize, 'end of text');
 
   /** Where function i's _func record starts. */
   const funcAt = (i: number): number => {

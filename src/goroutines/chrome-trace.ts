@@ -35,7 +35,10 @@ export interface TraceEvent {
 }
 
 /** Chrome trace-event JSON (Perfetto, chrome://tracing) for `slices`: one track per goroutine (tid = goid) in the traced process's group, one track per OS thread (tid = the thread's id) with the goroutines it ran in a group of its own (pid THREAD_PROCESS_BASE + pid), times in microseconds from `origin` (default: the earliest slice start). */
-export function chromeTrace(slices: readonly StateSlice[], options: { binary: string; origin?: bigint; goroutineName?: (pid: number, goid: bigint) => string | undefined }): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
+export function chromeTrace(
+  slices: readonly StateSlice[],
+  options: { binary: string; origin?: bigint; goroutineName?: (pid: number, goid: bigint) => string | undefined },
+): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
   const t0 = options.origin ?? slices.reduce((m, s) => (s.start < m ? s.start : m), slices[0]?.start ?? 0n);
   // In eighths of a µs from t0, rounded to nearest: monotonic, so slices that did not overlap in ns
   // do not overlap here.
@@ -51,7 +54,13 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
     if (!goroutineTracks.has(g)) {
       goroutineTracks.add(g);
       const fn = options.goroutineName?.(s.pid, s.goid);
-      events.push({ ph: 'M', name: 'thread_name', pid: s.pid, tid: Number(s.goid), args: { name: fn ? `goroutine ${s.goid} ${fn}` : `goroutine ${s.goid}` } });
+      events.push({
+        ph: 'M',
+        name: 'thread_name',
+        pid: s.pid,
+        tid: Number(s.goid),
+        args: { name: fn ? `goroutine ${s.goid} ${fn}` : `goroutine ${s.goid}` },
+      });
     }
     const start = eighths(s.start);
     const ts = start / 8;
@@ -61,7 +70,16 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
     if (s.createdBy) args.createdBy = s.createdBy;
     if (s.createdAt) args.createdAt = s.createdAt;
     if (s.waitReason) args.waitReason = s.waitReason;
-    events.push({ ph: 'X', name: s.waitReason ? `waiting: ${s.waitReason}` : s.state, cat: 'goroutine', pid: s.pid, tid: Number(s.goid), ts, dur, args });
+    events.push({
+      ph: 'X',
+      name: s.waitReason ? `waiting: ${s.waitReason}` : s.state,
+      cat: 'goroutine',
+      pid: s.pid,
+      tid: Number(s.goid),
+      ts,
+      dur,
+      args,
+    });
     if (s.state === 'running') {
       const threadPid = THREAD_PROCESS_BASE + s.pid;
       threadPids.add(s.pid);
@@ -70,7 +88,16 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
         threadTracks.add(t);
         events.push({ ph: 'M', name: 'thread_name', pid: threadPid, tid: s.tid, args: { name: 'thread' } });
       }
-      events.push({ ph: 'X', name: s.function ? `goroutine ${s.goid} ${s.function}` : `goroutine ${s.goid}`, cat: 'thread', pid: threadPid, tid: s.tid, ts, dur, args: { goid: Number(s.goid), ...(s.function ? { startFunction: s.function } : {}) } });
+      events.push({
+        ph: 'X',
+        name: s.function ? `goroutine ${s.goid} ${s.function}` : `goroutine ${s.goid}`,
+        cat: 'thread',
+        pid: threadPid,
+        tid: s.tid,
+        ts,
+        dur,
+        args: { goid: Number(s.goid), ...(s.function ? { startFunction: s.function } : {}) },
+      });
     }
   }
   // Each traced process's goroutines first, then its OS threads.
@@ -78,7 +105,12 @@ export function chromeTrace(slices: readonly StateSlice[], options: { binary: st
     events.push({ ph: 'M', name: 'process_name', pid, args: { name: `${options.binary} goroutines` } });
     events.push({ ph: 'M', name: 'process_sort_index', pid, args: { sort_index: 2 * i } });
     if (!threadPids.has(pid)) return;
-    events.push({ ph: 'M', name: 'process_name', pid: THREAD_PROCESS_BASE + pid, args: { name: `${options.binary} OS threads of pid ${pid}` } });
+    events.push({
+      ph: 'M',
+      name: 'process_name',
+      pid: THREAD_PROCESS_BASE + pid,
+      args: { name: `${options.binary} OS threads of pid ${pid}` },
+    });
     events.push({ ph: 'M', name: 'process_sort_index', pid: THREAD_PROCESS_BASE + pid, args: { sort_index: 2 * i + 1 } });
   });
   return { traceEvents: events, displayTimeUnit: 'ms' };

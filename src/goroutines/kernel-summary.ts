@@ -13,7 +13,15 @@ import { u32, u64 } from '../codec/index.js';
 import { watchProcessExit, type ProcessExitWatch } from './process-exit.js';
 import { stateName } from './record.js';
 import {
-  buildSummaryProbe, G_KEY, G_VALUE, SCHED_LATENCY_ROW, SUMMARY_BUCKETS, SUMMARY_CONFIG, SUMMARY_REASONS, SUMMARY_STATES, SUMS,
+  buildSummaryProbe,
+  G_KEY,
+  G_VALUE,
+  SCHED_LATENCY_ROW,
+  SUMMARY_BUCKETS,
+  SUMMARY_CONFIG,
+  SUMMARY_REASONS,
+  SUMMARY_STATES,
+  SUMS,
 } from './summary-probe.js';
 import { GoroutineTracerError, inspectGoBinary } from './tracer.js';
 
@@ -151,7 +159,12 @@ export class GoroutineSummaryProbe {
   #closedSignal: { promise: Promise<void>; resolve(): void };
   #final: KernelSummary | undefined;
 
-  private constructor(binary: string, info: GoBinaryInfo, pid: number | undefined, parts: { program: Program; maps: { close(): void }[]; sums: BpfMap<number, bigint>; gstate: BpfMap; link: { close(): void } }) {
+  private constructor(
+    binary: string,
+    info: GoBinaryInfo,
+    pid: number | undefined,
+    parts: { program: Program; maps: { close(): void }[]; sums: BpfMap<number, bigint>; gstate: BpfMap; link: { close(): void } },
+  ) {
     this.binary = binary;
     this.info = info;
     this.pid = pid;
@@ -171,24 +184,37 @@ export class GoroutineSummaryProbe {
   static open(options: GoroutineSummaryProbeOptions): GoroutineSummaryProbe {
     const info = inspectGoBinary(options.binary);
     if (info.abi.kind === 'unsupported') throw new GoroutineTracerError(`${options.binary}: ${info.abi.reason}`);
-    if (options.pid !== undefined && !existsSync(`/proc/${options.pid}`)) throw new GoroutineTracerError(`process ${options.pid} is gone (or never existed)`);
+    if (options.pid !== undefined && !existsSync(`/proc/${options.pid}`))
+      throw new GoroutineTracerError(`process ${options.pid} is gone (or never existed)`);
     const maxGoroutines = options.maxGoroutines ?? 65536;
-    if (!Number.isInteger(maxGoroutines) || maxGoroutines < 1) throw new GoroutineTracerError(`maxGoroutines must be a positive integer, not ${maxGoroutines}`);
+    if (!Number.isInteger(maxGoroutines) || maxGoroutines < 1)
+      throw new GoroutineTracerError(`maxGoroutines must be a positive integer, not ${maxGoroutines}`);
     const opened: { close(): void }[] = [];
     const keep = <T extends { close(): void }>(x: T): T => {
       opened.push(x);
       return x;
     };
     try {
-      const config = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: SUMMARY_CONFIG.size, maxEntries: 1, name: 'gsum_config' }, { key: u32 }));
-      const gstate = keep(BpfMap.create({ type: 'HASH', keySize: G_KEY.size, valueSize: G_VALUE.size, maxEntries: maxGoroutines, name: 'gsum_g' }));
-      const sums = keep(BpfMap.create({ type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: SUMS.size, name: 'gsum_sums' }, { key: u32, value: u64 }));
-      const program = keep(Program.load({
-        type: 'KPROBE',
-        name: 'casgstatus_sum',
-        instructions: buildSummaryProbe({ abi: info.abi, waitreasonOffset: info.goroutineFields?.waitreason }),
-        maps: { config, gstate, sums },
-      }));
+      const config = keep(
+        BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: SUMMARY_CONFIG.size, maxEntries: 1, name: 'gsum_config' }, { key: u32 }),
+      );
+      const gstate = keep(
+        BpfMap.create({ type: 'HASH', keySize: G_KEY.size, valueSize: G_VALUE.size, maxEntries: maxGoroutines, name: 'gsum_g' }),
+      );
+      const sums = keep(
+        BpfMap.create(
+          { type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: SUMS.size, name: 'gsum_sums' },
+          { key: u32, value: u64 },
+        ),
+      );
+      const program = keep(
+        Program.load({
+          type: 'KPROBE',
+          name: 'casgstatus_sum',
+          instructions: buildSummaryProbe({ abi: info.abi, waitreasonOffset: info.goroutineFields?.waitreason }),
+          maps: { config, gstate, sums },
+        }),
+      );
       const value = Buffer.alloc(SUMMARY_CONFIG.size);
       value.writeUInt32LE(options.pid ?? 0, SUMMARY_CONFIG.pid);
       config.update(0, value);
@@ -227,10 +253,12 @@ export class GoroutineSummaryProbe {
     let timer: NodeJS.Timeout | undefined;
     if (options.signal) {
       const signal = options.signal;
-      stops.push(new Promise<boolean>((r) => {
-        onAbort = () => r(false);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }));
+      stops.push(
+        new Promise<boolean>((r) => {
+          onAbort = () => r(false);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      );
     }
     if (options.timeoutMs !== undefined) stops.push(new Promise<boolean>((r) => (timer = setTimeout(() => r(false), options.timeoutMs))));
     try {
@@ -321,7 +349,9 @@ export class GoroutineSummaryProbe {
       live++;
       if (since >= until) continue;
       const ms = Number(until - since) / 1e6;
-      for (const e of state === 4 ? [entry(stateTimes, state), entry(reasonTimes, value.readUInt32LE(G_VALUE.reason))] : [entry(stateTimes, state)]) {
+      for (const e of state === 4
+        ? [entry(stateTimes, state), entry(reasonTimes, value.readUInt32LE(G_VALUE.reason))]
+        : [entry(stateTimes, state)]) {
         e.totalMs += ms;
         e.openMs += ms;
         e.open++;
@@ -358,7 +388,11 @@ export class GoroutineSummaryProbe {
       waitReasons,
       histograms,
       schedulingLatency: histogram(sums, SCHED_LATENCY_ROW),
-      stats: { chainBreaks: sums[SUMS.chainBreaks]!, updateFailures: sums[SUMS.updateFailures]!, reasonReadFailures: sums[SUMS.reasonReadFailures]! },
+      stats: {
+        chainBreaks: sums[SUMS.chainBreaks]!,
+        updateFailures: sums[SUMS.updateFailures]!,
+        reasonReadFailures: sums[SUMS.reasonReadFailures]!,
+      },
     };
   }
 

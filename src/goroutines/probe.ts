@@ -47,13 +47,16 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .mov64Reg(R7, R0)
     // Filter by process in the kernel: a config pid of 0 means any.
     .st(Size.W, R10, KEY, 0)
-    .ldMapFd(R1, 'config').mov64Reg(R2, R10).add64Imm(R2, KEY)
+    .ldMapFd(R1, 'config')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, KEY)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
     .mov64Reg(R8, R0)
     .ldx(Size.W, R1, R8, CONFIG.pid)
     .jeqImm(R1, 0, 'any_pid')
-    .mov64Reg(R2, R7).rsh64Imm(R2, 32)
+    .mov64Reg(R2, R7)
+    .rsh64Imm(R2, 32)
     .jneReg(R1, R2, 'out')
     .label('any_pid');
   if (abi.kind === 'registers') {
@@ -64,29 +67,41 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
       .stx(Size.W, R10, REC + RECORD.newState, R1);
   } else {
     // ABI0: gp, oldval, newval on the goroutine stack above the return address.
-    b.ldx(Size.DW, R3, R6, abi.sp.ptRegsOffset).add64Imm(R3, abi.gpSpOffset)
-      .mov64Reg(R1, R10).add64Imm(R1, ARGS).mov64Imm(R2, 16)
+    b.ldx(Size.DW, R3, R6, abi.sp.ptRegsOffset)
+      .add64Imm(R3, abi.gpSpOffset)
+      .mov64Reg(R1, R10)
+      .add64Imm(R1, ARGS)
+      .mov64Imm(R2, 16)
       .call('probe_read_user')
       .jneImm(R0, 0, 'out')
       .ldx(Size.DW, R9, R10, ARGS)
-      .ldx(Size.W, R1, R10, ARGS + 8).stx(Size.W, R10, REC + RECORD.oldState, R1)
-      .ldx(Size.W, R1, R10, ARGS + 12).stx(Size.W, R10, REC + RECORD.newState, R1);
+      .ldx(Size.W, R1, R10, ARGS + 8)
+      .stx(Size.W, R10, REC + RECORD.oldState, R1)
+      .ldx(Size.W, R1, R10, ARGS + 12)
+      .stx(Size.W, R10, REC + RECORD.newState, R1);
   }
   // Filter by state: bit (old & 0xf) or bit (new & 0xf) of the mask; the _Gscan bit is ignored.
   b.ldx(Size.W, R1, R8, CONFIG.stateMask)
     .jeqImm(R1, 0, 'any_state')
-    .ldx(Size.W, R3, R10, REC + RECORD.newState).and64Imm(R3, 0xf)
-    .mov64Imm(R4, 1).lsh64Reg(R4, R3)
-    .ldx(Size.W, R3, R10, REC + RECORD.oldState).and64Imm(R3, 0xf)
-    .mov64Imm(R2, 1).lsh64Reg(R2, R3)
+    .ldx(Size.W, R3, R10, REC + RECORD.newState)
+    .and64Imm(R3, 0xf)
+    .mov64Imm(R4, 1)
+    .lsh64Reg(R4, R3)
+    .ldx(Size.W, R3, R10, REC + RECORD.oldState)
+    .and64Imm(R3, 0xf)
+    .mov64Imm(R2, 1)
+    .lsh64Reg(R2, R3)
     .or64Reg(R4, R2)
     .and64Reg(R4, R1)
     .jeqImm(R4, 0, 'out')
     .label('any_state')
     .stx(Size.DW, R10, REC + RECORD.gp, R9)
     // goid = *(int64 *)(gp + goidOffset), read from the target's memory.
-    .mov64Reg(R1, R10).add64Imm(R1, REC + RECORD.goid).mov64Imm(R2, 8)
-    .mov64Reg(R3, R9).add64Imm(R3, goidOffset)
+    .mov64Reg(R1, R10)
+    .add64Imm(R1, REC + RECORD.goid)
+    .mov64Imm(R2, 8)
+    .mov64Reg(R3, R9)
+    .add64Imm(R3, goidOffset)
     .call('probe_read_user')
     .jeqImm(R0, 0, 'have_goid')
     .st(Size.DW, R10, REC + RECORD.goid, 0);
@@ -98,28 +113,37 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     // A birth (old state dead): the goroutine's function and creation site, set before the
     // transition. Into waiting: why. Other transitions carry nothing more.
     const read = (field: number, offset: number, size: number): void => {
-      b.mov64Reg(R1, R10).add64Imm(R1, REC + field).mov64Imm(R2, size)
-        .mov64Reg(R3, R9).add64Imm(R3, offset)
+      b.mov64Reg(R1, R10)
+        .add64Imm(R1, REC + field)
+        .mov64Imm(R2, size)
+        .mov64Reg(R3, R9)
+        .add64Imm(R3, offset)
         .call('probe_read_user');
     };
-    b.ldx(Size.W, R1, R10, REC + RECORD.oldState).and64Imm(R1, 0xfff)
+    b.ldx(Size.W, R1, R10, REC + RECORD.oldState)
+      .and64Imm(R1, 0xfff)
       .jneImm(R1, 6, 'not_birth');
     read(RECORD.aux1, fields.startpc, 8);
     read(RECORD.aux2, fields.gopc, 8);
     b.ldx(Size.DW, R2, R6, facts.ipRegOffset ?? 128);
     for (const field of [RECORD.aux1, RECORD.aux2]) {
-      b.ldx(Size.DW, R1, R10, REC + field).sub64Reg(R1, R2).stx(Size.DW, R10, REC + field, R1);
+      b.ldx(Size.DW, R1, R10, REC + field)
+        .sub64Reg(R1, R2)
+        .stx(Size.DW, R10, REC + field, R1);
     }
     b.ja('aux_done')
       .label('not_birth')
-      .ldx(Size.W, R1, R10, REC + RECORD.newState).and64Imm(R1, 0xfff)
+      .ldx(Size.W, R1, R10, REC + RECORD.newState)
+      .and64Imm(R1, 0xfff)
       .jneImm(R1, 4, 'aux_done');
     read(RECORD.aux1, fields.waitreason, 1);
     b.label('aux_done');
   }
   count(b, STATS.records, 'counted');
   b.label('counted')
-    .mov64Reg(R1, R7).rsh64Imm(R1, 32).stx(Size.W, R10, REC + RECORD.pid, R1)
+    .mov64Reg(R1, R7)
+    .rsh64Imm(R1, 32)
+    .stx(Size.W, R10, REC + RECORD.pid, R1)
     .stx(Size.W, R10, REC + RECORD.tid, R7)
     .call('ktime_get_ns')
     .stx(Size.DW, R10, REC + RECORD.timestamp, R0)
@@ -128,14 +152,19 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .mov64Imm(R9, 0)
     .ldx(Size.W, R7, R8, CONFIG.wakeupBytes)
     .jeqImm(R7, 0, 'flags')
-    .ldMapFd(R1, 'events').mov64Imm(R2, BPF_RB_AVAIL_DATA)
+    .ldMapFd(R1, 'events')
+    .mov64Imm(R2, BPF_RB_AVAIL_DATA)
     .call('ringbuf_query')
     .add64Imm(R0, RECORD.size)
     .mov64Imm(R9, BPF_RB_FORCE_WAKEUP)
     .jgeReg(R0, R7, 'flags')
     .mov64Imm(R9, BPF_RB_NO_WAKEUP)
     .label('flags')
-    .ldMapFd(R1, 'events').mov64Reg(R2, R10).add64Imm(R2, REC).mov64Imm(R3, RECORD.size).mov64Reg(R4, R9)
+    .ldMapFd(R1, 'events')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, REC)
+    .mov64Imm(R3, RECORD.size)
+    .mov64Reg(R4, R9)
     .call('ringbuf_output')
     .jeqImm(R0, 0, 'out');
   count(b, STATS.lost, 'out');
@@ -145,7 +174,9 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
 /** stats[key] += 1; the caller places label `next` right after. */
 function count(b: ProgramBuilder, key: number, next: string): void {
   b.st(Size.W, R10, KEY, key)
-    .ldMapFd(R1, 'stats').mov64Reg(R2, R10).add64Imm(R2, KEY)
+    .ldMapFd(R1, 'stats')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, KEY)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, next)
     .mov64Imm(R1, 1)

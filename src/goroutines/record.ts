@@ -6,7 +6,18 @@
  * runtime.casgstatus (the probe's ip), so they need no load bias; on a transition into waiting,
  * aux1 = g.waitreason; otherwise 0 (and always 0 when the binary's g layout is unknown).
  */
-export const RECORD = { size: 56, timestamp: 0, pid: 8, tid: 12, goid: 16, oldState: 24, newState: 28, gp: 32, aux1: 40, aux2: 48 } as const;
+export const RECORD = {
+  size: 56,
+  timestamp: 0,
+  pid: 8,
+  tid: 12,
+  goid: 16,
+  oldState: 24,
+  newState: 28,
+  gp: 32,
+  aux1: 40,
+  aux2: 48,
+} as const;
 
 /** One goroutine status change seen at runtime.casgstatus. */
 export interface GoroutineTransition {
@@ -66,8 +77,23 @@ export function decodeTransition(b: Buffer): GoroutineTransition {
  * fields in the host's byte order; the architectures traced (x86-64, arm64) are little-endian,
  * as the Buffer decoder's reads assume too (the wait reason is the low byte of its word).
  */
-const W = { pid: RECORD.pid >>> 2, tid: RECORD.tid >>> 2, oldState: RECORD.oldState >>> 2, newState: RECORD.newState >>> 2, gpLow: RECORD.gp >>> 2, gpHigh: (RECORD.gp >>> 2) + 1, aux1Low: RECORD.aux1 >>> 2, aux1High: (RECORD.aux1 >>> 2) + 1 } as const;
-const D = { timestamp: RECORD.timestamp >>> 3, goid: RECORD.goid >>> 3, gp: RECORD.gp >>> 3, aux1: RECORD.aux1 >>> 3, aux2: RECORD.aux2 >>> 3 } as const;
+const W = {
+  pid: RECORD.pid >>> 2,
+  tid: RECORD.tid >>> 2,
+  oldState: RECORD.oldState >>> 2,
+  newState: RECORD.newState >>> 2,
+  gpLow: RECORD.gp >>> 2,
+  gpHigh: (RECORD.gp >>> 2) + 1,
+  aux1Low: RECORD.aux1 >>> 2,
+  aux1High: (RECORD.aux1 >>> 2) + 1,
+} as const;
+const D = {
+  timestamp: RECORD.timestamp >>> 3,
+  goid: RECORD.goid >>> 3,
+  gp: RECORD.gp >>> 3,
+  aux1: RECORD.aux1 >>> 3,
+  aux2: RECORD.aux2 >>> 3,
+} as const;
 const DEAD = 6; // GoroutineState.dead, which is defined below
 const WAITING = 4;
 const IDLE = 0;
@@ -90,17 +116,41 @@ export function decodeTransitionAt(words: Uint32Array, doubles: BigUint64Array, 
   if (oldBase === DEAD) {
     if ((words[w + W.aux1Low] | words[w + W.aux1High]) !== 0) {
       return {
-        timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
-        startPc: doubles[d + D.aux1], createdAtPc: doubles[d + D.aux2],
+        timestamp: doubles[d + D.timestamp],
+        pid: words[w + W.pid],
+        tid: words[w + W.tid],
+        goid,
+        recordedGoid: goid,
+        oldState,
+        newState,
+        gp: doubles[d + D.gp],
+        startPc: doubles[d + D.aux1],
+        createdAtPc: doubles[d + D.aux2],
       };
     }
   } else if ((newState & NOT_SCAN) === WAITING && oldBase !== IDLE) {
     return {
-      timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp],
+      timestamp: doubles[d + D.timestamp],
+      pid: words[w + W.pid],
+      tid: words[w + W.tid],
+      goid,
+      recordedGoid: goid,
+      oldState,
+      newState,
+      gp: doubles[d + D.gp],
       waitReason: words[w + W.aux1Low] & 0xff,
     };
   }
-  return { timestamp: doubles[d + D.timestamp], pid: words[w + W.pid], tid: words[w + W.tid], goid, recordedGoid: goid, oldState, newState, gp: doubles[d + D.gp] };
+  return {
+    timestamp: doubles[d + D.timestamp],
+    pid: words[w + W.pid],
+    tid: words[w + W.tid],
+    goid,
+    recordedGoid: goid,
+    oldState,
+    newState,
+    gp: doubles[d + D.gp],
+  };
 }
 
 /** Goroutine states of runtime/runtime2.go; _Gscan is OR-ed onto a state while the GC scans the stack. */

@@ -95,62 +95,75 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
     .call('get_current_pid_tgid')
     .mov64Reg(R7, R0)
     .st(Size.W, R10, KEY, 0)
-    .ldMapFd(R1, 'config').mov64Reg(R2, R10).add64Imm(R2, KEY)
+    .ldMapFd(R1, 'config')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, KEY)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'out')
     .ldx(Size.W, R1, R0, SUMMARY_CONFIG.pid)
     .jeqImm(R1, 0, 'any_pid')
-    .mov64Reg(R2, R7).rsh64Imm(R2, 32)
+    .mov64Reg(R2, R7)
+    .rsh64Imm(R2, 32)
     .jneReg(R1, R2, 'out')
     .label('any_pid')
     // The per-g key: pid, 0, gp.
-    .mov64Reg(R1, R7).rsh64Imm(R1, 32)
+    .mov64Reg(R1, R7)
+    .rsh64Imm(R1, 32)
     .stx(Size.W, R10, GKEY + G_KEY.pid, R1)
     .st(Size.W, R10, GKEY + 4, 0);
   if (abi.kind === 'registers') {
-    b.ldx(Size.DW, R1, R6, abi.gp.ptRegsOffset).stx(Size.DW, R10, GKEY + G_KEY.gp, R1)
-      .ldx(Size.W, R1, R6, abi.old.ptRegsOffset).and64Imm(R1, 0xf).stx(Size.W, R10, OLD, R1)
-      .ldx(Size.W, R1, R6, abi.new.ptRegsOffset).and64Imm(R1, 0xf).stx(Size.W, R10, NEW, R1);
+    b.ldx(Size.DW, R1, R6, abi.gp.ptRegsOffset)
+      .stx(Size.DW, R10, GKEY + G_KEY.gp, R1)
+      .ldx(Size.W, R1, R6, abi.old.ptRegsOffset)
+      .and64Imm(R1, 0xf)
+      .stx(Size.W, R10, OLD, R1)
+      .ldx(Size.W, R1, R6, abi.new.ptRegsOffset)
+      .and64Imm(R1, 0xf)
+      .stx(Size.W, R10, NEW, R1);
   } else {
     // ABI0: gp, oldval, newval on the goroutine stack above the return address.
-    b.ldx(Size.DW, R3, R6, abi.sp.ptRegsOffset).add64Imm(R3, abi.gpSpOffset)
-      .mov64Reg(R1, R10).add64Imm(R1, ARGS).mov64Imm(R2, 16)
+    b.ldx(Size.DW, R3, R6, abi.sp.ptRegsOffset)
+      .add64Imm(R3, abi.gpSpOffset)
+      .mov64Reg(R1, R10)
+      .add64Imm(R1, ARGS)
+      .mov64Imm(R2, 16)
       .call('probe_read_user')
       .jneImm(R0, 0, 'out')
-      .ldx(Size.DW, R1, R10, ARGS).stx(Size.DW, R10, GKEY + G_KEY.gp, R1)
-      .ldx(Size.W, R1, R10, ARGS + 8).and64Imm(R1, 0xf).stx(Size.W, R10, OLD, R1)
-      .ldx(Size.W, R1, R10, ARGS + 12).and64Imm(R1, 0xf).stx(Size.W, R10, NEW, R1);
+      .ldx(Size.DW, R1, R10, ARGS)
+      .stx(Size.DW, R10, GKEY + G_KEY.gp, R1)
+      .ldx(Size.W, R1, R10, ARGS + 8)
+      .and64Imm(R1, 0xf)
+      .stx(Size.W, R10, OLD, R1)
+      .ldx(Size.W, R1, R10, ARGS + 12)
+      .and64Imm(R1, 0xf)
+      .stx(Size.W, R10, NEW, R1);
   }
-  b.call('ktime_get_ns')
-    .stx(Size.DW, R10, NOW, R0)
-    .mov64Reg(R8, R0);
+  b.call('ktime_get_ns').stx(Size.DW, R10, NOW, R0).mov64Reg(R8, R0);
   // The CPU's latest timestamp (plain store into this CPU's slot).
   b.st(Size.W, R10, KEY, SUMS.lastTimestamp)
-    .ldMapFd(R1, 'sums').mov64Reg(R2, R10).add64Imm(R2, KEY)
+    .ldMapFd(R1, 'sums')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, KEY)
     .call('map_lookup_elem')
     .jeqImm(R0, 0, 'stamped')
     .stx(Size.DW, R0, 0, R8)
     .label('stamped');
   // pairs[old][new] += 1
-  b.ldx(Size.W, R1, R10, OLD).lsh64Imm(R1, 4)
-    .ldx(Size.W, R2, R10, NEW).add64Reg(R1, R2)
-    .add64Imm(R1, SUMS.pairs);
+  b.ldx(Size.W, R1, R10, OLD).lsh64Imm(R1, 4).ldx(Size.W, R2, R10, NEW).add64Reg(R1, R2).add64Imm(R1, SUMS.pairs);
   bump(b, 'pair_counted', { reg: R1 });
   b.label('pair_counted');
   // Births (dead → not dead) and deaths (not idle, not dead → dead).
-  b.ldx(Size.W, R6, R10, OLD).ldx(Size.W, R7, R10, NEW)
-    .jneImm(R6, DEAD, 'not_birth')
-    .jeqImm(R7, DEAD, 'lifecycle_done');
+  b.ldx(Size.W, R6, R10, OLD).ldx(Size.W, R7, R10, NEW).jneImm(R6, DEAD, 'not_birth').jeqImm(R7, DEAD, 'lifecycle_done');
   bump(b, 'lifecycle_done', SUMS.births);
   b.ja('lifecycle_done');
-  b.label('not_birth')
-    .jneImm(R7, DEAD, 'lifecycle_done')
-    .jeqImm(R6, IDLE, 'lifecycle_done');
+  b.label('not_birth').jneImm(R7, DEAD, 'lifecycle_done').jeqImm(R6, IDLE, 'lifecycle_done');
   bump(b, 'lifecycle_done', SUMS.deaths);
   b.label('lifecycle_done');
 
   // The interval that ends: the g's entry, when it has one and its state is this transition's old state.
-  b.ldMapFd(R1, 'gstate').mov64Reg(R2, R10).add64Imm(R2, GKEY)
+  b.ldMapFd(R1, 'gstate')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, GKEY)
     .call('map_lookup_elem')
     .mov64Reg(R9, R0)
     .jeqImm(R9, 0, 'store')
@@ -171,9 +184,7 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
   bump(b, 'state_count', { reg: R1 });
   b.label('state_count');
   // Time and count per wait reason, for a waiting interval.
-  b.jneImm(R6, WAITING, 'reason_done')
-    .ldx(Size.W, R7, R9, G_VALUE.reason)
-    .mov64Reg(R1, R7).add64Imm(R1, SUMS.reasonNs);
+  b.jneImm(R6, WAITING, 'reason_done').ldx(Size.W, R7, R9, G_VALUE.reason).mov64Reg(R1, R7).add64Imm(R1, SUMS.reasonNs);
   bump(b, 'reason_ns', { reg: R1 }, R8);
   b.label('reason_ns');
   b.mov64Reg(R1, R7).add64Imm(R1, SUMS.reasonCount);
@@ -182,14 +193,9 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
   // bucket = floor(log2(length)), by halving the range: 32, 16, 8, 4, 2, 1 bits.
   b.mov64Reg(R2, R8).mov64Imm(R1, 0);
   for (const bits of [32, 16, 8, 4, 2, 1]) {
-    b.mov64Reg(R3, R2).rsh64Imm(R3, bits)
-      .jeqImm(R3, 0, `log2_${bits}`)
-      .mov64Reg(R2, R3).add64Imm(R1, bits)
-      .label(`log2_${bits}`);
+    b.mov64Reg(R3, R2).rsh64Imm(R3, bits).jeqImm(R3, 0, `log2_${bits}`).mov64Reg(R2, R3).add64Imm(R1, bits).label(`log2_${bits}`);
   }
-  b.stx(Size.W, R10, BUCKET, R1)
-    .mov64Reg(R2, R6).lsh64Imm(R2, 6).add64Reg(R1, R2)
-    .add64Imm(R1, SUMS.hist);
+  b.stx(Size.W, R10, BUCKET, R1).mov64Reg(R2, R6).lsh64Imm(R2, 6).add64Reg(R1, R2).add64Imm(R1, SUMS.hist);
   bump(b, 'state_hist', { reg: R1 });
   b.label('state_hist');
   // Scheduling latency: a runnable interval that running ends.
@@ -209,8 +215,11 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
     .jneImm(R7, WAITING, 'reason_read');
   if (facts.waitreasonOffset !== undefined) {
     b.st(Size.DW, R10, REASON, 0)
-      .mov64Reg(R1, R10).add64Imm(R1, REASON).mov64Imm(R2, 1)
-      .ldx(Size.DW, R3, R10, GKEY + G_KEY.gp).add64Imm(R3, facts.waitreasonOffset)
+      .mov64Reg(R1, R10)
+      .add64Imm(R1, REASON)
+      .mov64Imm(R2, 1)
+      .ldx(Size.DW, R3, R10, GKEY + G_KEY.gp)
+      .add64Imm(R3, facts.waitreasonOffset)
       .call('probe_read_user')
       .jeqImm(R0, 0, 'reason_ok');
     bump(b, 'reason_read', SUMS.reasonReadFailures);
@@ -232,16 +241,16 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
     .label('insert')
     .stx(Size.DW, R10, GVAL + G_VALUE.since, R1)
     .stx(Size.W, R10, GVAL + G_VALUE.state, R7)
-    .ldMapFd(R1, 'gstate').mov64Reg(R2, R10).add64Imm(R2, GKEY)
-    .mov64Reg(R3, R10).add64Imm(R3, GVAL).mov64Imm(R4, 0)
+    .ldMapFd(R1, 'gstate')
+    .mov64Reg(R2, R10)
+    .add64Imm(R2, GKEY)
+    .mov64Reg(R3, R10)
+    .add64Imm(R3, GVAL)
+    .mov64Imm(R4, 0)
     .call('map_update_elem')
     .jeqImm(R0, 0, 'out');
   bump(b, 'out', SUMS.updateFailures);
-  b.ja('out')
-    .label('forget')
-    .jeqImm(R9, 0, 'out')
-    .ldMapFd(R1, 'gstate').mov64Reg(R2, R10).add64Imm(R2, GKEY)
-    .call('map_delete_elem');
+  b.ja('out').label('forget').jeqImm(R9, 0, 'out').ldMapFd(R1, 'gstate').mov64Reg(R2, R10).add64Imm(R2, GKEY).call('map_delete_elem');
   return b.label('out').mov64Imm(R0, 0).exit().build();
 }
 
@@ -253,9 +262,7 @@ export function buildSummaryProbe(facts: SummaryProbeFacts): Instruction[] {
 function bump(b: ProgramBuilder, skip: string, slot: number | { reg: Register }, value?: Register): void {
   if (typeof slot === 'number') b.st(Size.W, R10, KEY, slot);
   else b.stx(Size.W, R10, KEY, slot.reg);
-  b.ldMapFd(R1, 'sums').mov64Reg(R2, R10).add64Imm(R2, KEY)
-    .call('map_lookup_elem')
-    .jeqImm(R0, 0, skip);
+  b.ldMapFd(R1, 'sums').mov64Reg(R2, R10).add64Imm(R2, KEY).call('map_lookup_elem').jeqImm(R0, 0, skip);
   if (value === undefined) b.mov64Imm(R1, 1);
   else b.mov64Reg(R1, value);
   b.atomicAdd(Size.DW, R0, 0, R1);

@@ -156,7 +156,12 @@ export class GoroutineSummary {
         this.#latencies.push(Number(t.timestamp - cur.since) / 1000);
       }
     }
-    this.#current.set(g, { state: t.newState, since: t.timestamp, tid: t.tid, waitReason: t.waitReason === undefined ? undefined : this.waitReasonName(t.waitReason) });
+    this.#current.set(g, {
+      state: t.newState,
+      since: t.timestamp,
+      tid: t.tid,
+      waitReason: t.waitReason === undefined ? undefined : this.waitReasonName(t.waitReason),
+    });
   }
 
   /** "main.worker", or the pc in hex when no function starts there. */
@@ -182,7 +187,14 @@ export class GoroutineSummary {
       const b = base(cur.state);
       if (b === GoroutineState.idle || b === GoroutineState.dead) continue;
       const [pid, goid] = g.split('/');
-      out.push({ pid: Number(pid), goid: BigInt(goid), state: stateName(b), since: cur.since, waitReason: b === GoroutineState.waiting ? cur.waitReason : undefined, function: this.#function.get(g) });
+      out.push({
+        pid: Number(pid),
+        goid: BigInt(goid),
+        state: stateName(b),
+        since: cur.since,
+        waitReason: b === GoroutineState.waiting ? cur.waitReason : undefined,
+        function: this.#function.get(g),
+      });
     }
     return out;
   }
@@ -209,8 +221,21 @@ export class GoroutineSummary {
     let per = this.#perGoroutine.get(g);
     if (!per) this.#perGoroutine.set(g, (per = { states: new Map(), reasons: new Map() }));
     per.states.set(name, (per.states.get(name) ?? 0n) + (end - start));
-    if (b === GoroutineState.waiting && waitReason !== undefined) per.reasons.set(waitReason, (per.reasons.get(waitReason) ?? 0n) + (end - start));
-    if (this.#keepSlices) this.slices.push({ pid, goid, state: name, start, end, tid, function: this.#function.get(g), createdBy: this.#createdBy.get(g), createdAt: this.#createdAt.get(g), waitReason: b === GoroutineState.waiting ? waitReason : undefined });
+    if (b === GoroutineState.waiting && waitReason !== undefined)
+      per.reasons.set(waitReason, (per.reasons.get(waitReason) ?? 0n) + (end - start));
+    if (this.#keepSlices)
+      this.slices.push({
+        pid,
+        goid,
+        state: name,
+        start,
+        end,
+        tid,
+        function: this.#function.get(g),
+        createdBy: this.#createdBy.get(g),
+        createdAt: this.#createdAt.get(g),
+        waitReason: b === GoroutineState.waiting ? waitReason : undefined,
+      });
   }
 
   /** Closes the intervals still open at the last timestamp seen. */
@@ -229,7 +254,12 @@ export class GoroutineSummary {
     const timePerState: Record<string, StateTime> = {};
     for (const [state, m] of this.#timeIn) {
       const v = [...m.values()].map((x) => Number(x) / 1e6).sort((a, b) => a - b);
-      timePerState[state] = { totalMs: v.reduce((s, x) => s + x, 0), goroutines: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99) };
+      timePerState[state] = {
+        totalMs: v.reduce((s, x) => s + x, 0),
+        goroutines: v.length,
+        p50Ms: percentile(v, 50),
+        p99Ms: percentile(v, 99),
+      };
     }
     const lat = [...this.#latencies].sort((a, b) => a - b);
     const buckets: { leUs: number; count: number }[] = [];
@@ -274,7 +304,12 @@ export class GoroutineSummary {
       const timePerState: Record<string, StateTime> = {};
       for (const [s, v] of states) {
         v.sort((a, b) => a - b);
-        timePerState[s] = { totalMs: v.reduce((x, y) => x + y, 0), goroutines: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99) };
+        timePerState[s] = {
+          totalMs: v.reduce((x, y) => x + y, 0),
+          goroutines: v.length,
+          p50Ms: percentile(v, 50),
+          p99Ms: percentile(v, 99),
+        };
       }
       byFunction[fn] = { goroutines: gs.length, timePerState, waitReasons: reasons, createdAt };
     }
@@ -286,7 +321,13 @@ export class GoroutineSummary {
       goroutines: this.#goroutines.size,
       durationMs: this.first === undefined ? 0 : Number(this.last - this.first) / 1e6,
       timePerState,
-      schedulingLatency: { count: lat.length, p50Us: percentile(lat, 50), p99Us: percentile(lat, 99), maxUs: lat.length ? lat[lat.length - 1] : 0, buckets },
+      schedulingLatency: {
+        count: lat.length,
+        p50Us: percentile(lat, 50),
+        p99Us: percentile(lat, 99),
+        maxUs: lat.length ? lat[lat.length - 1] : 0,
+        buckets,
+      },
     };
   }
 }

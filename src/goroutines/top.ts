@@ -41,9 +41,13 @@ export function renderTop(f: TopFrame): string[] {
   lines.push(columns.map((s) => `${s} ${byState.get(s) ?? 0}`).join('   '));
   lines.push('');
   lines.push(`${'START FUNCTION'.padEnd(44)} ${'TOTAL'.padStart(6)} ${columns.map((s) => s.toUpperCase().padStart(10)).join('')}`);
-  const fns = [...byFunction].map(([fn, m]) => ({ fn, m, n: [...m.values()].reduce((a, b) => a + b, 0) })).sort((a, b) => b.n - a.n || (a.fn < b.fn ? -1 : 1));
+  const fns = [...byFunction]
+    .map(([fn, m]) => ({ fn, m, n: [...m.values()].reduce((a, b) => a + b, 0) }))
+    .sort((a, b) => b.n - a.n || (a.fn < b.fn ? -1 : 1));
   for (const { fn, m, n } of fns.slice(0, rows)) {
-    lines.push(`${fn.length > 44 ? `…${fn.slice(-43)}` : fn.padEnd(44)} ${String(n).padStart(6)} ${columns.map((s) => String(m.get(s) ?? 0).padStart(10)).join('')}`);
+    lines.push(
+      `${fn.length > 44 ? `…${fn.slice(-43)}` : fn.padEnd(44)} ${String(n).padStart(6)} ${columns.map((s) => String(m.get(s) ?? 0).padStart(10)).join('')}`,
+    );
   }
   if (fns.length > rows) lines.push(`… ${fns.length - rows} more functions`);
   lines.push('');

@@ -154,7 +154,20 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    */
   readonly #waiters = new Set<() => void>();
 
-  private constructor(binary: string, info: GoBinaryInfo, options: GoroutineTracerOptions, parts: { owned: { close(): void }[]; link: { close(): void }; stats: BpfMap<number, bigint>; reader: RingBufferReader; wakeups: Epoll; wakeupBytes: number; programId: number }) {
+  private constructor(
+    binary: string,
+    info: GoBinaryInfo,
+    options: GoroutineTracerOptions,
+    parts: {
+      owned: { close(): void }[];
+      link: { close(): void };
+      stats: BpfMap<number, bigint>;
+      reader: RingBufferReader;
+      wakeups: Epoll;
+      wakeupBytes: number;
+      programId: number;
+    },
+  ) {
     this.binary = binary;
     this.programId = parts.programId;
     this.info = info;
@@ -177,7 +190,8 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   static open(options: GoroutineTracerOptions): GoroutineTracer {
     const info = inspectGoBinary(options.binary);
     if (info.abi.kind === 'unsupported') throw new GoroutineTracerError(`${options.binary}: ${info.abi.reason}`);
-    if (options.pid !== undefined && !existsSync(`/proc/${options.pid}`)) throw new GoroutineTracerError(`process ${options.pid} is gone (or never existed)`);
+    if (options.pid !== undefined && !existsSync(`/proc/${options.pid}`))
+      throw new GoroutineTracerError(`process ${options.pid} is gone (or never existed)`);
     const ringSize = options.ringSize ?? 8 * 1024 * 1024;
     const wakeupBytes = options.wakeupBytes ?? Math.min(ringSize / 8, 256 * 1024);
     if (!Number.isInteger(wakeupBytes) || wakeupBytes < 0 || wakeupBytes > ringSize) {
@@ -204,8 +218,12 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       } else {
         events = keep(BpfMap.create({ type: 'RINGBUF', maxEntries: ringSize, name: 'go_events' }));
         config = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: CONFIG.size, maxEntries: 1, name: 'go_config' }, { key: u32 }));
-        stats = keep(BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: STATS_ENTRIES, name: 'go_stats' }, { key: u32, value: u64 }));
-        program = keep(Program.load({ type: 'KPROBE', instructions: casgstatusProbe(info), maps: { events, config, stats }, name: 'casgstatus' }));
+        stats = keep(
+          BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: STATS_ENTRIES, name: 'go_stats' }, { key: u32, value: u64 }),
+        );
+        program = keep(
+          Program.load({ type: 'KPROBE', instructions: casgstatusProbe(info), maps: { events, config, stats }, name: 'casgstatus' }),
+        );
       }
       const value = Buffer.alloc(CONFIG.size);
       value.writeUInt32LE(options.pid ?? 0, CONFIG.pid);
@@ -225,7 +243,15 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         }
         throw e;
       }
-      return new GoroutineTracer(options.binary, info, options, { owned: opened.reverse(), link, stats, reader, wakeups, wakeupBytes, programId: program.info().id });
+      return new GoroutineTracer(options.binary, info, options, {
+        owned: opened.reverse(),
+        link,
+        stats,
+        reader,
+        wakeups,
+        wakeupBytes,
+        programId: program.info().id,
+      });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
       throw e;
@@ -322,7 +348,10 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         if (left <= 0) return false;
         const slice = this.#batching ? Math.min(left, due - now) : left;
         const waiting = this.#wakeups.wait(slice === Infinity ? -1 : Math.ceil(slice));
-        this.#lastWait = waiting.then(() => undefined, () => undefined);
+        this.#lastWait = waiting.then(
+          () => undefined,
+          () => undefined,
+        );
         const ready = await Promise.race([waiting, stop]);
         if (ready === false || this.#closed) return false;
         // A wake-up or the end of a slice: the checks above decide (a wake-up may be a stale
@@ -437,4 +466,3 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     this.close();
   }
 }
-

@@ -28,7 +28,10 @@ export function kernelBtf(): Btf {
  * decoded when asked for; the bytes stay mapped while the result (or any type of it) is reachable.
  */
 export function loadKernelBtf(): Btf {
-  if (!existsSync(VMLINUX)) throw new KernelBtfError(`${VMLINUX} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF, which BTF-based programs (fentry, fexit, tp_btf, CO-RE) need`);
+  if (!existsSync(VMLINUX))
+    throw new KernelBtfError(
+      `${VMLINUX} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF, which BTF-based programs (fentry, fexit, tp_btf, CO-RE) need`,
+    );
   return parseBtf(kernelBtfBytes(VMLINUX));
 }
 

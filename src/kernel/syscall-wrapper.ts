@@ -21,14 +21,23 @@ export function linuxHasSyscallWrapper(kallsyms?: string): boolean {
 /** The arch prefix of syscall wrappers, as libbpf names them. */
 export function syscallPrefix(arch: string = process.arch): string {
   switch (arch) {
-    case 'x64': return 'x64';
-    case 'ia32': return 'ia32';
-    case 'arm64': return 'arm64';
-    case 'arm': return 'arm';
-    case 's390x': return 's390x';
-    case 'ppc64': return 'powerpc';
-    case 'riscv64': return 'riscv';
-    case 'loong64': return 'loongarch';
-    default: throw new KernelFactError(`no known syscall wrapper prefix for architecture ${arch}`);
+    case 'x64':
+      return 'x64';
+    case 'ia32':
+      return 'ia32';
+    case 'arm64':
+      return 'arm64';
+    case 'arm':
+      return 'arm';
+    case 's390x':
+      return 's390x';
+    case 'ppc64':
+      return 'powerpc';
+    case 'riscv64':
+      return 'riscv';
+    case 'loong64':
+      return 'loongarch';
+    default:
+      throw new KernelFactError(`no known syscall wrapper prefix for architecture ${arch}`);
   }
 }

@@ -70,7 +70,8 @@ export function attachCgroup(program: Program, path: string, attachType: number,
       }
     } catch (e) {
       closeFd(fd);
-      if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError)
+        throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
       throw e;
     }
   });

@@ -18,16 +18,29 @@ export { btfById, freplaceTarget, programFunctionBtfId } from '../programs/funct
  */
 export function attachFreplace(extension: Program, target?: Program, functionName?: string): BpfLink {
   return attaching(`attaching "${extension.name}" (freplace)`, () => {
-    if (extension.type !== ProgramType.EXT) throw new LinkError('program', `program "${extension.name}" is not an EXT program (type ${extension.type}); load it with freplaceTarget(...)`);
-    if ((target === undefined) !== (functionName === undefined)) throw new LinkError('options', 'attachFreplace: give both the target program and the function name, or neither');
+    if (extension.type !== ProgramType.EXT)
+      throw new LinkError(
+        'program',
+        `program "${extension.name}" is not an EXT program (type ${extension.type}); load it with freplaceTarget(...)`,
+      );
+    if ((target === undefined) !== (functionName === undefined))
+      throw new LinkError('options', 'attachFreplace: give both the target program and the function name, or neither');
     const targetBtfId = target ? programFunctionBtfId(target, functionName!) : undefined;
     const what = target ? `freplace/${target.name}:${functionName}` : `freplace/${extension.name}`;
     try {
-      return new BpfLink(linkCreate({ progFd: extension.fd, targetFd: target?.fd ?? 0, attachType: 0, ...(targetBtfId ? { targetBtfId } : {}) }), what);
+      return new BpfLink(
+        linkCreate({ progFd: extension.fd, targetFd: target?.fd ?? 0, attachType: 0, ...(targetBtfId ? { targetBtfId } : {}) }),
+        what,
+      );
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'EPERM' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP') {
-        throw new LinkNotSupportedError('freplace', '5.6', `BPF_LINK_CREATE answered ${e.code}: the kernel refuses the BPF trampoline that splices the replacement in (as it refuses fentry/fexit)`, { cause: e });
+        throw new LinkNotSupportedError(
+          'freplace',
+          '5.6',
+          `BPF_LINK_CREATE answered ${e.code}: the kernel refuses the BPF trampoline that splices the replacement in (as it refuses fentry/fexit)`,
+          { cause: e },
+        );
       }
       throw new LinkError('attach', `attaching "${extension.name}" to ${what} failed: ${e.message}`, { cause: e });
     }

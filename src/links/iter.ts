@@ -14,9 +14,24 @@ import type { TracingTarget } from './tracing.js';
 
 /** The iterator kinds of Linux 6.x; the running kernel may have fewer or more (see iteratorKinds()). */
 export type IteratorKind =
-  | 'task' | 'task_file' | 'task_vma' | 'bpf_map' | 'bpf_map_elem' | 'bpf_prog' | 'bpf_link'
-  | 'bpf_sk_storage_map' | 'sockmap' | 'tcp' | 'udp' | 'unix' | 'ipv6_route' | 'netlink' | 'ksym'
-  | 'cgroup' | 'kmem_cache' | 'dmabuf';
+  | 'task'
+  | 'task_file'
+  | 'task_vma'
+  | 'bpf_map'
+  | 'bpf_map_elem'
+  | 'bpf_prog'
+  | 'bpf_link'
+  | 'bpf_sk_storage_map'
+  | 'sockmap'
+  | 'tcp'
+  | 'udp'
+  | 'unix'
+  | 'ipv6_route'
+  | 'netlink'
+  | 'ksym'
+  | 'cgroup'
+  | 'kmem_cache'
+  | 'dmabuf';
 
 /** enum bpf_cgroup_iter_order. */
 export const CgroupIterOrder = {
@@ -46,7 +61,11 @@ export const ITER_LINK_INFO_SIZE = 16;
 export function iterLinkInfo(o: IterOptions, cgroupFd = 0): Uint8Array | undefined {
   const groups = [o.map !== undefined, o.cgroup !== undefined, o.task !== undefined].filter(Boolean).length;
   if (groups === 0) return undefined;
-  if (groups > 1) throw new LinkError('options', 'iterator options: give one of map, cgroup and task, not several (they share one union bpf_iter_link_info)');
+  if (groups > 1)
+    throw new LinkError(
+      'options',
+      'iterator options: give one of map, cgroup and task, not several (they share one union bpf_iter_link_info)',
+    );
   const b = Buffer.alloc(ITER_LINK_INFO_SIZE);
   if (o.map !== undefined) {
     const fd = typeof o.map === 'number' ? o.map : o.map.fd;
@@ -57,7 +76,11 @@ export function iterLinkInfo(o: IterOptions, cgroupFd = 0): Uint8Array | undefin
     const fd = c.fd ?? cgroupFd;
     if (fd && c.id !== undefined) throw new LinkError('options', 'iterator option cgroup: give a cgroup fd (or path) or an id, not both');
     const order = c.order ?? CgroupIterOrder.DESCENDANTS_PRE;
-    if (!Object.values(CgroupIterOrder).includes(order) || order === CgroupIterOrder.UNSPEC) throw new LinkError('options', `iterator option cgroup.order: ${order} is not a walk order the kernel accepts (1-4: SELF_ONLY, DESCENDANTS_PRE, DESCENDANTS_POST, ANCESTORS_UP)`);
+    if (!Object.values(CgroupIterOrder).includes(order) || order === CgroupIterOrder.UNSPEC)
+      throw new LinkError(
+        'options',
+        `iterator option cgroup.order: ${order} is not a walk order the kernel accepts (1-4: SELF_ONLY, DESCENDANTS_PRE, DESCENDANTS_POST, ANCESTORS_UP)`,
+      );
     b.writeUInt32LE(order, 0);
     b.writeUInt32LE(fd, 4);
     b.writeBigUInt64LE(c.id ?? 0n, 8);
@@ -65,7 +88,8 @@ export function iterLinkInfo(o: IterOptions, cgroupFd = 0): Uint8Array | undefin
     const t = o.task;
     const set = [t.tid, t.pid, t.pidFd].filter((v) => v !== undefined);
     if (set.length !== 1) throw new LinkError('options', 'iterator option task: give exactly one of tid, pid and pidFd');
-    for (const v of set) if (!Number.isInteger(v) || (v as number) <= 0) throw new LinkError('options', `iterator option task: ${v} is not a positive id`);
+    for (const v of set)
+      if (!Number.isInteger(v) || (v as number) <= 0) throw new LinkError('options', `iterator option task: ${v} is not a positive id`);
     b.writeUInt32LE(t.tid ?? 0, 0);
     b.writeUInt32LE(t.pid ?? 0, 4);
     b.writeUInt32LE(t.pidFd ?? 0, 8);
@@ -109,8 +133,11 @@ export function iteratorTarget(kind: IteratorKind | string): TracingTarget {
   if (!t) {
     const kinds = iteratorKinds();
     const near = closeNames(kind, kinds);
-    throw new LinkError('target', `this kernel has no "${kind}" iterator (no bpf_iter_${kind} in its BTF); it has: ${kinds.join(', ')}` +
-      (near.length ? `; close names: ${near.join(', ')}` : ''));
+    throw new LinkError(
+      'target',
+      `this kernel has no "${kind}" iterator (no bpf_iter_${kind} in its BTF); it has: ${kinds.join(', ')}` +
+        (near.length ? `; close names: ${near.join(', ')}` : ''),
+    );
   }
   return { type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_ITER, attachBtfId: t.id };
 }
@@ -185,11 +212,13 @@ export class IterLink extends BpfLink {
       b.writeBigUInt64LE(BigInt(address), ITER_TARGET_NAME);
       b.writeUInt32LE(nameSize, ITER_TARGET_NAME_LEN);
     });
-    if (info.readUInt32LE(0) !== BPF_LINK_TYPE_ITER) throw new LinkError('target', `link ${this.target} is not an iterator link (type ${info.readUInt32LE(0)})`);
+    if (info.readUInt32LE(0) !== BPF_LINK_TYPE_ITER)
+      throw new LinkError('target', `link ${this.target} is not an iterator link (type ${info.readUInt32LE(0)})`);
     const end = extra.indexOf(0);
     const targetName = extra.toString('utf8', 0, end < 0 ? nameSize : end);
     const out: IterLinkInfo = { targetName };
-    if (targetName === 'bpf_map_elem' || targetName === 'bpf_sk_storage_map' || targetName === 'sockmap') out.mapId = info.readUInt32LE(ITER_MAP_ID);
+    if (targetName === 'bpf_map_elem' || targetName === 'bpf_sk_storage_map' || targetName === 'sockmap')
+      out.mapId = info.readUInt32LE(ITER_MAP_ID);
     else if (targetName === 'cgroup') {
       out.cgroupId = info.readBigUInt64LE(ITER_CGROUP_ID);
       out.order = info.readUInt32LE(ITER_CGROUP_ORDER);
@@ -235,8 +264,12 @@ export class IteratorReader implements AsyncIterable<Buffer> {
 
   #fail(e: unknown): never {
     const code = (e as { code?: string }).code ?? '';
-    throw new LinkError('read', `reading iterator ${this.#target} failed: ${(e as Error).message}` +
-      (code === 'E2BIG' ? ' (one object wrote more than a page of output: the kernel limits each to one seq_file page)' : ''), { cause: e });
+    throw new LinkError(
+      'read',
+      `reading iterator ${this.#target} failed: ${(e as Error).message}` +
+        (code === 'E2BIG' ? ' (one object wrote more than a page of output: the kernel limits each to one seq_file page)' : ''),
+      { cause: e },
+    );
   }
 
   /** The next chunk (at most `size` bytes), or an empty buffer at the end. */
@@ -304,7 +337,10 @@ export class IteratorReader implements AsyncIterable<Buffer> {
 export function attachIter(program: Program, options: IterOptions = {}): IterLink {
   return attaching(`attaching iterator "${program.name}"`, () => {
     if (program.expectedAttachType !== undefined && program.expectedAttachType !== AttachType.TRACE_ITER) {
-      throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`);
+      throw new LinkError(
+        'program',
+        `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}, not TRACE_ITER (${AttachType.TRACE_ITER}); load it with iteratorTarget(kind) or from a SEC("iter/<kind>") section`,
+      );
     }
     let cgroupFd = 0;
     if (options.cgroup?.path !== undefined) {
@@ -322,9 +358,12 @@ export function attachIter(program: Program, options: IterOptions = {}): IterLin
         fd = linkCreate({ progFd: program.fd, attachType: AttachType.TRACE_ITER, iterInfo: info });
       } catch (e) {
         if (!(e instanceof SyscallError)) throw e;
-        const hint = e.code === 'EINVAL' && options.map === undefined
-          ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
-          : e.code === 'EACCES' ? ' (the map\'s value is too small for what the program reads, or the program reads past the key or value)' : '';
+        const hint =
+          e.code === 'EINVAL' && options.map === undefined
+            ? ' (iterators of map elements need the map option; program types other than an iterator TRACING program are refused too)'
+            : e.code === 'EACCES'
+              ? " (the map's value is too small for what the program reads, or the program reads past the key or value)"
+              : '';
         throw new LinkError('attach', `attaching iterator "${program.name}" failed: ${e.message}${hint}`, { cause: e });
       }
       const link = new IterLink(fd, program.name);

@@ -153,13 +153,20 @@ export function attachKprobeAuto(program: Program, symbol: string, options: Kpro
     try {
       root = tracefsRoot();
     } catch (e) {
-      throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
-        `there is no kprobe PMU and tracefs is unavailable: ${(e as Error).message}`, { cause: e });
+      throw new LinkNotSupportedError(
+        'kprobe',
+        '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
+        `there is no kprobe PMU and tracefs is unavailable: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     const events = `${root}/kprobe_events`;
     if (!existsSync(events)) {
-      throw new LinkNotSupportedError('kprobe', '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
-        `neither /sys/bus/event_source/devices/kprobe nor ${events} exists: the kernel was built without CONFIG_KPROBES (or CONFIG_KPROBE_EVENTS)`);
+      throw new LinkNotSupportedError(
+        'kprobe',
+        '2.6.33 (tracefs kprobe_events; the kprobe PMU in 4.17)',
+        `neither /sys/bus/event_source/devices/kprobe nor ${events} exists: the kernel was built without CONFIG_KPROBES (or CONFIG_KPROBE_EVENTS)`,
+      );
     }
     const event = `ebpf_${process.pid}_${symbol.replace(/\W/g, '_')}_${eventCounter++}`;
     const group = 'ebpf';
@@ -167,12 +174,21 @@ export function attachKprobeAuto(program: Program, symbol: string, options: Kpro
     try {
       writeFileSync(events, `${line}\n`, { flag: 'a' });
     } catch (e) {
-      throw new LinkError('attach', `tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`, { cause: e });
+      throw new LinkError(
+        'attach',
+        `tracefs refused kprobe "${line}": ${(e as Error).message} (is ${symbol} a traceable function? see ${root}/available_filter_functions)`,
+        { cause: e },
+      );
     }
     const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol} (tracefs)`;
     try {
       const id = Number(readFileSync(`${root}/events/${group}/${event}/id`, 'utf8').trim());
-      const fd = openPerfEvent({ type: 2 /* PERF_TYPE_TRACEPOINT */, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0, target);
+      const fd = openPerfEvent(
+        { type: 2 /* PERF_TYPE_TRACEPOINT */, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 },
+        -1,
+        0,
+        target,
+      );
       return new TracefsKprobeLink(attachPerfEvent(program, fd, target, options.cookie), root, `${group}/${event}`);
     } catch (e) {
       writeFileSync(events, `-:${group}/${event}\n`, { flag: 'a' });
@@ -203,7 +219,12 @@ export function attachKsyscall(program: Program, name: string, options: Ksyscall
       // attachKprobeAuto wraps the refusal in a LinkError: name the syscall in the feature instead.
       const missing = findCause(e, LinkNotSupportedError);
       if (missing) {
-        throw new LinkNotSupportedError(`${options.ret ? 'kretsyscall' : 'ksyscall'}/${name} (a kprobe on ${fn})`, missing.minKernel, missing.message.replace(/^.*?: /, ''), { cause: missing });
+        throw new LinkNotSupportedError(
+          `${options.ret ? 'kretsyscall' : 'ksyscall'}/${name} (a kprobe on ${fn})`,
+          missing.minKernel,
+          missing.message.replace(/^.*?: /, ''),
+          { cause: missing },
+        );
       }
       throw e;
     }
@@ -238,35 +259,56 @@ export function attachKprobeMulti(program: Program, o: KprobeMultiOptions): BpfL
   return attaching(`attaching "${program.name}" as kprobe.multi`, () => {
     const given = [o.symbols !== undefined, o.addresses !== undefined, o.pattern !== undefined].filter(Boolean).length;
     if (given !== 1) throw new LinkError('options', 'attachKprobeMulti needs exactly one of symbols, addresses and pattern');
-    if (o.session && o.ret) throw new LinkError('options', 'a kprobe session fires on entry and return already: ret and session exclude each other');
+    if (o.session && o.ret)
+      throw new LinkError('options', 'a kprobe session fires on entry and return already: ret and session exclude each other');
     const symbols = o.pattern !== undefined ? kernelFunctionsMatching(o.pattern) : o.symbols;
     const count = symbols?.length ?? o.addresses!.length;
-    if (count === 0) throw new LinkError('target', o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given');
+    if (count === 0)
+      throw new LinkError(
+        'target',
+        o.pattern !== undefined ? `no traceable kernel function matches "${o.pattern}"` : 'attachKprobeMulti: no functions given',
+      );
     if (o.cookies && o.cookies.length !== count) throw new LinkError('options', `${o.cookies.length} cookies for ${count} functions`);
     const attachType = o.session ? AttachType.TRACE_KPROBE_SESSION : AttachType.TRACE_KPROBE_MULTI;
     const kind = o.session ? 'kprobe.session' : o.ret ? 'kretprobe.multi' : 'kprobe.multi';
     if (program.expectedAttachType !== undefined && program.expectedAttachType !== attachType) {
-      throw new LinkError('program', `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`);
+      throw new LinkError(
+        'program',
+        `program "${program.name}" was loaded with expected attach type ${program.expectedAttachType}; ${kind} needs ${attachType} (${o.session ? 'TRACE_KPROBE_SESSION' : 'TRACE_KPROBE_MULTI'})`,
+      );
     }
     const target = `${kind}/${o.pattern ?? (symbols ? symbols.slice(0, 3).join(',') : `${count} addresses`)}${count > 3 ? ` (${count} functions)` : ''}`;
     try {
-      return new BpfLink(linkCreate({
-        progFd: program.fd, attachType,
-        kprobeMulti: {
-          symbols, addresses: o.addresses ? BigUint64Array.from(o.addresses) : undefined,
-          cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined, flags: o.ret ? BPF_F_KPROBE_MULTI_RETURN : 0,
-        },
-      }), target);
+      return new BpfLink(
+        linkCreate({
+          progFd: program.fd,
+          attachType,
+          kprobeMulti: {
+            symbols,
+            addresses: o.addresses ? BigUint64Array.from(o.addresses) : undefined,
+            cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined,
+            flags: o.ret ? BPF_F_KPROBE_MULTI_RETURN : 0,
+          },
+        }),
+        target,
+      );
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'EOPNOTSUPP' || e.code === ENOTSUPP) {
-        throw new LinkNotSupportedError(kind, o.session ? '6.10' : '5.18',
-          `BPF_LINK_CREATE answered ${e.code}: the kernel has no fprobe (CONFIG_FPROBE) to put ${kind} links on`, { cause: e });
+        throw new LinkNotSupportedError(
+          kind,
+          o.session ? '6.10' : '5.18',
+          `BPF_LINK_CREATE answered ${e.code}: the kernel has no fprobe (CONFIG_FPROBE) to put ${kind} links on`,
+          { cause: e },
+        );
       }
       if (e.code === 'EINVAL' && o.session && !sessionKnown()) {
-        throw new LinkNotSupportedError(kind, '6.10', 'the kernel does not know attach type BPF_TRACE_KPROBE_SESSION (EINVAL)', { cause: e });
+        throw new LinkNotSupportedError(kind, '6.10', 'the kernel does not know attach type BPF_TRACE_KPROBE_SESSION (EINVAL)', {
+          cause: e,
+        });
       }
-      const hint = e.code === 'ESRCH' || e.code === 'ENOENT' ? ' (a symbol is not a traceable kernel function: see available_filter_functions)' : '';
+      const hint =
+        e.code === 'ESRCH' || e.code === 'ENOENT' ? ' (a symbol is not a traceable kernel function: see available_filter_functions)' : '';
       throw new LinkError('attach', `attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
     }
   });

@@ -42,29 +42,67 @@ export const PerfEventLinkType = {
 /** Byte offsets in struct bpf_link_info (include/uapi/linux/bpf.h); the union starts at 16. */
 export const LinkInfoUnion = {
   size: 64,
-  'raw_tracepoint.tp_name': 16, 'raw_tracepoint.tp_name_len': 24, 'raw_tracepoint.cookie': 32,
-  'tracing.attach_type': 16, 'tracing.target_obj_id': 20, 'tracing.target_btf_id': 24, 'tracing.cookie': 32,
-  'cgroup.cgroup_id': 16, 'cgroup.attach_type': 24,
-  'iter.target_name': 16, 'iter.target_name_len': 24, 'iter.map.map_id': 28, 'iter.cgroup.cgroup_id': 32,
-  'iter.cgroup.order': 40, 'iter.task.tid': 32, 'iter.task.pid': 36,
-  'netns.netns_ino': 16, 'netns.attach_type': 20,
+  'raw_tracepoint.tp_name': 16,
+  'raw_tracepoint.tp_name_len': 24,
+  'raw_tracepoint.cookie': 32,
+  'tracing.attach_type': 16,
+  'tracing.target_obj_id': 20,
+  'tracing.target_btf_id': 24,
+  'tracing.cookie': 32,
+  'cgroup.cgroup_id': 16,
+  'cgroup.attach_type': 24,
+  'iter.target_name': 16,
+  'iter.target_name_len': 24,
+  'iter.map.map_id': 28,
+  'iter.cgroup.cgroup_id': 32,
+  'iter.cgroup.order': 40,
+  'iter.task.tid': 32,
+  'iter.task.pid': 36,
+  'netns.netns_ino': 16,
+  'netns.attach_type': 20,
   'xdp.ifindex': 16,
   'struct_ops.map_id': 16,
-  'netfilter.pf': 16, 'netfilter.hooknum': 20, 'netfilter.priority': 24, 'netfilter.flags': 28,
-  'kprobe_multi.addrs': 16, 'kprobe_multi.count': 24, 'kprobe_multi.flags': 28, 'kprobe_multi.missed': 32,
+  'netfilter.pf': 16,
+  'netfilter.hooknum': 20,
+  'netfilter.priority': 24,
+  'netfilter.flags': 28,
+  'kprobe_multi.addrs': 16,
+  'kprobe_multi.count': 24,
+  'kprobe_multi.flags': 28,
+  'kprobe_multi.missed': 32,
   'kprobe_multi.cookies': 40,
-  'uprobe_multi.path': 16, 'uprobe_multi.offsets': 24, 'uprobe_multi.ref_ctr_offsets': 32, 'uprobe_multi.cookies': 40,
-  'uprobe_multi.path_size': 48, 'uprobe_multi.count': 52, 'uprobe_multi.flags': 56, 'uprobe_multi.pid': 60,
+  'uprobe_multi.path': 16,
+  'uprobe_multi.offsets': 24,
+  'uprobe_multi.ref_ctr_offsets': 32,
+  'uprobe_multi.cookies': 40,
+  'uprobe_multi.path_size': 48,
+  'uprobe_multi.count': 52,
+  'uprobe_multi.flags': 56,
+  'uprobe_multi.pid': 60,
   'perf_event.type': 16,
-  'perf_event.uprobe.file_name': 24, 'perf_event.uprobe.name_len': 32, 'perf_event.uprobe.offset': 36,
-  'perf_event.uprobe.cookie': 40, 'perf_event.uprobe.ref_ctr_offset': 48,
-  'perf_event.kprobe.func_name': 24, 'perf_event.kprobe.name_len': 32, 'perf_event.kprobe.offset': 36,
-  'perf_event.kprobe.addr': 40, 'perf_event.kprobe.missed': 48, 'perf_event.kprobe.cookie': 56,
-  'perf_event.tracepoint.tp_name': 24, 'perf_event.tracepoint.name_len': 32, 'perf_event.tracepoint.cookie': 40,
-  'perf_event.event.config': 24, 'perf_event.event.type': 32, 'perf_event.event.cookie': 40,
-  'tcx.ifindex': 16, 'tcx.attach_type': 20,
-  'netkit.ifindex': 16, 'netkit.attach_type': 20,
-  'sockmap.map_id': 16, 'sockmap.attach_type': 20,
+  'perf_event.uprobe.file_name': 24,
+  'perf_event.uprobe.name_len': 32,
+  'perf_event.uprobe.offset': 36,
+  'perf_event.uprobe.cookie': 40,
+  'perf_event.uprobe.ref_ctr_offset': 48,
+  'perf_event.kprobe.func_name': 24,
+  'perf_event.kprobe.name_len': 32,
+  'perf_event.kprobe.offset': 36,
+  'perf_event.kprobe.addr': 40,
+  'perf_event.kprobe.missed': 48,
+  'perf_event.kprobe.cookie': 56,
+  'perf_event.tracepoint.tp_name': 24,
+  'perf_event.tracepoint.name_len': 32,
+  'perf_event.tracepoint.cookie': 40,
+  'perf_event.event.config': 24,
+  'perf_event.event.type': 32,
+  'perf_event.event.cookie': 40,
+  'tcx.ifindex': 16,
+  'tcx.attach_type': 20,
+  'netkit.ifindex': 16,
+  'netkit.attach_type': 20,
+  'sockmap.map_id': 16,
+  'sockmap.attach_type': 20,
 } as const;
 type Field = Exclude<keyof typeof LinkInfoUnion, 'size'>;
 
@@ -158,8 +196,11 @@ function detailsOf(fd: number, type: number, b: Buffer): LinkDetails {
     }
     case LinkType.TRACING:
       return {
-        kind: 'tracing', attachType: u32(b, 'tracing.attach_type'), targetObjectId: u32(b, 'tracing.target_obj_id'),
-        targetBtfId: u32(b, 'tracing.target_btf_id'), cookie: u64(b, 'tracing.cookie'),
+        kind: 'tracing',
+        attachType: u32(b, 'tracing.attach_type'),
+        targetObjectId: u32(b, 'tracing.target_obj_id'),
+        targetBtfId: u32(b, 'tracing.target_btf_id'),
+        cookie: u64(b, 'tracing.cookie'),
       };
     case LinkType.CGROUP:
       return { kind: 'cgroup', cgroupId: u64(b, 'cgroup.cgroup_id'), attachType: u32(b, 'cgroup.attach_type') };
@@ -186,8 +227,11 @@ function detailsOf(fd: number, type: number, b: Buffer): LinkDetails {
       return { kind: 'struct_ops', mapId: u32(b, 'struct_ops.map_id') };
     case LinkType.NETFILTER:
       return {
-        kind: 'netfilter', protocolFamily: u32(b, 'netfilter.pf'), hook: u32(b, 'netfilter.hooknum'),
-        priority: b.readInt32LE(LinkInfoUnion['netfilter.priority']), flags: u32(b, 'netfilter.flags'),
+        kind: 'netfilter',
+        protocolFamily: u32(b, 'netfilter.pf'),
+        hook: u32(b, 'netfilter.hooknum'),
+        priority: b.readInt32LE(LinkInfoUnion['netfilter.priority']),
+        flags: u32(b, 'netfilter.flags'),
       };
     case LinkType.KPROBE_MULTI: {
       const count = Math.min(u32(b, 'kprobe_multi.count'), MAX_ADDRESSES);
@@ -196,8 +240,11 @@ function detailsOf(fd: number, type: number, b: Buffer): LinkDetails {
         i.writeUInt32LE(count, LinkInfoUnion['kprobe_multi.count']);
       });
       return {
-        kind: 'kprobe_multi', count: u32(info, 'kprobe_multi.count'), flags: u32(info, 'kprobe_multi.flags'),
-        missed: u64(info, 'kprobe_multi.missed'), addresses: readU64s(extra, 0, count),
+        kind: 'kprobe_multi',
+        count: u32(info, 'kprobe_multi.count'),
+        flags: u32(info, 'kprobe_multi.flags'),
+        missed: u64(info, 'kprobe_multi.missed'),
+        addresses: readU64s(extra, 0, count),
       };
     }
     case LinkType.UPROBE_MULTI: {
@@ -216,9 +263,13 @@ function detailsOf(fd: number, type: number, b: Buffer): LinkDetails {
       });
       const at = (pathSize + 7) & ~7;
       return {
-        kind: 'uprobe_multi', path: cString(extra.subarray(0, pathSize), pathSize), count: u32(info, 'uprobe_multi.count'),
-        flags: u32(info, 'uprobe_multi.flags'), pid: u32(info, 'uprobe_multi.pid'),
-        offsets: readU64s(extra, at, count), cookies: readU64s(extra, at + arrays, count),
+        kind: 'uprobe_multi',
+        path: cString(extra.subarray(0, pathSize), pathSize),
+        count: u32(info, 'uprobe_multi.count'),
+        flags: u32(info, 'uprobe_multi.flags'),
+        pid: u32(info, 'uprobe_multi.pid'),
+        offsets: readU64s(extra, at, count),
+        cookies: readU64s(extra, at + arrays, count),
       };
     }
     case LinkType.PERF_EVENT:
@@ -240,8 +291,11 @@ function perfEventDetails(fd: number, eventType: number): LinkDetails {
     case PerfEventLinkType.URETPROBE: {
       const { info, text } = withString(fd, 'perf_event.uprobe.file_name', 'perf_event.uprobe.name_len');
       return {
-        kind: 'uprobe', retprobe: eventType === PerfEventLinkType.URETPROBE, path: text,
-        offset: u32(info, 'perf_event.uprobe.offset'), cookie: u64(info, 'perf_event.uprobe.cookie'),
+        kind: 'uprobe',
+        retprobe: eventType === PerfEventLinkType.URETPROBE,
+        path: text,
+        offset: u32(info, 'perf_event.uprobe.offset'),
+        cookie: u64(info, 'perf_event.uprobe.cookie'),
         refCtrOffset: u64(info, 'perf_event.uprobe.ref_ctr_offset'),
       };
     }
@@ -249,9 +303,13 @@ function perfEventDetails(fd: number, eventType: number): LinkDetails {
     case PerfEventLinkType.KRETPROBE: {
       const { info, text } = withString(fd, 'perf_event.kprobe.func_name', 'perf_event.kprobe.name_len');
       return {
-        kind: 'kprobe', retprobe: eventType === PerfEventLinkType.KRETPROBE, function: text,
-        offset: u32(info, 'perf_event.kprobe.offset'), address: u64(info, 'perf_event.kprobe.addr'),
-        missed: u64(info, 'perf_event.kprobe.missed'), cookie: u64(info, 'perf_event.kprobe.cookie'),
+        kind: 'kprobe',
+        retprobe: eventType === PerfEventLinkType.KRETPROBE,
+        function: text,
+        offset: u32(info, 'perf_event.kprobe.offset'),
+        address: u64(info, 'perf_event.kprobe.addr'),
+        missed: u64(info, 'perf_event.kprobe.missed'),
+        cookie: u64(info, 'perf_event.kprobe.cookie'),
       };
     }
     case PerfEventLinkType.TRACEPOINT: {
@@ -261,7 +319,9 @@ function perfEventDetails(fd: number, eventType: number): LinkDetails {
     default: {
       const { info } = ask(fd);
       return {
-        kind: 'perf_event', eventType: u32(info, 'perf_event.event.type'), config: u64(info, 'perf_event.event.config'),
+        kind: 'perf_event',
+        eventType: u32(info, 'perf_event.event.type'),
+        config: u64(info, 'perf_event.event.config'),
         cookie: u64(info, 'perf_event.event.cookie'),
       };
     }

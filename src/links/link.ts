@@ -24,7 +24,8 @@ export type { LinkInfo };
  * - on a live link (`cause` is the SyscallError where the kernel refused): `update`, `pin`,
  *   `detach`, `info` (no link info), `read` (reading an iterator).
  */
-export type LinkErrorKind = 'attach' | 'options' | 'program' | 'target' | 'tracefs' | 'closed' | 'update' | 'pin' | 'detach' | 'info' | 'read';
+export type LinkErrorKind =
+  'attach' | 'options' | 'program' | 'target' | 'tracefs' | 'closed' | 'update' | 'pin' | 'detach' | 'info' | 'read';
 
 /** An attachment that cannot be made or used; `kind` says what failed. */
 export class LinkError extends EbpfError {
@@ -52,8 +53,10 @@ export function asAttachError(what: string, e: unknown): unknown {
   if (e instanceof LinkError) return e;
   // ENODEV: the device (looked up by name or ifindex) is not there; a symbol not in the binary:
   // either way the attachment has no target.
-  if ((e instanceof SyscallError && e.errno === Errno.ENODEV) || e instanceof SymbolNotFoundError) return new LinkError('target', `${what} failed: ${e.message}`, { cause: e });
-  if (e instanceof SyscallError || e instanceof NotSupportedError) return new LinkError('attach', `${what} failed: ${e.message}`, { cause: e });
+  if ((e instanceof SyscallError && e.errno === Errno.ENODEV) || e instanceof SymbolNotFoundError)
+    return new LinkError('target', `${what} failed: ${e.message}`, { cause: e });
+  if (e instanceof SyscallError || e instanceof NotSupportedError)
+    return new LinkError('attach', `${what} failed: ${e.message}`, { cause: e });
   // A device name or ifindex that cannot name any device.
   if (e instanceof DeviceError) return new LinkError('options', `${what} failed: ${e.message}`, { cause: e });
   return e;
@@ -96,7 +99,10 @@ export abstract class Link {
   /** Attaches a RAW_TRACEPOINT program to the kernel tracepoint `name` (for example "sys_enter"). */
   static rawTracepoint(program: Program, name: string): BpfLink {
     const fd = program.fd;
-    return new BpfLink(attaching(`attaching "${program.name}" to raw_tracepoint/${name}`, () => rawTracepointOpen(name, fd)), `raw_tracepoint/${name}`);
+    return new BpfLink(
+      attaching(`attaching "${program.name}" to raw_tracepoint/${name}`, () => rawTracepointOpen(name, fd)),
+      `raw_tracepoint/${name}`,
+    );
   }
 
   /** Opens the bpf_link with kernel id `id` (BPF_LINK_GET_FD_BY_ID); closing it leaves the link to its other holders. */

@@ -56,30 +56,54 @@ export function attachNetfilter(program: Program, options: NetfilterOptions): Ne
   return attaching(`attaching "${program.name}" to netfilter`, () => {
     const pf = NetfilterFamily[options.family];
     const hooknum = NetfilterHook[options.hook];
-    if (pf === undefined) throw new LinkError('options', `bad netfilter family ${JSON.stringify(options.family)}: use ${Object.keys(NetfilterFamily).join(' or ')}`);
-    if (hooknum === undefined) throw new LinkError('options', `bad netfilter hook ${JSON.stringify(options.hook)}: use ${Object.keys(NetfilterHook).join(', ')}`);
+    if (pf === undefined)
+      throw new LinkError(
+        'options',
+        `bad netfilter family ${JSON.stringify(options.family)}: use ${Object.keys(NetfilterFamily).join(' or ')}`,
+      );
+    if (hooknum === undefined)
+      throw new LinkError('options', `bad netfilter hook ${JSON.stringify(options.hook)}: use ${Object.keys(NetfilterHook).join(', ')}`);
     const p = options.priority;
     if (!Number.isInteger(p) || p <= -0x8000_0000 || p >= 0x7fff_ffff) {
-      throw new LinkError('options', `netfilter priority ${p} is out of range: an integer strictly between INT_MIN and INT_MAX (those two are reserved)`);
+      throw new LinkError(
+        'options',
+        `netfilter priority ${p} is out of range: an integer strictly between INT_MIN and INT_MAX (those two are reserved)`,
+      );
     }
     if (options.defrag && p <= -400) {
-      throw new LinkError('options', `netfilter priority ${p} with defrag must be above -400 (NF_IP_PRI_CONNTRACK_DEFRAG), so the program runs after reassembly`);
+      throw new LinkError(
+        'options',
+        `netfilter priority ${p} with defrag must be above -400 (NF_IP_PRI_CONNTRACK_DEFRAG), so the program runs after reassembly`,
+      );
     }
     if (program.type !== ProgramType.NETFILTER) {
-      throw new LinkError('program', `program "${program.name}" has type ${program.type}; netfilter hooks take NETFILTER (${ProgramType.NETFILTER}) programs`);
+      throw new LinkError(
+        'program',
+        `program "${program.name}" has type ${program.type}; netfilter hooks take NETFILTER (${ProgramType.NETFILTER}) programs`,
+      );
     }
     try {
       const fd = linkCreate({
-        progFd: program.fd, targetFd: 0, attachType: AttachType.NETFILTER,
+        progFd: program.fd,
+        targetFd: 0,
+        attachType: AttachType.NETFILTER,
         netfilter: { pf, hooknum, priority: p, flags: options.defrag ? 1 : 0 },
       });
       return new NetfilterLink(fd, options);
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      const hint = e.code === 'EINVAL'
-        ? 'the program must be loaded with expectedAttachType NETFILTER (45); priorities INT_MIN/INT_MAX are reserved; netfilter links need Linux 6.4+'
-        : e.code === 'EBUSY' ? `another BPF netfilter program already has priority ${p} on this hook` : undefined;
-      throw new SyscallError(`BPF_LINK_CREATE (attach netfilter program "${program.name}" to ${options.family} ${options.hook} at priority ${p})`, e.errno, undefined, hint);
+      const hint =
+        e.code === 'EINVAL'
+          ? 'the program must be loaded with expectedAttachType NETFILTER (45); priorities INT_MIN/INT_MAX are reserved; netfilter links need Linux 6.4+'
+          : e.code === 'EBUSY'
+            ? `another BPF netfilter program already has priority ${p} on this hook`
+            : undefined;
+      throw new SyscallError(
+        `BPF_LINK_CREATE (attach netfilter program "${program.name}" to ${options.family} ${options.hook} at priority ${p})`,
+        e.errno,
+        undefined,
+        hint,
+      );
     }
   });
 }

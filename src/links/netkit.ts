@@ -38,18 +38,28 @@ export function netkitSupported(): boolean {
 export function attachNetkit(program: Program, device: DeviceRef, options: { peer?: boolean } = {}): NetkitLink {
   return attaching(`attaching "${program.name}" to netkit ${device}`, () => {
     if (program.type !== ProgramType.SCHED_CLS) {
-      throw new LinkError('program', `program "${program.name}" has type ${program.type}; netkit takes SCHED_CLS (${ProgramType.SCHED_CLS}) programs`);
+      throw new LinkError(
+        'program',
+        `program "${program.name}" has type ${program.type}; netkit takes SCHED_CLS (${ProgramType.SCHED_CLS}) programs`,
+      );
     }
     const side = options.peer ? 'peer' : 'primary';
     if (!netkitSupported()) {
-      throw new NetkitUnsupportedError('attaching to a netkit device: the kernel was built without CONFIG_NETKIT (no netkit_link_attach among its symbols), ' +
-        'so there are no netkit devices; on this kernel use tcx (attachTcx) on a veth device instead');
+      throw new NetkitUnsupportedError(
+        'attaching to a netkit device: the kernel was built without CONFIG_NETKIT (no netkit_link_attach among its symbols), ' +
+          'so there are no netkit devices; on this kernel use tcx (attachTcx) on a veth device instead',
+      );
     }
     const dev = withRoute((client) => resolveDevice(client, device));
     try {
-      return new NetkitLink(linkCreate({
-        progFd: program.fd, targetIfindex: dev.index, attachType: options.peer ? AttachType.NETKIT_PEER : AttachType.NETKIT_PRIMARY,
-      }), `netkit/${dev.name} (${side})`);
+      return new NetkitLink(
+        linkCreate({
+          progFd: program.fd,
+          targetIfindex: dev.index,
+          attachType: options.peer ? AttachType.NETKIT_PEER : AttachType.NETKIT_PRIMARY,
+        }),
+        `netkit/${dev.name} (${side})`,
+      );
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       const hint = e.code === 'EINVAL' ? `${dev.name} is not a netkit device (ip link add NAME type netkit makes one)` : undefined;

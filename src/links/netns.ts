@@ -28,10 +28,17 @@ export function attachNetns(program: Program, netns: string | number): NetnsLink
   return attaching(`attaching "${program.name}" to a network namespace`, () => {
     let hook: NetnsHook;
     let attachType: number;
-    if (program.type === ProgramType.SK_LOOKUP) { hook = 'sk_lookup'; attachType = AttachType.SK_LOOKUP; }
-    else if (program.type === ProgramType.FLOW_DISSECTOR) { hook = 'flow_dissector'; attachType = AttachType.FLOW_DISSECTOR; }
-    else {
-      throw new LinkError('program', `program "${program.name}" has type ${program.type}; a network namespace takes SK_LOOKUP (${ProgramType.SK_LOOKUP}) or FLOW_DISSECTOR (${ProgramType.FLOW_DISSECTOR}) programs`);
+    if (program.type === ProgramType.SK_LOOKUP) {
+      hook = 'sk_lookup';
+      attachType = AttachType.SK_LOOKUP;
+    } else if (program.type === ProgramType.FLOW_DISSECTOR) {
+      hook = 'flow_dissector';
+      attachType = AttachType.FLOW_DISSECTOR;
+    } else {
+      throw new LinkError(
+        'program',
+        `program "${program.name}" has type ${program.type}; a network namespace takes SK_LOOKUP (${ProgramType.SK_LOOKUP}) or FLOW_DISSECTOR (${ProgramType.FLOW_DISSECTOR}) programs`,
+      );
     }
     const where = typeof netns === 'number' ? `fd ${netns}` : netns;
     const fd = typeof netns === 'number' ? netns : openPath(netns);
@@ -39,11 +46,12 @@ export function attachNetns(program: Program, netns: string | number): NetnsLink
       return new NetnsLink(linkCreate({ progFd: program.fd, targetFd: fd, attachType }), hook, where);
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      const hint = e.code === 'EINVAL' && hook === 'sk_lookup'
-        ? 'an sk_lookup program must be loaded with expectedAttachType SK_LOOKUP (36)'
-        : e.code === 'EEXIST' && hook === 'flow_dissector'
-          ? 'the namespace already has a flow dissector (a namespace has one; the root namespace\'s also blocks others)'
-          : undefined;
+      const hint =
+        e.code === 'EINVAL' && hook === 'sk_lookup'
+          ? 'an sk_lookup program must be loaded with expectedAttachType SK_LOOKUP (36)'
+          : e.code === 'EEXIST' && hook === 'flow_dissector'
+            ? "the namespace already has a flow dissector (a namespace has one; the root namespace's also blocks others)"
+            : undefined;
       throw new SyscallError(`BPF_LINK_CREATE (attach ${hook} program "${program.name}" to netns ${where})`, e.errno, undefined, hint);
     } finally {
       if (typeof netns !== 'number') closeFd(fd);

@@ -1,8 +1,15 @@
 // Attachments that hang off a perf event: kprobes, uprobes, tracepoints, perf counters.
 import { readFileSync, existsSync } from 'node:fs';
 import {
-  closeFd, ioctl, linkCreate, OwnedFd, perfEventOpen, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF,
-  SyscallError, type PerfEventAttr,
+  closeFd,
+  ioctl,
+  linkCreate,
+  OwnedFd,
+  perfEventOpen,
+  PERF_EVENT_IOC_ENABLE,
+  PERF_EVENT_IOC_SET_BPF,
+  SyscallError,
+  type PerfEventAttr,
 } from '../syscall/index.js';
 import { AttachType } from '../uapi/bpf.js';
 import type { Program } from '../programs/index.js';
@@ -53,7 +60,8 @@ export class PerfEventLink extends Link {
   /** The kernel's view of the bpf_link (uprobe path and offset, tracepoint name...); only for isBpfLink. */
   info(): LinkInfo {
     if (this.closed) throw new LinkError('closed', `${this.target}: the link is closed`);
-    if (this.linkFd < 0) throw new LinkError('info', `${this.target}: attached through PERF_EVENT_IOC_SET_BPF, which is no bpf_link and has no link info`);
+    if (this.linkFd < 0)
+      throw new LinkError('info', `${this.target}: attached through PERF_EVENT_IOC_SET_BPF, which is no bpf_link and has no link info`);
     return linkInfoFromFd(this.linkFd);
   }
 
@@ -78,7 +86,8 @@ export function attachPerfEvent(program: Program, perfFd: number, target: string
     }
   } catch (e) {
     closeFd(perfFd);
-    if (e instanceof SyscallError) throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError)
+      throw new LinkError('attach', `attaching program "${program.name}" to ${target} failed: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -87,10 +96,13 @@ export function attachPerfEvent(program: Program, perfFd: number, target: string
 export function dynamicPmu(name: 'kprobe' | 'uprobe'): { type: number; retprobeBit: number } {
   const dir = `/sys/bus/event_source/devices/${name}`;
   if (!existsSync(dir)) {
-    const why = name === 'kprobe'
-      ? 'this kernel has no kprobes (built without CONFIG_KPROBES, or without the kprobe PMU of kernel 4.17+)'
-      : 'this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS, or without the uprobe PMU of kernel 4.17+)';
-    throw new LinkError('attach', `${why}: ${dir} does not exist`, { cause: new NotSupportedError(`${name} PMU`, '4.17', `${dir} does not exist`) });
+    const why =
+      name === 'kprobe'
+        ? 'this kernel has no kprobes (built without CONFIG_KPROBES, or without the kprobe PMU of kernel 4.17+)'
+        : 'this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS, or without the uprobe PMU of kernel 4.17+)';
+    throw new LinkError('attach', `${why}: ${dir} does not exist`, {
+      cause: new NotSupportedError(`${name} PMU`, '4.17', `${dir} does not exist`),
+    });
   }
   const type = Number(readFileSync(`${dir}/type`, 'utf8').trim());
   const format = readFileSync(`${dir}/format/retprobe`, 'utf8').trim(); // "config:0"

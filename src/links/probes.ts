@@ -21,10 +21,19 @@ export function attachKprobe(program: Program, symbol: string, options: KprobeOp
   return attaching(`attaching "${program.name}" to kprobe ${symbol}`, () => {
     const target = `${options.ret ? 'kretprobe' : 'kprobe'}/${symbol}`;
     const pmu = dynamicPmu('kprobe');
-    const fd = openPerfEvent({
-      type: pmu.type, config: options.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
-      config1String: symbol, config2: BigInt(options.offset ?? 0), samplePeriod: 1n, wakeupEvents: 1,
-    }, -1, 0, target);
+    const fd = openPerfEvent(
+      {
+        type: pmu.type,
+        config: options.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
+        config1String: symbol,
+        config2: BigInt(options.offset ?? 0),
+        samplePeriod: 1n,
+        wakeupEvents: 1,
+      },
+      -1,
+      0,
+      target,
+    );
     return attachPerfEvent(program, fd, target, options.cookie);
   });
 }
@@ -53,9 +62,19 @@ export function attachUprobeAtOffset(program: Program, t: UprobeTarget): PerfEve
     const pmu = dynamicPmu('uprobe');
     let config = t.ret ? 1n << BigInt(pmu.retprobeBit) : 0n;
     if (t.refCtrOffset) config |= BigInt(t.refCtrOffset) << 32n;
-    const fd = openPerfEvent({
-      type: pmu.type, config, config1String: t.path, config2: BigInt(t.offset), samplePeriod: 1n, wakeupEvents: 1,
-    }, t.pid ?? -1, t.pid ? -1 : 0, target);
+    const fd = openPerfEvent(
+      {
+        type: pmu.type,
+        config,
+        config1String: t.path,
+        config2: BigInt(t.offset),
+        samplePeriod: 1n,
+        wakeupEvents: 1,
+      },
+      t.pid ?? -1,
+      t.pid ? -1 : 0,
+      target,
+    );
     return attachPerfEvent(program, fd, target, t.cookie);
   });
 }
@@ -87,11 +106,17 @@ export interface PerfCounterOptions {
 export function attachPerfCounter(program: Program, o: PerfCounterOptions, cpu: number): PerfEventLink {
   return attaching(`attaching "${program.name}" to a perf counter`, () => {
     const target = `perf_event/type ${o.type} config ${o.config} cpu ${cpu}`;
-    const fd = openPerfEvent({
-      type: o.type, config: o.config,
-      samplePeriod: o.frequency ?? o.samplePeriod ?? 1n,
-      flags: o.frequency ? PerfEventFlags.FREQ : 0n,
-    }, o.pid ?? -1, cpu, target);
+    const fd = openPerfEvent(
+      {
+        type: o.type,
+        config: o.config,
+        samplePeriod: o.frequency ?? o.samplePeriod ?? 1n,
+        flags: o.frequency ? PerfEventFlags.FREQ : 0n,
+      },
+      o.pid ?? -1,
+      cpu,
+      target,
+    );
     return attachPerfEvent(program, fd, target);
   });
 }

@@ -33,7 +33,9 @@ export function attachSocketFilter(program: Program, socketFd: number): SocketFi
   try {
     setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, progFd, 'setsockopt(SO_ATTACH_BPF)');
   } catch (e) {
-    throw new LinkError('attach', `attaching socket filter "${program.name}" to fd ${socketFd} failed: ${(e as Error).message}`, { cause: e });
+    throw new LinkError('attach', `attaching socket filter "${program.name}" to fd ${socketFd} failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return new SocketFilterAttachment(socketFd, `socket fd ${socketFd}`);
 }

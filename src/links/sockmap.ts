@@ -19,7 +19,11 @@ const KINDS: Record<SockMapProgramKind, { attachType: number; programType: numbe
   skb_verdict: { attachType: AttachType.SK_SKB_VERDICT, programType: ProgramType.SK_SKB, typeName: 'SK_SKB' },
 };
 
-interface MapLike { readonly fd: number; readonly type: number; readonly name: string }
+interface MapLike {
+  readonly fd: number;
+  readonly type: number;
+  readonly name: string;
+}
 
 /** A program attached to a socket map; closing it detaches. */
 export class SockMapLink extends BpfLink {
@@ -75,32 +79,66 @@ export interface SockMapAttachOptions {
   via?: 'link' | 'attach';
 }
 
-export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions & { via: 'attach' }): SockMapAttachment;
-export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options?: SockMapAttachOptions & { via?: 'link' }): SockMapLink;
+export function attachSockMap(
+  program: Program,
+  map: MapLike,
+  kind: SockMapProgramKind,
+  options: SockMapAttachOptions & { via: 'attach' },
+): SockMapAttachment;
+export function attachSockMap(
+  program: Program,
+  map: MapLike,
+  kind: SockMapProgramKind,
+  options?: SockMapAttachOptions & { via?: 'link' },
+): SockMapLink;
 /**
  * Attaches `program` to the SOCKMAP or SOCKHASH `map` as `kind`: it then runs for every socket in
  * the map. A map has at most one program of each kind; stream_verdict and skb_verdict exclude each other.
  */
-export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgramKind, options: SockMapAttachOptions = {}): SockMapLink | SockMapAttachment {
+export function attachSockMap(
+  program: Program,
+  map: MapLike,
+  kind: SockMapProgramKind,
+  options: SockMapAttachOptions = {},
+): SockMapLink | SockMapAttachment {
   return attaching(`attaching ${kind} program "${program.name}" to socket map "${map.name}"`, () => {
     const k = KINDS[kind];
-    if (!k) throw new LinkError('options', `bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS).map((x) => `'${x}'`).join(', ')}`);
+    if (!k)
+      throw new LinkError(
+        'options',
+        `bad socket map program kind ${JSON.stringify(kind)}: use ${Object.keys(KINDS)
+          .map((x) => `'${x}'`)
+          .join(', ')}`,
+      );
     if (map.type !== MapType.SOCKMAP && map.type !== MapType.SOCKHASH) {
-      throw new LinkError('target', `map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`);
+      throw new LinkError(
+        'target',
+        `map "${map.name}" has type ${map.type}; ${kind} programs attach to a SOCKMAP (${MapType.SOCKMAP}) or SOCKHASH (${MapType.SOCKHASH})`,
+      );
     }
     if (program.type !== k.programType) {
-      throw new LinkError('program', `program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`);
+      throw new LinkError(
+        'program',
+        `program "${program.name}" has type ${program.type}; a ${kind} program is ${k.typeName} (${k.programType})`,
+      );
     }
     if (options.via !== undefined && options.via !== 'link' && options.via !== 'attach') {
-      throw new LinkError('options', `bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`);
+      throw new LinkError(
+        'options',
+        `bad socket map attach method ${JSON.stringify(options.via)}: use 'link' (6.10+) or 'attach' (BPF_PROG_ATTACH)`,
+      );
     }
     if (options.via === 'attach') {
       try {
         progAttach({ targetFd: map.fd, progFd: program.fd, attachType: k.attachType });
       } catch (e) {
         if (!(e instanceof SyscallError)) throw e;
-        throw new SyscallError(`BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined,
-          e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined);
+        throw new SyscallError(
+          `BPF_PROG_ATTACH (attach ${kind} program "${program.name}" to socket map "${map.name}")`,
+          e.errno,
+          undefined,
+          e.code === 'EBUSY' ? 'stream_verdict and skb_verdict exclude each other on one map' : undefined,
+        );
       }
       try {
         return new SockMapAttachment(map.fd, program.fd, kind, map.name);
@@ -115,10 +153,18 @@ export function attachSockMap(program: Program, map: MapLike, kind: SockMapProgr
       fd = linkCreate({ progFd: program.fd, targetFd: map.fd, attachType: k.attachType });
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      const hint = e.code === 'EBUSY'
-        ? `map "${map.name}" already has a ${kind === 'skb_verdict' || kind === 'stream_verdict' ? 'verdict' : kind} program; close its link first (stream_verdict and skb_verdict exclude each other)`
-        : e.code === 'EINVAL' ? "socket map links need Linux 6.10 or later; on older kernels attach with { via: 'attach' }" : undefined;
-      throw new SyscallError(`BPF_LINK_CREATE (attach ${kind} program "${program.name}" to socket map "${map.name}")`, e.errno, undefined, hint);
+      const hint =
+        e.code === 'EBUSY'
+          ? `map "${map.name}" already has a ${kind === 'skb_verdict' || kind === 'stream_verdict' ? 'verdict' : kind} program; close its link first (stream_verdict and skb_verdict exclude each other)`
+          : e.code === 'EINVAL'
+            ? "socket map links need Linux 6.10 or later; on older kernels attach with { via: 'attach' }"
+            : undefined;
+      throw new SyscallError(
+        `BPF_LINK_CREATE (attach ${kind} program "${program.name}" to socket map "${map.name}")`,
+        e.errno,
+        undefined,
+        hint,
+      );
     }
     return new SockMapLink(fd, kind, map.name);
   });
@@ -154,14 +200,21 @@ export class ReuseportAttachment extends Link {
  */
 export function attachReuseport(program: Program, socketFd: number): ReuseportAttachment {
   if (program.type !== ProgramType.SK_REUSEPORT) {
-    throw new LinkError('program', `program "${program.name}" has type ${program.type}; attaching to a SO_REUSEPORT group needs SK_REUSEPORT (${ProgramType.SK_REUSEPORT})`);
+    throw new LinkError(
+      'program',
+      `program "${program.name}" has type ${program.type}; attaching to a SO_REUSEPORT group needs SK_REUSEPORT (${ProgramType.SK_REUSEPORT})`,
+    );
   }
   const progFd = program.fd; // a closed Program throws its own ProgramError (kind 'closed')
   try {
     setsockoptInt(socketFd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, progFd, 'setsockopt(SO_ATTACH_REUSEPORT_EBPF)');
   } catch (e) {
-    throw new LinkError('attach', `attaching sk_reuseport program "${program.name}" to socket fd ${socketFd} failed: ${(e as Error).message}` +
-      ((e as SyscallError).code === 'EINVAL' ? '; the socket needs SO_REUSEPORT set before bind' : ''), { cause: e });
+    throw new LinkError(
+      'attach',
+      `attaching sk_reuseport program "${program.name}" to socket fd ${socketFd} failed: ${(e as Error).message}` +
+        ((e as SyscallError).code === 'EINVAL' ? '; the socket needs SO_REUSEPORT set before bind' : ''),
+      { cause: e },
+    );
   }
   return new ReuseportAttachment(socketFd);
 }

@@ -4,7 +4,13 @@
 // (attach_btf_id) and the slot's member index (expected_attach_type). Writing the value registers
 // it (or, with BPF_F_LINK, a struct_ops link does, and can swap in another map). The kernel calls
 // the programs through BPF trampolines, so kernels without them refuse the registration.
-import { minimalStructOpsBtf, structOpsLayout as kernelStructOpsLayout, StructOpsLayoutError, type StructOpsLayout, type StructOpsMember } from '../kernel/struct-ops-layout.js';
+import {
+  minimalStructOpsBtf,
+  structOpsLayout as kernelStructOpsLayout,
+  StructOpsLayoutError,
+  type StructOpsLayout,
+  type StructOpsMember,
+} from '../kernel/struct-ops-layout.js';
 import { btfLoadRaw, closeFd, linkCreate, linkUpdate, mapCreate, mapElemRaw, OwnedFd, SyscallError } from '../syscall/index.js';
 import { check } from '../syscall/errors.js';
 import { AttachType, BpfCommand, MapType, ProgramType } from '../uapi/bpf.js';
@@ -31,7 +37,8 @@ export function structOpsLayout(structName: string): StructOpsLayout {
 export function structOpsProgramTarget(structName: string, member: string): TracingTarget {
   const layout = structOpsLayout(structName);
   const m = layout.members.find((x) => x.name === member);
-  if (!m) throw new LinkError('options', `struct ${structName} has no member ${member}; it has ${layout.members.map((x) => x.name).join(', ')}`);
+  if (!m)
+    throw new LinkError('options', `struct ${structName} has no member ${member}; it has ${layout.members.map((x) => x.name).join(', ')}`);
   if (!m.isFunction) throw new LinkError('options', `${structName}.${member} is not a function pointer: it takes a value, not a program`);
   return { type: ProgramType.STRUCT_OPS, expectedAttachType: m.index, attachBtfId: layout.structTypeId };
 }
@@ -64,12 +71,19 @@ export class StructOpsMap {
     const btfFd = check('BPF_BTF_LOAD', btf.ret);
     try {
       const fd = mapCreate({
-        type: MapType.STRUCT_OPS, keySize: 4, valueSize: layout.valueSize, maxEntries: 1, btfFd,
-        btfVmlinuxValueTypeId: layout.valueTypeId, flags: options.link ? BPF_F_LINK : 0, name: options.name ?? structName.slice(0, 15),
+        type: MapType.STRUCT_OPS,
+        keySize: 4,
+        valueSize: layout.valueSize,
+        maxEntries: 1,
+        btfFd,
+        btfVmlinuxValueTypeId: layout.valueTypeId,
+        flags: options.link ? BPF_F_LINK : 0,
+        name: options.name ?? structName.slice(0, 15),
       });
       return new StructOpsMap(layout, fd, options.link ?? false);
     } catch (e) {
-      if (e instanceof SyscallError) throw new LinkError('attach', `cannot create a struct_ops map for ${structName}: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError)
+        throw new LinkError('attach', `cannot create a struct_ops map for ${structName}: ${e.message}`, { cause: e });
       throw e;
     } finally {
       closeFd(btfFd);
@@ -89,20 +103,29 @@ export class StructOpsMap {
     const out = Buffer.alloc(this.layout.valueSize);
     const find = (name: string): StructOpsMember => {
       const m = this.layout.members.find((x) => x.name === name);
-      if (!m) throw new LinkError('options', `struct ${this.layout.structName} has no member ${name}; it has ${this.layout.members.map((x) => x.name).join(', ')}`);
+      if (!m)
+        throw new LinkError(
+          'options',
+          `struct ${this.layout.structName} has no member ${name}; it has ${this.layout.members.map((x) => x.name).join(', ')}`,
+        );
       return m;
     };
     for (const [name, program] of Object.entries(value.programs ?? {})) {
       const m = find(name);
       if (!m.isFunction) throw new LinkError('options', `${this.layout.structName}.${name} is data, not a function slot`);
-      if (program.type !== ProgramType.STRUCT_OPS) throw new LinkError('program', `program "${program.name}" for ${this.layout.structName}.${name} is not a STRUCT_OPS program; load it with structOpsProgramTarget()`);
+      if (program.type !== ProgramType.STRUCT_OPS)
+        throw new LinkError(
+          'program',
+          `program "${program.name}" for ${this.layout.structName}.${name} is not a STRUCT_OPS program; load it with structOpsProgramTarget()`,
+        );
       out.writeUInt32LE(program.fd, m.valueOffset); // the kernel reads an fd from the pointer's slot
     }
     for (const [name, v] of Object.entries(value.fields ?? {})) {
       const m = find(name);
       if (m.isFunction) throw new LinkError('options', `${this.layout.structName}.${name} is a function slot: give it a program`);
       if (typeof v === 'string') {
-        if (Buffer.byteLength(v) >= m.size) throw new LinkError('options', `"${v}" does not fit ${this.layout.structName}.${name} (${m.size} bytes with its NUL)`);
+        if (Buffer.byteLength(v) >= m.size)
+          throw new LinkError('options', `"${v}" does not fit ${this.layout.structName}.${name} (${m.size} bytes with its NUL)`);
         out.write(v, m.valueOffset, 'utf8');
       } else if (m.size === 8) out.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), m.valueOffset);
       else if (m.size === 4) out.writeUInt32LE(Number(v) >>> 0, m.valueOffset);
@@ -119,7 +142,8 @@ export class StructOpsMap {
   /** Writes a value already laid out (program fds in the function slots), as set() does. */
   setBytes(value: Uint8Array): void {
     if (this.#owned.closed) throw new LinkError('closed', `struct_ops map ${this.layout.structName} is closed`);
-    if (value.length !== this.layout.valueSize) throw new LinkError('options', `a ${this.layout.structName} value is ${this.layout.valueSize} bytes, not ${value.length}`);
+    if (value.length !== this.layout.valueSize)
+      throw new LinkError('options', `a ${this.layout.structName} value is ${this.layout.valueSize} bytes, not ${value.length}`);
     const key = Buffer.alloc(4);
     const ret = mapElemRaw(BpfCommand.MAP_UPDATE_ELEM, this.fd, key, Buffer.from(value.buffer, value.byteOffset, value.length), null, 0);
     if (ret >= 0) {
@@ -128,8 +152,12 @@ export class StructOpsMap {
     }
     const e = new SyscallError('BPF_MAP_UPDATE_ELEM', -ret, `struct_ops map ${this.layout.structName}`);
     if (e.code === 'EPERM' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP') {
-      const why = new LinkNotSupportedError(`struct_ops ${this.layout.structName}`, '5.6',
-        `writing the map answered ${e.code}: the kernel calls struct_ops programs through BPF trampolines, which it refuses here (as it refuses fentry/fexit)`, { cause: e });
+      const why = new LinkNotSupportedError(
+        `struct_ops ${this.layout.structName}`,
+        '5.6',
+        `writing the map answered ${e.code}: the kernel calls struct_ops programs through BPF trampolines, which it refuses here (as it refuses fentry/fexit)`,
+        { cause: e },
+      );
       throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${why.message}`, { cause: why });
     }
     throw new LinkError('attach', `registering struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
@@ -141,7 +169,8 @@ export class StructOpsMap {
     try {
       return new BpfLink(linkCreate({ progFd: this.fd, attachType: AttachType.STRUCT_OPS }), `struct_ops/${this.layout.structName}`);
     } catch (e) {
-      if (e instanceof SyscallError) throw new LinkError('attach', `attaching struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError)
+        throw new LinkError('attach', `attaching struct_ops ${this.layout.structName} failed: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -162,7 +191,11 @@ export class StructOpsMap {
     if (!this.#registered) return;
     this.#registered = false;
     const ret = mapElemRaw(BpfCommand.MAP_DELETE_ELEM, this.fd, Buffer.alloc(4), null, null, 0);
-    if (ret < 0) throw new LinkError('detach', `unregistering struct_ops ${this.layout.structName} failed: ${new SyscallError('BPF_MAP_DELETE_ELEM', -ret).message}`);
+    if (ret < 0)
+      throw new LinkError(
+        'detach',
+        `unregistering struct_ops ${this.layout.structName} failed: ${new SyscallError('BPF_MAP_DELETE_ELEM', -ret).message}`,
+      );
   }
 
   /** Unregisters the struct_ops (if registered without a link) and closes the map. Calling it again does nothing. */
@@ -187,7 +220,8 @@ export function updateStructOpsLink(link: BpfLink, map: StructOpsMap): void {
   try {
     linkUpdate(link.fd, map.fd);
   } catch (e) {
-    if (e instanceof SyscallError) throw new LinkError('update', `updating ${link.target} to another ${map.layout.structName} failed: ${e.message}`, { cause: e });
+    if (e instanceof SyscallError)
+      throw new LinkError('update', `updating ${link.target} to another ${map.layout.structName} failed: ${e.message}`, { cause: e });
     throw e;
   }
 }

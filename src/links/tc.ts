@@ -1,9 +1,23 @@
 // tc: direct-action cls_bpf filters under the clsact qdisc (rtnetlink; they stay until deleted), and
 // tcx links (kernel 6.6+, bpf_link; detached when the last fd closes).
 import {
-  CLSACT_EGRESS_PARENT, CLSACT_INGRESS_PARENT, encodeBpfFilter, encodeClsactQdisc, encodeFilterDelete,
-  encodeFilterDump, getLink, type NetlinkClient, NetlinkError, NetlinkFlags, parseFilter, RouteMessageType,
-  type Device, type DeviceRef, type KernelRefusal, type NetlinkMessage, type TcFilterEntry,
+  CLSACT_EGRESS_PARENT,
+  CLSACT_INGRESS_PARENT,
+  encodeBpfFilter,
+  encodeClsactQdisc,
+  encodeFilterDelete,
+  encodeFilterDump,
+  getLink,
+  type NetlinkClient,
+  NetlinkError,
+  NetlinkFlags,
+  parseFilter,
+  RouteMessageType,
+  type Device,
+  type DeviceRef,
+  type KernelRefusal,
+  type NetlinkMessage,
+  type TcFilterEntry,
 } from '../netlink/index.js';
 import type { Program } from '../programs/index.js';
 import { linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
@@ -15,7 +29,6 @@ import { Errno } from '../errors/errno.js';
 /** Which side of a device a tc program runs on. */
 export type TcDirection = 'ingress' | 'egress';
 
-
 const PARENTS: Record<TcDirection, number> = { ingress: CLSACT_INGRESS_PARENT, egress: CLSACT_EGRESS_PARENT };
 
 function checkDirection(direction: unknown): TcDirection {
@@ -26,13 +39,17 @@ function checkDirection(direction: unknown): TcDirection {
 function checkSchedCls(program: Program): void {
   if (program.type !== ProgramType.SCHED_CLS) {
     const label = program.name ? `program "${program.name}"` : 'program';
-    throw new LinkError('program', `${label} has program type ${program.type}, not SCHED_CLS (${ProgramType.SCHED_CLS}); tc filters and tcx run SCHED_CLS programs`);
+    throw new LinkError(
+      'program',
+      `${label} has program type ${program.type}, not SCHED_CLS (${ProgramType.SCHED_CLS}); tc filters and tcx run SCHED_CLS programs`,
+    );
   }
 }
 
 function checkU16(what: string, value: number | undefined): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1 || value > 0xffff) throw new LinkError('options', `bad tc ${what} ${value}: an integer from 1 to 65535 is expected`);
+  if (!Number.isInteger(value) || value < 1 || value > 0xffff)
+    throw new LinkError('options', `bad tc ${what} ${value}: an integer from 1 to 65535 is expected`);
 }
 
 function programLabel(program: Program): string {
@@ -136,12 +153,14 @@ function dumpFilters(client: NetlinkClient, dev: Device, direction: TcDirection)
     if (e instanceof NetlinkError && (e.errno === Errno.EINVAL || e.errno === Errno.ENOENT)) return [];
     throw e;
   }
-  return replies
-    .filter((m) => m.type === RouteMessageType.NEWTFILTER)
-    .map((m) => parseFilter(m.payload, m.offset))
-    // The dump also reports each priority's classifier itself, with handle 0 and no options.
-    .filter((e) => e.handle !== 0)
-    .map(toFilter);
+  return (
+    replies
+      .filter((m) => m.type === RouteMessageType.NEWTFILTER)
+      .map((m) => parseFilter(m.payload, m.offset))
+      // The dump also reports each priority's classifier itself, with handle 0 and no options.
+      .filter((e) => e.handle !== 0)
+      .map(toFilter)
+  );
 }
 
 /** The filters under clsact's ingress or egress hook of `device` (RTM_GETTFILTER dump). */
@@ -178,8 +197,10 @@ function filterHint(r: KernelRefusal, p: { dev: Device; direction: TcDirection; 
       return `a filter with priority ${p.priority ?? '?'} and handle ${p.handle ?? '?'} already exists on ${where}; pass replace: true to swap its program, or choose another priority or handle`;
     case Errno.EINVAL:
     case Errno.ENOENT:
-      if (/qdisc|parent|block/i.test(r.extack ?? '')) return `${p.dev.name} has no clsact qdisc: create one with createClsact() (or leave createQdisc on)`;
-      if (/protocol|kind/i.test(r.extack ?? '')) return `priority ${p.priority ?? '?'} on ${where} already holds filters of another kind or protocol; choose another priority`;
+      if (/qdisc|parent|block/i.test(r.extack ?? ''))
+        return `${p.dev.name} has no clsact qdisc: create one with createClsact() (or leave createQdisc on)`;
+      if (/protocol|kind/i.test(r.extack ?? ''))
+        return `priority ${p.priority ?? '?'} on ${where} already holds filters of another kind or protocol; choose another priority`;
       return undefined;
     case Errno.EOPNOTSUPP:
       return 'this kernel has no cls_bpf classifier (CONFIG_NET_CLS_BPF)';
@@ -238,7 +259,9 @@ export class TcFilterLink extends Link {
     try {
       let current: TcFilter | undefined;
       try {
-        current = dumpFilters(this.#client, this.#place().dev, this.direction).find((f) => f.priority === this.priority && f.handle === this.handle);
+        current = dumpFilters(this.#client, this.#place().dev, this.direction).find(
+          (f) => f.priority === this.priority && f.handle === this.handle,
+        );
       } catch (e) {
         if (e instanceof NetlinkError && e.errno === Errno.ENODEV) return; // device gone, filters with it
         throw e;
@@ -256,9 +279,18 @@ export class TcFilterLink extends Link {
   }
 }
 
-function writeFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirection; priority?: number; handle?: number }, program: Program, name: string, replace: boolean): { priority: number; handle: number; programId: number } {
+function writeFilter(
+  client: NetlinkClient,
+  p: { dev: Device; direction: TcDirection; priority?: number; handle?: number },
+  program: Program,
+  name: string,
+  replace: boolean,
+): { priority: number; handle: number; programId: number } {
   const flags = NetlinkFlags.CREATE | NetlinkFlags.ECHO | (replace ? NetlinkFlags.REPLACE : NetlinkFlags.EXCL);
-  const payload = encodeBpfFilter({ ifindex: p.dev.index, parent: PARENTS[p.direction], priority: p.priority ?? 0, handle: p.handle ?? 0 }, { fd: program.fd, name });
+  const payload = encodeBpfFilter(
+    { ifindex: p.dev.index, parent: PARENTS[p.direction], priority: p.priority ?? 0, handle: p.handle ?? 0 },
+    { fd: program.fd, name },
+  );
   const at = p.priority !== undefined ? ` (priority ${p.priority}${p.handle !== undefined ? `, handle ${p.handle}` : ''})` : '';
   const { replies } = client.request(RouteMessageType.NEWTFILTER, flags, payload, {
     operation: `${replace ? 'replace' : 'add'} tc ${p.direction} filter on ${p.dev.name}${at} running ${programLabel(program)}`,
@@ -266,19 +298,35 @@ function writeFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirec
   });
   const programId = program.info().id;
   // The echo tells which priority and handle the kernel picked; if there is none, find our program.
-  const echoed = replies.filter((m) => m.type === RouteMessageType.NEWTFILTER).map((m) => parseFilter(m.payload, m.offset)).find((e) => e.handle !== 0);
+  const echoed = replies
+    .filter((m) => m.type === RouteMessageType.NEWTFILTER)
+    .map((m) => parseFilter(m.payload, m.offset))
+    .find((e) => e.handle !== 0);
   if (echoed) return { priority: echoed.priority, handle: echoed.handle, programId };
-  const found = dumpFilters(client, p.dev, p.direction).find((f) => f.programId === programId &&
-    (p.priority === undefined || f.priority === p.priority) && (p.handle === undefined || f.handle === p.handle));
-  if (!found) throw new LinkError('attach', `the kernel accepted the tc filter on ${p.dev.name} ${p.direction} but it is not in the filter list`);
+  const found = dumpFilters(client, p.dev, p.direction).find(
+    (f) =>
+      f.programId === programId &&
+      (p.priority === undefined || f.priority === p.priority) &&
+      (p.handle === undefined || f.handle === p.handle),
+  );
+  if (!found)
+    throw new LinkError('attach', `the kernel accepted the tc filter on ${p.dev.name} ${p.direction} but it is not in the filter list`);
   return { priority: found.priority, handle: found.handle, programId };
 }
 
 function deleteFilter(client: NetlinkClient, p: { dev: Device; direction: TcDirection; priority: number; handle: number }): void {
-  client.request(RouteMessageType.DELTFILTER, 0, encodeFilterDelete({ ifindex: p.dev.index, parent: PARENTS[p.direction], priority: p.priority, handle: p.handle }), {
-    operation: `delete tc ${p.direction} filter on ${p.dev.name} (priority ${p.priority}, handle ${p.handle})`,
-    hint: (r) => (r.errno === Errno.ENOENT || r.errno === Errno.EINVAL ? `no such filter on ${p.dev.name} ${p.direction} (tc filter show dev ${p.dev.name} ${p.direction} lists them)` : undefined),
-  });
+  client.request(
+    RouteMessageType.DELTFILTER,
+    0,
+    encodeFilterDelete({ ifindex: p.dev.index, parent: PARENTS[p.direction], priority: p.priority, handle: p.handle }),
+    {
+      operation: `delete tc ${p.direction} filter on ${p.dev.name} (priority ${p.priority}, handle ${p.handle})`,
+      hint: (r) =>
+        r.errno === Errno.ENOENT || r.errno === Errno.EINVAL
+          ? `no such filter on ${p.dev.name} ${p.direction} (tc filter show dev ${p.dev.name} ${p.direction} lists them)`
+          : undefined,
+    },
+  );
 }
 
 /**
@@ -302,7 +350,13 @@ export function attachTcFilter(program: Program, device: DeviceRef, direction: T
     try {
       const dev = resolve(client, device);
       if (options.createQdisc ?? true) createClsactWith(client, dev, true);
-      const r = writeFilter(client, { dev, direction: dir, priority: options.priority, handle: options.handle }, program, options.name ?? program.name, options.replace ?? false);
+      const r = writeFilter(
+        client,
+        { dev, direction: dir, priority: options.priority, handle: options.handle },
+        program,
+        options.name ?? program.name,
+        options.replace ?? false,
+      );
       keep = true;
       return new TcFilterLink(socket, client, { dev, direction: dir, priority: r.priority, handle: r.handle }, r.programId);
     } finally {
@@ -315,7 +369,9 @@ export function attachTcFilter(program: Program, device: DeviceRef, direction: T
 export function detachTcFilter(device: DeviceRef, direction: TcDirection, where: { priority: number; handle: number }): void {
   const dir = checkDirection(direction);
   checkU16('priority', where.priority);
-  withRoute((client) => deleteFilter(client, { dev: resolve(client, device), direction: dir, priority: where.priority, handle: where.handle }));
+  withRoute((client) =>
+    deleteFilter(client, { dev: resolve(client, device), direction: dir, priority: where.priority, handle: where.handle }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,14 +431,22 @@ export function attachTcx(program: Program, device: DeviceRef, direction: TcDire
     if (relative instanceof BpfLink) flags |= ProgramAttachFlags.LINK;
     try {
       const fd = linkCreate({
-        progFd: program.fd, targetIfindex: dev.index, attachType: dir === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS,
-        flags, relativeFd: relative?.fd, expectedRevision: options.expectedRevision,
+        progFd: program.fd,
+        targetIfindex: dev.index,
+        attachType: dir === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS,
+        flags,
+        relativeFd: relative?.fd,
+        expectedRevision: options.expectedRevision,
       });
       return new TcxLink(fd, dev, dir);
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      throw new SyscallError(`BPF_LINK_CREATE (attach ${programLabel(program)} to tcx ${dir} of ${dev.name})`, e.errno, undefined,
-        tcxHint(e.errno, dev.name, relative !== undefined) ?? '');
+      throw new SyscallError(
+        `BPF_LINK_CREATE (attach ${programLabel(program)} to tcx ${dir} of ${dev.name})`,
+        e.errno,
+        undefined,
+        tcxHint(e.errno, dev.name, relative !== undefined) ?? '',
+      );
     }
   });
 }

@@ -17,7 +17,10 @@ export function tracefsRoot(): string {
     try {
       execFileSync('mount', ['-t', 'tracefs', 'nodev', CANDIDATES[0]], { stdio: 'pipe' });
     } catch (e) {
-      throw new LinkError('tracefs', `tracefs is not mounted and mounting it at ${CANDIDATES[0]} failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() ?? e}`);
+      throw new LinkError(
+        'tracefs',
+        `tracefs is not mounted and mounting it at ${CANDIDATES[0]} failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() ?? e}`,
+      );
     }
     if (existsSync(`${CANDIDATES[0]}/events`)) return (cached = CANDIDATES[0]);
   }
@@ -30,7 +33,9 @@ export function tracepointId(category: string, name: string): number {
   const root = tracefsRoot();
   const path = `${root}/events/${category}/${name}/id`;
   if (!existsSync(path)) {
-    const hint = existsSync(`${root}/events/${category}`) ? `no event "${name}" in category "${category}"` : `no tracepoint category "${category}"`;
+    const hint = existsSync(`${root}/events/${category}`)
+      ? `no event "${name}" in category "${category}"`
+      : `no tracepoint category "${category}"`;
     throw new LinkError('target', `tracepoint ${category}/${name} not found: ${hint} (see ${root}/available_events)`);
   }
   return Number(readFileSync(path, 'utf8').trim());

@@ -10,7 +10,11 @@ export { tracingTarget, type TracingKind, type TracingTarget } from '../kernel/t
 export function attachTracing(program: Program, cookie?: bigint): BpfLink {
   return attaching(`attaching "${program.name}" (tracing)`, () => {
     const attachType = program.expectedAttachType;
-    if (attachType === undefined) throw new LinkError('program', `program "${program.name}" was not loaded with an expected attach type; load it with tracingTarget(...)`);
+    if (attachType === undefined)
+      throw new LinkError(
+        'program',
+        `program "${program.name}" was not loaded with an expected attach type; load it with tracingTarget(...)`,
+      );
     const target = `tracing/${program.name}`;
     try {
       return new BpfLink(linkCreate({ progFd: program.fd, attachType, tracingCookie: cookie }), target);

@@ -11,7 +11,17 @@ import { BpfLink, LinkError, attaching } from './link.js';
 import type { PerfEventLink } from './perf-event.js';
 import { attachUprobeAtOffset } from './probes.js';
 
-const LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
+const LIBRARY_DIRS = [
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/lib64',
+  '/usr/lib64',
+  '/lib',
+  '/usr/lib',
+  '/usr/local/lib',
+];
 const BPF_F_UPROBE_MULTI_RETURN = 1;
 
 /** A path as given, or a bare library name ("libc.so.6") looked up in LD_LIBRARY_PATH and the usual directories. */
@@ -96,22 +106,28 @@ export interface UprobeMultiOptions {
 export function attachUprobeMulti(program: Program, binary: string, o: UprobeMultiOptions): BpfLink {
   return attaching(`attaching "${program.name}" to uprobe_multi in ${binary}`, () => {
     const path = resolveBinaryPath(binary);
-    const offsets = o.symbols ? resolveFunctions(openElf(path), o.symbols, path).map((f) => f.fileOffset) : o.offsets ?? [];
+    const offsets = o.symbols ? resolveFunctions(openElf(path), o.symbols, path).map((f) => f.fileOffset) : (o.offsets ?? []);
     if (offsets.length === 0) throw new LinkError('options', 'attachUprobeMulti needs symbols or offsets');
-    if (o.cookies && o.cookies.length !== offsets.length) throw new LinkError('options', `${o.cookies.length} cookies for ${offsets.length} probes`);
+    if (o.cookies && o.cookies.length !== offsets.length)
+      throw new LinkError('options', `${o.cookies.length} cookies for ${offsets.length} probes`);
     const target = `uprobe_multi/${path} (${offsets.length} functions)`;
     try {
       const fd = linkCreate({
-        progFd: program.fd, attachType: AttachType.TRACE_UPROBE_MULTI,
+        progFd: program.fd,
+        attachType: AttachType.TRACE_UPROBE_MULTI,
         uprobeMulti: {
-          path, offsets: BigUint64Array.from(offsets.map(BigInt)), cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined,
-          flags: o.ret ? BPF_F_UPROBE_MULTI_RETURN : 0, pid: o.pid,
+          path,
+          offsets: BigUint64Array.from(offsets.map(BigInt)),
+          cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined,
+          flags: o.ret ? BPF_F_UPROBE_MULTI_RETURN : 0,
+          pid: o.pid,
         },
       });
       return new BpfLink(fd, target);
     } catch (e) {
       if (e instanceof SyscallError) {
-        const hint = e.code === 'EINVAL' ? ' (was the program loaded with expectedAttachType TRACE_UPROBE_MULTI? uprobe_multi needs kernel 6.6+)' : '';
+        const hint =
+          e.code === 'EINVAL' ? ' (was the program loaded with expectedAttachType TRACE_UPROBE_MULTI? uprobe_multi needs kernel 6.6+)' : '';
         throw new LinkError('attach', `attaching "${program.name}" to ${target} failed: ${e.message}${hint}`, { cause: e });
       }
       throw e;

@@ -10,8 +10,13 @@ import type { BpfMap } from '../maps/index.js';
 import type { Program } from '../programs/index.js';
 import { closeNames } from '../symbols/index.js';
 import {
-  encodeUsdtSpec, isPositionIndependent, LIBBPF_1_1_USDT_SPEC_LAYOUT, readUsdtProbes, usdtSpecLayoutFromBtf,
-  type UsdtProbe, type UsdtSpecLayout,
+  encodeUsdtSpec,
+  isPositionIndependent,
+  LIBBPF_1_1_USDT_SPEC_LAYOUT,
+  readUsdtProbes,
+  usdtSpecLayoutFromBtf,
+  type UsdtProbe,
+  type UsdtSpecLayout,
 } from '../usdt/index.js';
 import { Link, LinkError, attaching } from './link.js';
 import type { PerfEventLink } from './perf-event.js';
@@ -31,14 +36,21 @@ export interface UsdtMaps {
 }
 
 /** The usdt.bpf.h maps of a loaded collection, with the spec layout from its BTF. */
-export function usdtMaps(collection: { readonly maps: Readonly<Record<string, AnyMap>>; readonly spec?: { readonly btf?: Btf } }): UsdtMaps {
+export function usdtMaps(collection: {
+  readonly maps: Readonly<Record<string, AnyMap>>;
+  readonly spec?: { readonly btf?: Btf };
+}): UsdtMaps {
   const specs = collection.maps.__bpf_usdt_specs;
   if (!specs) {
-    throw new LinkError('program', 'the collection has no __bpf_usdt_specs map: USDT programs must include libbpf\'s <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)');
+    throw new LinkError(
+      'program',
+      "the collection has no __bpf_usdt_specs map: USDT programs must include libbpf's <bpf/usdt.bpf.h> and call bpf_usdt_arg()/bpf_usdt_cookie() (or declare the map themselves)",
+    );
   }
   const btf = collection.spec?.btf;
   return {
-    specs, ipToSpecId: collection.maps.__bpf_usdt_ip_to_spec_id,
+    specs,
+    ipToSpecId: collection.maps.__bpf_usdt_ip_to_spec_id,
     layout: btf?.findType('__bpf_usdt_spec', 'struct') ? usdtSpecLayoutFromBtf(btf) : LIBBPF_1_1_USDT_SPEC_LAYOUT,
   };
 }
@@ -113,7 +125,14 @@ function longKey(address: bigint): Buffer {
  * Attaches a program that uses usdt.bpf.h to every site of probe provider:name in `binary` (an
  * executable, PIE or not, or a shared library). The program is a KPROBE-type program (SEC("usdt")).
  */
-export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, provider: string, name: string, options: UsdtOptions = {}): UsdtLink {
+export function attachUsdt(
+  program: Program,
+  maps: UsdtMaps,
+  binary: string,
+  provider: string,
+  name: string,
+  options: UsdtOptions = {},
+): UsdtLink {
   return attaching(`attaching "${program.name}" to USDT probe ${provider}:${name}`, () => {
     const path = resolveBinaryPath(binary);
     const elf = openElf(path);
@@ -122,14 +141,26 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
     if (probes.length === 0) {
       const known = [...new Set(all.map((p) => `${p.provider}:${p.name}`))];
       const near = closeNames(`${provider}:${name}`, known);
-      throw new LinkError('target', all.length === 0
-        ? `${path} has no USDT probes (no .note.stapsdt notes): was it built with <sys/sdt.h> probes enabled?`
-        : `${path} has no USDT probe ${provider}:${name}; ${near.length ? `close names: ${near.join(', ')}; ` : ''}it has ${known.join(', ')}`);
+      throw new LinkError(
+        'target',
+        all.length === 0
+          ? `${path} has no USDT probes (no .note.stapsdt notes): was it built with <sys/sdt.h> probes enabled?`
+          : `${path} has no USDT probe ${provider}:${name}; ${near.length ? `close names: ${near.join(', ')}; ` : ''}it has ${known.join(', ')}`,
+      );
     }
-    for (const p of probes) if (p.argsError) throw new LinkError('target', `cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`, { cause: p.argsError });
+    for (const p of probes)
+      if (p.argsError)
+        throw new LinkError(
+          'target',
+          `cannot attach to USDT probe ${provider}:${name} at 0x${p.address.toString(16)} in ${path}: ${p.argsError.message}`,
+          { cause: p.argsError },
+        );
     const layout = maps.layout ?? LIBBPF_1_1_USDT_SPEC_LAYOUT;
     if (maps.specs.valueSize !== layout.size) {
-      throw new LinkError('program', `map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`);
+      throw new LinkError(
+        'program',
+        `map "${maps.specs.name}" has ${maps.specs.valueSize}-byte values but struct __bpf_usdt_spec is ${layout.size} bytes: pass the layout of the usdt.bpf.h the program was built with (usdtMaps(collection) reads it from BTF)`,
+      );
     }
     const cookie = options.cookie ?? 0n;
     const pic = isPositionIndependent(elf);
@@ -152,9 +183,13 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
           idBySpec.set(key, specId);
           maps.specs.update(specId, bytes);
         }
-        const runtimeAddress = !maps.ipToSpecId ? undefined
-          : !pic ? BigInt(p.address)
-            : runtimeBase ? runtimeAddressOf(runtimeBase, p.fileOffset) : undefined;
+        const runtimeAddress = !maps.ipToSpecId
+          ? undefined
+          : !pic
+            ? BigInt(p.address)
+            : runtimeBase
+              ? runtimeAddressOf(runtimeBase, p.fileOffset)
+              : undefined;
         if (runtimeAddress !== undefined) {
           const value = Buffer.alloc(4);
           value.writeUInt32LE(specId);
@@ -164,18 +199,27 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
         const site = { address: p.address, fileOffset: p.fileOffset, specId, runtimeAddress, link: undefined as unknown as PerfEventLink };
         sites.push(site);
         site.link = attachUprobeAtOffset(program, {
-          path, offset: p.fileOffset, pid: options.pid, cookie: BigInt(specId),
-          refCtrOffset: p.semaphore?.fileOffset, symbol: `${provider}:${name}@0x${p.address.toString(16)}`,
+          path,
+          offset: p.fileOffset,
+          pid: options.pid,
+          cookie: BigInt(specId),
+          refCtrOffset: p.semaphore?.fileOffset,
+          symbol: `${provider}:${name}@0x${p.address.toString(16)}`,
         });
       }
     } catch (e) {
       for (const s of sites) s.link?.close();
       releaseSpecs(maps, specIds, sites);
       if (e instanceof LinkError) {
-        const semaphoreHint = probes.some((p) => p.semaphore) && /EINVAL/.test(e.message)
-          ? ' (the probe has a semaphore: the kernel refuses a ref_ctr_offset that differs from another uprobe\'s on the same file offset, or one outside the file)'
-          : '';
-        throw new LinkError('attach', `attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`, { cause: e });
+        const semaphoreHint =
+          probes.some((p) => p.semaphore) && /EINVAL/.test(e.message)
+            ? " (the probe has a semaphore: the kernel refuses a ref_ctr_offset that differs from another uprobe's on the same file offset, or one outside the file)"
+            : '';
+        throw new LinkError(
+          'attach',
+          `attaching "${program.name}" to USDT probe ${provider}:${name} in ${path} failed: ${e.message}${semaphoreHint}`,
+          { cause: e },
+        );
       }
       throw e;
     }
@@ -185,10 +229,17 @@ export function attachUsdt(program: Program, maps: UsdtMaps, binary: string, pro
 
 function freeSpecId(used: Set<number>, max: number, mapName: string): number {
   for (let id = 0; id < max; id++) if (!used.has(id)) return id;
-  throw new LinkError('attach', `all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`);
+  throw new LinkError(
+    'attach',
+    `all ${max} spec ids of map "${mapName}" are in use: close USDT links, or raise BPF_USDT_MAX_SPEC_CNT when compiling the program`,
+  );
 }
 
-interface Mapping { start: bigint; end: bigint; offset: bigint }
+interface Mapping {
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+}
 
 /** The executable mappings of `path` in process `pid`, from /proc/<pid>/maps. */
 function executableMappings(pid: number, path: string): Mapping[] {

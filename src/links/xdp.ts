@@ -1,8 +1,19 @@
 // XDP: attaching a program to a network device, through a kernel bpf_link (detached when its last fd
 // closes) or through rtnetlink (stays until someone detaches it), and reading back what is attached.
 import {
-  describeDevice, encodeXdpSetLink, getLink, type NetlinkClient, NetlinkError, parseXdpState, refusal,
-  RouteMessageType, XdpFlags, type Device, type DeviceRef, type KernelRefusal, type XdpState,
+  describeDevice,
+  encodeXdpSetLink,
+  getLink,
+  type NetlinkClient,
+  NetlinkError,
+  parseXdpState,
+  refusal,
+  RouteMessageType,
+  XdpFlags,
+  type Device,
+  type DeviceRef,
+  type KernelRefusal,
+  type XdpState,
 } from '../netlink/index.js';
 import { Program } from '../programs/index.js';
 import { closeFd, linkCreate, type NetlinkSocket, SyscallError } from '../syscall/index.js';
@@ -42,7 +53,10 @@ const MODES = Object.keys(MODE_FLAGS) as XdpMode[];
 function checkMode(mode: unknown): XdpMode | undefined {
   if (mode === undefined) return undefined;
   if (typeof mode === 'string' && (MODES as string[]).includes(mode)) return mode as XdpMode;
-  throw new LinkError('options', `bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`);
+  throw new LinkError(
+    'options',
+    `bad XDP mode ${JSON.stringify(mode)}: use 'generic', 'native' or 'offload', or leave it out to let the kernel choose (native if the driver supports it, else generic)`,
+  );
 }
 
 /** Whether the kernel has XDP bpf_links (5.9+), as probed: distributions backport, so no version check. */
@@ -75,9 +89,11 @@ function programIdIn(state: XdpState, mode: XdpMode): number | undefined {
 }
 
 function offloadHint(device: string): string {
-  return `${device} has no XDP offload: running XDP on the NIC itself needs a NIC whose driver can offload BPF programs, ` +
+  return (
+    `${device} has no XDP offload: running XDP on the NIC itself needs a NIC whose driver can offload BPF programs, ` +
     `such as Netronome's Agilio (nfp driver), and a program loaded with ifindex set to that device (Program.load({ ..., ifindex })); ` +
-    `on this device use mode 'native' or 'generic'`;
+    `on this device use mode 'native' or 'generic'`
+  );
 }
 
 interface HintContext {
@@ -102,22 +118,28 @@ function xdpHint(r: KernelRefusal, c: HintContext): string | undefined {
       if (/does not match expected/i.test(text)) {
         return `the program attached to ${c.device} is not the expected one, so nothing was replaced${attachedNow}`;
       }
-      return `native and generic XDP cannot be active on one device at the same time: a program is attached to ${c.device} in ${other} mode${attachedNow}; ` +
-        `detach it first (detachXdp(device, '${other}')) or attach in the same mode`;
+      return (
+        `native and generic XDP cannot be active on one device at the same time: a program is attached to ${c.device} in ${other} mode${attachedNow}; ` +
+        `detach it first (detachXdp(device, '${other}')) or attach in the same mode`
+      );
     case Errno.EBUSY:
       if (/BPF XDP link/i.test(text) || (c.via === 'netlink' && !text)) {
-        return `the program in this mode on ${c.device} is held by a bpf_link, which netlink can neither replace nor detach; ` +
-          `close that link (its owner's fd), or force it with bpftool link detach id <link id>`;
+        return (
+          `the program in this mode on ${c.device} is held by a bpf_link, which netlink can neither replace nor detach; ` +
+          `close that link (its owner's fd), or force it with bpftool link detach id <link id>`
+        );
       }
       if (/already attached/i.test(text)) {
         return `updateIfNoExist was set and ${c.device} already runs a program in this mode${attachedNow}; detach it first or leave updateIfNoExist out to replace it`;
       }
-      return `${c.device} already runs a program in this mode${attachedNow}; a bpf_link never replaces one: ` +
-        `detach it first (detachXdp), update the existing link (link.update()), or attach with via: 'netlink' and replace`;
+      return (
+        `${c.device} already runs a program in this mode${attachedNow}; a bpf_link never replaces one: ` +
+        `detach it first (detachXdp), update the existing link (link.update()), or attach with via: 'netlink' and replace`
+      );
     case Errno.EINVAL:
       if (c.mode === 'offload') return offloadHint(c.device);
       if (/offloaded|bound to different device|device-bound/i.test(text)) {
-        return 'a program loaded with ifindex (device-bound or offloaded) runs only on that device, and an offloaded one only with mode \'offload\'';
+        return "a program loaded with ifindex (device-bound or offloaded) runs only on that device, and an offloaded one only with mode 'offload'";
       }
       return undefined;
     case Errno.EPERM:
@@ -197,9 +219,17 @@ export class XdpNetlinkAttachment extends Link {
     const newId = program.info().id;
     using current = Program.fromId(this.#programId);
     const op = `replace XDP program id ${this.#programId} on ${this.device} with ${programLabel(program)} (${this.mode}, netlink)`;
-    this.#client.request(RouteMessageType.SETLINK, 0, encodeXdpSetLink({
-      ifindex: this.ifindex, fd: program.fd, flags: MODE_FLAGS[this.mode] | XdpFlags.REPLACE, expectedFd: current.fd,
-    }), { operation: op, hint: (r) => xdpHint(r, { device: this.device, mode: this.mode, via: 'netlink' }) });
+    this.#client.request(
+      RouteMessageType.SETLINK,
+      0,
+      encodeXdpSetLink({
+        ifindex: this.ifindex,
+        fd: program.fd,
+        flags: MODE_FLAGS[this.mode] | XdpFlags.REPLACE,
+        expectedFd: current.fd,
+      }),
+      { operation: op, hint: (r) => xdpHint(r, { device: this.device, mode: this.mode, via: 'netlink' }) },
+    );
     this.#programId = newId;
   }
 
@@ -223,9 +253,17 @@ export class XdpNetlinkAttachment extends Link {
       }
       try {
         // REPLACE with our program as the expected one makes the check and the detach one atomic step.
-        this.#client.request(RouteMessageType.SETLINK, 0, encodeXdpSetLink({
-          ifindex: this.ifindex, fd: -1, flags: MODE_FLAGS[this.mode] | XdpFlags.REPLACE, expectedFd: ours.fd,
-        }), { operation: `detach XDP program id ${this.#programId} from ${this.device} (${this.mode}, netlink)` });
+        this.#client.request(
+          RouteMessageType.SETLINK,
+          0,
+          encodeXdpSetLink({
+            ifindex: this.ifindex,
+            fd: -1,
+            flags: MODE_FLAGS[this.mode] | XdpFlags.REPLACE,
+            expectedFd: ours.fd,
+          }),
+          { operation: `detach XDP program id ${this.#programId} from ${this.device} (${this.mode}, netlink)` },
+        );
       } catch (e) {
         // Errno.EEXIST: someone replaced it between the query and now; it is theirs, leave it.
         if (!(e instanceof NetlinkError && (e.errno === Errno.EEXIST || e.errno === Errno.ENODEV))) throw e;
@@ -258,19 +296,26 @@ export function attachXdp(program: Program, device: DeviceRef, options: XdpAttac
     }
     const via: XdpVia = options.via ?? (options.replace === undefined && kernelHasXdpLinks() ? 'link' : 'netlink');
     const probed = options.via === 'link' ? xdpLinks() : undefined;
-    if (probed && !probed.supported) throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
+    if (probed && !probed.supported)
+      throw new NotSupportedError(probed.name, probed.minimumKernel, `attaching ${programLabel(program)} through a bpf_link`);
     if (via === 'link' && options.replace !== undefined) {
-      throw new LinkError('options', 'replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)');
+      throw new LinkError(
+        'options',
+        'replace applies to netlink attachments; to swap the program of an XDP bpf_link use link.update(program, expected)',
+      );
     }
     if (program.type !== ProgramType.XDP) {
-      throw new LinkError('program', `${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`);
+      throw new LinkError(
+        'program',
+        `${programLabel(program)} has program type ${program.type}, not XDP (${ProgramType.XDP}); load it with type 'XDP'`,
+      );
     }
     const { socket, client } = openRoute();
     let keepSocket = false;
     try {
       const dev = resolveOrThrow(client, device);
       const programId = program.info().id;
-      const where = `${programLabel(program)} to ${dev.name} (${mode ?? 'mode of the kernel\'s choice'}, ${via === 'link' ? 'bpf_link' : 'netlink'})`;
+      const where = `${programLabel(program)} to ${dev.name} (${mode ?? "mode of the kernel's choice"}, ${via === 'link' ? 'bpf_link' : 'netlink'})`;
       if (via === 'link') {
         let fd: number;
         try {
@@ -280,8 +325,12 @@ export function attachXdp(program: Program, device: DeviceRef, options: XdpAttac
           const state = safeQuery(client, dev.index);
           const r = refusal(e.errno);
           // bpf(2) carries no ext-ack text, so the hint comes from errno, mode and what is attached.
-          throw new SyscallError(`BPF_LINK_CREATE (attach XDP ${where})`, e.errno, state ? `device runs: ${describeState(state)}` : undefined,
-            xdpHint(r, { device: dev.name, mode, via, state }) ?? '');
+          throw new SyscallError(
+            `BPF_LINK_CREATE (attach XDP ${where})`,
+            e.errno,
+            state ? `device runs: ${describeState(state)}` : undefined,
+            xdpHint(r, { device: dev.name, mode, via, state }) ?? '',
+          );
         }
         try {
           const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
@@ -300,9 +349,17 @@ export function attachXdp(program: Program, device: DeviceRef, options: XdpAttac
         stateOnFailure = safeQuery(client, dev.index);
         return xdpHint(r, { device: dev.name, mode, via, state: stateOnFailure });
       };
-      client.request(RouteMessageType.SETLINK, 0, encodeXdpSetLink({
-        ifindex: dev.index, fd: program.fd, flags, expectedFd: options.replace?.fd,
-      }), { operation: `attach XDP ${where}${options.replace ? ` replacing ${programLabel(options.replace)}` : ''}`, hint });
+      client.request(
+        RouteMessageType.SETLINK,
+        0,
+        encodeXdpSetLink({
+          ifindex: dev.index,
+          fd: program.fd,
+          flags,
+          expectedFd: options.replace?.fd,
+        }),
+        { operation: `attach XDP ${where}${options.replace ? ` replacing ${programLabel(options.replace)}` : ''}`, hint },
+      );
       const actual = mode ?? modeOfProgram(queryState(client, dev.index), programId) ?? 'native';
       keepSocket = true;
       return new XdpNetlinkAttachment(socket, client, dev, actual, programId);

@@ -5,8 +5,16 @@ export { loadCollectionSpec, type CollectionSpecOptions } from './spec/load-spec
 export { programKindOf, KNOWN_SECTION_PREFIXES, type ProgramKind, type BtfTargetKind } from './spec/section-names.js';
 export { VariableSpec, type VariableValue } from './spec/variables.js';
 export type {
-  CollectionSpec, KconfigExtern, KsymExtern, MapContents, MapPinning, MapSpecEntry, ProgramCoreRelocation, ProgramFuncInfo,
-  ProgramLineInfo, ProgramSpecEntry,
+  CollectionSpec,
+  KconfigExtern,
+  KsymExtern,
+  MapContents,
+  MapPinning,
+  MapSpecEntry,
+  ProgramCoreRelocation,
+  ProgramFuncInfo,
+  ProgramLineInfo,
+  ProgramSpecEntry,
 } from './spec/types.js';
 export { loadCollection, type Collection, type CollectionOptions, type CollectionVariables } from './load/collection.js';
 // Programs verified concurrently on libuv's pool, off the event loop.

@@ -21,9 +21,15 @@ export function attachStructOps(collection: Collection, name: string): BpfLink |
     const m = collection.spec.maps[name];
     const where = { file: collection.spec.name, ...(m ? { section: m.section } : {}), symbol: name };
     if (m?.contents?.kind === 'struct_ops') {
-      throw new LoaderError(`struct_ops ${name} cannot be registered: its programs ${missingStructOpsPrograms(m, collection.programs).join(', ')} were not loaded`, { ...where, hint: 'load them too (options.programs)' });
+      throw new LoaderError(
+        `struct_ops ${name} cannot be registered: its programs ${missingStructOpsPrograms(m, collection.programs).join(', ')} were not loaded`,
+        { ...where, hint: 'load them too (options.programs)' },
+      );
     }
-    throw new LoaderError(`no struct_ops variable named ${name}`, { ...where, hint: `struct_ops variables: ${Object.keys(collection.structOps).join(', ') || 'none'}` });
+    throw new LoaderError(`no struct_ops variable named ${name}`, {
+      ...where,
+      hint: `struct_ops variables: ${Object.keys(collection.structOps).join(', ') || 'none'}`,
+    });
   }
   const map = StructOpsMap.fromFd(loaded.structName, dupFd(loaded.map.fd), { link: loaded.link });
   try {

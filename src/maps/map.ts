@@ -1,7 +1,19 @@
 import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
-  closeFd, commandName, elemSlots, getFdById, mapBatchRaw, mapCreate, mapElemRaw, mapElemSlots, mapFreeze, objGet, objPin,
-  OwnedFd, SyscallError, type ElemSlots,
+  closeFd,
+  commandName,
+  elemSlots,
+  getFdById,
+  mapBatchRaw,
+  mapCreate,
+  mapElemRaw,
+  mapElemSlots,
+  mapFreeze,
+  objGet,
+  objPin,
+  OwnedFd,
+  SyscallError,
+  type ElemSlots,
 } from '../syscall/index.js';
 import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
@@ -71,8 +83,22 @@ export interface MapCodecs<K, V> {
  * Creating the map itself still fails with the kernel's SyscallError (or NotSupportedError).
  */
 export type MapErrorKind =
-  | 'spec' | 'create' | 'btf' | 'key-size' | 'value-size' | 'value-count' | 'key-range' | 'operation' | 'closed'
-  | 'lookup' | 'update' | 'delete' | 'next-key' | 'batch' | 'pin' | 'freeze';
+  | 'spec'
+  | 'create'
+  | 'btf'
+  | 'key-size'
+  | 'value-size'
+  | 'value-count'
+  | 'key-range'
+  | 'operation'
+  | 'closed'
+  | 'lookup'
+  | 'update'
+  | 'delete'
+  | 'next-key'
+  | 'batch'
+  | 'pin'
+  | 'freeze';
 
 /** A map that cannot be created or used as asked; `kind` says what failed. */
 export class MapError extends EbpfError {
@@ -101,7 +127,13 @@ const KIND_OF_COMMAND = new Map<number, MapErrorKind>([
 
 const PERCPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE]);
 const KEYLESS_TYPES = new Set<number>([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.USER_RINGBUF]);
-const FD_VALUE_TYPES = new Set<number>([MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY]);
+const FD_VALUE_TYPES = new Set<number>([
+  MapType.PROG_ARRAY,
+  MapType.PERF_EVENT_ARRAY,
+  MapType.ARRAY_OF_MAPS,
+  MapType.HASH_OF_MAPS,
+  MapType.CGROUP_ARRAY,
+]);
 
 /** The MapType number of a map type given by number or name; throws MapError for an unknown name. */
 export function mapTypeOf(t: MapType | MapTypeName): MapType {
@@ -143,7 +175,14 @@ function need(v: number | undefined, what: string): number {
  * A BPF map held by a file descriptor. Keys and values are Buffers by default (numbers, bigints and
  * objects with an `fd` are accepted as input), or typed through codecs.
  */
-const ARRAY_TYPES = new Set<number>([MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY]);
+const ARRAY_TYPES = new Set<number>([
+  MapType.ARRAY,
+  MapType.PERCPU_ARRAY,
+  MapType.PROG_ARRAY,
+  MapType.PERF_EVENT_ARRAY,
+  MapType.ARRAY_OF_MAPS,
+  MapType.CGROUP_ARRAY,
+]);
 
 /** A BPF map held by a file descriptor, with keys and values converted through optional codecs. */
 export class BpfMap<K = Buffer, V = Buffer> {
@@ -170,14 +209,19 @@ export class BpfMap<K = Buffer, V = Buffer> {
   #slots: ElemSlots | null | undefined;
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
-  protected constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }, codecs: MapCodecs<K, V> = {}) {
+  protected constructor(
+    fd: number,
+    info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string },
+    codecs: MapCodecs<K, V> = {},
+  ) {
     // Codecs of the wrong size are refused before the fd is owned: it is closed here, not leaked
     // to the garbage collector.
-    const wrongCodec = codecs.key && codecs.key.size !== info.keySize
-      ? new MapError('key-size', `key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`)
-      : codecs.value && codecs.value.size !== info.valueSize
-        ? new MapError('value-size', `value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`)
-        : undefined;
+    const wrongCodec =
+      codecs.key && codecs.key.size !== info.keySize
+        ? new MapError('key-size', `key codec is ${codecs.key.size} bytes but map "${info.name}" has ${info.keySize}-byte keys`)
+        : codecs.value && codecs.value.size !== info.valueSize
+          ? new MapError('value-size', `value codec is ${codecs.value.size} bytes but map "${info.name}" has ${info.valueSize}-byte values`)
+          : undefined;
     if (wrongCodec) {
       closeFd(fd);
       throw wrongCodec;
@@ -202,7 +246,8 @@ export class BpfMap<K = Buffer, V = Buffer> {
     let innerFd: number | undefined;
     let ownInner: BpfMap<unknown, unknown> | undefined;
     if (type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS) {
-      if (!spec.innerMap) throw new MapError('spec', `${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
+      if (!spec.innerMap)
+        throw new MapError('spec', `${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
       if (spec.innerMap instanceof BpfMap) innerFd = spec.innerMap.fd;
       else {
         ownInner = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name ?? 'inner_template' });
@@ -214,9 +259,20 @@ export class BpfMap<K = Buffer, V = Buffer> {
       let fd: number;
       try {
         fd = mapCreate({
-          type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd: innerFd,
-          numaNode: spec.numaNode, name: objectName(name), ifindex: spec.ifindex, btfFd: spec.btfFd,
-          btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId, mapExtra: spec.mapExtra, tokenFd: spec.tokenFd,
+          type,
+          keySize,
+          valueSize,
+          maxEntries: spec.maxEntries,
+          flags: spec.flags,
+          innerMapFd: innerFd,
+          numaNode: spec.numaNode,
+          name: objectName(name),
+          ifindex: spec.ifindex,
+          btfFd: spec.btfFd,
+          btfKeyTypeId: spec.btfKeyTypeId,
+          btfValueTypeId: spec.btfValueTypeId,
+          mapExtra: spec.mapExtra,
+          tokenFd: spec.tokenFd,
         });
       } catch (e) {
         throw explainCreateFailure(e, type, name);
@@ -317,15 +373,19 @@ export class BpfMap<K = Buffer, V = Buffer> {
   #decodeValue(b: Buffer, offset = 0): V {
     if (this.#value) return this.#value.decode(b, offset);
     // A whole buffer is copied without making a view of it first.
-    return (offset === 0 && b.length === this.valueSize ? Buffer.from(b) : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
+    return (offset === 0 && b.length === this.valueSize
+      ? Buffer.from(b)
+      : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
   }
 
   // The kernel refused an operation on this map: a MapError whose kind names the operation, with
   // the kernel's SyscallError (errno, hint) as its cause, so `errnoOf(e)` still answers.
   #fail(cmd: number, ret: number, what: string): never {
     // E2BIG from an update: an array's index is out of range; a hash is full (the generic hint).
-    const arrayIndex = -ret === Errno.E2BIG && cmd === BpfCommand.MAP_UPDATE_ELEM && ARRAY_TYPES.has(this.type)
-      ? `the index is beyond the array's ${this.maxEntries} entries (0..${this.maxEntries - 1})` : undefined;
+    const arrayIndex =
+      -ret === Errno.E2BIG && cmd === BpfCommand.MAP_UPDATE_ELEM && ARRAY_TYPES.has(this.type)
+        ? `the index is beyond the array's ${this.maxEntries} entries (0..${this.maxEntries - 1})`
+        : undefined;
     const cause = new SyscallError(commandName(cmd), -ret, `map "${this.name}" (${typeName(this.type)}) ${what}`, arrayIndex);
     throw new MapError(KIND_OF_COMMAND.get(cmd) ?? 'lookup', `map "${this.name}": ${what} failed: ${cause.message}`, { cause });
   }
@@ -341,13 +401,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #notPerCpu(op: string): void {
-    if (this.isPerCpu) throw new MapError('operation', `map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
+    if (this.isPerCpu)
+      throw new MapError('operation', `map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
   }
 
   // ---- elements -------------------------------------------------------------------------------
 
   #slotsOf(): ElemSlots | null {
-    if (this.#slots === undefined) this.#slots = this.isPerCpu ? null : elemSlots(this.keySize, this.valueSize) ?? null;
+    if (this.#slots === undefined) this.#slots = this.isPerCpu ? null : (elemSlots(this.keySize, this.valueSize) ?? null);
     return this.#slots;
   }
 
@@ -377,7 +438,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
   lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
     this.#notPerCpu('lookup');
     if (!(out instanceof Uint8Array) || out.length < this.valueSize) {
-      throw new MapError('value-size', `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`);
+      throw new MapError(
+        'value-size',
+        `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`,
+      );
     }
     const s = this.#slotsOf();
     if (s) {
@@ -481,7 +545,8 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Bloom filter: false if `value` was certainly never pushed, true if it may have been. */
   mayContain(value: V | RawInput): boolean {
-    if (this.type !== MapType.BLOOM_FILTER) throw new MapError('operation', `mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
+    if (this.type !== MapType.BLOOM_FILTER)
+      throw new MapError('operation', `mayContain is for bloom filters; map "${this.name}" is ${typeName(this.type)}`);
     this.#encodeValue(value);
     const ret = mapElemRaw(BpfCommand.MAP_LOOKUP_ELEM, this.#live(), null, this.#valueBuf, null, 0);
     if (ret === -Errno.ENOENT) return false;
@@ -490,7 +555,8 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #keyless(op: string): void {
-    if (!KEYLESS_TYPES.has(this.type)) throw new MapError('operation', `${op} is for queue, stack and bloom filter maps; map "${this.name}" is ${typeName(this.type)}`);
+    if (!KEYLESS_TYPES.has(this.type))
+      throw new MapError('operation', `${op} is for queue, stack and bloom filter maps; map "${this.name}" is ${typeName(this.type)}`);
   }
 
   // ---- per-CPU --------------------------------------------------------------------------------
@@ -594,16 +660,36 @@ export class BpfMap<K = Buffer, V = Buffer> {
    * Returns the raw keys and values (`count` × keySize and × value size, per-CPU values as
    * possible CPUs × 8-byte-rounded slots) and the cursor for the next call, or done.
    */
-  lookupBatchRaw(count: number, cursor?: Buffer, del = false): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
+  lookupBatchRaw(
+    count: number,
+    cursor?: Buffer,
+    del = false,
+  ): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
     const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
     // Outputs only: the kernel fills them, and only the first r.count entries are returned.
     const keys = Buffer.allocUnsafe(count * this.keySize);
     const values = Buffer.allocUnsafe(count * valueSlot);
     const out = Buffer.alloc(Math.max(this.keySize, 4));
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
-    const r = mapBatchRaw({ cmd, fd: this.#live(), inBatch: cursor ?? null, outBatch: out, keys, values, count, keySize: this.keySize, valueSize: valueSlot });
+    const r = mapBatchRaw({
+      cmd,
+      fd: this.#live(),
+      inBatch: cursor ?? null,
+      outBatch: out,
+      keys,
+      values,
+      count,
+      keySize: this.keySize,
+      valueSize: valueSlot,
+    });
     if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(cmd, r.ret, 'batch lookup');
-    return { keys: keys.subarray(0, r.count * this.keySize), values: values.subarray(0, r.count * valueSlot), count: r.count, cursor: out, done: r.ret === -Errno.ENOENT };
+    return {
+      keys: keys.subarray(0, r.count * this.keySize),
+      values: values.subarray(0, r.count * valueSlot),
+      count: r.count,
+      cursor: out,
+      done: r.ret === -Errno.ENOENT,
+    };
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */
@@ -614,7 +700,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
     for (;;) {
       const r = this.lookupBatchRaw(chunk, cursor);
       for (let i = 0; i < r.count; i++) {
-        out.push([this.#decodeKey(r.keys.subarray(i * this.keySize, (i + 1) * this.keySize)), this.#decodeValue(r.values, i * this.valueSize)]);
+        out.push([
+          this.#decodeKey(r.keys.subarray(i * this.keySize, (i + 1) * this.keySize)),
+          this.#decodeValue(r.values, i * this.valueSize),
+        ]);
       }
       if (r.done) return out;
       cursor = r.cursor;
@@ -647,7 +736,18 @@ export class BpfMap<K = Buffer, V = Buffer> {
       this.#encodeKey(entries[i][0], keys.subarray(i * this.keySize, (i + 1) * this.keySize));
       this.#encodeValue(entries[i][1], values, i * this.valueSize, this.valueSize);
     }
-    const r = mapBatchRaw({ cmd: BpfCommand.MAP_UPDATE_BATCH, fd: this.#live(), inBatch: null, outBatch: null, keys, values, count: n, keySize: this.keySize, valueSize: this.valueSize, elemFlags: flags });
+    const r = mapBatchRaw({
+      cmd: BpfCommand.MAP_UPDATE_BATCH,
+      fd: this.#live(),
+      inBatch: null,
+      outBatch: null,
+      keys,
+      values,
+      count: n,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      elemFlags: flags,
+    });
     if (r.ret < 0) this.#fail(BpfCommand.MAP_UPDATE_BATCH, r.ret, `batch update (${r.count} of ${n} done)`);
   }
 
@@ -656,7 +756,17 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const n = keyList.length;
     const keys = Buffer.alloc(n * this.keySize);
     for (let i = 0; i < n; i++) this.#encodeKey(keyList[i], keys.subarray(i * this.keySize, (i + 1) * this.keySize));
-    const r = mapBatchRaw({ cmd: BpfCommand.MAP_DELETE_BATCH, fd: this.#live(), inBatch: null, outBatch: null, keys, values: null, count: n, keySize: this.keySize, valueSize: this.valueSize });
+    const r = mapBatchRaw({
+      cmd: BpfCommand.MAP_DELETE_BATCH,
+      fd: this.#live(),
+      inBatch: null,
+      outBatch: null,
+      keys,
+      values: null,
+      count: n,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+    });
     if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(BpfCommand.MAP_DELETE_BATCH, r.ret, `batch delete (${r.count} of ${n} done)`);
     return r.count;
   }
@@ -666,7 +776,6 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return FD_VALUE_TYPES.has(this.type);
   }
 }
-
 
 function isRawBytes(v: unknown, size: number): boolean {
   return v instanceof Uint8Array && v.length === size;

@@ -23,7 +23,10 @@ export interface CpuMapValue {
   programId?: number;
 }
 
-function pairCodec<T extends { program?: { readonly fd: number }; programId?: number }>(field: 'ifindex' | 'qsize', make: (first: number, id: number) => T): Codec<T> {
+function pairCodec<T extends { program?: { readonly fd: number }; programId?: number }>(
+  field: 'ifindex' | 'qsize',
+  make: (first: number, id: number) => T,
+): Codec<T> {
   return {
     size: 8,
     align: 4,
@@ -67,14 +70,18 @@ export interface RedirectMapOptions {
  * map: update it from inside the devices' namespace (inNetns), or the index names another device.
  */
 export function createDevMap(options: RedirectMapOptions & { hash?: boolean }): BpfMap<number, DevMapValue> {
-  return BpfMap.create({ type: options.hash ? 'DEVMAP_HASH' : 'DEVMAP', keySize: 4, valueSize: 8, maxEntries: options.maxEntries, name: options.name },
-    { key: u32Key, value: devMapValue });
+  return BpfMap.create(
+    { type: options.hash ? 'DEVMAP_HASH' : 'DEVMAP', keySize: 4, valueSize: 8, maxEntries: options.maxEntries, name: options.name },
+    { key: u32Key, value: devMapValue },
+  );
 }
 
 /** A CPUMAP: key = CPU number. */
 export function createCpuMap(options: RedirectMapOptions): BpfMap<number, CpuMapValue> {
-  return BpfMap.create({ type: 'CPUMAP', keySize: 4, valueSize: 8, maxEntries: options.maxEntries, name: options.name },
-    { key: u32Key, value: cpuMapValue });
+  return BpfMap.create(
+    { type: 'CPUMAP', keySize: 4, valueSize: 8, maxEntries: options.maxEntries, name: options.name },
+    { key: u32Key, value: cpuMapValue },
+  );
 }
 
 /**

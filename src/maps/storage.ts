@@ -35,7 +35,11 @@ export function storageMapBtf(valueSize: number): BtfType[] {
 }
 
 /** Creates a local storage map; keys are fds of the objects the values belong to. */
-export function createStorageMap<V = Buffer>(type: StorageMapTypeName, options: StorageMapOptions, codecs: MapCodecs<number, V> = {}): BpfMap<number, V> {
+export function createStorageMap<V = Buffer>(
+  type: StorageMapTypeName,
+  options: StorageMapOptions,
+  codecs: MapCodecs<number, V> = {},
+): BpfMap<number, V> {
   if (!Number.isInteger(options.valueSize) || options.valueSize <= 0) {
     throw new MapError('spec', `storage map "${options.name ?? ''}": valueSize must be a positive integer, not ${options.valueSize}`);
   }
@@ -43,15 +47,28 @@ export function createStorageMap<V = Buffer>(type: StorageMapTypeName, options: 
   let ownFd: number | undefined;
   if (!btf) {
     const r = btfLoadRaw(marshalBtf(storageMapBtf(options.valueSize)));
-    if (r.ret < 0) throw new MapError('create', `storage map "${options.name ?? ''}": loading its BTF failed`, { cause: new SyscallError('BPF_BTF_LOAD', -r.ret) });
+    if (r.ret < 0)
+      throw new MapError('create', `storage map "${options.name ?? ''}": loading its BTF failed`, {
+        cause: new SyscallError('BPF_BTF_LOAD', -r.ret),
+      });
     ownFd = r.ret;
     btf = { fd: r.ret, keyTypeId: 1, valueTypeId: 3 };
   }
   try {
-    return BpfMap.create<number, V>({
-      type: MapType[type], keySize: 4, valueSize: options.valueSize, maxEntries: 0, flags: BPF_F_NO_PREALLOC,
-      name: options.name, btfFd: btf.fd, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId,
-    }, codecs);
+    return BpfMap.create<number, V>(
+      {
+        type: MapType[type],
+        keySize: 4,
+        valueSize: options.valueSize,
+        maxEntries: 0,
+        flags: BPF_F_NO_PREALLOC,
+        name: options.name,
+        btfFd: btf.fd,
+        btfKeyTypeId: btf.keyTypeId,
+        btfValueTypeId: btf.valueTypeId,
+      },
+      codecs,
+    );
   } finally {
     if (ownFd !== undefined) closeFd(ownFd);
   }

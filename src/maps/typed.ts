@@ -13,7 +13,11 @@ export function openTypedMap(id: number): BpfMap<unknown, unknown> {
   const plain = BpfMap.fromId(id);
   try {
     const info = plain.info();
-    if (!info.btfId || !info.btfValueTypeId) throw new MapError('btf', `map "${info.name}" (id ${id}) was created without BTF for its key and value: open it with BpfMap.fromId and a codec`);
+    if (!info.btfId || !info.btfValueTypeId)
+      throw new MapError(
+        'btf',
+        `map "${info.name}" (id ${id}) was created without BTF for its key and value: open it with BpfMap.fromId and a codec`,
+      );
     const btf = parseBtf(kernelBtfBlob(info.btfId));
     const key = info.btfKeyTypeId ? btfCodec(btf, info.btfKeyTypeId) : undefined;
     const value = btfCodec(btf, info.btfValueTypeId);

@@ -39,7 +39,8 @@ export function parseAcknowledgement(msg: NetlinkMessage): Acknowledgement {
     const h = decodeHeader(p, 4);
     request = { type: h.type, flags: h.flags, seq: h.seq, pid: h.pid };
     const echoed = msg.flags & NetlinkFlags.CAPPED ? NLMSG_HDRLEN : align4(h.length);
-    if (echoed < NLMSG_HDRLEN) throw new NetlinkParseError(`echoed request length ${h.length} is shorter than a header`, msg.offset + NLMSG_HDRLEN + 4);
+    if (echoed < NLMSG_HDRLEN)
+      throw new NetlinkParseError(`echoed request length ${h.length} is shorter than a header`, msg.offset + NLMSG_HDRLEN + 4);
     tlvStart = Math.min(p.byteLength, 4 + echoed);
   }
   const tlvs = msg.flags & NetlinkFlags.ACK_TLVS ? Attributes.parse(p.subarray(tlvStart), msg.offset + NLMSG_HDRLEN + tlvStart) : undefined;
@@ -56,7 +57,8 @@ export function parseAcknowledgement(msg: NetlinkMessage): Acknowledgement {
 export function parseDone(msg: NetlinkMessage): Acknowledgement {
   const p = msg.payload;
   const error = p.byteLength >= 4 ? readS32(p, 0, 'NLMSG_DONE status') : 0;
-  const tlvs = msg.flags & NetlinkFlags.ACK_TLVS && p.byteLength > 4 ? Attributes.parse(p.subarray(4), msg.offset + NLMSG_HDRLEN + 4) : undefined;
+  const tlvs =
+    msg.flags & NetlinkFlags.ACK_TLVS && p.byteLength > 4 ? Attributes.parse(p.subarray(4), msg.offset + NLMSG_HDRLEN + 4) : undefined;
   return {
     errno: error < 0 ? -error : 0,
     request: undefined,

@@ -33,7 +33,10 @@ export class AttributeWriter {
   /** Appends an attribute with `payload` as it is; throws AttributeEncodeError when it exceeds 65535 bytes. */
   bytes(type: number, payload: Uint8Array): this {
     const length = NLA_HDRLEN + payload.byteLength;
-    if (length > MAX_ATTRIBUTE_LENGTH) throw new AttributeEncodeError(`attribute ${type & NLA_TYPE_MASK} is ${length} bytes; netlink attributes hold at most ${MAX_ATTRIBUTE_LENGTH}`);
+    if (length > MAX_ATTRIBUTE_LENGTH)
+      throw new AttributeEncodeError(
+        `attribute ${type & NLA_TYPE_MASK} is ${length} bytes; netlink attributes hold at most ${MAX_ATTRIBUTE_LENGTH}`,
+      );
     const out = new Uint8Array(align4(length));
     writeU16(out, 0, length);
     writeU16(out, 2, type);

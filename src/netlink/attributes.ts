@@ -33,11 +33,16 @@ export class Attributes {
     const list: Attribute[] = [];
     let at = 0;
     while (at < bytes.byteLength) {
-      if (bytes.byteLength - at < NLA_HDRLEN) throw new NetlinkParseError(`${bytes.byteLength - at} stray bytes after the last attribute`, baseOffset + at);
+      if (bytes.byteLength - at < NLA_HDRLEN)
+        throw new NetlinkParseError(`${bytes.byteLength - at} stray bytes after the last attribute`, baseOffset + at);
       const length = readU16(bytes, at, 'attribute length');
       const rawType = readU16(bytes, at + 2, 'attribute type');
       if (length < NLA_HDRLEN) throw new NetlinkParseError(`attribute length ${length} is shorter than its header`, baseOffset + at);
-      if (at + length > bytes.byteLength) throw new NetlinkParseError(`attribute ${rawType & NLA_TYPE_MASK} claims ${length} bytes but ${bytes.byteLength - at} remain`, baseOffset + at);
+      if (at + length > bytes.byteLength)
+        throw new NetlinkParseError(
+          `attribute ${rawType & NLA_TYPE_MASK} claims ${length} bytes but ${bytes.byteLength - at} remain`,
+          baseOffset + at,
+        );
       list.push({
         type: rawType & NLA_TYPE_MASK,
         nestedFlag: (rawType & NLA_F_NESTED) !== 0,

@@ -37,7 +37,8 @@ function receiveFor(transport: NetlinkTransport, context: RequestContext): Uint8
     return transport.receive();
   } catch (e) {
     const errno = (e as { errno?: unknown } | null)?.errno;
-    if (errno === Errno.EAGAIN) throw new NetlinkError(context.operation, Errno.EAGAIN, undefined, 'the kernel did not answer within the socket\'s receive timeout');
+    if (errno === Errno.EAGAIN)
+      throw new NetlinkError(context.operation, Errno.EAGAIN, undefined, "the kernel did not answer within the socket's receive timeout");
     throw e;
   }
 }
@@ -107,7 +108,12 @@ export class NetlinkClient {
       }
       if (!interrupted) return replies;
       if (attempt >= DUMP_RETRIES) {
-        throw new NetlinkError(context.operation, 4 /* EINTR */, undefined, `the kernel's table kept changing during the dump (NLM_F_DUMP_INTR ${DUMP_RETRIES} times); try again`);
+        throw new NetlinkError(
+          context.operation,
+          4 /* EINTR */,
+          undefined,
+          `the kernel's table kept changing during the dump (NLM_F_DUMP_INTR ${DUMP_RETRIES} times); try again`,
+        );
       }
     }
   }

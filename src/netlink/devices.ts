@@ -34,8 +34,14 @@ export function describeDevice(device: DeviceRef): string {
 
 function checkRef(device: DeviceRef): void {
   if (typeof device === 'number') {
-    if (!Number.isInteger(device) || device <= 0 || device > 0x7fff_ffff) throw new DeviceError(`bad ifindex ${device}: a positive integer is expected`);
-  } else if (typeof device !== 'string' || device.length === 0 || new TextEncoder().encode(device).byteLength >= IFNAMSIZ || /[\s/:]/.test(device)) {
+    if (!Number.isInteger(device) || device <= 0 || device > 0x7fff_ffff)
+      throw new DeviceError(`bad ifindex ${device}: a positive integer is expected`);
+  } else if (
+    typeof device !== 'string' ||
+    device.length === 0 ||
+    new TextEncoder().encode(device).byteLength >= IFNAMSIZ ||
+    /[\s/:]/.test(device)
+  ) {
     throw new DeviceError(`bad device name ${JSON.stringify(device)}: 1 to ${IFNAMSIZ - 1} bytes without spaces, '/' or ':'`);
   }
 }
@@ -48,12 +54,19 @@ export function getLink(client: NetlinkClient, device: DeviceRef): LinkMessage {
   const payload = concatBytes(encodeIfInfo({ index: byName ? 0 : device }), attrs);
   const { replies } = client.request(RouteMessageType.GETLINK, 0, payload, {
     operation: `look up device ${describeDevice(device)}`,
-    hint: (r) => (r.errno === Errno.ENODEV
-      ? `no device ${byName ? 'named' : 'with'} ${describeDevice(device)} in this network namespace (ip link lists them)`
-      : undefined),
+    hint: (r) =>
+      r.errno === Errno.ENODEV
+        ? `no device ${byName ? 'named' : 'with'} ${describeDevice(device)} in this network namespace (ip link lists them)`
+        : undefined,
   });
   const reply = replies.find((m) => m.type === RouteMessageType.NEWLINK);
-  if (!reply) throw new NetlinkError(`look up device ${describeDevice(device)}`, Errno.ENODEV, undefined, 'the kernel acknowledged RTM_GETLINK without describing the device');
+  if (!reply)
+    throw new NetlinkError(
+      `look up device ${describeDevice(device)}`,
+      Errno.ENODEV,
+      undefined,
+      'the kernel acknowledged RTM_GETLINK without describing the device',
+    );
   return parseLinkMessage(reply.payload, reply.offset);
 }
 
@@ -73,4 +86,3 @@ export function listDevices(client: NetlinkClient): Device[] {
       return { index: link.info.index, name: link.name ?? String(link.info.index) };
     });
 }
-

@@ -4,7 +4,6 @@
 import { NetlinkParseError } from './errors.js';
 import { HOST_LITTLE_ENDIAN as HOST_IS_LITTLE_ENDIAN } from '../host.js';
 
-
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

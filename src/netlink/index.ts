@@ -9,19 +9,49 @@ export { describeDevice, DeviceError, getLink, listDevices, resolveDevice, type 
 export { NetlinkError, NetlinkParseError, refusal, type KernelRefusal } from './errors.js';
 export { encodeIfInfo, IFINFOMSG_SIZE, LinkAttribute, parseLinkMessage, type IfInfo, type LinkMessage } from './link-message.js';
 export {
-  ControlMessageType, decodeHeader, encodeMessage, NetlinkFlags, NLMSG_HDRLEN, splitMessages,
-  type NetlinkHeader, type NetlinkMessage,
+  ControlMessageType,
+  decodeHeader,
+  encodeMessage,
+  NetlinkFlags,
+  NLMSG_HDRLEN,
+  splitMessages,
+  type NetlinkHeader,
+  type NetlinkMessage,
 } from './message.js';
 export { RouteMessageType } from './route-message-type.js';
 export {
-  encodeBpfFilter, encodeClsactQdisc, encodeFilterDelete, encodeFilterDump, ETH_P_ALL, filterInfo,
-  parseFilter, TCA_BPF_FLAG_ACT_DIRECT, TcBpfAttribute, type BpfFilterRequest, type TcFilterEntry,
+  encodeBpfFilter,
+  encodeClsactQdisc,
+  encodeFilterDelete,
+  encodeFilterDump,
+  ETH_P_ALL,
+  filterInfo,
+  parseFilter,
+  TCA_BPF_FLAG_ACT_DIRECT,
+  TcBpfAttribute,
+  type BpfFilterRequest,
+  type TcFilterEntry,
 } from './tc-bpf-filter.js';
 export {
-  CLSACT_EGRESS_PARENT, CLSACT_INGRESS_PARENT, CLSACT_QDISC_HANDLE, encodeTcMessage, parseTcMessage,
-  TcAttribute, TcHandle, tcHandle, TCMSG_SIZE, type TcMessage, type TcMessageHeader,
+  CLSACT_EGRESS_PARENT,
+  CLSACT_INGRESS_PARENT,
+  CLSACT_QDISC_HANDLE,
+  encodeTcMessage,
+  parseTcMessage,
+  TcAttribute,
+  TcHandle,
+  tcHandle,
+  TCMSG_SIZE,
+  type TcMessage,
+  type TcMessageHeader,
 } from './tc-message.js';
 export {
-  encodeXdpSetLink, parseXdpState, XdpAttachedMode, XdpAttribute, XdpFlags,
-  type XdpAttachment, type XdpSetRequest, type XdpState,
+  encodeXdpSetLink,
+  parseXdpState,
+  XdpAttachedMode,
+  XdpAttribute,
+  XdpFlags,
+  type XdpAttachment,
+  type XdpSetRequest,
+  type XdpState,
 } from './xdp-attributes.js';

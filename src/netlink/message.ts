@@ -79,11 +79,20 @@ export function splitMessages(datagram: Uint8Array): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
   let at = 0;
   while (at < datagram.byteLength) {
-    if (datagram.byteLength - at < NLMSG_HDRLEN) throw new NetlinkParseError(`${datagram.byteLength - at} bytes after the last message are too few for a header`, at);
+    if (datagram.byteLength - at < NLMSG_HDRLEN)
+      throw new NetlinkParseError(`${datagram.byteLength - at} bytes after the last message are too few for a header`, at);
     const h = decodeHeader(datagram, at);
     if (h.length < NLMSG_HDRLEN) throw new NetlinkParseError(`nlmsg_len ${h.length} is shorter than the header`, at);
-    if (at + h.length > datagram.byteLength) throw new NetlinkParseError(`message claims ${h.length} bytes but the datagram has ${datagram.byteLength - at} left`, at);
-    out.push({ type: h.type, flags: h.flags, seq: h.seq, pid: h.pid, payload: datagram.subarray(at + NLMSG_HDRLEN, at + h.length), offset: at });
+    if (at + h.length > datagram.byteLength)
+      throw new NetlinkParseError(`message claims ${h.length} bytes but the datagram has ${datagram.byteLength - at} left`, at);
+    out.push({
+      type: h.type,
+      flags: h.flags,
+      seq: h.seq,
+      pid: h.pid,
+      payload: datagram.subarray(at + NLMSG_HDRLEN, at + h.length),
+      offset: at,
+    });
     at += align4(h.length);
   }
   return out;

@@ -2,9 +2,7 @@
 import { AttributeWriter } from './attribute-writer.js';
 import { concatBytes } from './concat-bytes.js';
 import { swap16ToNetwork } from './host-order.js';
-import {
-  CLSACT_QDISC_HANDLE, encodeTcMessage, parseTcMessage, TcAttribute, TcHandle,
-} from './tc-message.js';
+import { CLSACT_QDISC_HANDLE, encodeTcMessage, parseTcMessage, TcAttribute, TcHandle } from './tc-message.js';
 
 /** enum TCA_BPF_* (pkt_cls.h). */
 export const TcBpfAttribute = {
@@ -54,13 +52,11 @@ export interface BpfFilterRequest {
 
 /** RTM_NEWTFILTER payload: a direct-action cls_bpf filter running program `fd`. */
 export function encodeBpfFilter(request: BpfFilterRequest, program: { fd: number; name: string }): Uint8Array {
-  const attrs = new AttributeWriter()
-    .string(TcAttribute.KIND, 'bpf')
-    .nested(TcAttribute.OPTIONS, (o) => {
-      o.u32(TcBpfAttribute.FD, program.fd);
-      o.string(TcBpfAttribute.NAME, program.name);
-      o.u32(TcBpfAttribute.FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
-    });
+  const attrs = new AttributeWriter().string(TcAttribute.KIND, 'bpf').nested(TcAttribute.OPTIONS, (o) => {
+    o.u32(TcBpfAttribute.FD, program.fd);
+    o.string(TcBpfAttribute.NAME, program.name);
+    o.u32(TcBpfAttribute.FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+  });
   return concatBytes(encodeFilterHeader(request), attrs.finish());
 }
 

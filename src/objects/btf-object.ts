@@ -7,7 +7,13 @@ import { KernelObjectError } from './errors.js';
 
 /** struct bpf_btf_info (checked against the kernel's BTF in test/objects.test.ts). */
 export const BtfInfoLayout = {
-  size: 32, btf: 0, btf_size: 8, id: 12, name: 16, name_len: 24, kernel_btf: 28,
+  size: 32,
+  btf: 0,
+  btf_size: 8,
+  id: 12,
+  name: 16,
+  name_len: 24,
+  kernel_btf: 28,
 } as const;
 
 /** The kernel's view of a BTF object (struct bpf_btf_info). */

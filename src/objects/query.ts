@@ -10,10 +10,7 @@ import { KernelObjectError } from './errors.js';
 export type AttachTypeName = keyof typeof AttachType;
 
 /** Where to query: a cgroup v2 directory, a device (tcx), or a network namespace file. */
-export type QueryTarget =
-  | { cgroup: string }
-  | { device: string | number }
-  | { netns: string };
+export type QueryTarget = { cgroup: string } | { device: string | number } | { netns: string };
 
 /** Options of a program query. */
 export interface QueryOptions {
@@ -42,7 +39,8 @@ const BPF_F_QUERY_EFFECTIVE = 1;
 function attachTypeNumber(t: number | AttachTypeName): number {
   if (typeof t === 'number') return t;
   const v = AttachType[t];
-  if (v === undefined) throw new KernelObjectError(`unknown attach type "${t}"; known: ${Object.keys(AttachType).join(', ')}`, 'BAD_TARGET');
+  if (v === undefined)
+    throw new KernelObjectError(`unknown attach type "${t}"; known: ${Object.keys(AttachType).join(', ')}`, 'BAD_TARGET');
   return v;
 }
 
@@ -71,15 +69,27 @@ export function queryPrograms(target: QueryTarget, attachType: number | AttachTy
     }
   } catch (e) {
     if (e instanceof KernelObjectError) throw e;
-    throw new KernelObjectError(`cannot open ${where}: ${(e as Error).message}`, (e as { code?: string }).code ?? 'BAD_TARGET', { cause: e });
+    throw new KernelObjectError(`cannot open ${where}: ${(e as Error).message}`, (e as { code?: string }).code ?? 'BAD_TARGET', {
+      cause: e,
+    });
   }
   try {
     const r = progQuery(targetFd, type, 64, flags);
-    return { programIds: r.ids, programAttachFlags: r.programAttachFlags, linkIds: r.linkIds, attachFlags: r.attachFlags, revision: r.revision };
+    return {
+      programIds: r.ids,
+      programAttachFlags: r.programAttachFlags,
+      linkIds: r.linkIds,
+      attachFlags: r.attachFlags,
+      revision: r.revision,
+    };
   } catch (e) {
     if (e instanceof SyscallError) {
-      throw new KernelObjectError(`querying ${where} at attach type ${type} failed: ${e.message}` +
-        (e.code === 'EINVAL' ? ' (the attach type does not belong to this kind of target, or this kernel cannot query it)' : ''), e.code, { cause: e });
+      throw new KernelObjectError(
+        `querying ${where} at attach type ${type} failed: ${e.message}` +
+          (e.code === 'EINVAL' ? ' (the attach type does not belong to this kind of target, or this kernel cannot query it)' : ''),
+        e.code,
+        { cause: e },
+      );
     }
     throw e;
   } finally {

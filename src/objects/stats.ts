@@ -40,7 +40,11 @@ export class StatsScope {
 /** Turns on run-time statistics for every program until the returned scope is closed (kernel 5.8+). */
 export function enableStats(type: StatsTypeName = 'RUN_TIME'): StatsScope {
   const value = StatsType[type];
-  if (value === undefined) throw new KernelObjectError(`unknown statistics type ${JSON.stringify(type)}; known: ${Object.keys(StatsType).join(', ')}`, 'BAD_TARGET');
+  if (value === undefined)
+    throw new KernelObjectError(
+      `unknown statistics type ${JSON.stringify(type)}; known: ${Object.keys(StatsType).join(', ')}`,
+      'BAD_TARGET',
+    );
   try {
     return new StatsScope(enableStatsFd(value), type);
   } catch (e) {

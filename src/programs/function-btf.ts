@@ -13,7 +13,11 @@ export function btfById(btfId: number): Btf {
 /** The BTF id of global function `name` in a loaded program's BTF. */
 export function programFunctionBtfId(target: Program, name: string): number {
   const { btfId } = target.info();
-  if (!btfId) throw new ProgramError('btf', `program "${target.name}" was loaded without BTF: freplace needs the target's BTF to find function "${name}"`);
+  if (!btfId)
+    throw new ProgramError(
+      'btf',
+      `program "${target.name}" was loaded without BTF: freplace needs the target's BTF to find function "${name}"`,
+    );
   const btf = btfById(btfId);
   const fn = btf.findType(name, 'func');
   if (!fn) {
@@ -21,7 +25,11 @@ export function programFunctionBtfId(target: Program, name: string): number {
     for (let id = 1; id <= btf.lastTypeId; id++) if (btf.kindOf(id) === 'func') funcs.push(btf.nameOf(id));
     throw new ProgramError('function', `program "${target.name}" has no function "${name}" in its BTF; it has: ${funcs.join(', ')}`);
   }
-  if (fn.linkage !== 'global') throw new ProgramError('function', `function "${name}" of program "${target.name}" is static: only global functions can be replaced (declare it without static, and __noinline)`);
+  if (fn.linkage !== 'global')
+    throw new ProgramError(
+      'function',
+      `function "${name}" of program "${target.name}" is static: only global functions can be replaced (declare it without static, and __noinline)`,
+    );
   return fn.id;
 }
 

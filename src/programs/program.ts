@@ -1,7 +1,17 @@
 import { AttachType, BpfCommand, ProgramType, objectName } from '../uapi/bpf.js';
 import {
-  closeFd, getFdById, NativeMemory, objGet, objPin, OwnedFd, progLoadRaw, progLoadRawAsync, progTestRun, SyscallError,
-  type ProgLoadRequest, type ProgLoadResult,
+  closeFd,
+  getFdById,
+  NativeMemory,
+  objGet,
+  objPin,
+  OwnedFd,
+  progLoadRaw,
+  progLoadRawAsync,
+  progTestRun,
+  SyscallError,
+  type ProgLoadRequest,
+  type ProgLoadResult,
 } from '../syscall/index.js';
 import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
 import { programInfoFromFd, type ProgramInfo } from './info.js';
@@ -138,8 +148,14 @@ export class VerifierError extends SyscallError {
   constructor(command: string, errno: number, programName: string, log: string, truncated: boolean) {
     const lines = log.trimEnd().split('\n');
     const tail = lines.slice(-8).join('\n  ');
-    super(command, errno, `program "${programName}" rejected by the verifier${truncated ? ' (log truncated)' : ''}:\n  ${tail}`,
-      errno === Errno.ENOSPC ? 'the verifier log was truncated: raise maxLogSize' : 'read the log: the last lines name the failing instruction and why');
+    super(
+      command,
+      errno,
+      `program "${programName}" rejected by the verifier${truncated ? ' (log truncated)' : ''}:\n  ${tail}`,
+      errno === Errno.ENOSPC
+        ? 'the verifier log was truncated: raise maxLogSize'
+        : 'read the log: the last lines name the failing instruction and why',
+    );
     this.log = log;
     this.truncated = truncated;
   }
@@ -153,20 +169,28 @@ export function programTypeOf(t: ProgramType | ProgramTypeName): ProgramType {
   return v;
 }
 
-
 /** Binds map references by name and encodes the instructions. */
-export function linkInstructions(insns: readonly Instruction[], maps: Readonly<Record<string, MapFdSource>> = {}, programName = ''): Uint8Array {
+export function linkInstructions(
+  insns: readonly Instruction[],
+  maps: Readonly<Record<string, MapFdSource>> = {},
+  programName = '',
+): Uint8Array {
   for (const ref of mapReferences(insns)) {
     if (maps[ref.name] === undefined) {
       const known = Object.keys(maps);
-      throw new ProgramError('map-reference', `program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
-        (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'));
+      throw new ProgramError(
+        'map-reference',
+        `program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
+          (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'),
+      );
     }
   }
-  return encodeInstructions(bindMapReferences(insns, (name) => {
-    const m = maps[name];
-    return typeof m === 'number' ? m : m.fd;
-  }));
+  return encodeInstructions(
+    bindMapReferences(insns, (name) => {
+      const m = maps[name];
+      return typeof m === 'number' ? m : m.fd;
+    }),
+  );
 }
 
 /** A loaded BPF program held by a file descriptor. */
@@ -258,7 +282,8 @@ export class Program {
     try {
       objPin(fd, path);
     } catch (e) {
-      if (e instanceof SyscallError) throw new ProgramError('pin', `program "${this.name}": pin at ${path} failed: ${e.message}`, { cause: e });
+      if (e instanceof SyscallError)
+        throw new ProgramError('pin', `program "${this.name}": pin at ${path} failed: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -296,7 +321,7 @@ export class Program {
       cpu: options.cpu,
       batchSize: options.batchSize,
     };
-    for (let interrupted = 0; ; ) {
+    for (let interrupted = 0; ;) {
       try {
         const r = progTestRun(request);
         return { retval: r.retval, duration: r.duration, data: r.dataOut, context: r.ctxOut };
@@ -304,10 +329,15 @@ export class Program {
         // A pending signal ends a run of many repetitions with Errno.EINTR: nothing is wrong with the
         // run, so it starts again (cilium/ebpf does the same).
         if (!(e instanceof SyscallError)) throw e;
-        if (e.errno !== Errno.EINTR) throw new ProgramError('test-run', `program "${this.name}": test run failed: ${e.message}`, { cause: e });
+        if (e.errno !== Errno.EINTR)
+          throw new ProgramError('test-run', `program "${this.name}": test run failed: ${e.message}`, { cause: e });
         if (++interrupted >= MAX_INTERRUPTED_RUNS) {
-          const cause = new SyscallError('BPF_PROG_TEST_RUN', Errno.EINTR, `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
-            'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)');
+          const cause = new SyscallError(
+            'BPF_PROG_TEST_RUN',
+            Errno.EINTR,
+            `program "${this.name}": ${options.repeat ?? 1} repetitions were interrupted by signals ${interrupted} times in a row`,
+            'run fewer repetitions per call, or run when the process receives fewer signals (a profiler or a tight timer sending them)',
+          );
           throw new ProgramError('test-run', `program "${this.name}": test run failed: ${cause.message}`, { cause });
         }
         options.reset?.();
@@ -348,12 +378,25 @@ function loadRequest(spec: ProgramSpec): { type: ProgramType; name: string; requ
   const type = programTypeOf(spec.type);
   const name = spec.name ?? '';
   const insns = spec.instructions instanceof Uint8Array ? spec.instructions : linkInstructions(spec.instructions, spec.maps, name);
-  if (insns.length === 0 || insns.length % 8 !== 0) throw new ProgramError('spec', `program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
+  if (insns.length === 0 || insns.length % 8 !== 0)
+    throw new ProgramError('spec', `program "${name}": ${insns.length} bytes of instructions is not a whole number of 8-byte instructions`);
   const request: ProgLoadRequest = {
-    type, insns, license: spec.license ?? 'GPL', name: objectName(name), flags: spec.flags,
-    ifindex: spec.ifindex, expectedAttachType: spec.expectedAttachType, attachBtfId: spec.attachBtfId,
-    attachBtfObjFd: spec.attachBtfObjFd, attachProgFd: spec.attachProgFd, kernVersion: spec.kernelVersion,
-    btfFd: spec.btfFd, funcInfo: spec.funcInfo, lineInfo: spec.lineInfo, fdArray: spec.fdArray, tokenFd: spec.tokenFd,
+    type,
+    insns,
+    license: spec.license ?? 'GPL',
+    name: objectName(name),
+    flags: spec.flags,
+    ifindex: spec.ifindex,
+    expectedAttachType: spec.expectedAttachType,
+    attachBtfId: spec.attachBtfId,
+    attachBtfObjFd: spec.attachBtfObjFd,
+    attachProgFd: spec.attachProgFd,
+    kernVersion: spec.kernelVersion,
+    btfFd: spec.btfFd,
+    funcInfo: spec.funcInfo,
+    lineInfo: spec.lineInfo,
+    fdArray: spec.fdArray,
+    tokenFd: spec.tokenFd,
   };
   return { type, name, request };
 }
@@ -385,8 +428,12 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
       // tick): nothing is wrong with the program, so load it again, as libbpf does.
       if (errno === Errno.EAGAIN) {
         if (++interrupted < MAX_INTERRUPTED_LOADS) continue;
-        throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}": the verifier was interrupted ${interrupted} times in a row`,
-          'signals kept arriving while the verifier ran; load again when the process receives fewer (a profiler or a tight timer sending them)');
+        throw new SyscallError(
+          'BPF_PROG_LOAD',
+          errno,
+          `program "${name}": the verifier was interrupted ${interrupted} times in a row`,
+          'signals kept arriving while the verifier ran; load again when the process receives fewer (a profiler or a tight timer sending them)',
+        );
       }
       if (!hadLog) {
         // Without a log there is nothing to explain a rejection; privilege errors need no log.
@@ -399,7 +446,13 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
         logSize = Math.min(maxLog, Math.max(r.logTrueSize + 1, logSize * 4));
         continue;
       }
-      if (r.log.length === 0) throw new SyscallError('BPF_PROG_LOAD', errno, `program "${name}" (the verifier wrote no log)`, request.ifindex ? OFFLOAD_HINT : undefined);
+      if (r.log.length === 0)
+        throw new SyscallError(
+          'BPF_PROG_LOAD',
+          errno,
+          `program "${name}" (the verifier wrote no log)`,
+          request.ifindex ? OFFLOAD_HINT : undefined,
+        );
       throw new VerifierError('BPF_PROG_LOAD', errno, name, r.log, errno === Errno.ENOSPC);
     } finally {
       log?.free();
@@ -407,7 +460,8 @@ function loadWithLog(request: ProgLoadRequest, name: string, options: LoadOption
   }
 }
 
-const OFFLOAD_HINT = 'a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload (Netronome nfp, netdevsim) accepts it, and the ifindex is looked up in this thread\'s network namespace';
+const OFFLOAD_HINT =
+  "a program loaded with ifindex is offloaded or device-bound: only a driver that registered for BPF offload (Netronome nfp, netdevsim) accepts it, and the ifindex is looked up in this thread's network namespace";
 
 const TRAMPOLINE_ATTACH_TYPES = new Set<number>([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
 
@@ -430,4 +484,3 @@ function permissionHint(request: ProgLoadRequest): string | undefined {
   }
   return 'this process has the capabilities this program type needs, so the refusal comes from the kernel or a security module (lockdown, SELinux, a BPF LSM program), not from missing privileges';
 }
-

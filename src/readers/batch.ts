@@ -73,4 +73,3 @@ export function checkBatchSize(n: number, E: new (message: string) => Error): nu
   if (!Number.isInteger(n) || n < 1 || n > 1 << 24) throw new E(`batchSize must be an integer from 1 to ${1 << 24}, got ${n}`);
   return n;
 }
-

@@ -303,7 +303,16 @@ export class PerfRing {
  * (one load per record less), and tests only after the loop whether the last sample wraps the
  * ring's end (only the last can: the chunk ends before the ring does).
  */
-function perfScan(ring: PerfRing, words: Uint32Array, size: number, offsets: Uint32Array, lengths: Uint32Array, start: number, chunk: number, limit: number): number {
+function perfScan(
+  ring: PerfRing,
+  words: Uint32Array,
+  size: number,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  start: number,
+  chunk: number,
+  limit: number,
+): number {
   if (start + chunk > size) return ring.scanWrapping(start, chunk, limit);
   const wordMask = (size >>> 2) - 1;
   const SAMPLE = PERF_RECORD_SAMPLE; // locals, not module constants, in the loop
@@ -358,9 +367,16 @@ function perfScan(ring: PerfRing, words: Uint32Array, size: number, offsets: Uin
   return count;
 }
 
-
 /** PerfRing.raw, as a closure over the ring's views. */
-function rawLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, ringSize: number, ringCpu: number, closedFlag: Uint8Array, scratch: WrapScratch): PerfRing['raw'] {
+function rawLoop(
+  ring: PerfRing,
+  ringWords: Uint32Array,
+  ringData: Buffer,
+  ringSize: number,
+  ringCpu: number,
+  closedFlag: Uint8Array,
+  scratch: WrapScratch,
+): PerfRing['raw'] {
   return (onSample: PerfRawCallback, start: number, chunk: number, limit: number): number => {
     const words = ringWords;
     const data = ringData;
@@ -408,7 +424,15 @@ function rawLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, ringS
 }
 
 /** PerfRing.views, as a closure over the ring's views. */
-function viewsLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, ringSize: number, ringCpu: number, closedFlag: Uint8Array, scratch: WrapScratch): PerfRing['views'] {
+function viewsLoop(
+  ring: PerfRing,
+  ringWords: Uint32Array,
+  ringData: Buffer,
+  ringSize: number,
+  ringCpu: number,
+  closedFlag: Uint8Array,
+  scratch: WrapScratch,
+): PerfRing['views'] {
   return (onSample: PerfViewCallback, start: number, chunk: number, limit: number): number => {
     const words = ringWords;
     const data = ringData;
@@ -448,4 +472,3 @@ function viewsLoop(ring: PerfRing, ringWords: Uint32Array, ringData: Buffer, rin
     return delivered;
   };
 }
-

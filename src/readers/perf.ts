@@ -3,13 +3,30 @@
 // per map, overwritable rings, closing); each ring's records are read through PerfRing
 // (perf-access.ts), which needs no kernel.
 import {
-  dupFd, Epoll, ioctl, mapElemRaw, MappedRegion, OwnedFd, PAGE_SIZE, perfEventOpen, PROT_READ, PROT_WRITE,
+  dupFd,
+  Epoll,
+  ioctl,
+  mapElemRaw,
+  MappedRegion,
+  OwnedFd,
+  PAGE_SIZE,
+  perfEventOpen,
+  PROT_READ,
+  PROT_WRITE,
 } from '../syscall/index.js';
 import { BpfCommand, MapType } from '../uapi/bpf.js';
 import { onlineCpus } from '../kernel/cpus.js';
 import { Batch, Bytes, checkBatchSize, DEFAULT_BATCH_SIZE, type RecordBatch } from './batch.js';
 import {
-  PERF_DATA_OFFSET, PERF_DATA_SIZE, PERF_RECORD_LOST, PERF_RECORD_SAMPLE, PerfRing, WrapScratch, type PerfRawCallback, type PerfRingShared, type PerfViewCallback,
+  PERF_DATA_OFFSET,
+  PERF_DATA_SIZE,
+  PERF_RECORD_LOST,
+  PERF_RECORD_SAMPLE,
+  PerfRing,
+  WrapScratch,
+  type PerfRawCallback,
+  type PerfRingShared,
+  type PerfViewCallback,
 } from './perf-access.js';
 import { claimMap, LostCounter, ReaderError, releaseMap, toLimit, type ReaderMap } from './shared.js';
 
@@ -81,7 +98,8 @@ export class PerfEventArrayReader {
   /** Opens a perf event and its ring for each online CPU and puts them in the PERF_EVENT_ARRAY `map`. */
   constructor(map: ReaderMap & { info?(): { id: number } }, options: PerfReaderOptions = {}) {
     warmPerfScanOnce();
-    if (map.type !== MapType.PERF_EVENT_ARRAY) throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`, 'ERR_READER_MAP_TYPE');
+    if (map.type !== MapType.PERF_EVENT_ARRAY)
+      throw new ReaderError(`map "${map.name}" is not a perf event array (type ${map.type})`, 'ERR_READER_MAP_TYPE');
     const pages = options.pagesPerCpu ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages * PAGE_SIZE > 2 ** 30) {
       throw new ReaderError(`pagesPerCpu must be a power of two, at most ${2 ** 30 / PAGE_SIZE}, got ${pages}`, 'ERR_READER_OPTION');
@@ -95,19 +113,32 @@ export class PerfEventArrayReader {
     const watermarkOf = (cpu: number): number | undefined => (typeof option === 'function' ? option(cpu) : option);
     this.#shared = {
       batch: new Batch(new Bytes(Buffer.alloc(0)), batchSize, -1),
-      closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch(),
+      closed: new Uint8Array(1),
+      lost: new LostCounter(),
+      scratch: new WrapScratch(),
     };
     this.#name = map.name;
     this.#overwritable = options.overwritable === true;
     const cpus = onlineCpus();
     for (const cpu of cpus) {
-      if (cpu >= map.maxEntries) throw new ReaderError(`map "${map.name}" has ${map.maxEntries} entries but CPU ${cpu} is online; size it to the possible CPUs`, 'ERR_READER_SIZE');
+      if (cpu >= map.maxEntries)
+        throw new ReaderError(
+          `map "${map.name}" has ${map.maxEntries} entries but CPU ${cpu} is online; size it to the possible CPUs`,
+          'ERR_READER_SIZE',
+        );
       const watermark = watermarkOf(cpu);
       if (watermark !== undefined && (!Number.isInteger(watermark) || watermark < 1 || watermark >= pages * PAGE_SIZE)) {
-        throw new ReaderError(`watermarkBytes for CPU ${cpu} must be an integer from 1 to ${pages * PAGE_SIZE - 1} (below the ring's size), got ${watermark}`, 'ERR_READER_OPTION');
+        throw new ReaderError(
+          `watermarkBytes for CPU ${cpu} must be an integer from 1 to ${pages * PAGE_SIZE - 1} (below the ring's size), got ${watermark}`,
+          'ERR_READER_OPTION',
+        );
       }
     }
-    this.#claim = claimMap(map, 'perf event array', 'the map has one perf event per CPU slot, so a second reader would take the first one\'s slots');
+    this.#claim = claimMap(
+      map,
+      'perf event array',
+      "the map has one perf event per CPU slot, so a second reader would take the first one's slots",
+    );
     let own: OwnedFd | undefined;
     try {
       own = new OwnedFd(dupFd(map.fd), `perf event array "${map.name}" (the reader's reference)`, this);
@@ -127,11 +158,18 @@ export class PerfEventArrayReader {
   }
 
   #openCpu(cpu: number, pages: number, watermark: number | undefined, wakeupEvents: number): void {
-    const fd = perfEventOpen({
-      type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_BPF_OUTPUT, sampleType: PERF_SAMPLE_RAW,
-      samplePeriod: 1n, wakeupEvents: watermark ?? wakeupEvents,
-      flags: (watermark ? WATERMARK_FLAG : 0n) | (this.#overwritable ? WRITE_BACKWARD_FLAG : 0n),
-    }, -1, cpu);
+    const fd = perfEventOpen(
+      {
+        type: PERF_TYPE_SOFTWARE,
+        config: PERF_COUNT_SW_BPF_OUTPUT,
+        sampleType: PERF_SAMPLE_RAW,
+        samplePeriod: 1n,
+        wakeupEvents: watermark ?? wakeupEvents,
+        flags: (watermark ? WATERMARK_FLAG : 0n) | (this.#overwritable ? WRITE_BACKWARD_FLAG : 0n),
+      },
+      -1,
+      cpu,
+    );
     // Owned from the start: if the reader is dropped without close() the collector closes it, and
     // every failure below closes it here.
     const owned = new OwnedFd(fd, `perf event of CPU ${cpu} for map "${this.#name}"`, this);
@@ -251,17 +289,26 @@ export class PerfEventArrayReader {
   pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
     if (this.#overwritable) {
       const batch = this.#shared.batch;
-      return this.#pollBackward((ring, start, chunk, limit) => ring.raw((cpu, data, offset, length) => {
-        batch.use(data === ring.data ? ring.bytes : this.#shared.scratch.bytes, cpu);
-        batch.offsets[0] = offset;
-        batch.lengths[0] = length;
-        batch.count = 1;
-        try {
-          onBatch(batch);
-        } finally {
-          batch.count = 0;
-        }
-      }, start, chunk, limit), max);
+      return this.#pollBackward(
+        (ring, start, chunk, limit) =>
+          ring.raw(
+            (cpu, data, offset, length) => {
+              batch.use(data === ring.data ? ring.bytes : this.#shared.scratch.bytes, cpu);
+              batch.offsets[0] = offset;
+              batch.lengths[0] = length;
+              batch.count = 1;
+              try {
+                onBatch(batch);
+              } finally {
+                batch.count = 0;
+              }
+            },
+            start,
+            chunk,
+            limit,
+          ),
+        max,
+      );
     }
     const limit = toLimit(max);
     let delivered = 0;
@@ -344,10 +391,14 @@ function warmPerfScan(): void {
   put(size - 48, PERF_RECORD_SAMPLE, 32);
   put(size - 16, PERF_RECORD_SAMPLE, 32); // wraps: 8 bytes at the end, the rest at the start
   const shared: PerfRingShared = {
-    batch: new Batch(new Bytes(Buffer.alloc(0)), 8, -1), closed: new Uint8Array(1), lost: new LostCounter(), scratch: new WrapScratch(),
+    batch: new Batch(new Bytes(Buffer.alloc(0)), 8, -1),
+    closed: new Uint8Array(1),
+    lost: new LostCounter(),
+    scratch: new WrapScratch(),
   };
   const ring = new PerfRing(0, Buffer.alloc(PAGE_SIZE), data, shared);
-  for (let i = 0; i < 30; i++) { // enough calls for V8 to keep feedback
+  for (let i = 0; i < 30; i++) {
+    // enough calls for V8 to keep feedback
     ring.scan(0, end, 8);
     ring.scan(size - 48, 48, 8); // the fast loop stops before the wrapping record
     ring.scan(size - 16, 16, 8); // the fast loop hands the wrapping record over

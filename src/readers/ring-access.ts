@@ -211,7 +211,13 @@ export class RingBufferRing {
 }
 
 /** RingBufferRing.scan, as a closure over the ring's views (see RingBufferRing). */
-function scanLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32Array, batchOffsets: Uint32Array, batchLengths: Uint32Array): RingBufferRing['scan'] {
+function scanLoop(
+  ring: RingBufferRing,
+  ringView: DataView,
+  ringHeaders: Int32Array,
+  batchOffsets: Uint32Array,
+  batchLengths: Uint32Array,
+): RingBufferRing['scan'] {
   return (start: number, end: number, limit: number): number => {
     const view = ringView;
     const headers = ringHeaders;
@@ -247,7 +253,13 @@ function scanLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32Ar
 }
 
 /** RingBufferRing.raw, as a closure over the ring's views. */
-function rawLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32Array, ringData: Buffer, closedFlag: Uint8Array): RingBufferRing['raw'] {
+function rawLoop(
+  ring: RingBufferRing,
+  ringView: DataView,
+  ringHeaders: Int32Array,
+  ringData: Buffer,
+  closedFlag: Uint8Array,
+): RingBufferRing['raw'] {
   return (onRecord: RingRawCallback, start: number, end: number, limit: number): number => {
     const view = ringView;
     const headers = ringHeaders;
@@ -285,7 +297,13 @@ function rawLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32Arr
 }
 
 /** RingBufferRing.views, as a closure over the ring's views. */
-function viewsLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32Array, ringData: Buffer, closedFlag: Uint8Array): RingBufferRing['views'] {
+function viewsLoop(
+  ring: RingBufferRing,
+  ringView: DataView,
+  ringHeaders: Int32Array,
+  ringData: Buffer,
+  closedFlag: Uint8Array,
+): RingBufferRing['views'] {
   return (onRecord: (record: Buffer) => void, start: number, end: number, limit: number): number => {
     const view = ringView;
     const headers = ringHeaders;
@@ -319,7 +337,6 @@ function viewsLoop(ring: RingBufferRing, ringView: DataView, ringHeaders: Int32A
   };
 }
 
-
 /**
  * Runs every path of the scan loop once, on a small ring made up here (records short and long, a
  * discarded one, a busy one), so that V8 has type feedback for all of them when it compiles it:
@@ -330,7 +347,13 @@ function warmRingScan(): void {
   const size = 4096;
   const data = Buffer.alloc(2 * size);
   let end = 0;
-  for (const [header, length] of [[16, 16], [100, 100], [RINGBUF_DISCARD_BIT | 16, 16], [16, 16], [RINGBUF_BUSY_BIT | 16, 16]]) {
+  for (const [header, length] of [
+    [16, 16],
+    [100, 100],
+    [RINGBUF_DISCARD_BIT | 16, 16],
+    [16, 16],
+    [RINGBUF_BUSY_BIT | 16, 16],
+  ]) {
     data.writeUInt32LE(header >>> 0, end);
     end += (length + 15) & ~7;
   }

@@ -52,11 +52,16 @@ export class RingBufferReader {
   /** Maps the RINGBUF `map` for reading. */
   constructor(map: ReaderMap & { info(): { id: number } }, options: RingBufferReaderOptions = {}) {
     warmRingScanOnce();
-    if (map.type !== MapType.RINGBUF) throw new ReaderError(`map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`, 'ERR_READER_MAP_TYPE');
+    if (map.type !== MapType.RINGBUF)
+      throw new ReaderError(
+        `map "${map.name}" is not a ring buffer (type ${map.type}); create it with type 'RINGBUF'`,
+        'ERR_READER_MAP_TYPE',
+      );
     const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE, ReaderError);
     const size = map.maxEntries;
     // Offsets into the twice-mapped data area stay below 2^31 (the hot loops do 32-bit arithmetic).
-    if (size > 2 ** 30) throw new ReaderError(`ring buffer "${map.name}" is ${size} bytes; the reader handles rings up to 1 GiB`, 'ERR_READER_SIZE');
+    if (size > 2 ** 30)
+      throw new ReaderError(`ring buffer "${map.name}" is ${size} bytes; the reader handles rings up to 1 GiB`, 'ERR_READER_SIZE');
     this.#claim = claimMap(map, 'ring buffer', 'a ring has one consumer position, so two readers would each see part of the records');
     this.#name = map.name;
     try {
@@ -84,7 +89,8 @@ export class RingBufferReader {
     const p = this.#producer.buffer;
     this.#ring = new RingBufferRing(
       { consumer: this.#consumer.buffer, producer: p.subarray(0, PAGE_SIZE), data: p.subarray(PAGE_SIZE, PAGE_SIZE + 2 * size) },
-      batchSize, this.#closedFlag,
+      batchSize,
+      this.#closedFlag,
     );
   }
 

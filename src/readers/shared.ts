@@ -55,7 +55,8 @@ export const LOW_WORD = HOST_LITTLE_ENDIAN ? 0 : 1;
 export function advancePosition(words: Uint32Array, index: number, whole: BigUint64Array, low: number, bytes: number): number {
   const next = low + bytes;
   if (next <= 0xffff_ffff) {
-    if (PLAIN_LOADS_ACQUIRE) words[index] = next; // x86: a plain store is a release store
+    if (PLAIN_LOADS_ACQUIRE)
+      words[index] = next; // x86: a plain store is a release store
     else Atomics.store(words, index, next);
     return next;
   }

@@ -75,7 +75,10 @@ export class UserRingBufferRing {
   reserve(length: number): number {
     const total = UserRingBufferRing.footprint(length);
     if (!Number.isInteger(length) || length < 0 || total > this.size) {
-      throw new ReaderError(`a user ring buffer record of ${length} bytes does not fit a ${this.size}-byte ring (each record takes its length plus an 8-byte header, rounded up to 8)`, 'ERR_READER_RECORD_SIZE');
+      throw new ReaderError(
+        `a user ring buffer record of ${length} bytes does not fit a ${this.size}-byte ring (each record takes its length plus an 8-byte header, rounded up to 8)`,
+        'ERR_READER_RECORD_SIZE',
+      );
     }
     const consumer = PLAIN_LOADS_ACQUIRE ? this.#consumerWords[LOW_WORD] : Atomics.load(this.#consumerWords, LOW_WORD);
     const producer = this.#producerWords[LOW_WORD]; // written by this side only
@@ -101,13 +104,23 @@ export class UserRingBufferRing {
   }
 
   #commit(offset: number, flags: number): void {
-    const h = (((offset - RINGBUF_HEADER_SIZE) & this.mask) >>> 2);
+    const h = ((offset - RINGBUF_HEADER_SIZE) & this.mask) >>> 2;
     const header = this.#headers[h];
-    if (!Number.isInteger(offset) || offset < RINGBUF_HEADER_SIZE || offset >= 2 * this.size || (offset & 7) !== 0 || (header & RINGBUF_BUSY_BIT) === 0) {
-      throw new ReaderError(`no reserved record at offset ${offset} of the user ring buffer (already submitted or discarded, or not an offset reserve() returned)`, 'ERR_READER_NOT_RESERVED');
+    if (
+      !Number.isInteger(offset) ||
+      offset < RINGBUF_HEADER_SIZE ||
+      offset >= 2 * this.size ||
+      (offset & 7) !== 0 ||
+      (header & RINGBUF_BUSY_BIT) === 0
+    ) {
+      throw new ReaderError(
+        `no reserved record at offset ${offset} of the user ring buffer (already submitted or discarded, or not an offset reserve() returned)`,
+        'ERR_READER_NOT_RESERVED',
+      );
     }
     const next = (header & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT)) | flags;
-    if (PLAIN_LOADS_ACQUIRE) this.#headers[h] = next; // x86: a plain store is a release store
+    if (PLAIN_LOADS_ACQUIRE)
+      this.#headers[h] = next; // x86: a plain store is a release store
     else Atomics.store(this.#headers, h, next);
   }
 }
@@ -138,10 +151,19 @@ export class UserRingBufferProducer {
 
   /** Maps the USER_RINGBUF `map` for writing. */
   constructor(map: ReaderMap & { info?(): { id: number } }, _options: UserRingBufferProducerOptions = {}) {
-    if (map.type !== MapType.USER_RINGBUF) throw new ReaderError(`map "${map.name}" is not a user ring buffer (type ${map.type}); create it with type 'USER_RINGBUF'`, 'ERR_READER_MAP_TYPE');
+    if (map.type !== MapType.USER_RINGBUF)
+      throw new ReaderError(
+        `map "${map.name}" is not a user ring buffer (type ${map.type}); create it with type 'USER_RINGBUF'`,
+        'ERR_READER_MAP_TYPE',
+      );
     const size = map.maxEntries;
-    if (size > 2 ** 30) throw new ReaderError(`user ring buffer "${map.name}" is ${size} bytes; the producer handles rings up to 1 GiB`, 'ERR_READER_SIZE');
-    this.#claim = claimMap(map, 'user ring buffer producer', 'a ring has one producer position, so two producers would overwrite each other\'s records');
+    if (size > 2 ** 30)
+      throw new ReaderError(`user ring buffer "${map.name}" is ${size} bytes; the producer handles rings up to 1 GiB`, 'ERR_READER_SIZE');
+    this.#claim = claimMap(
+      map,
+      'user ring buffer producer',
+      "a ring has one producer position, so two producers would overwrite each other's records",
+    );
     this.#name = map.name;
     const undo: (() => void)[] = [() => releaseMap(this.#claim)];
     const fail = (e: unknown): never => {
@@ -167,7 +189,11 @@ export class UserRingBufferProducer {
     this.#producer = producer!;
     this.#epoll = epoll!;
     const p = this.#producer.buffer;
-    this.#ring = new UserRingBufferRing({ consumer: this.#consumer.buffer, producer: p.subarray(0, PAGE_SIZE), data: p.subarray(PAGE_SIZE, PAGE_SIZE + 2 * size) });
+    this.#ring = new UserRingBufferRing({
+      consumer: this.#consumer.buffer,
+      producer: p.subarray(0, PAGE_SIZE),
+      data: p.subarray(PAGE_SIZE, PAGE_SIZE + 2 * size),
+    });
   }
 
   #check(): UserRingBufferRing {
@@ -233,7 +259,11 @@ export class UserRingBufferProducer {
   #offsetOf(record: Buffer | number): number {
     if (typeof record === 'number') return record;
     const data = this.#ring.data;
-    if (record.buffer !== data.buffer) throw new ReaderError('not a record of this user ring buffer (submit and discard take what reserve returned)', 'ERR_READER_NOT_RESERVED');
+    if (record.buffer !== data.buffer)
+      throw new ReaderError(
+        'not a record of this user ring buffer (submit and discard take what reserve returned)',
+        'ERR_READER_NOT_RESERVED',
+      );
     return record.byteOffset - data.byteOffset;
   }
 

@@ -2,7 +2,15 @@
 // function table of the pclntab (present even in stripped binaries).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ElfError, ElfFile, EM_AARCH64, EM_X86_64, PT_LOAD } from '../elf/index.js';
-import { GoBinaryError, locatePclntab, newGoBinary, resolveTextStart, type BinaryImage, type GoBinaryInfo, type GoFunctions } from '../go/index.js';
+import {
+  GoBinaryError,
+  locatePclntab,
+  newGoBinary,
+  resolveTextStart,
+  type BinaryImage,
+  type GoBinaryInfo,
+  type GoFunctions,
+} from '../go/index.js';
 
 const GOARCH: Record<number, string> = { [EM_X86_64]: 'amd64', [EM_AARCH64]: 'arm64' };
 
@@ -17,7 +25,9 @@ export function elfBinaryImage(elf: ElfFile): BinaryImage {
       return s ? { addr: s.addr, data: elf.sectionData(s) } : undefined;
     },
     readVirtual: (addr, len) => elf.readVirtual(addr, len),
-    segments: elf.programHeaders.filter((p) => p.type === PT_LOAD).map((p) => ({ vaddr: p.vaddr, memsz: p.memsz, offset: p.offset, filesz: p.filesz, flags: p.flags })),
+    segments: elf.programHeaders
+      .filter((p) => p.type === PT_LOAD)
+      .map((p) => ({ vaddr: p.vaddr, memsz: p.memsz, offset: p.offset, filesz: p.filesz, flags: p.flags })),
     entry: elf.header.entry,
     symbol(name) {
       let byName = symbolIndex.get(elf);
@@ -38,14 +48,16 @@ const symbolIndex = new WeakMap<ElfFile, Map<string, { addr: number; size: numbe
  * goid offset, calling convention, functions. Errors are GoBinaryError with the path as `where`.
  */
 export function openGoBinary(path: string): GoBinaryInfo {
-  if (typeof path !== 'string') throw new GoBinaryError(`openGoBinary takes a file path, not ${typeof path}; for a BinaryImage use newGoBinary(image)`);
+  if (typeof path !== 'string')
+    throw new GoBinaryError(`openGoBinary takes a file path, not ${typeof path}; for a BinaryImage use newGoBinary(image)`);
   if (!existsSync(path)) throw new GoBinaryError('no such file', path);
   if (!statSync(path).isFile()) throw new GoBinaryError('not a regular file', path);
   let elf: ElfFile;
   try {
     elf = ElfFile.parse(readFileSync(path));
   } catch (e) {
-    if (e instanceof ElfError) throw Object.assign(new GoBinaryError(`not a Go binary: not an ELF64 executable (${e.message})`, path), { cause: e });
+    if (e instanceof ElfError)
+      throw Object.assign(new GoBinaryError(`not a Go binary: not an ELF64 executable (${e.message})`, path), { cause: e });
     throw e;
   }
   try {

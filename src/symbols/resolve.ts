@@ -47,7 +47,10 @@ export function resolveFunctions(elf: ElfFile, names: readonly string[], file = 
   const wanted = new Set(names);
   const found = new Map<string, ResolvedFunction>();
   const searched: string[] = [];
-  for (const [source, symbols] of [['symtab', () => elf.symbols()], ['dynsym', () => elf.dynamicSymbols()]] as const) {
+  for (const [source, symbols] of [
+    ['symtab', () => elf.symbols()],
+    ['dynsym', () => elf.dynamicSymbols()],
+  ] as const) {
     if (!elf.section(source === 'symtab' ? '.symtab' : '.dynsym')) continue;
     searched.push(`.${source}`);
     for (const s of symbols()) {
@@ -72,7 +75,12 @@ export function resolveFunctions(elf: ElfFile, names: readonly string[], file = 
   }
   for (const name of names) {
     if (!found.has(name)) {
-      throw new SymbolNotFoundError(name, file, closeNames(name, allFunctionNames(elf)), searched.length ? searched.join(', ') : 'no symbol table: the binary is stripped');
+      throw new SymbolNotFoundError(
+        name,
+        file,
+        closeNames(name, allFunctionNames(elf)),
+        searched.length ? searched.join(', ') : 'no symbol table: the binary is stripped',
+      );
     }
   }
   return names.map((n) => found.get(n)!);
@@ -102,7 +110,11 @@ export function closeNames(name: string, candidates: readonly string[]): string[
     return { c, score: contains ? -1 : editDistance(lower, cl) };
   });
   const limit = Math.max(2, Math.floor(name.length / 3));
-  return scored.filter((s) => s.score <= limit).sort((a, b) => a.score - b.score || a.c.length - b.c.length).slice(0, 5).map((s) => s.c);
+  return scored
+    .filter((s) => s.score <= limit)
+    .sort((a, b) => a.score - b.score || a.c.length - b.c.length)
+    .slice(0, 5)
+    .map((s) => s.c);
 }
 
 function editDistance(a: string, b: string): number {

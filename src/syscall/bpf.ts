@@ -4,8 +4,22 @@
 // the others throw SyscallError.
 import { BpfCommand } from '../uapi/bpf.js';
 import {
-  BtfLoadAttr, EnableStatsAttr, GetIdAttr, InfoAttr, IterCreateAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapBatchAttr,
-  MapCreateAttr, MapElemAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr, ProgQueryAttr, RawTracepointAttr,
+  BtfLoadAttr,
+  EnableStatsAttr,
+  GetIdAttr,
+  InfoAttr,
+  IterCreateAttr,
+  LinkCreateAttr,
+  LinkDetachAttr,
+  LinkUpdateAttr,
+  MapBatchAttr,
+  MapCreateAttr,
+  MapElemAttr,
+  ObjAttr,
+  ProgAttachAttr,
+  ProgLoadAttr,
+  ProgQueryAttr,
+  RawTracepointAttr,
   TestRunAttr,
 } from './attr.js';
 import { check, SyscallError } from './errors.js';
@@ -14,9 +28,7 @@ import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
 import { NativeMemory, scratch } from './memory.js';
 import { Errno } from '../errors/errno.js';
 
-const COMMAND_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]),
-);
+const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]));
 
 export function commandName(cmd: number): string {
   return COMMAND_NAMES[cmd] ?? `bpf command ${cmd}`;
@@ -34,7 +46,11 @@ class Request {
   #cursor: number;
 
   /** In the shared scratch region, or in `own` (a region of the caller's, for a call that runs off this thread). */
-  constructor(readonly attrSize: number, payload: number, own?: NativeMemory) {
+  constructor(
+    readonly attrSize: number,
+    payload: number,
+    own?: NativeMemory,
+  ) {
     this.mem = own ?? scratch(Request.size(attrSize, payload));
     this.buf = this.mem.buffer;
     this.buf.fill(0, 0, attrSize);
@@ -161,7 +177,12 @@ const ELEM_KEY = 64;
  * `valueOut` receives the value or next key. Returns the kernel's result or -errno.
  */
 export function mapElemRaw(
-  cmd: number, fd: number, key: Uint8Array | null, valueIn: Uint8Array | null, valueOut: Uint8Array | null, flags: number,
+  cmd: number,
+  fd: number,
+  key: Uint8Array | null,
+  valueIn: Uint8Array | null,
+  valueOut: Uint8Array | null,
+  flags: number,
 ): number {
   const keyLen = key ? key.length : 0;
   const valueOffset = ELEM_KEY + align8(keyLen);
@@ -220,8 +241,10 @@ export function elemSlots(keySize: number, valueSize: number): ElemSlots | undef
   return {
     key: mem.buffer.subarray(ELEM_KEY, ELEM_KEY + keySize),
     value: mem.buffer.subarray(valueOffset, valueOffset + valueSize),
-    keyLo: keyAddr % 0x1_0000_0000, keyHi: Math.floor(keyAddr / 0x1_0000_0000),
-    valueLo: valueAddr % 0x1_0000_0000, valueHi: Math.floor(valueAddr / 0x1_0000_0000),
+    keyLo: keyAddr % 0x1_0000_0000,
+    keyHi: Math.floor(keyAddr / 0x1_0000_0000),
+    valueLo: valueAddr % 0x1_0000_0000,
+    valueHi: Math.floor(valueAddr / 0x1_0000_0000),
   };
 }
 
@@ -388,8 +411,13 @@ function giveBackRegion(mem: NativeMemory): void {
 }
 
 function progLoadPayload(r: ProgLoadRequest): number {
-  return align8(r.insns.length) + align8(r.license.length + 1) +
-    align8(r.funcInfo?.bytes.length ?? 0) + align8(r.lineInfo?.bytes.length ?? 0) + align8((r.fdArray?.length ?? 0) * 4);
+  return (
+    align8(r.insns.length) +
+    align8(r.license.length + 1) +
+    align8(r.funcInfo?.bytes.length ?? 0) +
+    align8(r.lineInfo?.bytes.length ?? 0) +
+    align8((r.fdArray?.length ?? 0) * 4)
+  );
 }
 
 function progLoadRequest(r: ProgLoadRequest, own?: NativeMemory): Request {
@@ -547,7 +575,10 @@ export function getFdById(cmd: number, id: number, openFlags = 0): number {
  * Returns the struct and that extra region as the kernel left them.
  */
 export function objGetInfo(
-  fd: number, size: number, extra = 0, prepare?: (info: Buffer, extraAddress: number) => void,
+  fd: number,
+  size: number,
+  extra = 0,
+  prepare?: (info: Buffer, extraAddress: number) => void,
 ): { info: Buffer; extra: Buffer } {
   const q = new Request(InfoAttr.size, align8(size) + extra);
   const infoOff = q.reserve(size);
@@ -606,7 +637,14 @@ export interface LinkCreateRequest {
   relativeFd?: number;
   expectedRevision?: bigint;
   /** For uprobe_multi links. */
-  uprobeMulti?: { path: string; offsets: BigUint64Array; refCtrOffsets?: BigUint64Array; cookies?: BigUint64Array; flags?: number; pid?: number };
+  uprobeMulti?: {
+    path: string;
+    offsets: BigUint64Array;
+    refCtrOffsets?: BigUint64Array;
+    cookies?: BigUint64Array;
+    flags?: number;
+    pid?: number;
+  };
   /** For iterator links. */
   iterInfo?: Uint8Array;
   /** For netfilter links: protocol family, hook, priority, flags (BPF_F_NETFILTER_IP_DEFRAG). */
@@ -619,7 +657,10 @@ export function linkCreate(r: LinkCreateRequest): number {
   const a = LinkCreateAttr;
   const m = r.uprobeMulti;
   const k = r.kprobeMulti;
-  const kprobeBytes = k ? 3 * 8 * ((k.symbols?.length ?? k.addresses?.length ?? 0) + 1) + (k.symbols ?? []).reduce((n, s) => n + align8(Buffer.byteLength(s) + 1), 0) : 0;
+  const kprobeBytes = k
+    ? 3 * 8 * ((k.symbols?.length ?? k.addresses?.length ?? 0) + 1) +
+      (k.symbols ?? []).reduce((n, s) => n + align8(Buffer.byteLength(s) + 1), 0)
+    : 0;
   const payload = m ? Buffer.byteLength(m.path) + 1 + 3 * align8(m.offsets.byteLength) : align8(r.iterInfo?.length ?? 0) + kprobeBytes;
   const q = new Request(a.size, payload);
   q.u32(a.prog_fd, r.progFd);
@@ -771,8 +812,11 @@ export function progQuery(targetFd: number, attachType: number, max = 64, queryF
     check(commandName(BpfCommand.PROG_QUERY), ret, `attach type ${attachType}`);
     const read = (off: number): number[] => Array.from({ length: Math.min(n, max) }, (_, i) => q.buf.readUInt32LE(off + 4 * i));
     return {
-      ids: read(idsOff), attachFlags: q.buf.readUInt32LE(a.attach_flags), programAttachFlags: read(flagsOff),
-      linkIds: read(linksOff), revision: q.buf.readBigUInt64LE(a.revision),
+      ids: read(idsOff),
+      attachFlags: q.buf.readUInt32LE(a.attach_flags),
+      programAttachFlags: read(flagsOff),
+      linkIds: read(linksOff),
+      revision: q.buf.readBigUInt64LE(a.revision),
     };
   }
 }

@@ -63,7 +63,11 @@ export function missingProgramCapabilities(type: number): string | undefined {
     }
     return undefined;
   }
-  const what = PERFMON_PROGRAM_TYPES.has(type) ? 'tracing programs' : NET_ADMIN_PROGRAM_TYPES.has(type) ? 'networking programs' : 'this program type';
+  const what = PERFMON_PROGRAM_TYPES.has(type)
+    ? 'tracing programs'
+    : NET_ADMIN_PROGRAM_TYPES.has(type)
+      ? 'networking programs'
+      : 'this program type';
   return `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: ${what} need ${programCapabilities(type).join(' + ')} (or root / CAP_SYS_ADMIN)`;
 }
 
@@ -72,7 +76,7 @@ export function mapPermissionHint(): string {
   if (!bpfCapable()) {
     return `CAP_BPF is missing: creating and using BPF maps needs CAP_BPF (or root); without it only a few map types, and only while /proc/sys/kernel/unprivileged_bpf_disabled is 0 (it is ${readSysctl('kernel/unprivileged_bpf_disabled') ?? 'unknown'})`;
   }
-  return 'this process has CAP_BPF, so the refusal comes from the object\'s own rules (a frozen map, a read-only fd) or a security module';
+  return "this process has CAP_BPF, so the refusal comes from the object's own rules (a frozen map, a read-only fd) or a security module";
 }
 
 /** A value from /proc/sys (for example "kernel/perf_event_paranoid"), trimmed; undefined if unreadable. */
@@ -102,13 +106,23 @@ export function perfEventHint(type: number, pid: number): string {
   const paranoid = readSysctl('kernel/perf_event_paranoid');
   const probe = type === pmuType('uprobe') ? 'uprobe' : type === pmuType('kprobe') ? 'kprobe' : undefined;
   if (probe) {
-    const have = [hasCapability(CAP_PERFMON) ? 'CAP_PERFMON' : undefined, hasCapability(CAP_SYS_ADMIN) ? 'CAP_SYS_ADMIN' : undefined].filter(Boolean);
-    return `a ${probe} opened through perf_event_open (the ${probe} PMU) needs CAP_SYS_ADMIN: CAP_PERFMON is not enough for it on this kernel; ` +
-      `this process has ${have.length ? have.join(' and ') : 'neither CAP_PERFMON nor CAP_SYS_ADMIN'}: grant CAP_SYS_ADMIN, or run as root`;
+    const have = [
+      hasCapability(CAP_PERFMON) ? 'CAP_PERFMON' : undefined,
+      hasCapability(CAP_SYS_ADMIN) ? 'CAP_SYS_ADMIN' : undefined,
+    ].filter(Boolean);
+    return (
+      `a ${probe} opened through perf_event_open (the ${probe} PMU) needs CAP_SYS_ADMIN: CAP_PERFMON is not enough for it on this kernel; ` +
+      `this process has ${have.length ? have.join(' and ') : 'neither CAP_PERFMON nor CAP_SYS_ADMIN'}: grant CAP_SYS_ADMIN, or run as root`
+    );
   }
-  const scope = pid === -1 ? 'a CPU-wide event (pid -1) needs perf_event_paranoid <= 0' : 'an event on a process needs perf_event_paranoid <= 2 (user space only) or <= 1 (kernel too)';
-  return `perf_event_paranoid is ${paranoid ?? 'unknown'} (/proc/sys/kernel/perf_event_paranoid): ${scope}, unless the process has CAP_PERFMON (or CAP_SYS_ADMIN)` +
-    `${hasCapability(CAP_PERFMON) ? '' : '; this process lacks CAP_PERFMON'}`;
+  const scope =
+    pid === -1
+      ? 'a CPU-wide event (pid -1) needs perf_event_paranoid <= 0'
+      : 'an event on a process needs perf_event_paranoid <= 2 (user space only) or <= 1 (kernel too)';
+  return (
+    `perf_event_paranoid is ${paranoid ?? 'unknown'} (/proc/sys/kernel/perf_event_paranoid): ${scope}, unless the process has CAP_PERFMON (or CAP_SYS_ADMIN)` +
+    `${hasCapability(CAP_PERFMON) ? '' : '; this process lacks CAP_PERFMON'}`
+  );
 }
 
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -125,8 +139,10 @@ export function pinHint(path: string): string | undefined {
     return `the directory of ${path} does not exist or cannot be read: create it inside a bpffs mount (/sys/fs/bpf)`;
   }
   if (type >>> 0 !== BPF_FS_MAGIC) {
-    return `${dirname(path)} is not on a BPF file system (statfs magic 0x${(type >>> 0).toString(16)}, bpffs is 0x${BPF_FS_MAGIC.toString(16)}): ` +
-      'pin under /sys/fs/bpf, or mount one first (mount -t bpf bpf /some/dir)';
+    return (
+      `${dirname(path)} is not on a BPF file system (statfs magic 0x${(type >>> 0).toString(16)}, bpffs is 0x${BPF_FS_MAGIC.toString(16)}): ` +
+      'pin under /sys/fs/bpf, or mount one first (mount -t bpf bpf /some/dir)'
+    );
   }
   return undefined;
 }

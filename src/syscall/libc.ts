@@ -49,8 +49,14 @@ interface Bound {
 let bound: Bound | undefined;
 // The hottest bindings also live in module variables: a stub that binds libc on its first call, then
 // the bound function itself, so the syscall path makes no check at all.
-let syscall4: Fn4 = (nr, a, b, c) => { bindLibc(); return syscall4(nr, a, b, c); };
-let syscall6: Fn6 = (nr, a, b, c, d, e) => { bindLibc(); return syscall6(nr, a, b, c, d, e); };
+let syscall4: Fn4 = (nr, a, b, c) => {
+  bindLibc();
+  return syscall4(nr, a, b, c);
+};
+let syscall6: Fn6 = (nr, a, b, c, d, e) => {
+  bindLibc();
+  return syscall6(nr, a, b, c, d, e);
+};
 let errnoView: Int32Array = new Int32Array(1);
 // The other functions: undefined until bound, checked once per call.
 let c: Bound['c'] | undefined;
@@ -82,14 +88,26 @@ function bindFunctions(bind: <T>(prototype: string) => T) {
 
 /** Loads koffi and libc and binds every function: on the first call that needs one, once per thread. */
 function bindLibc(): Bound {
-  if (!numbers) throw new EbpfError('ERR_NATIVE', `ebpf: unsupported architecture ${arch} (x64 and arm64 are supported); the pure entry points (ebpf/asm, ebpf/elf, ebpf/btf, …) work anywhere`);
+  if (!numbers)
+    throw new EbpfError(
+      'ERR_NATIVE',
+      `ebpf: unsupported architecture ${arch} (x64 and arm64 are supported); the pure entry points (ebpf/asm, ebpf/elf, ebpf/btf, …) work anywhere`,
+    );
   // Native byte order for attribute structs: the kernel reads them as host-endian.
-  if (!HOST_LITTLE_ENDIAN) throw new EbpfError('ERR_NATIVE', 'ebpf: big-endian hosts are not supported by the syscall layer; the pure entry points (ebpf/asm, ebpf/elf, ebpf/btf, …) work on them');
+  if (!HOST_LITTLE_ENDIAN)
+    throw new EbpfError(
+      'ERR_NATIVE',
+      'ebpf: big-endian hosts are not supported by the syscall layer; the pure entry points (ebpf/asm, ebpf/elf, ebpf/btf, …) work on them',
+    );
   let koffi: typeof Koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
   } catch (e) {
-    throw new EbpfError('ERR_NATIVE', `ebpf: the native FFI (koffi) does not load here, and the kernel entry points need it: ${(e as Error).message}; reinstall the package on Linux x64 or arm64 (npm ci), or use only the pure entry points`, { cause: e });
+    throw new EbpfError(
+      'ERR_NATIVE',
+      `ebpf: the native FFI (koffi) does not load here, and the kernel entry points need it: ${(e as Error).message}; reinstall the package on Linux x64 or arm64 (npm ci), or use only the pure entry points`,
+      { cause: e },
+    );
   }
   const lib = koffi.load('libc.so.6');
   // koffi types its functions loosely (any); each binding gets the exact shape of its prototype here.
@@ -212,4 +230,3 @@ export function epollWaitAsync(epfd: number, events: number, maxEvents: number, 
 export function bufferAt(address: number, length: number): Buffer {
   return Buffer.from((bound ?? bindLibc()).koffi.view(address, length), 0, length);
 }
-

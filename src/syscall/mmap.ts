@@ -50,4 +50,3 @@ export function mapFileForReading(fd: number, length: number): Buffer {
 const unmapWhenCollected = new FinalizationRegistry<{ address: number; length: number }>(({ address, length }) => {
   libc.munmap(address, length);
 });
-

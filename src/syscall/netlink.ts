@@ -24,7 +24,11 @@ export class NetlinkSocket {
 
   /** Opens a netlink socket; replies that do not come within `timeoutMs` fail instead of hanging. */
   constructor(protocol = NETLINK_ROUTE, timeoutMs = 5000, bufferSize = 64 * 1024) {
-    this.#owned = new OwnedFd(check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)), 'netlink socket', this);
+    this.#owned = new OwnedFd(
+      check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)),
+      'netlink socket',
+      this,
+    );
     this.#mem = new NativeMemory(bufferSize + 256);
     try {
       this.#setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1, 'setsockopt(NETLINK_EXT_ACK)');

@@ -11,7 +11,10 @@ const registry = new FinalizationRegistry<{ fd: number; what: string }>(({ fd, w
   libc.close(fd);
   leaked++;
   if (leaked === 1) {
-    process.emitWarning(`${what} was garbage-collected without close(); its fd ${fd} was closed for it. Close BPF objects (or use \`using\`) to free kernel resources when you mean to.`, { code: 'EBPF_UNCLOSED' });
+    process.emitWarning(
+      `${what} was garbage-collected without close(); its fd ${fd} was closed for it. Close BPF objects (or use \`using\`) to free kernel resources when you mean to.`,
+      { code: 'EBPF_UNCLOSED' },
+    );
   }
 });
 

@@ -6,10 +6,27 @@ import { scratch } from './memory.js';
 
 /** Offsets in struct perf_event_attr (include/uapi/linux/perf_event.h). */
 export const PerfEventAttrLayout = {
-  type: 0, size: 4, config: 8, sample_period: 16, sample_type: 24, read_format: 32, flags: 40,
-  wakeup_events: 48, bp_type: 52, config1: 56, config2: 64, branch_sample_type: 72,
-  sample_regs_user: 80, sample_stack_user: 88, clockid: 92, sample_regs_intr: 96,
-  aux_watermark: 104, sample_max_stack: 108, aux_sample_size: 112, sig_data: 120, config3: 128,
+  type: 0,
+  size: 4,
+  config: 8,
+  sample_period: 16,
+  sample_type: 24,
+  read_format: 32,
+  flags: 40,
+  wakeup_events: 48,
+  bp_type: 52,
+  config1: 56,
+  config2: 64,
+  branch_sample_type: 72,
+  sample_regs_user: 80,
+  sample_stack_user: 88,
+  clockid: 92,
+  sample_regs_intr: 96,
+  aux_watermark: 104,
+  sample_max_stack: 108,
+  aux_sample_size: 112,
+  sig_data: 120,
+  config3: 128,
 } as const;
 export const PERF_ATTR_SIZE = 136;
 

@@ -14,9 +14,12 @@ export class TokenError extends SyscallError {
 }
 
 const WHY: Record<string, string> = {
-  ENOENT: 'the bpffs was mounted without delegation: mount it with -o delegate_cmds=...,delegate_maps=...,delegate_progs=...,delegate_attachs=... (any, or a list)',
-  EOPNOTSUPP: 'tokens are refused in the initial user namespace (there, CAP_BPF itself grants everything): create the token inside the user namespace that owns the bpffs instance',
-  EPERM: 'the token must be created in the user namespace that owns the bpffs instance (the one that called fsopen), by a process with CAP_BPF there',
+  ENOENT:
+    'the bpffs was mounted without delegation: mount it with -o delegate_cmds=...,delegate_maps=...,delegate_progs=...,delegate_attachs=... (any, or a list)',
+  EOPNOTSUPP:
+    'tokens are refused in the initial user namespace (there, CAP_BPF itself grants everything): create the token inside the user namespace that owns the bpffs instance',
+  EPERM:
+    'the token must be created in the user namespace that owns the bpffs instance (the one that called fsopen), by a process with CAP_BPF there',
   EINVAL: 'the fd is not the root directory of a bpffs instance, or the kernel is older than 6.9 (no BPF_TOKEN_CREATE)',
 };
 

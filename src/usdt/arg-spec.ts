@@ -19,9 +19,14 @@ export type UsdtArgLocation =
   | { readonly kind: 'deref'; readonly reg: string; readonly regOffset: number; readonly offset: bigint }
   /** Memory at base + index * scale + offset (x86 SIB addressing). */
   | {
-    readonly kind: 'sib'; readonly reg: string; readonly regOffset: number; readonly index: string;
-    readonly indexOffset: number; readonly scale: number; readonly offset: bigint;
-  };
+      readonly kind: 'sib';
+      readonly reg: string;
+      readonly regOffset: number;
+      readonly index: string;
+      readonly indexOffset: number;
+      readonly scale: number;
+      readonly offset: bigint;
+    };
 
 /** One parsed USDT argument: its size, signedness and where its value is. */
 export interface UsdtArg {
@@ -35,17 +40,46 @@ export interface UsdtArg {
 
 /** Offsets in the x86-64 kernel's struct pt_regs (arch/x86/include/asm/ptrace.h). */
 export const X86_64_PT_REGS: Readonly<Record<string, number>> = {
-  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80,
-  cx: 88, dx: 96, si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
+  r15: 0,
+  r14: 8,
+  r13: 16,
+  r12: 24,
+  bp: 32,
+  bx: 40,
+  r11: 48,
+  r10: 56,
+  r9: 64,
+  r8: 72,
+  ax: 80,
+  cx: 88,
+  dx: 96,
+  si: 104,
+  di: 112,
+  orig_ax: 120,
+  ip: 128,
+  cs: 136,
+  flags: 144,
+  sp: 152,
+  ss: 160,
 };
 
 /** x86-64 register names, every width, to the pt_regs field holding them. */
 const X86_REGISTERS: ReadonlyMap<string, string> = (() => {
   const m = new Map<string, string>();
-  for (const [r, field] of [['a', 'ax'], ['b', 'bx'], ['c', 'cx'], ['d', 'dx']] as const) {
+  for (const [r, field] of [
+    ['a', 'ax'],
+    ['b', 'bx'],
+    ['c', 'cx'],
+    ['d', 'dx'],
+  ] as const) {
     for (const name of [`r${r}x`, `e${r}x`, `${r}x`, `${r}l`]) m.set(name, field);
   }
-  for (const [r, field] of [['si', 'si'], ['di', 'di'], ['bp', 'bp'], ['sp', 'sp']] as const) {
+  for (const [r, field] of [
+    ['si', 'si'],
+    ['di', 'di'],
+    ['bp', 'bp'],
+    ['sp', 'sp'],
+  ] as const) {
     for (const name of [`r${r}`, `e${r}`, r, `${r}l`]) m.set(name, field);
   }
   for (let i = 8; i <= 15; i++) for (const suffix of ['', 'd', 'w', 'b']) m.set(`r${i}${suffix}`, `r${i}`);
@@ -67,7 +101,10 @@ function x86Reg(name: string, where: { args: string; text: string }): { reg: str
   const field = X86_REGISTERS.get(name);
   const regOffset = field === undefined ? undefined : X86_64_PT_REGS[field];
   if (regOffset === undefined) {
-    throw new UsdtError(`unknown x86-64 register %${name} in "${where.text}"${/^[a-d]h$/.test(name) ? ' (the high-byte registers ah..dh cannot be read from pt_regs)' : ''}`, { args: where.args });
+    throw new UsdtError(
+      `unknown x86-64 register %${name} in "${where.text}"${/^[a-d]h$/.test(name) ? ' (the high-byte registers ah..dh cannot be read from pt_regs)' : ''}`,
+      { args: where.args },
+    );
   }
   return { reg: name, regOffset };
 }
@@ -101,7 +138,7 @@ export function parseUsdtArgs(args: string, arch: UsdtArch = 'x86_64'): UsdtArg[
   const trimmed = args.trim();
   if (trimmed === '') return out;
   // Arguments are space-separated, but arm64's "[x0, 8]" has a space inside brackets.
-  const parts = arch === 'aarch64' ? trimmed.match(/(?:[^\s[]|\[[^\]]*\])+/g) ?? [] : trimmed.split(/\s+/);
+  const parts = arch === 'aarch64' ? (trimmed.match(/(?:[^\s[]|\[[^\]]*\])+/g) ?? []) : trimmed.split(/\s+/);
   if (parts.length > 12) throw new UsdtError(`${parts.length} arguments; USDT probes have at most 12`, { args });
   for (const text of parts) {
     const m = /^(-?\d+)@(.+)$/.exec(text);
@@ -128,7 +165,14 @@ function x86Location(loc: string, where: { args: string; text: string }): UsdtAr
     const scale = m[4] ? Number(m[4]) : 1;
     if (![1, 2, 4, 8].includes(scale)) throw new UsdtError(`scale ${scale} in "${where.text}" is not 1, 2, 4 or 8`, { args: where.args });
     const index = x86Reg(captured(m, 3, where), where);
-    return { kind: 'sib', ...x86Reg(captured(m, 2, where), where), index: index.reg, indexOffset: index.regOffset, scale, offset: m[1] ? integer(m[1], where) : 0n };
+    return {
+      kind: 'sib',
+      ...x86Reg(captured(m, 2, where), where),
+      index: index.reg,
+      indexOffset: index.regOffset,
+      scale,
+      offset: m[1] ? integer(m[1], where) : 0n,
+    };
   }
   throw new UsdtError(`cannot parse x86-64 argument location "${loc}" in "${where.text}"`, { args: where.args });
 }

@@ -16,8 +16,12 @@ export class UsdtError extends ElfError {
 
   /** Creates the error; the probe and argument text in `details` are appended to the message. */
   constructor(message: string, details: UsdtErrorDetails = {}, options?: { cause?: unknown }) {
-    const what = [details.probe !== undefined ? `probe ${details.probe}` : '', details.args !== undefined ? `arguments "${details.args}"` : '']
-      .filter(Boolean).join(', ');
+    const what = [
+      details.probe !== undefined ? `probe ${details.probe}` : '',
+      details.args !== undefined ? `arguments "${details.args}"` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     super(what ? `${message} [${what}]` : message, details, options);
     this.name = 'UsdtError';
     this.probe = details.probe;

@@ -48,7 +48,11 @@ export function readUsdtProbes(elf: ElfFile): UsdtProbe[] {
   const out: UsdtProbe[] = [];
   for (const note of notes) {
     const d = note.desc;
-    if (d.length < 24 + 3) throw new UsdtError(`stapsdt note of ${d.length} bytes is too short for three addresses and three strings`, { offset: note.offset, section: note.section });
+    if (d.length < 24 + 3)
+      throw new UsdtError(`stapsdt note of ${d.length} bytes is too short for three addresses and three strings`, {
+        offset: note.offset,
+        section: note.section,
+      });
     const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const pc = view.getBigUint64(0, le);
     const linkedBase = view.getBigUint64(8, le);
@@ -56,7 +60,11 @@ export function readUsdtProbes(elf: ElfFile): UsdtProbe[] {
     let at = 24;
     const nextString = (n: number): string => {
       const end = d.indexOf(0, at);
-      if (end < 0) throw new UsdtError(`stapsdt note: string ${n} of 3 (provider, name, arguments) is not NUL-terminated`, { offset: note.offset, section: note.section });
+      if (end < 0)
+        throw new UsdtError(`stapsdt note: string ${n} of 3 (provider, name, arguments) is not NUL-terminated`, {
+          offset: note.offset,
+          section: note.section,
+        });
       const text = new TextDecoder('latin1').decode(d.subarray(at, end));
       at = end + 1;
       return text;
@@ -69,14 +77,22 @@ export function readUsdtProbes(elf: ElfFile): UsdtProbe[] {
     const address = toNumber(pc + delta, probe, note.offset);
     const fileOffset = executableOffset(elf, address);
     if (fileOffset === undefined) {
-      throw new UsdtError(`probe address 0x${address.toString(16)} is in no executable PT_LOAD segment`, { offset: note.offset, section: note.section, probe });
+      throw new UsdtError(`probe address 0x${address.toString(16)} is in no executable PT_LOAD segment`, {
+        offset: note.offset,
+        section: note.section,
+        probe,
+      });
     }
     let semaphore: UsdtProbe['semaphore'];
     if (sem !== 0n) {
       const semAddress = toNumber(sem + delta, probe, note.offset);
       const semOffset = semaphoreOffset(elf, semAddress);
       if (semOffset === undefined) {
-        throw new UsdtError(`semaphore address 0x${semAddress.toString(16)} is in no section with file contents`, { offset: note.offset, section: note.section, probe });
+        throw new UsdtError(`semaphore address 0x${semAddress.toString(16)} is in no section with file contents`, {
+          offset: note.offset,
+          section: note.section,
+          probe,
+        });
       }
       semaphore = { address: semAddress, fileOffset: semOffset };
     }
@@ -95,7 +111,8 @@ export function readUsdtProbes(elf: ElfFile): UsdtProbe[] {
 
 function toNumber(v: bigint, probe: string, offset: number): number {
   const n = BigInt.asUintN(64, v);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsdtError(`address 0x${n.toString(16)} is beyond what user-space files use`, { offset, probe });
+  if (n > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new UsdtError(`address 0x${n.toString(16)} is beyond what user-space files use`, { offset, probe });
   return Number(n);
 }
 

@@ -42,7 +42,13 @@ const f = (byte: number, bytes: number): BitField => ({ bitOffset: byte * 8, bit
 
 /** The layout of libbpf 1.1's usdt.bpf.h (Debian 12's libbpf-dev). */
 export const LIBBPF_1_1_USDT_SPEC_LAYOUT: UsdtSpecLayout = {
-  size: 208, argsOffset: 0, argStride: 16, maxArgs: 12, cookieOffset: 192, argCountOffset: 200, argCountSize: 2,
+  size: 208,
+  argsOffset: 0,
+  argStride: 16,
+  maxArgs: 12,
+  cookieOffset: 192,
+  argCountOffset: 200,
+  argCountSize: 2,
   arg: { valOff: f(0, 8), argType: f(8, 4), regOff: f(12, 2), argSigned: f(14, 1), argBitshift: f(15, 1) },
   types: { CONST: 0, REG: 1, REG_DEREF: 2 },
 };
@@ -53,7 +59,9 @@ export function usdtSpecLayoutFromBtf(btf: Btf): UsdtSpecLayout {
   const argSpec = btf.findType('__bpf_usdt_arg_spec', 'struct');
   const types = btf.findType('__bpf_usdt_arg_type', 'enum');
   if (!spec || !argSpec || !types) {
-    throw new UsdtError('the object\'s BTF has no struct __bpf_usdt_spec, struct __bpf_usdt_arg_spec and enum __bpf_usdt_arg_type: was it compiled with libbpf\'s usdt.bpf.h?');
+    throw new UsdtError(
+      "the object's BTF has no struct __bpf_usdt_spec, struct __bpf_usdt_arg_spec and enum __bpf_usdt_arg_type: was it compiled with libbpf's usdt.bpf.h?",
+    );
   }
   const member = (structId: number, name: string, required = true): BitField | undefined => {
     const m = btf.findMember(structId, name);
@@ -65,12 +73,13 @@ export function usdtSpecLayoutFromBtf(btf: Btf): UsdtSpecLayout {
     return { bitOffset: m.bitOffset, bits };
   };
   const args = btf.findMember(spec.id, 'args');
-  if (!args) throw new UsdtError('struct __bpf_usdt_spec in the object\'s BTF has no member args');
+  if (!args) throw new UsdtError("struct __bpf_usdt_spec in the object's BTF has no member args");
   const argsType = btf.resolve(args.member.type);
-  if (argsType.kind !== 'array') throw new UsdtError('__bpf_usdt_spec.args in the object\'s BTF is not an array');
+  if (argsType.kind !== 'array') throw new UsdtError("__bpf_usdt_spec.args in the object's BTF is not an array");
   const value = (n: string): number | undefined => types.values.find((v) => v.name === n)?.value;
   const [CONST, REG, REG_DEREF, SIB] = ['BPF_USDT_ARG_CONST', 'BPF_USDT_ARG_REG', 'BPF_USDT_ARG_REG_DEREF', 'BPF_USDT_ARG_SIB'].map(value);
-  if (CONST === undefined || REG === undefined || REG_DEREF === undefined) throw new UsdtError('enum __bpf_usdt_arg_type in the object\'s BTF lacks CONST, REG or REG_DEREF');
+  if (CONST === undefined || REG === undefined || REG_DEREF === undefined)
+    throw new UsdtError("enum __bpf_usdt_arg_type in the object's BTF lacks CONST, REG or REG_DEREF");
   const cnt = member(spec.id, 'arg_cnt')!;
   return {
     size: spec.size,
@@ -124,12 +133,24 @@ export function encodeUsdtSpec(args: readonly UsdtArg[], cookie: bigint, layout:
     let valOff = 0n;
     let regOff = 0;
     switch (loc.kind) {
-      case 'const': type = layout.types.CONST; valOff = loc.value; break;
-      case 'reg': type = layout.types.REG; regOff = loc.regOffset; break;
-      case 'deref': type = layout.types.REG_DEREF; regOff = loc.regOffset; valOff = loc.offset; break;
+      case 'const':
+        type = layout.types.CONST;
+        valOff = loc.value;
+        break;
+      case 'reg':
+        type = layout.types.REG;
+        regOff = loc.regOffset;
+        break;
+      case 'deref':
+        type = layout.types.REG_DEREF;
+        regOff = loc.regOffset;
+        valOff = loc.offset;
+        break;
       case 'sib': {
         if (layout.types.SIB === undefined || !a.idxRegOff || !a.scaleBitshift) {
-          throw new UsdtError(`argument ${i} ("${arg.text}") uses base+index*scale addressing, which this object's usdt.bpf.h cannot read (libbpf 1.5+ can)`);
+          throw new UsdtError(
+            `argument ${i} ("${arg.text}") uses base+index*scale addressing, which this object's usdt.bpf.h cannot read (libbpf 1.5+ can)`,
+          );
         }
         type = layout.types.SIB;
         regOff = loc.regOffset;

@@ -1,7 +1,17 @@
 // A raw AF_PACKET socket bound to one device: the ordinary way user space sends and receives whole
 // Ethernet frames, one system call per frame. Here as the baseline AF_XDP is measured against, and
 // to put exact frames on a wire in tests.
-import { bindSockaddr, closeFd, NativeMemory, openSocket, OwnedFd, recvAt, sendAt, setsockoptBytes, SyscallError } from '../syscall/index.js';
+import {
+  bindSockaddr,
+  closeFd,
+  NativeMemory,
+  openSocket,
+  OwnedFd,
+  recvAt,
+  sendAt,
+  setsockoptBytes,
+  SyscallError,
+} from '../syscall/index.js';
 import { resolveDevice, type DeviceRef } from '../netlink/index.js';
 import { withRoute } from '../links/netlink-session.js';
 

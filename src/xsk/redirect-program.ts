@@ -12,13 +12,15 @@ const RX_QUEUE_INDEX = 16;
 
 /** Instructions of the redirect program; the map is referenced as "xsks". */
 export function xskRedirectInstructions(): ProgramBuilder {
-  return new ProgramBuilder()
-    .ldx(Size.W, R2, R1, RX_QUEUE_INDEX)
-    .ldMapFd(R1, 'xsks')
-    // The low bits of the flags are the action when the key has no socket (kernel 5.3+).
-    .mov64Imm(R3, XDP_PASS)
-    .call('redirect_map')
-    .exit();
+  return (
+    new ProgramBuilder()
+      .ldx(Size.W, R2, R1, RX_QUEUE_INDEX)
+      .ldMapFd(R1, 'xsks')
+      // The low bits of the flags are the action when the key has no socket (kernel 5.3+).
+      .mov64Imm(R3, XDP_PASS)
+      .call('redirect_map')
+      .exit()
+  );
 }
 
 /** Loads the redirect program for `map`: frames on queue q go to the socket at key q. */

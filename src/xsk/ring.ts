@@ -94,7 +94,7 @@ export class XskRing {
 
   /** Word index of slot `index` (a free-running ring index). */
   slot(index: number): number {
-    return this.base + ((index & this.mask) * (this.slotSize >>> 2));
+    return this.base + (index & this.mask) * (this.slotSize >>> 2);
   }
 
   /** Entries the kernel has not consumed yet (producer rings) or we have not (consumer rings). */

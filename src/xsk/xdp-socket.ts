@@ -3,8 +3,17 @@
 // buffers and no system call per frame. The UMEM is split in two: the first half feeds the kernel
 // through the fill ring for receiving, the second half is this process's pool for transmitting.
 import {
-  bindSockaddr, closeFd, Epoll, EPOLLIN, getsockoptBytes, kickSocket, NativeMemory, openSocket, OwnedFd,
-  setsockoptBytes, SyscallError,
+  bindSockaddr,
+  closeFd,
+  Epoll,
+  EPOLLIN,
+  getsockoptBytes,
+  kickSocket,
+  NativeMemory,
+  openSocket,
+  OwnedFd,
+  setsockoptBytes,
+  SyscallError,
 } from '../syscall/index.js';
 import { resolveDevice, type DeviceRef } from '../netlink/index.js';
 import { withRoute } from '../links/netlink-session.js';
@@ -152,13 +161,17 @@ export class XdpSocket {
   constructor(options: XdpSocketOptions) {
     const frameCount = powerOfTwo(options.frameCount ?? 4096, 'frameCount');
     const frameSize = options.frameSize ?? 4096;
-    if (frameSize !== 2048 && frameSize !== 4096) throw new XdpSocketError('ERR_XSK_OPTIONS', `frameSize must be 2048 or 4096, got ${frameSize}`);
+    if (frameSize !== 2048 && frameSize !== 4096)
+      throw new XdpSocketError('ERR_XSK_OPTIONS', `frameSize must be 2048 or 4096, got ${frameSize}`);
     const ringSize = powerOfTwo(options.ringSize ?? frameCount / 2, 'ringSize');
     const queue = options.queue ?? 0;
     if (!Number.isInteger(queue) || queue < 0) throw new XdpSocketError('ERR_XSK_OPTIONS', `queue must be a queue index ≥ 0, got ${queue}`);
     const needWakeup = options.needWakeup ?? true;
     if (options.mode !== undefined && options.mode !== 'copy' && options.mode !== 'zerocopy') {
-      throw new XdpSocketError('ERR_XSK_OPTIONS', `bad AF_XDP mode ${JSON.stringify(options.mode)}: use 'copy' or 'zerocopy', or leave it out for zero-copy where the driver has it`);
+      throw new XdpSocketError(
+        'ERR_XSK_OPTIONS',
+        `bad AF_XDP mode ${JSON.stringify(options.mode)}: use 'copy' or 'zerocopy', or leave it out for zero-copy where the driver has it`,
+      );
     }
     const dev = withRoute((client) => resolveDevice(client, options.device));
     const name = dev.name;
@@ -177,7 +190,11 @@ export class XdpSocket {
       setsockoptBytes(fd, SOL_XDP, XDP_RX_RING, u32(ringSize), 'setsockopt(XDP_RX_RING)');
       setsockoptBytes(fd, SOL_XDP, XDP_TX_RING, u32(ringSize), 'setsockopt(XDP_TX_RING)');
       const off = getsockoptBytes(fd, SOL_XDP, XDP_MMAP_OFFSETS, 128, 'getsockopt(XDP_MMAP_OFFSETS)');
-      if (off.length < 128) throw new XdpSocketError('ERR_XSK_KERNEL', `the kernel gave ${off.length} bytes of ring offsets; AF_XDP with ring flags (needs-wakeup) needs Linux 5.4 or later`);
+      if (off.length < 128)
+        throw new XdpSocketError(
+          'ERR_XSK_KERNEL',
+          `the kernel gave ${off.length} bytes of ring offsets; AF_XDP with ring flags (needs-wakeup) needs Linux 5.4 or later`,
+        );
       rings.push(new XskRing(fd, XDP_PGOFF_RX_RING, ringSize, 16, ringOffsets(off, 0), false));
       rings.push(new XskRing(fd, XDP_PGOFF_TX_RING, ringSize, 16, ringOffsets(off, 32), true));
       rings.push(new XskRing(fd, XDP_UMEM_PGOFF_FILL_RING, ringSize, 8, ringOffsets(off, 64), true));
@@ -194,7 +211,8 @@ export class XdpSocket {
       }
       fill.submit(n);
 
-      const bindFlags = (needWakeup ? XDP_USE_NEED_WAKEUP : 0) | (options.mode === 'copy' ? XDP_COPY : options.mode === 'zerocopy' ? XDP_ZEROCOPY : 0);
+      const bindFlags =
+        (needWakeup ? XDP_USE_NEED_WAKEUP : 0) | (options.mode === 'copy' ? XDP_COPY : options.mode === 'zerocopy' ? XDP_ZEROCOPY : 0);
       const sa = Buffer.alloc(16); // struct sockaddr_xdp
       sa.writeUInt16LE(AF_XDP, 0);
       sa.writeUInt16LE(bindFlags, 2);
@@ -318,7 +336,11 @@ export class XdpSocket {
     const umem = this.umem;
     // Checked before any slot is written, so a bad frame leaves the ring and the pool as they were.
     for (let i = 0; i < n; i++) {
-      if (frames[i].length > this.frameSize) throw new XdpSocketError('ERR_XSK_FRAME_SIZE', `frame ${i} is ${frames[i].length} bytes; frames are at most ${this.frameSize} bytes`);
+      if (frames[i].length > this.frameSize)
+        throw new XdpSocketError(
+          'ERR_XSK_FRAME_SIZE',
+          `frame ${i} is ${frames[i].length} bytes; frames are at most ${this.frameSize} bytes`,
+        );
     }
     for (let i = 0; i < n; i++) {
       const f = frames[i];
@@ -393,8 +415,12 @@ export class XdpSocket {
     const b = getsockoptBytes(this.fd, SOL_XDP, XDP_STATISTICS, 48, 'getsockopt(XDP_STATISTICS)');
     const at = (i: number): bigint => (b.length >= 8 * (i + 1) ? b.readBigUInt64LE(8 * i) : 0n);
     return {
-      rxDropped: at(0), rxInvalidDescriptors: at(1), txInvalidDescriptors: at(2),
-      rxRingFull: at(3), rxFillRingEmpty: at(4), txRingEmpty: at(5),
+      rxDropped: at(0),
+      rxInvalidDescriptors: at(1),
+      txInvalidDescriptors: at(2),
+      rxRingFull: at(3),
+      rxFillRingEmpty: at(4),
+      txRingEmpty: at(5),
     };
   }
 
@@ -420,9 +446,10 @@ function bindError(e: unknown, device: string, queue: number, mode: XdpSocketMod
   let hint: string;
   switch (e.code) {
     case 'EOPNOTSUPP':
-      hint = mode === 'zerocopy'
-        ? `the driver of ${device} has no AF_XDP zero-copy support; use mode 'copy' or leave the mode out`
-        : `${device} does not support AF_XDP`;
+      hint =
+        mode === 'zerocopy'
+          ? `the driver of ${device} has no AF_XDP zero-copy support; use mode 'copy' or leave the mode out`
+          : `${device} does not support AF_XDP`;
       break;
     case 'EINVAL':
       hint = `queue ${queue} does not exist on ${device} (or the flags are not valid together); bind to a queue below the device's queue count (ethtool -l)`;
@@ -436,5 +463,7 @@ function bindError(e: unknown, device: string, queue: number, mode: XdpSocketMod
     default:
       return e;
   }
-  return new XdpSocketError(`ERR_XSK_BIND_${e.code}`, `binding an AF_XDP socket to ${device} queue ${queue} failed: ${e.code}; ${hint}`, { cause: e });
+  return new XdpSocketError(`ERR_XSK_BIND_${e.code}`, `binding an AF_XDP socket to ${device} queue ${queue} failed: ${e.code}; ${hint}`, {
+    cause: e,
+  });
 }

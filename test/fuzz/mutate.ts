@@ -2,7 +2,9 @@
 // mutations overwrite aligned 16/32-bit fields with boundary values; the rest flip bits, cut,
 // splice and, rarely, replace everything with random bytes.
 
-const INTERESTING_32 = [0, 1, 2, 3, 4, 7, 8, 0x10, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING_32 = [
+  0, 1, 2, 3, 4, 7, 8, 0x10, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
 
 export function mutate(seed: Uint8Array, rand: () => number): Uint8Array {
   const int = (n: number): number => Math.floor(rand() * n);

@@ -68,7 +68,9 @@ while (Date.now() < end && failures.length === 0) {
 let total = 0;
 for (const [name, c] of counts) {
   total += c.inputs;
-  console.log(`  ${name.padEnd(10)} ${String(c.inputs).padStart(9)} inputs  ${String(c.typed).padStart(9)} typed errors  ${String(c.ok).padStart(9)} parsed`);
+  console.log(
+    `  ${name.padEnd(10)} ${String(c.inputs).padStart(9)} inputs  ${String(c.typed).padStart(9)} typed errors  ${String(c.ok).padStart(9)} parsed`,
+  );
 }
 console.log(`  ${'total'.padEnd(10)} ${String(total).padStart(9)} inputs`);
 if (failures.length) {

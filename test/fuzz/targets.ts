@@ -5,7 +5,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AsmError, assemble, decodeInstructions, disassemble, encodeInstructions, ProgramBuilder, R0, R1, R2, R10, Size } from '../../src/asm/index.js';
+import {
+  AsmError,
+  assemble,
+  decodeInstructions,
+  disassemble,
+  encodeInstructions,
+  ProgramBuilder,
+  R0,
+  R1,
+  R2,
+  R10,
+  Size,
+} from '../../src/asm/index.js';
 import { BtfError, formatTypeDeclaration, parseBtf, parseBtfExt, type Btf } from '../../src/btf/index.js';
 import { DwarfError, DwarfReader } from '../../src/dwarf/index.js';
 import { ElfError, ElfFile, SHT_REL, SHT_RELA } from '../../src/elf/index.js';
@@ -43,7 +55,9 @@ function touchElf(elf: ElfFile): void {
 function bpfObjects(): Uint8Array[] {
   const committed = ['bpf'].flatMap((dir) => {
     try {
-      return execFileSync('sh', ['-c', `ls ${dir}/*.o 2>/dev/null`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      return execFileSync('sh', ['-c', `ls ${dir}/*.o 2>/dev/null`], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
     } catch {
       return [];
     }
@@ -52,13 +66,16 @@ function bpfObjects(): Uint8Array[] {
   if (out.length) return out;
   const dir = mkdtempSync(join(tmpdir(), 'fuzz-seeds-'));
   try {
-    writeFileSync(join(dir, 'p.c'), `
+    writeFileSync(
+      join(dir, 'p.c'),
+      `
       struct { int type; int max; } m __attribute__((section(".maps")));
       struct pair { long a; int b[3]; };
       volatile const int knob = 3; int counter; struct pair data = { 1, { 2, 3, 4 } };
       static __attribute__((noinline)) int helper(int x) { return x * knob; }
       __attribute__((section("xdp"), used)) int prog(void *ctx) { counter += helper(data.b[1]); return 2; }
-      char _license[] __attribute__((section("license"), used)) = "GPL";`);
+      char _license[] __attribute__((section("license"), used)) = "GPL";`,
+    );
     try {
       writeFileSync(join(dir, 'hello.c'), 'int main(void) { return 0; }');
       execFileSync('cc', ['-O1', '-o', join(dir, 'hello'), join(dir, 'hello.c')], { stdio: 'ignore' });
@@ -68,7 +85,9 @@ function bpfObjects(): Uint8Array[] {
     }
     for (const target of ['bpf', 'bpfeb']) {
       try {
-        execFileSync('clang', ['-O2', '-g', '-target', target, '-c', join(dir, 'p.c'), '-o', join(dir, `${target}.o`)], { stdio: 'ignore' });
+        execFileSync('clang', ['-O2', '-g', '-target', target, '-c', join(dir, 'p.c'), '-o', join(dir, `${target}.o`)], {
+          stdio: 'ignore',
+        });
         out.push(new Uint8Array(readFileSync(join(dir, `${target}.o`))));
       } catch {
         // No clang: the Go binaries still seed the ELF target.
@@ -99,9 +118,23 @@ function withSection(base: BinaryImage, name: string, data: Uint8Array): BinaryI
 }
 
 function sampleProgram(): Uint8Array {
-  return encodeInstructions(new ProgramBuilder().mov64Imm(R0, 0).st(Size.W, R10, -4, 7).ldMapFd(R1, 3).mov64Reg(R2, R10).add64Imm(R2, -4)
-    .call('map_lookup_elem').jeqImm(R0, 0, 'out').ldx(Size.DW, R0, R0, 0).label('out').lddw(R1, 0x1122334455667788n)
-    .atomicFetchAdd(Size.DW, R10, -8, R1).bswap(R1, 32).exit().build());
+  return encodeInstructions(
+    new ProgramBuilder()
+      .mov64Imm(R0, 0)
+      .st(Size.W, R10, -4, 7)
+      .ldMapFd(R1, 3)
+      .mov64Reg(R2, R10)
+      .add64Imm(R2, -4)
+      .call('map_lookup_elem')
+      .jeqImm(R0, 0, 'out')
+      .ldx(Size.DW, R0, R0, 0)
+      .label('out')
+      .lddw(R1, 0x1122334455667788n)
+      .atomicFetchAdd(Size.DW, R10, -8, R1)
+      .bswap(R1, 32)
+      .exit()
+      .build(),
+  );
 }
 
 export function targets(): FuzzTarget[] {
@@ -181,7 +214,12 @@ export function targets(): FuzzTarget[] {
       seeds: [units, abbrev],
       run(b) {
         const asInfo = b.length > abbrev.length + 64;
-        const reader = new DwarfReader({ info: asInfo ? b : units, abbrev: asInfo ? abbrev : b, str: sec('.debug_str'), littleEndian: true });
+        const reader = new DwarfReader({
+          info: asInfo ? b : units,
+          abbrev: asInfo ? abbrev : b,
+          str: sec('.debug_str'),
+          littleEndian: true,
+        });
         let n = 0;
         for (const unit of reader.units()) {
           for (const { die } of reader.walk(unit)) {
@@ -214,7 +252,13 @@ export function targets(): FuzzTarget[] {
   list.push({
     name: 'pclntab-lines',
     allowed: (e) => e instanceof GoBinaryError,
-    seeds: [buildLines('go1.2', 8, true), buildLines('go1.16', 8, true), buildLines('go1.2', 4, false), buildLines('go1.16', 4, true), pcln],
+    seeds: [
+      buildLines('go1.2', 8, true),
+      buildLines('go1.16', 8, true),
+      buildLines('go1.2', 4, false),
+      buildLines('go1.16', 4, true),
+      pcln,
+    ],
     run(b) {
       const table = parsePclntab(b);
       const fns = table.functions(0x401000);
@@ -252,7 +296,9 @@ export function targets(): FuzzTarget[] {
           ...goFull.image,
           symbol: (name) => (name === 'runtime.waitReasonStrings' ? { addr: reasons.addr, size: b.length } : undefined),
           readVirtual: (addr, len) =>
-            addr >= reasons.addr && addr + len <= reasons.addr + b.length ? b.subarray(addr - reasons.addr, addr - reasons.addr + len) : goFull.image.readVirtual(addr, len),
+            addr >= reasons.addr && addr + len <= reasons.addr + b.length
+              ? b.subarray(addr - reasons.addr, addr - reasons.addr + len)
+              : goFull.image.readVirtual(addr, len),
         };
         waitReasonsFromBinary(image);
       },
@@ -355,10 +401,13 @@ function coreTargetBtf(): Btf | undefined {
 function usdtExecutables(): Uint8Array[] {
   const dir = mkdtempSync(join(tmpdir(), 'fuzz-usdt-'));
   try {
-    writeFileSync(join(dir, 'p.c'), `#define _SDT_HAS_SEMAPHORES 1
+    writeFileSync(
+      join(dir, 'p.c'),
+      `#define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 unsigned short p_a_semaphore __attribute__((section(".probes"))), p_b_semaphore __attribute__((section(".probes")));
-int main(int argc, char **argv) { long x = argc; STAP_PROBE3(p, a, x, argc, 7); STAP_PROBE1(p, b, argv[0]); return 0; }`);
+int main(int argc, char **argv) { long x = argc; STAP_PROBE3(p, a, x, argc, 7); STAP_PROBE1(p, b, argv[0]); return 0; }`,
+    );
     execFileSync('cc', ['-O1', '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'ignore' });
     return [new Uint8Array(readFileSync(join(dir, 'p')))];
   } catch {
@@ -371,14 +420,23 @@ int main(int argc, char **argv) { long x = argc; STAP_PROBE3(p, a, x, argc, 7); 
 function netlinkReplies(): Uint8Array[] {
   const seeds: Uint8Array[] = [];
   try {
-    const r = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
+    const r = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
       import { NetlinkSocket } from ${JSON.stringify(resolve('src/syscall/index.ts'))};
       const s = new NetlinkSocket();
       const m = Buffer.alloc(32); m.writeUInt32LE(32, 0); m.writeUInt16LE(18, 4); m.writeUInt16LE(1 | 4, 6); m.writeInt32LE(1, 20);
       s.send(m); const a = s.receive();
       const bad = Buffer.alloc(32); bad.writeUInt32LE(32, 0); bad.writeUInt16LE(18, 4); bad.writeUInt16LE(1 | 4, 6); bad.writeInt32LE(0x7ffffff0, 20);
       s.send(bad); const b = s.receive(); s.close();
-      console.log(a.toString('hex') + ' ' + b.toString('hex'));`], { encoding: 'utf8' });
+      console.log(a.toString('hex') + ' ' + b.toString('hex'));`,
+      ],
+      { encoding: 'utf8' },
+    );
     for (const h of r.trim().split(' ')) seeds.push(new Uint8Array(Buffer.from(h, 'hex')));
   } catch {
     // Without a netlink socket (not Linux?), a hand-made error reply seeds the target.

@@ -23,11 +23,22 @@ export function bundleFixture(entry: string): string {
   const out = join(dir, basename(entry).replace(/\.ts$/, '.mjs'));
   // esbuild's command, not its JavaScript API: buildSync runs in a worker thread whose event loop
   // leaves an epoll fd and an eventfd in this process, which the per-file fd check would count.
-  execFileSync(join('node_modules', '.bin', 'esbuild'), [
-    entry, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`,
-    '--external:koffi', '--external:ffi-rs', '--log-level=error',
-    // Bundled ESM has no require(); the FFI package is loaded through it.
-    "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    join('node_modules', '.bin', 'esbuild'),
+    [
+      entry,
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      `--outfile=${out}`,
+      '--external:koffi',
+      '--external:ffi-rs',
+      '--log-level=error',
+      // Bundled ESM has no require(); the FFI package is loaded through it.
+      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return out;
 }

@@ -30,10 +30,14 @@ export function featureVerdict(a: FeatureAnswer, kernel: string, knownAbsent: Re
   const why = knownAbsent[a.name];
   if (why) return { run: false, skip: `${a.name}: ${why}` };
   // A helper the kernel has but keeps from this program type: a restriction, not a missing feature.
-  if (/cannot use helper|unknown func/.test(a.detail)) return { run: false, skip: `${a.name}: the kernel keeps this helper from the program type (${a.detail})` };
+  if (/cannot use helper|unknown func/.test(a.detail))
+    return { run: false, skip: `${a.name}: the kernel keeps this helper from the program type (${a.detail})` };
   if (a.minimumKernel === undefined) return { run: false, skip: `${a.name} is not supported here (${a.detail})` };
   if (compareKernelVersions(kernel, a.minimumKernel) >= 0) {
-    return { run: false, fail: `${a.name} came in Linux ${a.minimumKernel}, but this ${kernel} kernel lacks it (${a.detail}): the probe or the declared version is wrong, or list it in KNOWN_ABSENT with the reason` };
+    return {
+      run: false,
+      fail: `${a.name} came in Linux ${a.minimumKernel}, but this ${kernel} kernel lacks it (${a.detail}): the probe or the declared version is wrong, or list it in KNOWN_ABSENT with the reason`,
+    };
   }
   return { run: false, skip: `${a.name} needs Linux ${a.minimumKernel}; this kernel is ${kernel}` };
 }

@@ -38,7 +38,11 @@ function oracleBinary(): string {
 }
 
 /** libbpf loads `program` of `object` alone, sets u32 .rodata variables first, and test-runs it when `run`. */
-export function libbpfLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number>; pinPath?: string } = {}): OracleOutcome {
+export function libbpfLoad(
+  object: string,
+  program: string,
+  options: { run?: boolean; set?: Record<string, number>; pinPath?: string } = {},
+): OracleOutcome {
   const args = [object, program];
   if (options.run) args.push('--run');
   if (options.pinPath) args.push('--pin-root', options.pinPath);
@@ -48,7 +52,11 @@ export function libbpfLoad(object: string, program: string, options: { run?: boo
 }
 
 /** This library loads `program` of `object` alone, the same way. */
-export function ourLoad(object: string, program: string, options: { run?: boolean; set?: Record<string, number>; spec?: CollectionSpec; pinPath?: string } = {}): OracleOutcome {
+export function ourLoad(
+  object: string,
+  program: string,
+  options: { run?: boolean; set?: Record<string, number>; spec?: CollectionSpec; pinPath?: string } = {},
+): OracleOutcome {
   let c;
   try {
     const spec = options.spec ?? loadCollectionSpec(new Uint8Array(readFileSync(object)), { name: object });
@@ -64,7 +72,6 @@ export function ourLoad(object: string, program: string, options: { run?: boolea
     c.close();
   }
 }
-
 
 /** libbpf_prog_type_by_name() for each name: program type and expected attach type, or undefined when libbpf does not know it. */
 export function libbpfSectionKinds(names: readonly string[]): Map<string, { type: number; attach: number } | undefined> {

@@ -82,7 +82,14 @@ export function createTestNetns(): TestNetns {
   }
 
   return {
-    name, path: `/var/run/netns/${name}`, a, b, addressA, addressB, ip, exec,
+    name,
+    path: `/var/run/netns/${name}`,
+    a,
+    b,
+    addressA,
+    addressB,
+    ip,
+    exec,
     run: <T>(fn: () => T): T => inNetns(`/var/run/netns/${name}`, fn),
     sendUdp(count: number): void {
       exec('bash', '-c', `for i in $(seq ${count}); do echo "packet $i" > /dev/udp/${addressB}/9; done`);

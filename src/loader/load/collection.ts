@@ -22,7 +22,14 @@ import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
 import { findBtfTarget } from './btf-target.js';
 import { kernelBtfObjectFd } from './module-btf.js';
 import { BPF_F_MMAPABLE, GlobalDataMapping, isGlobalData, mmapableArrays } from './global-data.js';
-import { createStructOpsMap, missingStructOpsPrograms, structOpsContents, structOpsProgramTargets, structOpsValue, type LoadedStructOps } from './struct-ops.js';
+import {
+  createStructOpsMap,
+  missingStructOpsPrograms,
+  structOpsContents,
+  structOpsProgramTargets,
+  structOpsValue,
+  type LoadedStructOps,
+} from './struct-ops.js';
 
 /** Options of loadCollection. */
 export interface CollectionOptions {
@@ -123,10 +130,15 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * object's order that failed, with its verifier log), once every load already started has ended,
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
  */
-export async function loadCollectionAsync(source: string | Uint8Array | CollectionSpec, options: AsyncCollectionOptions = {}): Promise<Collection> {
+export async function loadCollectionAsync(
+  source: string | Uint8Array | CollectionSpec,
+  options: AsyncCollectionOptions = {},
+): Promise<Collection> {
   const concurrency = options.concurrency ?? residentAsyncCalls();
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, { hint: 'leave it out for the default (koffi\'s resident async pools, 8)' });
+    throw new LoaderError(`concurrency must be a whole number of at least 1, not ${concurrency}`, {
+      hint: "leave it out for the default (koffi's resident async pools, 8)",
+    });
   }
   const load = new CollectionLoad(source, options);
   try {
@@ -185,26 +197,40 @@ class CollectionLoad {
   #externs: ResolvedExterns | undefined;
 
   constructor(source: string | Uint8Array | CollectionSpec, options: CollectionOptions) {
-    const spec = typeof source === 'string'
-      ? loadCollectionSpec(readFileSync(source), { name: source })
-      : source instanceof Uint8Array ? loadCollectionSpec(source) : source;
+    const spec =
+      typeof source === 'string'
+        ? loadCollectionSpec(readFileSync(source), { name: source })
+        : source instanceof Uint8Array
+          ? loadCollectionSpec(source)
+          : source;
     this.spec = spec;
     this.#options = options;
     if (options.programs) {
       for (const name of options.programs) {
-        if (!spec.programs[name]) throw new LoaderError(`no program named ${name}`, { file: spec.name, hint: `programs: ${Object.keys(spec.programs).join(', ')}` });
+        if (!spec.programs[name])
+          throw new LoaderError(`no program named ${name}`, {
+            file: spec.name,
+            hint: `programs: ${Object.keys(spec.programs).join(', ')}`,
+          });
       }
     }
     if (options.mapReplacements) {
       for (const name of Object.keys(options.mapReplacements)) {
-        if (!spec.maps[name]) throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, { file: spec.name, hint: `maps: ${Object.keys(spec.maps).join(', ')}` });
+        if (!spec.maps[name])
+          throw new LoaderError(`mapReplacements names ${name}, which is not a map of this object`, {
+            file: spec.name,
+            hint: `maps: ${Object.keys(spec.maps).join(', ')}`,
+          });
       }
     }
     // A struct_ops program is loaded for the slot a struct_ops variable puts it in; one no variable
     // uses has no slot, and is left out, as libbpf leaves it.
     this.#structOpsTargets = structOpsProgramTargets(spec);
-    this.wanted = Object.values(spec.programs).filter((p) => (!options.programs || options.programs.includes(p.name))
-      && (p.type !== ProgramType.STRUCT_OPS || this.#structOpsTargets.has(p.name)));
+    this.wanted = Object.values(spec.programs).filter(
+      (p) =>
+        (!options.programs || options.programs.includes(p.name)) &&
+        (p.type !== ProgramType.STRUCT_OPS || this.#structOpsTargets.has(p.name)),
+    );
   }
 
   /** The object's BTF, the maps with their initial contents (read-only data frozen), the externs. */
@@ -221,8 +247,12 @@ class CollectionLoad {
     }
     for (const m of Object.values(spec.maps)) {
       const replacement = options.mapReplacements?.[m.name];
-      const { map, fromPin } = replacement !== undefined ? replaceMap(spec, m, replacement)
-        : structOpsContents(m) ? { map: createStructOpsMap(spec, m), fromPin: false } : openMap(spec, m, this.#btf, options.pinPath);
+      const { map, fromPin } =
+        replacement !== undefined
+          ? replaceMap(spec, m, replacement)
+          : structOpsContents(m)
+            ? { map: createStructOpsMap(spec, m), fromPin: false }
+            : openMap(spec, m, this.#btf, options.pinPath);
       this.maps[m.name] = map;
       this.opened.push(map);
       if (fromPin || replacement !== undefined) this.#reused.add(m.name);
@@ -282,7 +312,11 @@ class CollectionLoad {
     }
 
     return {
-      spec, programs, maps, structOps, variables: liveVariables(spec, maps, mappings),
+      spec,
+      programs,
+      maps,
+      structOps,
+      variables: liveVariables(spec, maps, mappings),
       close() {
         for (const o of opened.reverse()) o.close();
         opened.length = 0;
@@ -316,7 +350,11 @@ class CollectionLoad {
     let instructions = p.instructions;
     if (p.coreRelocations.length > 0) {
       if (!spec.btf) throw new LoaderError('CO-RE relocations without BTF', { file: spec.name, section: p.section, symbol: p.name });
-      instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), { object: spec.name, section: p.section, program: p.name });
+      instructions = applyCoreRelocations(instructions, p.coreRelocations, spec.btf, options.kernelBtf ?? kernelBtf(), {
+        object: spec.name,
+        section: p.section,
+        program: p.name,
+      });
     }
     const linked = this.#externs!.apply(instructions, p);
     // freplace: the target is a function of a loaded program, named by its BTF id in that program's BTF.
@@ -324,17 +362,27 @@ class CollectionLoad {
     if (p.type === ProgramType.EXT) {
       const target = options.extensionTargets?.[p.name];
       if (!target || !p.attachTo) {
-        throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, { file: spec.name, section: p.section, symbol: p.name, hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)` });
+        throw new LoaderError(`freplace program ${p.name} replaces "${p.attachTo}" of a loaded program`, {
+          file: spec.name,
+          section: p.section,
+          symbol: p.name,
+          hint: `pass it as extensionTargets: { ${p.name}: program } (or leave ${p.name} out of programs)`,
+        });
       }
       extension = { attachBtfId: programFunctionBtfId(target, p.attachTo), attachProgFd: target.fd };
     }
-    const attach = !extension && p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
+    const attach =
+      !extension && p.btfTarget && p.attachTo ? findBtfTarget(p.btfTarget, p.attachTo, spec.name, p, options.kernelBtf) : undefined;
     const funcInfo = btf?.funcInfo(p);
     const lineInfo = btf?.lineInfo(p);
     const attachObjFd = attach?.module !== undefined ? kernelBtfObjectFd(attach.module) : undefined;
     return {
       spec: {
-        type: p.type, instructions: linked.instructions, license: p.license || 'GPL', name: p.name, maps,
+        type: p.type,
+        instructions: linked.instructions,
+        license: p.license || 'GPL',
+        name: p.name,
+        maps,
         ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
         ...(attach !== undefined ? { attachBtfId: attach.id, ...(attachObjFd !== undefined ? { attachBtfObjFd: attachObjFd } : {}) } : {}),
         ...(extension ?? {}),
@@ -353,7 +401,11 @@ class CollectionLoad {
   /** The verifier's error names the program already; others get the object and section too. */
   #programError(p: ProgramSpecEntry, e: unknown): unknown {
     if (e instanceof Error && !e.message.includes(`"${p.name}"`)) {
-      return new LoaderError(`loading program ${p.name} failed: ${e.message}`, { file: this.spec.name, section: p.section, symbol: p.name }, { cause: e });
+      return new LoaderError(
+        `loading program ${p.name} failed: ${e.message}`,
+        { file: this.spec.name, section: p.section, symbol: p.name },
+        { cause: e },
+      );
     }
     return e;
   }
@@ -365,7 +417,12 @@ function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined, extraFlags = 0):
   if (m.type === MapType.PERF_EVENT_ARRAY && maxEntries === 0) maxEntries = possibleCpus();
   const useBtf = btf !== undefined && (m.btfKeyTypeId !== 0 || m.btfValueTypeId !== 0);
   return {
-    type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags | extraFlags, name: m.name,
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries,
+    flags: m.flags | extraFlags,
+    name: m.name,
     ...(m.numaNode !== undefined ? { numaNode: m.numaNode } : {}),
     ...(m.mapExtra !== undefined ? { mapExtra: m.mapExtra } : {}),
     ...(m.innerMap ? { innerMap: mapSpecOf(m.innerMap, undefined) } : {}),
@@ -373,17 +430,39 @@ function mapSpecOf(m: MapSpecEntry, btf: LoadedBtf | undefined, extraFlags = 0):
   };
 }
 
-function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefined, pinPath: string | undefined): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
+function openMap(
+  spec: CollectionSpec,
+  m: MapSpecEntry,
+  btf: LoadedBtf | undefined,
+  pinPath: string | undefined,
+): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
   const codecs = typedCodecs(spec, m);
   if (m.pinning === 'by-name') {
-    if (!pinPath) throw new LoaderError(`map ${m.name} is pinned by name but no pinPath was given`, { file: spec.name, section: m.section, symbol: m.name, hint: 'pass { pinPath: "/sys/fs/bpf/<dir>" }' });
+    if (!pinPath)
+      throw new LoaderError(`map ${m.name} is pinned by name but no pinPath was given`, {
+        file: spec.name,
+        section: m.section,
+        symbol: m.name,
+        hint: 'pass { pinPath: "/sys/fs/bpf/<dir>" }',
+      });
     const path = join(pinPath, m.name);
     if (existsSync(path)) {
       const pinned = BpfMap.fromPin<unknown, unknown>(path, codecs);
       const want = mapSpecOf(m, undefined);
-      if (pinned.type !== m.type || pinned.keySize !== m.keySize || pinned.valueSize !== m.valueSize || pinned.maxEntries !== want.maxEntries || pinned.flags !== m.flags) {
+      if (
+        pinned.type !== m.type ||
+        pinned.keySize !== m.keySize ||
+        pinned.valueSize !== m.valueSize ||
+        pinned.maxEntries !== want.maxEntries ||
+        pinned.flags !== m.flags
+      ) {
         pinned.close();
-        throw new LoaderError(`the map pinned at ${path} is not compatible with the definition of ${m.name}`, { file: spec.name, section: m.section, symbol: m.name, hint: 'remove the stale pin or rename the map' });
+        throw new LoaderError(`the map pinned at ${path} is not compatible with the definition of ${m.name}`, {
+          file: spec.name,
+          section: m.section,
+          symbol: m.name,
+          hint: 'remove the stale pin or rename the map',
+        });
       }
       return { map: pinned, fromPin: true };
     }
@@ -413,7 +492,11 @@ function openMap(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefin
 }
 
 /** A caller's map in place of a definition: checked against it, and opened again so the collection owns its own fd. */
-function replaceMap(spec: CollectionSpec, m: MapSpecEntry, given: BpfMap<unknown, unknown> | number): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
+function replaceMap(
+  spec: CollectionSpec,
+  m: MapSpecEntry,
+  given: BpfMap<unknown, unknown> | number,
+): { map: BpfMap<unknown, unknown>; fromPin: boolean } {
   const where = { file: spec.name, section: m.section, symbol: m.name };
   let info: MapInfo;
   try {
@@ -429,7 +512,10 @@ function replaceMap(spec: CollectionSpec, m: MapSpecEntry, given: BpfMap<unknown
   if (info.maxEntries !== want.maxEntries) diffs.push(`max entries ${info.maxEntries} (want ${want.maxEntries})`);
   if ((info.flags & ~MMAPABLE) !== (m.flags & ~MMAPABLE)) diffs.push(`flags 0x${info.flags.toString(16)} (want 0x${m.flags.toString(16)})`);
   if (diffs.length > 0) {
-    throw new LoaderError(`the replacement for map ${m.name} does not match its definition: ${diffs.join(', ')}`, { ...where, hint: 'pass a map created from the same definition' });
+    throw new LoaderError(`the replacement for map ${m.name} does not match its definition: ${diffs.join(', ')}`, {
+      ...where,
+      hint: 'pass a map created from the same definition',
+    });
   }
   const map = BpfMap.fromFd<unknown, unknown>(dupFd(typeof given === 'number' ? given : given.fd), typedCodecs(spec, m));
   return { map, fromPin: false };
@@ -439,7 +525,11 @@ const MMAPABLE = 1 << 10;
 
 function wrapMapError(spec: CollectionSpec, m: MapSpecEntry, e: unknown): Error {
   if (!(e instanceof Error)) return new LoaderError(String(e));
-  return new LoaderError(`creating map ${m.name} failed: ${e.message}`, { file: spec.name, section: m.section, symbol: m.name }, { cause: e });
+  return new LoaderError(
+    `creating map ${m.name} failed: ${e.message}`,
+    { file: spec.name, section: m.section, symbol: m.name },
+    { cause: e },
+  );
 }
 
 /** BTF-typed key and value codecs, when the object describes them (data maps are read whole). */
@@ -456,7 +546,13 @@ function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<
   return out;
 }
 
-function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<string, BpfMap<unknown, unknown>>, programs: Record<string, Program>, data: Uint8Array | undefined): void {
+function writeContents(
+  spec: CollectionSpec,
+  m: MapSpecEntry,
+  maps: Record<string, BpfMap<unknown, unknown>>,
+  programs: Record<string, Program>,
+  data: Uint8Array | undefined,
+): void {
   const map = maps[m.name];
   const c = m.contents;
   if (!c || c.kind === 'struct_ops') return; // written by attachStructOps: writing registers it
@@ -469,16 +565,28 @@ function writeContents(spec: CollectionSpec, m: MapSpecEntry, maps: Record<strin
     const target = c.kind === 'programs' ? programs[name] : maps[name];
     if (!target) {
       if (c.kind === 'programs') continue; // not loaded (options.programs)
-      throw new LoaderError(`map-of-maps slot ${index} names ${name}, which was not created`, { file: spec.name, section: m.section, symbol: m.name });
+      throw new LoaderError(`map-of-maps slot ${index} names ${name}, which was not created`, {
+        file: spec.name,
+        section: m.section,
+        symbol: m.name,
+      });
     }
     map.update(index, target.fd);
   }
 }
 
-function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown, unknown>>, mappings: ReadonlyMap<string, GlobalDataMapping>): CollectionVariables {
+function liveVariables(
+  spec: CollectionSpec,
+  maps: Record<string, BpfMap<unknown, unknown>>,
+  mappings: ReadonlyMap<string, GlobalDataMapping>,
+): CollectionVariables {
   const find = (name: string) => {
     const v = spec.variables[name];
-    if (!v) throw new LoaderError(`no global variable named ${name}`, { file: spec.name, hint: `variables: ${Object.keys(spec.variables).join(', ')}` });
+    if (!v)
+      throw new LoaderError(`no global variable named ${name}`, {
+        file: spec.name,
+        hint: `variables: ${Object.keys(spec.variables).join(', ')}`,
+      });
     return v;
   };
   const valueOf = (section: string): Buffer => {
@@ -505,7 +613,12 @@ function liveVariables(spec: CollectionSpec, maps: Record<string, BpfMap<unknown
         return;
       }
       if (spec.maps[v.section]?.freeze) {
-        throw new LoaderError(`variable ${name} is in ${v.section}, which was frozen at load`, { file: spec.name, section: v.section, symbol: name, hint: 'set it on the spec (spec.variables[name].set) before loading' });
+        throw new LoaderError(`variable ${name} is in ${v.section}, which was frozen at load`, {
+          file: spec.name,
+          section: v.section,
+          symbol: name,
+          hint: 'set it on the spec (spec.variables[name].set) before loading',
+        });
       }
       const bytes = valueOf(v.section);
       bytes.set(encoded, v.offset);

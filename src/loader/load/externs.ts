@@ -54,7 +54,9 @@ export function resolveExterns(spec: CollectionSpec): ResolvedExterns {
     if (!result && !e.weak) {
       const where = e.typeless ? '/proc/kallsyms' : "the kernel's BTF";
       throw new LoaderError(`extern ${e.kind === 'func' ? 'kfunc' : 'ksym'} ${e.name} is not in ${where}`, {
-        file: spec.name, section: p.section, symbol: p.name,
+        file: spec.name,
+        section: p.section,
+        symbol: p.name,
         hint: `the kernel lacks it; declare it __weak and guard its use with bpf_ksym_exists(${e.name})`,
       });
     }
@@ -65,7 +67,8 @@ export function resolveExterns(spec: CollectionSpec): ResolvedExterns {
     let fd = moduleFds.get(module);
     if (fd === undefined) {
       fd = kernelBtfObjectFd(module);
-      if (fd === undefined) throw new LoaderError(`the BTF object of module ${module} is not loaded`, { file: spec.name, section: p.section, symbol: p.name });
+      if (fd === undefined)
+        throw new LoaderError(`the BTF object of module ${module} is not loaded`, { file: spec.name, section: p.section, symbol: p.name });
       moduleFds.set(module, fd);
     }
     return fd;
@@ -80,7 +83,12 @@ export function resolveExterns(spec: CollectionSpec): ResolvedExterns {
         const isKsym = isLddw(insn) && insn.src === BPF_PSEUDO_BTF_ID;
         if (!isCall && !isKsym) return insn;
         const entry = byName.get(insn.reference);
-        if (!entry) throw new LoaderError(`reference to extern ${insn.reference}, which the object's .ksyms does not declare`, { file: spec.name, section: p.section, symbol: p.name });
+        if (!entry)
+          throw new LoaderError(`reference to extern ${insn.reference}, which the object's .ksyms does not declare`, {
+            file: spec.name,
+            section: p.section,
+            symbol: p.name,
+          });
         const f = lookup(entry.extern, p);
         const { reference: _, ...copy } = insn;
         if (isCall) {

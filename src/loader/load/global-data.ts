@@ -34,7 +34,11 @@ export class GlobalDataMapping {
   readonly writable: boolean;
 
   constructor(map: BpfMap<unknown, unknown>, writable: boolean) {
-    this.#region = new MappedRegion(map.fd, Math.ceil(Math.max(map.valueSize, 1) / PAGE_SIZE) * PAGE_SIZE, writable ? PROT_READ | PROT_WRITE : PROT_READ);
+    this.#region = new MappedRegion(
+      map.fd,
+      Math.ceil(Math.max(map.valueSize, 1) / PAGE_SIZE) * PAGE_SIZE,
+      writable ? PROT_READ | PROT_WRITE : PROT_READ,
+    );
     this.writable = writable;
   }
 

@@ -49,13 +49,24 @@ export function kconfigValue(externs: readonly KconfigExtern[], size: number, bt
     else if (e.name === 'LINUX_HAS_SYSCALL_WRAPPER') raw = hasSyscallWrapper() ? 'y' : 'n';
     else if (e.name.startsWith('CONFIG_')) raw = kernelConfig().get(e.name);
     // libbpf refuses any other name, __weak or not: only CONFIG_* options may be missing.
-    else throw new LoaderError(`unknown .kconfig extern ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'known: LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER and CONFIG_* (a __weak CONFIG_* the kernel lacks reads 0)' });
+    else
+      throw new LoaderError(`unknown .kconfig extern ${e.name}`, {
+        file: object,
+        section: '.kconfig',
+        symbol: e.name,
+        hint: 'known: LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER and CONFIG_* (a __weak CONFIG_* the kernel lacks reads 0)',
+      });
     if (raw === undefined) {
       if (e.weak) continue;
-      throw new LoaderError(`the running kernel's configuration has no ${e.name}`, { file: object, section: '.kconfig', symbol: e.name, hint: 'declare it __weak to read 0 when it is unset' });
+      throw new LoaderError(`the running kernel's configuration has no ${e.name}`, {
+        file: object,
+        section: '.kconfig',
+        symbol: e.name,
+        hint: 'declare it __weak to read 0 when it is unset',
+      });
     }
     if (t.kind === 'array') {
-      const s = raw.startsWith('"') ? JSON.parse(raw) as string : raw;
+      const s = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
       out.write(s.slice(0, e.size - 1), e.offset, 'utf8');
       continue;
     }
@@ -64,7 +75,8 @@ export function kconfigValue(externs: readonly KconfigExtern[], size: number, bt
     else if (raw === 'm') value = 2n;
     else if (raw === 'n') value = 0n;
     else if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(raw)) value = raw.startsWith('-') ? -BigInt(raw.slice(1)) : BigInt(raw);
-    else throw new LoaderError(`${e.name}=${raw} does not fit a ${e.size}-byte number`, { file: object, section: '.kconfig', symbol: e.name });
+    else
+      throw new LoaderError(`${e.name}=${raw} does not fit a ${e.size}-byte number`, { file: object, section: '.kconfig', symbol: e.name });
     let x = BigInt.asUintN(e.size * 8, value);
     for (let i = 0; i < e.size; i++) {
       out[e.offset + i] = Number(x & 0xffn);

@@ -15,7 +15,9 @@ export function hasBpfCookie(): boolean {
   if (cookie !== undefined) return cookie;
   try {
     Program.load({
-      type: ProgramType.TRACEPOINT, name: 'probe_cookie', instructions: [
+      type: ProgramType.TRACEPOINT,
+      name: 'probe_cookie',
+      instructions: [
         { opcode: BPF_JMP | BPF_CALL, dst: 0, src: 0, offset: 0, imm: GET_ATTACH_COOKIE },
         { opcode: BPF_JMP | BPF_EXIT, dst: 0, src: 0, offset: 0, imm: 0 },
       ],
@@ -35,8 +37,10 @@ export function hasBpfCookie(): boolean {
  */
 export function hasSyscallWrapper(): boolean {
   if (wrapper !== undefined) return wrapper;
-  const kprobes = existsSync('/sys/bus/event_source/devices/kprobe/type')
-    || existsSync('/sys/kernel/tracing/kprobe_events') || existsSync('/sys/kernel/debug/tracing/kprobe_events');
+  const kprobes =
+    existsSync('/sys/bus/event_source/devices/kprobe/type') ||
+    existsSync('/sys/kernel/tracing/kprobe_events') ||
+    existsSync('/sys/kernel/debug/tracing/kprobe_events');
   wrapper = kprobes && linuxHasSyscallWrapper();
   return wrapper;
 }

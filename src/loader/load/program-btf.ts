@@ -95,7 +95,7 @@ function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<str
   const table = btf.strings.ownBytes;
   const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
   const offsets = new Map<string, number>();
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     let end = bytes.indexOf(0, at);
     if (end < 0) end = bytes.length;
     if (lengths.has(end - at)) {

@@ -34,7 +34,17 @@ function layoutOf(spec: CollectionSpec, m: MapSpecEntry, c: StructOpsContents): 
   try {
     return structOpsLayout(c.structName, kernelBtf());
   } catch (e) {
-    if (e instanceof StructOpsLayoutError) throw new LoaderError(e.message, { file: spec.name, section: m.section, symbol: m.name, hint: 'struct_ops variables must be of a struct the kernel registers (tcp_congestion_ops, ...)' }, { cause: e });
+    if (e instanceof StructOpsLayoutError)
+      throw new LoaderError(
+        e.message,
+        {
+          file: spec.name,
+          section: m.section,
+          symbol: m.name,
+          hint: 'struct_ops variables must be of a struct the kernel registers (tcp_congestion_ops, ...)',
+        },
+        { cause: e },
+      );
     throw e;
   }
 }
@@ -46,12 +56,23 @@ export function createStructOpsMap(spec: CollectionSpec, m: MapSpecEntry): BpfMa
   const btfFd = check('BPF_BTF_LOAD', btfLoadRaw(minimalStructOpsBtf()).ret);
   try {
     const fd = mapCreate({
-      type: MapType.STRUCT_OPS, keySize: 4, valueSize: layout.valueSize, maxEntries: 1, btfFd,
-      btfVmlinuxValueTypeId: layout.valueTypeId, flags: m.flags, name: m.name.slice(0, 15),
+      type: MapType.STRUCT_OPS,
+      keySize: 4,
+      valueSize: layout.valueSize,
+      maxEntries: 1,
+      btfFd,
+      btfVmlinuxValueTypeId: layout.valueTypeId,
+      flags: m.flags,
+      name: m.name.slice(0, 15),
     });
     return BpfMap.fromFd<unknown, unknown>(fd);
   } catch (e) {
-    if (e instanceof SyscallError) throw new LoaderError(`creating struct_ops map ${m.name} (struct ${c.structName}) failed: ${e.message}`, { file: spec.name, section: m.section, symbol: m.name }, { cause: e });
+    if (e instanceof SyscallError)
+      throw new LoaderError(
+        `creating struct_ops map ${m.name} (struct ${c.structName}) failed: ${e.message}`,
+        { file: spec.name, section: m.section, symbol: m.name },
+        { cause: e },
+      );
     throw e;
   } finally {
     closeFd(btfFd);
@@ -69,12 +90,20 @@ export function structOpsProgramTargets(spec: CollectionSpec): Map<string, { att
       if (member.program === undefined) continue;
       const k = layout.members.find((x) => x.name === member.name);
       if (!k || !k.isFunction) {
-        throw new LoaderError(`struct ${c.structName} of this kernel has no function member ${member.name}`, { file: spec.name, section: m.section, symbol: m.name, hint: `its members: ${layout.members.map((x) => x.name).join(', ')}` });
+        throw new LoaderError(`struct ${c.structName} of this kernel has no function member ${member.name}`, {
+          file: spec.name,
+          section: m.section,
+          symbol: m.name,
+          hint: `its members: ${layout.members.map((x) => x.name).join(', ')}`,
+        });
       }
       const target = { attachBtfId: layout.structTypeId, expectedAttachType: k.index, by: `${m.name}.${member.name}` };
       const seen = out.get(member.program);
       if (seen && (seen.attachBtfId !== target.attachBtfId || seen.expectedAttachType !== target.expectedAttachType)) {
-        throw new LoaderError(`program ${member.program} fills both ${seen.by} and ${target.by}: a struct_ops program is loaded for one slot`, { file: spec.name, section: m.section, symbol: m.name, hint: 'give each slot its own program' });
+        throw new LoaderError(
+          `program ${member.program} fills both ${seen.by} and ${target.by}: a struct_ops program is loaded for one slot`,
+          { file: spec.name, section: m.section, symbol: m.name, hint: 'give each slot its own program' },
+        );
       }
       out.set(member.program, target);
     }
@@ -83,7 +112,12 @@ export function structOpsProgramTargets(spec: CollectionSpec): Map<string, { att
 }
 
 /** The value to register: the object's data members and the programs' fds in the kernel's layout. */
-export function structOpsValue(spec: CollectionSpec, m: MapSpecEntry, map: BpfMap<unknown, unknown>, programs: Record<string, Program>): LoadedStructOps {
+export function structOpsValue(
+  spec: CollectionSpec,
+  m: MapSpecEntry,
+  map: BpfMap<unknown, unknown>,
+  programs: Record<string, Program>,
+): LoadedStructOps {
   const c = structOpsContents(m)!;
   const layout = layoutOf(spec, m, c);
   const where = { file: spec.name, section: m.section, symbol: m.name };
@@ -102,11 +136,21 @@ export function structOpsValue(spec: CollectionSpec, m: MapSpecEntry, map: BpfMa
     const zero = local.every((b) => b === 0);
     if (!k) {
       if (zero) continue; // a member this kernel lacks, left unset: nothing to say
-      throw new LoaderError(`struct ${c.structName} of this kernel has no member ${member.name}, which ${m.name} sets`, { ...where, hint: `its members: ${layout.members.map((x) => x.name).join(', ')}` });
+      throw new LoaderError(`struct ${c.structName} of this kernel has no member ${member.name}, which ${m.name} sets`, {
+        ...where,
+        hint: `its members: ${layout.members.map((x) => x.name).join(', ')}`,
+      });
     }
-    if (k.isFunction) throw new LoaderError(`${m.name}.${member.name} is data in the object but a function pointer in the kernel's struct ${c.structName}`, where);
+    if (k.isFunction)
+      throw new LoaderError(
+        `${m.name}.${member.name} is data in the object but a function pointer in the kernel's struct ${c.structName}`,
+        where,
+      );
     if (k.size !== member.size) {
-      throw new LoaderError(`${m.name}.${member.name} is ${member.size} bytes in the object but ${k.size} in the kernel's struct ${c.structName}`, { ...where, hint: 'declare the member with the kernel\'s type' });
+      throw new LoaderError(
+        `${m.name}.${member.name} is ${member.size} bytes in the object but ${k.size} in the kernel's struct ${c.structName}`,
+        { ...where, hint: "declare the member with the kernel's type" },
+      );
     }
     value.set(local, k.valueOffset);
   }

@@ -3,7 +3,14 @@
 // links to the callee function; program.ts lays the functions out and turns links into offsets.
 import { decodeInstructions, isLddw, slotOffsets, type Instruction } from '../../asm/index.js';
 import {
-  BPF_CALL, BPF_JMP, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
+  BPF_CALL,
+  BPF_JMP,
+  BPF_PSEUDO_BTF_ID,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_KFUNC_CALL,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
 } from '../../asm/opcodes.js';
 import type { BtfExt } from '../../btf/index.js';
 import { AsmError } from '../../asm/index.js';
@@ -59,7 +66,11 @@ export function isProgramSection(s: ElfSection): boolean {
 
 /** Every function of every executable section, keyed by FunctionKey. */
 export function readFunctions(
-  elf: ElfFile, symbols: readonly ElfSymbol[], ext: BtfExt | undefined, targets: RelocationTargets, err: ErrorContext,
+  elf: ElfFile,
+  symbols: readonly ElfSymbol[],
+  ext: BtfExt | undefined,
+  targets: RelocationTargets,
+  err: ErrorContext,
 ): Map<FunctionKey, ObjectFunction> {
   const out = new Map<FunctionKey, ObjectFunction>();
   const order = elf.header.byteOrder;
@@ -79,22 +90,29 @@ export function readFunctions(
 
     applyRelocations(elf, section, insns, indexOfSlot, targets, err);
 
-    const funcs = symbols
-      .filter((s) => s.sectionIndex === section.index && s.type === STT_FUNC)
-      .sort((a, b) => a.value - b.value);
+    const funcs = symbols.filter((s) => s.sectionIndex === section.index && s.type === STT_FUNC).sort((a, b) => a.value - b.value);
     if (funcs.length === 0) {
-      throw err('executable section has no function symbols', { section: section.name, hint: 'the object was stripped; BPF objects need their symbol table' });
+      throw err('executable section has no function symbols', {
+        section: section.name,
+        hint: 'the object was stripped; BPF objects need their symbol table',
+      });
     }
     const funcInfos = ext?.funcInfos.get(section.name) ?? [];
     const lineInfos = ext?.lineInfos.get(section.name) ?? [];
     const coreRelocations = ext?.coreRelocations.get(section.name) ?? [];
     for (const [f, sym] of funcs.entries()) {
-      if (sym.value % 8 !== 0) throw err('function does not start on an instruction boundary', { section: section.name, symbol: sym.name, offset: sym.value });
+      if (sym.value % 8 !== 0)
+        throw err('function does not start on an instruction boundary', { section: section.name, symbol: sym.name, offset: sym.value });
       const start = sym.value / 8;
       const following = funcs[f + 1];
       const end = sym.size > 0 ? start + sym.size / 8 : following !== undefined ? following.value / 8 : total;
       const first = indexOfSlot[start];
-      if (first === undefined || first < 0 || end > total) throw err('function symbol lies outside its section\'s instructions', { section: section.name, symbol: sym.name, offset: sym.value });
+      if (first === undefined || first < 0 || end > total)
+        throw err("function symbol lies outside its section's instructions", {
+          section: section.name,
+          symbol: sym.name,
+          offset: sym.value,
+        });
       let last = first;
       while (last < insns.length && slots[last]! < end) last++; // slots has insns.length + 1 entries
       const links = new Map<number, FunctionKey>();
@@ -127,11 +145,14 @@ export function readFunctions(
         links,
         funcTypeId: fi?.typeId,
         lineInfos: lineInfos.filter((r) => inRange(r.insnOffset)).map((r) => ({ ...r, insnOffset: r.insnOffset - start })),
-        coreRelocations: coreRelocations.filter((r) => inRange(r.insnOffset)).map((r) => {
-          const index = indexOfSlot[r.insnOffset];
-          if (index === undefined || index < 0) throw err('CO-RE relocation points into the middle of an instruction', { section: section.name, offset: r.insnOffset * 8 });
-          return { instruction: index - first, typeId: r.typeId, accessor: r.accessor, kind: r.kind };
-        }),
+        coreRelocations: coreRelocations
+          .filter((r) => inRange(r.insnOffset))
+          .map((r) => {
+            const index = indexOfSlot[r.insnOffset];
+            if (index === undefined || index < 0)
+              throw err('CO-RE relocation points into the middle of an instruction', { section: section.name, offset: r.insnOffset * 8 });
+            return { instruction: index - first, typeId: r.typeId, accessor: r.accessor, kind: r.kind };
+          }),
       });
     }
   }
@@ -143,14 +164,23 @@ interface LinkedInstruction extends Instruction {
 }
 
 function applyRelocations(
-  elf: ElfFile, section: ElfSection, insns: Instruction[], indexOfSlot: Int32Array, targets: RelocationTargets, err: ErrorContext,
+  elf: ElfFile,
+  section: ElfSection,
+  insns: Instruction[],
+  indexOfSlot: Int32Array,
+  targets: RelocationTargets,
+  err: ErrorContext,
 ): void {
   for (const rel of elf.relocationSectionsFor(section)) {
     let relocations;
     try {
       relocations = elf.relocations(rel);
     } catch (e) {
-      throw err(`relocations cannot be read: ${(e as Error).message}`, { section: rel.name, ...(e instanceof ElfError && e.offset !== undefined ? { offset: e.offset } : {}) }, e);
+      throw err(
+        `relocations cannot be read: ${(e as Error).message}`,
+        { section: rel.name, ...(e instanceof ElfError && e.offset !== undefined ? { offset: e.offset } : {}) },
+        e,
+      );
     }
     for (const r of relocations) {
       const where = { section: section.name, offset: r.offset };
@@ -177,12 +207,16 @@ function applyRelocations(
           continue;
         }
         if (!target || !isProgramSection(target)) {
-          throw err(`call to ${sym.name || 'an undefined function'}, which is not a BPF function in this object`, { ...symWhere, hint: 'declare kernel functions (kfuncs) with __ksym in an object with BTF (clang -g)' });
+          throw err(`call to ${sym.name || 'an undefined function'}, which is not a BPF function in this object`, {
+            ...symWhere,
+            hint: 'declare kernel functions (kfuncs) with __ksym in an object with BTF (clang -g)',
+          });
         }
         insn.callTarget = { section: target.index, slot: sym.value / 8 + insn.imm + 1 };
         continue;
       }
-      if (!isLddw(insn)) throw err(`relocation on an instruction with opcode 0x${insn.opcode.toString(16)} (only lddw and calls are relocated)`, symWhere);
+      if (!isLddw(insn))
+        throw err(`relocation on an instruction with opcode 0x${insn.opcode.toString(16)} (only lddw and calls are relocated)`, symWhere);
       const low = Number(BigInt.asIntN(32, insn.imm64 ?? BigInt(insn.imm)));
 
       if (!target) {
@@ -196,14 +230,21 @@ function applyRelocations(
             insn.imm64 = 0n;
             continue;
           }
-          throw err(`reference to undefined symbol ${sym.name}`, { ...symWhere, hint: 'externs must be declared __kconfig or __ksym in an object with BTF (clang -g)' });
+          throw err(`reference to undefined symbol ${sym.name}`, {
+            ...symWhere,
+            hint: 'externs must be declared __kconfig or __ksym in an object with BTF (clang -g)',
+          });
         }
         setMapValue(insn, '.kconfig', offset + low);
         continue;
       }
       if (target.name === '.maps' || target.name === 'maps') {
         const name = targets.mapOf(sym, low);
-        if (name === undefined) throw err('reference to a map that is not defined', { ...symWhere, hint: `no map definition at offset ${sym.value + low} of ${target.name}` });
+        if (name === undefined)
+          throw err('reference to a map that is not defined', {
+            ...symWhere,
+            hint: `no map definition at offset ${sym.value + low} of ${target.name}`,
+          });
         insn.src = BPF_PSEUDO_MAP_FD;
         insn.reference = name;
         insn.imm = 0;

@@ -18,7 +18,11 @@ export function kconfigLayout(btf: Btf, symbols: readonly ElfSymbol[], err: Erro
     if (variable.kind !== 'var') throw err('.kconfig entry is not a variable', { section: '.BTF' });
     const size = btf.sizeOf(variable.type);
     // Numbers, booleans and strings of a kernel config: anything this big is a corrupt type.
-    if (size > MAX_EXTERN_SIZE) throw err(`.kconfig extern ${variable.name} is ${size} bytes; at most ${MAX_EXTERN_SIZE} are supported`, { section: '.kconfig', symbol: variable.name });
+    if (size > MAX_EXTERN_SIZE)
+      throw err(`.kconfig extern ${variable.name} is ${size} bytes; at most ${MAX_EXTERN_SIZE} are supported`, {
+        section: '.kconfig',
+        symbol: variable.name,
+      });
     const align = Math.min(8, Math.max(1, btf.alignOf(variable.type)));
     offset = Math.ceil(offset / align) * align;
     const sym = symbols.find((s) => s.name === variable.name);

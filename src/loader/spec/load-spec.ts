@@ -45,10 +45,12 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionSpecOpt
 }
 
 function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSpec {
-  if (!(bytes instanceof Uint8Array)) throw err('expected the object file\'s bytes (a Uint8Array)');
+  if (!(bytes instanceof Uint8Array)) throw err("expected the object file's bytes (a Uint8Array)");
   const elf = ElfFile.parse(bytes);
-  if (elf.header.machine !== EM_BPF) throw err(`not a BPF object: ELF machine ${elf.header.machine}`, { hint: 'compile with clang -target bpf' });
-  if (elf.header.type !== ET_REL) throw err(`not a relocatable object: ELF type ${elf.header.type}`, { hint: 'pass the .o clang -c produces' });
+  if (elf.header.machine !== EM_BPF)
+    throw err(`not a BPF object: ELF machine ${elf.header.machine}`, { hint: 'compile with clang -target bpf' });
+  if (elf.header.type !== ET_REL)
+    throw err(`not a relocatable object: ELF type ${elf.header.type}`, { hint: 'pass the .o clang -c produces' });
   const symbols = elf.symbols();
 
   const rawBtf = readSection(elf, '.BTF', (d) => parseBtf(d), err);
@@ -57,15 +59,20 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
 
   // Global data and .kconfig layout first: the BTF fix-up needs their offsets.
   const kconfig = rawBtf ? kconfigLayout(rawBtf, symbols, err) : { externs: [], size: 0 };
-  const btf = rawBtf ? fixKsymsBtf(finishObjectBtf(rawBtf, {
-    sectionSize: (section) => (section === '.kconfig' ? kconfig.size : elf.section(section)?.size),
-    variableOffset: (section, variable) => {
-      if (section === '.kconfig') return kconfig.externs.find((e) => e.name === variable)?.offset;
-      const sec = elf.section(section);
-      return symbols.find((s) => s.sectionIndex === sec?.index && s.name === variable && s.type !== STT_SECTION)?.value;
-    },
-    hiddenFunction: (fn) => symbols.some((s) => s.name === fn && s.type === STT_FUNC && s.bind !== STB_LOCAL && s.visibility === STV_HIDDEN),
-  })) : undefined;
+  const btf = rawBtf
+    ? fixKsymsBtf(
+        finishObjectBtf(rawBtf, {
+          sectionSize: (section) => (section === '.kconfig' ? kconfig.size : elf.section(section)?.size),
+          variableOffset: (section, variable) => {
+            if (section === '.kconfig') return kconfig.externs.find((e) => e.name === variable)?.offset;
+            const sec = elf.section(section);
+            return symbols.find((s) => s.sectionIndex === sec?.index && s.name === variable && s.type !== STT_SECTION)?.value;
+          },
+          hiddenFunction: (fn) =>
+            symbols.some((s) => s.name === fn && s.type === STT_FUNC && s.bind !== STB_LOCAL && s.visibility === STV_HIDDEN),
+        }),
+      )
+    : undefined;
   // .BTF.ext names strings of the BTF as compiled; type ids are the same in the finished one.
   const ext = rawBtf ? readSection(elf, '.BTF.ext', (d) => parseBtfExt(d, rawBtf), err) : undefined;
 
@@ -79,26 +86,46 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   for (const m of dataMaps(elf, btf, err)) addMap(m, m.section);
   for (const m of structOpsMaps(elf, btf, symbols, err)) addMap(m, m.section);
   if (kconfig.externs.length > 0) {
-    addMap({
-      name: '.kconfig', section: '.kconfig', type: 2, keySize: 4, valueSize: Math.max(kconfig.size, 1), maxEntries: 1,
-      flags: 1 << 7 /* BPF_F_RDONLY_PROG */, numaNode: undefined, mapExtra: undefined, pinning: 'none', btfKeyTypeId: 0,
-      btfValueTypeId: btf?.findType('.kconfig', 'datasec')?.id ?? 0, innerMap: undefined,
-      contents: { kind: 'data', bytes: new Uint8Array(Math.max(kconfig.size, 1)) }, freeze: true,
-    }, '.kconfig');
+    addMap(
+      {
+        name: '.kconfig',
+        section: '.kconfig',
+        type: 2,
+        keySize: 4,
+        valueSize: Math.max(kconfig.size, 1),
+        maxEntries: 1,
+        flags: 1 << 7 /* BPF_F_RDONLY_PROG */,
+        numaNode: undefined,
+        mapExtra: undefined,
+        pinning: 'none',
+        btfKeyTypeId: 0,
+        btfValueTypeId: btf?.findType('.kconfig', 'datasec')?.id ?? 0,
+        innerMap: undefined,
+        contents: { kind: 'data', bytes: new Uint8Array(Math.max(kconfig.size, 1)) },
+        freeze: true,
+      },
+      '.kconfig',
+    );
   }
 
   const ksyms = ksymExterns(rawBtf, symbols);
   const mapsIndex = new Set([elf.section('.maps')?.index, elf.section('maps')?.index]);
-  const functions = readFunctions(elf, symbols, ext, {
-    mapOf: (sym: ElfSymbol, addend: number) => {
-      if (sym.type !== STT_SECTION) return maps[sym.name] && mapsIndex.has(sym.sectionIndex) ? sym.name : undefined;
-      // Older compilers refer to legacy maps through the section symbol plus an offset.
-      const at = sym.value + addend;
-      return symbols.find((s) => s.sectionIndex === sym.sectionIndex && s.type === STT_OBJECT && s.value === at)?.name;
+  const functions = readFunctions(
+    elf,
+    symbols,
+    ext,
+    {
+      mapOf: (sym: ElfSymbol, addend: number) => {
+        if (sym.type !== STT_SECTION) return maps[sym.name] && mapsIndex.has(sym.sectionIndex) ? sym.name : undefined;
+        // Older compilers refer to legacy maps through the section symbol plus an offset.
+        const at = sym.value + addend;
+        return symbols.find((s) => s.sectionIndex === sym.sectionIndex && s.type === STT_OBJECT && s.value === at)?.name;
+      },
+      kconfigOffset: (n) => kconfig.externs.find((e) => e.name === n)?.offset,
+      ksym: (n) => ksyms.find((e) => e.name === n),
     },
-    kconfigOffset: (n) => kconfig.externs.find((e) => e.name === n)?.offset,
-    ksym: (n) => ksyms.find((e) => e.name === n),
-  }, err);
+    err,
+  );
 
   const programs: Record<string, ProgramSpecEntry> = {};
   const called = new Set<string>();
@@ -109,15 +136,24 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
     const kind = programKindOf(f.section.name);
     if (!kind) {
       throw err('unknown program section name', {
-        section: f.section.name, symbol: f.name,
+        section: f.section.name,
+        symbol: f.name,
         hint: `use one of the libbpf section prefixes: ${KNOWN_SECTION_PREFIXES.join(', ')}`,
       });
     }
     const linked = linkProgram(f, functions, err);
     if (programs[f.name]) throw err(`two programs are named ${f.name}`, { section: f.section.name, symbol: f.name });
     programs[f.name] = {
-      name: f.name, section: f.section.name, type: kind.type, expectedAttachType: kind.expectedAttachType,
-      attachTo: kind.attachTo, btfTarget: kind.btfTarget, flags: kind.flags, license, kernelVersion: version, ...linked,
+      name: f.name,
+      section: f.section.name,
+      type: kind.type,
+      expectedAttachType: kind.expectedAttachType,
+      attachTo: kind.attachTo,
+      btfTarget: kind.btfTarget,
+      flags: kind.flags,
+      license,
+      kernelVersion: version,
+      ...linked,
     };
   }
   checkReferences(programs, maps, err);
@@ -143,19 +179,32 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   }
   void DATA_SECTION;
   void isProgramSection;
-  return { name, programs, maps, variables, kconfig: kconfig.externs, ksyms, btf, license, version, littleEndian: (elf.header.byteOrder === 'little') };
+  return {
+    name,
+    programs,
+    maps,
+    variables,
+    kconfig: kconfig.externs,
+    ksyms,
+    btf,
+    license,
+    version,
+    littleEndian: elf.header.byteOrder === 'little',
+  };
 }
 
 function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Record<string, MapSpecEntry>, err: ErrorContext): void {
   for (const m of Object.values(maps)) {
     if (m.contents?.kind === 'programs') {
       for (const [i, p] of m.contents.slots) {
-        if (!programs[p]) throw err(`program array slot ${i} names ${p}, which is not a program of this object`, { section: '.maps', symbol: m.name });
+        if (!programs[p])
+          throw err(`program array slot ${i} names ${p}, which is not a program of this object`, { section: '.maps', symbol: m.name });
       }
     }
     if (m.contents?.kind === 'maps') {
       for (const [i, inner] of m.contents.slots) {
-        if (!maps[inner]) throw err(`map-of-maps slot ${i} names ${inner}, which is not a map of this object`, { section: '.maps', symbol: m.name });
+        if (!maps[inner])
+          throw err(`map-of-maps slot ${i} names ${inner}, which is not a map of this object`, { section: '.maps', symbol: m.name });
       }
     }
   }
@@ -164,7 +213,11 @@ function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Recor
     for (const member of m.contents.members) {
       const p = member.program === undefined ? undefined : programs[member.program];
       if (member.program !== undefined && p?.type !== ProgramType.STRUCT_OPS) {
-        throw err(`${m.name}.${member.name} names ${member.program}, which is not a struct_ops program of this object`, { section: m.section, symbol: m.name, hint: 'put the function in a SEC("struct_ops/<name>") section' });
+        throw err(`${m.name}.${member.name} names ${member.program}, which is not a struct_ops program of this object`, {
+          section: m.section,
+          symbol: m.name,
+          hint: 'put the function in a SEC("struct_ops/<name>") section',
+        });
       }
     }
   }
@@ -198,7 +251,7 @@ function readVersion(elf: ElfFile): number {
   if (!elf.section('version')) return 0;
   const data = elf.sectionData('version');
   if (data.length < 4) return 0;
-  return new DataView(data.buffer, data.byteOffset, 4).getUint32(0, (elf.header.byteOrder === 'little'));
+  return new DataView(data.buffer, data.byteOffset, 4).getUint32(0, elf.header.byteOrder === 'little');
 }
 
 export type { Btf, BtfExt };

@@ -14,8 +14,20 @@ const R_BPF_64_ABS64 = 2;
 
 function newMap(name: string, section: string, type: number): MapSpecEntry {
   return {
-    name, section, type: type as MapType, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: undefined,
-    mapExtra: undefined, pinning: 'none', btfKeyTypeId: 0, btfValueTypeId: 0, innerMap: undefined, contents: undefined,
+    name,
+    section,
+    type: type as MapType,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: 0,
+    flags: 0,
+    numaNode: undefined,
+    mapExtra: undefined,
+    pinning: 'none',
+    btfKeyTypeId: 0,
+    btfValueTypeId: 0,
+    innerMap: undefined,
+    contents: undefined,
     freeze: false,
   };
 }
@@ -26,20 +38,26 @@ export function legacyMaps(elf: ElfFile, symbols: readonly ElfSymbol[], err: Err
   if (!section) return [];
   const data = elf.sectionData(section);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const le = (elf.header.byteOrder === 'little');
+  const le = elf.header.byteOrder === 'little';
   const defs = symbols.filter((s) => s.sectionIndex === section.index && s.name !== '' && s.type !== 3 /* STT_SECTION */);
   const out: MapSpecEntry[] = [];
   for (const sym of defs) {
     const size = sym.size || 20;
     if (size < 16 || sym.value + size > data.length) {
-      throw err(`legacy map definition of ${size} bytes at ${sym.value} does not fit the section`, { section: 'maps', symbol: sym.name, offset: sym.value });
+      throw err(`legacy map definition of ${size} bytes at ${sym.value} does not fit the section`, {
+        section: 'maps',
+        symbol: sym.name,
+        offset: sym.value,
+      });
     }
     const field = (i: number): number => (i * 4 + 4 <= size ? view.getUint32(sym.value + i * 4, le) : 0);
     // Bytes past the fields this loader knows would be settings it ignores: refused, as cilium does.
     for (let at = LEGACY_MAP_FIELDS.length * 4; at < size; at++) {
       if (data[sym.value + at] !== 0) {
         throw err(`legacy map definition has non-zero bytes past its known fields (byte ${at} of ${size})`, {
-          section: 'maps', symbol: sym.name, offset: sym.value + at,
+          section: 'maps',
+          symbol: sym.name,
+          offset: sym.value + at,
           hint: `known fields: ${LEGACY_MAP_FIELDS.join(', ')}; use a BTF map definition in ".maps" for anything else`,
         });
       }
@@ -67,7 +85,11 @@ function arrayLength(btf: Btf, typeId: number): number | undefined {
 export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly ElfSymbol[], err: ErrorContext): MapSpecEntry[] {
   const section = elf.section('.maps');
   if (!section) return [];
-  if (!btf) throw err('the object has a .maps section but no .BTF to describe it', { section: '.maps', hint: 'compile with -g so clang emits BTF' });
+  if (!btf)
+    throw err('the object has a .maps section but no .BTF to describe it', {
+      section: '.maps',
+      hint: 'compile with -g so clang emits BTF',
+    });
   const datasec = btf.findType('.maps', 'datasec');
   if (!datasec) throw err('no DATASEC ".maps" in the object\'s BTF', { section: '.BTF' });
   const out: MapSpecEntry[] = [];
@@ -93,25 +115,43 @@ function mapFromDefinition(btf: Btf, name: string, def: StructType, err: ErrorCo
   for (const m of def.members) {
     const number = (): number => {
       const n = arrayLength(btf, m.type);
-      if (n === undefined) throw err(`map member "${m.name}" must be declared with __uint(${m.name}, N)`, { section: '.maps', symbol: name });
+      if (n === undefined)
+        throw err(`map member "${m.name}" must be declared with __uint(${m.name}, N)`, { section: '.maps', symbol: name });
       return n;
     };
     const pointee = (): number => {
       const p = btf.resolve(m.type);
-      if (p.kind !== 'ptr') throw err(`map member "${m.name}" must be declared with __type(${m.name}, T)`, { section: '.maps', symbol: name });
+      if (p.kind !== 'ptr')
+        throw err(`map member "${m.name}" must be declared with __type(${m.name}, T)`, { section: '.maps', symbol: name });
       return p.type;
     };
     switch (m.name) {
-      case 'type': map.type = number() as MapType; haveType = true; break;
-      case 'max_entries': map.maxEntries = number(); break;
-      case 'map_flags': map.flags = number(); break;
-      case 'numa_node': map.numaNode = number(); break;
-      case 'map_extra': map.mapExtra = BigInt(number()); break;
-      case 'key_size': map.keySize = number(); break;
-      case 'value_size': map.valueSize = number(); break;
+      case 'type':
+        map.type = number() as MapType;
+        haveType = true;
+        break;
+      case 'max_entries':
+        map.maxEntries = number();
+        break;
+      case 'map_flags':
+        map.flags = number();
+        break;
+      case 'numa_node':
+        map.numaNode = number();
+        break;
+      case 'map_extra':
+        map.mapExtra = BigInt(number());
+        break;
+      case 'key_size':
+        map.keySize = number();
+        break;
+      case 'value_size':
+        map.valueSize = number();
+        break;
       case 'pinning': {
         const p = number();
-        if (p !== 0 && p !== PIN_BY_NAME) throw err(`pinning ${p} is not supported (only LIBBPF_PIN_BY_NAME)`, { section: '.maps', symbol: name });
+        if (p !== 0 && p !== PIN_BY_NAME)
+          throw err(`pinning ${p} is not supported (only LIBBPF_PIN_BY_NAME)`, { section: '.maps', symbol: name });
         map.pinning = p === PIN_BY_NAME ? 'by-name' : 'none';
         break;
       }
@@ -131,7 +171,8 @@ function mapFromDefinition(btf: Btf, name: string, def: StructType, err: ErrorCo
         // __array(values, T): a flexible array of pointers; T is the inner map's definition for
         // maps of maps, a function prototype for program arrays.
         const arr = btf.resolve(m.type);
-        if (arr.kind !== 'array') throw err('map member "values" must be declared with __array(values, T)', { section: '.maps', symbol: name });
+        if (arr.kind !== 'array')
+          throw err('map member "values" must be declared with __array(values, T)', { section: '.maps', symbol: name });
         const element = btf.resolve(arr.type);
         if (element.kind !== 'ptr') throw err('"values" must be an array of pointers', { section: '.maps', symbol: name });
         const target = btf.resolve(element.type);
@@ -140,26 +181,37 @@ function mapFromDefinition(btf: Btf, name: string, def: StructType, err: ErrorCo
         break;
       }
       default:
-        throw err(`unknown map definition member "${m.name}"`, { section: '.maps', symbol: name, hint: 'known: type, key, value, key_size, value_size, max_entries, map_flags, numa_node, map_extra, pinning, values' });
+        throw err(`unknown map definition member "${m.name}"`, {
+          section: '.maps',
+          symbol: name,
+          hint: 'known: type, key, value, key_size, value_size, max_entries, map_flags, numa_node, map_extra, pinning, values',
+        });
     }
   }
   if (!haveType) throw err('map definition has no type', { section: '.maps', symbol: name });
   if (map.type === MapType.ARRAY_OF_MAPS || map.type === MapType.HASH_OF_MAPS) {
     map.valueSize = 4;
     if (map.keySize === 0) map.keySize = 4;
-    if (!map.innerMap) throw err('a map of maps needs __array(values, struct {...}) to describe its inner map', { section: '.maps', symbol: name });
+    if (!map.innerMap)
+      throw err('a map of maps needs __array(values, struct {...}) to describe its inner map', { section: '.maps', symbol: name });
   }
   return map;
 }
 
 /** ".rel.maps": `values = { [i] = &prog_or_map }` initialisers of program arrays and maps of maps. */
 function initialSlots(
-  elf: ElfFile, mapsSection: ElfSection, btf: Btf, symbols: readonly ElfSymbol[], byOffset: Map<number, MapSpecEntry>, err: ErrorContext,
+  elf: ElfFile,
+  mapsSection: ElfSection,
+  btf: Btf,
+  symbols: readonly ElfSymbol[],
+  byOffset: Map<number, MapSpecEntry>,
+  err: ErrorContext,
 ): void {
   const slots = new Map<MapSpecEntry, Map<number, string>>();
   for (const rel of elf.relocationSectionsFor(mapsSection)) {
     for (const r of elf.relocations(rel)) {
-      if (r.type !== R_BPF_64_ABS64) throw err(`relocation type ${r.type} in .maps is not R_BPF_64_ABS64`, { section: rel.name, offset: r.offset });
+      if (r.type !== R_BPF_64_ABS64)
+        throw err(`relocation type ${r.type} in .maps is not R_BPF_64_ABS64`, { section: rel.name, offset: r.offset });
       let owner: MapSpecEntry | undefined;
       let start = 0;
       for (const [offset, map] of byOffset) {
@@ -171,9 +223,15 @@ function initialSlots(
       if (!owner || !r.symbol) throw err('relocation in .maps points at no map definition', { section: rel.name, offset: r.offset });
       const def = btf.resolve((btf.findType(owner.name, 'var') ?? { type: 0 }).type);
       const values = def.kind === 'struct' ? def.members.find((m) => m.name === 'values') : undefined;
-      if (!values) throw err(`map ${owner.name} is initialised but has no "values" member`, { section: '.maps', symbol: owner.name, offset: r.offset });
+      if (!values)
+        throw err(`map ${owner.name} is initialised but has no "values" member`, {
+          section: '.maps',
+          symbol: owner.name,
+          offset: r.offset,
+        });
       const index = (r.offset - start - values.bitOffset / 8) / 8;
-      if (!Number.isInteger(index) || index < 0) throw err('misaligned "values" initialiser', { section: '.maps', symbol: owner.name, offset: r.offset });
+      if (!Number.isInteger(index) || index < 0)
+        throw err('misaligned "values" initialiser', { section: '.maps', symbol: owner.name, offset: r.offset });
       const list = slots.get(owner) ?? new Map<number, string>();
       list.set(index, r.symbol.name);
       slots.set(owner, list);
@@ -182,7 +240,10 @@ function initialSlots(
   for (const [map, list] of slots) {
     map.contents = map.type === MapType.PROG_ARRAY ? { kind: 'programs', slots: list } : { kind: 'maps', slots: list };
     if (map.type !== MapType.PROG_ARRAY && map.type !== MapType.ARRAY_OF_MAPS && map.type !== MapType.HASH_OF_MAPS) {
-      throw err(`map ${map.name} has initial values but is neither a program array nor a map of maps`, { section: '.maps', symbol: map.name });
+      throw err(`map ${map.name} has initial values but is neither a program array nor a map of maps`, {
+        section: '.maps',
+        symbol: map.name,
+      });
     }
   }
   void symbols;

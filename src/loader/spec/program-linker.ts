@@ -23,7 +23,9 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
       const callee = functions.get(key);
       if (!callee) {
         throw err(`call or callback target is not the start of a function`, {
-          section: f.section.name, symbol: f.name, offset: ((f.slots[index] ?? 0) + slotOf(f, functions)) * 8,
+          section: f.section.name,
+          symbol: f.name,
+          offset: ((f.slots[index] ?? 0) + slotOf(f, functions)) * 8,
         });
       }
       if (!placed.has(key)) {

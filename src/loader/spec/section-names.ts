@@ -37,17 +37,34 @@ const FRAGS = ProgramFlags.XDP_HAS_FRAGS;
 const T = ProgramType;
 const A = AttachType;
 
-function rule(prefix: string, type: ProgramType, target: TargetRule, attach?: AttachType, extra: { flags?: number; btf?: BtfTargetKind } = {}): SectionRule {
+function rule(
+  prefix: string,
+  type: ProgramType,
+  target: TargetRule,
+  attach?: AttachType,
+  extra: { flags?: number; btf?: BtfTargetKind } = {},
+): SectionRule {
   return { prefix, type, target, ...(attach !== undefined ? { attach } : {}), ...extra };
 }
 
 const SOCK_ADDR: [string, AttachType][] = [
-  ['bind4', A.CGROUP_INET4_BIND], ['bind6', A.CGROUP_INET6_BIND],
-  ['connect4', A.CGROUP_INET4_CONNECT], ['connect6', A.CGROUP_INET6_CONNECT], ['connect_unix', A.CGROUP_UNIX_CONNECT],
-  ['sendmsg4', A.CGROUP_UDP4_SENDMSG], ['sendmsg6', A.CGROUP_UDP6_SENDMSG], ['sendmsg_unix', A.CGROUP_UNIX_SENDMSG],
-  ['recvmsg4', A.CGROUP_UDP4_RECVMSG], ['recvmsg6', A.CGROUP_UDP6_RECVMSG], ['recvmsg_unix', A.CGROUP_UNIX_RECVMSG],
-  ['getpeername4', A.CGROUP_INET4_GETPEERNAME], ['getpeername6', A.CGROUP_INET6_GETPEERNAME], ['getpeername_unix', A.CGROUP_UNIX_GETPEERNAME],
-  ['getsockname4', A.CGROUP_INET4_GETSOCKNAME], ['getsockname6', A.CGROUP_INET6_GETSOCKNAME], ['getsockname_unix', A.CGROUP_UNIX_GETSOCKNAME],
+  ['bind4', A.CGROUP_INET4_BIND],
+  ['bind6', A.CGROUP_INET6_BIND],
+  ['connect4', A.CGROUP_INET4_CONNECT],
+  ['connect6', A.CGROUP_INET6_CONNECT],
+  ['connect_unix', A.CGROUP_UNIX_CONNECT],
+  ['sendmsg4', A.CGROUP_UDP4_SENDMSG],
+  ['sendmsg6', A.CGROUP_UDP6_SENDMSG],
+  ['sendmsg_unix', A.CGROUP_UNIX_SENDMSG],
+  ['recvmsg4', A.CGROUP_UDP4_RECVMSG],
+  ['recvmsg6', A.CGROUP_UDP6_RECVMSG],
+  ['recvmsg_unix', A.CGROUP_UNIX_RECVMSG],
+  ['getpeername4', A.CGROUP_INET4_GETPEERNAME],
+  ['getpeername6', A.CGROUP_INET6_GETPEERNAME],
+  ['getpeername_unix', A.CGROUP_UNIX_GETPEERNAME],
+  ['getsockname4', A.CGROUP_INET4_GETSOCKNAME],
+  ['getsockname6', A.CGROUP_INET6_GETSOCKNAME],
+  ['getsockname_unix', A.CGROUP_UNIX_GETSOCKNAME],
 ];
 
 const RULES: readonly SectionRule[] = [

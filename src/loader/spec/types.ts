@@ -86,15 +86,15 @@ export type MapContents =
    * laid out again from kernel BTF at load; written (which registers it) by attachStructOps.
    */
   | {
-    readonly kind: 'struct_ops';
-    /** The kernel struct it fills ("tcp_congestion_ops"). */
-    readonly structName: string;
-    /** Declared in .struct_ops.link: the map is created with BPF_F_LINK and registered by a link. */
-    readonly link: boolean;
-    /** The variable's bytes in the object's layout. */
-    bytes: Uint8Array;
-    readonly members: readonly StructOpsMemberSpec[];
-  };
+      readonly kind: 'struct_ops';
+      /** The kernel struct it fills ("tcp_congestion_ops"). */
+      readonly structName: string;
+      /** Declared in .struct_ops.link: the map is created with BPF_F_LINK and registered by a link. */
+      readonly link: boolean;
+      /** The variable's bytes in the object's layout. */
+      bytes: Uint8Array;
+      readonly members: readonly StructOpsMemberSpec[];
+    };
 
 /** A member of a struct_ops variable, in the object's own layout of the struct. */
 export interface StructOpsMemberSpec {
