@@ -198,6 +198,11 @@ function printSummary(out: Out, r: SummaryReport, stats: GoroutineTracerStats): 
   out.line(
     `\n${r.transitions} transitions, ${r.goroutines} goroutines in ${r.durationMs.toFixed(1)} ms, ${stats.lost} events lost${stats.unattributed ? `, ${stats.unattributed} births without a goid` : ''}\n`,
   );
+  if (r.outOfSequence > 0) {
+    out.line(
+      `  ${r.outOfSequence} transitions out of sequence (old state not the one last seen: a --states filter, or changes the runtime made without casgstatus, e.g. GC stack scans); no time is credited across them\n`,
+    );
+  }
   out.line('  TRANSITION                       COUNT');
   for (const [k, n] of Object.entries(r.byKind).slice(0, 15)) out.line(`  ${k.padEnd(30)} ${String(n).padStart(7)}`);
   out.line('\n  STATE            TOTAL ms  GOROUTINES   p50 ms    p99 ms   (time per goroutine)');

@@ -84,6 +84,15 @@ export interface SummaryReport {
   byFunction: Record<string, FunctionSummary>;
   /** Time spent waiting per wait reason, all goroutines (ms). */
   waitReasons: Record<string, number>;
+  /**
+   * Transitions whose old state is not the state the goroutine was last seen entering (the scan
+   * bit aside). No interval is credited across such a gap. Under a state filter they are the
+   * filter's doing; without one, state changes the runtime made without casgstatus: a GC stack
+   * scan parks a running goroutine through runtime.suspendG (running → preempted → waiting by
+   * compare-and-swap), and from Go 1.26 entersyscall/exitsyscall switch running ⇄ syscall by their
+   * own compare-and-swap, so a uprobe on casgstatus cannot see them.
+   */
+  outOfSequence: number;
 }
 
 function base(state: number): number {
@@ -119,6 +128,7 @@ export class GoroutineSummary {
   first: bigint | undefined;
   last = 0n;
   count = 0;
+  #outOfSequence = 0;
 
   /** `states` limits which states are timed (default: all but idle and dead); `keepSlices` keeps every StateSlice in `slices`; `names` resolves function and wait reason names. */
   constructor(options: { states?: readonly string[]; keepSlices?: boolean; names?: SummaryNames } = {}) {
@@ -150,6 +160,7 @@ export class GoroutineSummary {
       }
     }
     const cur = this.#current.get(g);
+    if (cur && base(cur.state) !== base(t.oldState)) this.#outOfSequence++;
     if (cur && base(cur.state) === base(t.oldState)) {
       this.#spent(g, t.pid, t.goid, cur.state, cur.since, t.timestamp, cur.tid, cur.waitReason);
       if (base(cur.state) === GoroutineState.runnable && base(t.newState) === GoroutineState.running) {
@@ -316,6 +327,7 @@ export class GoroutineSummary {
     return {
       byFunction,
       waitReasons,
+      outOfSequence: this.#outOfSequence,
       transitions: this.count,
       byKind: Object.fromEntries([...this.#byKind].sort((a, b) => b[1] - a[1])),
       goroutines: this.#goroutines.size,
