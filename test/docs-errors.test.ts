@@ -51,7 +51,8 @@ describe('docs/errors.md', () => {
     // Every kind a throw site uses (the compiler checks it is in the union; this checks the parse).
     const used = new Set<string>();
     for (const f of sources('src')) {
-      for (const m of readFileSync(f, 'utf8').matchAll(/new (MapError|ProgramError|LinkError)\(\s*'([a-z-]+)'/g)) used.add(`${m[1]} ${m[2]}`);
+      for (const m of readFileSync(f, 'utf8').matchAll(/new (MapError|ProgramError|LinkError)\(\s*'([a-z-]+)'/g))
+        used.add(`${m[1]} ${m[2]}`);
     }
     expect(used.size).toBeGreaterThan(25);
     for (const u of used) {
