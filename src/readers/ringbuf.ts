@@ -13,6 +13,14 @@ export { ReaderError, type RingBufferMap } from './shared.js';
 export interface RingBufferReaderOptions {
   /** Most records `pollBatch` hands out per call of its callback (default 4096). */
   batchSize?: number;
+  /**
+   * Whether `pollBatch` fills `offsets` and `lengths` for every record of a strided batch (one
+   * whose `stride` is nonzero: records of one length back to back, as a program that outputs one
+   * struct makes). Default true. With false, a strided batch fills only `offsets[0]` and
+   * `lengths[0]`, and the callback must step by `batch.stride` (batches with `stride` 0 are filled
+   * whole as ever); for records of one size, the reader then stores nothing per record.
+   */
+  fillOffsets?: boolean;
 }
 
 /**
@@ -91,6 +99,7 @@ export class RingBufferReader {
       { consumer: this.#consumer.buffer, producer: p.subarray(0, PAGE_SIZE), data: p.subarray(PAGE_SIZE, PAGE_SIZE + 2 * size) },
       batchSize,
       this.#closedFlag,
+      options.fillOffsets ?? true,
     );
   }
 
