@@ -53,6 +53,8 @@ export interface PerfRingShared {
   readonly closed: Uint8Array;
   readonly lost: LostCounter;
   readonly scratch: WrapScratch;
+  /** False: a strided batch fills only offsets[0] and lengths[0] (see PerfReaderOptions.fillOffsets). */
+  readonly fillOffsets?: boolean;
 }
 
 /**
@@ -85,6 +87,8 @@ export class PerfRing {
   readonly shared: PerfRingShared;
   /** Bytes of ring the last loop consumed. */
   done = 0;
+  /** The last scan's stride: bytes from one sample's record to the next when all are alike (see perfScan), else 0. */
+  stride = 0;
   /** The memory the last scan's batch is in. */
   scanned: Bytes;
   /** What the loops read to touch cache lines (kept, so the reads are not optimized away). */
@@ -133,7 +137,7 @@ export class PerfRing {
   /** Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into the batch (see perfScan). */
   scan(start: number, chunk: number, limit: number): number {
     const batch = this.shared.batch;
-    return perfScan(this, this.words, this.size, batch.offsets, batch.lengths, start, chunk, limit);
+    return perfScan(this, this.words, this.size, batch.offsets, batch.lengths, start, chunk, limit, this.shared.fillOffsets !== false);
   }
 
   /** scan where the records wrap the ring's end: positions masked, a wrapped sample copied, alone in its batch. */
@@ -144,6 +148,7 @@ export class PerfRing {
     let bytes = this.bytes;
     let pos = 0;
     let count = 0;
+    this.stride = 0;
     while (pos < chunk && count < limit) {
       const at = (start + pos) & mask;
       const w = at >>> 2;
@@ -196,6 +201,7 @@ export class PerfRing {
       if (count > 0) {
         batch.use(this.scanned, this.cpu);
         batch.count = count;
+        batch.stride = this.stride;
         try {
           onBatch(batch);
         } catch (e) {
@@ -203,6 +209,7 @@ export class PerfRing {
           throw e;
         } finally {
           batch.count = 0;
+          batch.stride = 0;
         }
         delivered += count;
         if (closed[0] !== 0) return delivered;
@@ -302,6 +309,12 @@ export class PerfRing {
  * only, so nothing else is in the record. The loop takes it from the header it already loaded
  * (one load per record less), and tests only after the loop whether the last sample wraps the
  * ring's end (only the last can: the chunk ends before the ring does).
+ *
+ * Before that loop, a first phase walks a run of samples of one size with nothing stored per
+ * sample (a header word equal to the first one and the SAMPLE type mean a sample like it, `step`
+ * bytes on), as ringScan does for a ring buffer: if the run ends the batch, the batch is strided
+ * (`ring.stride` = step; offsets and lengths filled afterwards only with `fill`, offsets[0] and
+ * lengths[0] always); otherwise the run's offsets are filled and the general loop goes on.
  */
 function perfScan(
   ring: PerfRing,
@@ -312,6 +325,7 @@ function perfScan(
   start: number,
   chunk: number,
   limit: number,
+  fill: boolean,
 ): number {
   if (start + chunk > size) return ring.scanWrapping(start, chunk, limit);
   const wordMask = (size >>> 2) - 1;
@@ -320,6 +334,44 @@ function perfScan(
   let at = start;
   let count = 0;
   let touched = 0;
+  ring.stride = 0;
+  const w0 = at >>> 2;
+  const first = words[w0 + 1] | 0;
+  const step = first >>> 16;
+  if (step >= 16 && words[w0] === SAMPLE && limit > 0) {
+    const rawSize = step - 12;
+    const long = rawSize > 52;
+    while (at < end && count < limit) {
+      const w = at >>> 2;
+      if ((words[w + 1] | 0) !== first || words[w] !== SAMPLE) break;
+      if (long) touched ^= words[(w + 16) & wordMask]; // as in the general loop
+      count++;
+      at += step;
+    }
+    if (at > size) {
+      // The last sample wraps the ring's end: not in this batch.
+      count--;
+      at -= step;
+    }
+    const uniform = at >= end || count >= limit;
+    offsets[0] = start + 12;
+    lengths[0] = rawSize;
+    if (!uniform || fill) {
+      let sampleAt = start + 12;
+      for (let i = 1; i < count; i++) {
+        sampleAt += step;
+        offsets[i] = sampleAt;
+        lengths[i] = rawSize;
+      }
+    }
+    if (uniform) {
+      ring.stride = step;
+      ring.done = at - start;
+      ring.scanned = ring.bytes;
+      ring.touched = touched;
+      return count;
+    }
+  }
   for (;;) {
     // Samples only: no call in this loop, so V8 keeps its values in registers.
     let head = -1;
