@@ -80,6 +80,8 @@ export class PerfRing {
   readonly tail: BigUint64Array;
   readonly data: Buffer;
   readonly words: Uint32Array;
+  /** The ring as 64-bit floats: a record header's 8 bytes in one load, compared whole (see perfScan). */
+  readonly doubles: Float64Array;
   /** data and words again, for batches. */
   readonly bytes: Bytes;
   readonly size: number;
@@ -108,6 +110,8 @@ export class PerfRing {
     this.tail = new BigUint64Array(control.buffer, control.byteOffset + PERF_DATA_TAIL, 1);
     this.data = data;
     this.words = wordsOf(data);
+    if (data.byteOffset % 8 !== 0) throw new Error('perf ring data must be 8-byte aligned');
+    this.doubles = new Float64Array(data.buffer, data.byteOffset, data.length >>> 3);
     this.bytes = new Bytes(data);
     this.scanned = this.bytes;
     this.size = data.length;
@@ -137,7 +141,7 @@ export class PerfRing {
   /** Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into the batch (see perfScan). */
   scan(start: number, chunk: number, limit: number): number {
     const batch = this.shared.batch;
-    return perfScan(this, this.words, this.size, batch.offsets, batch.lengths, start, chunk, limit, this.shared.fillOffsets !== false);
+    return perfScan(this, this.words, this.doubles, this.size, batch.offsets, batch.lengths, start, chunk, limit, this.shared.fillOffsets !== false);
   }
 
   /** scan where the records wrap the ring's end: positions masked, a wrapped sample copied, alone in its batch. */
@@ -319,6 +323,7 @@ export class PerfRing {
 function perfScan(
   ring: PerfRing,
   words: Uint32Array,
+  doubles: Float64Array,
   size: number,
   offsets: Uint32Array,
   lengths: Uint32Array,
@@ -341,10 +346,13 @@ function perfScan(
   if (step >= 16 && words[w0] === SAMPLE && limit > 0) {
     const rawSize = step - 12;
     const long = rawSize > 52;
+    // The whole 8-byte header (type, misc, size) in one load, compared as a double: equal doubles
+    // are equal bytes, except NaN (never equal: the run just ends, and the general loop goes on)
+    // and +0/-0 (impossible: the type word, the low half, is SAMPLE).
+    const header = doubles[at >>> 3];
     while (at < end && count < limit) {
-      const w = at >>> 2;
-      if ((words[w + 1] | 0) !== first || words[w] !== SAMPLE) break;
-      if (long) touched ^= words[(w + 16) & wordMask]; // as in the general loop
+      if (doubles[at >>> 3] !== header) break;
+      if (long) touched ^= words[((at >>> 2) + 16) & wordMask]; // as in the general loop
       count++;
       at += step;
     }
