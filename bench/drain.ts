@@ -55,7 +55,8 @@ function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number
   // fillOffsets: false (both readers): a strided batch (records of one length back to back) fills
   // only offsets[0] and lengths[0]; the callback steps by batch.stride (older readers ignore it).
   const ringReader = kind === 'ring' ? new RingBufferReader(coll.maps.ring, { fillOffsets: false }) : undefined;
-  const perfReader = kind === 'perf' ? new PerfEventArrayReader(coll.maps.events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
+  const perfReader =
+    kind === 'perf' ? new PerfEventArrayReader(coll.maps.events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
   // The per-record work of compare.ts: add the record's u32 at byte 8 to a checksum.
   let checksum = 0;
   const onBatch = (batch: RecordBatch): void => {

@@ -62,8 +62,7 @@ async function consume(
   // fillOffsets: false: a strided batch (records of one size back to back, as here) fills only
   // offsets[0] and lengths[0], and the callback steps by batch.stride.
   const ringReader = kind === 'ring' ? new RingBufferReader(ring, { fillOffsets: false }) : undefined;
-  const perfReader =
-    kind === 'perf' ? new PerfEventArrayReader(events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
+  const perfReader = kind === 'perf' ? new PerfEventArrayReader(events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
   // The per-record work, the same in the anchors: add the record's 32-bit word at byte 8 (8 in
   // every record of records.bpf.c) to a checksum, checked below.
   let checksum = 0;

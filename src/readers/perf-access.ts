@@ -141,7 +141,18 @@ export class PerfRing {
   /** Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into the batch (see perfScan). */
   scan(start: number, chunk: number, limit: number): number {
     const batch = this.shared.batch;
-    return perfScan(this, this.words, this.doubles, this.size, batch.offsets, batch.lengths, start, chunk, limit, this.shared.fillOffsets !== false);
+    return perfScan(
+      this,
+      this.words,
+      this.doubles,
+      this.size,
+      batch.offsets,
+      batch.lengths,
+      start,
+      chunk,
+      limit,
+      this.shared.fillOffsets !== false,
+    );
   }
 
   /** scan where the records wrap the ring's end: positions masked, a wrapped sample copied, alone in its batch. */

@@ -292,8 +292,9 @@ export class PerfEventArrayReader {
    * 4-byte aligned: `batch.words[(offset >>> 2) + k]` is the sample's 32-bit word k. The batch and
    * the samples are valid until the callback returns; they are handed back to the kernel after
    * that. Batches cover a few KiB of ring at most, so the samples are still in cache when the
-   * callback reads them. Returns the number of samples delivered. (Overwritable rings: one sample
-   * per batch, newest first.)
+   * callback reads them. A batch of samples of one size back to back has a nonzero `batch.stride`
+   * (sample i at `offsets[0] + i * stride`; see `fillOffsets`). Returns the number of samples
+   * delivered. (Overwritable rings: one sample per batch, newest first.)
    */
   pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
     if (this.#overwritable) {

@@ -121,8 +121,9 @@ export class RingBufferReader {
    * aligned, so `batch.words[(offset >>> 2) + k]` is the record's 32-bit word k). The batch and
    * the records are valid until the callback returns; they are released to the producer after
    * that. Batches cover a few KiB of ring at most, so the records are still in cache when the
-   * callback reads them. Returns how many records were delivered (discarded records are skipped
-   * and not counted).
+   * callback reads them. A batch of records of one length back to back has a nonzero
+   * `batch.stride` (record i at `offsets[0] + i * stride`; see `fillOffsets`). Returns how many
+   * records were delivered (discarded records are skipped and not counted).
    */
   pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
     if (this.#closed) return 0;
