@@ -52,14 +52,21 @@ function ours(readers: Readers, obj: string, kind: 'ring' | 'perf', size: number
   const name = `xdp_${kind}_${size}`;
   using coll = loadCollection(obj, { programs: [name] });
   const xdp = coll.programs[name];
-  const ringReader = kind === 'ring' ? new RingBufferReader(coll.maps.ring) : undefined;
-  const perfReader = kind === 'perf' ? new PerfEventArrayReader(coll.maps.events, { pagesPerCpu: RING_SIZE / 4096 }) : undefined;
+  // fillOffsets: false (both readers): a strided batch (records of one length back to back) fills
+  // only offsets[0] and lengths[0]; the callback steps by batch.stride (older readers ignore it).
+  const ringReader = kind === 'ring' ? new RingBufferReader(coll.maps.ring, { fillOffsets: false }) : undefined;
+  const perfReader =
+    kind === 'perf' ? new PerfEventArrayReader(coll.maps.events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
   // The per-record work of compare.ts: add the record's u32 at byte 8 to a checksum.
   let checksum = 0;
   const onBatch = (batch: RecordBatch): void => {
-    const { words, offsets, count } = batch;
+    const { words, offsets, count, stride } = batch;
     let sum = 0;
-    for (let i = 0; i < count; i++) sum += words[(offsets[i] >>> 2) + 2];
+    if (stride > 0) {
+      // Records of one length back to back: step through them (older readers have no stride).
+      const step = stride >>> 2;
+      for (let i = 0, k = (offsets[0] >>> 2) + 2; i < count; i++, k += step) sum += words[k];
+    } else for (let i = 0; i < count; i++) sum += words[(offsets[i] >>> 2) + 2];
     checksum += sum;
   };
   let rawData: Buffer | undefined;

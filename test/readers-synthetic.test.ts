@@ -420,3 +420,130 @@ describe('one consumer per map', () => {
     releaseMap(claimMap(map, 'ring buffer', 'why'));
   });
 });
+
+/**
+ * A batch's records as copies, located by `stride` when it has one and by `offsets` otherwise;
+ * with `filled`, a strided batch's offsets and lengths must agree with its stride.
+ */
+function recordsOf(b: RecordBatch, filled: boolean): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.count; i++) {
+    const at = b.stride !== 0 ? b.offsets[0] + i * b.stride : b.offsets[i];
+    const length = b.stride !== 0 ? b.lengths[0] : b.lengths[i];
+    if (b.stride !== 0 && filled) {
+      expect(b.offsets[i]).toBe(at);
+      expect(b.lengths[i]).toBe(length);
+    }
+    out.push(Buffer.from(b.data.subarray(at, at + length)));
+  }
+  return out;
+}
+
+describe('strided batches (no kernel)', () => {
+  for (const fill of [true, false]) {
+    it(`ring buffer: records of one length come as strided batches, others by offset (fillOffsets ${fill})`, () => {
+      const fake = new FakeRingBuffer(4096, 4000n); // the records wrap the end (contiguous in the double mapping)
+      const ring = new RingBufferRing(fake, 4, undefined, fill);
+      const alike = Array.from({ length: 10 }, (_, i) => body(20, i + 1));
+      for (const b of alike) fake.add(b);
+      const batches: { count: number; stride: number }[] = [];
+      const got: Buffer[] = [];
+      const onBatch = (b: RecordBatch): void => {
+        batches.push({ count: b.count, stride: b.stride });
+        got.push(...recordsOf(b, fill));
+      };
+      expect(ring.pollBatch(onBatch, Infinity)).toBe(10);
+      // 20-byte records take 32 bytes with their header; batches of at most 4 (the capacity).
+      expect(batches).toEqual([
+        { count: 4, stride: 32 },
+        { count: 4, stride: 32 },
+        { count: 2, stride: 32 },
+      ]);
+      expect(got).toEqual(alike);
+      expect(fake.consumerPos).toBe(fake.pos);
+
+      // Lengths that differ, and a discarded record between alike ones: no stride, every offset filled.
+      batches.length = 0;
+      got.length = 0;
+      const mixed = [body(16, 1), body(16, 2), body(40, 3), body(16, 4)];
+      for (const b of mixed) fake.add(b);
+      expect(ring.pollBatch(onBatch, Infinity)).toBe(4);
+      expect(batches).toEqual([{ count: 4, stride: 0 }]);
+      expect(got).toEqual(mixed);
+      batches.length = 0;
+      got.length = 0;
+      fake.add(body(16, 5));
+      fake.add(body(16, 6), DISCARD);
+      fake.add(body(16, 7));
+      expect(ring.pollBatch(onBatch, Infinity)).toBe(2);
+      expect(batches).toEqual([{ count: 2, stride: 0 }]);
+      expect(got).toEqual([body(16, 5), body(16, 7)]);
+
+      // A run that ends at a busy record is a strided batch; the rest comes once it is committed.
+      batches.length = 0;
+      got.length = 0;
+      fake.add(body(8, 8));
+      fake.add(body(8, 9));
+      const busy = fake.add(body(8, 10), BUSY);
+      fake.add(body(8, 11));
+      expect(ring.pollBatch(onBatch, Infinity)).toBe(2);
+      expect(batches).toEqual([{ count: 2, stride: 16 }]);
+      fake.commit(busy);
+      expect(ring.pollBatch(onBatch, 1)).toBe(1); // max: a strided batch of one
+      expect(ring.pollBatch(onBatch, Infinity)).toBe(1);
+      expect(batches.slice(1)).toEqual([
+        { count: 1, stride: 16 },
+        { count: 1, stride: 16 },
+      ]);
+      expect(got).toEqual([body(8, 8), body(8, 9), body(8, 10), body(8, 11)]);
+      expect(fake.consumerPos).toBe(fake.pos);
+    });
+
+    it(`perf ring: samples of one size come as strided batches; LOST records, other sizes and wrapped samples do not (fillOffsets ${fill})`, () => {
+      const fake = new FakePerfRing(1024, 432n);
+      const shared = { ...perfShared(64), fillOffsets: fill };
+      const ring = new PerfRing(1, fake.control, fake.data, shared);
+      const batches: { count: number; stride: number; copy: boolean }[] = [];
+      const got: Buffer[] = [];
+      const onBatch = (b: RecordBatch): void => {
+        batches.push({ count: b.count, stride: b.stride, copy: b.data !== fake.data });
+        got.push(...recordsOf(b, fill));
+      };
+      // 12 samples of 24 raw bytes (40-byte records) from 432: 480 bytes, up to 912, no wrap.
+      const alike = Array.from({ length: 12 }, (_, i) => rawSample(i, 24));
+      for (const r of alike) fake.add(FakePerfRing.sampleRecord(r));
+      expect(ring.pollBatch(onBatch, 100)).toBe(12);
+      expect(batches).toEqual([{ count: 12, stride: 40, copy: false }]);
+      expect(got).toEqual(alike.map(padded));
+      expect(fake.tail).toBe(fake.head);
+
+      // From 912: the third sample (at 992) has its body across the end (copied, alone), then alike
+      // ones again. The batch before it comes from the loop for chunks that reach the end, which
+      // makes no strided batches (a stride is a promise when nonzero, not a must).
+      batches.length = 0;
+      got.length = 0;
+      const wrapping = Array.from({ length: 5 }, (_, i) => rawSample(20 + i, 24));
+      for (const r of wrapping) fake.add(FakePerfRing.sampleRecord(r));
+      expect(ring.pollBatch(onBatch, 100)).toBe(5);
+      expect(batches).toEqual([
+        { count: 2, stride: 0, copy: false },
+        { count: 1, stride: 0, copy: true },
+        { count: 2, stride: 40, copy: false },
+      ]);
+      expect(got).toEqual(wrapping.map(padded));
+
+      // A LOST record or another size among them: no stride, every offset filled.
+      batches.length = 0;
+      got.length = 0;
+      const mixed = [rawSample(30, 24), rawSample(31, 24), rawSample(32, 60), rawSample(33, 24)];
+      fake.add(FakePerfRing.sampleRecord(mixed[0]));
+      fake.add(FakePerfRing.lostRecord(5));
+      for (const r of mixed.slice(1)) fake.add(FakePerfRing.sampleRecord(r));
+      expect(ring.pollBatch(onBatch, 100)).toBe(4);
+      expect(batches).toEqual([{ count: 4, stride: 0, copy: false }]);
+      expect(got).toEqual(mixed.map(padded));
+      expect(shared.lost.total).toBe(5);
+      expect(fake.tail).toBe(fake.head);
+    });
+  }
+});

@@ -17,6 +17,18 @@ export interface RecordBatch {
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
   readonly count: number;
+  /**
+   * Nonzero when every record of the batch has the same length, `lengths[0]`, and they lie
+   * `stride` bytes apart with nothing between them: record i is at `offsets[0] + i * stride`
+   * (and `stride` is a multiple of 4, so its word k is `words[(offsets[0] + i * stride >>> 2) + k]`).
+   * Zero when lengths differ or something lies among the records (a discarded record, a LOST
+   * record, a wrapped sample), and possibly for alike records too (a perf batch that reaches the
+   * ring's end): nonzero is a promise, zero only says to use `offsets`. A consumer of a strided
+   * batch can step through the records without reading `offsets` and `lengths`; with the readers'
+   * `fillOffsets: false` a strided batch fills only `offsets[0]` and `lengths[0]`, which saves the
+   * reader two stores per record.
+   */
+  readonly stride: number;
   /** The CPU whose perf ring the records come from; -1 for a ring buffer. */
   readonly cpu: number;
 }
@@ -42,6 +54,7 @@ export class Batch implements RecordBatch {
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
   count = 0;
+  stride = 0;
   cpu: number;
 
   constructor(bytes: Bytes, capacity: number, cpu: number) {

@@ -53,6 +53,8 @@ export interface PerfRingShared {
   readonly closed: Uint8Array;
   readonly lost: LostCounter;
   readonly scratch: WrapScratch;
+  /** False: a strided batch fills only offsets[0] and lengths[0] (see PerfReaderOptions.fillOffsets). */
+  readonly fillOffsets?: boolean;
 }
 
 /**
@@ -78,6 +80,8 @@ export class PerfRing {
   readonly tail: BigUint64Array;
   readonly data: Buffer;
   readonly words: Uint32Array;
+  /** The ring as 64-bit floats: a record header's 8 bytes in one load, compared whole (see perfScan). */
+  readonly doubles: Float64Array;
   /** data and words again, for batches. */
   readonly bytes: Bytes;
   readonly size: number;
@@ -85,6 +89,8 @@ export class PerfRing {
   readonly shared: PerfRingShared;
   /** Bytes of ring the last loop consumed. */
   done = 0;
+  /** The last scan's stride: bytes from one sample's record to the next when all are alike (see perfScan), else 0. */
+  stride = 0;
   /** The memory the last scan's batch is in. */
   scanned: Bytes;
   /** What the loops read to touch cache lines (kept, so the reads are not optimized away). */
@@ -104,6 +110,8 @@ export class PerfRing {
     this.tail = new BigUint64Array(control.buffer, control.byteOffset + PERF_DATA_TAIL, 1);
     this.data = data;
     this.words = wordsOf(data);
+    if (data.byteOffset % 8 !== 0) throw new Error('perf ring data must be 8-byte aligned');
+    this.doubles = new Float64Array(data.buffer, data.byteOffset, data.length >>> 3);
     this.bytes = new Bytes(data);
     this.scanned = this.bytes;
     this.size = data.length;
@@ -133,7 +141,18 @@ export class PerfRing {
   /** Finds up to `limit` samples from `start`, `chunk` bytes, writing their offsets and lengths into the batch (see perfScan). */
   scan(start: number, chunk: number, limit: number): number {
     const batch = this.shared.batch;
-    return perfScan(this, this.words, this.size, batch.offsets, batch.lengths, start, chunk, limit);
+    return perfScan(
+      this,
+      this.words,
+      this.doubles,
+      this.size,
+      batch.offsets,
+      batch.lengths,
+      start,
+      chunk,
+      limit,
+      this.shared.fillOffsets !== false,
+    );
   }
 
   /** scan where the records wrap the ring's end: positions masked, a wrapped sample copied, alone in its batch. */
@@ -144,6 +163,7 @@ export class PerfRing {
     let bytes = this.bytes;
     let pos = 0;
     let count = 0;
+    this.stride = 0;
     while (pos < chunk && count < limit) {
       const at = (start + pos) & mask;
       const w = at >>> 2;
@@ -196,6 +216,7 @@ export class PerfRing {
       if (count > 0) {
         batch.use(this.scanned, this.cpu);
         batch.count = count;
+        batch.stride = this.stride;
         try {
           onBatch(batch);
         } catch (e) {
@@ -203,6 +224,7 @@ export class PerfRing {
           throw e;
         } finally {
           batch.count = 0;
+          batch.stride = 0;
         }
         delivered += count;
         if (closed[0] !== 0) return delivered;
@@ -302,16 +324,24 @@ export class PerfRing {
  * only, so nothing else is in the record. The loop takes it from the header it already loaded
  * (one load per record less), and tests only after the loop whether the last sample wraps the
  * ring's end (only the last can: the chunk ends before the ring does).
+ *
+ * Before that loop, a first phase walks a run of samples of one size with nothing stored per
+ * sample (a header word equal to the first one and the SAMPLE type mean a sample like it, `step`
+ * bytes on), as ringScan does for a ring buffer: if the run ends the batch, the batch is strided
+ * (`ring.stride` = step; offsets and lengths filled afterwards only with `fill`, offsets[0] and
+ * lengths[0] always); otherwise the run's offsets are filled and the general loop goes on.
  */
 function perfScan(
   ring: PerfRing,
   words: Uint32Array,
+  doubles: Float64Array,
   size: number,
   offsets: Uint32Array,
   lengths: Uint32Array,
   start: number,
   chunk: number,
   limit: number,
+  fill: boolean,
 ): number {
   if (start + chunk > size) return ring.scanWrapping(start, chunk, limit);
   const wordMask = (size >>> 2) - 1;
@@ -320,6 +350,47 @@ function perfScan(
   let at = start;
   let count = 0;
   let touched = 0;
+  ring.stride = 0;
+  const w0 = at >>> 2;
+  const first = words[w0 + 1] | 0;
+  const step = first >>> 16;
+  if (step >= 16 && words[w0] === SAMPLE && limit > 0) {
+    const rawSize = step - 12;
+    const long = rawSize > 52;
+    // The whole 8-byte header (type, misc, size) in one load, compared as a double: equal doubles
+    // are equal bytes, except NaN (never equal: the run just ends, and the general loop goes on)
+    // and +0/-0 (impossible: the type word, the low half, is SAMPLE).
+    const header = doubles[at >>> 3];
+    while (at < end && count < limit) {
+      if (doubles[at >>> 3] !== header) break;
+      if (long) touched ^= words[((at >>> 2) + 16) & wordMask]; // as in the general loop
+      count++;
+      at += step;
+    }
+    if (at > size) {
+      // The last sample wraps the ring's end: not in this batch.
+      count--;
+      at -= step;
+    }
+    const uniform = at >= end || count >= limit;
+    offsets[0] = start + 12;
+    lengths[0] = rawSize;
+    if (!uniform || fill) {
+      let sampleAt = start + 12;
+      for (let i = 1; i < count; i++) {
+        sampleAt += step;
+        offsets[i] = sampleAt;
+        lengths[i] = rawSize;
+      }
+    }
+    if (uniform) {
+      ring.stride = step;
+      ring.done = at - start;
+      ring.scanned = ring.bytes;
+      ring.touched = touched;
+      return count;
+    }
+  }
   for (;;) {
     // Samples only: no call in this loop, so V8 keeps its values in registers.
     let head = -1;

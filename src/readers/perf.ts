@@ -58,6 +58,14 @@ export interface PerfReaderOptions {
   overwritable?: boolean;
   /** Most samples `pollBatch` hands out per call of its callback (default 4096). */
   batchSize?: number;
+  /**
+   * Whether `pollBatch` fills `offsets` and `lengths` for every sample of a strided batch (one
+   * whose `stride` is nonzero: samples of one size back to back, as a program that outputs one
+   * struct makes). Default true. With false, a strided batch fills only `offsets[0]` and
+   * `lengths[0]`, and the callback must step by `batch.stride` (other batches are filled whole);
+   * for samples of one size, the reader then stores nothing per sample.
+   */
+  fillOffsets?: boolean;
 }
 
 /** One CPU's perf event: its fd (owned: `.value` throws once closed) and mapping, and the ring over it. */
@@ -116,6 +124,7 @@ export class PerfEventArrayReader {
       closed: new Uint8Array(1),
       lost: new LostCounter(),
       scratch: new WrapScratch(),
+      fillOffsets: options.fillOffsets ?? true,
     };
     this.#name = map.name;
     this.#overwritable = options.overwritable === true;
@@ -283,8 +292,9 @@ export class PerfEventArrayReader {
    * 4-byte aligned: `batch.words[(offset >>> 2) + k]` is the sample's 32-bit word k. The batch and
    * the samples are valid until the callback returns; they are handed back to the kernel after
    * that. Batches cover a few KiB of ring at most, so the samples are still in cache when the
-   * callback reads them. Returns the number of samples delivered. (Overwritable rings: one sample
-   * per batch, newest first.)
+   * callback reads them. A batch of samples of one size back to back has a nonzero `batch.stride`
+   * (sample i at `offsets[0] + i * stride`; see `fillOffsets`). Returns the number of samples
+   * delivered. (Overwritable rings: one sample per batch, newest first.)
    */
   pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
     if (this.#overwritable) {
@@ -390,19 +400,24 @@ function warmPerfScan(): void {
   end = put(end, PERF_RECORD_SAMPLE, 32);
   put(size - 48, PERF_RECORD_SAMPLE, 32);
   put(size - 16, PERF_RECORD_SAMPLE, 32); // wraps: 8 bytes at the end, the rest at the start
-  const shared: PerfRingShared = {
-    batch: new Batch(new Bytes(Buffer.alloc(0)), 8, -1),
-    closed: new Uint8Array(1),
-    lost: new LostCounter(),
-    scratch: new WrapScratch(),
-  };
-  const ring = new PerfRing(0, Buffer.alloc(PAGE_SIZE), data, shared);
-  for (let i = 0; i < 30; i++) {
-    // enough calls for V8 to keep feedback
-    ring.scan(0, end, 8);
-    ring.scan(size - 48, 48, 8); // the fast loop stops before the wrapping record
-    ring.scan(size - 16, 16, 8); // the fast loop hands the wrapping record over
-    ring.scan(size - 16, 32, 8);
+  for (const fillOffsets of [true, false]) {
+    const shared: PerfRingShared = {
+      batch: new Batch(new Bytes(Buffer.alloc(0)), 8, -1),
+      closed: new Uint8Array(1),
+      lost: new LostCounter(),
+      scratch: new WrapScratch(),
+      fillOffsets,
+    };
+    const ring = new PerfRing(0, Buffer.alloc(PAGE_SIZE), data, shared);
+    for (let i = 0; i < 30; i++) {
+      // enough calls for V8 to keep feedback
+      ring.scan(0, end, 8);
+      ring.scan(0, 32, 8); // a strided batch
+      ring.scan(0, end, 1);
+      ring.scan(size - 48, 48, 8); // the fast loop stops before the wrapping record
+      ring.scan(size - 16, 16, 8); // the fast loop hands the wrapping record over
+      ring.scan(size - 16, 32, 8);
+    }
   }
 }
 

@@ -13,6 +13,14 @@ export { ReaderError, type RingBufferMap } from './shared.js';
 export interface RingBufferReaderOptions {
   /** Most records `pollBatch` hands out per call of its callback (default 4096). */
   batchSize?: number;
+  /**
+   * Whether `pollBatch` fills `offsets` and `lengths` for every record of a strided batch (one
+   * whose `stride` is nonzero: records of one length back to back, as a program that outputs one
+   * struct makes). Default true. With false, a strided batch fills only `offsets[0]` and
+   * `lengths[0]`, and the callback must step by `batch.stride` (batches with `stride` 0 are filled
+   * whole as ever); for records of one size, the reader then stores nothing per record.
+   */
+  fillOffsets?: boolean;
 }
 
 /**
@@ -91,6 +99,7 @@ export class RingBufferReader {
       { consumer: this.#consumer.buffer, producer: p.subarray(0, PAGE_SIZE), data: p.subarray(PAGE_SIZE, PAGE_SIZE + 2 * size) },
       batchSize,
       this.#closedFlag,
+      options.fillOffsets ?? true,
     );
   }
 
@@ -112,8 +121,9 @@ export class RingBufferReader {
    * aligned, so `batch.words[(offset >>> 2) + k]` is the record's 32-bit word k). The batch and
    * the records are valid until the callback returns; they are released to the producer after
    * that. Batches cover a few KiB of ring at most, so the records are still in cache when the
-   * callback reads them. Returns how many records were delivered (discarded records are skipped
-   * and not counted).
+   * callback reads them. A batch of records of one length back to back has a nonzero
+   * `batch.stride` (record i at `offsets[0] + i * stride`; see `fillOffsets`). Returns how many
+   * records were delivered (discarded records are skipped and not counted).
    */
   pollBatch(onBatch: (batch: RecordBatch) => void, max = Infinity): number {
     if (this.#closed) return 0;
