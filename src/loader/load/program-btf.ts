@@ -87,13 +87,17 @@ function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
 function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<string, number> | undefined {
   // Only table entries as long (in UTF-8 bytes) as a wanted string are decoded: the table holds
   // every type and member name too, and decoding them all cost more than the rest of this file.
-  const lengths = new Set<number>();
+  // The distinct strings first: records repeat them (every record names its file), and a
+  // Buffer.byteLength call per record cost more than the scan of the table.
+  const wanted = new Set<string>();
   for (const p of programs) {
     for (const l of p.lineInfos) {
-      lengths.add(Buffer.byteLength(l.fileName));
-      lengths.add(Buffer.byteLength(l.line));
+      wanted.add(l.fileName);
+      wanted.add(l.line);
     }
   }
+  const lengths = new Set<number>();
+  for (const text of wanted) lengths.add(Buffer.byteLength(text));
   const table = btf.strings.ownBytes;
   const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
   const offsets = new Map<string, number>();
@@ -106,9 +110,7 @@ function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<str
     }
     at = end + 1;
   }
-  for (const p of programs) {
-    for (const l of p.lineInfos) if (!offsets.has(l.fileName) || !offsets.has(l.line)) return undefined;
-  }
+  for (const text of wanted) if (!offsets.has(text)) return undefined;
   return offsets;
 }
 
