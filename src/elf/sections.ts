@@ -109,7 +109,7 @@ export function readSections(reader: ByteReader, raw: RawElfHeader): { header: E
   }
   const sections = unnamed.map((s) => ({
     ...s,
-    name: names ? names.get(s.nameOffset, `name of section ${s.index}`) : '',
+    name: names ? names.get(s.nameOffset, () => `name of section ${s.index}`) : '',
   }));
   return { header: { ...raw, shnum, phnum, shstrndx }, sections };
 }

@@ -85,7 +85,7 @@ export function readSymbols(
     const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;
     const symbol: ElfSymbol = {
       index,
-      name: strings.get(nameOffset, `symbol ${index} in ${table.name}`),
+      name: strings.get(nameOffset, () => `symbol ${index} in ${table.name}`),
       value: reader.u64(at + 8),
       valueBig: reader.u64Big(at + 8),
       size: reader.u64(at + 16),

@@ -40,24 +40,26 @@ export function loadProgramBtf(btf: Btf, programs: readonly ProgramSpecEntry[]):
     fd,
     funcInfo(p) {
       if (p.funcInfos.length === 0) return undefined;
-      const bytes = Buffer.alloc(p.funcInfos.length * FUNC_INFO_SIZE);
-      p.funcInfos.forEach((f, i) => {
-        bytes.writeUInt32LE(f.insnOffset, i * FUNC_INFO_SIZE);
-        bytes.writeUInt32LE(f.typeId, i * FUNC_INFO_SIZE + 4);
-      });
-      return { recSize: FUNC_INFO_SIZE, bytes };
+      // Host order, as the kernel reads them; words written through one typed view.
+      const words = new Uint32Array(p.funcInfos.length * 2);
+      let at = 0;
+      for (const f of p.funcInfos) {
+        words[at++] = f.insnOffset;
+        words[at++] = f.typeId;
+      }
+      return { recSize: FUNC_INFO_SIZE, bytes: new Uint8Array(words.buffer) };
     },
     lineInfo(p) {
       if (p.lineInfos.length === 0 || p.funcInfos.length === 0) return undefined;
-      const bytes = Buffer.alloc(p.lineInfos.length * LINE_INFO_SIZE);
-      p.lineInfos.forEach((l, i) => {
-        const at = i * LINE_INFO_SIZE;
-        bytes.writeUInt32LE(l.insnOffset, at);
-        bytes.writeUInt32LE(offsetOf(l.fileName), at + 4);
-        bytes.writeUInt32LE(offsetOf(l.line), at + 8);
-        bytes.writeUInt32LE(((l.lineNumber << 10) | (l.column & 0x3ff)) >>> 0, at + 12);
-      });
-      return { recSize: LINE_INFO_SIZE, bytes };
+      const words = new Uint32Array(p.lineInfos.length * 4);
+      let at = 0;
+      for (const l of p.lineInfos) {
+        words[at++] = l.insnOffset;
+        words[at++] = offsetOf(l.fileName);
+        words[at++] = offsetOf(l.line);
+        words[at++] = (l.lineNumber << 10) | (l.column & 0x3ff);
+      }
+      return { recSize: LINE_INFO_SIZE, bytes: new Uint8Array(words.buffer) };
     },
   };
 }
@@ -85,13 +87,17 @@ function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
 function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<string, number> | undefined {
   // Only table entries as long (in UTF-8 bytes) as a wanted string are decoded: the table holds
   // every type and member name too, and decoding them all cost more than the rest of this file.
-  const lengths = new Set<number>();
+  // The distinct strings first: records repeat them (every record names its file), and a
+  // Buffer.byteLength call per record cost more than the scan of the table.
+  const wanted = new Set<string>();
   for (const p of programs) {
     for (const l of p.lineInfos) {
-      lengths.add(Buffer.byteLength(l.fileName));
-      lengths.add(Buffer.byteLength(l.line));
+      wanted.add(l.fileName);
+      wanted.add(l.line);
     }
   }
+  const lengths = new Set<number>();
+  for (const text of wanted) lengths.add(Buffer.byteLength(text));
   const table = btf.strings.ownBytes;
   const bytes = Buffer.from(table.buffer, table.byteOffset, table.length);
   const offsets = new Map<string, number>();
@@ -104,9 +110,7 @@ function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<str
     }
     at = end + 1;
   }
-  for (const p of programs) {
-    for (const l of p.lineInfos) if (!offsets.has(l.fileName) || !offsets.has(l.line)) return undefined;
-  }
+  for (const text of wanted) if (!offsets.has(text)) return undefined;
   return offsets;
 }
 

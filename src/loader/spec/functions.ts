@@ -88,7 +88,11 @@ export function readFunctions(
     const indexOfSlot = new Int32Array(total).fill(-1);
     slots.slice(0, -1).forEach((slot, i) => (indexOfSlot[slot] = i));
 
-    applyRelocations(elf, section, insns, indexOfSlot, targets, err);
+    // Call and callback targets by instruction index, beside the instructions rather than on them
+    // (an extra property would give those objects a shape of their own, and every loop over
+    // instructions would slow down for it).
+    const callTargets = new Map<number, { section: number; slot: number }>();
+    applyRelocations(elf, section, insns, indexOfSlot, callTargets, targets, err);
 
     const funcs = symbols.filter((s) => s.sectionIndex === section.index && s.type === STT_FUNC).sort((a, b) => a.value - b.value);
     if (funcs.length === 0) {
@@ -116,16 +120,10 @@ export function readFunctions(
       let last = first;
       while (last < insns.length && slots[last]! < end) last++; // slots has insns.length + 1 entries
       const links = new Map<number, FunctionKey>();
-      // Each instruction belongs to one function: only those carrying a call target are copied
-      // (without it; `delete` would turn every instruction into a slow dictionary object).
       const mine = insns.slice(first, last);
-      mine.forEach((linked: LinkedInstruction, i) => {
-        const target = linked.callTarget;
-        if (target === undefined) return;
-        links.set(i, keyOf(target.section, target.slot));
-        const { callTarget: _, ...insn } = linked;
-        mine[i] = insn;
-      });
+      for (const [index, target] of callTargets) {
+        if (index >= first && index < last) links.set(index - first, keyOf(target.section, target.slot));
+      }
       // Calls inside the same section with no relocation (the compiler resolved them itself).
       mine.forEach((insn, i) => {
         if (insn.opcode === CALL && insn.src === BPF_PSEUDO_CALL && !links.has(i)) {
@@ -159,15 +157,12 @@ export function readFunctions(
   return out;
 }
 
-interface LinkedInstruction extends Instruction {
-  callTarget?: { section: number; slot: number };
-}
-
 function applyRelocations(
   elf: ElfFile,
   section: ElfSection,
   insns: Instruction[],
   indexOfSlot: Int32Array,
+  callTargets: Map<number, { section: number; slot: number }>,
   targets: RelocationTargets,
   err: ErrorContext,
 ): void {
@@ -185,8 +180,8 @@ function applyRelocations(
     for (const r of relocations) {
       const where = { section: section.name, offset: r.offset };
       const index = r.offset % 8 === 0 ? indexOfSlot[r.offset / 8] : undefined;
-      const insn: LinkedInstruction | undefined = index === undefined || index < 0 ? undefined : insns[index];
-      if (insn === undefined) {
+      const insn: Instruction | undefined = index === undefined || index < 0 ? undefined : insns[index];
+      if (index === undefined || insn === undefined) {
         throw err('relocation does not point at an instruction', { ...where, hint: `relocation section ${rel.name}` });
       }
       const sym = r.symbol;
@@ -212,7 +207,7 @@ function applyRelocations(
             hint: 'declare kernel functions (kfuncs) with __ksym in an object with BTF (clang -g)',
           });
         }
-        insn.callTarget = { section: target.index, slot: sym.value / 8 + insn.imm + 1 };
+        callTargets.set(index, { section: target.index, slot: sym.value / 8 + insn.imm + 1 });
         continue;
       }
       if (!isLddw(insn))
@@ -260,7 +255,7 @@ function applyRelocations(
         const byteOffset = (sym.type === STT_SECTION ? 0 : sym.value) + low;
         if (byteOffset % 8 !== 0) throw err('callback address is not on an instruction boundary', symWhere);
         insn.src = BPF_PSEUDO_FUNC;
-        insn.callTarget = { section: target.index, slot: byteOffset / 8 };
+        callTargets.set(index, { section: target.index, slot: byteOffset / 8 });
         continue;
       }
       throw err(`lddw refers to section ${target.name}, which is neither maps, global data nor code`, symWhere);

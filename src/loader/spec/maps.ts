@@ -109,60 +109,61 @@ export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly El
   return out;
 }
 
+function memberNumber(btf: Btf, m: StructType['members'][number], name: string, err: ErrorContext): number {
+  const n = arrayLength(btf, m.type);
+  if (n === undefined) throw err(`map member "${m.name}" must be declared with __uint(${m.name}, N)`, { section: '.maps', symbol: name });
+  return n;
+}
+
+function memberPointee(btf: Btf, m: StructType['members'][number], name: string, err: ErrorContext): number {
+  const p = btf.resolve(m.type);
+  if (p.kind !== 'ptr') throw err(`map member "${m.name}" must be declared with __type(${m.name}, T)`, { section: '.maps', symbol: name });
+  return p.type;
+}
+
 function mapFromDefinition(btf: Btf, name: string, def: StructType, err: ErrorContext): MapSpecEntry {
   const map = newMap(name, '.maps', 0);
   let haveType = false;
   for (const m of def.members) {
-    const number = (): number => {
-      const n = arrayLength(btf, m.type);
-      if (n === undefined)
-        throw err(`map member "${m.name}" must be declared with __uint(${m.name}, N)`, { section: '.maps', symbol: name });
-      return n;
-    };
-    const pointee = (): number => {
-      const p = btf.resolve(m.type);
-      if (p.kind !== 'ptr')
-        throw err(`map member "${m.name}" must be declared with __type(${m.name}, T)`, { section: '.maps', symbol: name });
-      return p.type;
-    };
+    // (Functions of the module rather than two closures per member: those cost more than the rest.)
     switch (m.name) {
       case 'type':
-        map.type = number() as MapType;
+        map.type = memberNumber(btf, m, name, err) as MapType;
         haveType = true;
         break;
       case 'max_entries':
-        map.maxEntries = number();
+        map.maxEntries = memberNumber(btf, m, name, err);
         break;
       case 'map_flags':
-        map.flags = number();
+        map.flags = memberNumber(btf, m, name, err);
         break;
       case 'numa_node':
-        map.numaNode = number();
+        map.numaNode = memberNumber(btf, m, name, err);
         break;
       case 'map_extra':
-        map.mapExtra = BigInt(number());
+        map.mapExtra = BigInt(memberNumber(btf, m, name, err));
         break;
       case 'key_size':
-        map.keySize = number();
+        map.keySize = memberNumber(btf, m, name, err);
         break;
       case 'value_size':
-        map.valueSize = number();
+        map.valueSize = memberNumber(btf, m, name, err);
         break;
       case 'pinning': {
-        const p = number();
+        const p = memberNumber(btf, m, name, err);
         if (p !== 0 && p !== PIN_BY_NAME)
           throw err(`pinning ${p} is not supported (only LIBBPF_PIN_BY_NAME)`, { section: '.maps', symbol: name });
         map.pinning = p === PIN_BY_NAME ? 'by-name' : 'none';
         break;
       }
       case 'key': {
-        const id = pointee();
+        const id = memberPointee(btf, m, name, err);
         map.btfKeyTypeId = id;
         map.keySize = btf.sizeOf(id);
         break;
       }
       case 'value': {
-        const id = pointee();
+        const id = memberPointee(btf, m, name, err);
         map.btfValueTypeId = id;
         map.valueSize = btf.sizeOf(id);
         break;

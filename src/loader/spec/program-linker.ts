@@ -52,7 +52,19 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
   for (const f of layout) {
     const base = start.get(f.key)!;
     f.instructions.forEach((insn, i) => {
-      const copy: Instruction = { ...insn };
+      // Every instruction of a linked program gets the same fields in the same order (unset ones
+      // undefined): one object shape, so that the loops over them at load (checks, map binding,
+      // encoding) stay monomorphic.
+      const copy: Instruction = {
+        opcode: insn.opcode,
+        dst: insn.dst,
+        src: insn.src,
+        offset: insn.offset,
+        imm: insn.imm,
+        imm64: insn.imm64,
+        reference: insn.reference,
+        symbol: insn.symbol,
+      };
       const key = f.links.get(i);
       if (key !== undefined) {
         const callee = functions.get(key)!;
