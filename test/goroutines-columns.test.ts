@@ -157,16 +157,21 @@ async function startFixture(path: string, args: string[]): Promise<{ pid: number
   };
 }
 
-/** Transitions grouped by thread, each thread's in delivery order, the timestamp left out. */
-function byThread(ts: readonly GoroutineTransition[]): Map<number, string[]> {
-  const m = new Map<number, string[]>();
+/**
+ * Transitions grouped by goroutine (pid/goid), each one's in delivery order, the timestamp left
+ * out. Not by thread: a birth is delivered when its g's next transition is read, which may be
+ * another thread's, and two rings may interleave threads differently.
+ */
+function byGoroutine(ts: readonly GoroutineTransition[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
   for (const t of ts) {
     const { timestamp, ...rest } = t;
     void timestamp;
     const line = JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-    m.set(t.tid, [...(m.get(t.tid) ?? []), line]);
+    const g = `${t.pid}/${t.goid}`;
+    m.set(g, [...(m.get(g) ?? []), line]);
   }
-  return new Map([...m].sort(([a], [b]) => a - b));
+  return new Map([...m].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 describe.runIf(need(isRoot, 'tracing needs root'))('pollColumns, live', () => {
@@ -193,19 +198,19 @@ describe.runIf(need(isRoot, 'tracing needs root'))('pollColumns, live', () => {
     const sb = columns.finishColumns(take);
     expect(a.length).toBeGreaterThan(1000);
     expect(batches).toBeGreaterThan(1);
-    // Both uprobes fire on every call, one after the other: each thread's records come in the
-    // same order from both rings (across threads the rings may interleave differently).
-    expect(byThread(b)).toEqual(byThread(a));
+    // Both uprobes fire on every call, one after the other: each goroutine's transitions come in
+    // the same order from both rings (across goroutines the rings may interleave differently).
+    expect(byGoroutine(b)).toEqual(byGoroutine(a));
     expect(sb).toMatchObject({ lost: 0n, goidReadFailures: 0n, records: BigInt(b.length), unattributed: sa.unattributed });
     expect(sa.records).toBe(BigInt(a.length));
-    // Each probe reads the clock itself, microseconds apart: compare per thread, in order.
-    const times = (ts: GoroutineTransition[]): Map<number, bigint[]> => {
-      const m = new Map<number, bigint[]>();
-      for (const t of ts) m.set(t.tid, [...(m.get(t.tid) ?? []), t.timestamp]);
+    // Each probe reads the clock itself, microseconds apart: compare per goroutine, in order.
+    const times = (ts: GoroutineTransition[]): Map<string, bigint[]> => {
+      const m = new Map<string, bigint[]>();
+      for (const t of ts) m.set(`${t.pid}/${t.goid}`, [...(m.get(`${t.pid}/${t.goid}`) ?? []), t.timestamp]);
       return m;
     };
     const ta = times(a);
-    for (const [tid, tb] of times(b)) tb.forEach((x, i) => expect(Number(x - ta.get(tid)![i])).toBeLessThan(5_000_000));
+    for (const [g, tb] of times(b)) tb.forEach((x, i) => expect(Math.abs(Number(x - ta.get(g)![i]))).toBeLessThan(5_000_000));
     const inv = checkInvariants(b);
     expect(inv).toEqual({ goroutines: inv.goroutines, chainBreaks: [], movesAfterDeath: [], missing: [] });
   });
