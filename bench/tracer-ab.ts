@@ -66,9 +66,7 @@ async function traced(
   const cpu0 = process.cpuUsage();
   let events = 0;
   let running = true;
-  const read = columns
-    ? () => tracer.pollColumns((c) => (events += c.count))
-    : () => tracer.poll(() => events++);
+  const read = columns ? () => tracer.pollColumns((c) => (events += c.count)) : () => tracer.poll(() => events++);
   const consumer = (async () => {
     while (running) {
       read();

@@ -55,7 +55,12 @@ function ringOf(fields: Record<keyof typeof RECORD, bigint | number>[]): { data:
 }
 
 /** What the object path makes of the same records: decodeTransition, the pcs rebased as the tracer does, GoroutineAttribution. */
-function objectPath(data: Buffer, offsets: Uint32Array, casgstatus: bigint, goidAssignedBeforeBirth: boolean): { out: GoroutineTransition[]; unattributed: number } {
+function objectPath(
+  data: Buffer,
+  offsets: Uint32Array,
+  casgstatus: bigint,
+  goidAssignedBeforeBirth: boolean,
+): { out: GoroutineTransition[]; unattributed: number } {
   const a = new GoroutineAttribution({ goidAssignedBeforeBirth });
   const out: GoroutineTransition[] = [];
   for (const o of offsets) {
@@ -119,7 +124,7 @@ describe('TransitionColumns against decodeTransition + GoroutineAttribution', ()
     const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
     const got: GoroutineTransition[] = [];
     // In uneven batches, as the ring hands them out; columns emptied after each, as pollColumns does.
-    for (let i = 0; i < offsets.length; ) {
+    for (let i = 0; i < offsets.length;) {
       const n = Math.min(offsets.length - i, 1 + r(300));
       c.count = 0;
       c.addRecords(words, offsets.subarray(i, i + n), n);
@@ -189,7 +194,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('pollColumns, live', () => {
     };
     const run = child.go();
     // Read while it runs, so births are held across polls.
-    for (let done = false; !done; ) {
+    for (let done = false; !done;) {
       done = await Promise.race([run.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))]);
       objects.poll((t) => a.push(t));
       columns.pollColumns(take);

@@ -20,6 +20,7 @@ import { GoroutineTracerError } from './tracer.js';
  * nanoseconds since `timeBase` (exact for 104 days after it).
  */
 export interface GoroutineTransitionColumns {
+  /** Rows in this batch: the first `count` entries of every column. */
   readonly count: number;
   /**
    * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns, process.hrtime.bigint's clock) that `time` counts
@@ -28,7 +29,9 @@ export interface GoroutineTransitionColumns {
   readonly timeBase: bigint;
   /** Nanoseconds from `timeBase` to the transition (negative never in practice: records are made after it). */
   readonly time: Float64Array;
+  /** Process (thread group) id. */
   readonly pid: Uint32Array;
+  /** OS thread that made the transition. */
   readonly tid: Uint32Array;
   /** The goroutine's id, births credited as GoroutineTransition.goid says. */
   readonly goid: Float64Array;
@@ -138,7 +141,11 @@ export class TransitionColumns implements GoroutineTransitionColumns {
 
   #grow(capacity: number): void {
     const n = this.count;
-    const grown = <T extends Float64Array | Uint32Array | Uint8Array | Int16Array>(old: T | undefined, make: (n: number) => T, per = 1): T => {
+    const grown = <T extends Float64Array | Uint32Array | Uint8Array | Int16Array>(
+      old: T | undefined,
+      make: (n: number) => T,
+      per = 1,
+    ): T => {
       const a = make(capacity * per);
       if (old !== undefined && n > 0) a.set(old.subarray(0, n * per) as never);
       return a;
@@ -246,7 +253,7 @@ export class TransitionColumns implements GoroutineTransitionColumns {
     }
     chains.sort((a, b) => a.pid - b.pid || a.since - b.since);
     for (const { first } of chains) {
-      for (let s = first; s !== -1; ) {
+      for (let s = first; s !== -1;) {
         const w = s * WORDS;
         const rows = this.#heldRows;
         if (this.#goidBeforeBirth && (rows[w + GOID] | rows[w + GOID + 1]) !== 0) {
@@ -374,7 +381,7 @@ export class TransitionColumns implements GoroutineTransitionColumns {
 
   /** The births chained from `slot`, in the order held, with the goid their g carries now. */
   #release(slot: number, goidLow: number, goidHigh: number): void {
-    for (let s = slot; s !== -1; ) {
+    for (let s = slot; s !== -1;) {
       this.#row(this.#heldRows, s * WORDS, goidLow, goidHigh);
       const next = this.#heldNext[s];
       this.#free(s);
@@ -430,7 +437,8 @@ export class TransitionColumns implements GoroutineTransitionColumns {
   }
 
   transition(i: number): GoroutineTransition {
-    if (!(i >= 0 && i < this.count && Number.isInteger(i))) throw new GoroutineTracerError(`transition ${i} is not in this batch: its rows are 0 to ${this.count - 1}`);
+    if (!(i >= 0 && i < this.count && Number.isInteger(i)))
+      throw new GoroutineTracerError(`transition ${i} is not in this batch: its rows are 0 to ${this.count - 1}`);
     const g = i << 2;
     const x = i * 6;
     const words = (low: number, high: number): bigint => (BigInt(high) << 32n) | BigInt(low);
