@@ -361,6 +361,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       timeBase: this.#openedAt,
       casgstatus: this.#casgstatus,
       goidAssignedBeforeBirth: compareMinor(this.info.version, { major: 1, minor: 24 }) >= 0,
+      capacity: COLUMN_BATCH,
     }));
   }
 
