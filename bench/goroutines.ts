@@ -13,7 +13,10 @@ const TARGET = resolve('test/fixtures/go/goroutines');
 
 export interface GoroutineBenchResult {
   untracedMs: number;
+  /** GoroutineTracer read with pollColumns (columns, no object per transition): the fast public way. */
   ours: { ms: number; slowdown: number; events: number; lost: number };
+  /** The same tracer read with poll (an object with BigInts per transition), CPU per event. */
+  objects: { ms: number; slowdown: number; events: number; lost: number; perEventNs: number };
   /** The in-kernel summary (GoroutineSummaryProbe): aggregated in maps, read once at the end. */
   kernelSummary: { ms: number; slowdown: number; transitions: number; finishMs: number };
   /** The floor: an empty uprobe program on the same function, nothing read, nothing sent. */
@@ -66,7 +69,11 @@ interface OursRound {
   tracingCpuMs: number;
 }
 
-async function tracedByUs(quick: boolean): Promise<OursRound> {
+/**
+ * Our tracer, read as a user of the public API reads it: `columns` = pollColumns (typed-array
+ * columns per batch of transitions), else poll (an object per transition). Each event is counted.
+ */
+async function tracedByUs(quick: boolean, columns = true): Promise<OursRound> {
   const t = await startTarget(quick);
   const c0 = process.cpuUsage();
   const tracer = GoroutineTracer.open({ binary: TARGET, pid: t.pid, ringSize: 64 * 1024 * 1024 });
@@ -74,9 +81,10 @@ async function tracedByUs(quick: boolean): Promise<OursRound> {
   const c1 = process.cpuUsage();
   let events = 0;
   let running = true;
+  const read = columns ? () => tracer.pollColumns((c) => (events += c.count)) : () => tracer.poll(() => events++);
   const consumer = (async () => {
     while (running) {
-      tracer.poll(() => events++);
+      read();
       // Once the target has exited, wait() returns false at once: without this, the loop would
       // run on microtasks alone and starve the event loop that reports the child's exit.
       if (tracer.targetHasExited) break;
@@ -86,7 +94,7 @@ async function tracedByUs(quick: boolean): Promise<OursRound> {
   const ms = elapsedMs(await t.go());
   running = false;
   await consumer;
-  tracer.poll(() => events++);
+  read();
   const tracingCpuMs = cpuMs(process.cpuUsage(c1));
   const lost = Number(tracer.stats().lost);
   tracer.close();
@@ -159,6 +167,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
   const rounds = quick ? 3 : 5;
   const base: number[] = [];
   const ours: OursRound[] = [];
+  const objects: OursRound[] = [];
   const empty: number[] = [];
   const summarized: { ms: number; transitions: number; finishMs: number }[] = [];
   const theirs: { ms: number; events: number; lost: number }[] = [];
@@ -170,6 +179,7 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     base.push(await untraced(quick));
     empty.push(await emptyUprobe(quick));
     ours.push(await tracedByUs(quick));
+    objects.push(await tracedByUs(quick, false));
     summarized.push(await summarizedInKernel(quick));
     if (!bpftraceError) {
       try {
@@ -201,9 +211,12 @@ export async function benchGoroutines(quick: boolean): Promise<GoroutineBenchRes
     transitions: median(summarized.map((x) => x.transitions)),
     finishMs: median(summarized.map((x) => x.finishMs)),
   };
+  const objectsCpuMs = objects.reduce((a, r) => a + r.tracingCpuMs, 0);
+  const objectsEvents = objects.reduce((a, r) => a + r.events, 0);
   return {
     untracedMs,
     ours: pick(ours),
+    objects: { ...pick(objects), perEventNs: (objectsCpuMs * 1e6) / objectsEvents },
     kernelSummary,
     emptyUprobe: { ms: emptyMs, slowdown: emptyMs / untracedMs },
     cpu,

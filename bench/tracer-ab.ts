@@ -3,7 +3,9 @@
 // uprobe floor (as bench/goroutines.ts measures it), and the tracing process's CPU per event
 // (process.cpuUsage, user + system: less noisy than wall time on a shared machine).
 //
-//   npx tsx bench/tracer-ab.ts [--base <commit>] [--rounds 5] [--loop 2000]
+//   npx tsx bench/tracer-ab.ts [--base <commit>] [--rounds 5] [--loop 2000] [--columns]
+//
+// --columns: the working tree's tracer is read with pollColumns (the base's with poll, as before).
 //
 // The base commit's src/ and bpf/ are extracted with `git archive` into tmp/ (git-ignored) and
 // imported beside the working tree's.
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     base: { type: 'string', default: 'HEAD' },
     rounds: { type: 'string', default: '5' },
     loop: { type: 'string', default: '2000' },
+    columns: { type: 'boolean', default: false },
   },
 });
 const rev = execFileSync('git', ['rev-parse', '--short', values.base], { encoding: 'utf8' }).trim();
@@ -56,15 +59,17 @@ async function startTarget(): Promise<{ pid: number; go(): Promise<string> }> {
 /** The consumer of bench/goroutines.ts: poll everything, wait up to 20 ms, until the target ends. */
 async function traced(
   Tracer: typeof current.GoroutineTracer,
+  columns: boolean,
 ): Promise<{ ms: number; cpuNsPerEvent: number; events: number; lost: bigint }> {
   const t = await startTarget();
   const tracer = Tracer.open({ binary: TARGET, pid: t.pid, ringSize: 64 * 1024 * 1024 });
   const cpu0 = process.cpuUsage();
   let events = 0;
   let running = true;
+  const read = columns ? () => tracer.pollColumns((c) => (events += c.count)) : () => tracer.poll(() => events++);
   const consumer = (async () => {
     while (running) {
-      tracer.poll(() => events++);
+      read();
       // Once the target has exited, wait() returns false at once: without this, the loop would
       // run on microtasks alone and starve the event loop that reports the child's exit.
       if (tracer.targetHasExited) break;
@@ -74,7 +79,7 @@ async function traced(
   const ms = elapsedMs(await t.go());
   running = false;
   await consumer;
-  tracer.poll(() => events++);
+  read();
   const cpu = process.cpuUsage(cpu0);
   const lost = tracer.stats().lost;
   tracer.close();
@@ -102,7 +107,7 @@ for (let i = 0; i < Number(values.rounds); i++) {
   runs.empty.push(await emptyUprobe());
   // Alternate which tracer goes first.
   for (const which of i % 2 ? (['current', 'base'] as const) : (['base', 'current'] as const)) {
-    const r = await traced(which === 'base' ? base.GoroutineTracer : current.GoroutineTracer);
+    const r = await traced(which === 'base' ? base.GoroutineTracer : current.GoroutineTracer, which === 'current' && values.columns);
     runs[which].push(r.ms);
     runs[`${which}Cpu`].push(r.cpuNsPerEvent);
     if (r.lost > 0n) console.log(`  ${which}: ${r.lost} records lost`);

@@ -14,7 +14,7 @@ export async function benchGo(): Promise<void> {
     g.bpftrace && !('error' in g.bpftrace)
       ? `bpftrace ${g.bpftrace.ms.toFixed(0)} ms, ${g.bpftrace.events} events, ${g.bpftrace.lost} lost${g.bpftrace.hungRounds ? ` (${g.bpftrace.hungRounds} round(s) left out: bpftrace ignored SIGINT and was killed)` : ''}`
       : '';
-  const ours = `ours ${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost`;
+  const ours = `ours (GoroutineTracer.pollColumns) ${g.ours.ms.toFixed(0)} ms, ${g.ours.events} events, ${g.ours.lost} lost; read with poll (an object per event) ${g.objects.ms.toFixed(0)} ms = ${g.objects.slowdown.toFixed(2)} x`;
   rows.push({
     metric: 'goroutine tracer slowdown (vs bpftrace)',
     unit: 'x',
@@ -53,7 +53,7 @@ export async function benchGo(): Promise<void> {
     ours: g.cpu.perEventNs,
     libbpf: undefined,
     cilium: undefined,
-    note: `user + system CPU of the tracing process while the target runs, divided by the events delivered; ${(g.cpu.eventsPerSec / 1000).toFixed(0)}k events/s on this workload`,
+    note: `user + system CPU of the tracing process while the target runs, divided by the events delivered; ${(g.cpu.eventsPerSec / 1000).toFixed(0)}k events/s on this workload; read with pollColumns (typed-array columns per batch, no object per event); read with poll (an object and BigInts per event): ${g.objects.perEventNs.toFixed(0)} ns`,
   });
   const ks = g.kernelSummary;
   const ksNote = `summary-only ${ks.ms.toFixed(0)} ms, ${ks.transitions} transitions aggregated in the kernel, finish() (detach, read the maps, close) took ${ks.finishMs.toFixed(1)} ms; untraced ${g.untracedMs.toFixed(0)} ms`;

@@ -43,3 +43,5 @@ export {
 export { buildSummaryProbe, SUMS as GOROUTINE_SUMMARY_SLOTS, type SummaryProbeFacts } from './summary-probe.js';
 // Go executables on this machine, opened by path (Go's elf.Open), as the tracer reads them.
 export { elfBinaryImage, openGoBinary } from '../symbols/index.js';
+// goroutine transitions in columns (GoroutineTracer.pollColumns)
+export { type GoroutineTransitionColumns } from './columns.js';

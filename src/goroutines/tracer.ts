@@ -14,6 +14,7 @@ import { loadCollection, loadCollectionSpec, type Collection } from '../loader/i
 import { u32, u64 } from '../codec/index.js';
 import { compareMinor } from '../go/index.js';
 import { GoroutineAttribution, isBirth } from './attribution.js';
+import { TransitionColumns, type GoroutineTransitionColumns } from './columns.js';
 import { watchProcessExit, type ProcessExitWatch } from './process-exit.js';
 import { buildCasgstatusProbe, CONFIG, STATS, STATS_ENTRIES } from './probe.js';
 import { decodeTransitionAt, RECORD, stateMask, type GoroutineTransition } from './record.js';
@@ -98,6 +99,9 @@ function loadCProbe(info: GoBinaryInfo, ringSize?: number): Collection {
   return loadCollection(spec);
 }
 
+/** Records per delivery of pollColumns (and the columns' first capacity). */
+const COLUMN_BATCH = 4096;
+
 /** Counters of a goroutine tracer. */
 export interface GoroutineTracerStats {
   /** Records the kernel could not place: the ring was full. */
@@ -153,6 +157,15 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    * for hours keeps nothing of its past waits.
    */
   readonly #waiters = new Set<() => void>();
+  /**
+   * How the tracer is read: per transition object (poll, finish, iteration) or in columns
+   * (pollColumns, finishColumns). Each keeps its own births held back for their goid, so a tracer
+   * is read one way from its first read on.
+   */
+  #mode: 'objects' | 'columns' | undefined;
+  /** CLOCK_MONOTONIC at open: the columns' timeBase. */
+  readonly #openedAt: bigint;
+  #columns: TransitionColumns | undefined;
 
   private constructor(
     binary: string,
@@ -166,8 +179,10 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       wakeups: Epoll;
       wakeupBytes: number;
       programId: number;
+      openedAt: bigint;
     },
   ) {
+    this.#openedAt = parts.openedAt;
     this.binary = binary;
     this.programId = parts.programId;
     this.info = info;
@@ -197,6 +212,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     if (!Number.isInteger(wakeupBytes) || wakeupBytes < 0 || wakeupBytes > ringSize) {
       throw new GoroutineTracerError(`wakeupBytes ${wakeupBytes} must be an integer from 0 to the ring size ${ringSize}`);
     }
+    const openedAt = process.hrtime.bigint();
     const opened: { close(): void }[] = [];
     const keep = <T extends { close(): void }>(x: T): T => {
       opened.push(x);
@@ -251,6 +267,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
         wakeups,
         wakeupBytes,
         programId: program.info().id,
+        openedAt,
       });
     } catch (e) {
       for (const x of opened.reverse()) x.close();
@@ -267,6 +284,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
    */
   poll(onTransition: (t: GoroutineTransition) => void, max = Infinity): number {
     if (this.#closed) return 0;
+    this.#use('objects');
     let n = 0;
     const emit = (t: GoroutineTransition): void => {
       n++;
@@ -278,6 +296,84 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
     // words, one BigInt per 64-bit field, no Buffer view per record.
     this.#reader.pollBatch((batch) => this.#decodeBatch(batch, emit), max);
     return n;
+  }
+
+  /**
+   * Delivers the transitions recorded so far in columns (typed arrays, numbers, no object or
+   * BigInt per transition): the fast way to read a busy trace. `onBatch` is called once per
+   * batch: up to 4096 records read from the ring, with the births they release; the columns are reused,
+   * valid until it returns. Transitions come in the order and with the goids poll() gives them.
+   * A tracer is read either this way or through poll()/finish()/iteration, not both (the births
+   * each holds back for their goid are its own): the other way then throws GoroutineTracerError.
+   * A callback that throws ends the poll (the batch it was handed counts as delivered); one that
+   * closes the tracer ends it too. Returns how many transitions were delivered.
+   */
+  pollColumns(onBatch: (columns: GoroutineTransitionColumns) => void, max = Infinity): number {
+    if (this.#closed) return 0;
+    const columns = this.#columnsInUse();
+    const add = this.#addRecords;
+    let n = 0;
+    let read = 0;
+    while (read < max && !this.#closed) {
+      // Up to COLUMN_BATCH records per delivery: the reader's batches (4 KiB of ring each) are
+      // gathered first, so the callback runs once per few thousand transitions.
+      const want = Math.min(max - read, COLUMN_BATCH);
+      columns.count = 0;
+      const got = this.#reader.pollBatch(add, want);
+      read += got;
+      if (columns.count > 0) {
+        n += columns.count;
+        onBatch(columns);
+      }
+      if (got < want) break; // the ring is drained (or holds a record still being written)
+    }
+    return n;
+  }
+
+  readonly #addRecords = (batch: RecordBatch): void => this.#columns!.addRecords(batch.words, batch.offsets, batch.count);
+
+  /**
+   * finish() for a tracer read with pollColumns: detach, drain the ring, deliver what is left and
+   * the births still held (or count them in `unattributed`), read the stats; then close.
+   */
+  finishColumns(onBatch: (columns: GoroutineTransitionColumns) => void): GoroutineTracerStats {
+    if (this.#finalStats) return { ...this.#finalStats };
+    if (this.#closed) throw new GoroutineTracerError('finishColumns() after close()');
+    const columns = this.#columnsInUse();
+    this.detach();
+    this.pollColumns(onBatch);
+    if (!this.#closed) {
+      columns.count = 0;
+      columns.flushHeld();
+      if (columns.count > 0) onBatch(columns);
+    }
+    if (!this.#finalStats) {
+      if (this.#closed) throw new GoroutineTracerError('the tracer was closed during finishColumns()');
+      this.#finalStats = this.stats();
+    }
+    this.close();
+    return { ...this.#finalStats };
+  }
+
+  #columnsInUse(): TransitionColumns {
+    this.#use('columns');
+    return (this.#columns ??= new TransitionColumns({
+      timeBase: this.#openedAt,
+      casgstatus: this.#casgstatus,
+      goidAssignedBeforeBirth: compareMinor(this.info.version, { major: 1, minor: 24 }) >= 0,
+      capacity: COLUMN_BATCH,
+    }));
+  }
+
+  #use(mode: 'objects' | 'columns'): void {
+    if (this.#mode === mode) return;
+    if (this.#mode !== undefined) {
+      const was = this.#mode === 'objects' ? 'poll(), finish() or iteration' : 'pollColumns() or finishColumns()';
+      throw new GoroutineTracerError(
+        `this tracer is read with ${was}: use one way per tracer (each holds back births until their goid is known)`,
+      );
+    }
+    this.#mode = mode;
   }
 
   /** The ring's data area as 64-bit words, made once per mapping. */
@@ -386,7 +482,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
       lost: this.#stats.lookup(STATS.lost) ?? 0n,
       goidReadFailures: this.#stats.lookup(STATS.goidReadFailures) ?? 0n,
       records: this.#stats.lookup(STATS.records) ?? 0n,
-      unattributed: this.#attribution.unattributed,
+      unattributed: this.#mode === 'columns' ? this.#columns!.unattributed : this.#attribution.unattributed,
     };
   }
 
@@ -404,6 +500,7 @@ export class GoroutineTracer implements AsyncIterable<GoroutineTransition> {
   finish(onTransition: (t: GoroutineTransition) => void): GoroutineTracerStats {
     if (this.#finalStats) return { ...this.#finalStats };
     if (this.#closed) throw new GoroutineTracerError('finish() after close()');
+    this.#use('objects');
     this.detach();
     this.poll(onTransition);
     this.#attribution.flush(onTransition);
