@@ -44,6 +44,7 @@ volatile const __u32 sp_reg = 152;
 
 enum { STAT_LOST = 0, STAT_GOID_READ_FAILURES = 1, STAT_RECORDS = 2 };
 enum { RB_NO_WAKEUP = 1, RB_FORCE_WAKEUP = 2, RB_AVAIL_DATA = 0 };
+#define WAKEUP_WINDOW 4096
 
 static __u64 (*bpf_ringbuf_query)(void *ringbuf, __u64 flags) = (void *)134;
 
@@ -106,11 +107,15 @@ int casgstatus(void *ctx) {
   rec.pid = pid_tgid >> 32;
   rec.tid = (__u32)pid_tgid;
   rec.timestamp = bpf_ktime_get_ns();
-  /* Wake the reader per batch: its timed wait bounds the latency below the threshold. */
+  /* Wake the reader per batch, as the unread data reaches the threshold (within a window past it,
+     as src/goroutines/probe.ts explains), not per record after it: its timed wait bounds the
+     latency of the rest. */
   __u64 flags = 0;
-  __u32 threshold = cfg->wakeup_bytes;
-  if (threshold)
-    flags = bpf_ringbuf_query(&events, RB_AVAIL_DATA) + sizeof(rec) >= threshold ? RB_FORCE_WAKEUP : RB_NO_WAKEUP;
+  __u64 threshold = cfg->wakeup_bytes;
+  if (threshold) {
+    __u64 unread = bpf_ringbuf_query(&events, RB_AVAIL_DATA) + sizeof(rec);
+    flags = unread >= threshold && unread < threshold + WAKEUP_WINDOW ? RB_FORCE_WAKEUP : RB_NO_WAKEUP;
+  }
   if (bpf_ringbuf_output(&events, &rec, sizeof(rec), flags))
     count(STAT_LOST);
   return 0;
