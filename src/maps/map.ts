@@ -1,5 +1,6 @@
 import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
+  BatchRegion,
   closeFd,
   commandName,
   elemSlots,
@@ -22,6 +23,7 @@ import { possibleCpus } from '../kernel/cpus.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 import { explainCreateFailure } from './not-supported.js';
+import { batchStateOf, MapBatchBuffers } from './batch-buffers.js';
 
 /** Name of a map type: a key of MapType ("HASH", "RINGBUF", ...). */
 export type MapTypeName = keyof typeof MapType;
@@ -75,7 +77,7 @@ export interface MapCodecs<K, V> {
  * - `create`: something the map needs before BPF_MAP_CREATE failed (a storage map's BTF);
  * - `btf`: the map has no BTF to type its keys and values from;
  * - `key-size`, `value-size`: a codec or output buffer of the wrong size; `value-count`: per-CPU
- *   values not one per possible CPU; `key-range`: an index outside the map;
+ *   values not one per possible CPU, or a batch size that is not a whole number (batch buffers: 1 up); `key-range`: an index outside the map;
  * - `operation`: the operation does not fit the map type (per-CPU or not, keyless, bloom filter);
  * - `closed`: the map was used after close();
  * - the kernel refused an operation on a live map (`cause` is the SyscallError): `lookup`,
@@ -665,31 +667,76 @@ export class BpfMap<K = Buffer, V = Buffer> {
     cursor?: Buffer,
     del = false,
   ): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
-    const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
-    // Outputs only: the kernel fills them, and only the first r.count entries are returned.
-    const keys = Buffer.allocUnsafe(count * this.keySize);
-    const values = Buffer.allocUnsafe(count * valueSlot);
-    const out = Buffer.alloc(Math.max(this.keySize, 4));
+    // The kernel writes the keys and values straight into the memory returned (views of one fresh
+    // region), with no copy out of the scratch region. A loop that wants no allocation at all
+    // uses batchBuffers() and lookupBatchInto().
+    const region = this.#batchRegion(count);
+    if (cursor) region.region.buffer.set(cursor.subarray(0, region.cursorSize), region.inOffset);
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
-    const r = mapBatchRaw({
-      cmd,
-      fd: this.#live(),
-      inBatch: cursor ?? null,
-      outBatch: out,
-      keys,
-      values,
-      count,
-      keySize: this.keySize,
-      valueSize: valueSlot,
-    });
-    if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(cmd, r.ret, 'batch lookup');
+    const ret = region.lookup(cmd, this.#live(), count, cursor !== undefined);
+    if (ret < 0 && ret !== -Errno.ENOENT) this.#fail(cmd, ret, 'batch lookup');
+    const n = region.written;
     return {
-      keys: keys.subarray(0, r.count * this.keySize),
-      values: values.subarray(0, r.count * valueSlot),
-      count: r.count,
-      cursor: out,
-      done: r.ret === -Errno.ENOENT,
+      keys: region.keys.subarray(0, n * this.keySize),
+      values: region.values.subarray(0, n * region.valueSize),
+      count: n,
+      cursor: Buffer.from(region.region.buffer.subarray(region.outOffset, region.outOffset + region.cursorSize)),
+      done: ret === -Errno.ENOENT,
     };
+  }
+
+  // Native-addressable memory for `count` entries of this map, with cursors sized as its key (hash
+  // maps) or 4 bytes (arrays: an index).
+  #batchRegion(count: number): BatchRegion {
+    if (!Number.isInteger(count) || count < 0 || count > 0xffff_ffff)
+      throw new MapError('value-count', `map "${this.name}": a batch holds a whole number of entries, got ${count}`);
+    const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
+    return new BatchRegion(count, this.keySize, valueSlot, Math.max(this.keySize, 4));
+  }
+
+  /**
+   * Buffers for lookupBatchInto: room for `capacity` keys and values of this map, made once and
+   * reused by every call, so a loop of batch lookups allocates nothing. Only this map can fill
+   * them (their cursor is a position in this map).
+   */
+  batchBuffers(capacity: number): MapBatchBuffers {
+    this.#live();
+    if (capacity < 1) throw new MapError('value-count', `map "${this.name}": batch buffers hold at least one entry, got ${capacity}`);
+    return new MapBatchBuffers(this, this.#batchRegion(capacity));
+  }
+
+  /**
+   * Looks up (and with `del`, removes) up to `buffers.capacity` entries in one system call, into
+   * `buffers` (from `batchBuffers`): their first `count` keys and values, back to back. Each call
+   * continues after the entries of the previous one; when it reaches the map's end,
+   * `buffers.done` is true and the next call starts from the first entry again. Returns the
+   * number of entries written. Copies and allocates nothing: the kernel writes into `buffers`.
+   */
+  lookupBatchInto(buffers: MapBatchBuffers, del = false): number {
+    const st = batchStateOf(buffers);
+    if (st === undefined) throw new MapError('operation', `map "${this.name}": lookupBatchInto needs buffers made by batchBuffers()`);
+    if (st.owner !== this)
+      throw new MapError('operation', `map "${this.name}": these batch buffers were made by another map; make them with this map's batchBuffers()`);
+    const fd = this.#live();
+    if (!st.region.region.live)
+      throw new MapError('operation', `map "${this.name}": the batch buffers' memory was transferred away (postMessage); make new ones`);
+    if (st.done) {
+      st.started = false;
+      st.done = false;
+    }
+    const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
+    const ret = st.region.lookup(cmd, fd, st.region.capacity, st.started);
+    if (ret < 0 && ret !== -Errno.ENOENT) {
+      st.count = 0;
+      this.#fail(cmd, ret, 'batch lookup');
+    }
+    st.count = st.region.written;
+    if (ret === -Errno.ENOENT) st.done = true;
+    else {
+      st.region.advance();
+      st.started = true;
+    }
+    return st.count;
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */

@@ -25,7 +25,7 @@ import {
 import { check, SyscallError } from './errors.js';
 import { pinHint } from './capabilities.js';
 import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
-import { NativeMemory, scratch } from './memory.js';
+import { HeapRegion, NativeMemory, scratch } from './memory.js';
 import { Errno } from '../errors/errno.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]));
@@ -331,6 +331,86 @@ export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } 
     if (r.values) q.buf.copy(r.values, 0, valuesOff, valuesOff + count * r.valueSize);
   }
   return { ret, count };
+}
+
+/**
+ * Memory for batch lookups whose results the kernel writes in place: the attr, the in and out
+ * cursors, `capacity` keys and `capacity` values, in one HeapRegion. mapBatchRaw copies every key
+ * and value out of the scratch region after the call (and its callers allocate them per call); a
+ * BatchRegion is filled by the kernel itself, so a loop of batch lookups copies and allocates
+ * nothing, as a C caller with static arrays does.
+ */
+export class BatchRegion {
+  readonly region: HeapRegion;
+  /** The attr as u32 words: in_batch 0-1, out_batch 2-3, keys 4-5, values 6-7, count 8, map_fd 9, elem_flags 10-11, flags 12-13. */
+  readonly attr: Uint32Array;
+  /** Views over the keys and values the kernel writes. */
+  readonly keys: Buffer;
+  readonly values: Buffer;
+  /** Offsets of the cursors in region.buffer; each is cursorSize bytes. */
+  readonly inOffset: number;
+  readonly outOffset: number;
+  // Address halves of the in cursor, written per call (0 when starting from the first entry).
+  readonly #inLo: number;
+  readonly #inHi: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    readonly cursorSize: number,
+  ) {
+    const attrLen = align8(MapBatchAttr.size);
+    this.inOffset = attrLen;
+    this.outOffset = this.inOffset + align8(cursorSize);
+    const keysOffset = this.outOffset + align8(cursorSize);
+    const valuesOffset = keysOffset + align8(capacity * keySize);
+    this.region = new HeapRegion(valuesOffset + capacity * valueSize);
+    const { buffer, address } = this.region;
+    this.attr = new Uint32Array(buffer.buffer, buffer.byteOffset, attrLen / 4);
+    this.keys = buffer.subarray(keysOffset, keysOffset + capacity * keySize);
+    this.values = buffer.subarray(valuesOffset, valuesOffset + capacity * valueSize);
+    const words = (at: number, v: number): void => {
+      this.attr[at] = v % 0x1_0000_0000;
+      this.attr[at + 1] = Math.floor(v / 0x1_0000_0000);
+    };
+    const inAddr = address + this.inOffset;
+    this.#inLo = inAddr % 0x1_0000_0000;
+    this.#inHi = Math.floor(inAddr / 0x1_0000_0000);
+    // Fixed for the region's life: where the kernel writes the out cursor, the keys and the values.
+    words(2, address + this.outOffset);
+    words(4, address + keysOffset);
+    words(6, address + valuesOffset);
+  }
+
+  /**
+   * One batch lookup (cmd BPF_MAP_LOOKUP_BATCH or BPF_MAP_LOOKUP_AND_DELETE_BATCH) of up to
+   * `count` entries into the region, after the cursor in the in slot when `fromCursor` (else from
+   * the first entry). Returns the kernel's result or -errno (-ENOENT: the map's end was reached);
+   * the number of entries written is `written` afterwards, the next cursor in the out slot.
+   */
+  lookup(cmd: number, fd: number, count: number, fromCursor: boolean): number {
+    const a = this.attr;
+    a[0] = fromCursor ? this.#inLo : 0;
+    a[1] = fromCursor ? this.#inHi : 0;
+    a[8] = count;
+    a[9] = fd;
+    a[10] = 0;
+    a[11] = 0;
+    a[12] = 0;
+    a[13] = 0;
+    return syscall3Raw(SYS_BPF, cmd, this.region.address, MapBatchAttr.size);
+  }
+
+  /** Entries the last lookup wrote (the kernel's count, read back from the attr). */
+  get written(): number {
+    return this.attr[8];
+  }
+
+  /** Makes the last lookup's out cursor the next lookup's in cursor. */
+  advance(): void {
+    this.region.buffer.copyWithin(this.inOffset, this.outOffset, this.outOffset + this.cursorSize);
+  }
 }
 
 export function mapFreeze(fd: number): void {
