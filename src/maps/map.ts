@@ -209,6 +209,8 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // Native key and value slots for lookup, lookupInto, update and delete: encoded straight into
   // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
   #slots: ElemSlots | null | undefined;
+  // The type's per-CPU-ness, read on every element call: a field, not a Set lookup per call.
+  readonly #isPerCpu: boolean;
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(
@@ -237,8 +239,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.name = info.name;
     this.#key = codecs.key;
     this.#value = codecs.value;
+    this.#isPerCpu = PERCPU_TYPES.has(info.type);
     this.#keyBuf = Buffer.alloc(info.keySize);
-    this.#valueBuf = Buffer.alloc(this.isPerCpu ? 0 : info.valueSize);
+    this.#valueBuf = Buffer.alloc(this.#isPerCpu ? 0 : info.valueSize);
   }
 
   /** Creates a map in the kernel. */
@@ -309,7 +312,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Whether the map holds one value per CPU (the PERCPU_* map types). */
   get isPerCpu(): boolean {
-    return PERCPU_TYPES.has(this.type);
+    return this.#isPerCpu;
   }
 
   /** Whether close() has been called. */
@@ -374,10 +377,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   #decodeValue(b: Buffer, offset = 0): V {
     if (this.#value) return this.#value.decode(b, offset);
-    // A whole buffer is copied without making a view of it first.
-    return (offset === 0 && b.length === this.valueSize
-      ? Buffer.from(b)
-      : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
+    // A whole buffer is copied without making a view of it first, into a slice of Node's pool
+    // (allocUnsafe, then set: measured 75-85 ns for 24 bytes against 110-170 for Buffer.from).
+    if (offset === 0 && b.length === this.valueSize) {
+      const copy = Buffer.allocUnsafe(this.valueSize);
+      copy.set(b);
+      return copy as unknown as V;
+    }
+    return Buffer.from(b.subarray(offset, offset + this.valueSize)) as unknown as V;
   }
 
   // The kernel refused an operation on this map: a MapError whose kind names the operation, with
@@ -403,24 +410,26 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #notPerCpu(op: string): void {
-    if (this.isPerCpu)
+    if (this.#isPerCpu)
       throw new MapError('operation', `map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
   }
 
   // ---- elements -------------------------------------------------------------------------------
 
   #slotsOf(): ElemSlots | null {
-    if (this.#slots === undefined) this.#slots = this.isPerCpu ? null : (elemSlots(this.keySize, this.valueSize) ?? null);
+    if (this.#slots === undefined) this.#slots = this.#isPerCpu ? null : (elemSlots(this.keySize, this.valueSize) ?? null);
     return this.#slots;
   }
 
   /** The value at `key`, or undefined when there is none. */
   lookup(key: K | RawInput, flags = 0): V | undefined {
-    this.#notPerCpu('lookup');
-    const s = this.#slotsOf();
+    if (this.#isPerCpu) this.#notPerCpu('lookup');
+    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
     if (s) {
       const fd = this.#live();
-      this.#encodeKey(key, s.key);
+      // Raw key bytes of the right size go straight into the slot (the common hot-loop case).
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
       const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
       if (ret === -Errno.ENOENT) return undefined;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
@@ -438,17 +447,18 @@ export class BpfMap<K = Buffer, V = Buffer> {
    * allocates nothing: the key and value travel through native slots, for hot loops.
    */
   lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
-    this.#notPerCpu('lookup');
+    if (this.#isPerCpu) this.#notPerCpu('lookup');
     if (!(out instanceof Uint8Array) || out.length < this.valueSize) {
       throw new MapError(
         'value-size',
         `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`,
       );
     }
-    const s = this.#slotsOf();
+    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
     if (s) {
       const fd = this.#live();
-      this.#encodeKey(key, s.key);
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
       const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
       if (ret === -Errno.ENOENT) return false;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
@@ -467,12 +477,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
    * and value (Uint8Arrays of the map's sizes) it allocates nothing.
    */
   update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
-    this.#notPerCpu('update');
-    const s = this.#slotsOf();
+    if (this.#isPerCpu) this.#notPerCpu('update');
+    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
     if (s) {
-      this.#encodeValue(value, s.value);
+      if (value instanceof Uint8Array && value.length === this.valueSize) s.value.set(value);
+      else this.#encodeValue(value, s.value);
       const fd = this.#live();
-      this.#encodeKey(key, s.key);
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
       const ret = mapElemSlots(BpfCommand.MAP_UPDATE_ELEM, fd, s, true, true, flags);
       if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
       return;
