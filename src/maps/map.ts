@@ -728,7 +728,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const st = batchStateOf(buffers);
     if (st === undefined) throw new MapError('operation', `map "${this.name}": lookupBatchInto needs buffers made by batchBuffers()`);
     if (st.owner !== this)
-      throw new MapError('operation', `map "${this.name}": these batch buffers were made by another map; make them with this map's batchBuffers()`);
+      throw new MapError(
+        'operation',
+        `map "${this.name}": these batch buffers were made by another map; make them with this map's batchBuffers()`,
+      );
     const fd = this.#live();
     if (!st.region.region.live)
       throw new MapError('operation', `map "${this.name}": the batch buffers' memory was transferred away (postMessage); make new ones`);
