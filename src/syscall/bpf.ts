@@ -363,10 +363,14 @@ export class BatchRegion {
     const attrLen = align8(MapBatchAttr.size);
     this.inOffset = attrLen;
     this.outOffset = this.inOffset + align8(cursorSize);
-    const keysOffset = this.outOffset + align8(cursorSize);
-    const valuesOffset = keysOffset + align8(capacity * keySize);
-    this.region = new HeapRegion(valuesOffset + capacity * valueSize);
+    // Keys and values start on cache lines (64 bytes) of the real addresses, as a C caller's
+    // static arrays usually do: the kernel's copies to them then split no line at the start.
+    const keysLen = capacity * keySize;
+    this.region = new HeapRegion(this.outOffset + align8(cursorSize) + 64 + keysLen + 64 + capacity * valueSize);
     const { buffer, address } = this.region;
+    const lineAfter = (offset: number): number => offset + ((64 - ((address + offset) % 64)) % 64);
+    const keysOffset = lineAfter(this.outOffset + align8(cursorSize));
+    const valuesOffset = lineAfter(keysOffset + keysLen);
     this.attr = new Uint32Array(buffer.buffer, buffer.byteOffset, attrLen / 4);
     this.keys = buffer.subarray(keysOffset, keysOffset + capacity * keySize);
     this.values = buffer.subarray(valuesOffset, valuesOffset + capacity * valueSize);
