@@ -10,6 +10,7 @@ import {
   mapElemRaw,
   mapElemSlots,
   mapFreeze,
+  MapElemCall,
   objGet,
   objPin,
   OwnedFd,
@@ -209,6 +210,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // Native key and value slots for lookup, lookupInto, update and delete: encoded straight into
   // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
   #slots: ElemSlots | null | undefined;
+  // This map's own attr and slots for lookup, lookupInto and update (fd and addresses written
+  // once); null: per-CPU, or too big. Made on first use.
+  #elem: MapElemCall | null | undefined;
   // The type's per-CPU-ness, read on every element call: a field, not a Set lookup per call.
   readonly #isPerCpu: boolean;
 
@@ -421,16 +425,25 @@ export class BpfMap<K = Buffer, V = Buffer> {
     return this.#slots;
   }
 
+  #elemOf(): MapElemCall | null {
+    if (this.#elem === undefined)
+      this.#elem =
+        this.#isPerCpu || !MapElemCall.fits(this.keySize, this.valueSize)
+          ? null
+          : new MapElemCall(this.#live(), this.keySize, this.valueSize);
+    return this.#elem;
+  }
+
   /** The value at `key`, or undefined when there is none. */
   lookup(key: K | RawInput, flags = 0): V | undefined {
     if (this.#isPerCpu) this.#notPerCpu('lookup');
-    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
-      const fd = this.#live();
+      this.#live();
       // Raw key bytes of the right size go straight into the slot (the common hot-loop case).
       if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
       else this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      const ret = s.run(BpfCommand.MAP_LOOKUP_ELEM, flags);
       if (ret === -Errno.ENOENT) return undefined;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
       return this.#decodeValue(s.value);
@@ -454,12 +467,12 @@ export class BpfMap<K = Buffer, V = Buffer> {
         `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`,
       );
     }
-    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
-      const fd = this.#live();
+      this.#live();
       if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
       else this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      const ret = s.run(BpfCommand.MAP_LOOKUP_ELEM, flags);
       if (ret === -Errno.ENOENT) return false;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
       out.set(s.value);
@@ -478,14 +491,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
    */
   update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
     if (this.#isPerCpu) this.#notPerCpu('update');
-    const s = this.#slots === undefined ? this.#slotsOf() : this.#slots;
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
       if (value instanceof Uint8Array && value.length === this.valueSize) s.value.set(value);
       else this.#encodeValue(value, s.value);
-      const fd = this.#live();
+      this.#live();
       if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
       else this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_UPDATE_ELEM, fd, s, true, true, flags);
+      const ret = s.run(BpfCommand.MAP_UPDATE_ELEM, flags);
       if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
       return;
     }

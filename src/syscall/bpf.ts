@@ -276,6 +276,45 @@ export function mapElemSlots(cmd: number, fd: number, slots: ElemSlots, useKey: 
   return syscall3Raw(SYS_BPF, cmd, elemRegion!.mem.address, MapElemAttr.size);
 }
 
+/**
+ * One map's own attr and key and value slots for lookups and updates, in a HeapRegion: the fd and
+ * both addresses are written once, so a call only sets the flags word before the system call
+ * (the shared ElemSlots rewrite all eight words per call). The caller fills `key` (and `value`
+ * for an update) and reads `value` after a lookup. Not for delete, whose attr must have no value.
+ */
+export class MapElemCall {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly #region: HeapRegion;
+  readonly #words: Uint32Array;
+
+  constructor(fd: number, keySize: number, valueSize: number) {
+    const valueOffset = ELEM_KEY + align8(keySize);
+    this.#region = new HeapRegion(valueOffset + valueSize);
+    const { buffer, address } = this.#region;
+    this.#words = new Uint32Array(buffer.buffer, buffer.byteOffset, 8);
+    this.key = buffer.subarray(ELEM_KEY, ELEM_KEY + keySize);
+    this.value = buffer.subarray(valueOffset, valueOffset + valueSize);
+    const w = this.#words;
+    w[0] = fd;
+    w[2] = (address + ELEM_KEY) % 0x1_0000_0000;
+    w[3] = Math.floor((address + ELEM_KEY) / 0x1_0000_0000);
+    w[4] = (address + valueOffset) % 0x1_0000_0000;
+    w[5] = Math.floor((address + valueOffset) / 0x1_0000_0000);
+  }
+
+  /** Whether key and value are small enough for a region of their own (large ones use the scratch path). */
+  static fits(keySize: number, valueSize: number): boolean {
+    return ELEM_KEY + align8(keySize) + valueSize <= ELEM_REGION_SIZE;
+  }
+
+  /** BPF_MAP_LOOKUP_ELEM or BPF_MAP_UPDATE_ELEM on the filled slots; the kernel's result or -errno. */
+  run(cmd: number, flags: number): number {
+    this.#words[6] = flags >>> 0;
+    return syscall3Raw(SYS_BPF, cmd, this.#region.address, MapElemAttr.size);
+  }
+}
+
 /** Writes a non-negative integer below 2^53 as a u64 without allocating a BigInt. */
 function writeAddress(buf: Buffer, offset: number, v: number): void {
   buf.writeUInt32LE(v % 0x1_0000_0000, offset);
