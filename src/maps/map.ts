@@ -207,8 +207,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // Reused buffers: the hot path allocates only what it returns.
   readonly #keyBuf: Buffer;
   readonly #valueBuf: Buffer;
-  // Native key and value slots shared by all maps, for delete (lookups and updates use #elem): encoded straight into
-  // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
+  // Native key and value slots shared by all maps, for delete (lookups and updates use #elem):
+  // encoded straight into native memory, no copy and no allocation per call. null: per-CPU, or
+  // too big for the slots.
   #slots: ElemSlots | null | undefined;
   // This map's own attr and slots for lookup, lookupInto and update (fd and addresses written
   // once); null: per-CPU, or too big. Made on first use.
