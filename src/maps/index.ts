@@ -1,4 +1,5 @@
 export * from './map.js';
+export { MapBatchBuffers } from './batch-buffers.js';
 export * from './info.js';
 export { onlineCpus, parseCpuList, possibleCpus } from '../kernel/cpus.js';
 export { openTypedMap } from './typed.js';

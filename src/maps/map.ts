@@ -1,5 +1,6 @@
 import { BpfCommand, MapType, UpdateFlags, objectName } from '../uapi/bpf.js';
 import {
+  BatchRegion,
   closeFd,
   commandName,
   elemSlots,
@@ -9,6 +10,7 @@ import {
   mapElemRaw,
   mapElemSlots,
   mapFreeze,
+  MapElemCall,
   objGet,
   objPin,
   OwnedFd,
@@ -22,6 +24,7 @@ import { possibleCpus } from '../kernel/cpus.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
 import { explainCreateFailure } from './not-supported.js';
+import { batchStateOf, MapBatchBuffers } from './batch-buffers.js';
 
 /** Name of a map type: a key of MapType ("HASH", "RINGBUF", ...). */
 export type MapTypeName = keyof typeof MapType;
@@ -75,7 +78,7 @@ export interface MapCodecs<K, V> {
  * - `create`: something the map needs before BPF_MAP_CREATE failed (a storage map's BTF);
  * - `btf`: the map has no BTF to type its keys and values from;
  * - `key-size`, `value-size`: a codec or output buffer of the wrong size; `value-count`: per-CPU
- *   values not one per possible CPU; `key-range`: an index outside the map;
+ *   values not one per possible CPU, or a batch size that is not a whole number (batch buffers: 1 up); `key-range`: an index outside the map;
  * - `operation`: the operation does not fit the map type (per-CPU or not, keyless, bloom filter);
  * - `closed`: the map was used after close();
  * - the kernel refused an operation on a live map (`cause` is the SyscallError): `lookup`,
@@ -204,9 +207,15 @@ export class BpfMap<K = Buffer, V = Buffer> {
   // Reused buffers: the hot path allocates only what it returns.
   readonly #keyBuf: Buffer;
   readonly #valueBuf: Buffer;
-  // Native key and value slots for lookup, lookupInto, update and delete: encoded straight into
-  // native memory, no copy and no allocation per call. null: per-CPU, or too big for the slots.
+  // Native key and value slots shared by all maps, for delete (lookups and updates use #elem):
+  // encoded straight into native memory, no copy and no allocation per call. null: per-CPU, or
+  // too big for the slots.
   #slots: ElemSlots | null | undefined;
+  // This map's own attr and slots for lookup, lookupInto and update (fd and addresses written
+  // once); null: per-CPU, or too big. Made on first use.
+  #elem: MapElemCall | null | undefined;
+  // The type's per-CPU-ness, read on every element call: a field, not a Set lookup per call.
+  readonly #isPerCpu: boolean;
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(
@@ -235,8 +244,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.name = info.name;
     this.#key = codecs.key;
     this.#value = codecs.value;
+    this.#isPerCpu = PERCPU_TYPES.has(info.type);
     this.#keyBuf = Buffer.alloc(info.keySize);
-    this.#valueBuf = Buffer.alloc(this.isPerCpu ? 0 : info.valueSize);
+    this.#valueBuf = Buffer.alloc(this.#isPerCpu ? 0 : info.valueSize);
   }
 
   /** Creates a map in the kernel. */
@@ -307,7 +317,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Whether the map holds one value per CPU (the PERCPU_* map types). */
   get isPerCpu(): boolean {
-    return PERCPU_TYPES.has(this.type);
+    return this.#isPerCpu;
   }
 
   /** Whether close() has been called. */
@@ -372,10 +382,14 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   #decodeValue(b: Buffer, offset = 0): V {
     if (this.#value) return this.#value.decode(b, offset);
-    // A whole buffer is copied without making a view of it first.
-    return (offset === 0 && b.length === this.valueSize
-      ? Buffer.from(b)
-      : Buffer.from(b.subarray(offset, offset + this.valueSize))) as unknown as V;
+    // A whole buffer is copied without making a view of it first, into a slice of Node's pool
+    // (allocUnsafe, then set: measured 75-85 ns for 24 bytes against 110-170 for Buffer.from).
+    if (offset === 0 && b.length === this.valueSize) {
+      const copy = Buffer.allocUnsafe(this.valueSize);
+      copy.set(b);
+      return copy as unknown as V;
+    }
+    return Buffer.from(b.subarray(offset, offset + this.valueSize)) as unknown as V;
   }
 
   // The kernel refused an operation on this map: a MapError whose kind names the operation, with
@@ -401,25 +415,36 @@ export class BpfMap<K = Buffer, V = Buffer> {
   }
 
   #notPerCpu(op: string): void {
-    if (this.isPerCpu)
+    if (this.#isPerCpu)
       throw new MapError('operation', `map "${this.name}" is per-CPU: use ${op}PerCpu, which takes or returns one value per possible CPU`);
   }
 
   // ---- elements -------------------------------------------------------------------------------
 
   #slotsOf(): ElemSlots | null {
-    if (this.#slots === undefined) this.#slots = this.isPerCpu ? null : (elemSlots(this.keySize, this.valueSize) ?? null);
+    if (this.#slots === undefined) this.#slots = this.#isPerCpu ? null : (elemSlots(this.keySize, this.valueSize) ?? null);
     return this.#slots;
+  }
+
+  #elemOf(): MapElemCall | null {
+    if (this.#elem === undefined)
+      this.#elem =
+        this.#isPerCpu || !MapElemCall.fits(this.keySize, this.valueSize)
+          ? null
+          : new MapElemCall(this.#live(), this.keySize, this.valueSize);
+    return this.#elem;
   }
 
   /** The value at `key`, or undefined when there is none. */
   lookup(key: K | RawInput, flags = 0): V | undefined {
-    this.#notPerCpu('lookup');
-    const s = this.#slotsOf();
+    if (this.#isPerCpu) this.#notPerCpu('lookup');
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
-      const fd = this.#live();
-      this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      this.#live();
+      // Raw key bytes of the right size go straight into the slot (the common hot-loop case).
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
+      const ret = s.run(BpfCommand.MAP_LOOKUP_ELEM, flags);
       if (ret === -Errno.ENOENT) return undefined;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
       return this.#decodeValue(s.value);
@@ -436,18 +461,19 @@ export class BpfMap<K = Buffer, V = Buffer> {
    * allocates nothing: the key and value travel through native slots, for hot loops.
    */
   lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
-    this.#notPerCpu('lookup');
+    if (this.#isPerCpu) this.#notPerCpu('lookup');
     if (!(out instanceof Uint8Array) || out.length < this.valueSize) {
       throw new MapError(
         'value-size',
         `map "${this.name}": lookupInto needs a Uint8Array of at least ${this.valueSize} bytes for the value, got ${out instanceof Uint8Array ? `${out.length} bytes` : typeof out}`,
       );
     }
-    const s = this.#slotsOf();
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
-      const fd = this.#live();
-      this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_LOOKUP_ELEM, fd, s, true, true, flags);
+      this.#live();
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
+      const ret = s.run(BpfCommand.MAP_LOOKUP_ELEM, flags);
       if (ret === -Errno.ENOENT) return false;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
       out.set(s.value);
@@ -465,13 +491,15 @@ export class BpfMap<K = Buffer, V = Buffer> {
    * and value (Uint8Arrays of the map's sizes) it allocates nothing.
    */
   update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
-    this.#notPerCpu('update');
-    const s = this.#slotsOf();
+    if (this.#isPerCpu) this.#notPerCpu('update');
+    const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
-      this.#encodeValue(value, s.value);
-      const fd = this.#live();
-      this.#encodeKey(key, s.key);
-      const ret = mapElemSlots(BpfCommand.MAP_UPDATE_ELEM, fd, s, true, true, flags);
+      if (value instanceof Uint8Array && value.length === this.valueSize) s.value.set(value);
+      else this.#encodeValue(value, s.value);
+      this.#live();
+      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
+      else this.#encodeKey(key, s.key);
+      const ret = s.run(BpfCommand.MAP_UPDATE_ELEM, flags);
       if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
       return;
     }
@@ -665,31 +693,79 @@ export class BpfMap<K = Buffer, V = Buffer> {
     cursor?: Buffer,
     del = false,
   ): { keys: Buffer; values: Buffer; count: number; cursor: Buffer; done: boolean } {
-    const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
-    // Outputs only: the kernel fills them, and only the first r.count entries are returned.
-    const keys = Buffer.allocUnsafe(count * this.keySize);
-    const values = Buffer.allocUnsafe(count * valueSlot);
-    const out = Buffer.alloc(Math.max(this.keySize, 4));
+    // The kernel writes the keys and values straight into the memory returned (views of one fresh
+    // region), with no copy out of the scratch region. A loop that wants no allocation at all
+    // uses batchBuffers() and lookupBatchInto().
+    const region = this.#batchRegion(count);
+    if (cursor) region.region.buffer.set(cursor.subarray(0, region.cursorSize), region.inOffset);
     const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
-    const r = mapBatchRaw({
-      cmd,
-      fd: this.#live(),
-      inBatch: cursor ?? null,
-      outBatch: out,
-      keys,
-      values,
-      count,
-      keySize: this.keySize,
-      valueSize: valueSlot,
-    });
-    if (r.ret < 0 && r.ret !== -Errno.ENOENT) this.#fail(cmd, r.ret, 'batch lookup');
+    const ret = region.lookup(cmd, this.#live(), count, cursor !== undefined);
+    if (ret < 0 && ret !== -Errno.ENOENT) this.#fail(cmd, ret, 'batch lookup');
+    const n = region.written;
     return {
-      keys: keys.subarray(0, r.count * this.keySize),
-      values: values.subarray(0, r.count * valueSlot),
-      count: r.count,
-      cursor: out,
-      done: r.ret === -Errno.ENOENT,
+      keys: region.keys.subarray(0, n * this.keySize),
+      values: region.values.subarray(0, n * region.valueSize),
+      count: n,
+      cursor: Buffer.from(region.region.buffer.subarray(region.outOffset, region.outOffset + region.cursorSize)),
+      done: ret === -Errno.ENOENT,
     };
+  }
+
+  // Native-addressable memory for `count` entries of this map, with cursors sized as its key (hash
+  // maps) or 4 bytes (arrays: an index).
+  #batchRegion(count: number): BatchRegion {
+    if (!Number.isInteger(count) || count < 0 || count > 0xffff_ffff)
+      throw new MapError('value-count', `map "${this.name}": a batch holds a whole number of entries, got ${count}`);
+    const valueSlot = this.isPerCpu ? this.perCpuStride * possibleCpus() : this.valueSize;
+    return new BatchRegion(count, this.keySize, valueSlot, Math.max(this.keySize, 4));
+  }
+
+  /**
+   * Buffers for lookupBatchInto: room for `capacity` keys and values of this map, made once and
+   * reused by every call, so a loop of batch lookups allocates nothing. Only this map can fill
+   * them (their cursor is a position in this map).
+   */
+  batchBuffers(capacity: number): MapBatchBuffers {
+    this.#live();
+    if (capacity < 1) throw new MapError('value-count', `map "${this.name}": batch buffers hold at least one entry, got ${capacity}`);
+    return new MapBatchBuffers(this, this.#batchRegion(capacity));
+  }
+
+  /**
+   * Looks up (and with `del`, removes) up to `buffers.capacity` entries in one system call, into
+   * `buffers` (from `batchBuffers`): their first `count` keys and values, back to back. Each call
+   * continues after the entries of the previous one; when it reaches the map's end,
+   * `buffers.done` is true and the next call starts from the first entry again. Returns the
+   * number of entries written. Copies and allocates nothing: the kernel writes into `buffers`.
+   */
+  lookupBatchInto(buffers: MapBatchBuffers, del = false): number {
+    const st = batchStateOf(buffers);
+    if (st === undefined) throw new MapError('operation', `map "${this.name}": lookupBatchInto needs buffers made by batchBuffers()`);
+    if (st.owner !== this)
+      throw new MapError(
+        'operation',
+        `map "${this.name}": these batch buffers were made by another map; make them with this map's batchBuffers()`,
+      );
+    const fd = this.#live();
+    if (!st.region.region.live)
+      throw new MapError('operation', `map "${this.name}": the batch buffers' memory was transferred away (postMessage); make new ones`);
+    if (st.done) {
+      st.started = false;
+      st.done = false;
+    }
+    const cmd = del ? BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.MAP_LOOKUP_BATCH;
+    const ret = st.region.lookup(cmd, fd, st.region.capacity, st.started);
+    if (ret < 0 && ret !== -Errno.ENOENT) {
+      st.count = 0;
+      this.#fail(cmd, ret, 'batch lookup');
+    }
+    st.count = st.region.written;
+    if (ret === -Errno.ENOENT) st.done = true;
+    else {
+      st.region.advance();
+      st.started = true;
+    }
+    return st.count;
   }
 
   /** All entries through the batch commands, `chunk` entries per system call. */

@@ -25,7 +25,7 @@ import {
 import { check, SyscallError } from './errors.js';
 import { pinHint } from './capabilities.js';
 import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
-import { NativeMemory, scratch } from './memory.js';
+import { HeapRegion, NativeMemory, scratch } from './memory.js';
 import { Errno } from '../errors/errno.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]));
@@ -276,6 +276,45 @@ export function mapElemSlots(cmd: number, fd: number, slots: ElemSlots, useKey: 
   return syscall3Raw(SYS_BPF, cmd, elemRegion!.mem.address, MapElemAttr.size);
 }
 
+/**
+ * One map's own attr and key and value slots for lookups and updates, in a HeapRegion: the fd and
+ * both addresses are written once, so a call only sets the flags word before the system call
+ * (the shared ElemSlots rewrite all eight words per call). The caller fills `key` (and `value`
+ * for an update) and reads `value` after a lookup. Not for delete, whose attr must have no value.
+ */
+export class MapElemCall {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly #region: HeapRegion;
+  readonly #words: Uint32Array;
+
+  constructor(fd: number, keySize: number, valueSize: number) {
+    const valueOffset = ELEM_KEY + align8(keySize);
+    this.#region = new HeapRegion(valueOffset + valueSize);
+    const { buffer, address } = this.#region;
+    this.#words = new Uint32Array(buffer.buffer, buffer.byteOffset, 8);
+    this.key = buffer.subarray(ELEM_KEY, ELEM_KEY + keySize);
+    this.value = buffer.subarray(valueOffset, valueOffset + valueSize);
+    const w = this.#words;
+    w[0] = fd;
+    w[2] = (address + ELEM_KEY) % 0x1_0000_0000;
+    w[3] = Math.floor((address + ELEM_KEY) / 0x1_0000_0000);
+    w[4] = (address + valueOffset) % 0x1_0000_0000;
+    w[5] = Math.floor((address + valueOffset) / 0x1_0000_0000);
+  }
+
+  /** Whether key and value are small enough for a region of their own (large ones use the scratch path). */
+  static fits(keySize: number, valueSize: number): boolean {
+    return ELEM_KEY + align8(keySize) + valueSize <= ELEM_REGION_SIZE;
+  }
+
+  /** BPF_MAP_LOOKUP_ELEM or BPF_MAP_UPDATE_ELEM on the filled slots; the kernel's result or -errno. */
+  run(cmd: number, flags: number): number {
+    this.#words[6] = flags >>> 0;
+    return syscall3Raw(SYS_BPF, cmd, this.#region.address, MapElemAttr.size);
+  }
+}
+
 /** Writes a non-negative integer below 2^53 as a u64 without allocating a BigInt. */
 function writeAddress(buf: Buffer, offset: number, v: number): void {
   buf.writeUInt32LE(v % 0x1_0000_0000, offset);
@@ -331,6 +370,90 @@ export function mapBatchRaw(r: MapBatchRequest): { ret: number; count: number } 
     if (r.values) q.buf.copy(r.values, 0, valuesOff, valuesOff + count * r.valueSize);
   }
   return { ret, count };
+}
+
+/**
+ * Memory for batch lookups whose results the kernel writes in place: the attr, the in and out
+ * cursors, `capacity` keys and `capacity` values, in one HeapRegion. mapBatchRaw copies every key
+ * and value out of the scratch region after the call (and its callers allocate them per call); a
+ * BatchRegion is filled by the kernel itself, so a loop of batch lookups copies and allocates
+ * nothing, as a C caller with static arrays does.
+ */
+export class BatchRegion {
+  readonly region: HeapRegion;
+  /** The attr as u32 words: in_batch 0-1, out_batch 2-3, keys 4-5, values 6-7, count 8, map_fd 9, elem_flags 10-11, flags 12-13. */
+  readonly attr: Uint32Array;
+  /** Views over the keys and values the kernel writes. */
+  readonly keys: Buffer;
+  readonly values: Buffer;
+  /** Offsets of the cursors in region.buffer; each is cursorSize bytes. */
+  readonly inOffset: number;
+  readonly outOffset: number;
+  // Address halves of the in cursor, written per call (0 when starting from the first entry).
+  readonly #inLo: number;
+  readonly #inHi: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    readonly cursorSize: number,
+  ) {
+    const attrLen = align8(MapBatchAttr.size);
+    this.inOffset = attrLen;
+    this.outOffset = this.inOffset + align8(cursorSize);
+    // Keys and values start on cache lines (64 bytes) of the real addresses, as a C caller's
+    // static arrays usually do: the kernel's copies to them then split no line at the start.
+    const keysLen = capacity * keySize;
+    this.region = new HeapRegion(this.outOffset + align8(cursorSize) + 64 + keysLen + 64 + capacity * valueSize);
+    const { buffer, address } = this.region;
+    const lineAfter = (offset: number): number => offset + ((64 - ((address + offset) % 64)) % 64);
+    const keysOffset = lineAfter(this.outOffset + align8(cursorSize));
+    const valuesOffset = lineAfter(keysOffset + keysLen);
+    this.attr = new Uint32Array(buffer.buffer, buffer.byteOffset, attrLen / 4);
+    this.keys = buffer.subarray(keysOffset, keysOffset + capacity * keySize);
+    this.values = buffer.subarray(valuesOffset, valuesOffset + capacity * valueSize);
+    const words = (at: number, v: number): void => {
+      this.attr[at] = v % 0x1_0000_0000;
+      this.attr[at + 1] = Math.floor(v / 0x1_0000_0000);
+    };
+    const inAddr = address + this.inOffset;
+    this.#inLo = inAddr % 0x1_0000_0000;
+    this.#inHi = Math.floor(inAddr / 0x1_0000_0000);
+    // Fixed for the region's life: where the kernel writes the out cursor, the keys and the values.
+    words(2, address + this.outOffset);
+    words(4, address + keysOffset);
+    words(6, address + valuesOffset);
+  }
+
+  /**
+   * One batch lookup (cmd BPF_MAP_LOOKUP_BATCH or BPF_MAP_LOOKUP_AND_DELETE_BATCH) of up to
+   * `count` entries into the region, after the cursor in the in slot when `fromCursor` (else from
+   * the first entry). Returns the kernel's result or -errno (-ENOENT: the map's end was reached);
+   * the number of entries written is `written` afterwards, the next cursor in the out slot.
+   */
+  lookup(cmd: number, fd: number, count: number, fromCursor: boolean): number {
+    const a = this.attr;
+    a[0] = fromCursor ? this.#inLo : 0;
+    a[1] = fromCursor ? this.#inHi : 0;
+    a[8] = count;
+    a[9] = fd;
+    a[10] = 0;
+    a[11] = 0;
+    a[12] = 0;
+    a[13] = 0;
+    return syscall3Raw(SYS_BPF, cmd, this.region.address, MapBatchAttr.size);
+  }
+
+  /** Entries the last lookup wrote (the kernel's count, read back from the attr). */
+  get written(): number {
+    return this.attr[8];
+  }
+
+  /** Makes the last lookup's out cursor the next lookup's in cursor. */
+  advance(): void {
+    this.region.buffer.copyWithin(this.inOffset, this.outOffset, this.outOffset + this.cursorSize);
+  }
 }
 
 export function mapFreeze(fd: number): void {

@@ -226,6 +226,15 @@ export function epollWaitAsync(epfd: number, events: number, maxEvents: number, 
   });
 }
 
+/**
+ * The address of an ArrayBuffer's memory. V8 never moves an ArrayBuffer's backing store, so the
+ * address holds for as long as the ArrayBuffer is alive and not detached; the caller keeps it
+ * referenced across every call that hands the address to the kernel.
+ */
+export function addressOf(ab: ArrayBuffer): number {
+  return Number((bound ?? bindLibc()).koffi.address(ab));
+}
+
 /** A Buffer over native memory at `address`, without copying. The caller keeps the memory alive. */
 export function bufferAt(address: number, length: number): Buffer {
   return Buffer.from((bound ?? bindLibc()).koffi.view(address, length), 0, length);

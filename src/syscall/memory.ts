@@ -1,7 +1,7 @@
 // Native memory for everything the kernel reads through a pointer: attribute structs, keys, values,
 // instructions, logs. JS Buffers may move or live on the V8 heap, so their addresses cannot be handed
 // to the kernel; anonymous mmap regions have fixed addresses and a Buffer view over them costs nothing.
-import { libc, bufferAt } from './libc.js';
+import { addressOf, libc, bufferAt } from './libc.js';
 import { check } from './errors.js';
 
 const PROT_READ = 1;
@@ -35,6 +35,31 @@ export class NativeMemory {
 
   [Symbol.dispose](): void {
     this.free();
+  }
+}
+
+/**
+ * Memory the garbage collector owns (one ArrayBuffer, whose backing store V8 never moves) and whose
+ * address the kernel may be given: the kernel writes straight into memory JavaScript reads, with no
+ * copy, and nothing to free by hand (views over it keep it alive). Only for calls made
+ * synchronously while the region is referenced; a detached buffer (transferred to another thread)
+ * has length 0, which `live` reports.
+ */
+export class HeapRegion {
+  /** The region's address: the first byte of `buffer`. */
+  readonly address: number;
+  /** A view over the whole region. */
+  readonly buffer: Buffer;
+
+  constructor(length: number) {
+    const ab = new ArrayBuffer(Math.max(length, 8));
+    this.buffer = Buffer.from(ab);
+    this.address = addressOf(ab);
+  }
+
+  /** Whether the memory is still there (its ArrayBuffer was not transferred away). */
+  get live(): boolean {
+    return this.buffer.length !== 0;
   }
 }
 
