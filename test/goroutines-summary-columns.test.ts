@@ -85,7 +85,8 @@ function randomBatches(seed: number, onBatch: (c: GoroutineTransitionColumns, ob
       oldState,
       newState,
       gp: 0xc000_0000_00n + BigInt(r(40)) * 0x1a0n,
-      aux1: r(4) === 0 ? 0n : BigInt.asUintN(64, BigInt(r(0x40_0000)) - 0x20_0000n) | (r(2) ? 0n : 0x1_0000_0000n),
+      // A relative start pc on a birth (below casgstatus too), the wait reason in the low byte on a park: 0 to 7 mostly.
+      aux1: r(4) === 0 ? 0n : (BigInt.asUintN(64, BigInt(r(0x4000)) * 0x100n - 0x20_0000n) | (r(2) ? 0n : 0x1_0000_0000n)) + BigInt(r(10) === 0 ? r(256) : r(8)),
       aux2: r(6) === 0 ? BigInt.asUintN(64, -0x45_6780n) : BigInt.asUintN(64, BigInt(r(0x40_0000)) - 0x30_0000n),
       size: 0,
     });
