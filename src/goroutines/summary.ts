@@ -101,7 +101,7 @@ function base(state: number): number {
 }
 
 /** Value at percentile `p` of sorted `v` (nearest rank). */
-export function percentile(v: readonly number[], p: number): number {
+export function percentile(v: ArrayLike<number>, p: number): number {
   if (v.length === 0) return 0;
   return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
 }
@@ -114,6 +114,9 @@ function goidKey(goid: bigint): GoidKey {
 }
 
 const MAX_EXACT_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The empty lists a Goroutine starts with (never written: the first entry replaces them). */
+const NONE: number[] = [];
 
 /**
  * One goroutine as the summary follows it: made at its first transition, then updated in place, so
@@ -132,12 +135,12 @@ class Goroutine {
   function: string | undefined;
   createdBy: string | undefined;
   createdAt: string | undefined;
-  /** Base states the goroutine was timed in (first time first) and the ns in each. */
-  readonly stateKeys: number[] = [];
-  readonly stateNs: number[] = [];
-  /** Wait reasons (numbers) it waited for (first time first) and the ns of each. */
-  readonly reasonKeys: number[] = [];
-  readonly reasonNs: number[] = [];
+  /** Base states the goroutine was timed in (first time first) and the ns in each (made at the first). */
+  stateKeys: number[] = NONE;
+  stateNs: number[] = NONE;
+  /** Wait reasons (numbers) it waited for (first time first) and the ns of each (made at the first). */
+  reasonKeys: number[] = NONE;
+  reasonNs: number[] = NONE;
 
   constructor(
     readonly pid: number,
@@ -147,6 +150,15 @@ class Goroutine {
   get goidBig(): bigint {
     return (this.#big ??= typeof this.goid === 'bigint' ? this.goid : BigInt(this.goid));
   }
+}
+
+/**
+ * `v` sorted ascending, as a Float64Array: its sort compares numbers natively, where Array#sort
+ * calls a comparator per comparison (the summary of 100k goroutines spent most of its report()
+ * there). The same order for the values a summary holds (no NaN, no -0).
+ */
+function sortNumbers(v: readonly number[]): Float64Array {
+  return Float64Array.from(v).sort();
 }
 
 /** Aggregates goroutine transitions into time per state, scheduling latency, per-function and per-wait-reason totals, and optionally the state slices themselves. */
@@ -364,6 +376,10 @@ export class GoroutineSummary {
     const ns = end - start;
     let k = g.stateKeys.indexOf(b);
     if (k < 0) {
+      if (g.stateKeys === NONE) {
+        g.stateKeys = [];
+        g.stateNs = [];
+      }
       k = g.stateKeys.push(b) - 1;
       g.stateNs.push(0);
       if (!this.#statesTimed.includes(b)) this.#statesTimed.push(b);
@@ -372,6 +388,10 @@ export class GoroutineSummary {
     if (b === GoroutineState.waiting && waitReason >= 0) {
       let r = g.reasonKeys.indexOf(waitReason);
       if (r < 0) {
+        if (g.reasonKeys === NONE) {
+          g.reasonKeys = [];
+          g.reasonNs = [];
+        }
         r = g.reasonKeys.push(waitReason) - 1;
         g.reasonNs.push(0);
       }
@@ -421,15 +441,15 @@ export class GoroutineSummary {
         const k = g.stateKeys.indexOf(b);
         if (k >= 0) v.push(g.stateNs[k] / 1e6);
       }
-      v.sort((a, b) => a - b);
+      const sorted = sortNumbers(v);
       timePerState[stateName(b)] = {
-        totalMs: v.reduce((s, x) => s + x, 0),
-        goroutines: v.length,
-        p50Ms: percentile(v, 50),
-        p99Ms: percentile(v, 99),
+        totalMs: sorted.reduce((s, x) => s + x, 0),
+        goroutines: sorted.length,
+        p50Ms: percentile(sorted, 50),
+        p99Ms: percentile(sorted, 99),
       };
     }
-    const lat = [...this.#latencies].sort((a, b) => a - b);
+    const lat = sortNumbers(this.#latencies);
     const buckets: { leUs: number; count: number }[] = [];
     for (const x of lat) {
       const le = x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
@@ -469,8 +489,8 @@ export class GoroutineSummary {
         }
       }
       const timePerState: Record<string, StateTime> = {};
-      for (const [s, v] of states) {
-        v.sort((a, b) => a - b);
+      for (const [s, list] of states) {
+        const v = sortNumbers(list);
         timePerState[s] = {
           totalMs: v.reduce((x, y) => x + y, 0),
           goroutines: v.length,
