@@ -6,7 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { G_SCAN, GOROUTINE_RECORD as RECORD, GoroutineSummary, GoroutineTracer, type GoroutineTransition, type GoroutineTransitionColumns } from '../src/goroutines/index.js';
+import {
+  G_SCAN,
+  GOROUTINE_RECORD as RECORD,
+  GoroutineSummary,
+  GoroutineTracer,
+  type GoroutineTransition,
+  type GoroutineTransitionColumns,
+} from '../src/goroutines/index.js';
 import { TransitionColumns } from '../src/goroutines/columns.js';
 import type { SummaryNames } from '../src/goroutines/summary.js';
 import { isRoot, need } from './support/env.js';
@@ -26,7 +33,8 @@ function random(seed: number): (n: number) => number {
 /** Names for some pcs and reasons only (the others take the hex and "waitReason N" paths), '' reasons merging as "none". */
 const NAMES: SummaryNames = {
   functionAt: (pc) => (pc % 3 === 0 ? `main.fn${pc % 7}` : undefined),
-  positionAt: (pc) => (pc % 5 === 0 ? undefined : { function: `main.caller${pc % 4}`, ...(pc % 2 ? { file: 'main.go', line: pc % 100 } : {}) }),
+  positionAt: (pc) =>
+    pc % 5 === 0 ? undefined : { function: `main.caller${pc % 4}`, ...(pc % 2 ? { file: 'main.go', line: pc % 100 } : {}) },
   waitReasons: ['', 'chan receive', '', 'select', 'sleep', 'GC assist'],
 };
 
@@ -86,7 +94,11 @@ function randomBatches(seed: number, onBatch: (c: GoroutineTransitionColumns, ob
       newState,
       gp: 0xc000_0000_00n + BigInt(r(40)) * 0x1a0n,
       // A relative start pc on a birth (below casgstatus too), the wait reason in the low byte on a park: 0 to 7 mostly.
-      aux1: r(4) === 0 ? 0n : (BigInt.asUintN(64, BigInt(r(0x4000)) * 0x100n - 0x20_0000n) | (r(2) ? 0n : 0x1_0000_0000n)) + BigInt(r(10) === 0 ? r(256) : r(8)),
+      aux1:
+        r(4) === 0
+          ? 0n
+          : (BigInt.asUintN(64, BigInt(r(0x4000)) * 0x100n - 0x20_0000n) | (r(2) ? 0n : 0x1_0000_0000n)) +
+            BigInt(r(10) === 0 ? r(256) : r(8)),
       aux2: r(6) === 0 ? BigInt.asUintN(64, -0x45_6780n) : BigInt.asUintN(64, BigInt(r(0x40_0000)) - 0x30_0000n),
       size: 0,
     });
@@ -185,7 +197,10 @@ describe('GoroutineSummary.addColumns against the same transitions as objects', 
         mutate(c, mutant, k++);
       });
       const g = [...goids.values()];
-      expect({ m, equal: JSON.stringify(outputs(mutant, g), big) === JSON.stringify(outputs(reference, g), big) }).toEqual({ m, equal: false });
+      expect({ m, equal: JSON.stringify(outputs(mutant, g), big) === JSON.stringify(outputs(reference, g), big) }).toEqual({
+        m,
+        equal: false,
+      });
     }
   });
 });

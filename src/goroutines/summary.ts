@@ -238,7 +238,10 @@ export class GoroutineSummary {
     const { time, pid, tid, goid, goidExact, oldState, newState, waitReason, startPc, createdAtPc } = batch;
     for (let i = start; i < end; i++) {
       const pc = startPc[i];
-      if (goidExact[i] === 0 || (pc !== 0 && !(pc > 0 && pc <= Number.MAX_SAFE_INTEGER && createdAtPc[i] >= 0 && createdAtPc[i] <= Number.MAX_SAFE_INTEGER))) {
+      if (
+        goidExact[i] === 0 ||
+        (pc !== 0 && !(pc > 0 && pc <= Number.MAX_SAFE_INTEGER && createdAtPc[i] >= 0 && createdAtPc[i] <= Number.MAX_SAFE_INTEGER))
+      ) {
         this.add(batch.transition(i));
         continue;
       }
