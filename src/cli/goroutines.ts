@@ -15,6 +15,7 @@ import { chromeTrace } from '../goroutines/chrome-trace.js';
 import { stateMask, stateName, type GoroutineTransition } from '../goroutines/record.js';
 import { GoroutineSummary, type SummaryReport } from '../goroutines/summary.js';
 import { renderTop } from '../goroutines/top.js';
+import type { GoroutineTransitionColumns } from '../goroutines/columns.js';
 import { GoroutineTracer, type GoroutineTracerStats } from '../goroutines/tracer.js';
 import { UsageError } from './command.js';
 
@@ -164,6 +165,8 @@ export function demoCommand(): string[] {
   }
   return [binary, input, '--bundle', '--platform=node', '--minify', '--log-level=error'];
 }
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Buffered stdout: one write per chunk of records, not one per line. */
 class Out {
@@ -349,10 +352,11 @@ async function trace(o: Options): Promise<number> {
         waitReasons: info.waitReasons,
       },
     });
+    // Read in columns (GoroutineTracer.pollColumns): the summary takes each batch without an
+    // object or BigInt per transition, and the default path (lines of text) and --json build their
+    // lines from the columns. A row whose goid or time is beyond 2^53 goes through transition(i).
     let start: bigint | undefined;
     const onTransition = (t: GoroutineTransition): void => {
-      summary.add(t);
-      if (o.quiet || o.top) return;
       if (o.json) {
         const fn = summary.functionOf(t.pid, t.goid);
         out.line(
@@ -379,6 +383,54 @@ async function trace(o: Options): Promise<number> {
       out.line(
         `${ms.padStart(10)} ms  pid ${t.pid}  goid ${String(t.goid).padStart(5)}  ${stateName(t.oldState)} → ${stateName(t.newState)}${why}${fn ? `  ${fn}` : ''}`,
       );
+    };
+    /** The line of row i, as onTransition makes it from transition(i). */
+    const onRow = (c: GoroutineTransitionColumns, i: number, tsBase: number, sinceStart: number): void => {
+      const goid = c.goid[i];
+      const pid = c.pid[i];
+      const reason = c.waitReason[i];
+      const fn = summary.functionOf(pid, goid);
+      if (o.json) {
+        out.line(
+          JSON.stringify({
+            type: 'transition',
+            ts: tsBase + c.time[i],
+            pid,
+            tid: c.tid[i],
+            goid,
+            from: stateName(c.oldState[i]),
+            to: stateName(c.newState[i]),
+            fromRaw: c.oldState[i],
+            toRaw: c.newState[i],
+            ...(fn ? { function: fn, createdBy: summary.createdByOf(pid, goid), createdAt: summary.createdAtOf(pid, goid) } : {}),
+            ...(reason >= 0 ? { waitReason: summary.waitReasonName(reason) } : {}),
+          }),
+        );
+        return;
+      }
+      const ms = ((sinceStart + c.time[i]) / 1e6).toFixed(3);
+      const why = reason >= 0 ? ` (${summary.waitReasonName(reason)})` : '';
+      out.line(
+        `${ms.padStart(10)} ms  pid ${pid}  goid ${String(goid).padStart(5)}  ${stateName(c.oldState[i])} → ${stateName(c.newState[i])}${why}${fn ? `  ${fn}` : ''}`,
+      );
+    };
+    const onBatch = (c: GoroutineTransitionColumns): void => {
+      if (o.quiet || o.top) {
+        summary.addColumns(c);
+        return;
+      }
+      start ??= c.count > 0 ? c.timeBase + BigInt(c.time[0]) : undefined;
+      // Both exact while the sums stay below 2^53 (CLOCK_MONOTONIC below 104 days); rows past it
+      // take the BigInt path.
+      const tsBase = c.timeBase <= MAX_EXACT ? Number(c.timeBase) : NaN;
+      const sinceStart = Number(c.timeBase - start!);
+      for (let i = 0; i < c.count; i++) {
+        // Each row after the summary took it, as poll() does: the start function of a birth is
+        // known on its own line.
+        summary.addColumns(c, i, i + 1);
+        if (c.goidExact[i] === 1 && tsBase + c.time[i] <= Number.MAX_SAFE_INTEGER) onRow(c, i, tsBase, sinceStart);
+        else onTransition(c.transition(i));
+      }
     };
 
     const childExited = child
@@ -411,7 +463,7 @@ async function trace(o: Options): Promise<number> {
 
     while (!abort.signal.aborted && !tracer.targetHasExited && !childDone) {
       // Bounded chunks: the event loop gets a turn between them (signals, the child's exit).
-      while (tracer.poll(onTransition, 4096) > 0 || tracer.pendingRecords > 0) {
+      while (tracer.pollColumns(onBatch, 4096) > 0 || tracer.pendingRecords > 0) {
         out.flush();
         await yieldToLoop();
         if (abort.signal.aborted) break;
@@ -421,7 +473,7 @@ async function trace(o: Options): Promise<number> {
     }
     if (topTimer) clearInterval(topTimer);
     // Detach, drain, read the stats: in that order, so the figures describe everything traced.
-    const stats = tracer.finish(onTransition);
+    const stats = tracer.finishColumns(onBatch);
     out.flush();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 
