@@ -250,6 +250,7 @@ describe.runIf(need(isRoot, 'tracing needs root') && need(hasCommand('strip'), '
         expect(printed.length).toBe(2 * 3 * 4);
         const inv = checkInvariants(
           seen,
+          minor,
           printed.map((p) => p.goid),
         );
         expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [], missing: [] });
@@ -400,7 +401,7 @@ describe.runIf(need(isRoot, 'tracing needs root') && need(target === 'linux-x64'
         }
         const { seen, stats } = run;
         expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n });
-        const inv = checkInvariants(seen);
+        const inv = checkInvariants(seen, info.version.minor);
         expect(inv).toMatchObject({ chainBreaks: [], movesAfterDeath: [] });
         const births = seen.filter((t) => t.startPc !== undefined);
         expect(births.length).toBeGreaterThanOrEqual(minBirths);

@@ -216,7 +216,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('pollColumns, live', () => {
     };
     const ta = times(a);
     for (const [g, tb] of times(b)) tb.forEach((x, i) => expect(Math.abs(Number(x - ta.get(g)![i]))).toBeLessThan(5_000_000));
-    const inv = checkInvariants(b);
+    const inv = checkInvariants(b, 19);
     expect(inv).toEqual({ goroutines: inv.goroutines, chainBreaks: [], movesAfterDeath: [], missing: [] });
   });
 

@@ -155,7 +155,7 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live',
     const stats = tracer.finish((t) => seen.push(t));
     expect(stats).toMatchObject({ lost: 0n, goidReadFailures: 0n, unattributed: 0 });
     expect(stats.records).toBe(BigInt(seen.length));
-    const inv = checkInvariants(seen, printed);
+    const inv = checkInvariants(seen, 19, printed);
     expect(inv).toEqual({ goroutines: inv.goroutines, chainBreaks: [], movesAfterDeath: [], missing: [] });
   });
 
