@@ -10,6 +10,12 @@ import { field, runAnchor, type AnchorBuild } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { num, rows, type Cell } from '../lib/table.js';
 
+const ratioText = (a: Cell, b: Cell): string => {
+  const x = num(a);
+  const y = num(b);
+  return x !== undefined && y !== undefined && y > 0 ? `${(x / y).toFixed(2)}×` : '-';
+};
+
 type Mode = 'sync' | 'async';
 
 export async function benchLoad(b: AnchorBuild): Promise<void> {
@@ -70,5 +76,15 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
     libbpf: field(lb, 'bestMs'),
     cilium: field(cl, 'bestMs'),
     note: `${common}; ours: loadCollectionAsync (programs handed to libuv's pool as laid out, 8 pending at most, verified ${process.env.UV_THREADPOOL_SIZE ?? 4} at once by its threads on ${availableParallelism()} CPUs; the anchors load one after another as above); medians ours ${medianOf('async')} (sync ${medianOf('sync')}), ${anchors}`,
+  });
+  rows.push({
+    metric: 'object load floor: the kernel in bpf(2)',
+    unit: 'ms',
+    better: 'lower',
+    ours: ours.async,
+    libbpf: undefined,
+    cilium: undefined,
+    otherAnchor: { name: "kernel's bpf(2) time", value: field(lb, 'kernelBestMs') },
+    note: `the physical floor: the time the kernel spends in the ${num(field(lb, 'kernelCalls')) ?? '?'} bpf(2) calls of libbpf's load (BTF load, map creation, verification; libbpf's feature probes left out), timed around each call in the libbpf anchor's own rounds (bench/anchors/libbpf/load.c), best of ${P.loadRounds}; made one after another, as libbpf makes them, no loader goes below it; libbpf's best ${num(field(lb, 'bestMs'))?.toFixed(2) ?? '-'} ms is ${ratioText(field(lb, 'bestMs'), field(lb, 'kernelBestMs'))} of it; ours: loadCollectionAsync (best ${typeof ours.async === 'number' ? ours.async.toFixed(2) : '-'} ms), whose verification of several programs at once is what can go below it; loadCollection (sync) best ${typeof ours.sync === 'number' ? ours.sync.toFixed(2) : '-'} ms`,
   });
 }
