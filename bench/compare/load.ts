@@ -4,6 +4,7 @@
 // (programs verified concurrently on libuv's pool). Their rounds alternate, so that the machine's
 // noise hits both alike; the anchors run right after, one after the other.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { loadCollection, loadCollectionAsync, type Collection } from '../../src/loader/index.js';
 import { field, runAnchor, type AnchorBuild } from '../lib/anchors.js';
@@ -53,10 +54,22 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   for (const mode of ['sync', 'async'] as const) if (ours[mode] === undefined) ours[mode] = Math.min(...ms[mode]);
   const medianOf = (mode: Mode): string => (ms[mode].length ? median(ms[mode]).toFixed(2) : '-');
 
+  // The first load of a fresh process, ours and libbpf's (its warm-up round): what a program that
+  // loads once at start-up waits for. Ours runs in a new Node process each time (same loader flags).
+  const firsts: number[] = [];
+  const script = fileURLToPath(new URL('../lib/first-load.ts', import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const r = runAnchor(process.execPath, [...process.execArgv, script, obj], undefined);
+    const ms = num(field(r, 'ms'));
+    if (ms !== undefined) firsts.push(ms);
+  }
+  const firstOurs = firsts.length ? `${median(firsts).toFixed(1)} ms (median of ${firsts.length} fresh processes)` : 'did not run';
+
   const lb = runAnchor(b.libbpf.load, [obj, String(P.loadRounds)], b.errors.libbpf);
   const cl = runAnchor(b.cilium, ['load', obj, String(P.loadRounds)], b.errors.cilium);
   const anchors = `medians libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`;
-  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating; bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included)`;
+  const firstLoad = `first load in a fresh process: ours (loadCollection) ${firstOurs}, libbpf ${num(field(lb, 'firstMs'))?.toFixed(1) ?? '-'} ms (ours includes starting koffi and probing the kernel's BTF features, and runs its JavaScript before the JIT has compiled it)`;
+  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating; bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
   rows.push({
     metric: 'object load, 20 programs + 10 maps',
     unit: 'ms',
