@@ -12,6 +12,9 @@ import { ProgramType } from '../src/uapi/bpf.js';
 import { Errno } from '../src/errors/errno.js';
 import { isRoot, need } from './support/env.js';
 import { track } from './support/track.js';
+import { bpftool } from './support/kernel.js';
+import type { BpfMap } from '../src/maps/index.js';
+import { MapType } from '../src/uapi/bpf.js';
 
 const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../bpf/${name}.o`, import.meta.url)));
 const collectionSpec = (): CollectionSpec => {
@@ -56,6 +59,49 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
         expect(p.info().name).toBe(sync.programs[name].info().name);
       }
       c.close();
+    }
+  });
+
+  it('creates the maps loadCollection creates: bpftool shows the same definitions and BTF types', async () => {
+    const spec = collectionSpec();
+    const sync = track(loadCollection(spec));
+    // What bpftool says of a map, less what differs between two maps of one definition.
+    const shown = (m: BpfMap<unknown, unknown>): Record<string, unknown> => {
+      const { id: _id, btf_id: btfId, ...rest } = bpftool<Record<string, unknown>>('map', 'show', 'id', String(m.info().id));
+      return { ...rest, hasBtf: btfId !== undefined, keyType: m.info().btfKeyTypeId, valueType: m.info().btfValueTypeId };
+    };
+    for (const concurrency of [1, 3, undefined]) {
+      const c = track(await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }));
+      expect(Object.keys(c.maps)).toEqual(Object.keys(sync.maps));
+      for (const [name, m] of Object.entries(c.maps)) expect([name, shown(m)]).toEqual([name, shown(sync.maps[name])]);
+      // Contents written after creation, as in the sync load: the tail call finds its program.
+      expect(c.programs.xdp_jump.testRun({ data: packet }).retval).toBe(sync.programs.xdp_jump.testRun({ data: packet }).retval);
+      c.close();
+    }
+  });
+
+  it('a map the kernel refuses rejects as the sync load throws, naming that map, at any concurrency, and leaks nothing', async () => {
+    const spec = collectionSpec();
+    const names = Object.keys(spec.maps);
+    // Two definitions broken: the earlier in the object's order is the one both loaders name.
+    const [early, late] = [names[1], names[names.length - 1]];
+    for (const name of [early, late]) spec.maps[name] = { ...spec.maps[name], keySize: 0, valueSize: 0, type: MapType.HASH };
+    const syncError = (() => {
+      try {
+        track(loadCollection(spec));
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('the sync load should have failed');
+    })();
+    expect(syncError).toBeInstanceOf(LoaderError);
+    expect(syncError.message).toContain(early);
+    for (const concurrency of [undefined, 1, 2, 64]) {
+      const before = bpfFds();
+      const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
+      expect(error).toBeInstanceOf(LoaderError);
+      expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
+      expect(bpfFds()).toEqual(before);
     }
   });
 
