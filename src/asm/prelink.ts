@@ -15,6 +15,7 @@ export interface PrelinkSite {
   offset: number;
 }
 
+/** A program encoded before its maps exist: the bytes, and where each map fd goes. */
 export interface PrelinkedInstructions {
   /** The encoded program (little-endian), each map reference's low immediate 0. */
   readonly bytes: Uint8Array;
