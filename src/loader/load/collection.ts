@@ -126,8 +126,8 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * loadCollection with the programs verified concurrently, off the event loop: the kernel's
  * verifier, most of a load's time, runs for several programs at once on several CPUs (root, or
  * CAP_BPF, verifies without the global lock unprivileged loads take), while this thread lays out
- * the next program. Maps are created, and global data written and frozen, before any program, as
- * in loadCollection; what it resolves to is the same collection, with `programs` in the object's
+ * the next program. Maps are created (on the pool too, while this thread prepares the programs),
+ * and global data written and frozen, before any program loads, as in loadCollection; what it resolves to is the same collection, with `programs` in the object's
  * order. On failure it rejects with the error loadCollection would throw (the first program in the
  * object's order that failed, with its verifier log), once every load already started has ended,
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
