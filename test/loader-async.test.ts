@@ -3,7 +3,14 @@
 // synchronously) and the synchronous loader, whose guarantees the async one must keep.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
-import { loadCollection, loadCollectionAsync, loadCollectionSpec, LoaderError, type CollectionSpec } from '../src/loader/index.js';
+import {
+  loadCollection,
+  loadCollectionAsync,
+  loadCollectionSpec,
+  LoaderError,
+  type Collection,
+  type CollectionSpec,
+} from '../src/loader/index.js';
 import { Program, VerifierError } from '../src/programs/index.js';
 import { progLoadRaw, progLoadRawAsync } from '../src/syscall/bpf.js';
 import { encodeInstructions } from '../src/asm/index.js';
@@ -157,6 +164,85 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
       const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
       expect(error).toBeInstanceOf(VerifierError);
       expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
+      expect(bpfFds()).toEqual(before);
+    }
+  });
+
+  it('every object in bpf/ loads as loadCollection loads it (same programs, tags and maps) or fails with the same message', async () => {
+    // The maps are created on the pool while the programs are prepared: whatever the object holds
+    // (global data, .kconfig, ksyms, struct_ops, maps of maps, pins), the result is the sync one's.
+    const objects = readdirSync(new URL('../bpf/', import.meta.url)).filter((f) => f.endsWith('.o') && !f.endsWith('.bpfeb.o'));
+    expect(objects.length).toBeGreaterThan(10);
+    let loaded = 0;
+    for (const file of objects) {
+      let spec: CollectionSpec;
+      try {
+        spec = loadCollectionSpec(bytesOf(file.slice(0, -2)), { name: file });
+      } catch {
+        continue; // an object made to be refused when parsed: nothing to load
+      }
+      for (const m of Object.values(spec.maps)) if (m.pinning === 'by-name') m.pinning = 'none';
+      let sync: Collection | undefined;
+      let syncError: Error | undefined;
+      try {
+        sync = track(loadCollection(spec));
+      } catch (e) {
+        syncError = e as Error;
+      }
+      const before = bpfFds();
+      const result = await loadCollectionAsync(spec).then(track, (e: unknown) => e as Error);
+      if (syncError) {
+        expect(result, file).toBeInstanceOf(Error);
+        // Kernel addresses in a verifier log differ from one load to the next.
+        const plain = (m: string): string => m.replace(/0xffff[0-9a-f]+/g, '<kernel address>');
+        expect(plain((result as Error).message), file).toBe(plain(syncError.message));
+        expect(bpfFds(), file).toEqual(before);
+        continue;
+      }
+      const c = result as Collection;
+      expect(Object.keys(c.programs), file).toEqual(Object.keys(sync!.programs));
+      expect(Object.keys(c.maps), file).toEqual(Object.keys(sync!.maps));
+      for (const [name, p] of Object.entries(c.programs)) expect(p.info().tag, `${file} ${name}`).toBe(sync!.programs[name].info().tag);
+      for (const [name, m] of Object.entries(c.maps)) {
+        const [a, b] = [m.info(), sync!.maps[name].info()];
+        expect([name, a.type, a.keySize, a.valueSize, a.maxEntries, a.flags], file).toEqual([
+          name,
+          b.type,
+          b.keySize,
+          b.valueSize,
+          b.maxEntries,
+          b.flags,
+        ]);
+      }
+      c.close();
+      sync!.close();
+      loaded++;
+    }
+    expect(loaded).toBeGreaterThan(5);
+  });
+
+  it('a program that cannot be prepared while the maps are being created rejects as the sync load throws, and leaks nothing', async () => {
+    const spec = collectionSpec();
+    const name = Object.keys(spec.programs)[2];
+    // A reference to a map the object does not define: found while the maps are still being made.
+    const insns = spec.programs[name].instructions;
+    const at = insns.findIndex((i) => i.reference !== undefined && spec.maps[i.reference] !== undefined);
+    expect(at).toBeGreaterThanOrEqual(0);
+    spec.programs[name] = {
+      ...spec.programs[name],
+      instructions: insns.map((insn, i) => (i === at ? { ...insn, reference: 'no_such_map' } : insn)),
+    };
+    const syncError = await Promise.resolve()
+      .then(() => track(loadCollection(spec)))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(syncError?.message).toContain('no_such_map');
+    for (const concurrency of [undefined, 1, 64]) {
+      const before = bpfFds();
+      const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
+      expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError!.message);
       expect(bpfFds()).toEqual(before);
     }
   });

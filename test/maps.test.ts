@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { BpfMap, MapError, possibleCpus } from '../src/maps/index.js';
 import { errnoOf } from '../src/errors/index.js';
 import { MapFlags, MapType, UpdateFlags } from '../src/uapi/bpf.js';
@@ -20,6 +20,48 @@ function returnProgram(value: number): Program {
 }
 
 describe.runIf(need(isRoot, 'map tests need root (bpf(2) with CAP_BPF)'))('maps on the real kernel', () => {
+  it('createAsync makes what create makes (bpftool shows the same map), refuses what it refuses with the same error, and leaks nothing', async () => {
+    const spec = {
+      type: 'PERCPU_HASH',
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 512,
+      flags: MapFlags.NO_PREALLOC,
+      name: 'async_made',
+    } as const;
+    const sync = track(BpfMap.create(spec));
+    const made = track(await BpfMap.createAsync(spec, { key: u32, value: u64 }));
+    const shown = (m: BpfMap<unknown, unknown>): Record<string, unknown> => {
+      const { id: _id, ...rest } = bpftool<Record<string, unknown>>('map', 'show', 'id', String(m.info().id));
+      return rest;
+    };
+    expect(shown(made)).toEqual(shown(sync));
+    made.updatePerCpu(7, 9n);
+    expect(made.lookupPerCpu(7)).toEqual(new Array(possibleCpus()).fill(9n));
+    // Several at once on the pool: each its own map.
+    const many = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => BpfMap.createAsync({ type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: n, name: `async_${n}` })),
+    );
+    expect(many.map((m) => m.maxEntries)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(many.map((m) => m.info().id)).size).toBe(6);
+    for (const m of many) m.close();
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const bad = { type: 'HASH', keySize: 0, valueSize: 8, maxEntries: 4, name: 'async_bad' } as const;
+    const syncError = (() => {
+      try {
+        BpfMap.create(bad).close();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('create should have refused a 0-byte key');
+    })();
+    const error = await BpfMap.createAsync(bad).then(track, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(SyscallError);
+    expect((error as Error).message).toBe(syncError.message);
+    expect(fds()).toBe(before);
+  });
+
   it('hash: update, lookup, flags, delete, next key, info agrees with bpftool', () => {
     const m = track(BpfMap.create({ type: 'HASH', keySize: 4, valueSize: 8, maxEntries: 64, name: 'test_hash' }));
     m.update(1, 100n);

@@ -3,10 +3,8 @@
 // (sync: one program verified after another, as libbpf and cilium do) and loadCollectionAsync
 // (programs verified concurrently on libuv's pool). Their rounds alternate, so that the machine's
 // noise hits both alike; the anchors run right after, one after the other.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { loadCollection, loadCollectionAsync, type Collection } from '../../src/loader/index.js';
 import { field, runAnchor, type AnchorBuild } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { num, rows, type Cell } from '../lib/table.js';
@@ -22,37 +20,14 @@ type Mode = 'sync' | 'async';
 export async function benchLoad(b: AnchorBuild): Promise<void> {
   log('object load');
   const obj = b.objects.many;
-  const ms: Record<Mode, number[]> = { sync: [], async: [] };
-  const ours: Record<Mode, Cell> = { sync: undefined, async: undefined };
-  const once = async (mode: Mode): Promise<number> => {
-    const t0 = process.hrtime.bigint();
-    // Reading the file included, as in bpf_object__open_file.
-    const c: Collection = mode === 'sync' ? loadCollection(readFileSync(obj)) : await loadCollectionAsync(readFileSync(obj));
-    const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
-    const n = [Object.keys(c.programs).length, Object.keys(c.maps).length];
-    c.close();
-    if (n[0] !== 20 || n[1] !== 10) throw new Error(`${mode}: loaded ${n[0]} programs and ${n[1]} maps, expected 20 and 10`);
-    return elapsed;
-  };
-  for (const mode of ['sync', 'async'] as const) {
-    try {
-      await once(mode); // warm-up, as the anchors' round -1
-    } catch (e) {
-      ours[mode] = { error: `ours (${mode}): ${(e as Error).message.split('\n')[0]}` };
-    }
-  }
-  for (let r = 0; r < P.loadRounds; r++) {
-    for (const mode of r % 2 === 0 ? (['sync', 'async'] as const) : (['async', 'sync'] as const)) {
-      if (ours[mode] !== undefined) continue;
-      try {
-        ms[mode].push(await once(mode));
-      } catch (e) {
-        ours[mode] = { error: `ours (${mode}): ${(e as Error).message.split('\n')[0]}` };
-      }
-    }
-  }
-  for (const mode of ['sync', 'async'] as const) if (ours[mode] === undefined) ours[mode] = Math.min(...ms[mode]);
-  const medianOf = (mode: Mode): string => (ms[mode].length ? median(ms[mode]).toFixed(2) : '-');
+  // Ours in a fresh process, as each anchor: see bench/lib/load-rounds.ts.
+  const roundsScript = fileURLToPath(new URL('../lib/load-rounds.ts', import.meta.url));
+  const r = runAnchor(process.execPath, [...process.execArgv, roundsScript, obj, String(P.loadRounds), String(P.loadWarmup)], undefined);
+  // load-rounds.ts reports a mode that failed as a string field ("syncError", "asyncError").
+  const failed = (mode: Mode): unknown => (r as Record<string, unknown>)[`${mode}Error`];
+  const ourCell = (mode: Mode): Cell => (failed(mode) !== undefined ? { error: String(failed(mode)) } : field(r, `${mode}BestMs`));
+  const ours: Record<Mode, Cell> = { sync: ourCell('sync'), async: ourCell('async') };
+  const medianOf = (mode: Mode): string => num(field(r, `${mode}MedianMs`))?.toFixed(2) ?? '-';
 
   // The first load of a fresh process, ours and libbpf's (its warm-up round): what a program that
   // loads once at start-up waits for. Ours runs in a new Node process each time (same loader flags).
@@ -69,7 +44,7 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   const cl = runAnchor(b.cilium, ['load', obj, String(P.loadRounds)], b.errors.cilium);
   const anchors = `medians libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`;
   const firstLoad = `first load in a fresh process: ours (loadCollection) ${firstOurs}, libbpf ${num(field(lb, 'firstMs'))?.toFixed(1) ?? '-'} ms (ours includes starting koffi and probing the kernel's BTF features, and runs its JavaScript before the JIT has compiled it)`;
-  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating; bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
+  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating in a Node process of their own (as each anchor has its own) after ${P.loadWarmup} warm-up loads of each (the JIT's; the cold load is the first-load figure); bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
   rows.push({
     metric: 'object load, 20 programs + 10 maps',
     unit: 'ms',

@@ -4,8 +4,17 @@
 export const quick = process.argv.includes('--quick');
 
 export const P = quick
-  ? { drainRounds: 3, liveWrites: 300_000, liveRounds: 1, budgetMs: 300, batchRounds: 20, btfRounds: 5, loadRounds: 5 }
-  : { drainRounds: 4, liveWrites: 1_000_000, liveRounds: 3, budgetMs: 2000, batchRounds: 200, btfRounds: 20, loadRounds: 20 };
+  ? { drainRounds: 3, liveWrites: 300_000, liveRounds: 1, budgetMs: 300, batchRounds: 20, btfRounds: 5, loadRounds: 5, loadWarmup: 5 }
+  : {
+      drainRounds: 4,
+      liveWrites: 1_000_000,
+      liveRounds: 3,
+      budgetMs: 2000,
+      batchRounds: 200,
+      btfRounds: 20,
+      loadRounds: 20,
+      loadWarmup: 30,
+    };
 
 export const log = (s: string): void => console.error(s);
 

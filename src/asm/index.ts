@@ -12,5 +12,6 @@ export { ALU_BINARY, JUMP_CONDITIONS, ATOMIC_RMW, type AluBinaryOp, type JumpCon
 export { Helper, type HelperId, type HelperName, helperByName, helperName } from './helpers.js';
 export { resolveLabels } from './resolve.js';
 export { mapReferences, bindMapReferences, type MapReference } from './map-references.js';
+export { prelinkInstructions, bindPrelinked, type PrelinkedInstructions, type PrelinkSite } from './prelink.js';
 export { disassemble, formatInstruction, formatProgram, type DisassembleOptions } from './disassemble.js';
 export { assemble, assembleInstructions } from './assemble.js';

@@ -7,6 +7,7 @@ import {
   getFdById,
   mapBatchRaw,
   mapCreate,
+  mapCreateAsync,
   mapElemRaw,
   mapElemSlots,
   mapFreeze,
@@ -16,6 +17,7 @@ import {
   OwnedFd,
   SyscallError,
   type ElemSlots,
+  type MapCreateRequest,
 } from '../syscall/index.js';
 import type { Codec } from '../codec/index.js';
 import { CodecError } from '../codec/index.js';
@@ -251,45 +253,37 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /** Creates a map in the kernel. */
   static create<K = Buffer, V = Buffer>(spec: MapSpec, codecs: MapCodecs<K, V> = {}): BpfMap<K, V> {
-    const type = mapTypeOf(spec.type);
-    const { keySize, valueSize } = defaultSizes(type, spec);
-    let innerFd: number | undefined;
-    let ownInner: BpfMap<unknown, unknown> | undefined;
-    if (type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS) {
-      if (!spec.innerMap)
-        throw new MapError('spec', `${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
-      if (spec.innerMap instanceof BpfMap) innerFd = spec.innerMap.fd;
-      else {
-        ownInner = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name ?? 'inner_template' });
-        innerFd = ownInner.fd;
-      }
-    }
+    const c = creation(spec);
     try {
-      const name = spec.name ?? '';
       let fd: number;
       try {
-        fd = mapCreate({
-          type,
-          keySize,
-          valueSize,
-          maxEntries: spec.maxEntries,
-          flags: spec.flags,
-          innerMapFd: innerFd,
-          numaNode: spec.numaNode,
-          name: objectName(name),
-          ifindex: spec.ifindex,
-          btfFd: spec.btfFd,
-          btfKeyTypeId: spec.btfKeyTypeId,
-          btfValueTypeId: spec.btfValueTypeId,
-          mapExtra: spec.mapExtra,
-          tokenFd: spec.tokenFd,
-        });
+        fd = mapCreate(c.request);
       } catch (e) {
-        throw explainCreateFailure(e, type, name);
+        throw explainCreateFailure(e, c.request.type, c.name);
       }
-      return new BpfMap<K, V>(fd, { type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0, name }, codecs);
+      return new BpfMap<K, V>(fd, c.info, codecs);
     } finally {
-      ownInner?.close();
+      c.release();
+    }
+  }
+
+  /**
+   * create, with the kernel's work (allocating and, for preallocated and per-CPU maps, filling the
+   * map's memory) done on libuv's pool: several maps can be created at once, and this thread goes
+   * on meanwhile. Same checks, errors and result as create.
+   */
+  static async createAsync<K = Buffer, V = Buffer>(spec: MapSpec, codecs: MapCodecs<K, V> = {}): Promise<BpfMap<K, V>> {
+    const c = creation(spec);
+    try {
+      let fd: number;
+      try {
+        fd = await mapCreateAsync(c.request);
+      } catch (e) {
+        throw explainCreateFailure(e, c.request.type, c.name);
+      }
+      return new BpfMap<K, V>(fd, c.info, codecs);
+    } finally {
+      c.release();
     }
   }
 
@@ -885,4 +879,52 @@ function coerce(v: RawInput, into: Buffer, what: string, mapName: string): void 
     return;
   }
   throw new CodecError(`map "${mapName}": cannot use ${typeof v} as a ${what}`);
+}
+
+/**
+ * What create and createAsync send for `spec`, with the inner map template of a map of maps
+ * created from its spec when it is not a map already (release closes it: the kernel keeps what it
+ * needs of it once the outer map exists).
+ */
+function creation(spec: MapSpec): {
+  request: MapCreateRequest;
+  name: string;
+  info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string };
+  release(): void;
+} {
+  const type = mapTypeOf(spec.type);
+  const { keySize, valueSize } = defaultSizes(type, spec);
+  let innerFd: number | undefined;
+  let ownInner: BpfMap<unknown, unknown> | undefined;
+  if (type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS) {
+    if (!spec.innerMap)
+      throw new MapError('spec', `${typeName(type)} "${spec.name ?? ''}" needs innerMap, a template map or spec for its elements`);
+    if (spec.innerMap instanceof BpfMap) innerFd = spec.innerMap.fd;
+    else {
+      ownInner = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name ?? 'inner_template' });
+      innerFd = ownInner.fd;
+    }
+  }
+  const name = spec.name ?? '';
+  return {
+    request: {
+      type,
+      keySize,
+      valueSize,
+      maxEntries: spec.maxEntries,
+      flags: spec.flags,
+      innerMapFd: innerFd,
+      numaNode: spec.numaNode,
+      name: objectName(name),
+      ifindex: spec.ifindex,
+      btfFd: spec.btfFd,
+      btfKeyTypeId: spec.btfKeyTypeId,
+      btfValueTypeId: spec.btfValueTypeId,
+      mapExtra: spec.mapExtra,
+      tokenFd: spec.tokenFd,
+    },
+    name,
+    info: { type, keySize, valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0, name },
+    release: () => ownInner?.close(),
+  };
 }

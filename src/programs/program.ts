@@ -13,7 +13,15 @@ import {
   type ProgLoadRequest,
   type ProgLoadResult,
 } from '../syscall/index.js';
-import { bindMapReferences, encodeInstructions, mapReferences, type Instruction } from '../asm/index.js';
+import {
+  AsmError,
+  bindMapReferences,
+  bindPrelinked,
+  encodeInstructions,
+  mapReferences,
+  type Instruction,
+  type PrelinkedInstructions,
+} from '../asm/index.js';
 import { programInfoFromFd, type ProgramInfo } from './info.js';
 import { EbpfError, type EbpfErrorOptions } from '../errors/index.js';
 import { Errno } from '../errors/errno.js';
@@ -175,23 +183,35 @@ export function linkInstructions(
   maps: Readonly<Record<string, MapFdSource>> = {},
   programName = '',
 ): Uint8Array {
-  for (const ref of mapReferences(insns)) {
-    if (maps[ref.name] === undefined) {
-      const known = Object.keys(maps);
-      throw new ProgramError(
-        'map-reference',
-        `program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
-          (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'),
-      );
-    }
-  }
-  return encodeInstructions(
-    bindMapReferences(insns, (name) => {
-      const m = maps[name];
-      return typeof m === 'number' ? m : m.fd;
-    }),
+  for (const ref of mapReferences(insns)) checkMapGiven(ref, maps, programName);
+  return encodeInstructions(bindMapReferences(insns, (name) => mapFd(maps[name])));
+}
+
+/**
+ * linkInstructions on instructions prelinked (encoded) before their maps existed: the same checks
+ * and errors, the fds written into a copy of the bytes.
+ */
+export function linkPrelinked(prelinked: PrelinkedInstructions, maps: Readonly<Record<string, MapFdSource>>, programName = ''): Uint8Array {
+  for (const site of prelinked.sites) checkMapGiven(site, maps, programName);
+  return bindPrelinked(prelinked, (name) => {
+    const fd = mapFd(maps[name]);
+    // As bindMapReferences checks the fds it writes.
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new AsmError(`no map fd for map reference '${name}'`);
+    return fd;
+  });
+}
+
+function checkMapGiven(ref: { index: number; name: string }, maps: Readonly<Record<string, MapFdSource>>, programName: string): void {
+  if (maps[ref.name] !== undefined) return;
+  const known = Object.keys(maps);
+  throw new ProgramError(
+    'map-reference',
+    `program "${programName}": instruction ${ref.index} references map "${ref.name}", which was not given; ` +
+      (known.length ? `maps given: ${known.join(', ')}` : 'pass it in spec.maps'),
   );
 }
+
+const mapFd = (m: MapFdSource): number => (typeof m === 'number' ? m : m.fd);
 
 /** A loaded BPF program held by a file descriptor. */
 export class Program {

@@ -145,7 +145,25 @@ export interface MapCreateRequest {
 }
 
 export function mapCreate(r: MapCreateRequest): number {
-  const q = new Request(MapCreateAttr.size, 0);
+  const q = mapCreateRequest(r, new Request(MapCreateAttr.size, 0));
+  return q.run(BpfCommand.MAP_CREATE, r.name ? `map "${r.name}"` : undefined);
+}
+
+/**
+ * BPF_MAP_CREATE on a worker thread (libuv's pool), in a region of its own: a loader creates its
+ * maps there while this thread prepares the programs that will use them.
+ */
+export async function mapCreateAsync(r: MapCreateRequest): Promise<number> {
+  const mem = takeRegion(Request.size(MapCreateAttr.size, 0));
+  try {
+    const q = mapCreateRequest(r, new Request(MapCreateAttr.size, 0, mem));
+    return check(commandName(BpfCommand.MAP_CREATE), await q.rawAsync(BpfCommand.MAP_CREATE), r.name ? `map "${r.name}"` : undefined);
+  } finally {
+    giveBackRegion(mem);
+  }
+}
+
+function mapCreateRequest(r: MapCreateRequest, q: Request): Request {
   const a = MapCreateAttr;
   q.u32(a.map_type, r.type);
   q.u32(a.key_size, r.keySize);
@@ -165,7 +183,7 @@ export function mapCreate(r: MapCreateRequest): number {
     q.u32(a.map_flags, (r.flags ?? 0) | TOKEN_FD_FLAG);
     q.u32(a.map_token_fd, r.tokenFd);
   }
-  return q.run(BpfCommand.MAP_CREATE, r.name ? `map "${r.name}"` : undefined);
+  return q;
 }
 
 // The element commands are the hot path: fixed offsets, no allocation.

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { kernelBtf } from '../../kernel/btf.js';
 import { BpfMap, mapInfoFromFd, possibleCpus, type MapInfo, type MapSpec } from '../../maps/index.js';
 import { Program, type LoadOptions, type ProgramSpec } from '../../programs/index.js';
+import { linkPrelinked } from '../../programs/program.js';
+import { prelinkInstructions, type Instruction, type PrelinkedInstructions } from '../../asm/index.js';
 import { closeFd, residentAsyncCalls, SyscallError } from '../../syscall/index.js';
 import { dupFd } from '../../syscall/fd.js';
 import type { Btf } from '../../btf/index.js';
@@ -124,8 +126,8 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * loadCollection with the programs verified concurrently, off the event loop: the kernel's
  * verifier, most of a load's time, runs for several programs at once on several CPUs (root, or
  * CAP_BPF, verifies without the global lock unprivileged loads take), while this thread lays out
- * the next program. Maps are created, and global data written and frozen, before any program, as
- * in loadCollection; what it resolves to is the same collection, with `programs` in the object's
+ * the next program. Maps are created (on the pool too, while this thread prepares the programs),
+ * and global data written and frozen, before any program loads, as in loadCollection; what it resolves to is the same collection, with `programs` in the object's
  * order. On failure it rejects with the error loadCollection would throw (the first program in the
  * object's order that failed, with its verifier log), once every load already started has ended,
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
@@ -141,8 +143,20 @@ export async function loadCollectionAsync(
     });
   }
   const load = new CollectionLoad(source, options);
+  let prepared: PreparedProgram[] = [];
   try {
-    load.createMaps();
+    // The maps are created on libuv's pool while this thread prepares every program (CO-RE,
+    // externs, BTF line and function info, the encoded instructions with their map fds left
+    // blank): the two overlap instead of following each other.
+    const mapsCreated = load.createMapsAsync();
+    try {
+      prepared = load.wanted.map((p) => load.prepareProgram(p));
+    } catch (e) {
+      // What is being created is closed with the rest once it exists.
+      await mapsCreated.catch(() => undefined);
+      throw e;
+    }
+    await mapsCreated;
     const wanted = load.wanted;
     const loaded: (Program | undefined)[] = new Array(wanted.length);
     const failures: (unknown | undefined)[] = new Array(wanted.length);
@@ -154,7 +168,7 @@ export async function loadCollectionAsync(
       while (!failed && next < wanted.length) {
         const i = next++;
         try {
-          loaded[i] = await load.loadProgramAsync(wanted[i]);
+          loaded[i] = await load.loadPreparedAsync(prepared[i]);
         } catch (e) {
           failures[i] = e;
           failed = true;
@@ -175,8 +189,19 @@ export async function loadCollectionAsync(
     load.abort();
     throw e;
   } finally {
+    for (const p of prepared) p.release();
     load.release();
   }
+}
+
+/** A program made ready to load before the maps it uses exist (loadCollectionAsync). */
+interface PreparedProgram {
+  readonly entry: ProgramSpecEntry;
+  /** The spec Program.load gets, but for its instructions. */
+  readonly spec: ProgramSpec;
+  readonly instructions: PrelinkedInstructions;
+  /** Closes the module BTF fd the spec may hold; once. */
+  release(): void;
 }
 
 /**
@@ -266,6 +291,101 @@ class CollectionLoad {
     this.#externs = resolveExterns(spec);
   }
 
+  /**
+   * createMaps with the maps created on libuv's pool, all at once (as createAsync), so that this
+   * thread can prepare programs meanwhile: the BTF, the externs and the maps a plain creation
+   * does not make (pinned, given by the caller, struct_ops, maps of maps) are done here first, as
+   * createMaps does them. Resolves when every map exists and holds its initial contents; on a
+   * failure, once every creation has ended, with the failure of the first map in the object's
+   * order (the maps made are in `opened`, for abort).
+   */
+  async createMapsAsync(): Promise<void> {
+    const { spec } = this;
+    const options = this.#options;
+    if (spec.btf && !options.withoutBtf) this.#btf = loadProgramBtf(spec.btf, this.wanted);
+    this.#externs = resolveExterns(spec);
+    const initial = new Map<string, Uint8Array>();
+    for (const m of Object.values(spec.maps)) if (m.contents?.kind === 'data') initial.set(m.name, m.contents.bytes);
+    if (spec.kconfig.length > 0 && spec.maps['.kconfig'] && spec.btf) {
+      initial.set('.kconfig', kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name));
+    }
+    // Plain creations start on the pool, all at once; the others are made here meanwhile, in order.
+    const entries = Object.values(spec.maps);
+    const outcomes: Promise<{ map: BpfMap<unknown, unknown>; fromPin: boolean } | { error: unknown }>[] = [];
+    let failedHere = false;
+    for (const m of entries) {
+      const replacement = options.mapReplacements?.[m.name];
+      if (replacement === undefined && !structOpsContents(m) && m.pinning !== 'by-name' && m.innerMap === undefined) {
+        outcomes.push(
+          openMapAsync(spec, m, this.#btf).then(
+            (map) => ({ map, fromPin: false }),
+            (error: unknown) => ({ error }),
+          ),
+        );
+        continue;
+      }
+      if (failedHere) {
+        outcomes.push(Promise.resolve({ error: undefined }));
+        continue;
+      }
+      try {
+        outcomes.push(
+          Promise.resolve(
+            replacement !== undefined
+              ? replaceMap(spec, m, replacement)
+              : structOpsContents(m)
+                ? { map: createStructOpsMap(spec, m), fromPin: false }
+                : openMap(spec, m, this.#btf, options.pinPath),
+          ),
+        );
+      } catch (error) {
+        failedHere = true;
+        outcomes.push(Promise.resolve({ error }));
+      }
+    }
+    // Every creation ends before anything is decided: all that were made are in `opened`, the
+    // maps in the object's order; the first failure in that order is the one reported.
+    const results = await Promise.all(outcomes);
+    let failure: { error: unknown } | undefined;
+    results.forEach((r, i) => {
+      if ('error' in r) {
+        failure ??= r;
+        return;
+      }
+      const name = entries[i].name;
+      this.maps[name] = r.map;
+      this.opened.push(r.map);
+      if (r.fromPin || options.mapReplacements?.[name] !== undefined) this.#reused.add(name);
+    });
+    if (failure) throw failure.error;
+    for (const m of entries) {
+      if (this.#reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') continue;
+      writeContents(spec, m, this.maps, {}, initial.get(m.name));
+    }
+  }
+
+  /** What loadPreparedAsync loads for `p`, made before the maps exist; release() closes what it holds. */
+  prepareProgram(p: ProgramSpecEntry): PreparedProgram {
+    const { spec, instructions, release } = this.#programSpec(p);
+    try {
+      return { entry: p, spec, instructions: prelinkInstructions(instructions), release: once(release) };
+    } catch (e) {
+      release();
+      throw this.#programError(p, e);
+    }
+  }
+
+  async loadPreparedAsync(p: PreparedProgram): Promise<Program> {
+    try {
+      const instructions = linkPrelinked(p.instructions, this.maps, p.entry.name);
+      return await Program.loadAsync({ ...p.spec, instructions }, this.#options.program);
+    } catch (e) {
+      throw this.#programError(p.entry, e);
+    } finally {
+      p.release();
+    }
+  }
+
   loadProgram(p: ProgramSpecEntry): Program {
     const { spec, release } = this.#programSpec(p);
     try {
@@ -342,7 +462,7 @@ class CollectionLoad {
   }
 
   /** What Program.load gets for `p`; release() closes the module BTF fd it may hold. */
-  #programSpec(p: ProgramSpecEntry): { spec: ProgramSpec; release(): void } {
+  #programSpec(p: ProgramSpecEntry): { spec: ProgramSpec; instructions: readonly Instruction[]; release(): void } {
     const { spec, maps } = this;
     const options = this.#options;
     const btf = this.#btf;
@@ -392,6 +512,7 @@ class CollectionLoad {
         ...(btf && funcInfo ? { btfFd: btf.fd, funcInfo, ...(lineInfo ? { lineInfo } : {}) } : {}),
         ...(linked.fdArray ? { fdArray: linked.fdArray } : {}),
       },
+      instructions: linked.instructions,
       release() {
         if (attachObjFd !== undefined) closeFd(attachObjFd);
       },
@@ -492,6 +613,33 @@ function openMap(
 }
 
 /** A caller's map in place of a definition: checked against it, and opened again so the collection owns its own fd. */
+/** openMap for a map created anew (no pin to reuse), with the creation on libuv's pool. */
+async function openMapAsync(spec: CollectionSpec, m: MapSpecEntry, btf: LoadedBtf | undefined): Promise<BpfMap<unknown, unknown>> {
+  const codecs = typedCodecs(spec, m);
+  const extraFlags = isGlobalData(m) && mmapableArrays() ? BPF_F_MMAPABLE : 0;
+  try {
+    return await BpfMap.createAsync<unknown, unknown>(mapSpecOf(m, btf, extraFlags), codecs);
+  } catch (e) {
+    // Some map types refuse BTF for their key or value; they work without it (as openMap).
+    if (!(e instanceof SyscallError) || !btf) throw wrapMapError(spec, m, e);
+    try {
+      return await BpfMap.createAsync<unknown, unknown>(mapSpecOf(m, undefined, extraFlags), codecs);
+    } catch (e2) {
+      throw wrapMapError(spec, m, e2);
+    }
+  }
+}
+
+/** `f` made safe to call more than once: the first call runs it. */
+function once(f: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    f();
+  };
+}
+
 function replaceMap(
   spec: CollectionSpec,
   m: MapSpecEntry,
