@@ -52,15 +52,15 @@ export function readRelocations(reader: ByteReader, section: ElfSection, symbols
         });
       }
     }
-    out.push({
-      offset: reader.u64(at),
-      offsetBig: reader.u64Big(at),
-      type,
-      symbolIndex,
-      ...(symbol ? { symbol } : {}),
-      addend: Number(addendBig),
-      addendBig,
-    });
+    const offset = reader.u64(at);
+    const offsetBig = reader.u64Big(at);
+    const addend = Number(addendBig);
+    // Two literals rather than a conditional spread, which costs more than the rest of the record.
+    out.push(
+      symbol
+        ? { offset, offsetBig, type, symbolIndex, symbol, addend, addendBig }
+        : { offset, offsetBig, type, symbolIndex, addend, addendBig },
+    );
   }
   return out;
 }

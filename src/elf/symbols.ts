@@ -83,20 +83,19 @@ export function readSymbols(
     // Reserved indexes (SHN_ABS, SHN_COMMON, ...) name no section; an escaped index always does.
     const reserved = storedIndex >= SHN_LORESERVE && storedIndex !== SHN_XINDEX;
     const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;
-    const symbol: ElfSymbol = {
-      index,
-      name: strings.get(nameOffset, () => `symbol ${index} in ${table.name}`),
-      value: reader.u64(at + 8),
-      valueBig: reader.u64Big(at + 8),
-      size: reader.u64(at + 16),
-      type: info & 0xf,
-      bind: info >> 4,
-      visibility: other & 0x3,
-      other,
-      sectionIndex,
-      ...(section !== undefined ? { section } : {}),
-    };
-    symbols.push(symbol);
+    const name = strings.get(nameOffset, () => `symbol ${index} in ${table.name}`);
+    const value = reader.u64(at + 8);
+    const valueBig = reader.u64Big(at + 8);
+    const size = reader.u64(at + 16);
+    const type = info & 0xf;
+    const bind = info >> 4;
+    const visibility = other & 0x3;
+    // Two literals rather than a conditional spread, which costs more than the rest of the record.
+    symbols.push(
+      section !== undefined
+        ? { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex, section }
+        : { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex },
+    );
   }
   return symbols;
 }
