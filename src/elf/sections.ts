@@ -39,17 +39,17 @@ function readOne(reader: ByteReader, header: RawElfHeader, index: number): Omit<
   reader.require(at, ELF64_SHDR_SIZE, `section header ${index}`);
   return {
     index,
-    nameOffset: reader.u32(at),
-    type: reader.u32(at + 4),
-    flags: reader.u64(at + 8),
-    addr: reader.u64(at + 16),
-    addrBig: reader.u64Big(at + 16),
-    offset: reader.u64(at + 24),
-    size: reader.u64(at + 32),
-    link: reader.u32(at + 40),
-    info: reader.u32(at + 44),
-    addralign: reader.u64(at + 48),
-    entsize: reader.u64(at + 56),
+    nameOffset: reader.u32Unchecked(at),
+    type: reader.u32Unchecked(at + 4),
+    flags: reader.u64Unchecked(at + 8),
+    addr: reader.u64Unchecked(at + 16),
+    addrBig: reader.u64BigUnchecked(at + 16),
+    offset: reader.u64Unchecked(at + 24),
+    size: reader.u64Unchecked(at + 32),
+    link: reader.u32Unchecked(at + 40),
+    info: reader.u32Unchecked(at + 44),
+    addralign: reader.u64Unchecked(at + 48),
+    entsize: reader.u64Unchecked(at + 56),
   };
 }
 
