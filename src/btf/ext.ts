@@ -84,13 +84,21 @@ export function parseBtfExt(bytes: Uint8Array, btf: StringSource): BtfExt {
   if (headerLength < MIN_HEADER || headerLength > bytes.length) {
     throw new BtfError(`BTF.ext header length ${headerLength} is outside ${MIN_HEADER}..${bytes.length}`, { offset: 4 });
   }
+  // Line records name the same few file names and source lines over and over: each string is
+  // looked up in the BTF once.
+  const seen = new Map<number, string>();
   const str = (off: number, at: number): string => {
+    const known = seen.get(off);
+    if (known !== undefined) return known;
+    let s: string;
     try {
-      return btf.string(off);
+      s = btf.string(off);
     } catch (e) {
       if (e instanceof BtfError) throw new BtfError(`BTF.ext string offset ${off} is invalid`, { offset: at }, { cause: e });
       throw e;
     }
+    seen.set(off, s);
+    return s;
   };
 
   const funcInfos = readSections(view, le, headerLength, 8, MIN_FUNC_INFO, 'func_info', str, (at, insnOffset) => ({
