@@ -169,7 +169,11 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
       flags: kind.flags,
       license,
       kernelVersion: version,
-      ...linked,
+      // Listed out rather than spread, in the LinkedProgram's order.
+      instructions: linked.instructions,
+      funcInfos: linked.funcInfos,
+      lineInfos: linked.lineInfos,
+      coreRelocations: linked.coreRelocations,
     };
   }
   checkReferences(programs, maps, err);
@@ -238,11 +242,13 @@ function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Recor
     }
   }
   for (const p of Object.values(programs)) {
-    p.instructions.forEach((insn, i) => {
-      if (insn.reference !== undefined && (insn.src === 1 || insn.src === 2) && insn.opcode === 0x18 && !maps[insn.reference]) {
+    const insns = p.instructions;
+    for (let i = 0; i < insns.length; i++) {
+      const insn = insns[i]!; // i < insns.length
+      if (insn.opcode === 0x18 && (insn.src === 1 || insn.src === 2) && insn.reference !== undefined && !maps[insn.reference]) {
         throw err(`instruction ${i} references map ${insn.reference}, which is not defined`, { section: p.section, symbol: p.name });
       }
-    });
+    }
   }
 }
 

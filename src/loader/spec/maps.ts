@@ -262,7 +262,7 @@ const MAX_NOBITS_SIZE = 512 << 20;
 export function dataMaps(elf: ElfFile, btf: Btf | undefined, err?: ErrorContext): MapSpecEntry[] {
   const out: MapSpecEntry[] = [];
   for (const s of elf.sections) {
-    if (!DATA_SECTION.test(s.name) || (s.flags & 0x2) === 0 /* SHF_ALLOC */) continue;
+    if ((s.flags & 0x2) === 0 /* SHF_ALLOC */ || !DATA_SECTION.test(s.name)) continue;
     if (s.type === 8 /* SHT_NOBITS */ && s.size > MAX_NOBITS_SIZE) {
       const e = err ?? ((message: string) => new Error(message));
       throw e(`${s.name} claims ${s.size} bytes, more than any map value can hold`, { section: s.name, hint: 'the object is corrupt' });

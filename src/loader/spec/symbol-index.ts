@@ -10,7 +10,8 @@ const NONE: readonly ElfSymbol[] = [];
 
 export class SymbolIndex {
   private readonly bySection = new Map<number, ElfSymbol[]>();
-  private readonly firstByName = new Map<string, ElfSymbol>();
+  /** Built on first use: only .kconfig externs ask, and hashing every name costs. */
+  private firstByName: Map<string, ElfSymbol> | undefined;
   private readonly hidden = new Set<string>();
 
   constructor(readonly all: readonly ElfSymbol[]) {
@@ -18,7 +19,6 @@ export class SymbolIndex {
       const list = this.bySection.get(s.sectionIndex);
       if (list) list.push(s);
       else this.bySection.set(s.sectionIndex, [s]);
-      if (!this.firstByName.has(s.name)) this.firstByName.set(s.name, s);
       if (s.type === STT_FUNC && s.bind !== STB_LOCAL && s.visibility === STV_HIDDEN) this.hidden.add(s.name);
     }
   }
@@ -30,6 +30,10 @@ export class SymbolIndex {
 
   /** The first symbol (in table order) named `name`. */
   named(name: string): ElfSymbol | undefined {
+    if (this.firstByName === undefined) {
+      this.firstByName = new Map();
+      for (const s of this.all) if (!this.firstByName.has(s.name)) this.firstByName.set(s.name, s);
+    }
     return this.firstByName.get(name);
   }
 
