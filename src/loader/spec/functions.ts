@@ -96,7 +96,9 @@ export function readFunctions(
     }
     const slots = slotOffsets(insns);
     const total = slots[insns.length]!; // slotOffsets ends with the total slot count
-    const indexOfSlot = new Int32Array(total).fill(-1);
+    // A plain array: a typed array's allocation costs more than filling this one. Past the end
+    // it reads undefined, as a typed array would.
+    const indexOfSlot = new Array<number>(total).fill(-1);
     for (let i = 0; i < insns.length; i++) indexOfSlot[slots[i]!] = i; // slots has insns.length + 1 entries
 
     // Call and callback targets by instruction index, beside the instructions rather than on them
@@ -188,7 +190,7 @@ function applyRelocations(
   elf: ElfFile,
   section: ElfSection,
   insns: Instruction[],
-  indexOfSlot: Int32Array,
+  indexOfSlot: readonly number[],
   callTargets: Map<number, { section: number; slot: number }>,
   targets: RelocationTargets,
   err: ErrorContext,
