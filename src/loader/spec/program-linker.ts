@@ -73,36 +73,38 @@ export function linkProgram(
   const coreRelocations: ProgramCoreRelocation[] = [];
   for (const f of layout) {
     const base = start.get(f.key)!;
-    const copy = shared(f);
+    const at = instructions.length;
     const insns = f.instructions;
-    for (let i = 0; i < insns.length; i++) {
-      const insn = insns[i]!; // i < insns.length
-      // Every instruction of a linked program gets the same fields in the same order (unset ones
-      // undefined): one object shape, so that the loops over them at load (checks, map binding,
-      // encoding) stay monomorphic. The function's own objects already have it.
-      const out: Instruction = copy
-        ? {
-            opcode: insn.opcode,
-            dst: insn.dst,
-            src: insn.src,
-            offset: insn.offset,
-            imm: insn.imm,
-            imm64: insn.imm64,
-            reference: insn.reference,
-            symbol: insn.symbol,
-          }
-        : insn;
-      const key = f.links.get(i);
-      if (key !== undefined) {
-        const callee = functions.get(key)!;
-        const relative = start.get(key)! - (base + f.slots[i]! + 1); // i indexes f.instructions, slots has one more
-        out.imm = relative;
-        out.reference = callee.name;
-        if (isLddw(out) && out.src === BPF_PSEUDO_FUNC) out.imm64 = BigInt(relative >>> 0);
+    if (shared(f)) {
+      for (let i = 0; i < insns.length; i++) {
+        const insn = insns[i]!; // i < insns.length
+        // Every instruction of a linked program gets the same fields in the same order (unset
+        // ones undefined): one object shape, so that the loops over them at load (checks, map
+        // binding, encoding) stay monomorphic. The function's own objects already have it.
+        instructions.push({
+          opcode: insn.opcode,
+          dst: insn.dst,
+          src: insn.src,
+          offset: insn.offset,
+          imm: insn.imm,
+          imm64: insn.imm64,
+          reference: insn.reference,
+          symbol: insn.symbol,
+        });
       }
-      if (i === 0 && f !== entry) out.symbol = f.name;
-      instructions.push(out);
+    } else {
+      for (let i = 0; i < insns.length; i++) instructions.push(insns[i]!); // i < insns.length
     }
+    // Links are few: patched after the copy rather than looked up for every instruction.
+    for (const [i, key] of f.links) {
+      const out = instructions[at + i]!; // i indexes f.instructions
+      const callee = functions.get(key)!;
+      const relative = start.get(key)! - (base + f.slots[i]! + 1); // slots has one more entry than instructions
+      out.imm = relative;
+      out.reference = callee.name;
+      if (isLddw(out) && out.src === BPF_PSEUDO_FUNC) out.imm64 = BigInt(relative >>> 0);
+    }
+    if (f !== entry && insns.length > 0) instructions[at]!.symbol = f.name;
     if (f.funcTypeId !== undefined) funcInfos.push({ insnOffset: base, typeId: f.funcTypeId });
     const shift = base - f.start;
     for (const l of f.lineInfos) {
