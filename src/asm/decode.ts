@@ -17,13 +17,15 @@ export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = 'little
  * decodeInstructions with every optional field present (undefined when unset), in the order
  * opcode, dst, src, offset, imm, imm64, reference, symbol: the one object shape a loader that
  * fills in those fields later wants, so its objects never change shape and its loops over them
- * stay monomorphic.
+ * stay monomorphic. With `slots`, also lists each instruction's slot and then the total, as
+ * slotOffsets would.
  */
-export function decodeUniformInstructions(bytes: Uint8Array, order: ByteOrder = 'little'): Instruction[] {
-  return decode(bytes, order, true);
+export function decodeUniformInstructions(bytes: Uint8Array, order: ByteOrder = 'little', slots?: number[]): Instruction[] {
+  return decode(bytes, order, true, slots);
 }
 
-function decode(bytes: Uint8Array, order: ByteOrder, uniform: boolean): Instruction[] {
+/** `slots`, when given, receives each instruction's slot and then the total, as slotOffsets would list them. */
+function decode(bytes: Uint8Array, order: ByteOrder, uniform: boolean, slots?: number[]): Instruction[] {
   if (!(bytes instanceof Uint8Array)) throw new AsmError('decodeInstructions expects a Uint8Array');
   if (order !== 'little' && order !== 'big') throw new AsmError(`byte order must be 'little' or 'big', got ${String(order)}`);
   if (bytes.length % SLOT !== 0) {
@@ -42,6 +44,7 @@ function decode(bytes: Uint8Array, order: ByteOrder, uniform: boolean): Instruct
     const src = little ? regs >> 4 : regs & 0xf;
     const offset = view.getInt16(at + 2, little);
     const imm = view.getInt32(at + 4, little);
+    slots?.push(at / SLOT);
     const insn: Instruction = uniform
       ? { opcode, dst, src, offset, imm, imm64: undefined, reference: undefined, symbol: undefined }
       : { opcode, dst, src, offset, imm };
@@ -62,5 +65,6 @@ function decode(bytes: Uint8Array, order: ByteOrder, uniform: boolean): Instruct
     }
     insns.push(insn);
   }
+  slots?.push(bytes.length / SLOT);
   return insns;
 }

@@ -1,7 +1,7 @@
 // Splits executable sections into functions and resolves each instruction's ELF relocation: map
 // references, global data addresses, bpf-to-bpf calls and callback addresses. Calls are kept as
 // links to the callee function; program.ts lays the functions out and turns links into offsets.
-import { isLddw, slotOffsets, type Instruction } from '../../asm/index.js';
+import { isLddw, type Instruction } from '../../asm/index.js';
 import { decodeUniformInstructions } from '../../asm/decode.js';
 import {
   BPF_CALL,
@@ -88,14 +88,14 @@ export function readFunctions(
   for (const section of elf.sections) {
     if (!isProgramSection(section)) continue;
     let insns: Instruction[];
+    const slots: number[] = []; // each instruction's slot, then the total
     try {
-      insns = decodeUniformInstructions(elf.sectionData(section), order);
+      insns = decodeUniformInstructions(elf.sectionData(section), order, slots);
     } catch (e) {
       if (e instanceof AsmError) throw err(e.message, { section: section.name, offset: e.byteOffset }, e);
       throw e;
     }
-    const slots = slotOffsets(insns);
-    const total = slots[insns.length]!; // slotOffsets ends with the total slot count
+    const total = slots[insns.length]!; // slots ends with the total slot count
     // A plain array: a typed array's allocation costs more than filling this one. Past the end
     // it reads undefined, as a typed array would.
     const indexOfSlot = new Array<number>(total).fill(-1);
