@@ -266,8 +266,11 @@ function cString(elf: ElfFile, section: string): string | undefined {
   if (!elf.section(section)) return undefined;
   const data = elf.sectionData(section);
   const end = data.indexOf(0);
-  return new TextDecoder().decode(data.subarray(0, end < 0 ? data.length : end));
+  return utf8.decode(data.subarray(0, end < 0 ? data.length : end));
 }
+
+/** One decoder for every parse: constructing one costs more than the license string's decoding. */
+const utf8 = new TextDecoder();
 
 function readVersion(elf: ElfFile): number {
   if (!elf.section('version')) return 0;
