@@ -10,6 +10,22 @@ const SLOT = 8;
  * only the framing is checked: whole 8-byte slots, and lddw followed by a valid second slot.
  */
 export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = 'little'): Instruction[] {
+  return decode(bytes, order, false);
+}
+
+/**
+ * decodeInstructions with every optional field present (undefined when unset), in the order
+ * opcode, dst, src, offset, imm, imm64, reference, symbol: the one object shape a loader that
+ * fills in those fields later wants, so its objects never change shape and its loops over them
+ * stay monomorphic. With `slots`, also lists each instruction's slot and then the total, as
+ * slotOffsets would.
+ */
+export function decodeUniformInstructions(bytes: Uint8Array, order: ByteOrder = 'little', slots?: number[]): Instruction[] {
+  return decode(bytes, order, true, slots);
+}
+
+/** `slots`, when given, receives each instruction's slot and then the total, as slotOffsets would list them. */
+function decode(bytes: Uint8Array, order: ByteOrder, uniform: boolean, slots?: number[]): Instruction[] {
   if (!(bytes instanceof Uint8Array)) throw new AsmError('decodeInstructions expects a Uint8Array');
   if (order !== 'little' && order !== 'big') throw new AsmError(`byte order must be 'little' or 'big', got ${String(order)}`);
   if (bytes.length % SLOT !== 0) {
@@ -24,13 +40,14 @@ export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = 'little
   for (let at = 0; at < bytes.length; at += SLOT) {
     const opcode = view.getUint8(at);
     const regs = view.getUint8(at + 1);
-    const insn: Instruction = {
-      opcode,
-      dst: little ? regs & 0xf : regs >> 4,
-      src: little ? regs >> 4 : regs & 0xf,
-      offset: view.getInt16(at + 2, little),
-      imm: view.getInt32(at + 4, little),
-    };
+    const dst = little ? regs & 0xf : regs >> 4;
+    const src = little ? regs >> 4 : regs & 0xf;
+    const offset = view.getInt16(at + 2, little);
+    const imm = view.getInt32(at + 4, little);
+    slots?.push(at / SLOT);
+    const insn: Instruction = uniform
+      ? { opcode, dst, src, offset, imm, imm64: undefined, reference: undefined, symbol: undefined }
+      : { opcode, dst, src, offset, imm };
     if (opcode === BPF_LDDW) {
       const next = at + SLOT;
       if (next >= bytes.length) {
@@ -48,5 +65,6 @@ export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = 'little
     }
     insns.push(insn);
   }
+  slots?.push(bytes.length / SLOT);
   return insns;
 }

@@ -77,63 +77,94 @@ export function parseBtfExt(bytes: Uint8Array, btf: StringSource): BtfExt {
   const le = detectEndianness(bytes, 'BTF.ext blob');
   if (bytes.length < MIN_HEADER) throw new BtfError(`BTF.ext blob is ${bytes.length} bytes, shorter than its header`, { offset: 0 });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u32 = (at: number): number => view.getUint32(at, le);
   const version = view.getUint8(2);
   if (version !== 1) throw new BtfError(`unsupported BTF.ext version ${version}`, { offset: 2 });
-  const headerLength = u32(4);
+  const headerLength = view.getUint32(4, le);
   if (headerLength < MIN_HEADER || headerLength > bytes.length) {
     throw new BtfError(`BTF.ext header length ${headerLength} is outside ${MIN_HEADER}..${bytes.length}`, { offset: 4 });
   }
-  const str = (off: number, at: number): string => {
+  const r = new RecordReader(view, le, btf);
+  const funcInfos = readSections(r, headerLength, 8, MIN_FUNC_INFO, 'func_info', FUNC_INFO) as Map<string, FuncInfo[]>;
+  const lineInfos = readSections(r, headerLength, 16, MIN_LINE_INFO, 'line_info', LINE_INFO) as Map<string, LineInfo[]>;
+  const coreRelocations =
+    headerLength >= CORE_HEADER
+      ? (readSections(r, headerLength, 24, MIN_CORE_RELO, 'CO-RE relocation', CORE_RELO) as Map<string, CoreRelocation[]>)
+      : new Map<string, CoreRelocation[]>();
+  return { funcInfos, lineInfos, coreRelocations };
+}
+
+const FUNC_INFO = 0;
+const LINE_INFO = 1;
+const CORE_RELO = 2;
+type RecordKind = typeof FUNC_INFO | typeof LINE_INFO | typeof CORE_RELO;
+
+/**
+ * Decodes one record of each kind. Methods of one class rather than a closure per kind passed
+ * to readSections: a .BTF.ext holds a record per few instructions, and the closures' calls and
+ * their captured state cost more than the records' decoding.
+ */
+class RecordReader {
+  /** Line records name the same few file names and source lines over and over: each string is looked up in the BTF once. */
+  private readonly strings = new Map<number, string>();
+
+  constructor(
+    readonly view: DataView,
+    readonly le: boolean,
+    private readonly btf: StringSource,
+  ) {}
+
+  record(kind: RecordKind, at: number, insnOffset: number): FuncInfo | LineInfo | CoreRelocation {
+    const view = this.view;
+    const le = this.le;
+    if (kind === LINE_INFO) {
+      const lineCol = view.getUint32(at + 12, le);
+      return {
+        insnOffset,
+        fileName: this.str(view.getUint32(at + 4, le), at + 4),
+        line: this.str(view.getUint32(at + 8, le), at + 8),
+        lineNumber: lineCol >>> 10,
+        column: lineCol & 0x3ff,
+      };
+    }
+    if (kind === FUNC_INFO) return { insnOffset, typeId: view.getUint32(at + 4, le) };
+    return {
+      insnOffset,
+      typeId: view.getUint32(at + 4, le),
+      accessor: this.str(view.getUint32(at + 8, le), at + 8),
+      kind: view.getUint32(at + 12, le),
+    };
+  }
+
+  /** The string at `off` of the .BTF string section; `at` is where the offset was read, for the error. */
+  str(off: number, at: number): string {
+    const known = this.strings.get(off);
+    if (known !== undefined) return known;
+    let s: string;
     try {
-      return btf.string(off);
+      s = this.btf.string(off);
     } catch (e) {
       if (e instanceof BtfError) throw new BtfError(`BTF.ext string offset ${off} is invalid`, { offset: at }, { cause: e });
       throw e;
     }
-  };
-
-  const funcInfos = readSections(view, le, headerLength, 8, MIN_FUNC_INFO, 'func_info', str, (at, insnOffset) => ({
-    insnOffset,
-    typeId: u32(at + 4),
-  }));
-  const lineInfos = readSections(view, le, headerLength, 16, MIN_LINE_INFO, 'line_info', str, (at, insnOffset) => {
-    const lineCol = u32(at + 12);
-    return {
-      insnOffset,
-      fileName: str(u32(at + 4), at + 4),
-      line: str(u32(at + 8), at + 8),
-      lineNumber: lineCol >>> 10,
-      column: lineCol & 0x3ff,
-    };
-  });
-  const coreRelocations =
-    headerLength >= CORE_HEADER
-      ? readSections(view, le, headerLength, 24, MIN_CORE_RELO, 'CO-RE relocation', str, (at, insnOffset) => ({
-          insnOffset,
-          typeId: u32(at + 4),
-          accessor: str(u32(at + 8), at + 8),
-          kind: u32(at + 12),
-        }))
-      : new Map<string, CoreRelocation[]>();
-  return { funcInfos, lineInfos, coreRelocations };
+    this.strings.set(off, s);
+    return s;
+  }
 }
 
 /**
  * One info block: a record size, then per section {name_off, count, records}. Records may be
  * larger than this code knows (newer producers append fields); the tail is skipped.
  */
-function readSections<T>(
-  view: DataView,
-  le: boolean,
+function readSections(
+  r: RecordReader,
   headerLength: number,
   fieldAt: number,
   minRecord: number,
   what: string,
-  str: (off: number, at: number) => string,
-  read: (at: number, insnOffset: number) => T,
-): Map<string, T[]> {
-  const out = new Map<string, T[]>();
+  kind: RecordKind,
+): Map<string, (FuncInfo | LineInfo | CoreRelocation)[]> {
+  const { view, le } = r;
+  const out = new Map<string, (FuncInfo | LineInfo | CoreRelocation)[]>();
   const off = view.getUint32(fieldAt, le);
   const len = view.getUint32(fieldAt + 4, le);
   if (len === 0) return out;
@@ -149,7 +180,7 @@ function readSections<T>(
   let total = 0;
   while (at < end) {
     if (at + 8 > end) throw new BtfError(`${what} section header runs past its block`, { offset: at });
-    const name = str(view.getUint32(at, le), at);
+    const name = r.str(view.getUint32(at, le), at);
     const count = view.getUint32(at + 4, le);
     at += 8;
     total += count;
@@ -160,7 +191,7 @@ function readSections<T>(
     for (let i = 0; i < count; i++, at += recordSize) {
       const byteOffset = view.getUint32(at, le);
       if (byteOffset % 8 !== 0) throw new BtfError(`${what} instruction offset ${byteOffset} is not a multiple of 8`, { offset: at });
-      records.push(read(at, byteOffset / 8));
+      records.push(r.record(kind, at, byteOffset / 8));
     }
     out.set(name, records);
   }

@@ -76,6 +76,36 @@ export class ByteReader {
     this.require(offset, 8, 'an 8-byte field');
     return this.view.getBigInt64(offset, this.littleEndian);
   }
+
+  // The same reads without the range check, for the fields of a record whose bytes the caller
+  // has already checked with require (a table's records: one check for all of them, rather than
+  // one per field). DataView still throws a RangeError for a read past the end.
+
+  u8Unchecked(offset: number): number {
+    return this.view.getUint8(offset);
+  }
+
+  u16Unchecked(offset: number): number {
+    return this.view.getUint16(offset, this.littleEndian);
+  }
+
+  u32Unchecked(offset: number): number {
+    return this.view.getUint32(offset, this.littleEndian);
+  }
+
+  u64Unchecked(offset: number): number {
+    const lo = this.view.getUint32(offset + (this.littleEndian ? 0 : 4), this.littleEndian);
+    const hi = this.view.getUint32(offset + (this.littleEndian ? 4 : 0), this.littleEndian);
+    return hi * TWO_POW_32 + lo;
+  }
+
+  u64BigUnchecked(offset: number): bigint {
+    return this.view.getBigUint64(offset, this.littleEndian);
+  }
+
+  i64BigUnchecked(offset: number): bigint {
+    return this.view.getBigInt64(offset, this.littleEndian);
+  }
 }
 
 export function hex(n: number | bigint): string {

@@ -45,6 +45,10 @@ export class ElfFile {
   private readonly reader: ByteReader;
   private readonly symbolCache = new Map<number, readonly ElfSymbol[]>();
   private readonly dataCache = new Map<number, Uint8Array>();
+  /** First section of each name, built on the first lookup by name (loaders make dozens). */
+  private byName: Map<string, ElfSection> | undefined;
+  /** REL/RELA sections by the index of the section they patch, built on first request. */
+  private relocationIndex: Map<number, ElfSection[]> | undefined;
 
   private constructor(reader: ByteReader, header: ElfHeader, sections: ElfSection[], programHeaders: ElfProgramHeader[]) {
     this.reader = reader;
@@ -71,7 +75,11 @@ export class ElfFile {
 
   /** The first section with this name. */
   section(name: string): ElfSection | undefined {
-    return this.sections.find((s) => s.name === name);
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    }
+    return this.byName.get(name);
   }
 
   /** Every section whose sh_type is `type`. */
@@ -158,7 +166,17 @@ export class ElfFile {
   /** The SHT_REL/SHT_RELA sections whose sh_info says they patch `target`. */
   relocationSectionsFor(target: ElfSection | string): ElfSection[] {
     const section = this.resolve(target);
-    return this.sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.info === section.index && s.index !== 0);
+    if (this.relocationIndex === undefined) {
+      this.relocationIndex = new Map();
+      for (const s of this.sections) {
+        if ((s.type !== SHT_REL && s.type !== SHT_RELA) || s.index === 0) continue;
+        const list = this.relocationIndex.get(s.info);
+        if (list) list.push(s);
+        else this.relocationIndex.set(s.info, [s]);
+      }
+    }
+    // A copy: the caller owns the array it is given.
+    return this.relocationIndex.get(section.index)?.slice() ?? [];
   }
 
   /**

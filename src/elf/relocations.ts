@@ -37,11 +37,12 @@ export function readRelocations(reader: ByteReader, section: ElfSection, symbols
     withAddend ? 'RELA relocation table' : 'REL relocation table',
   );
   const out: ElfRelocation[] = [];
+  // tableEntries checked that the section's bytes lie in the file: its records' fields are read unchecked.
   for (let i = 0; i < count; i++) {
     const at = section.offset + i * entrySize;
-    const symbolIndex = reader.u32(at + 8 + (reader.littleEndian ? 4 : 0));
-    const type = reader.u32(at + 8 + (reader.littleEndian ? 0 : 4));
-    const addendBig = withAddend ? reader.i64Big(at + 16) : 0n;
+    const symbolIndex = reader.u32Unchecked(at + 8 + (reader.littleEndian ? 4 : 0));
+    const type = reader.u32Unchecked(at + 8 + (reader.littleEndian ? 0 : 4));
+    const addendBig = withAddend ? reader.i64BigUnchecked(at + 16) : 0n;
     let symbol: ElfSymbol | undefined;
     if (symbolIndex !== 0 && symbols) {
       symbol = symbols[symbolIndex];
@@ -52,15 +53,15 @@ export function readRelocations(reader: ByteReader, section: ElfSection, symbols
         });
       }
     }
-    out.push({
-      offset: reader.u64(at),
-      offsetBig: reader.u64Big(at),
-      type,
-      symbolIndex,
-      ...(symbol ? { symbol } : {}),
-      addend: Number(addendBig),
-      addendBig,
-    });
+    const offset = reader.u64Unchecked(at);
+    const offsetBig = reader.u64BigUnchecked(at);
+    const addend = Number(addendBig);
+    // Two literals rather than a conditional spread, which costs more than the rest of the record.
+    out.push(
+      symbol
+        ? { offset, offsetBig, type, symbolIndex, symbol, addend, addendBig }
+        : { offset, offsetBig, type, symbolIndex, addend, addendBig },
+    );
   }
   return out;
 }

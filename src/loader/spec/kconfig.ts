@@ -1,14 +1,14 @@
 // `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*): declared in the object, valued at load from
 // the running kernel. The spec only lays them out in the `.kconfig` map's value.
 import type { Btf } from '../../btf/index.js';
-import type { ElfSymbol } from '../../elf/index.js';
 import type { ErrorContext } from '../../errors/index.js';
+import type { SymbolIndex } from './symbol-index.js';
 import type { KconfigExtern } from './types.js';
 
 const STB_WEAK = 2;
 const MAX_EXTERN_SIZE = 4096;
 
-export function kconfigLayout(btf: Btf, symbols: readonly ElfSymbol[], err: ErrorContext): { externs: KconfigExtern[]; size: number } {
+export function kconfigLayout(btf: Btf, symbols: SymbolIndex, err: ErrorContext): { externs: KconfigExtern[]; size: number } {
   const datasec = btf.findType('.kconfig', 'datasec');
   if (!datasec) return { externs: [], size: 0 };
   const externs: KconfigExtern[] = [];
@@ -25,7 +25,7 @@ export function kconfigLayout(btf: Btf, symbols: readonly ElfSymbol[], err: Erro
       });
     const align = Math.min(8, Math.max(1, btf.alignOf(variable.type)));
     offset = Math.ceil(offset / align) * align;
-    const sym = symbols.find((s) => s.name === variable.name);
+    const sym = symbols.named(variable.name);
     externs.push({ name: variable.name, offset, size, typeId: variable.type, weak: sym?.bind === STB_WEAK });
     offset += size;
   }

@@ -2,16 +2,16 @@
 // `.ksyms` section and never defines. The spec lists them with what kind each is; they are
 // resolved against the running kernel (its BTF, or /proc/kallsyms) when the programs load.
 import type { Btf } from '../../btf/index.js';
-import type { ElfSymbol } from '../../elf/index.js';
+import type { SymbolIndex } from './symbol-index.js';
 import type { KsymExtern } from './types.js';
 
 const STB_WEAK = 2;
 const SHN_UNDEF = 0;
 
 /** The externs of DATASEC ".ksyms", plus undefined symbols the BTF does not describe (typeless). */
-export function ksymExterns(btf: Btf | undefined, symbols: readonly ElfSymbol[]): KsymExtern[] {
+export function ksymExterns(btf: Btf | undefined, symbols: SymbolIndex): KsymExtern[] {
   const out: KsymExtern[] = [];
-  const weak = (name: string): boolean => symbols.some((s) => s.name === name && s.sectionIndex === SHN_UNDEF && s.bind === STB_WEAK);
+  const weak = (name: string): boolean => symbols.inSection(SHN_UNDEF).some((s) => s.name === name && s.bind === STB_WEAK);
   const datasec = btf?.findType('.ksyms', 'datasec');
   if (btf && datasec) {
     for (const v of datasec.vars) {

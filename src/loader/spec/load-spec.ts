@@ -3,16 +3,17 @@
 import { BtfError, parseBtf, parseBtfExt, type Btf, type BtfExt } from '../../btf/index.js';
 import { ElfError, ElfFile, type ElfSymbol } from '../../elf/index.js';
 import { errorContext, LoaderError, type ErrorContext } from '../../errors/index.js';
-import { readFunctions, isProgramSection } from './functions.js';
+import { readFunctions, isProgramSection, type ObjectFunction } from './functions.js';
 import { kconfigLayout } from './kconfig.js';
 import { ksymExterns } from './ksyms.js';
 import { fixKsymsBtf } from './ksyms-btf.js';
 import { btfMaps, dataMaps, DATA_SECTION, legacyMaps } from './maps.js';
 import { finishObjectBtf } from './object-btf.js';
-import { linkProgram } from './program-linker.js';
+import { linkProgram, programLayout } from './program-linker.js';
 import { structOpsMaps } from './struct-ops.js';
-import { KNOWN_SECTION_PREFIXES, programKindOf } from './section-names.js';
-import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from './types.js';
+import { KNOWN_SECTION_PREFIXES, programKindOf, type ProgramKind } from './section-names.js';
+import { SymbolIndex } from './symbol-index.js';
+import type { CollectionSpec, KsymExtern, MapSpecEntry, ProgramSpecEntry } from './types.js';
 import { VariableSpec } from './variables.js';
 import { ProgramType } from '../../uapi/bpf.js';
 
@@ -26,9 +27,6 @@ const EM_BPF = 247;
 const ET_REL = 1;
 const STT_SECTION = 3;
 const STT_OBJECT = 1;
-const STT_FUNC = 2;
-const STB_LOCAL = 0;
-const STV_HIDDEN = 2;
 
 /** Parses a BPF ELF object (relocatable, EM_BPF) into a CollectionSpec without touching the kernel. Edit the spec, then load it with loadCollection. */
 export function loadCollectionSpec(bytes: Uint8Array, options: CollectionSpecOptions = {}): CollectionSpec {
@@ -51,7 +49,7 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
     throw err(`not a BPF object: ELF machine ${elf.header.machine}`, { hint: 'compile with clang -target bpf' });
   if (elf.header.type !== ET_REL)
     throw err(`not a relocatable object: ELF type ${elf.header.type}`, { hint: 'pass the .o clang -c produces' });
-  const symbols = elf.symbols();
+  const symbols = new SymbolIndex(elf.symbols());
 
   const rawBtf = readSection(elf, '.BTF', (d) => parseBtf(d), err);
   const license = cString(elf, 'license') ?? '';
@@ -59,17 +57,20 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
 
   // Global data and .kconfig layout first: the BTF fix-up needs their offsets.
   const kconfig = rawBtf ? kconfigLayout(rawBtf, symbols, err) : { externs: [], size: 0 };
+  const kconfigOffsets = new Map<string, number>();
+  for (const e of kconfig.externs) if (!kconfigOffsets.has(e.name)) kconfigOffsets.set(e.name, e.offset);
   const btf = rawBtf
     ? fixKsymsBtf(
         finishObjectBtf(rawBtf, {
           sectionSize: (section) => (section === '.kconfig' ? kconfig.size : elf.section(section)?.size),
           variableOffset: (section, variable) => {
-            if (section === '.kconfig') return kconfig.externs.find((e) => e.name === variable)?.offset;
+            if (section === '.kconfig') return kconfigOffsets.get(variable);
             const sec = elf.section(section);
-            return symbols.find((s) => s.sectionIndex === sec?.index && s.name === variable && s.type !== STT_SECTION)?.value;
+            if (sec === undefined) return undefined;
+            for (const s of symbols.inSection(sec.index)) if (s.name === variable && s.type !== STT_SECTION) return s.value;
+            return undefined;
           },
-          hiddenFunction: (fn) =>
-            symbols.some((s) => s.name === fn && s.type === STT_FUNC && s.bind !== STB_LOCAL && s.visibility === STV_HIDDEN),
+          hiddenFunction: (fn) => symbols.isHiddenFunction(fn),
         }),
       )
     : undefined;
@@ -109,6 +110,8 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   }
 
   const ksyms = ksymExterns(rawBtf, symbols);
+  const ksymsByName = new Map<string, KsymExtern>();
+  for (const k of ksyms) if (!ksymsByName.has(k.name)) ksymsByName.set(k.name, k);
   const mapsIndex = new Set([elf.section('.maps')?.index, elf.section('maps')?.index]);
   const functions = readFunctions(
     elf,
@@ -119,10 +122,11 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
         if (sym.type !== STT_SECTION) return maps[sym.name] && mapsIndex.has(sym.sectionIndex) ? sym.name : undefined;
         // Older compilers refer to legacy maps through the section symbol plus an offset.
         const at = sym.value + addend;
-        return symbols.find((s) => s.sectionIndex === sym.sectionIndex && s.type === STT_OBJECT && s.value === at)?.name;
+        for (const s of symbols.inSection(sym.sectionIndex)) if (s.type === STT_OBJECT && s.value === at) return s.name;
+        return undefined;
       },
-      kconfigOffset: (n) => kconfig.externs.find((e) => e.name === n)?.offset,
-      ksym: (n) => ksyms.find((e) => e.name === n),
+      kconfigOffset: (n) => kconfigOffsets.get(n),
+      ksym: (n) => ksymsByName.get(n),
     },
     err,
   );
@@ -130,6 +134,10 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
   const programs: Record<string, ProgramSpecEntry> = {};
   const called = new Set<string>();
   for (const f of functions.values()) for (const k of f.links.values()) called.add(k);
+  // Every program's layout first, to know which functions more than one program includes.
+  const entries: { f: ObjectFunction; kind: ProgramKind; layout: ObjectFunction[] }[] = [];
+  const uses = new Map<ObjectFunction, number>();
+  const seen = new Set<string>();
   for (const f of functions.values()) {
     if (f.section.name === '.text') continue;
     if (!f.global && called.has(f.key)) continue; // a static helper of its section, not a program
@@ -141,8 +149,16 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
         hint: `use one of the libbpf section prefixes: ${KNOWN_SECTION_PREFIXES.join(', ')}`,
       });
     }
-    const linked = linkProgram(f, functions, err);
-    if (programs[f.name]) throw err(`two programs are named ${f.name}`, { section: f.section.name, symbol: f.name });
+    const layout = programLayout(f, functions, err);
+    // (programs[...] as well: on the empty record it still finds what Object.prototype has, as before.)
+    if (seen.has(f.name) || programs[f.name]) throw err(`two programs are named ${f.name}`, { section: f.section.name, symbol: f.name });
+    seen.add(f.name);
+    for (const g of layout) uses.set(g, (uses.get(g) ?? 0) + 1);
+    entries.push({ f, kind, layout });
+  }
+  const shared = (g: ObjectFunction): boolean => uses.get(g)! > 1;
+  for (const { f, kind, layout } of entries) {
+    const linked = linkProgram(layout, functions, shared);
     programs[f.name] = {
       name: f.name,
       section: f.section.name,
@@ -153,7 +169,11 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
       flags: kind.flags,
       license,
       kernelVersion: version,
-      ...linked,
+      // Listed out rather than spread, in the LinkedProgram's order.
+      instructions: linked.instructions,
+      funcInfos: linked.funcInfos,
+      lineInfos: linked.lineInfos,
+      coreRelocations: linked.coreRelocations,
     };
   }
   checkReferences(programs, maps, err);
@@ -170,8 +190,8 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
         variables[varName] = new VariableSpec(varName, m.section, v.offset, v.size, varType.kind === 'var' ? varType.type : 0, m, btf);
       }
     } else if (sec) {
-      for (const s of symbols) {
-        if (s.sectionIndex === sec.index && s.type === STT_OBJECT && s.name !== '') {
+      for (const s of symbols.inSection(sec.index)) {
+        if (s.type === STT_OBJECT && s.name !== '') {
           variables[s.name] = new VariableSpec(s.name, m.section, s.value, s.size, 0, m, undefined);
         }
       }
@@ -222,11 +242,13 @@ function checkReferences(programs: Record<string, ProgramSpecEntry>, maps: Recor
     }
   }
   for (const p of Object.values(programs)) {
-    p.instructions.forEach((insn, i) => {
-      if (insn.reference !== undefined && (insn.src === 1 || insn.src === 2) && insn.opcode === 0x18 && !maps[insn.reference]) {
+    const insns = p.instructions;
+    for (let i = 0; i < insns.length; i++) {
+      const insn = insns[i]!; // i < insns.length
+      if (insn.opcode === 0x18 && (insn.src === 1 || insn.src === 2) && insn.reference !== undefined && !maps[insn.reference]) {
         throw err(`instruction ${i} references map ${insn.reference}, which is not defined`, { section: p.section, symbol: p.name });
       }
-    });
+    }
   }
 }
 
@@ -244,8 +266,11 @@ function cString(elf: ElfFile, section: string): string | undefined {
   if (!elf.section(section)) return undefined;
   const data = elf.sectionData(section);
   const end = data.indexOf(0);
-  return new TextDecoder().decode(data.subarray(0, end < 0 ? data.length : end));
+  return utf8.decode(data.subarray(0, end < 0 ? data.length : end));
 }
+
+/** One decoder for every parse: constructing one costs more than the license string's decoding. */
+const utf8 = new TextDecoder();
 
 function readVersion(elf: ElfFile): number {
   if (!elf.section('version')) return 0;

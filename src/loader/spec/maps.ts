@@ -1,9 +1,10 @@
 // Map definitions of an object: BTF-defined maps in ".maps", legacy struct bpf_map_def records in
 // "maps", and one single-element array per global data section.
 import type { Btf, StructType } from '../../btf/index.js';
-import type { ElfFile, ElfSection, ElfSymbol } from '../../elf/index.js';
+import type { ElfFile, ElfSection } from '../../elf/index.js';
 import { MapFlags, MapType } from '../../uapi/bpf.js';
 import type { ErrorContext } from '../../errors/index.js';
+import type { SymbolIndex } from './symbol-index.js';
 import type { MapSpecEntry } from './types.js';
 
 const LEGACY_MAP_FIELDS = ['type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'inner_map_idx', 'numa_node'] as const;
@@ -33,13 +34,13 @@ function newMap(name: string, section: string, type: number): MapSpecEntry {
 }
 
 /** Legacy "maps" section: consecutive struct bpf_map_def records, one per symbol. */
-export function legacyMaps(elf: ElfFile, symbols: readonly ElfSymbol[], err: ErrorContext): MapSpecEntry[] {
+export function legacyMaps(elf: ElfFile, symbols: SymbolIndex, err: ErrorContext): MapSpecEntry[] {
   const section = elf.section('maps');
   if (!section) return [];
   const data = elf.sectionData(section);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const le = elf.header.byteOrder === 'little';
-  const defs = symbols.filter((s) => s.sectionIndex === section.index && s.name !== '' && s.type !== 3 /* STT_SECTION */);
+  const defs = symbols.inSection(section.index).filter((s) => s.name !== '' && s.type !== 3 /* STT_SECTION */);
   const out: MapSpecEntry[] = [];
   for (const sym of defs) {
     const size = sym.size || 20;
@@ -82,7 +83,7 @@ function arrayLength(btf: Btf, typeId: number): number | undefined {
 }
 
 /** BTF-defined maps: the VARs of DATASEC ".maps", each a struct of __uint/__type/__array members. */
-export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly ElfSymbol[], err: ErrorContext): MapSpecEntry[] {
+export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: SymbolIndex, err: ErrorContext): MapSpecEntry[] {
   const section = elf.section('.maps');
   if (!section) return [];
   if (!btf)
@@ -102,7 +103,7 @@ export function btfMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly El
     if (def.kind !== 'struct') throw err(`map definition is a ${def.kind}, not a struct`, { section: '.maps', symbol: name });
     const map = mapFromDefinition(btf, name, def, err);
     out.push(map);
-    const sym = symbols.find((s) => s.sectionIndex === section.index && s.name === name);
+    const sym = symbols.inSection(section.index).find((s) => s.name === name);
     if (sym) bySymbolOffset.set(sym.value, map);
   }
   initialSlots(elf, section, btf, symbols, bySymbolOffset, err);
@@ -204,7 +205,7 @@ function initialSlots(
   elf: ElfFile,
   mapsSection: ElfSection,
   btf: Btf,
-  symbols: readonly ElfSymbol[],
+  symbols: SymbolIndex,
   byOffset: Map<number, MapSpecEntry>,
   err: ErrorContext,
 ): void {
@@ -261,7 +262,7 @@ const MAX_NOBITS_SIZE = 512 << 20;
 export function dataMaps(elf: ElfFile, btf: Btf | undefined, err?: ErrorContext): MapSpecEntry[] {
   const out: MapSpecEntry[] = [];
   for (const s of elf.sections) {
-    if (!DATA_SECTION.test(s.name) || (s.flags & 0x2) === 0 /* SHF_ALLOC */) continue;
+    if ((s.flags & 0x2) === 0 /* SHF_ALLOC */ || !DATA_SECTION.test(s.name)) continue;
     if (s.type === 8 /* SHT_NOBITS */ && s.size > MAX_NOBITS_SIZE) {
       const e = err ?? ((message: string) => new Error(message));
       throw e(`${s.name} claims ${s.size} bytes, more than any map value can hold`, { section: s.name, hint: 'the object is corrupt' });

@@ -14,7 +14,15 @@ export interface LinkedProgram {
   coreRelocations: ProgramCoreRelocation[];
 }
 
-export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<FunctionKey, ObjectFunction>, err: ErrorContext): LinkedProgram {
+/**
+ * The functions of the program `entry` starts, in layout order: the entry, then a breadth-first
+ * walk of its callees. Throws when a call or callback targets no function's start.
+ */
+export function programLayout(
+  entry: ObjectFunction,
+  functions: ReadonlyMap<FunctionKey, ObjectFunction>,
+  err: ErrorContext,
+): ObjectFunction[] {
   const layout: ObjectFunction[] = [entry];
   const placed = new Set<FunctionKey>([entry.key]);
   // for..of visits the callees pushed while it runs: a breadth-first walk.
@@ -25,7 +33,7 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
         throw err(`call or callback target is not the start of a function`, {
           section: f.section.name,
           symbol: f.name,
-          offset: ((f.slots[index] ?? 0) + slotOf(f, functions)) * 8,
+          offset: ((f.slots[index] ?? 0) + f.start) * 8,
         });
       }
       if (!placed.has(key)) {
@@ -34,6 +42,20 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
       }
     }
   }
+  return layout;
+}
+
+/**
+ * Links a layout from programLayout into one program. `shared` says whether a function is in
+ * some other program's layout too: a function only this program uses gives up its instruction
+ * objects (decoded in the one shape the copy would have) instead of having them copied.
+ */
+export function linkProgram(
+  layout: readonly ObjectFunction[],
+  functions: ReadonlyMap<FunctionKey, ObjectFunction>,
+  shared: (f: ObjectFunction) => boolean,
+): LinkedProgram {
+  const entry = layout[0];
   const start = new Map<FunctionKey, number>();
   const first = new Map<FunctionKey, number>();
   let slot = 0;
@@ -51,39 +73,47 @@ export function linkProgram(entry: ObjectFunction, functions: ReadonlyMap<Functi
   const coreRelocations: ProgramCoreRelocation[] = [];
   for (const f of layout) {
     const base = start.get(f.key)!;
-    f.instructions.forEach((insn, i) => {
-      // Every instruction of a linked program gets the same fields in the same order (unset ones
-      // undefined): one object shape, so that the loops over them at load (checks, map binding,
-      // encoding) stay monomorphic.
-      const copy: Instruction = {
-        opcode: insn.opcode,
-        dst: insn.dst,
-        src: insn.src,
-        offset: insn.offset,
-        imm: insn.imm,
-        imm64: insn.imm64,
-        reference: insn.reference,
-        symbol: insn.symbol,
-      };
-      const key = f.links.get(i);
-      if (key !== undefined) {
-        const callee = functions.get(key)!;
-        const relative = start.get(key)! - (base + f.slots[i]! + 1); // i indexes f.instructions, slots has one more
-        copy.imm = relative;
-        copy.reference = callee.name;
-        if (isLddw(copy) && copy.src === BPF_PSEUDO_FUNC) copy.imm64 = BigInt(relative >>> 0);
+    const at = instructions.length;
+    const insns = f.instructions;
+    if (shared(f)) {
+      for (let i = 0; i < insns.length; i++) {
+        const insn = insns[i]!; // i < insns.length
+        // Every instruction of a linked program gets the same fields in the same order (unset
+        // ones undefined): one object shape, so that the loops over them at load (checks, map
+        // binding, encoding) stay monomorphic. The function's own objects already have it.
+        instructions.push({
+          opcode: insn.opcode,
+          dst: insn.dst,
+          src: insn.src,
+          offset: insn.offset,
+          imm: insn.imm,
+          imm64: insn.imm64,
+          reference: insn.reference,
+          symbol: insn.symbol,
+        });
       }
-      if (i === 0 && f !== entry) copy.symbol = f.name;
-      instructions.push(copy);
-    });
+    } else {
+      for (let i = 0; i < insns.length; i++) instructions.push(insns[i]!); // i < insns.length
+    }
+    // Links are few: patched after the copy rather than looked up for every instruction.
+    for (const [i, key] of f.links) {
+      const out = instructions[at + i]!; // i indexes f.instructions
+      const callee = functions.get(key)!;
+      const relative = start.get(key)! - (base + f.slots[i]! + 1); // slots has one more entry than instructions
+      out.imm = relative;
+      out.reference = callee.name;
+      if (isLddw(out) && out.src === BPF_PSEUDO_FUNC) out.imm64 = BigInt(relative >>> 0);
+    }
+    if (f !== entry && insns.length > 0) instructions[at]!.symbol = f.name;
     if (f.funcTypeId !== undefined) funcInfos.push({ insnOffset: base, typeId: f.funcTypeId });
-    for (const l of f.lineInfos) lineInfos.push({ ...l, insnOffset: l.insnOffset + base });
-    for (const c of f.coreRelocations) coreRelocations.push({ ...c, instruction: c.instruction + first.get(f.key)! });
+    const shift = base - f.start;
+    for (const l of f.lineInfos) {
+      lineInfos.push({ insnOffset: l.insnOffset + shift, fileName: l.fileName, line: l.line, lineNumber: l.lineNumber, column: l.column });
+    }
+    const firstIndex = first.get(f.key)!;
+    for (const c of f.coreRelocations) {
+      coreRelocations.push({ instruction: c.instruction + firstIndex, typeId: c.typeId, accessor: c.accessor, kind: c.kind });
+    }
   }
   return { instructions, funcInfos, lineInfos, coreRelocations };
-}
-
-function slotOf(f: ObjectFunction, functions: ReadonlyMap<FunctionKey, ObjectFunction>): number {
-  void functions;
-  return Number(f.key.split(':')[1]);
 }

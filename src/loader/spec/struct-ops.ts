@@ -3,9 +3,10 @@
 // name programs through the section's relocations, its data members (such as `name`) are the
 // variable's bytes. Pure: the kernel's layout of the struct is applied at load (../load).
 import type { Btf } from '../../btf/index.js';
-import type { ElfFile, ElfSymbol } from '../../elf/index.js';
+import type { ElfFile } from '../../elf/index.js';
 import type { ErrorContext } from '../../errors/index.js';
 import { MapType } from '../../uapi/bpf.js';
+import type { SymbolIndex } from './symbol-index.js';
 import type { MapSpecEntry, StructOpsMemberSpec } from './types.js';
 
 export const STRUCT_OPS_SECTION = /^\.struct_ops(\.link)?$/;
@@ -13,7 +14,7 @@ const BPF_F_LINK = 1 << 13;
 const R_BPF_64_ABS64 = 2;
 const STT_OBJECT = 1;
 
-export function structOpsMaps(elf: ElfFile, btf: Btf | undefined, symbols: readonly ElfSymbol[], err: ErrorContext): MapSpecEntry[] {
+export function structOpsMaps(elf: ElfFile, btf: Btf | undefined, symbols: SymbolIndex, err: ErrorContext): MapSpecEntry[] {
   const out: MapSpecEntry[] = [];
   for (const section of elf.sections) {
     if (!STRUCT_OPS_SECTION.test(section.name)) continue;
@@ -25,8 +26,8 @@ export function structOpsMaps(elf: ElfFile, btf: Btf | undefined, symbols: reado
     const link = section.name === '.struct_ops.link';
     const data = elf.sectionData(section);
     const relocations = elf.relocationSectionsFor(section).flatMap((rel) => elf.relocations(rel).map((r) => ({ r, rel: rel.name })));
-    for (const sym of symbols) {
-      if (sym.sectionIndex !== section.index || sym.type !== STT_OBJECT || sym.name === '') continue;
+    for (const sym of symbols.inSection(section.index)) {
+      if (sym.type !== STT_OBJECT || sym.name === '') continue;
       const v = btf.findType(sym.name, 'var');
       if (!v || v.kind !== 'var') throw err(`struct_ops variable ${sym.name} has no BTF`, { section: section.name, symbol: sym.name });
       const t = btf.resolve(v.type);
