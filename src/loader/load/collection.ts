@@ -143,14 +143,15 @@ export async function loadCollectionAsync(
     });
   }
   const load = new CollectionLoad(source, options);
-  let prepared: PreparedProgram[] = [];
+  const prepared: PreparedProgram[] = [];
   try {
     // The maps are created on libuv's pool while this thread prepares every program (CO-RE,
     // externs, BTF line and function info, the encoded instructions with their map fds left
     // blank): the two overlap instead of following each other.
     const mapsCreated = load.createMapsAsync();
     try {
-      prepared = load.wanted.map((p) => load.prepareProgram(p));
+      // One at a time into `prepared`, so that the finally below releases those made before a failure.
+      for (const p of load.wanted) prepared.push(load.prepareProgram(p));
     } catch (e) {
       // What is being created is closed with the rest once it exists.
       await mapsCreated.catch(() => undefined);
