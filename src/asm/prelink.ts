@@ -28,13 +28,14 @@ export function prelinkInstructions(insns: readonly Instruction[]): PrelinkedIns
   const sites: PrelinkSite[] = [];
   let slot = 0;
   let next = 0;
-  for (let i = 0; i < insns.length && next < refs.length; i++) {
-    if (i === refs[next].index) {
-      sites.push({ index: i, name: refs[next].name, offset: slot * 8 + 4 });
+  insns.forEach((insn, i) => {
+    const ref = refs[next];
+    if (ref !== undefined && i === ref.index) {
+      sites.push({ index: i, name: ref.name, offset: slot * 8 + 4 });
       next++;
     }
-    slot += insns[i].opcode === op.BPF_LDDW ? 2 : 1;
-  }
+    slot += insn.opcode === op.BPF_LDDW ? 2 : 1;
+  });
   return { bytes: encodeInstructions(bindMapReferences(insns, () => 0)), sites };
 }
 
