@@ -5,7 +5,7 @@
 // noise hits both alike; the anchors run right after, one after the other.
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { field, runAnchor, type AnchorBuild } from '../lib/anchors.js';
+import { field, runAnchor, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { num, rows, type Cell } from '../lib/table.js';
 
@@ -20,9 +20,23 @@ type Mode = 'sync' | 'async';
 export async function benchLoad(b: AnchorBuild): Promise<void> {
   log('object load');
   const obj = b.objects.many;
-  // Ours in a fresh process, as each anchor: see bench/lib/load-rounds.ts.
+  // Ours in a fresh process, as each anchor: see bench/lib/load-rounds.ts. The three loaders take
+  // turns, a few rounds each (P.loadChunks turns), so that a minute when the machine is slower
+  // weighs on all of them alike rather than on whichever ran then; each figure is the best round
+  // of all its turns, and the median of its turns' medians.
   const roundsScript = fileURLToPath(new URL('../lib/load-rounds.ts', import.meta.url));
-  const r = runAnchor(process.execPath, [...process.execArgv, roundsScript, obj, String(P.loadRounds), String(P.loadWarmup)], undefined);
+  const perTurn = Math.max(1, Math.round(P.loadRounds / P.loadChunks));
+  const turns: Record<'ours' | 'libbpf' | 'cilium', AnchorResult[]> = { ours: [], libbpf: [], cilium: [] };
+  for (let t = 0; t < P.loadChunks; t++) {
+    turns.ours.push(
+      runAnchor(process.execPath, [...process.execArgv, roundsScript, obj, String(perTurn), String(P.loadWarmup)], undefined),
+    );
+    turns.libbpf.push(runAnchor(b.libbpf.load, [obj, String(perTurn)], b.errors.libbpf));
+    turns.cilium.push(runAnchor(b.cilium, ['load', obj, String(perTurn)], b.errors.cilium));
+  }
+  const r = combineTurns(turns.ours);
+  const lb = combineTurns(turns.libbpf);
+  const cl = combineTurns(turns.cilium);
   // load-rounds.ts reports a mode that failed as a string field ("syncError", "asyncError").
   const failed = (mode: Mode): unknown => (r as Record<string, unknown>)[`${mode}Error`];
   const ourCell = (mode: Mode): Cell => (failed(mode) !== undefined ? { error: String(failed(mode)) } : field(r, `${mode}BestMs`));
@@ -40,11 +54,9 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   }
   const firstOurs = firsts.length ? `${median(firsts).toFixed(1)} ms (median of ${firsts.length} fresh processes)` : 'did not run';
 
-  const lb = runAnchor(b.libbpf.load, [obj, String(P.loadRounds)], b.errors.libbpf);
-  const cl = runAnchor(b.cilium, ['load', obj, String(P.loadRounds)], b.errors.cilium);
   const anchors = `medians libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`;
   const firstLoad = `first load in a fresh process: ours (loadCollection) ${firstOurs}, libbpf ${num(field(lb, 'firstMs'))?.toFixed(1) ?? '-'} ms (ours includes starting koffi and probing the kernel's BTF features, and runs its JavaScript before the JIT has compiled it)`;
-  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds}, sync and async rounds alternating in a Node process of their own (as each anchor has its own) after ${P.loadWarmup} warm-up loads of each (the JIT's; the cold load is the first-load figure); bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
+  const common = `bench/anchors/bpf/many.bpf.c; best of ${perTurn * P.loadChunks} rounds, taken in ${P.loadChunks} turns of ${perTurn} in which ours, libbpf and cilium follow one another (figures: the best round of all turns; medians: of the turns' medians); ours: sync and async rounds alternating in a Node process of their own per turn (as each anchor has its own) after ${P.loadWarmup} warm-up loads of each (the JIT's; the cold load is the first-load figure); bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
   rows.push({
     metric: 'object load, 20 programs + 10 maps',
     unit: 'ms',
@@ -73,6 +85,29 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
     libbpf: undefined,
     cilium: undefined,
     otherAnchor: { name: "kernel's bpf(2) time", value: field(lb, 'kernelBestMs') },
-    note: `the physical floor: the time the kernel spends in the ${num(field(lb, 'kernelCalls')) ?? '?'} bpf(2) calls of libbpf's load (BTF load, map creation, verification; libbpf's feature probes left out), timed around each call in the libbpf anchor's own rounds (bench/anchors/libbpf/load.c), best of ${P.loadRounds}; made one after another, as libbpf makes them, no loader goes below it; libbpf's best ${num(field(lb, 'bestMs'))?.toFixed(2) ?? '-'} ms is ${ratioText(field(lb, 'bestMs'), field(lb, 'kernelBestMs'))} of it; ours: loadCollectionAsync (best ${typeof ours.async === 'number' ? ours.async.toFixed(2) : '-'} ms), whose verification of several programs at once is what can go below it; loadCollection (sync) best ${typeof ours.sync === 'number' ? ours.sync.toFixed(2) : '-'} ms`,
+    note: `the physical floor: the time the kernel spends in the ${num(field(lb, 'kernelCalls')) ?? '?'} bpf(2) calls of libbpf's load (BTF load, map creation, verification; libbpf's feature probes left out), timed around each call in the libbpf anchor's own rounds (bench/anchors/libbpf/load.c), best of its rounds; made one after another, as libbpf makes them, no loader goes below it; libbpf's best ${num(field(lb, 'bestMs'))?.toFixed(2) ?? '-'} ms is ${ratioText(field(lb, 'bestMs'), field(lb, 'kernelBestMs'))} of it; ours: loadCollectionAsync (best ${typeof ours.async === 'number' ? ours.async.toFixed(2) : '-'} ms), whose verification of several programs at once is what can go below it; loadCollection (sync) best ${typeof ours.sync === 'number' ? ours.sync.toFixed(2) : '-'} ms`,
   });
+}
+
+/**
+ * One result from several turns of the same loader: the least of each best (`bestMs`,
+ * `...BestMs`), the median of each median (`medianMs`, `...MedianMs`), the first turn's other figures; a turn's error (or an
+ * `...Error` field) makes the whole an error, as one run would have been.
+ */
+function combineTurns(results: AnchorResult[]): AnchorResult {
+  const failedTurn = results.find((x) => 'error' in x);
+  if (failedTurn !== undefined) return failedTurn;
+  const all = results as Record<string, number | string>[];
+  const out: Record<string, number | string> = { ...all[0] };
+  for (const key of Object.keys(out)) {
+    const values = all.map((x) => x[key]);
+    if (values.some((v) => typeof v === 'string')) {
+      out[key] = values.find((v) => typeof v === 'string') as string;
+      continue;
+    }
+    const numbers = values.filter((v): v is number => typeof v === 'number');
+    if (/(^b|B)estMs$/.test(key)) out[key] = Math.min(...numbers);
+    else if (/(^m|M)edianMs$/.test(key)) out[key] = median(numbers);
+  }
+  return out as AnchorResult;
 }

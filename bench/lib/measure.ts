@@ -4,7 +4,17 @@
 export const quick = process.argv.includes('--quick');
 
 export const P = quick
-  ? { drainRounds: 3, liveWrites: 300_000, liveRounds: 1, budgetMs: 300, batchRounds: 20, btfRounds: 5, loadRounds: 5, loadWarmup: 5 }
+  ? {
+      drainRounds: 3,
+      liveWrites: 300_000,
+      liveRounds: 1,
+      budgetMs: 300,
+      batchRounds: 20,
+      btfRounds: 5,
+      loadRounds: 4,
+      loadChunks: 2,
+      loadWarmup: 5,
+    }
   : {
       drainRounds: 4,
       liveWrites: 1_000_000,
@@ -13,6 +23,7 @@ export const P = quick
       batchRounds: 200,
       btfRounds: 20,
       loadRounds: 20,
+      loadChunks: 4,
       loadWarmup: 30,
     };
 
