@@ -2,7 +2,7 @@
 // libbpf's and cilium/ebpf's ELF loaders, verification included. Two rows for ours: loadCollection
 // (sync: one program verified after another, as libbpf and cilium do) and loadCollectionAsync
 // (programs verified concurrently on libuv's pool). Their rounds alternate, so that the machine's
-// noise hits both alike; the anchors run right after, one after the other.
+// noise hits both alike; ours and the anchors take turns of a few rounds each, for the same reason.
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { field, runAnchor, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
@@ -91,8 +91,9 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
 
 /**
  * One result from several turns of the same loader: the least of each best (`bestMs`,
- * `...BestMs`), the median of each median (`medianMs`, `...MedianMs`), the first turn's other figures; a turn's error (or an
- * `...Error` field) makes the whole an error, as one run would have been.
+ * `...BestMs`), the median of each median (`medianMs`, `...MedianMs`), the first turn's other
+ * figures. A turn's error, or an `...Error` field of any turn, stays one in the whole, as it
+ * would have been in a single run.
  */
 function combineTurns(results: AnchorResult[]): AnchorResult {
   const failedTurn = results.find((x) => 'error' in x);
