@@ -20,6 +20,7 @@ import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from '../spec/typ
 import { encodeVariable, type VariableValue } from '../spec/variables.js';
 import { btfCodec } from '../../codec/btf.js';
 import { kconfigValue } from './kconfig-values.js';
+import { costlyToCreate } from './creation-cost.js';
 import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
 import { findBtfTarget } from './btf-target.js';
 import { kernelBtfObjectFd } from './module-btf.js';
@@ -126,9 +127,10 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * loadCollection with the programs verified concurrently, off the event loop: the kernel's
  * verifier, most of a load's time, runs for several programs at once on several CPUs (root, or
  * CAP_BPF, verifies without the global lock unprivileged loads take), while this thread lays out
- * the next program. Maps are created (on the pool too, while this thread prepares the programs),
- * and global data written and frozen, before any program loads, as in loadCollection; what it resolves to is the same collection, with `programs` in the object's
- * order. On failure it rejects with the error loadCollection would throw (the first program in the
+ * the next program. Maps are created (those that take the kernel long to create on the pool too,
+ * while this thread prepares the programs), and global data written and frozen, before any
+ * program loads, as in loadCollection; what it resolves to is the same collection, with
+ * `programs` in the object's order. On failure it rejects with the error loadCollection would throw (the first program in the
  * object's order that failed, with its verifier log), once every load already started has ended,
  * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
  */
@@ -293,10 +295,11 @@ class CollectionLoad {
   }
 
   /**
-   * createMaps with the maps created on libuv's pool, all at once (as createAsync), so that this
-   * thread can prepare programs meanwhile: the BTF, the externs and the maps a plain creation
-   * does not make (pinned, given by the caller, struct_ops, maps of maps) are done here first, as
-   * createMaps does them. Resolves when every map exists and holds its initial contents; on a
+   * createMaps with the maps that take the kernel long to create (costlyToCreate: per-CPU entries,
+   * preallocated elements, large storage) created on libuv's pool, all at once (as createAsync),
+   * so that this thread can prepare programs meanwhile. The BTF, the externs, the maps cheaper to
+   * create here than to hand over, and those a plain creation does not make (pinned, given by
+   * the caller, struct_ops, maps of maps) are done here, in order, as createMaps does them. Resolves when every map exists and holds its initial contents; on a
    * failure, once every creation has ended, with the failure of the first map in the object's
    * order (the maps made are in `opened`, for abort).
    */
@@ -310,13 +313,13 @@ class CollectionLoad {
     if (spec.kconfig.length > 0 && spec.maps['.kconfig'] && spec.btf) {
       initial.set('.kconfig', kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name));
     }
-    // Plain creations start on the pool, all at once; the others are made here meanwhile, in order.
+    // Costly plain creations start on the pool, all at once; the others are made here meanwhile, in order.
     const entries = Object.values(spec.maps);
     const outcomes: Promise<{ map: BpfMap<unknown, unknown>; fromPin: boolean } | { error: unknown }>[] = [];
     let failedHere = false;
     for (const m of entries) {
       const replacement = options.mapReplacements?.[m.name];
-      if (replacement === undefined && !structOpsContents(m) && m.pinning !== 'by-name' && m.innerMap === undefined) {
+      if (replacement === undefined && !structOpsContents(m) && m.pinning !== 'by-name' && m.innerMap === undefined && costlyToCreate(m)) {
         outcomes.push(
           openMapAsync(spec, m, this.#btf).then(
             (map) => ({ map, fromPin: false }),
