@@ -18,6 +18,9 @@ import {
 } from '../src/goroutines/index.js';
 import { goBinaryInfo, GoBinaryError, newGoBinary } from '../src/go/index.js';
 import { GoroutineSummary } from '../src/goroutines/index.js';
+import { buildCasgstatusProbe, CONFIG, spanOf, STATS_ENTRIES } from '../src/goroutines/probe.js';
+import { Program } from '../src/programs/index.js';
+import { BpfMap } from '../src/maps/index.js';
 import { hasCommand, isRoot, need } from './support/env.js';
 import { checkInvariants } from './goroutine-invariants.js';
 
@@ -137,6 +140,35 @@ async function startFixture(path: string, args: string[]): Promise<{ pid: number
   };
 }
 
+describe('the casgstatus probe', () => {
+  it("reads goid and a transition's fields of runtime.g in one span when they lie close enough, aligned", () => {
+    // Go 1.19: goid 152, waitreason 176, gopc 296, startpc 312 (GOROUTINE_FIELD_OFFSETS).
+    expect(spanOf(152, [312, 296], [])).toEqual({ from: 152, length: 168 });
+    expect(spanOf(152, [], [176])).toEqual({ from: 152, length: 32 });
+    expect(spanOf(160, [], [184])).toEqual({ from: 160, length: 32 });
+    // A byte field before goid starts the span at its 8-byte boundary.
+    expect(spanOf(152, [], [141])).toEqual({ from: 136, length: 24 });
+    // Too far apart for one read (256 bytes at most), or an 8-byte field off the span's alignment.
+    expect(spanOf(152, [600, 616], [])).toBeUndefined();
+    expect(spanOf(152, [300], [])).toBeUndefined();
+  });
+
+  it.runIf(need(isRoot, 'loading programs needs root'))('verifies with fields too far from goid for one read, each read on its own', () => {
+    const info = openGoBinary(join(FIXTURES, 'goroutines'));
+    using events = BpfMap.create({ type: 'RINGBUF', maxEntries: 4096 });
+    using config = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: CONFIG.size, maxEntries: 1 });
+    using stats = BpfMap.create({ type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: STATS_ENTRIES });
+    for (const fields of [
+      { waitreason: 176, gopc: 296, startpc: 312 },
+      { waitreason: 900, gopc: 1000, startpc: 1016 },
+    ]) {
+      const instructions = buildCasgstatusProbe({ abi: info.abi, goidOffset: info.goidOffset, fields });
+      using p = Program.load({ type: 'KPROBE', instructions, maps: { events, config, stats }, name: 'casgstatus' });
+      expect(p.fd).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live', () => {
   it.each(VARIANTS)('%s: the goids the program prints go through runnable, running, waiting and dead', async (variant) => {
     const path = join(FIXTURES, variant);
@@ -166,12 +198,17 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live',
       using asm = GoroutineTracer.open({ binary: path, pid: child.pid });
       using c = GoroutineTracer.open({ binary: path, pid: child.pid, probe: 'c' });
       await child.go();
-      const strip = (t: GoroutineTransition): string => `${t.pid}/${t.tid} g${t.goid} ${t.oldState}->${t.newState}`;
+      // With what a transition carries besides: the C probe reads each field of runtime.g on its
+      // own, the assembled one reads them with goid in one span (spanOf).
+      const strip = (t: GoroutineTransition): string =>
+        `${t.pid}/${t.tid} g${t.goid} ${t.oldState}->${t.newState} start ${t.startPc ?? '-'} at ${t.createdAtPc ?? '-'} wait ${t.waitReason ?? '-'}`;
       const a: string[] = [];
       const b: string[] = [];
       asm.finish((t) => a.push(strip(t)));
       c.finish((t) => b.push(strip(t)));
       expect(a.length).toBeGreaterThan(30);
+      expect(a.filter((r) => /start [1-9]/.test(r) && /at [1-9]/.test(r)).length, variant).toBeGreaterThanOrEqual(6);
+      expect(a.filter((r) => /wait \d/.test(r)).length, variant).toBeGreaterThan(0);
       // Both uprobes fire on every call, one after the other, so each thread's records come in
       // the same order from both. Across threads the two rings may interleave differently: two
       // CPUs can reserve in the first ring in one order and in the second in the other.

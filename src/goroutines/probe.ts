@@ -44,6 +44,9 @@ export interface ProbeFacts {
 const REC = -64; // record on the stack: r10-64 .. r10-8
 const KEY = -4;
 const ARGS = -80; // stack ABI: 16 bytes copied from the Go stack
+/** Most bytes of runtime.g read at once (goid with a transition's fields): below ARGS on the stack. */
+const MAX_SPAN = 256;
+const SPAN = ARGS - MAX_SPAN;
 
 /** Builds the probe. Maps by name: "events" (ring buffer), "config" (array), "stats" (array). */
 export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
@@ -105,49 +108,64 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .jeqImm(R4, 0, 'out')
     .label('any_state')
     .stx(Size.DW, R10, REC + RECORD.gp, R9)
-    // goid = *(int64 *)(gp + goidOffset), read from the target's memory.
-    .mov64Reg(R1, R10)
-    .add64Imm(R1, REC + RECORD.goid)
-    .mov64Imm(R2, 8)
-    .mov64Reg(R3, R9)
-    .add64Imm(R3, goidOffset)
-    .call('probe_read_user')
-    .jeqImm(R0, 0, 'have_goid')
-    .st(Size.DW, R10, REC + RECORD.goid, 0);
-  count(b, STATS.goidReadFailures, 'have_goid');
-  b.label('have_goid')
     .st(Size.DW, R10, REC + RECORD.aux1, 0)
     .st(Size.DW, R10, REC + RECORD.aux2, 0);
+  // goid = *(int64 *)(gp + goidOffset), read from the target's memory, with what the transition
+  // carries besides: a birth (old state dead) the goroutine's function and creation site, set
+  // before the transition; into waiting, why. Other transitions carry nothing more. Each
+  // bpf_probe_read_user costs far more than the bytes it copies (about 245 ns against an empty
+  // program's 85, bench/tracer-helpers.ts), so the fields of a transition come with goid in one
+  // read of the part of runtime.g that holds them all, when that part is small enough.
+  const readGoid = (): void => {
+    readUser(b, REC + RECORD.goid, goidOffset, 8);
+    b.jneImm(R0, 0, 'goid_failed');
+  };
   if (fields) {
-    // A birth (old state dead): the goroutine's function and creation site, set before the
-    // transition. Into waiting: why. Other transitions carry nothing more.
-    const read = (field: number, offset: number, size: number): void => {
-      b.mov64Reg(R1, R10)
-        .add64Imm(R1, REC + field)
-        .mov64Imm(R2, size)
-        .mov64Reg(R3, R9)
-        .add64Imm(R3, offset)
-        .call('probe_read_user');
-    };
     b.ldx(Size.W, R1, R10, REC + RECORD.oldState)
       .and64Imm(R1, 0xfff)
       .jneImm(R1, 6, 'not_birth');
-    read(RECORD.aux1, fields.startpc, 8);
-    read(RECORD.aux2, fields.gopc, 8);
+    const birth = spanOf(goidOffset, [fields.startpc, fields.gopc], []);
+    if (birth) {
+      readUser(b, SPAN, birth.from, birth.length);
+      b.jneImm(R0, 0, 'goid_failed');
+      copyWord(b, SPAN + goidOffset - birth.from, REC + RECORD.goid);
+      copyWord(b, SPAN + fields.startpc - birth.from, REC + RECORD.aux1);
+      copyWord(b, SPAN + fields.gopc - birth.from, REC + RECORD.aux2);
+    } else {
+      readGoid();
+      readUser(b, REC + RECORD.aux1, fields.startpc, 8);
+      readUser(b, REC + RECORD.aux2, fields.gopc, 8);
+    }
+    // pcs relative to the probe's ip (runtime.casgstatus as loaded): see ProbeFacts.ipRegOffset.
     b.ldx(Size.DW, R2, R6, facts.ipRegOffset ?? 128);
     for (const field of [RECORD.aux1, RECORD.aux2]) {
       b.ldx(Size.DW, R1, R10, REC + field)
         .sub64Reg(R1, R2)
         .stx(Size.DW, R10, REC + field, R1);
     }
-    b.ja('aux_done')
+    b.ja('have_goid')
       .label('not_birth')
       .ldx(Size.W, R1, R10, REC + RECORD.newState)
       .and64Imm(R1, 0xfff)
-      .jneImm(R1, 4, 'aux_done');
-    read(RECORD.aux1, fields.waitreason, 1);
-    b.label('aux_done');
+      .jneImm(R1, 4, 'goid_only');
+    const waiting = spanOf(goidOffset, [], [fields.waitreason]);
+    if (waiting) {
+      readUser(b, SPAN, waiting.from, waiting.length);
+      b.jneImm(R0, 0, 'goid_failed');
+      copyWord(b, SPAN + goidOffset - waiting.from, REC + RECORD.goid);
+      b.ldx(Size.B, R1, R10, SPAN + fields.waitreason - waiting.from).stx(Size.DW, R10, REC + RECORD.aux1, R1);
+    } else {
+      readGoid();
+      readUser(b, REC + RECORD.aux1, fields.waitreason, 1);
+    }
+    b.ja('have_goid').label('goid_only');
   }
+  readGoid();
+  b.ja('have_goid')
+    .label('goid_failed')
+    .st(Size.DW, R10, REC + RECORD.goid, 0);
+  count(b, STATS.goidReadFailures, 'have_goid');
+  b.label('have_goid');
   count(b, STATS.records, 'counted');
   b.label('counted')
     .mov64Reg(R1, R7)
@@ -180,6 +198,35 @@ export function buildCasgstatusProbe(facts: ProbeFacts): Instruction[] {
     .jeqImm(R0, 0, 'out');
   count(b, STATS.lost, 'out');
   return b.label('out').mov64Imm(R0, 0).exit().build();
+}
+
+/** bpf_probe_read_user(r10 + `to`, `length`, gp + `offset`), gp in R9; R0 is 0 on success (the bytes are zeroed on failure). */
+function readUser(b: ProgramBuilder, to: number, offset: number, length: number): void {
+  b.mov64Reg(R1, R10).add64Imm(R1, to).mov64Imm(R2, length).mov64Reg(R3, R9).add64Imm(R3, offset).call('probe_read_user');
+}
+
+/** Copies the 8 bytes at r10 + `from` to r10 + `to`. */
+function copyWord(b: ProgramBuilder, from: number, to: number): void {
+  b.ldx(Size.DW, R1, R10, from).stx(Size.DW, R10, to, R1);
+}
+
+/**
+ * The part of runtime.g that holds goid (at `goidOffset`), the 8-byte fields at `words` and the
+ * bytes at `bytes`, to read in one call: from an 8-byte boundary (the verifier takes only aligned
+ * stack loads, and the 8-byte fields of a Go struct are aligned in it), at most MAX_SPAN bytes.
+ * undefined when they lie too far apart (or are not aligned): read them one by one then.
+ */
+export function spanOf(
+  goidOffset: number,
+  words: readonly number[],
+  bytes: readonly number[],
+): { from: number; length: number } | undefined {
+  const all = [goidOffset, ...words, ...bytes];
+  const from = Math.min(...all) & ~7;
+  const end = Math.max(goidOffset + 8, ...words.map((w) => w + 8), ...bytes.map((o) => o + 1));
+  const length = (end - from + 7) & ~7;
+  if (length > MAX_SPAN || [goidOffset, ...words].some((w) => (w - from) % 8 !== 0)) return undefined;
+  return { from, length };
 }
 
 /** stats[key] += 1; the caller places label `next` right after. */
