@@ -7,25 +7,7 @@ import { BTF_NAMING, BtfError, parseBtf, type EnumType } from '../src/btf/index.
 import { btfCodec } from '../src/codec/btf.js';
 import { CodecError } from '../src/codec/index.js';
 import { encodeUsdtSpec, LIBBPF_1_1_USDT_SPEC_LAYOUT, UsdtError } from '../src/usdt/index.js';
-
-/** A BTF blob written by hand: type 1 is `u64`, an unsigned 64-bit BTF_KIND_INT. */
-function u64Btf(): Uint8Array {
-  const strings = Buffer.from('\0u64\0', 'latin1');
-  const types = Buffer.alloc(16);
-  types.writeUInt32LE(1, 0); // name_off: "u64"
-  types.writeUInt32LE(1 << 24, 4); // info: BTF_KIND_INT, vlen 0
-  types.writeUInt32LE(8, 8); // size
-  types.writeUInt32LE(64, 12); // encoding 0, offset 0, 64 bits
-  const header = Buffer.alloc(24);
-  header.writeUInt16LE(0xeb9f, 0);
-  header.writeUInt8(1, 2); // version
-  header.writeUInt32LE(24, 4); // hdr_len
-  header.writeUInt32LE(0, 8); // type_off
-  header.writeUInt32LE(types.length, 12);
-  header.writeUInt32LE(types.length, 16); // str_off
-  header.writeUInt32LE(strings.length, 20);
-  return Buffer.concat([header, types, strings]);
-}
+import { u64Btf } from './support/u64-btf.js';
 
 describe('indexes past the end of the input are typed errors', () => {
   it('resolveLabels: a label beyond the program is an AsmError, not a NaN offset', () => {

@@ -19,6 +19,8 @@ import { loadCollectionSpec } from '../spec/load-spec.js';
 import type { CollectionSpec, MapSpecEntry, ProgramSpecEntry } from '../spec/types.js';
 import { encodeVariable, type VariableValue } from '../spec/variables.js';
 import { btfCodec } from '../../codec/btf.js';
+import { lazyCodec } from '../../codec/lazy.js';
+import type { Codec } from '../../codec/index.js';
 import { kconfigValue } from './kconfig-values.js';
 import { costlyToCreate } from './creation-cost.js';
 import { loadProgramBtf, type LoadedBtf } from './program-btf.js';
@@ -685,13 +687,19 @@ function wrapMapError(spec: CollectionSpec, m: MapSpecEntry, e: unknown): Error 
 }
 
 /** BTF-typed key and value codecs, when the object describes them (data maps are read whole). */
-function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: ReturnType<typeof btfCodec>; value?: ReturnType<typeof btfCodec> } {
+/**
+ * Codecs for the BTF types of a map's key and value, made when first used (lazyCodec): a load
+ * does not pay for the codecs of maps whose values JavaScript never reads or writes.
+ */
+function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: Codec<unknown>; value?: Codec<unknown> } {
   const btf = spec.btf;
   if (!btf || m.contents?.kind === 'data' || m.name === '.kconfig') return {};
-  const out: { key?: ReturnType<typeof btfCodec>; value?: ReturnType<typeof btfCodec> } = {};
+  const out: { key?: Codec<unknown>; value?: Codec<unknown> } = {};
+  // The ids as they are now: the spec may be edited after the load.
+  const { btfKeyTypeId: keyType, btfValueTypeId: valueType, keySize, valueSize } = m;
   try {
-    if (m.btfKeyTypeId !== 0 && btf.sizeOf(m.btfKeyTypeId) === m.keySize) out.key = btfCodec(btf, m.btfKeyTypeId);
-    if (m.btfValueTypeId !== 0 && btf.sizeOf(m.btfValueTypeId) === m.valueSize) out.value = btfCodec(btf, m.btfValueTypeId);
+    if (keyType !== 0 && btf.sizeOf(keyType) === keySize) out.key = lazyCodec(keySize, () => btfCodec(btf, keyType));
+    if (valueType !== 0 && btf.sizeOf(valueType) === valueSize) out.value = lazyCodec(valueSize, () => btfCodec(btf, valueType));
   } catch {
     return {};
   }
