@@ -301,9 +301,10 @@ class CollectionLoad {
    * preallocated elements, large storage) created on libuv's pool, all at once (as createAsync),
    * so that this thread can prepare programs meanwhile. The BTF, the externs, the maps cheaper to
    * create here than to hand over, and those a plain creation does not make (pinned, given by
-   * the caller, struct_ops, maps of maps) are done here, in order, as createMaps does them. Resolves when every map exists and holds its initial contents; on a
-   * failure, once every creation has ended, with the failure of the first map in the object's
-   * order (the maps made are in `opened`, for abort).
+   * the caller, struct_ops, maps of maps) are done here, in order, as createMaps does them.
+   * Resolves when every map exists and holds its initial contents; on a failure, once every
+   * creation has ended, with the failure of the first map in the object's order (the maps made
+   * are in `opened`, for abort).
    */
   async createMapsAsync(): Promise<void> {
     const { spec } = this;
