@@ -14,7 +14,7 @@ export const P = quick
       btfRounds: 5,
       loadRounds: 4,
       loadChunks: 2,
-      loadWarmup: 5,
+      loadWarmup: 20,
     }
   : {
       drainRounds: 4,
@@ -26,7 +26,10 @@ export const P = quick
       btfRounds: 20,
       loadRounds: 20,
       loadChunks: 4,
-      loadWarmup: 30,
+      // V8 reaches its steady state on the loader only after a hundred loads or more: in a fresh
+      // process the median sync load of many.bpf.o was 10.2 ms at loads 30-45, 9.5 at 100-115 and
+      // 6.5 at 250-265 (async 11.1, 7.2, 5.7; 2026-12-07). The cold load has a row of its own.
+      loadWarmup: 150,
     };
 
 export const log = (s: string): void => console.error(s);
