@@ -7,6 +7,8 @@ import { ElfFile } from '../src/elf/index.js';
 import { KNOWN_SECTION_PREFIXES, loadCollectionSpec, LoaderError, programKindOf } from '../src/loader/index.js';
 import { AttachType, MapFlags, MapType, ProgramFlags, ProgramType } from '../src/uapi/bpf.js';
 import { seededRandom } from './support/random.js';
+import { recordStringOffsets } from '../src/loader/spec/record-strings.js';
+import { parseBtf } from '../src/btf/index.js';
 
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../bpf/${name}`, import.meta.url)));
 const collection = read('collection.o');
@@ -256,6 +258,23 @@ describe('collection spec of bpf/collection.o', () => {
     expect(relos.length).toBeGreaterThanOrEqual(15);
     const kinds = new Set(relos.map((r) => r.kind));
     for (const k of [0, 1, 2, 3, 4, 5, 8, 9, 10, 11]) expect(kinds.has(k), `kind ${k}`).toBe(true);
+  });
+
+  it("keeps where its line records' strings sit in the BTF string table, each offset holding that text", () => {
+    const s = spec();
+    const known = recordStringOffsets(s.btf!);
+    expect(known).toBeDefined();
+    let lines = 0;
+    for (const p of Object.values(s.programs)) {
+      for (const l of p.lineInfos) {
+        for (const text of [l.fileName, l.line]) expect(s.btf!.string(known!.get(text)!)).toBe(text);
+        lines++;
+      }
+    }
+    expect(lines).toBeGreaterThan(20);
+    // Only the Btf the parse made has them: one made elsewhere, even from the same bytes, has
+    // none, and the loader searches its string table as before.
+    expect(recordStringOffsets(parseBtf(s.btf!.bytes))).toBeUndefined();
   });
 });
 

@@ -56,6 +56,13 @@ export interface BtfExt {
   readonly funcInfos: ReadonlyMap<string, readonly FuncInfo[]>;
   readonly lineInfos: ReadonlyMap<string, readonly LineInfo[]>;
   readonly coreRelocations: ReadonlyMap<string, readonly CoreRelocation[]>;
+  /**
+   * Where the strings its records name (file names, source lines, CO-RE accessors) sit in the
+   * .BTF string table: the offset each text was read from (the first, if several hold it). A
+   * loader that sends the object's own BTF needs these offsets for line records, and the strings
+   * of parsed records are these very keys, so looking them up here costs no search of the table.
+   */
+  readonly stringOffsets: ReadonlyMap<string, number>;
 }
 
 /** What .BTF.ext needs from the .BTF it belongs to. */
@@ -90,7 +97,7 @@ export function parseBtfExt(bytes: Uint8Array, btf: StringSource): BtfExt {
     headerLength >= CORE_HEADER
       ? (readSections(r, headerLength, 24, MIN_CORE_RELO, 'CO-RE relocation', CORE_RELO) as Map<string, CoreRelocation[]>)
       : new Map<string, CoreRelocation[]>();
-  return { funcInfos, lineInfos, coreRelocations };
+  return { funcInfos, lineInfos, coreRelocations, stringOffsets: r.offsets };
 }
 
 const FUNC_INFO = 0;
@@ -106,6 +113,8 @@ type RecordKind = typeof FUNC_INFO | typeof LINE_INFO | typeof CORE_RELO;
 class RecordReader {
   /** Line records name the same few file names and source lines over and over: each string is looked up in the BTF once. */
   private readonly strings = new Map<number, string>();
+  /** The same, text to offset (the first offset of each text). */
+  readonly offsets = new Map<string, number>();
 
   constructor(
     readonly view: DataView,
@@ -147,6 +156,7 @@ class RecordReader {
       throw e;
     }
     this.strings.set(off, s);
+    if (!this.offsets.has(s)) this.offsets.set(s, off);
     return s;
   }
 }

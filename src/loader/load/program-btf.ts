@@ -5,6 +5,7 @@
 import { downgradeType, marshalBtf, StringTableBuilder, type Btf, type BtfFeatures } from '../../btf/index.js';
 import { btfLoadRaw, NativeMemory, SyscallError } from '../../syscall/index.js';
 import type { ProgramSpecEntry } from '../spec/types.js';
+import { recordStringOffsets } from '../spec/record-strings.js';
 import { btfFeatures } from './btf-features.js';
 import { HOST_LITTLE_ENDIAN } from '../../host.js';
 
@@ -84,7 +85,10 @@ function loadableAsIs(btf: Btf, features: BtfFeatures): boolean {
 }
 
 /** Offsets of the strings line records name, in the object's own string table; undefined if one is missing. */
-function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): Map<string, number> | undefined {
+function stringOffsets(btf: Btf, programs: readonly ProgramSpecEntry[]): ReadonlyMap<string, number> | undefined {
+  // Those the parse saw, when every record's strings are among them (records not edited since).
+  const known = recordStringOffsets(btf);
+  if (known !== undefined && programs.every((p) => p.lineInfos.every((l) => known.has(l.fileName) && known.has(l.line)))) return known;
   // Only table entries as long (in UTF-8 bytes) as a wanted string are decoded: the table holds
   // every type and member name too, and decoding them all cost more than the rest of this file.
   // The distinct strings first: records repeat them (every record names its file), and a

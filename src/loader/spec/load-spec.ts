@@ -3,6 +3,7 @@
 import { BtfError, parseBtf, parseBtfExt, type Btf, type BtfExt } from '../../btf/index.js';
 import { ElfError, ElfFile, type ElfSymbol } from '../../elf/index.js';
 import { errorContext, LoaderError, type ErrorContext } from '../../errors/index.js';
+import { rememberRecordStrings } from './record-strings.js';
 import { readFunctions, isProgramSection, type ObjectFunction } from './functions.js';
 import { kconfigLayout } from './kconfig.js';
 import { ksymExterns } from './ksyms.js';
@@ -76,6 +77,8 @@ function parse(bytes: Uint8Array, name: string, err: ErrorContext): CollectionSp
     : undefined;
   // .BTF.ext names strings of the BTF as compiled; type ids are the same in the finished one.
   const ext = rawBtf ? readSection(elf, '.BTF.ext', (d) => parseBtfExt(d, rawBtf), err) : undefined;
+  // The finished BTF keeps the compiled one's strings where they were (fix-ups append only).
+  if (btf && ext) rememberRecordStrings(btf, ext.stringOffsets);
 
   const maps: Record<string, MapSpecEntry> = {};
   const addMap = (m: MapSpecEntry, section: string): void => {
