@@ -211,8 +211,15 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the goroutine tracer, live',
       expect(a.filter((r) => /wait \d/.test(r)).length, variant).toBeGreaterThan(0);
       // Both uprobes fire on every call, one after the other, so each thread's records come in
       // the same order from both. Across threads the two rings may interleave differently: two
-      // CPUs can reserve in the first ring in one order and in the second in the other.
-      expect(byThread(b)).toEqual(byThread(a));
+      // CPUs can reserve in the first ring in one order and in the second in the other. Records
+      // of a g not yet given its goid (out of idle or dead: before Go 1.24 the goid comes after
+      // the transition) are held until a later record of that g names it, and released where
+      // that record lands: where a batch ends, which differs between the two rings. So: the
+      // same records per thread, and the same order once those are set aside.
+      const sorted = (m: Map<string, string[]>): Map<string, string[]> => new Map([...m].map(([k, v]) => [k, [...v].sort()]));
+      expect(sorted(byThread(b))).toEqual(sorted(byThread(a)));
+      const settled = (rs: string[]): string[] => rs.filter((r) => !/ g\d+ (0|6)->/.test(r));
+      expect(byThread(settled(b))).toEqual(byThread(settled(a)));
       expect(c.stats()).toMatchObject({ lost: 0n, goidReadFailures: 0n, records: BigInt(b.length) });
     }
   });
