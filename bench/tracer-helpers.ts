@@ -62,6 +62,8 @@ const variants: Record<string, () => ProgramBuilder> = {
   },
 };
 
+// The counting is switched on for the run and put back as it was.
+const statsBefore = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).trim();
 execFileSync('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
@@ -93,5 +95,5 @@ try {
     }
   }
 } finally {
-  execFileSync('sysctl', ['-q', 'kernel.bpf_stats_enabled=0']);
+  execFileSync('sysctl', ['-q', `kernel.bpf_stats_enabled=${statsBefore}`]);
 }

@@ -132,9 +132,10 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * the next program. Maps are created (those that take the kernel long to create on the pool too,
  * while this thread prepares the programs), and global data written and frozen, before any
  * program loads, as in loadCollection; what it resolves to is the same collection, with
- * `programs` in the object's order. On failure it rejects with the error loadCollection would throw (the first program in the
- * object's order that failed, with its verifier log), once every load already started has ended,
- * and everything it opened is closed. Program fds are numbered in the order the kernel finished them.
+ * `programs` in the object's order. On failure it rejects with the error loadCollection would
+ * throw (the first program in the object's order that failed, with its verifier log), once every
+ * load already started has ended, and everything it opened is closed. Program fds are numbered in
+ * the order the kernel finished them.
  */
 export async function loadCollectionAsync(
   source: string | Uint8Array | CollectionSpec,
@@ -687,10 +688,10 @@ function wrapMapError(spec: CollectionSpec, m: MapSpecEntry, e: unknown): Error 
   );
 }
 
-/** BTF-typed key and value codecs, when the object describes them (data maps are read whole). */
 /**
- * Codecs for the BTF types of a map's key and value, made when first used (lazyCodec): a load
- * does not pay for the codecs of maps whose values JavaScript never reads or writes.
+ * BTF-typed key and value codecs, when the object describes them (data maps are read whole),
+ * made when first used (lazyCodec): a load does not pay for the codecs of maps whose values
+ * JavaScript never reads or writes.
  */
 function typedCodecs(spec: CollectionSpec, m: MapSpecEntry): { key?: Codec<unknown>; value?: Codec<unknown> } {
   const btf = spec.btf;

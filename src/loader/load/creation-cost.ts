@@ -1,9 +1,9 @@
 // Which map creations are worth handing to another thread. loadCollectionAsync creates maps on
 // libuv's pool so that this thread can lay out programs meanwhile, but a hand-over is not free: on
-// the 2-CPU test machine an awaited createAsync of a 4-entry array took 48 µs against 13 µs made
-// here (bench/zz-mapcost, 2026-12-07, not kept), and every pool thread woken competes with this one
-// for the CPUs. Most maps cost the kernel less than that; the ones that do not allocate per element
-// or clear a lot of memory at creation. Measured there (µs, creation and close):
+// the 2-CPU test machine an awaited createAsync of a 4-entry array took 48-53 µs against 13-29 µs
+// made here (bench/map-creation-cost.ts, 2026-12-07), and every pool thread woken competes with
+// this one for the CPUs. Most maps cost the kernel less than that: all but those whose creation
+// allocates per element or clears much memory. Measured there (µs, creation and close):
 //   PERCPU_HASH / PERCPU_ARRAY  75 at 64 entries, 729-758 at 1024, 2945-3232 at 4096: ~0.7 per entry
 //   HASH / LRU_HASH, prealloc   34-36 at 64, 54-59 at 1024, 146-174 at 4096, ~630 at 16384
 //   HASH with BPF_F_NO_PREALLOC 19 at 64, 84 at 4096, 199 at 16384 (the bucket array only)
