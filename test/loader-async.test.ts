@@ -101,6 +101,28 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
     }
   });
 
+  it('a program starts while a map it does not use is still being created; those that use it wait for it', async () => {
+    // lru made costly to create (a per-CPU LRU hash of 65,536 entries: tens of ms in the kernel) and
+    // used by one program. The kernel stamps each program's load_time as its load begins: every
+    // other program began before any that uses lru (they did not wait for it); loading all in the
+    // object's order once every map exists, as before, fails this.
+    const spec = collectionSpec();
+    spec.maps.lru = { ...spec.maps.lru, type: MapType.LRU_PERCPU_HASH, maxEntries: 65536 };
+    expect(costlyToCreate(spec.maps.lru)).toBe(true);
+    const names = Object.keys(spec.programs);
+    const users = names.filter((n) => spec.programs[n].instructions.some((i) => i.reference === 'lru'));
+    expect(users.length).toBeGreaterThan(0);
+    expect(names.indexOf(users[users.length - 1])).toBeLessThan(names.length - 1);
+    const c = track(await loadCollectionAsync(spec));
+    expect(Object.keys(c.programs)).toEqual(names);
+    const began = (n: string): bigint => c.programs[n].info().loadTime;
+    const lastOther = names.filter((n) => !users.includes(n)).reduce((t, n) => (began(n) > t ? began(n) : t), 0n);
+    for (const n of users) expect(began(n), n).toBeGreaterThan(lastOther);
+    // And the map a program waited for is the one it uses.
+    expect(c.maps.lru.info().maxEntries).toBe(65536);
+    c.close();
+  });
+
   it('creates the maps loadCollection creates: bpftool shows the same definitions and BTF types', async () => {
     const spec = collectionSpec();
     const sync = track(loadCollection(spec));
@@ -144,6 +166,23 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
         expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
         expect(bpfFds()).toEqual(before);
       }
+    }
+  });
+
+  it('a map refused on the pool while programs that do not use it load: rejects as the sync load throws, and leaks nothing', async () => {
+    // Only the costly map is broken: the creations made here succeed, so programs start before the
+    // pool's refusal comes back; the load ends with the map's error, and those programs closed.
+    const spec = collectionSpec();
+    const name = 'lru'; // used by one program, a plain definition (not pinned, no inner map)
+    spec.maps[name] = { ...spec.maps[name], keySize: 0, valueSize: 0, type: MapType.HASH, flags: 0, maxEntries: 4096 };
+    expect(costlyToCreate(spec.maps[name])).toBe(true);
+    const syncError = syncLoadError(spec);
+    expect(syncError.message).toContain(name);
+    for (const concurrency of [undefined, 1, 64]) {
+      const before = bpfFds();
+      const error = await loadCollectionAsync(spec, concurrency === undefined ? {} : { concurrency }).then(track, (e: unknown) => e);
+      expect((error as Error).message, `concurrency ${concurrency}`).toBe(syncError.message);
+      expect(bpfFds()).toEqual(before);
     }
   });
 

@@ -131,11 +131,12 @@ export interface AsyncCollectionOptions extends CollectionOptions {
  * CAP_BPF, verifies without the global lock unprivileged loads take), while this thread lays out
  * the next program. Maps are created (those that take the kernel long to create on the pool too,
  * while this thread prepares the programs), and global data written and frozen, before any
- * program loads, as in loadCollection; what it resolves to is the same collection, with
- * `programs` in the object's order. On failure it rejects with the error loadCollection would
- * throw (the first program in the object's order that failed, with its verifier log), once every
- * load already started has ended, and everything it opened is closed. Program fds are numbered in
- * the order the kernel finished them.
+ * program that uses them loads, as in loadCollection; a program whose maps are ready starts while
+ * others are still being created. What it resolves to is the same collection, with `programs` and
+ * `maps` in the object's order. On failure it rejects with the error loadCollection would throw
+ * (a map's first, then the first program in the object's order that failed, with its verifier
+ * log), once every creation and load already started has ended, and everything it opened is
+ * closed. Program fds are numbered in the order the kernel finished them.
  */
 export async function loadCollectionAsync(
   source: string | Uint8Array | CollectionSpec,
@@ -148,40 +149,82 @@ export async function loadCollectionAsync(
     });
   }
   const load = new CollectionLoad(source, options);
+  const wanted = load.wanted;
   const prepared: PreparedProgram[] = [];
-  try {
-    // The maps are created on libuv's pool while this thread prepares every program (CO-RE,
-    // externs, BTF line and function info, the encoded instructions with their map fds left
-    // blank): the two overlap instead of following each other.
-    const mapsCreated = load.createMapsAsync();
-    try {
-      // One at a time into `prepared`, so that the finally below releases those made before a failure.
-      for (const p of load.wanted) prepared.push(load.prepareProgram(p));
-    } catch (e) {
-      // What is being created is closed with the rest once it exists.
-      await mapsCreated.catch(() => undefined);
-      throw e;
-    }
-    await mapsCreated;
-    const wanted = load.wanted;
-    const loaded: (Program | undefined)[] = new Array(wanted.length);
-    const failures: (unknown | undefined)[] = new Array(wanted.length);
-    let failed = false;
-    let next = 0;
-    // Each worker takes the next program in the object's order; after a failure none starts
-    // another, and the loads already started run to their end (their programs are closed below).
-    const worker = async (): Promise<void> => {
-      while (!failed && next < wanted.length) {
-        const i = next++;
-        try {
-          loaded[i] = await load.loadPreparedAsync(prepared[i]);
-        } catch (e) {
-          failures[i] = e;
-          failed = true;
-        }
+  // Per program, in the object's order: the pending maps it waits for when it was prepared, or
+  // 'all' (a name the object does not define: the error then lists every map, as the sync load's).
+  const waitsFor: (readonly string[] | 'all')[] = [];
+  const loaded: (Program | undefined)[] = new Array(wanted.length);
+  const failures: unknown[] = new Array(wanted.length);
+  let programFailed = false;
+  // Prepared and not started, in the object's order.
+  const queued: number[] = [];
+  let running = 0;
+  let underway: MapsUnderway | undefined;
+  let idle: (() => void) | undefined;
+  const stopped = (): boolean => programFailed || underway!.failed();
+  const ready = (i: number): boolean => {
+    const w = waitsFor[i];
+    return w === 'all' ? underway!.allReady() : w.every((name) => !underway!.pending.has(name));
+  };
+  // Starts the ready programs, first in the object's order first, while fewer than `concurrency`
+  // run; after a failure none starts, and those started run to their end (closed below).
+  const pump = (): void => {
+    if (underway === undefined) return;
+    for (let k = 0; k < queued.length && running < concurrency && !stopped();) {
+      const i = queued[k];
+      if (!ready(i)) {
+        k++;
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, wanted.length) }, worker));
+      queued.splice(k, 1);
+      running++;
+      void load.loadPreparedAsync(prepared[i]).then(
+        (program) => {
+          loaded[i] = program;
+          running--;
+          pump();
+        },
+        (e: unknown) => {
+          failures[i] = e;
+          programFailed = true;
+          running--;
+          pump();
+        },
+      );
+    }
+    if (idle !== undefined && running === 0 && (queued.length === 0 || stopped())) {
+      const resolve = idle;
+      idle = undefined;
+      resolve();
+    }
+  };
+  try {
+    // The maps are created (the costly ones on libuv's pool) while this thread prepares every
+    // program (CO-RE, externs, BTF line and function info, the encoded instructions with their map
+    // fds left blank); each program starts as soon as it is prepared and the maps it uses are
+    // ready, so that the verifier works while the rest is being made.
+    underway = load.startMapsAsync(pump);
+    for (let i = 0; i < wanted.length && !stopped(); i++) {
+      let p: PreparedProgram;
+      try {
+        p = load.prepareProgram(wanted[i]);
+      } catch (e) {
+        failures[i] = e;
+        programFailed = true;
+        break;
+      }
+      prepared.push(p);
+      waitsFor.push(waitedMaps(p, load.spec, underway.pending));
+      queued.push(i);
+      pump();
+    }
+    // Every creation ends before anything is decided, then every load started.
+    const mapFailure = await underway.settled;
+    await new Promise<void>((resolve) => {
+      idle = resolve;
+      pump();
+    });
     const programs: Record<string, Program> = {};
     wanted.forEach((p, i) => {
       const program = loaded[i];
@@ -189,7 +232,10 @@ export async function loadCollectionAsync(
       programs[p.name] = program;
       load.opened.push(program);
     });
-    if (failed) throw failures.find((e) => e !== undefined);
+    // As loadCollection would fail: a map first, then the first program in the object's order.
+    if (mapFailure !== undefined) throw mapFailure;
+    const first = failures.findIndex((_, i) => i in failures);
+    if (first >= 0) throw failures[first];
     return load.finish(programs);
   } catch (e) {
     load.abort();
@@ -198,6 +244,28 @@ export async function loadCollectionAsync(
     for (const p of prepared) p.release();
     load.release();
   }
+}
+
+/** The maps in `pending` that prepared program `p` uses, or 'all' when it names a map the object does not define. */
+function waitedMaps(p: PreparedProgram, spec: CollectionSpec, pending: ReadonlySet<string>): readonly string[] | 'all' {
+  const names: string[] = [];
+  for (const site of p.instructions.sites) {
+    if (spec.maps[site.name] === undefined) return 'all';
+    if (pending.has(site.name) && !names.includes(site.name)) names.push(site.name);
+  }
+  return names;
+}
+
+/** Maps being created by loadCollectionAsync (CollectionLoad.startMapsAsync). */
+interface MapsUnderway {
+  /** Maps not yet ready for programs: being created on the pool, or waiting to be written. */
+  readonly pending: ReadonlySet<string>;
+  /** Resolves once every creation and write has ended: to undefined, or to the failure to report. */
+  readonly settled: Promise<unknown>;
+  /** Whether a creation or a write has failed so far. */
+  failed(): boolean;
+  /** Whether every map is ready: every creation and write has ended, none failed. */
+  allReady(): boolean;
 }
 
 /** A program made ready to load before the maps it uses exist (loadCollectionAsync). */
@@ -223,6 +291,10 @@ class CollectionLoad {
   readonly maps: Record<string, BpfMap<unknown, unknown>> = {};
   readonly #options: CollectionOptions;
   readonly #reused = new Set<string>();
+  // loadCollectionAsync: the maps ready for programs so far (startMapsAsync), and whether every
+  // creation has ended (`maps` then holds them all, in the object's order).
+  readonly #available: Record<string, BpfMap<unknown, unknown>> = {};
+  #mapsSettled = false;
   readonly #structOpsTargets: ReturnType<typeof structOpsProgramTargets>;
   #btf: LoadedBtf | undefined;
   #externs: ResolvedExterns | undefined;
@@ -298,16 +370,19 @@ class CollectionLoad {
   }
 
   /**
-   * createMaps with the maps that take the kernel long to create (costlyToCreate: per-CPU entries,
-   * preallocated elements, large storage) created on libuv's pool, all at once (as createAsync),
-   * so that this thread can prepare programs meanwhile. The BTF, the externs, the maps cheaper to
-   * create here than to hand over, and those a plain creation does not make (pinned, given by
-   * the caller, struct_ops, maps of maps) are done here, in order, as createMaps does them.
-   * Resolves when every map exists and holds its initial contents; on a failure, once every
-   * creation has ended, with the failure of the first map in the object's order (the maps made
-   * are in `opened`, for abort).
+   * createMaps for loadCollectionAsync, begun here and ended on libuv's pool: the maps that take
+   * the kernel long to create (costlyToCreate: per-CPU entries, preallocated elements, large
+   * storage) are handed to the pool first, all at once (as createAsync), and the rest are made
+   * here meanwhile, in order, with the BTF, the externs and the maps a plain creation does not
+   * make (pinned, given by the caller, struct_ops, maps of maps), as createMaps makes them. A map
+   * is ready for programs once it exists and holds its initial contents: those made here at once,
+   * a map made on the pool when its creation ends, a map of maps (its slots name other maps) when
+   * every creation has ended. `onReady` is called each time more maps are. `settled` resolves,
+   * once every creation and write has ended, to undefined or to the failure to report: the first
+   * creation failure in the object's order, else the first failed write (every map made is in
+   * `opened` by then, and `maps` holds them in the object's order).
    */
-  async createMapsAsync(): Promise<void> {
+  startMapsAsync(onReady: () => void): MapsUnderway {
     const { spec } = this;
     const options = this.#options;
     if (spec.btf && !options.withoutBtf) this.#btf = loadProgramBtf(spec.btf, this.wanted);
@@ -317,59 +392,102 @@ class CollectionLoad {
     if (spec.kconfig.length > 0 && spec.maps['.kconfig'] && spec.btf) {
       initial.set('.kconfig', kconfigValue(spec.kconfig, spec.maps['.kconfig'].valueSize, spec.btf, spec.name));
     }
-    // Costly plain creations start on the pool, all at once; the others are made here meanwhile, in order.
     const entries = Object.values(spec.maps);
-    const outcomes: Promise<{ map: BpfMap<unknown, unknown>; fromPin: boolean } | { error: unknown }>[] = [];
-    let failedHere = false;
-    for (const m of entries) {
-      const replacement = options.mapReplacements?.[m.name];
-      if (replacement === undefined && !structOpsContents(m) && m.pinning !== 'by-name' && m.innerMap === undefined && costlyToCreate(m)) {
-        outcomes.push(
-          openMapAsync(spec, m, this.#btf).then(
-            (map) => ({ map, fromPin: false }),
-            (error: unknown) => ({ error }),
-          ),
-        );
-        continue;
-      }
-      if (failedHere) {
-        outcomes.push(Promise.resolve({ error: undefined }));
-        continue;
-      }
+    const made: ({ map: BpfMap<unknown, unknown>; fromPin: boolean } | undefined)[] = new Array(entries.length);
+    const creationFailures: unknown[] = new Array(entries.length);
+    const writeFailures: unknown[] = new Array(entries.length);
+    const available = this.#available;
+    const pending = new Set<string>();
+    // A failed creation stops the writes not yet made (the load fails: nothing is worth writing); a
+    // failed write stops nothing, so that the first failure in the object's order is known.
+    let creationFailed = false;
+    // Contents a map can take as soon as it exists; a map of maps waits for every creation (its
+    // slots may name any map), the rest are written by finish or attachStructOps.
+    const writesAtOnce = (m: MapSpecEntry, i: number): boolean =>
+      m.contents?.kind !== 'maps' || this.#reused.has(m.name) || made[i] === undefined;
+    const write = (m: MapSpecEntry, i: number): void => {
+      if (this.#reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') return;
       try {
-        outcomes.push(
-          Promise.resolve(
-            replacement !== undefined
-              ? replaceMap(spec, m, replacement)
-              : structOpsContents(m)
-                ? { map: createStructOpsMap(spec, m), fromPin: false }
-                : openMap(spec, m, this.#btf, options.pinPath),
-          ),
-        );
-      } catch (error) {
-        failedHere = true;
-        outcomes.push(Promise.resolve({ error }));
+        writeContents(spec, m, available, {}, initial.get(m.name));
+      } catch (e) {
+        writeFailures[i] = e;
       }
-    }
-    // Every creation ends before anything is decided: all that were made are in `opened`, the
-    // maps in the object's order; the first failure in that order is the one reported.
-    const results = await Promise.all(outcomes);
-    let failure: { error: unknown } | undefined;
-    results.forEach((r, i) => {
-      if ('error' in r) {
-        failure ??= r;
+    };
+    const onPool = (m: MapSpecEntry): boolean =>
+      options.mapReplacements?.[m.name] === undefined &&
+      !structOpsContents(m) &&
+      m.pinning !== 'by-name' &&
+      m.innerMap === undefined &&
+      costlyToCreate(m);
+    // The costly creations start first, so that the longest of them begins before anything else runs here.
+    const creations: Promise<void>[] = [];
+    entries.forEach((m, i) => {
+      if (!onPool(m)) return;
+      pending.add(m.name);
+      creations.push(
+        openMapAsync(spec, m, this.#btf).then(
+          (map) => {
+            made[i] = { map, fromPin: false };
+            available[m.name] = map;
+            if (!creationFailed) write(m, i);
+            pending.delete(m.name);
+            onReady();
+          },
+          (error: unknown) => {
+            creationFailures[i] = error;
+            creationFailed = true;
+          },
+        ),
+      );
+    });
+    entries.forEach((m, i) => {
+      if (onPool(m) || creationFailed) return;
+      const replacement = options.mapReplacements?.[m.name];
+      try {
+        made[i] =
+          replacement !== undefined
+            ? replaceMap(spec, m, replacement)
+            : structOpsContents(m)
+              ? { map: createStructOpsMap(spec, m), fromPin: false }
+              : openMap(spec, m, this.#btf, options.pinPath);
+      } catch (error) {
+        creationFailures[i] = error;
+        creationFailed = true;
         return;
       }
-      const name = entries[i].name;
-      this.maps[name] = r.map;
-      this.opened.push(r.map);
-      if (r.fromPin || options.mapReplacements?.[name] !== undefined) this.#reused.add(name);
+      available[m.name] = made[i].map;
+      if (made[i].fromPin || replacement !== undefined) this.#reused.add(m.name);
+      if (m.contents?.kind === 'maps') pending.add(m.name);
     });
-    if (failure) throw failure.error;
-    for (const m of entries) {
-      if (this.#reused.has(m.name) || m.contents?.kind === 'programs' || m.contents?.kind === 'struct_ops') continue;
-      writeContents(spec, m, this.maps, {}, initial.get(m.name));
-    }
+    entries.forEach((m, i) => {
+      if (!creationFailed && made[i] !== undefined && !onPool(m) && m.contents?.kind !== 'maps') write(m, i);
+    });
+    const settled = Promise.all(creations).then(() => {
+      // Every creation has ended: the maps made go into `maps` and `opened` in the object's order.
+      entries.forEach((m, i) => {
+        const r = made[i];
+        if (r === undefined) return;
+        this.maps[m.name] = r.map;
+        this.opened.push(r.map);
+      });
+      const firstCreationFailure = creationFailures.findIndex((_, i) => i in creationFailures);
+      if (firstCreationFailure >= 0) return creationFailures[firstCreationFailure];
+      entries.forEach((m, i) => {
+        if (!writesAtOnce(m, i)) write(m, i);
+      });
+      const firstWriteFailure = writeFailures.findIndex((_, i) => i in writeFailures);
+      if (firstWriteFailure >= 0) return writeFailures[firstWriteFailure];
+      pending.clear();
+      this.#mapsSettled = true;
+      onReady();
+      return undefined;
+    });
+    return {
+      pending,
+      settled,
+      failed: () => creationFailed || writeFailures.some(() => true),
+      allReady: () => this.#mapsSettled,
+    };
   }
 
   /** What loadPreparedAsync loads for `p`, made before the maps exist; release() closes what it holds. */
@@ -385,7 +503,9 @@ class CollectionLoad {
 
   async loadPreparedAsync(p: PreparedProgram): Promise<Program> {
     try {
-      const instructions = linkPrelinked(p.instructions, this.maps, p.entry.name);
+      // Before every map exists, only those `p` waits for are needed; after, `maps` names them all
+      // in the object's order, as the sync load's error for a map not given does.
+      const instructions = linkPrelinked(p.instructions, this.#mapsSettled ? this.maps : this.#available, p.entry.name);
       return await Program.loadAsync({ ...p.spec, instructions }, this.#options.program);
     } catch (e) {
       throw this.#programError(p.entry, e);
