@@ -69,6 +69,25 @@ function expectSameDies(ours: ReadelfDie[], theirs: ReadelfDie[]): void {
   expect(mismatches.join('\n')).toBe('');
 }
 
+/**
+ * The name index against readelf: for every name readelf shows on a top-level DIE (depth 1), the
+ * DIE findNamed returns is the first one of that name in readelf's order; names no top-level DIE
+ * has are not found.
+ */
+function expectIndexLikeReadelf(dwarf: DwarfReader, theirs: ReadelfDie[]): void {
+  const first = new Map<string, number>();
+  for (const d of theirs) if (d.depth === 1 && d.name !== undefined && !first.has(d.name)) first.set(d.name, d.offset);
+  expect(first.size).toBeGreaterThan(10);
+  const wrong: string[] = [];
+  for (const [name, offset] of first) {
+    const found = dwarf.findNamed(name)?.offset;
+    if (found !== offset) wrong.push(`${name}: ${found} vs readelf ${offset}`);
+  }
+  expect(wrong.slice(0, 10).join('\n')).toBe('');
+  const nested = theirs.find((d) => d.depth > 1 && d.name !== undefined && !first.has(d.name));
+  if (nested) expect(dwarf.findNamed(nested.name!)).toBeUndefined();
+}
+
 function sectionsOf(path: string): DwarfSections {
   const img = elfImage(readFileSync(path));
   const get = (n: string) => img.section(n)?.data;
@@ -101,6 +120,10 @@ describe.runIf(need(hasCommand('go') && canReadelf, 'go and readelf are the orac
     const dwarf = dwarfFromImage(elfImage(readFileSync(path)))!;
     expect(dwarf.units().every((u) => u.version === 4 && u.offsetSize === 4)).toBe(true);
     expectSameDies(ourDies(dwarf), readelfDies(path));
+  });
+
+  it('finds every top-level name where readelf shows it first', () => {
+    expectIndexLikeReadelf(new DwarfReader(sectionsOf(path)), readelfDies(path));
   });
 
   it('runtime.g members match readelf; goid is at 152 and g is 392 bytes (Go 1.19 amd64)', () => {
@@ -232,7 +255,9 @@ describe.runIf(need(canReadelf, 'readelf is the oracle for C DWARF'))('C DWARF f
       expect(typeSize(dwarf, 'sample')).toBe(printed.sizeof);
       expect(typeSize(dwarf, 'sample_t')).toBe(printed.sizeof);
 
-      expectSameDies(ourDies(dwarf), readelfDies(exe));
+      const theirs = readelfDies(exe);
+      expectSameDies(ourDies(dwarf), theirs);
+      expectIndexLikeReadelf(new DwarfReader(sectionsOf(exe)), theirs);
     });
   }
 });

@@ -22,6 +22,9 @@ import {
   type DwarfSections,
 } from '../src/dwarf/index.js';
 import { ByteWriter, StringTable, writeAbbrevs, type AbbrevSpec } from './dwarf-builder.js';
+import { skipFormValue } from '../src/dwarf/form-skip.js';
+import { readFormValue } from '../src/dwarf/form-reader.js';
+import { ByteCursor } from '../src/dwarf/byte-cursor.js';
 import { seededRandom } from './go-support.js';
 
 const F = DW_FORM;
@@ -442,6 +445,52 @@ describe('DWARF on hand-assembled sections', () => {
     expect(val(0x2013)).toEqual({ kind: 'supReference', offset: 9 });
     // implicit_const lives in the abbreviation.
     expect(dwarf.constantAttribute(dwarf.dieAt(offsets.u64), AT.byte_size)).toBe(8n);
+  });
+
+  it('steps over every form as far as decoding reads it, and refuses a value cut short', () => {
+    // The decoder (readFormValue, through walk) is the oracle for the name index's skipping.
+    const dwarf = new DwarfReader(sections);
+    const forms = new Set<number>();
+    let dies = 0;
+    for (const unit of dwarf.units()) {
+      const table = dwarf.abbrevs(unit);
+      for (const { die } of dwarf.walk(unit)) {
+        // The abbreviation code is a ULEB128 at the DIE's start; the attributes follow it.
+        let at = die.offset;
+        let code = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = sections.info[at++]!;
+          code += (b & 0x7f) * 2 ** shift;
+          if ((b & 0x80) === 0) break;
+        }
+        for (const spec of table.get(code)!.attributes) {
+          forms.add(spec.form);
+          const decoded = new ByteCursor(sections.info, '.debug_info', at, true, unit.end);
+          readFormValue(decoded, spec.form, unit, spec.implicitConst);
+          const next = skipFormValue(sections.info, at, unit.end, spec.form, unit, true);
+          expect(next, `form 0x${spec.form.toString(16)} at 0x${at.toString(16)}`).toBe(decoded.offset);
+          if (next > at) expect(() => skipFormValue(sections.info, at, next - 1, spec.form, unit, true)).toThrow(DwarfError);
+          at = next;
+        }
+        expect(at, `DIE at 0x${die.offset.toString(16)}`).toBe(die.attributesEnd);
+        dies++;
+      }
+    }
+    expect(dies).toBeGreaterThan(10);
+    // Every form readFormValue knows but DW_FORM_indirect (tested in the hostile cases) appears.
+    expect(forms.size).toBeGreaterThanOrEqual(40);
+    expect(() => skipFormValue(sections.info, 0, sections.info.length, 0x7f, dwarf.units()[0], true)).toThrow(
+      /unknown attribute form 0x7f/,
+    );
+    // Block lengths of more than one byte, in both byte orders (the sections above hold short ones).
+    const unit = dwarf.units()[0];
+    const bytes = new Uint8Array(0x20000);
+    bytes.set([0x02, 0x01]); // 0x102 little-endian, 0x201 big-endian
+    expect(skipFormValue(bytes, 0, bytes.length, F.block2, unit, true)).toBe(2 + 0x102);
+    expect(skipFormValue(bytes, 0, bytes.length, F.block2, unit, false)).toBe(2 + 0x201);
+    bytes.set([0x00, 0x00, 0x01, 0x00]); // 0x10000 little-endian, 0x100 big-endian
+    expect(skipFormValue(bytes, 0, bytes.length, F.block4, unit, true)).toBe(4 + 0x10000);
+    expect(skipFormValue(bytes, 0, bytes.length, F.block4, unit, false)).toBe(4 + 0x100);
   });
 
   it('lists struct members with offsets from constants and expressions, skipping declarations', () => {

@@ -1,10 +1,12 @@
 import { parseAbbrevTable, type AbbrevTable } from './abbrev.js';
 import type { AttributeValue } from './attribute-value.js';
 import { ByteCursor, stringAt } from './byte-cursor.js';
-import { DW_AT, DW_TAG } from './constants.js';
+import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
 import { findAttribute, type Die } from './die.js';
 import { DwarfError } from './errors.js';
 import { readFormValue } from './form-reader.js';
+import { skipFormValue } from './form-skip.js';
+import { hashCString, hashName, hashStringAt } from './name-hash.js';
 import type { DwarfSections } from './sections.js';
 import { readUnitHeader, type UnitHeader } from './unit-header.js';
 
@@ -29,7 +31,8 @@ export class DwarfReader {
   private unitList: UnitHeader[] | undefined;
   private readonly abbrevTables = new Map<number, AbbrevTable>();
   private readonly bases = new Map<number, UnitBases>();
-  private nameIndex = new Map<string, number[]>();
+  // Top-level DIE offsets by the hash of their name's bytes (hashName): filled unit by unit.
+  private readonly nameIndex = new Map<number, number[]>();
   private unitsIndexed = 0;
 
   /** A reader over the DWARF sections of one file. */
@@ -249,27 +252,104 @@ export class DwarfReader {
     return this.dieAt(v.offset);
   }
 
+  /**
+   * Indexes the names of the next unit's top-level DIEs (and those inside namespaces). Only the
+   * DW_AT_name values are looked at, hashed as bytes (nameHash); every other value is stepped over
+   * by its form's size (skipFormValue) without decoding it: no DIE object and no string is made
+   * for the thousands of DIEs a lookup passes by.
+   */
   private indexNextUnit(): boolean {
     const units = this.units();
     const unit = units[this.unitsIndexed];
     if (unit === undefined) return false;
     this.unitsIndexed++;
+    const table = this.abbrevs(unit);
+    const info = this.sections.info;
+    const end = unit.end;
+    const littleEndian = this.littleEndian;
     // Types and globals sit at depth 1; C++-style namespaces nest them deeper, so look inside those.
-    const inNamespace: boolean[] = [];
-    for (const { die, depth } of this.walk(unit)) {
-      inNamespace.length = depth;
-      const visible = depth === 1 || (depth > 1 && inNamespace[depth - 1] === true);
-      if (visible) {
-        const name = this.name(die);
-        if (name !== undefined) {
-          const list = this.nameIndex.get(name);
-          if (list) list.push(die.offset);
-          else this.nameIndex.set(name, [die.offset]);
-        }
+    // namespaceAt[d]: whether the last DIE with children at depth d, the parent of what follows at
+    // d + 1, is a visible namespace.
+    const namespaceAt: boolean[] = [];
+    let depth = 0;
+    let at = unit.dieOffset;
+    while (at < end) {
+      const dieOffset = at;
+      let code = 0;
+      let mult = 1;
+      for (let i = 0; ; i++) {
+        if (at >= end || i >= 10) throw new DwarfError('abbreviation code runs past the end of its unit', '.debug_info', dieOffset);
+        const b = info[at++]!; // at < end <= length
+        code += (b & 0x7f) * mult;
+        if ((b & 0x80) === 0) break;
+        mult *= 128;
       }
-      if (die.hasChildren) inNamespace[depth] = visible && die.tag === DW_TAG.namespace;
+      if (code === 0) {
+        // Null entries past the root's children are padding; do not go negative.
+        if (depth > 0) depth--;
+        continue;
+      }
+      const abbrev = table.get(code);
+      if (!abbrev) {
+        throw new DwarfError(
+          `abbreviation code ${code} not in the table at .debug_abbrev+0x${unit.abbrevOffset.toString(16)}`,
+          '.debug_info',
+          dieOffset,
+        );
+      }
+      const visible = depth === 1 || (depth > 1 && namespaceAt[depth - 1] === true);
+      for (const spec of abbrev.attributes) {
+        if (visible && spec.at === DW_AT.name) {
+          const hash = this.nameHash(spec.form, at, unit);
+          if (hash !== undefined) {
+            const list = this.nameIndex.get(hash);
+            if (list) list.push(dieOffset);
+            else this.nameIndex.set(hash, [dieOffset]);
+          }
+        }
+        at = skipFormValue(info, at, end, spec.form, unit, littleEndian);
+      }
+      if (abbrev.hasChildren) {
+        namespaceAt[depth] = visible && abbrev.tag === DW_TAG.namespace;
+        depth++;
+      }
     }
     return true;
+  }
+
+  /**
+   * The hash (hashName) of the string-class value of `form` at `at`, read where it lives, or
+   * undefined for a form that is no string this reader resolves (as stringOf).
+   */
+  private nameHash(form: number, at: number, unit: UnitHeader): number | undefined {
+    const info = this.sections.info;
+    switch (form) {
+      case DW_FORM.string:
+        return hashCString(info, at, unit.end, '.debug_info');
+      case DW_FORM.strp:
+      case DW_FORM.line_strp: {
+        const name = form === DW_FORM.strp ? '.debug_str' : '.debug_line_str';
+        const section = this.requireSection(form === DW_FORM.strp ? this.sections.str : this.sections.lineStr, name, unit);
+        const offset = new ByteCursor(info, '.debug_info', at, this.littleEndian, unit.end).uN(unit.offsetSize);
+        return hashStringAt(section, name, offset);
+      }
+      case DW_FORM.strx:
+      case DW_FORM.GNU_str_index:
+      case DW_FORM.strx1:
+      case DW_FORM.strx2:
+      case DW_FORM.strx3:
+      case DW_FORM.strx4: {
+        const value = readFormValue(new ByteCursor(info, '.debug_info', at, this.littleEndian, unit.end), form, unit);
+        if (value.kind !== 'strx') return undefined;
+        const table = this.requireSection(this.sections.strOffsets, '.debug_str_offsets', unit);
+        const where = this.unitBases(unit).strOffsetsBase + value.index * unit.offsetSize;
+        const c = new ByteCursor(table, '.debug_str_offsets', where, this.littleEndian);
+        if (where < 0 || where > table.length) throw c.error(`string index ${value.index} outside the section`);
+        return hashStringAt(this.requireSection(this.sections.str, '.debug_str', unit), '.debug_str', c.uN(unit.offsetSize));
+      }
+      default:
+        return undefined;
+    }
   }
 
   /**
@@ -277,13 +357,14 @@ export class DwarfReader {
    * time and only as far as needed, so a hit in an early unit does not decode the rest.
    */
   findNamed(name: string, accept: (die: Die) => boolean = () => true): Die | undefined {
+    const hash = hashName(name);
     let checked = 0;
     for (;;) {
-      const list = this.nameIndex.get(name) ?? [];
-      for (const offset of list.slice(checked)) {
-        checked++;
-        const die = this.dieAt(offset);
-        if (accept(die)) return die;
+      const list = this.nameIndex.get(hash) ?? [];
+      for (; checked < list.length; checked++) {
+        const die = this.dieAt(list[checked]!); // checked < list.length
+        // The index holds hashes: a DIE whose name only shares the hash is passed by here.
+        if (this.name(die) === name && accept(die)) return die;
       }
       if (!this.indexNextUnit()) return undefined;
     }
@@ -294,6 +375,6 @@ export class DwarfReader {
     while (this.indexNextUnit()) {
       // Index everything.
     }
-    return (this.nameIndex.get(name) ?? []).map((o) => this.dieAt(o));
+    return (this.nameIndex.get(hashName(name)) ?? []).map((o) => this.dieAt(o)).filter((d) => this.name(d) === name);
   }
 }

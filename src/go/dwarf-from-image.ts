@@ -17,8 +17,19 @@ function debugSection(image: BinaryImage, name: string): Uint8Array | undefined 
   return compressed ? inflateZdebug(z.data, `.zdebug_${name}`) : z.data;
 }
 
-/** A DWARF reader over the image's debug sections; undefined when the binary has no DWARF. */
+// One reader per image: the goid offset, the goroutine fields and anything else read from one
+// binary's DWARF share its sections (inflated once) and its name index (built once).
+const readers = new WeakMap<BinaryImage, DwarfReader | undefined>();
+
+/** A DWARF reader over the image's debug sections, made once per image; undefined when the binary has no DWARF. */
 export function dwarfFromImage(image: BinaryImage): DwarfReader | undefined {
+  if (readers.has(image)) return readers.get(image);
+  const reader = newDwarfReader(image);
+  readers.set(image, reader);
+  return reader;
+}
+
+function newDwarfReader(image: BinaryImage): DwarfReader | undefined {
   const info = debugSection(image, 'info');
   const abbrev = debugSection(image, 'abbrev');
   if (!info || !abbrev) return undefined;
