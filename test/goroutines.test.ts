@@ -96,6 +96,14 @@ describe('Go binary inspection', () => {
       /takes a BinaryImage, not the string ".*workload-stripped"; for a file path use openGoBinary/,
     );
     expect(() => openGoBinary(elfBinaryImage(ElfFile.parse(readFileSync(path))) as never)).toThrow(/use newGoBinary/);
+    // elfBinaryImage takes the parsed file or its bytes; anything else is a typed error, not a TypeError.
+    expect(newGoBinary(elfBinaryImage(readFileSync(path))).version).toEqual(a.version);
+    for (const wrong of [path, null, undefined, 42, {}]) {
+      expect(() => elfBinaryImage(wrong as never)).toThrow(GoBinaryError);
+    }
+    expect(() => elfBinaryImage(path as never)).toThrow(
+      /takes an ElfFile or an ELF file's bytes, not the string ".*"; for a file path use openGoBinary/,
+    );
     // Unstripped: runtime.buildVersion and build info agree.
     expect(openGoBinary(join(FIXTURES, 'workload')).versionSource).toBe('buildinfo');
   });

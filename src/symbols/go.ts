@@ -14,8 +14,15 @@ import {
 
 const GOARCH: Record<number, string> = { [EM_X86_64]: 'amd64', [EM_AARCH64]: 'arm64' };
 
-/** The Go inspection's view of an ELF file. */
-export function elfBinaryImage(elf: ElfFile): BinaryImage {
+/** The Go inspection's view of an ELF file: an ElfFile, or the file's bytes (parsed here; ElfError when they are no ELF). */
+export function elfBinaryImage(file: ElfFile | Uint8Array): BinaryImage {
+  let elf: ElfFile;
+  if (file instanceof ElfFile) elf = file;
+  else if (file instanceof Uint8Array) elf = ElfFile.parse(file);
+  else {
+    const got = file === null ? 'null' : typeof file === 'string' ? `the string "${String(file)}"` : typeof file;
+    throw new GoBinaryError(`elfBinaryImage takes an ElfFile or an ELF file's bytes, not ${got}; for a file path use openGoBinary(path)`);
+  }
   return {
     byteOrder: elf.header.byteOrder,
     ptrSize: 8,
