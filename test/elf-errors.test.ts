@@ -452,6 +452,11 @@ function exercise(bytes: Uint8Array, random: () => number): void {
     attempt(() => elf.relocations(s));
     attempt(() => elf.relocationSectionsFor(s));
   }
+  // Before anything decodes the tables: symbolNamed's byte-wise search of them.
+  for (const name of ['main', 'printf', 'x', '']) {
+    attempt(() => elf.symbolNamed(name));
+    attempt(() => elf.symbolNamed(name, '.dynsym'));
+  }
   attempt(() => {
     for (const sym of elf.symbols()) elf.symbolFileOffset(sym);
   });

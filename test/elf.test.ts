@@ -300,6 +300,19 @@ describe.skipIf(!haveNative)('ELF64 from cc', () => {
     const greeting = elf.symbols().find((s) => s.name === 'greeting');
     const text2 = elf.readVirtual(greeting!.value, greeting!.size);
     expect(Buffer.from(text2!).toString('latin1')).toBe('hello from the ELF test\0');
+    // symbolNamed finds, without decoding the table, the last symbol of each name that symbols()
+    // lists, on a file whose tables nothing has decoded yet; .dynsym's with their versions.
+    const fresh = (): ElfFile => ElfFile.parse(bytes);
+    for (const [table, all] of [
+      [undefined, elf.symbols()],
+      ['.dynsym', elf.dynamicSymbols()],
+    ] as const) {
+      const names = [...new Set(all.map((s) => s.name).filter((n) => n !== ''))];
+      expect(names.length).toBeGreaterThan(5);
+      const f = fresh();
+      for (const name of names) expect(f.symbolNamed(name, table), name).toEqual(all.findLast((s) => s.name === name));
+      expect(fresh().symbolNamed('no_such_symbol', table)).toBeUndefined();
+    }
     // .bss has no file bytes.
     const hidden = elf.symbols().find((s) => s.name === 'hidden_total');
     expect(elf.readVirtual(hidden!.value, 4)).toBeUndefined();

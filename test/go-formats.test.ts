@@ -161,6 +161,13 @@ describe('pclntab formats', () => {
           expect(fns.all()).toEqual(FNS.map((f, i) => ({ ...f, end: FNS[i + 1]?.entry ?? END })));
           expect(fns.lookup('runtime.casgstatus')).toBe(0x401040);
           expect(fns.lookup('main.(*T[...]).Método')).toBe(0x401200);
+          expect(fns.lookup('no.such.function')).toBeUndefined();
+          // Past the first few lookups (each a scan of the names' bytes) the table indexes every
+          // name: both ways give the same answers.
+          for (let k = 0; k < 6; k++)
+            expect(fns.lookup(FNS[k % FNS.length]!.name)).toBe(FNS.find((f) => f.name === FNS[k % FNS.length]!.name)!.entry);
+          expect(fns.lookup('runtime.casgstatus')).toBe(0x401040);
+          expect(fns.lookup('no.such.function')).toBeUndefined();
           expect(fns.nameAt(0x401041)).toBe('runtime.casgstatus');
           expect(fns.nameAt(0x401000)).toBe('internal/abi.(*Type).Kind');
           expect(fns.nameAt(END)).toBeUndefined();
@@ -187,6 +194,29 @@ describe('pclntab formats', () => {
     // Unsorted entries would make the binary search lie.
     const unsorted = buildPclntab('go1.20', [FNS[3], FNS[2]], END, 8, true, 0x401000);
     expect(() => parsePclntab(unsorted).functions(0x401000)).toThrow(/not sorted/);
+  });
+});
+
+describe('function lookups on a real binary', () => {
+  it('a lookup that scans the names and the index of every name agree with the table, for every function', () => {
+    // The committed Go 1.19 fixture; the oracle is all() (each name decoded): the first function of
+    // a name is the one found. A new table per name keeps every lookup a scan.
+    const image = elfImage(readFileSync(new URL('./fixtures/go/workload', import.meta.url)));
+    const { pclntab } = locatePclntab(image);
+    const textStart = goBinaryInfo(image).pclntab.textStart.address;
+    const all = pclntab.functions(textStart).all();
+    expect(all.length).toBeGreaterThan(1000);
+    const indexed = pclntab.functions(textStart);
+    for (let k = 0; k < 8; k++) indexed.lookup('no.such.function');
+    const wrong: string[] = [];
+    all.forEach((f, i) => {
+      if (i % 7 !== 0) return;
+      const expected = all.find((g) => g.name === f.name)!.entry;
+      const scanned = pclntab.functions(textStart).lookup(f.name);
+      if (scanned !== expected || indexed.lookup(f.name) !== expected)
+        wrong.push(`${f.name}: ${scanned} / ${indexed.lookup(f.name)} vs ${expected}`);
+    });
+    expect(wrong.slice(0, 5).join('\n')).toBe('');
   });
 });
 

@@ -31,9 +31,11 @@ import { readSections } from './sections.js';
 import type { ElfSection } from './sections.js';
 import { locateVirtual, readProgramHeaders, readVirtualBytes } from './segments.js';
 import type { ElfProgramHeader } from './segments.js';
-import { readSymbols } from './symbols.js';
+import { lastSymbolNamed, readSymbols } from './symbols.js';
 import type { ElfSymbol } from './symbols.js';
 import { readSymbolVersions } from './versions.js';
+
+const utf8 = new TextEncoder();
 
 /** A parsed ELF64 file: header, section and program headers; symbols, relocations, notes and section contents are read on request. */
 export class ElfFile {
@@ -120,6 +122,26 @@ export class ElfFile {
   symbols(): readonly ElfSymbol[] {
     const table = this.sectionsByType(SHT_SYMTAB)[0];
     return table ? this.symbolsOf(table) : [];
+  }
+
+  /**
+   * The last symbol named `name` in the static symbol table (.symtab), or in `table`; undefined
+   * when there is none. A table already decoded (symbols(), symbolsOf()) is searched; otherwise
+   * the names are compared as bytes in its string table and only the match is decoded, so that a
+   * lookup or two never decode a table of thousands. Dynamic symbols come with their versions,
+   * as from symbolsOf.
+   */
+  symbolNamed(name: string, table?: ElfSection | string): ElfSymbol | undefined {
+    const t = table === undefined ? this.sectionsByType(SHT_SYMTAB)[0] : this.resolve(table);
+    if (t === undefined) return undefined;
+    const decoded = this.symbolCache.get(t.index) ?? (t.type === SHT_DYNSYM ? this.symbolsOf(t) : undefined);
+    if (decoded !== undefined) {
+      for (let i = decoded.length - 1; i >= 0; i--) if (decoded[i]!.name === name) return decoded[i]; // i < length
+      return undefined;
+    }
+    if (t.type !== SHT_SYMTAB) throw new ElfError(`section type ${t.type} is not a symbol table`, { section: t.name });
+    const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === t.index);
+    return lastSymbolNamed(this.reader, this.sections, t, extended, utf8.encode(name));
   }
 
   /** The dynamic symbol table (.dynsym, i.e. the SHT_DYNSYM section); empty when there is none. */

@@ -66,6 +66,17 @@ export class StringTable {
     return value;
   }
 
+  /**
+   * Whether the name at `offset` is exactly `utf8` (its bytes, then a NUL), compared in the
+   * table's bytes: nothing decoded. False, not an error, for an offset outside the table.
+   */
+  nameIs(offset: number, utf8: Uint8Array): boolean {
+    const data = this.data;
+    if (!(offset >= 0) || offset + utf8.length >= data.length) return false;
+    for (let k = 0; k < utf8.length; k++) if (data[offset + k] !== utf8[k]) return false;
+    return data[offset + utf8.length] === 0;
+  }
+
   private wholeText(): string | undefined {
     if (this.textChecked || this.data.length > WHOLE_TABLE_MAX) return undefined;
     if (++this.lookups < Math.min(WHOLE_TABLE_AFTER, this.data.length >> 10)) return undefined;

@@ -73,32 +73,64 @@ export function readSymbols(
   if (count === 0) return [];
   const strings = sectionStrings(reader, sections, table);
   const symbols: ElfSymbol[] = [];
-  // tableEntries checked that the table's bytes lie in the file: its records' fields are read unchecked.
-  for (let index = 0; index < count; index++) {
-    const at = table.offset + index * entrySize;
-    const nameOffset = reader.u32Unchecked(at);
-    const info = reader.u8Unchecked(at + 4);
-    const other = reader.u8Unchecked(at + 5);
-    const storedIndex = reader.u16Unchecked(at + 6);
-    const sectionIndex = storedIndex === SHN_XINDEX ? extendedIndex(reader, extendedIndexes, table, index) : storedIndex;
-    // Reserved indexes (SHN_ABS, SHN_COMMON, ...) name no section; an escaped index always does.
-    const reserved = storedIndex >= SHN_LORESERVE && storedIndex !== SHN_XINDEX;
-    const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;
-    const name = strings.get(nameOffset, () => `symbol ${index} in ${table.name}`);
-    const value = reader.u64Unchecked(at + 8);
-    const valueBig = reader.u64BigUnchecked(at + 8);
-    const size = reader.u64Unchecked(at + 16);
-    const type = info & 0xf;
-    const bind = info >> 4;
-    const visibility = other & 0x3;
-    // Two literals rather than a conditional spread, which costs more than the rest of the record.
-    symbols.push(
-      section !== undefined
-        ? { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex, section }
-        : { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex },
-    );
-  }
+  for (let index = 0; index < count; index++) symbols.push(symbolAt(reader, sections, table, entrySize, extendedIndexes, strings, index));
   return symbols;
+}
+
+/**
+ * The last symbol of `table` whose name is `utf8` (its bytes), decoded, or undefined. Names are
+ * compared in the string table's bytes and only the match is decoded: for a lookup or two in a
+ * table of thousands, decoding every name costs more than everything else a caller does.
+ */
+export function lastSymbolNamed(
+  reader: ByteReader,
+  sections: readonly ElfSection[],
+  table: ElfSection,
+  extendedIndexes: ElfSection | undefined,
+  utf8: Uint8Array,
+): ElfSymbol | undefined {
+  const { count, entrySize } = tableEntries(reader, table, ELF64_SYM_SIZE, 'symbol table');
+  if (count === 0) return undefined;
+  const strings = sectionStrings(reader, sections, table);
+  // tableEntries checked that the table's bytes lie in the file.
+  for (let index = count - 1; index >= 0; index--) {
+    if (strings.nameIs(reader.u32Unchecked(table.offset + index * entrySize), utf8)) {
+      return symbolAt(reader, sections, table, entrySize, extendedIndexes, strings, index);
+    }
+  }
+  return undefined;
+}
+
+/** Decodes symbol `index` of `table`, whose bytes tableEntries checked lie in the file. */
+export function symbolAt(
+  reader: ByteReader,
+  sections: readonly ElfSection[],
+  table: ElfSection,
+  entrySize: number,
+  extendedIndexes: ElfSection | undefined,
+  strings: StringTable,
+  index: number,
+): ElfSymbol {
+  const at = table.offset + index * entrySize;
+  const nameOffset = reader.u32Unchecked(at);
+  const info = reader.u8Unchecked(at + 4);
+  const other = reader.u8Unchecked(at + 5);
+  const storedIndex = reader.u16Unchecked(at + 6);
+  const sectionIndex = storedIndex === SHN_XINDEX ? extendedIndex(reader, extendedIndexes, table, index) : storedIndex;
+  // Reserved indexes (SHN_ABS, SHN_COMMON, ...) name no section; an escaped index always does.
+  const reserved = storedIndex >= SHN_LORESERVE && storedIndex !== SHN_XINDEX;
+  const section = !reserved && sectionIndex !== SHN_UNDEF ? sections[sectionIndex]?.name : undefined;
+  const name = strings.get(nameOffset, () => `symbol ${index} in ${table.name}`);
+  const value = reader.u64Unchecked(at + 8);
+  const valueBig = reader.u64BigUnchecked(at + 8);
+  const size = reader.u64Unchecked(at + 16);
+  const type = info & 0xf;
+  const bind = info >> 4;
+  const visibility = other & 0x3;
+  // Two literals rather than a conditional spread, which costs more than the rest of the record.
+  return section !== undefined
+    ? { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex, section }
+    : { index, name, value, valueBig, size, type, bind, visibility, other, sectionIndex };
 }
 
 function extendedIndex(reader: ByteReader, shndx: ElfSection | undefined, table: ElfSection, index: number): number {

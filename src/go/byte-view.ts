@@ -47,6 +47,17 @@ export class ByteView {
   }
 
   /** A NUL-terminated UTF-8 string of at most `maxLength` bytes. */
+  /**
+   * Whether the NUL-terminated string at `offset` is exactly `utf8` (bytes, then a NUL), compared
+   * in place: no string is decoded. False, not an error, for an offset outside the data.
+   */
+  cstringIs(offset: number, utf8: Uint8Array): boolean {
+    const bytes = this.bytes;
+    if (!Number.isInteger(offset) || offset < 0 || offset + utf8.length >= bytes.length) return false;
+    for (let k = 0; k < utf8.length; k++) if (bytes[offset + k] !== utf8[k]) return false;
+    return bytes[offset + utf8.length] === 0;
+  }
+
   cstring(offset: number, maxLength: number, what = 'string'): string {
     this.check(offset, 1, what);
     const limit = Math.min(this.bytes.length, offset + maxLength + 1);

@@ -1,6 +1,10 @@
 import { GoBinaryError } from './errors.js';
 import type { SourceLine } from './line-table.js';
 
+/** Name lookups made by scanning (FunctionTable.lookup) before the table indexes every name. */
+const SCANS_BEFORE_INDEX = 4;
+const encoder = new TextEncoder();
+
 /** A pc's function and, when the line tables know it, its file and line. */
 export interface SourcePosition {
   function: string;
@@ -44,14 +48,21 @@ export interface GoFunctions {
  */
 export class FunctionTable implements GoFunctions {
   private byName: Map<string, number> | undefined;
+  private scans = 0;
   private readonly names: (string | undefined)[];
 
-  /** `entries` are sorted entry addresses plus the end of the last function; `nameOf(i)` decodes the name of function i; `where` names the table in errors. Throws a GoBinaryError when `entries` are not sorted. */
+  /**
+   * `entries` are sorted entry addresses plus the end of the last function; `nameOf(i)` decodes
+   * the name of function i; `where` names the table in errors; `nameIs(i, utf8)`, when given,
+   * tells whether function i's name is those bytes without decoding it. Throws a GoBinaryError
+   * when `entries` are not sorted.
+   */
   constructor(
     private readonly entries: readonly number[],
     private readonly nameOf: (index: number) => string,
     private readonly where: string,
     private readonly sourceLine?: (index: number, entry: number, pc: number) => SourceLine | undefined,
+    private readonly nameIs?: (index: number, utf8: Uint8Array) => boolean,
   ) {
     let i = 0;
     let previous = -Infinity;
@@ -87,6 +98,14 @@ export class FunctionTable implements GoFunctions {
   }
 
   lookup(name: string): number | undefined {
+    // A lookup or two (a tracer's: runtime.casgstatus) compare the name's bytes where each name
+    // lies, decoding none; more build the index of every name once.
+    if (!this.byName && this.nameIs && this.scans < SCANS_BEFORE_INDEX) {
+      this.scans++;
+      const utf8 = encoder.encode(name);
+      for (let i = 0; i < this.count; i++) if (this.nameIs(i, utf8)) return this.entry(i);
+      return undefined;
+    }
     if (!this.byName) {
       const map = new Map<string, number>();
       for (let i = 0; i < this.count; i++) {

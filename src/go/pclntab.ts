@@ -140,6 +140,14 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
     const nameOff = v.i32(nameField, `name offset of function ${i}`);
     return v.cstring(nameBase + nameOff, MAX_NAME_LENGTH, `name of function ${i}`);
   };
+  // Whether function i's name is `utf8`, compared where the name lies (FunctionTable.lookup's scan).
+  const nameIs = (i: number, utf8: Uint8Array): boolean => {
+    const offset = funcOffsets[i];
+    if (offset === undefined) return false;
+    const nameField = funcBase + offset + (relative ? 4 : ptrSize);
+    if (nameField < 0 || nameField + 4 > v.length) return false;
+    return v.cstringIs(nameBase + v.i32(nameField, 'function name offset'), utf8);
+  };
   let layout: LineTableLayout | undefined;
   const sourceLine = (i: number, entry: number, pc: number): SourceLine | undefined => {
     const func = funcAt(i);
@@ -165,7 +173,7 @@ export function parsePclntab(data: Uint8Array, where = '.gopclntab'): Pclntab {
     sourceLine,
     functions(textStart: number): FunctionTable {
       const entries = relative ? rawEntries.map((e) => textStart + e) : rawEntries;
-      return new FunctionTable(entries, nameOf, where, sourceLine);
+      return new FunctionTable(entries, nameOf, where, sourceLine, nameIs);
     },
   };
 }

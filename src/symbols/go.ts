@@ -37,18 +37,12 @@ export function elfBinaryImage(file: ElfFile | Uint8Array): BinaryImage {
       .map((p) => ({ vaddr: p.vaddr, memsz: p.memsz, offset: p.offset, filesz: p.filesz, flags: p.flags })),
     entry: elf.header.entry,
     symbol(name) {
-      let byName = symbolIndex.get(elf);
-      if (!byName) {
-        byName = new Map();
-        for (const s of elf.symbols()) if (s.name) byName.set(s.name, { addr: s.value, size: s.size });
-        symbolIndex.set(elf, byName);
-      }
-      return byName.get(name);
+      // The last of the name, as a map of every symbol by name would keep; found without decoding the table.
+      const s = name === '' ? undefined : elf.symbolNamed(name);
+      return s ? { addr: s.value, size: s.size } : undefined;
     },
   };
 }
-
-const symbolIndex = new WeakMap<ElfFile, Map<string, { addr: number; size: number }>>();
 
 /**
  * Reads the Go executable at `path` (Go's elf.Open; newGoBinary(image) is elf.NewFile): version,
