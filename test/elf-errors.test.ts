@@ -456,6 +456,7 @@ function exercise(bytes: Uint8Array, random: () => number): void {
   for (const name of ['main', 'printf', 'x', '']) {
     attempt(() => elf.symbolNamed(name));
     attempt(() => elf.symbolNamed(name, '.dynsym'));
+    attempt(() => elf.symbolsNamed(name, { versioned: true }));
   }
   attempt(() => {
     for (const sym of elf.symbols()) elf.symbolFileOffset(sym);

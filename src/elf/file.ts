@@ -31,7 +31,7 @@ import { readSections } from './sections.js';
 import type { ElfSection } from './sections.js';
 import { locateVirtual, readProgramHeaders, readVirtualBytes } from './segments.js';
 import type { ElfProgramHeader } from './segments.js';
-import { lastSymbolNamed, readSymbols } from './symbols.js';
+import { lastSymbolNamed, readSymbols, symbolsNamed } from './symbols.js';
 import type { ElfSymbol } from './symbols.js';
 import { readSymbolVersions } from './versions.js';
 
@@ -142,6 +142,24 @@ export class ElfFile {
     if (t.type !== SHT_SYMTAB) throw new ElfError(`section type ${t.type} is not a symbol table`, { section: t.name });
     const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === t.index);
     return lastSymbolNamed(this.reader, this.sections, t, extended, utf8.encode(name));
+  }
+
+  /**
+   * Every symbol named `name` in the static symbol table (.symtab), or in `table`, in table order;
+   * with `versioned`, also those named `name@VERSION` or `name@@VERSION`. Found as symbolNamed
+   * finds one: a table nothing has decoded yet is searched by comparing name bytes.
+   */
+  symbolsNamed(name: string, options: { table?: ElfSection | string; versioned?: boolean } = {}): ElfSymbol[] {
+    const t = options.table === undefined ? this.sectionsByType(SHT_SYMTAB)[0] : this.resolve(options.table);
+    if (t === undefined) return [];
+    const versioned = options.versioned === true;
+    const decoded = this.symbolCache.get(t.index) ?? (t.type === SHT_DYNSYM ? this.symbolsOf(t) : undefined);
+    if (decoded !== undefined) {
+      return decoded.filter((s) => s.name === name || (versioned && s.name.startsWith(`${name}@`)));
+    }
+    if (t.type !== SHT_SYMTAB) throw new ElfError(`section type ${t.type} is not a symbol table`, { section: t.name });
+    const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === t.index);
+    return symbolsNamed(this.reader, this.sections, t, extended, utf8.encode(name), versioned);
   }
 
   /** The dynamic symbol table (.dynsym, i.e. the SHT_DYNSYM section); empty when there is none. */

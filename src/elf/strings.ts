@@ -3,6 +3,7 @@ import { isAscii } from 'node:buffer';
 import { ElfError } from './errors.js';
 
 const decoder = new TextDecoder('utf-8');
+const AT_SIGN = 0x40;
 
 /** Names decoded one by one, at most, before the whole table is decoded at once. */
 const WHOLE_TABLE_AFTER = 4096;
@@ -67,14 +68,17 @@ export class StringTable {
   }
 
   /**
-   * Whether the name at `offset` is exactly `utf8` (its bytes, then a NUL), compared in the
-   * table's bytes: nothing decoded. False, not an error, for an offset outside the table.
+   * Whether the name at `offset` is exactly `utf8` (its bytes, then a NUL; with `versioned`, or
+   * then an @), compared in the table's bytes: nothing decoded. False, not an error, for an
+   * offset outside the table.
    */
-  nameIs(offset: number, utf8: Uint8Array): boolean {
+  nameIs(offset: number, utf8: Uint8Array, versioned = false): boolean {
     const data = this.data;
     if (!(offset >= 0) || offset + utf8.length >= data.length) return false;
     for (let k = 0; k < utf8.length; k++) if (data[offset + k] !== utf8[k]) return false;
-    return data[offset + utf8.length] === 0;
+    const after = data[offset + utf8.length];
+    // With `versioned`, "name@VERSION" and "name@@VERSION" are the name too.
+    return after === 0 || (versioned && after === AT_SIGN);
   }
 
   private wholeText(): string | undefined {

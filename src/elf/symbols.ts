@@ -101,6 +101,30 @@ export function lastSymbolNamed(
   return undefined;
 }
 
+/**
+ * Every symbol of `table` whose name is `utf8` (with `versioned`, also `utf8` followed by an @
+ * and a version), in table order, decoded; found as lastSymbolNamed finds one.
+ */
+export function symbolsNamed(
+  reader: ByteReader,
+  sections: readonly ElfSection[],
+  table: ElfSection,
+  extendedIndexes: ElfSection | undefined,
+  utf8: Uint8Array,
+  versioned: boolean,
+): ElfSymbol[] {
+  const { count, entrySize } = tableEntries(reader, table, ELF64_SYM_SIZE, 'symbol table');
+  const out: ElfSymbol[] = [];
+  if (count === 0) return out;
+  const strings = sectionStrings(reader, sections, table);
+  for (let index = 0; index < count; index++) {
+    if (strings.nameIs(reader.u32Unchecked(table.offset + index * entrySize), utf8, versioned)) {
+      out.push(symbolAt(reader, sections, table, entrySize, extendedIndexes, strings, index));
+    }
+  }
+  return out;
+}
+
 /** Decodes symbol `index` of `table`, whose bytes tableEntries checked lie in the file. */
 export function symbolAt(
   reader: ByteReader,

@@ -32,6 +32,9 @@ export class SymbolNotFoundError extends EbpfError {
   }
 }
 
+/** At most this many names are looked for one by one (ElfFile.symbolsNamed) rather than through decoded tables. */
+const FEW_NAMES = 4;
+
 function isFunction(s: ElfSymbol): boolean {
   return (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) && s.sectionIndex !== SHN_UNDEF && s.name !== '';
 }
@@ -47,9 +50,12 @@ export function resolveFunctions(elf: ElfFile, names: readonly string[], file = 
   const wanted = new Set(names);
   const found = new Map<string, ResolvedFunction>();
   const searched: string[] = [];
+  // A few names (a uprobe's one) are looked for as bytes in the string table, decoding only their
+  // symbols; many decode the tables once.
+  const few = wanted.size <= FEW_NAMES && ![...wanted].some((n) => n.includes('@'));
   for (const [source, symbols] of [
-    ['symtab', () => elf.symbols()],
-    ['dynsym', () => elf.dynamicSymbols()],
+    ['symtab', () => (few ? [...wanted].flatMap((n) => elf.symbolsNamed(n, { versioned: true })) : elf.symbols())],
+    ['dynsym', () => (few ? [...wanted].flatMap((n) => elf.symbolsNamed(n, { table: '.dynsym', versioned: true })) : elf.dynamicSymbols())],
   ] as const) {
     if (!elf.section(source === 'symtab' ? '.symtab' : '.dynsym')) continue;
     searched.push(`.${source}`);
