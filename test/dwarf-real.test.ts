@@ -142,6 +142,10 @@ describe.runIf(need(hasCommand('go') && canReadelf, 'go and readelf are the orac
     const ours = structMembers(dwarf, 'runtime.g')!;
     expect(ours.map((m) => ({ name: m.name, offset: m.offset }))).toEqual(expected);
     expect(structMemberOffset(dwarf, 'runtime.g', 'goid')).toBe(152);
+    // structMemberOffset reads one member's location only: the same offsets as readelf's, for all.
+    for (const m of expected) expect(structMemberOffset(dwarf, 'runtime.g', m.name), m.name).toBe(m.offset);
+    expect(structMemberOffset(dwarf, 'runtime.g', 'no_such_member')).toBeUndefined();
+    expect(structMemberOffset(dwarf, 'runtime.no_such_struct', 'goid')).toBeUndefined();
     expect(ours.find((m) => m.name === 'goid')).toEqual({ name: 'goid', offset: 152, typeName: 'int64', size: 8 });
     expect(ours.find((m) => m.name === 'm')).toMatchObject({ typeName: '*runtime.m', size: 8 });
     expect(typeSize(dwarf, 'runtime.g')).toBe(392);

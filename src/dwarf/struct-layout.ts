@@ -76,9 +76,18 @@ export function structMembers(dwarf: DwarfReader, structName: string): StructMem
   return s && membersOf(dwarf, s);
 }
 
-/** Byte offset of `member` in the struct named `structName`; undefined if either is missing. */
+/**
+ * Byte offset of `member` in the struct named `structName`; undefined if either is missing. Only
+ * the member's own location is read: the types of the struct's members, which structMembers
+ * resolves for every one of them, are not needed here.
+ */
 export function structMemberOffset(dwarf: DwarfReader, structName: string, member: string): number | undefined {
-  return structMembers(dwarf, structName)?.find((m) => m.name === member)?.offset;
+  const s = findStruct(dwarf, structName);
+  if (!s) return undefined;
+  for (const child of dwarf.children(s)) {
+    if (child.tag === DW_TAG.member && dwarf.name(child) === member) return memberOffset(dwarf, child).offset;
+  }
+  return undefined;
 }
 
 /** Size in bytes of the type named `name` (struct, base type, typedef...); undefined if unknown. */
