@@ -139,6 +139,70 @@ describe.runIf(need(isRoot, 'maps need root'))('single elements on raw Buffers',
     expect(c.lookup(1)?.equals(bigValue)).toBe(true);
   });
 
+  it("lookupInto and update use the caller's buffers in place, whatever they are views of", () => {
+    // After an array is handed over twice in a row the kernel reads and writes it where it is
+    // (no copy); the checks: every value read equals what was written, bytes around a window into
+    // a larger buffer stay untouched, an absent key leaves the output as it was.
+    const m = track(BpfMap.create({ type: 'HASH', keySize: 8, valueSize: 24, maxEntries: 64, name: 'fast_inplace' }));
+    const valueOf = (i: number): Buffer => Buffer.from(Array.from({ length: 24 }, (_, j) => (i * 7 + j + 1) & 0xff));
+    const kinds: Record<string, () => Uint8Array> = {
+      // Small Buffers keep their bytes inside the object until their memory is asked for.
+      small: () => Buffer.alloc(24),
+      window: () => Buffer.alloc(80, 0xee).subarray(20, 44),
+      pooled: () => Buffer.allocUnsafe(24),
+      uint8: () => new Uint8Array(24),
+      shared: () => new Uint8Array(new SharedArrayBuffer(24)),
+    };
+    const keyOf = (kind: string): Uint8Array => kinds[kind]!().subarray(0, 8);
+    for (const keyKind of Object.keys(kinds)) {
+      for (const outKind of Object.keys(kinds)) {
+        const key = keyOf(keyKind);
+        const value = kinds[outKind]!();
+        const out = kinds[outKind]!();
+        const keyWords = new DataView(key.buffer, key.byteOffset, 8);
+        for (let i = 0; i < 6; i++) {
+          keyWords.setUint32(0, i, true);
+          value.set(valueOf(i + 100 * Object.keys(kinds).indexOf(keyKind)));
+          m.update(key, value);
+          expect(Buffer.from(m.lookup(key) as Buffer)).toEqual(Buffer.from(value));
+          expect(m.lookupInto(key, out)).toBe(true);
+          expect(Buffer.from(out), `${keyKind} key, ${outKind} out, round ${i}`).toEqual(Buffer.from(value));
+        }
+        if (outKind === 'window') {
+          const whole = Buffer.from(out.buffer, out.byteOffset - 20, 80);
+          expect([...whole.subarray(0, 20), ...whole.subarray(44)].every((b) => b === 0xee)).toBe(true);
+        }
+        keyWords.setUint32(0, 1000, true);
+        const before = Buffer.from(out);
+        expect(m.lookupInto(key, out)).toBe(false);
+        expect(Buffer.from(out)).toEqual(before);
+      }
+    }
+  });
+
+  it('a buffer transferred away after use is refused, never written', () => {
+    const m = track(BpfMap.create({ type: 'HASH', keySize: 8, valueSize: 24, maxEntries: 4, name: 'fast_detach' }));
+    const key = new Uint8Array(new ArrayBuffer(8));
+    const value = new Uint8Array(new ArrayBuffer(24)).fill(5);
+    const out = new Uint8Array(new ArrayBuffer(24));
+    for (let i = 0; i < 3; i++) {
+      m.update(key, value);
+      expect(m.lookupInto(key, out)).toBe(true);
+    }
+    // Transferred (detached): length 0 from then on, so neither call takes its old address.
+    structuredClone(out.buffer, { transfer: [out.buffer] });
+    expect(out.length).toBe(0);
+    expect(() => m.lookupInto(key, out)).toThrow(MapError);
+    structuredClone(value.buffer, { transfer: [value.buffer] });
+    expect(() => m.update(key, value)).toThrow(/value|bytes|size/i);
+    structuredClone(key.buffer, { transfer: [key.buffer] });
+    expect(() => m.lookupInto(key, new Uint8Array(24))).toThrow(/key|bytes|size/i);
+    // The map still works with other buffers.
+    const fresh = new Uint8Array(24);
+    expect(m.lookupInto(new Uint8Array(8), fresh)).toBe(true);
+    expect([...fresh]).toEqual(new Array(24).fill(5));
+  });
+
   it('per-CPU maps refuse lookupInto and say which call to use', () => {
     const m = track(BpfMap.create({ type: 'PERCPU_ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, name: 'fast_pcpu' }));
     expect(() => m.lookupInto(0, Buffer.alloc(8))).toThrow(MapError);

@@ -11,6 +11,7 @@ import {
   mapElemRaw,
   mapElemSlots,
   mapFreeze,
+  ByteAddress,
   MapElemCall,
   objGet,
   objPin,
@@ -218,6 +219,10 @@ export class BpfMap<K = Buffer, V = Buffer> {
   #elem: MapElemCall | null | undefined;
   // The type's per-CPU-ness, read on every element call: a field, not a Set lookup per call.
   readonly #isPerCpu: boolean;
+  // Where the last raw key and value (or lookupInto's output) handed to lookupInto/update are:
+  // the kernel reads and writes them in place (MapElemCall.runAt).
+  readonly #keyAt = new ByteAddress();
+  readonly #valueAt = new ByteAddress();
 
   /** Takes ownership of map `fd` with the properties in `info`; use create, fromFd, fromId or fromPin. */
   protected constructor(
@@ -465,8 +470,17 @@ export class BpfMap<K = Buffer, V = Buffer> {
     const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
       this.#live();
-      if (key instanceof Uint8Array && key.length === this.keySize) s.key.set(key);
-      else this.#encodeKey(key, s.key);
+      if (key instanceof Uint8Array && key.length === this.keySize) {
+        // The kernel reads the key from `key` and writes the value into `out` (lengths checked
+        // above, on this call): nothing copied.
+        if (this.#keyAt.of(key) && this.#valueAt.of(out)) {
+          const ret = s.runAt(BpfCommand.MAP_LOOKUP_ELEM, flags, this.#keyAt, this.#valueAt);
+          if (ret === -Errno.ENOENT) return false;
+          if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
+          return true;
+        }
+        s.key.set(key);
+      } else this.#encodeKey(key, s.key);
       const ret = s.run(BpfCommand.MAP_LOOKUP_ELEM, flags);
       if (ret === -Errno.ENOENT) return false;
       if (ret < 0) this.#fail(BpfCommand.MAP_LOOKUP_ELEM, ret, 'lookup');
@@ -488,6 +502,20 @@ export class BpfMap<K = Buffer, V = Buffer> {
     if (this.#isPerCpu) this.#notPerCpu('update');
     const s = this.#elem === undefined ? this.#elemOf() : this.#elem;
     if (s) {
+      // Raw key and value of the map's sizes: the kernel reads both where they are, nothing copied.
+      if (
+        key instanceof Uint8Array &&
+        key.length === this.keySize &&
+        value instanceof Uint8Array &&
+        value.length === this.valueSize &&
+        this.#keyAt.of(key) &&
+        this.#valueAt.of(value)
+      ) {
+        this.#live();
+        const ret = s.runAt(BpfCommand.MAP_UPDATE_ELEM, flags, this.#keyAt, this.#valueAt);
+        if (ret < 0) this.#fail(BpfCommand.MAP_UPDATE_ELEM, ret, 'update');
+        return;
+      }
       if (value instanceof Uint8Array && value.length === this.valueSize) s.value.set(value);
       else this.#encodeValue(value, s.value);
       this.#live();

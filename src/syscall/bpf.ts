@@ -26,6 +26,7 @@ import { check, SyscallError } from './errors.js';
 import { pinHint } from './capabilities.js';
 import { SYS_BPF, syscall3Async, syscall3Raw } from './libc.js';
 import { HeapRegion, NativeMemory, scratch } from './memory.js';
+import type { ByteAddress } from './byte-address.js';
 import { Errno } from '../errors/errno.js';
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(BpfCommand).map(([name, value]) => [value, `BPF_${name}`]));
@@ -305,6 +306,9 @@ export class MapElemCall {
   readonly value: Buffer;
   readonly #region: HeapRegion;
   readonly #words: Uint32Array;
+  // The slots' addresses as the attr's key and value words, and whether runAt pointed them elsewhere.
+  readonly #slotWords: number[];
+  #pointsAway = false;
 
   constructor(fd: number, keySize: number, valueSize: number) {
     const valueOffset = ELEM_KEY + align8(keySize);
@@ -319,6 +323,7 @@ export class MapElemCall {
     w[3] = Math.floor((address + ELEM_KEY) / 0x1_0000_0000);
     w[4] = (address + valueOffset) % 0x1_0000_0000;
     w[5] = Math.floor((address + valueOffset) / 0x1_0000_0000);
+    this.#slotWords = [w[2], w[3], w[4], w[5]];
   }
 
   /** Whether key and value are small enough for a region of their own (large ones use the scratch path). */
@@ -328,7 +333,31 @@ export class MapElemCall {
 
   /** BPF_MAP_LOOKUP_ELEM or BPF_MAP_UPDATE_ELEM on the filled slots; the kernel's result or -errno. */
   run(cmd: number, flags: number): number {
-    this.#words[6] = flags >>> 0;
+    const w = this.#words;
+    if (this.#pointsAway) {
+      w[2] = this.#slotWords[0]!;
+      w[3] = this.#slotWords[1]!;
+      w[4] = this.#slotWords[2]!;
+      w[5] = this.#slotWords[3]!;
+      this.#pointsAway = false;
+    }
+    w[6] = flags >>> 0;
+    return syscall3Raw(SYS_BPF, cmd, this.#region.address, MapElemAttr.size);
+  }
+
+  /**
+   * run() with the key and the value in the caller's own memory (ByteAddress: an array of the
+   * map's key size and one of at least its value size), which the kernel reads and writes
+   * directly: no copy through the slots.
+   */
+  runAt(cmd: number, flags: number, key: ByteAddress, value: ByteAddress): number {
+    const w = this.#words;
+    w[2] = key.lo;
+    w[3] = key.hi;
+    w[4] = value.lo;
+    w[5] = value.hi;
+    w[6] = flags >>> 0;
+    this.#pointsAway = true;
     return syscall3Raw(SYS_BPF, cmd, this.#region.address, MapElemAttr.size);
   }
 }

@@ -1,4 +1,5 @@
 export * from './bpf.js';
+export * from './byte-address.js';
 export * from './errors.js';
 export * from './epoll.js';
 export * from './fd.js';
