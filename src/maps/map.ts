@@ -457,7 +457,9 @@ export class BpfMap<K = Buffer, V = Buffer> {
   /**
    * Copies the value at `key` into `out` (its first valueSize bytes) and returns true, or returns
    * false when there is none (`out` untouched). With a raw key (a Uint8Array of the key's size) it
-   * allocates nothing: the key and value travel through native slots, for hot loops.
+   * allocates nothing, for hot loops: a key and an `out` handed over again (a loop's reused
+   * buffers) are read and written by the kernel in place, others travel through native slots.
+   * The map keeps a reference to the last ones.
    */
   lookupInto(key: K | RawInput, out: Uint8Array, flags = 0): boolean {
     if (this.#isPerCpu) this.#notPerCpu('lookup');
@@ -496,7 +498,8 @@ export class BpfMap<K = Buffer, V = Buffer> {
 
   /**
    * Sets `key` to `value`. flags: UpdateFlags.ANY (default), NOEXIST, EXIST, F_LOCK. With a raw key
-   * and value (Uint8Arrays of the map's sizes) it allocates nothing.
+   * and value (Uint8Arrays of the map's sizes) it allocates nothing; handed over again, they are
+   * read by the kernel in place.
    */
   update(key: K | RawInput, value: V | RawInput, flags: number = UpdateFlags.ANY): void {
     if (this.#isPerCpu) this.#notPerCpu('update');
