@@ -169,6 +169,18 @@ describe.runIf(need(isRoot, 'loading programs needs root'))('loadCollectionAsync
     }
   });
 
+  it('a map of maps whose inner map is created on the pool holds that map once the load resolves', async () => {
+    // inner_one made costly (256 KiB of values), so created on the pool; outer's slot is written
+    // once every creation has ended, before any program that uses outer loads.
+    const spec = collectionSpec();
+    spec.maps.inner_one = { ...spec.maps.inner_one, maxEntries: 65536 };
+    spec.maps.outer = { ...spec.maps.outer, innerMap: { ...spec.maps.outer.innerMap!, maxEntries: 65536 } };
+    expect(costlyToCreate(spec.maps.inner_one)).toBe(true);
+    const c = track(await loadCollectionAsync(spec));
+    expect((c.maps.outer.lookup(1) as Buffer).readUInt32LE(0)).toBe(c.maps.inner_one.info().id);
+    c.close();
+  });
+
   it('a map refused on the pool while programs that do not use it load: rejects as the sync load throws, and leaks nothing', async () => {
     // Only the costly map is broken: the creations made here succeed, so programs start before the
     // pool's refusal comes back; the load ends with the map's error, and those programs closed.
