@@ -12,6 +12,7 @@ import { addressOf } from './libc.js';
 
 const TWO32 = 0x1_0000_0000;
 
+/** The native address of the byte array handed over last (see the file's comment for why it holds). */
 export class ByteAddress {
   #array: Uint8Array | undefined;
   // The array seen last, not yet worth an address: asking koffi costs more than copying a few
