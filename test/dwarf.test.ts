@@ -592,6 +592,25 @@ describe('DWARF hostile input', () => {
     expect(() => parseAbbrevTable(Uint8Array.from([0]), 5)).toThrow(/outside the section/);
   });
 
+  it('indexes a name given through DW_FORM_indirect, as the decoder reads it', () => {
+    const abbrev = writeAbbrevs([
+      { code: 1, tag: T.compile_unit, children: true, attrs: [] },
+      { code: 2, tag: T.structure_type, children: false, attrs: [[AT.name, F.indirect]] },
+    ]).toBytes();
+    const sections = oneUnit(abbrev, (w) => {
+      w.uleb(1);
+      w.uleb(2).uleb(F.string).raw(new TextEncoder().encode('via.indirect\0'));
+      w.uleb(2).uleb(F.indirect).uleb(F.string).raw(new TextEncoder().encode('twice.indirect\0'));
+      w.uleb(0);
+    });
+    const d = new DwarfReader(sections);
+    for (const name of ['via.indirect', 'twice.indirect']) {
+      const die = d.findNamed(name);
+      expect(die?.tag, name).toBe(T.structure_type);
+      expect(d.name(die!)).toBe(name);
+    }
+  });
+
   it('caps DW_FORM_indirect chains', () => {
     const abbrev = writeAbbrevs([{ code: 1, tag: T.compile_unit, children: false, attrs: [[AT.name, F.indirect]] }]).toBytes();
     const d = new DwarfReader(oneUnit(abbrev, (w) => w.uleb(1).raw(new Array<number>(20).fill(F.indirect))));

@@ -321,9 +321,16 @@ export class DwarfReader {
    * The hash (hashName) of the string-class value of `form` at `at`, read where it lives, or
    * undefined for a form that is no string this reader resolves (as stringOf).
    */
-  private nameHash(form: number, at: number, unit: UnitHeader): number | undefined {
+  private nameHash(form: number, at: number, unit: UnitHeader, depth = 0): number | undefined {
     const info = this.sections.info;
     switch (form) {
+      case DW_FORM.indirect: {
+        // The form is in the data, as readFormValue reads it (whose cap on chains applies too).
+        if (depth >= 4) return undefined;
+        const c = new ByteCursor(info, '.debug_info', at, this.littleEndian, unit.end);
+        const actual = c.uleb();
+        return this.nameHash(actual, c.offset, unit, depth + 1);
+      }
       case DW_FORM.string:
         return hashCString(info, at, unit.end, '.debug_info');
       case DW_FORM.strp:

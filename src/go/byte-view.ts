@@ -46,7 +46,6 @@ export class ByteView {
     return Number(v);
   }
 
-  /** A NUL-terminated UTF-8 string of at most `maxLength` bytes. */
   /**
    * Whether the NUL-terminated string at `offset` is exactly `utf8` (bytes, then a NUL), compared
    * in place: no string is decoded. False, not an error, for an offset outside the data.
@@ -58,6 +57,7 @@ export class ByteView {
     return bytes[offset + utf8.length] === 0;
   }
 
+  /** A NUL-terminated UTF-8 string of at most `maxLength` bytes. */
   cstring(offset: number, maxLength: number, what = 'string'): string {
     this.check(offset, 1, what);
     const limit = Math.min(this.bytes.length, offset + maxLength + 1);
