@@ -36,6 +36,8 @@ import type { ElfSymbol } from './symbols.js';
 import { readSymbolVersions } from './versions.js';
 
 const utf8 = new TextEncoder();
+/** Byte-wise searches of one symbol table (symbolNamed, symbolsNamed) before it is decoded whole. */
+const SEARCHES_BEFORE_DECODING = 8;
 
 /** A parsed ELF64 file: header, section and program headers; symbols, relocations, notes and section contents are read on request. */
 export class ElfFile {
@@ -46,6 +48,9 @@ export class ElfFile {
 
   private readonly reader: ByteReader;
   private readonly symbolCache = new Map<number, readonly ElfSymbol[]>();
+  // symbolNamed/symbolsNamed: byte-wise searches made per table, and the last symbol of each name.
+  private readonly symbolSearches = new Map<number, number>();
+  private readonly symbolByName = new Map<number, Map<string, ElfSymbol>>();
   private readonly dataCache = new Map<number, Uint8Array>();
   /** First section of each name, built on the first lookup by name (loaders make dozens). */
   private byName: Map<string, ElfSection> | undefined;
@@ -134,10 +139,16 @@ export class ElfFile {
   symbolNamed(name: string, table?: ElfSection | string): ElfSymbol | undefined {
     const t = table === undefined ? this.sectionsByType(SHT_SYMTAB)[0] : this.resolve(table);
     if (t === undefined) return undefined;
-    const decoded = this.symbolCache.get(t.index) ?? (t.type === SHT_DYNSYM ? this.symbolsOf(t) : undefined);
+    const decoded = this.#decodedFor(t);
     if (decoded !== undefined) {
-      for (let i = decoded.length - 1; i >= 0; i--) if (decoded[i]!.name === name) return decoded[i]; // i < length
-      return undefined;
+      let byName = this.symbolByName.get(t.index);
+      if (!byName) {
+        // The last of each name, as the byte-wise search finds it.
+        byName = new Map();
+        for (const s of decoded) byName.set(s.name, s);
+        this.symbolByName.set(t.index, byName);
+      }
+      return byName.get(name);
     }
     if (t.type !== SHT_SYMTAB) throw new ElfError(`section type ${t.type} is not a symbol table`, { section: t.name });
     const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === t.index);
@@ -153,13 +164,28 @@ export class ElfFile {
     const t = options.table === undefined ? this.sectionsByType(SHT_SYMTAB)[0] : this.resolve(options.table);
     if (t === undefined) return [];
     const versioned = options.versioned === true;
-    const decoded = this.symbolCache.get(t.index) ?? (t.type === SHT_DYNSYM ? this.symbolsOf(t) : undefined);
+    const decoded = this.#decodedFor(t);
     if (decoded !== undefined) {
       return decoded.filter((s) => s.name === name || (versioned && s.name.startsWith(`${name}@`)));
     }
     if (t.type !== SHT_SYMTAB) throw new ElfError(`section type ${t.type} is not a symbol table`, { section: t.name });
     const extended = this.sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === t.index);
     return symbolsNamed(this.reader, this.sections, t, extended, utf8.encode(name), versioned);
+  }
+
+  /**
+   * The decoded symbols of `t` for symbolNamed/symbolsNamed: those already decoded, a dynamic
+   * table's (decoded with their versions), or, after SEARCHES_BEFORE_DECODING byte-wise searches
+   * of the table, all of them (many lookups: decoding once costs less than searching each time);
+   * undefined while a byte-wise search is the better deal.
+   */
+  #decodedFor(t: ElfSection): readonly ElfSymbol[] | undefined {
+    const decoded = this.symbolCache.get(t.index);
+    if (decoded !== undefined) return decoded;
+    if (t.type === SHT_DYNSYM) return this.symbolsOf(t);
+    const searches = (this.symbolSearches.get(t.index) ?? 0) + 1;
+    this.symbolSearches.set(t.index, searches);
+    return searches > SEARCHES_BEFORE_DECODING ? this.symbolsOf(t) : undefined;
   }
 
   /** The dynamic symbol table (.dynsym, i.e. the SHT_DYNSYM section); empty when there is none. */
