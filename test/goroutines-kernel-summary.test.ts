@@ -230,7 +230,15 @@ describe.runIf(need(isRoot, 'tracing needs root'))('the in-kernel goroutine summ
     expect(stats.lost).toBe(0n);
     expect(k.transitions).toBe(Number(stats.records));
     expect(k.transitions).toBeGreaterThan(50);
-    expect(k.stats).toEqual({ chainBreaks: 0, updateFailures: 0, reasonReadFailures: 0 });
+    // From Go 1.26 (this esbuild is built with a 1.26 release) reentersyscall/exitsyscall switch
+    // running ⇄ syscall with their own CAS and call casgstatus only when it fails, so one side of a
+    // syscall is now and then traced without the other: a rare chain break, as the streaming
+    // tracer's invariant check accepts for those releases (test/goroutine-invariants.ts). Before
+    // 1.26 every transition goes through casgstatus and the chain never breaks.
+    const { minor } = tracer.info.version;
+    const breaksAllowed = minor >= 26 ? Math.ceil(k.transitions / 100) : 0;
+    expect(k.stats.chainBreaks).toBeLessThanOrEqual(breaksAllowed);
+    expect({ ...k.stats, chainBreaks: 0 }).toEqual({ chainBreaks: 0, updateFailures: 0, reasonReadFailures: 0 });
     // Every reason has a name from the binary's runtime, none is "unknown" or a bare number.
     expect(Object.keys(k.waitReasons).length).toBeGreaterThan(0);
     for (const reason of Object.keys(k.waitReasons)) expect(tracer.info.waitReasons).toContain(reason);

@@ -64,7 +64,12 @@ export interface Log2Histogram {
 
 /** Counters of the kernel side that say how complete the summary is. */
 export interface KernelSummaryStats {
-  /** Transitions whose old state differs from the state their g last entered (one was missed): no interval counted. */
+  /**
+   * Transitions whose old state differs from the state their g last entered (one was missed): no
+   * interval counted. From Go 1.26 the runtime enters and leaves syscalls with its own
+   * compare-and-swap and calls casgstatus only when that fails, so a running ⇄ syscall switch
+   * seen on one side only shows up here now and then; before 1.26 any count means a missed call.
+   */
   chainBreaks: number;
   /** g entries the full per-g map could not take (raise maxGoroutines). */
   updateFailures: number;
