@@ -547,3 +547,116 @@ describe('strided batches (no kernel)', () => {
     });
   }
 });
+
+/** A small seeded generator (mulberry32), so a failing case can be run again. */
+function seeded(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) % n) | 0;
+  };
+}
+
+/** Record i of the randomized tests: its index in the first 4 bytes, then i's low byte. */
+const indexed = (i: number, n: number): Buffer => {
+  const b = Buffer.alloc(n, i & 0xff);
+  if (n >= 4) b.writeUInt32LE(i, 0);
+  return b;
+};
+
+// The scans walk runs of alike records several headers at a time; runs of every length, ending at
+// every place (another length, a discarded or LOST record, a busy record, the chunk's end, `max`,
+// the batch's capacity), must hand out exactly what a record-by-record walk would.
+describe('long runs of alike records, randomized (no kernel)', () => {
+  for (const fill of [true, false]) {
+    it(`ring buffer: every committed record once, in order, up to the first busy one (fillOffsets ${fill})`, () => {
+      const rand = seeded(fill ? 1 : 2);
+      for (let trial = 0; trial < 25; trial++) {
+        const fake = new FakeRingBuffer(16384, BigInt(rand(16384) & ~7));
+        const ring = new RingBufferRing(fake, 1 + rand(200), undefined, fill);
+        const expected: Buffer[] = [];
+        let busyAt: bigint | undefined;
+        let busyIndex = -1;
+        let used = 0;
+        for (let i = 0; used < 12000; i++) {
+          const runLength = 1 + rand(40);
+          const length = [8, 16, 20, 24, 100][rand(5)];
+          for (let k = 0; k < runLength && used < 12000; k++, i++) {
+            const b = indexed(i, length);
+            const roll = rand(100);
+            if (roll === 0) fake.add(b, DISCARD);
+            else if (roll === 1 && busyAt === undefined) {
+              busyAt = fake.add(b, BUSY);
+              busyIndex = expected.length;
+              expected.push(b);
+            } else {
+              fake.add(b);
+              expected.push(b);
+            }
+            used += (length + 15) & ~7;
+          }
+        }
+        const got: Buffer[] = [];
+        const onBatch = (b: RecordBatch): void => void got.push(...recordsOf(b, fill));
+        const committed = busyAt === undefined ? expected.length : busyIndex;
+        while (got.length < committed) {
+          const before = got.length;
+          const n = ring.pollBatch(onBatch, 1 + rand(300));
+          expect(n).toBe(got.length - before);
+          expect(n).toBeGreaterThan(0);
+        }
+        expect(ring.pollBatch(onBatch, Infinity)).toBe(0); // stopped at the busy record (or the end)
+        expect(got).toEqual(expected.slice(0, committed));
+        if (busyAt !== undefined) {
+          fake.commit(busyAt);
+          while (ring.pollBatch(onBatch, 1 + rand(300)) > 0);
+        }
+        expect(got).toEqual(expected);
+        expect(fake.consumerPos).toBe(fake.pos);
+      }
+    });
+
+    it(`perf ring: every sample once, in order, LOST records counted (fillOffsets ${fill})`, () => {
+      const rand = seeded(fill ? 3 : 4);
+      for (let trial = 0; trial < 25; trial++) {
+        const fake = new FakePerfRing(16384, BigInt(rand(16384) & ~7));
+        const shared = { ...perfShared(1 + rand(200)), fillOffsets: fill };
+        const ring = new PerfRing(1, fake.control, fake.data, shared);
+        const expected: Buffer[] = [];
+        let lost = 0;
+        let used = 0;
+        for (let i = 0; used < 15000; i++) {
+          const runLength = 1 + rand(40);
+          const size = [4, 12, 16, 20, 28, 124][rand(6)];
+          for (let k = 0; k < runLength && used < 15000; k++, i++) {
+            if (rand(60) === 0) {
+              fake.add(FakePerfRing.lostRecord(1 + (i & 3)));
+              lost += 1 + (i & 3);
+              used += 24;
+            }
+            const raw = indexed(i, size);
+            const record = FakePerfRing.sampleRecord(raw);
+            fake.add(record);
+            expected.push(padded(raw));
+            used += record.length;
+          }
+        }
+        const got: Buffer[] = [];
+        const onBatch = (b: RecordBatch): void => void got.push(...recordsOf(b, fill));
+        while (got.length < expected.length) {
+          const before = got.length;
+          const n = ring.pollBatch(onBatch, 1 + rand(300));
+          expect(n).toBe(got.length - before);
+          expect(n).toBeGreaterThan(0);
+        }
+        expect(ring.pollBatch(onBatch, Infinity)).toBe(0);
+        expect(got).toEqual(expected);
+        expect(shared.lost.total).toBe(lost);
+        expect(fake.tail).toBe(fake.head);
+      }
+    });
+  }
+});

@@ -240,6 +240,12 @@ export class RingBufferRing {
  * `fill` is set (offsets[0] and lengths[0] always are). Otherwise (a discarded record, or another
  * length) the run's offsets are filled and the second phase goes on as a general loop, storing
  * each record's offset and length.
+ *
+ * The first phase reads short records' headers eight at a time. Measured on the kernel-filled ring
+ * of bench/drain.ts (16-byte records, pollBatch with the bench's callback, both versions in one
+ * process, 40 rounds each): best 5.1 -> 3.9-4.2 ns per record, the scan alone (an empty callback) 3.9 -> 3.2;
+ * four at a time gave 4.3-4.5. A record-by-record loop spends as much on its own tests and
+ * counters as on the loads, which do not depend on one another here.
  */
 function ringScan(
   ring: RingBufferRing,
@@ -264,6 +270,26 @@ function ringScan(
       const step = (length + 15) & ~7; // the 8-byte header and the record, rounded up to 8
       const long = length > 56;
       let header = first;
+      if (!long) {
+        // Eight headers per turn while eight records fit: the loop's tests and counters once per
+        // eight records (see the function's comment). A mismatch anywhere leaves the eight to the
+        // loop below, which stops at the first one that differs.
+        const step8 = 8 * step;
+        while (offset + step8 <= end && count + 8 <= limit) {
+          const h0 = plain ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
+          const h1 = plain ? view.getInt32(offset + step, true) : Atomics.load(headers, (offset + step) >> 2);
+          const h2 = plain ? view.getInt32(offset + 2 * step, true) : Atomics.load(headers, (offset + 2 * step) >> 2);
+          const h3 = plain ? view.getInt32(offset + 3 * step, true) : Atomics.load(headers, (offset + 3 * step) >> 2);
+          const h4 = plain ? view.getInt32(offset + 4 * step, true) : Atomics.load(headers, (offset + 4 * step) >> 2);
+          const h5 = plain ? view.getInt32(offset + 5 * step, true) : Atomics.load(headers, (offset + 5 * step) >> 2);
+          const h6 = plain ? view.getInt32(offset + 6 * step, true) : Atomics.load(headers, (offset + 6 * step) >> 2);
+          const h7 = plain ? view.getInt32(offset + 7 * step, true) : Atomics.load(headers, (offset + 7 * step) >> 2);
+          if ((h0 ^ length) | (h1 ^ length) | (h2 ^ length) | (h3 ^ length) | (h4 ^ length) | (h5 ^ length) | (h6 ^ length) | (h7 ^ length))
+            break;
+          count += 8;
+          offset += step8;
+        }
+      }
       while (offset < end && count < limit) {
         header = plain ? view.getInt32(offset, true) : Atomics.load(headers, offset >> 2);
         if (header !== length) break;
