@@ -10,6 +10,12 @@ import {
   progLoadRawAsync,
   progTestRun,
   SyscallError,
+  prepareProgLoad,
+  startVerifierThread,
+  VERIFIER_BATCH_CAPACITY,
+  VerifierBatch,
+  verifierThreadReady,
+  type PreparedProgLoad,
   type ProgLoadRequest,
   type ProgLoadResult,
 } from '../syscall/index.js';
@@ -80,6 +86,11 @@ export interface LoadOptions {
   logSize?: number;
   /** Upper bound for the grown log (default 256 MiB). */
   maxLogSize?: number;
+  /**
+   * Program.loadEach (and so loadCollection): false loads one program after another on the calling
+   * thread, without the helper thread that verifies a second one at once (default true).
+   */
+  verifierThread?: boolean;
 }
 
 /** Input data and context, output sizes and repetition of Program.testRun (BPF_PROG_TEST_RUN). */
@@ -243,6 +254,90 @@ export class Program {
   }
 
   /**
+   * Loads `count` programs, the spec of each made by `specOf(i)` when its turn comes, as many
+   * load() calls one after another would, except that while this thread makes the next specs and
+   * lays out their requests a helper thread verifies those laid out already, and this thread then
+   * verifies what is left: two programs at once, on two CPUs (see src/syscall/verifier-thread.ts).
+   * The helper starts on the second call in a thread that loads several programs, and is used once
+   * it runs (some tens of ms later); `verifierThread: false` keeps it out.
+   * Returns, in order, each Program or what load() (or `specOf`) would have thrown for it; the
+   * caller owns every Program returned. Without the helper (not started yet, or a first attempt
+   * with a log asked for) the programs load one after another and, as with load() in a loop,
+   * none after the first failure is tried (its slot holds `undefined`). A program refused by the
+   * kernel is loaded again here with a log, as load() does.
+   */
+  static loadEach(
+    count: number,
+    specOf: (i: number) => ProgramSpec,
+    options: LoadOptions = {},
+  ): (Program | ProgramLoadFailure | undefined)[] {
+    const out = new Array<Program | ProgramLoadFailure | undefined>(count).fill(undefined);
+    const parallel = count > 1 && firstAttempt(options).logSize === 0 && options.verifierThread !== false;
+    // The helper costs a thread (tens of ms of CPU to start, some MB): a process that loads once
+    // (a tool, the goroutine tracer) never starts it; one that loads again does.
+    if (parallel && ++parallelLoads >= 2) startVerifierThread();
+    if (!parallel || !verifierThreadReady()) {
+      for (let i = 0; i < count; i++) {
+        try {
+          out[i] = Program.load(specOf(i), options);
+        } catch (error) {
+          out[i] = { error };
+          break;
+        }
+      }
+      return out;
+    }
+    for (let first = 0; first < count; first += VERIFIER_BATCH_CAPACITY) {
+      const last = Math.min(count, first + VERIFIER_BATCH_CAPACITY);
+      const queued: { i: number; slot: number; request: ReturnType<typeof loadRequest>; prepared: PreparedProgLoad; spec: ProgramSpec }[] =
+        [];
+      const here: { i: number; request: ReturnType<typeof loadRequest>; spec: ProgramSpec }[] = [];
+      const batch = new VerifierBatch();
+      let results: number[] = [];
+      try {
+        for (let i = first; i < last; i++) {
+          try {
+            const spec = specOf(i);
+            const request = loadRequest(spec);
+            // A device-bound program names its device by ifindex, which the kernel looks up in the
+            // calling thread's network namespace: it loads on this thread, after the batch.
+            if (request.request.ifindex) {
+              here.push({ i, request, spec });
+              continue;
+            }
+            const prepared = prepareProgLoad(request.request);
+            queued.push({ i, slot: batch.add(prepared.address, prepared.size), request, prepared, spec });
+          } catch (error) {
+            out[i] = { error };
+          }
+        }
+      } finally {
+        // Every request handed to the helper is made and waited for before its memory is freed.
+        results = batch.finish();
+      }
+      for (const { i, slot, request, prepared, spec } of queued) {
+        const done = prepared.result(results[slot]);
+        prepared.free();
+        try {
+          // A refusal is loaded again here with a log, as load() does; a success returns at once.
+          const fd = loadWithLog(request.request, request.name, options, done);
+          out[i] = new Program(fd, request.type, request.name, spec.expectedAttachType);
+        } catch (error) {
+          out[i] = { error };
+        }
+      }
+      for (const { i, request, spec } of here) {
+        try {
+          out[i] = new Program(loadWithLog(request.request, request.name, options), request.type, request.name, spec.expectedAttachType);
+        } catch (error) {
+          out[i] = { error };
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Program.load with the kernel's work off the event loop: the first attempt (the verifier, which
    * is most of a load's time) runs on a worker thread of libuv's pool, so the verification of
    * several programs loaded at once runs on several CPUs. Everything else is as in load(): a refused
@@ -385,6 +480,14 @@ export class Program {
     if (this.#owned.closed) throw new ProgramError('closed', `program "${this.name}" is closed`);
     return this.#owned.raw;
   }
+}
+
+/** Program.loadEach calls that could use the helper thread, so far in this thread. */
+let parallelLoads = 0;
+
+/** A program Program.loadEach could not load: what load() would have thrown. */
+export interface ProgramLoadFailure {
+  readonly error: unknown;
 }
 
 /** Test runs tried when signals interrupt them before giving up with Errno.EINTR. */

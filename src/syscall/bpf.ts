@@ -565,10 +565,32 @@ export async function progLoadRawAsync(r: ProgLoadRequest): Promise<ProgLoadResu
   }
 }
 
+/** A BPF_PROG_LOAD request laid out in memory of its own, for another thread to make (VerifierBatch). */
+export interface PreparedProgLoad {
+  /** The attr's native address and size: what bpf(BPF_PROG_LOAD) takes. */
+  readonly address: number;
+  readonly size: number;
+  /** What the call returned (the fd or -errno) as progLoadRaw reports it. */
+  result(ret: number): ProgLoadResult;
+  /** Gives the memory back; the request must not be made after. */
+  free(): void;
+}
+
+export function prepareProgLoad(r: ProgLoadRequest): PreparedProgLoad {
+  const mem = takeRegion(Request.size(ProgLoadAttr.size, progLoadPayload(r)));
+  try {
+    const q = progLoadRequest(r, mem);
+    return { address: mem.address, size: ProgLoadAttr.size, result: (ret) => progLoadResult(r, q, ret), free: () => giveBackRegion(mem) };
+  } catch (e) {
+    giveBackRegion(mem);
+    throw e;
+  }
+}
+
 // Regions of calls made off this thread, kept for the next ones: a collection's loads would
 // otherwise map and unmap one each, on the thread that lays out the next program.
 const spareRegions: NativeMemory[] = [];
-const MAX_SPARE_REGIONS = 16;
+const MAX_SPARE_REGIONS = 32;
 
 function takeRegion(size: number): NativeMemory {
   const i = spareRegions.findIndex((m) => m.length >= size);

@@ -11,3 +11,4 @@ export { lastErrno, residentAsyncCalls, syscall3Raw, SYS_BPF } from './libc.js';
 export * from './netns.js';
 export * from './owned-fd.js';
 export * from './sockopt.js';
+export * from './verifier-thread.js';

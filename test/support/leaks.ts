@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { getsockoptBytes } from '../../src/syscall/sockopt.js';
+import { startVerifierThread, verifierThreadStats } from '../../src/syscall/verifier-thread.js';
 
 /** AF_XDP (44) and AF_PACKET (17) sockets hold UMEMs, rings and device bindings: they count too. */
 const SOCKET_DOMAINS: Record<number, string> = { 44: 'AF_XDP', 17: 'AF_PACKET' };
@@ -35,7 +36,12 @@ function kernelObjectFds(): string[] {
 }
 
 let before: string[] = [];
-beforeAll(() => {
+beforeAll(async () => {
+  // The loaders' helper thread (src/syscall/verifier-thread.ts) lives as long as the process, and
+  // its event loop holds an epoll fd and an eventfd: started first, it is in the baseline (and every
+  // collection of two programs or more is loaded with it).
+  startVerifierThread();
+  for (let i = 0; i < 1000 && !verifierThreadStats().ready; i++) await new Promise((r) => setTimeout(r, 5));
   before = kernelObjectFds();
 });
 afterAll(() => {

@@ -96,12 +96,7 @@ export function loadCollection(source: string | Uint8Array | CollectionSpec, opt
   const load = new CollectionLoad(source, options);
   try {
     load.createMaps();
-    const programs: Record<string, Program> = {};
-    for (const p of load.wanted) {
-      programs[p.name] = load.loadProgram(p);
-      load.opened.push(programs[p.name]);
-    }
-    return load.finish(programs);
+    return load.finish(load.loadPrograms());
   } catch (e) {
     load.abort();
     throw e;
@@ -281,7 +276,7 @@ interface PreparedProgram {
 /**
  * One load of a spec, in the steps loadCollection and loadCollectionAsync share: checks and the
  * object's BTF (constructor), maps and their contents (createMaps), programs one by one
- * (loadProgram, loadProgramAsync), the collection (finish); abort closes what was opened and
+ * (loadPrograms, loadProgramAsync), the collection (finish); abort closes what was opened and
  * release what only the load needed.
  */
 class CollectionLoad {
@@ -514,15 +509,49 @@ class CollectionLoad {
     }
   }
 
-  loadProgram(p: ProgramSpecEntry): Program {
-    const { spec, release } = this.#programSpec(p);
+  /**
+   * The wanted programs, loaded as many loadProgram calls would be (each opened program in
+   * `opened`; the first failure in the object's order thrown), with two verified at once by
+   * Program.loadEach once its helper thread runs.
+   */
+  loadPrograms(): Record<string, Program> {
+    const wanted = this.wanted;
+    const releases: (() => void)[] = [];
+    // A failure to make a program's spec is thrown as it is, a failure to load it named after it
+    // (loadProgram's errors).
+    const specErrors = new Map<number, unknown>();
+    let results: ReturnType<typeof Program.loadEach>;
     try {
-      return Program.load(spec, this.#options.program);
-    } catch (e) {
-      throw this.#programError(p, e);
+      results = Program.loadEach(
+        wanted.length,
+        (i) => {
+          try {
+            const { spec, release } = this.#programSpec(wanted[i]);
+            releases.push(release);
+            return spec;
+          } catch (e) {
+            specErrors.set(i, e);
+            throw e;
+          }
+        },
+        this.#options.program,
+      );
     } finally {
-      release();
+      for (const release of releases) release();
     }
+    const programs: Record<string, Program> = {};
+    let failure: { error: unknown } | undefined;
+    for (let i = 0; i < wanted.length; i++) {
+      const r = results[i];
+      if (r instanceof Program) {
+        this.opened.push(r);
+        programs[wanted[i].name] = r;
+      } else if (r !== undefined && failure === undefined) {
+        failure = { error: specErrors.has(i) ? r.error : this.#programError(wanted[i], r.error) };
+      }
+    }
+    if (failure) throw failure.error;
+    return programs;
   }
 
   async loadProgramAsync(p: ProgramSpecEntry): Promise<Program> {
