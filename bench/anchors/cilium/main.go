@@ -5,6 +5,7 @@
 //	cilium hashmap <budget ms> <batch rounds>
 //	cilium btf <rounds>
 //	cilium load <object.o> <rounds>
+//	cilium serve <benchmark> <setup args...>   (serve.go: one command per stdin line)
 package main
 
 import (
@@ -57,6 +58,8 @@ func main() {
 		kernelBtf(atoi(args[0]))
 	case "load":
 		load(args[0], atoi(args[1]))
+	case "serve":
+		serve(args)
 	default:
 		fail("usage", fmt.Errorf("unknown benchmark %q", os.Args[1]))
 	}

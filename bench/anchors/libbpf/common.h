@@ -59,3 +59,18 @@ static inline pid_t spawn_producer(long writes, int *release)
 	*release = p[1];
 	return pid;
 }
+
+// Serve mode (bench/lib/anchors.ts AnchorSession): the anchor sets up once, then answers one command
+// per line on stdin with one JSON line on stdout, until stdin ends. next_command reads the next
+// line and splits it at spaces into argv (at most max words); returns the word count, 0 for a blank
+// line, -1 at the end of stdin. stdout is line-buffered so that each answer leaves at once.
+static inline int next_command(char *line, int size, char **argv, int max)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!fgets(line, size, stdin))
+		return -1;
+	int n = 0;
+	for (char *tok = strtok(line, " \t\r\n"); tok && n < max; tok = strtok(NULL, " \t\r\n"))
+		argv[n++] = tok;
+	return n;
+}
