@@ -22,7 +22,7 @@ export const P = quick
       liveRounds: 3,
       budgetMs: 2000,
       batchRounds: 200,
-      hashTurns: 4,
+      hashTurns: 16,
       btfRounds: 20,
       loadRounds: 20,
       loadChunks: 4,

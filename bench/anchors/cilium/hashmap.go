@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 	"unsafe"
 
@@ -40,57 +41,75 @@ func measure(budgetMs int, op func(i uint32) error) float64 {
 	return best
 }
 
-// hashmap: Map.Lookup and Map.Put with []byte keys and values (the usual way: Lookup allocates the
-// 24-byte result), Lookup into an unsafe.Pointer (no allocation: the fastest the API allows), and
-// BatchLookup of all 10,000 entries into []uint64 keys and []value24 values.
-func hashmap(budgetMs, batchRounds int) {
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "bench", Type: ebpf.Hash, KeySize: 8, ValueSize: 24, MaxEntries: entries})
-	if err != nil {
-		fail("NewMap", err)
-	}
-	defer m.Close()
-	key := make([]byte, 8)
-	value := make([]byte, 24)
-	for i := range value {
-		value[i] = 7
-	}
-	for i := uint64(0); i < entries; i++ {
-		binary.LittleEndian.PutUint64(key, i)
-		if err := m.Put(key, value); err != nil {
-			fail("fill", err)
+// The hashmap server (cilium serve hashmap): creates and fills the map once, then answers
+//
+//	lookup <ms>        {"lookupNs"}        Map.Lookup([]byte, *[]byte): the usual way, allocates the result
+//	lookupUnsafe <ms>  {"lookupUnsafeNs"}  Map.Lookup into an unsafe.Pointer: no allocation, the fastest the API allows
+//	update <ms>        {"updateNs"}        Map.Put([]byte, []byte)
+//	batch <rounds>     {"batchNsPerEntry"} BatchLookup of all 10,000 entries into []uint64 keys and []value24 values
+func init() {
+	servers["hashmap"] = func([]string) func([]string) {
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "bench", Type: ebpf.Hash, KeySize: 8, ValueSize: 24, MaxEntries: entries})
+		if err != nil {
+			fail("NewMap", err)
+		}
+		key := make([]byte, 8)
+		value := make([]byte, 24)
+		for i := range value {
+			value[i] = 7
+		}
+		for i := uint64(0); i < entries; i++ {
+			binary.LittleEndian.PutUint64(key, i)
+			if err := m.Put(key, value); err != nil {
+				fail("fill", err)
+			}
+		}
+		var result []byte
+		var fixed [24]byte
+		keys := make([]uint64, entries)
+		values := make([]value24, entries)
+		return func(cmd []string) {
+			if len(cmd) != 2 {
+				fail("command", fmt.Errorf("%q: want lookup|lookupUnsafe|update <ms> or batch <rounds>", cmd))
+			}
+			arg := atoi(cmd[1])
+			switch cmd[0] {
+			case "lookup":
+				out(map[string]float64{"lookupNs": measure(arg, func(i uint32) error {
+					binary.LittleEndian.PutUint32(key, i)
+					return m.Lookup(key, &result)
+				})})
+			case "lookupUnsafe":
+				out(map[string]float64{"lookupUnsafeNs": measure(arg, func(i uint32) error {
+					binary.LittleEndian.PutUint32(key, i)
+					return m.Lookup(key, unsafe.Pointer(&fixed))
+				})})
+			case "update":
+				out(map[string]float64{"updateNs": measure(arg, func(i uint32) error {
+					binary.LittleEndian.PutUint32(key, i)
+					return m.Put(key, value)
+				})})
+			case "batch":
+				best := 1e30
+				for r := 0; r < arg; r++ {
+					var next uint64
+					t0 := time.Now()
+					n, err := m.BatchLookup(nil, &next, keys, values, nil)
+					ns := float64(time.Since(t0).Nanoseconds())
+					if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+						fail("BatchLookup", err)
+					}
+					if n != entries {
+						fail("BatchLookup", errors.New("short batch"))
+					}
+					if ns/entries < best {
+						best = ns / entries
+					}
+				}
+				out(map[string]float64{"batchNsPerEntry": best})
+			default:
+				fail("command", fmt.Errorf("unknown command %q", cmd[0]))
+			}
 		}
 	}
-	var result []byte
-	lookup := measure(budgetMs, func(i uint32) error {
-		binary.LittleEndian.PutUint32(key, i)
-		return m.Lookup(key, &result)
-	})
-	var fixed [24]byte
-	lookupUnsafe := measure(budgetMs, func(i uint32) error {
-		binary.LittleEndian.PutUint32(key, i)
-		return m.Lookup(key, unsafe.Pointer(&fixed))
-	})
-	update := measure(budgetMs, func(i uint32) error {
-		binary.LittleEndian.PutUint32(key, i)
-		return m.Put(key, value)
-	})
-	keys := make([]uint64, entries)
-	values := make([]value24, entries)
-	best := 1e30
-	for r := 0; r < batchRounds; r++ {
-		var next uint64
-		t0 := time.Now()
-		n, err := m.BatchLookup(nil, &next, keys, values, nil)
-		ns := float64(time.Since(t0).Nanoseconds())
-		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			fail("BatchLookup", err)
-		}
-		if n != entries {
-			fail("BatchLookup", errors.New("short batch"))
-		}
-		if ns/entries < best {
-			best = ns / entries
-		}
-	}
-	out(map[string]float64{"lookupNs": lookup, "lookupUnsafeNs": lookupUnsafe, "updateNs": update, "batchNsPerEntry": best})
 }

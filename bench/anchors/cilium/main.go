@@ -2,7 +2,6 @@
 // each prints one JSON line. Built offline in GOPATH mode by bench/anchors/build.ts.
 //
 //	cilium records <records.bpf.o> ring|perf <size> <drain rounds> <live writes>
-//	cilium hashmap <budget ms> <batch rounds>
 //	cilium btf <rounds>
 //	cilium load <object.o> <rounds>
 //	cilium serve <benchmark> <setup args...>   (serve.go: one command per stdin line)
@@ -46,14 +45,12 @@ func msSince(t0 time.Time) float64 { return float64(time.Since(t0).Nanoseconds()
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage", fmt.Errorf("cilium records|hashmap|btf|load ..."))
+		fail("usage", fmt.Errorf("cilium records|btf|load|serve ..."))
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
 	case "records":
 		records(args[0], args[1] == "perf", atoi(args[2]), atoi(args[3]), atoi(args[4]))
-	case "hashmap":
-		hashmap(atoi(args[0]), atoi(args[1]))
 	case "btf":
 		kernelBtf(atoi(args[0]))
 	case "load":

@@ -1,9 +1,15 @@
 // libbpf anchor for the hash map benchmark: 8-byte key, 24-byte value, 10,000 entries.
-//   hashmap <budget ms per measurement> <batch rounds>
+//   hashmap serve     creates and fills the map, then answers one command per stdin line
+//                     (common.h next_command) with one JSON line:
+//     lookup <ms>     {"lookupNs"}       bpf_map_lookup_elem
+//     update <ms>     {"updateNs"}       bpf_map_update_elem, BPF_ANY on existing keys
+//     raw <ms>        {"rawLookupNs"}    the raw syscall loop below
+//     batch <rounds>  {"batchNsPerEntry"} bpf_map_lookup_batch of all 10,000 entries
 // Also the physical floor of a lookup: a raw syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM) loop on an attr
 // filled once (only the key's bytes change), no library in between.
-// lookup and update: rounds of 2,000 operations until the budget is spent, best round's ns/op
-// (as bench/run.ts does); batch: one bpf_map_lookup_batch of all 10,000 entries per round, best round.
+// lookup, update and raw: rounds of 2,000 operations until the budget is spent, best round's ns/op
+// (as bench/lib/measure.ts does for ours); batch: one bpf_map_lookup_batch of all 10,000 entries per
+// round, best round.
 #include "common.h"
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -69,10 +75,36 @@ static double measure_raw(int fd, long budget_ms)
 	return best;
 }
 
+// Best round's ns/entry of `rounds` batch lookups of the whole map into static arrays.
+static double measure_batch(int fd, int rounds)
+{
+	static uint64_t keys[ENTRIES];
+	static unsigned char values[ENTRIES * 24];
+	double best = 1e30;
+	for (int r = 0; r < rounds; r++) {
+		uint64_t out_batch;
+		__u32 count = ENTRIES;
+		uint64_t t0 = now_ns();
+		int err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, values, &count, NULL);
+		uint64_t ns = now_ns() - t0;
+		if (err && errno != ENOENT)
+			die("bpf_map_lookup_batch", errno);
+		if (count != ENTRIES) {
+			printf("{\"error\":\"batch returned %u\"}\n", count);
+			exit(1);
+		}
+		if ((double)ns / count < best)
+			best = (double)ns / count;
+	}
+	return best;
+}
+
 int main(int argc, char **argv)
 {
-	long budget = argc > 1 ? atol(argv[1]) : 2000;
-	int batch_rounds = argc > 2 ? atoi(argv[2]) : 200;
+	if (argc != 2 || strcmp(argv[1], "serve")) {
+		fprintf(stderr, "usage: hashmap serve\n");
+		return 2;
+	}
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench", 8, 24, ENTRIES, NULL);
 	if (fd < 0)
@@ -83,28 +115,26 @@ int main(int argc, char **argv)
 		if (bpf_map_update_elem(fd, &key, value, BPF_ANY))
 			die("fill", errno);
 
-	double lookup = measure(fd, 0, budget);
-	double update = measure(fd, 1, budget);
-	double raw = measure_raw(fd, budget);
-
-	static uint64_t keys[ENTRIES];
-	static unsigned char values[ENTRIES * 24];
-	double best = 1e30;
-	for (int r = 0; r < batch_rounds; r++) {
-		uint64_t out_batch;
-		__u32 count = ENTRIES;
-		uint64_t t0 = now_ns();
-		int err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, values, &count, NULL);
-		uint64_t ns = now_ns() - t0;
-		if (err && errno != ENOENT)
-			die("bpf_map_lookup_batch", errno);
-		if (count != ENTRIES) {
-			printf("{\"error\":\"batch returned %u\"}\n", count);
-			return 1;
+	char line[256];
+	char *words[4];
+	int n;
+	while ((n = next_command(line, sizeof(line), words, 4)) >= 0) {
+		if (n != 2) {
+			if (n)
+				die("command (lookup|update|raw <ms>, batch <rounds>)", EINVAL);
+			continue;
 		}
-		if ((double)ns / count < best)
-			best = (double)ns / count;
+		long arg = atol(words[1]);
+		if (!strcmp(words[0], "lookup"))
+			printf("{\"lookupNs\":%.1f}\n", measure(fd, 0, arg));
+		else if (!strcmp(words[0], "update"))
+			printf("{\"updateNs\":%.1f}\n", measure(fd, 1, arg));
+		else if (!strcmp(words[0], "raw"))
+			printf("{\"rawLookupNs\":%.1f}\n", measure_raw(fd, arg));
+		else if (!strcmp(words[0], "batch"))
+			printf("{\"batchNsPerEntry\":%.2f}\n", measure_batch(fd, (int)arg));
+		else
+			die(words[0], EINVAL);
 	}
-	printf("{\"lookupNs\":%.1f,\"updateNs\":%.1f,\"rawLookupNs\":%.1f,\"batchNsPerEntry\":%.2f}\n", lookup, update, raw, best);
 	return 0;
 }
