@@ -1,13 +1,16 @@
 // Object load: bench/anchors/bpf/many.bpf.c (20 programs, 10 maps) through loadCollection, against
 // libbpf's and cilium/ebpf's ELF loaders, verification included. Two rows for ours: loadCollection
 // (sync: one program verified after another, as libbpf and cilium do) and loadCollectionAsync
-// (programs verified concurrently on libuv's pool). Their rounds alternate, so that the machine's
-// noise hits both alike; ours and the anchors take turns of a few rounds each, for the same reason.
+// (programs verified concurrently on libuv's pool). Ours (both modes in one Node process), libbpf
+// and cilium each run in a process of their own that stays up (serve mode), and follow one another
+// load by load (bench/lib/turns.ts): this machine's speed swings by a third or more from one second
+// to the next, and turns of a few milliseconds put all of them under the same second.
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { field, runAnchor, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
+import { AnchorSession, field, runAnchor, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { num, rows, type Cell } from '../lib/table.js';
+import { takeTurns, type Tally } from '../lib/turns.js';
 
 const ratioText = (a: Cell, b: Cell): string => {
   const x = num(a);
@@ -15,35 +18,18 @@ const ratioText = (a: Cell, b: Cell): string => {
   return x !== undefined && y !== undefined && y > 0 ? `${(x / y).toFixed(2)}×` : '-';
 };
 
-type Mode = 'sync' | 'async';
+type Loader = 'sync' | 'async' | 'libbpf' | 'cilium';
 
 export async function benchLoad(b: AnchorBuild): Promise<void> {
   log('object load');
   const obj = b.objects.many;
-  // Ours in a fresh process, as each anchor: see bench/lib/load-rounds.ts. The three loaders take
-  // turns, a few rounds each (P.loadChunks turns), so that a minute when the machine is slower
-  // weighs on all of them alike rather than on whichever ran then; each figure is the best round
-  // of all its turns, and the median of its turns' medians.
-  const roundsScript = fileURLToPath(new URL('../lib/load-rounds.ts', import.meta.url));
-  const perTurn = Math.max(1, Math.round(P.loadRounds / P.loadChunks));
-  const turns: Record<'ours' | 'libbpf' | 'cilium', AnchorResult[]> = { ours: [], libbpf: [], cilium: [] };
-  for (let t = 0; t < P.loadChunks; t++) {
-    turns.ours.push(
-      runAnchor(process.execPath, [...process.execArgv, roundsScript, obj, String(perTurn), String(P.loadWarmup)], undefined),
-    );
-    turns.libbpf.push(runAnchor(b.libbpf.load, [obj, String(perTurn)], b.errors.libbpf));
-    turns.cilium.push(runAnchor(b.cilium, ['load', obj, String(perTurn)], b.errors.cilium));
-  }
-  const r = combineTurns(turns.ours);
-  const lb = combineTurns(turns.libbpf);
-  const cl = combineTurns(turns.cilium);
-  // load-rounds.ts reports a mode that failed as a string field ("syncError", "asyncError").
-  const failed = (mode: Mode): unknown => (r as Record<string, unknown>)[`${mode}Error`];
-  const ourCell = (mode: Mode): Cell => (failed(mode) !== undefined ? { error: String(failed(mode)) } : field(r, `${mode}BestMs`));
-  const ours: Record<Mode, Cell> = { sync: ourCell('sync'), async: ourCell('async') };
-  const medianOf = (mode: Mode): string => num(field(r, `${mode}MedianMs`))?.toFixed(2) ?? '-';
+  const { t, libbpfFirst } = await loadTurns(b, obj);
+  const ours: Record<'sync' | 'async', Cell> = { sync: t.sync.best('ms'), async: t.async.best('ms') };
+  const lbBest = t.libbpf.best('ms');
+  const kernelBest = t.libbpf.best('kernelMs');
+  const medianOf = (side: Loader): string => num(t[side].median('ms'))?.toFixed(2) ?? '-';
 
-  // The first load of a fresh process, ours and libbpf's (its warm-up round): what a program that
+  // The first load of a fresh process, ours and libbpf's (the first load of its session): what a program that
   // loads once at start-up waits for. Ours runs in a new Node process each time (same loader flags).
   const firsts: number[] = [];
   const script = fileURLToPath(new URL('../lib/first-load.ts', import.meta.url));
@@ -54,17 +40,17 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
   }
   const firstOurs = firsts.length ? `${median(firsts).toFixed(1)} ms (median of ${firsts.length} fresh processes)` : 'did not run';
 
-  const anchors = `medians libbpf ${num(field(lb, 'medianMs'))?.toFixed(2) ?? '-'}, cilium ${num(field(cl, 'medianMs'))?.toFixed(2) ?? '-'} ms`;
-  const firstLoad = `first load in a fresh process: ours (loadCollection) ${firstOurs}, libbpf ${num(field(lb, 'firstMs'))?.toFixed(1) ?? '-'} ms (ours includes starting koffi and probing the kernel's BTF features, and runs its JavaScript before the JIT has compiled it)`;
-  const common = `bench/anchors/bpf/many.bpf.c; best of ${perTurn * P.loadChunks} rounds, taken in ${P.loadChunks} turns of ${perTurn} in which ours, libbpf and cilium follow one another (figures: the best round of all turns; medians: of the turns' medians); ours: sync and async rounds alternating in a Node process of their own per turn (as each anchor has its own) after ${P.loadWarmup} warm-up loads of each (the JIT's; the cold load is the first-load figure); bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
+  const anchors = `medians libbpf ${medianOf('libbpf')}, cilium ${medianOf('cilium')} ms`;
+  const firstLoad = `first load in a fresh process: ours (loadCollection) ${firstOurs}, libbpf ${num(libbpfFirst)?.toFixed(1) ?? '-'} ms (ours includes starting koffi and probing the kernel's BTF features, and runs its JavaScript before the JIT has compiled it)`;
+  const common = `bench/anchors/bpf/many.bpf.c; best of ${P.loadRounds} rounds in which ours (sync, async), libbpf and cilium follow one another load by load (in orders where each takes each place, and follows each other, equally often: bench/lib/turns.ts), each in a process of its own that stays up; ours after ${P.loadWarmup} warm-up loads of each mode (the JIT's; the cold load is the first-load figure), each anchor after its first load; medians: of each side's rounds; bpf_object__open_file + bpf_object__load / LoadCollectionSpec + NewCollection load one program after another (verification included); ${firstLoad}`;
   rows.push({
     metric: 'object load, 20 programs + 10 maps',
     unit: 'ms',
     better: 'lower',
     target: 1.0,
     ours: ours.sync,
-    libbpf: field(lb, 'bestMs'),
-    cilium: field(cl, 'bestMs'),
+    libbpf: lbBest,
+    cilium: t.cilium.best('ms'),
     note: `${common}; ours: loadCollection (sync: this thread lays out each program's request and a helper thread verifies those laid out already, then both verify the rest, two at once on 2 CPUs, src/syscall/verifier-thread.ts; the anchors load one after another); medians ours ${medianOf('sync')} (async ${medianOf('async')}), ${anchors}`,
   });
   rows.push({
@@ -73,8 +59,8 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
     better: 'lower',
     target: 1.0,
     ours: ours.async,
-    libbpf: field(lb, 'bestMs'),
-    cilium: field(cl, 'bestMs'),
+    libbpf: lbBest,
+    cilium: t.cilium.best('ms'),
     note: `${common}; ours: loadCollectionAsync (programs handed to libuv's pool as laid out, 8 pending at most, verified ${process.env.UV_THREADPOOL_SIZE ?? 4} at once by its threads on ${availableParallelism()} CPUs; the anchors load one after another as above); medians ours ${medianOf('async')} (sync ${medianOf('sync')}), ${anchors}`,
   });
   rows.push({
@@ -84,31 +70,43 @@ export async function benchLoad(b: AnchorBuild): Promise<void> {
     ours: typeof ours.sync === 'number' && typeof ours.async === 'number' ? Math.min(ours.sync, ours.async) : ours.async,
     libbpf: undefined,
     cilium: undefined,
-    otherAnchor: { name: "kernel's bpf(2) time", value: field(lb, 'kernelBestMs') },
-    note: `the physical floor: the time the kernel spends in the ${num(field(lb, 'kernelCalls')) ?? '?'} bpf(2) calls of libbpf's load (BTF load, map creation, verification; libbpf's feature probes left out), timed around each call in the libbpf anchor's own rounds (bench/anchors/libbpf/load.c), best of its rounds; made one after another, as libbpf makes them, no loader goes below it; libbpf's best ${num(field(lb, 'bestMs'))?.toFixed(2) ?? '-'} ms is ${ratioText(field(lb, 'bestMs'), field(lb, 'kernelBestMs'))} of it; ours: the better of loadCollection (best ${typeof ours.sync === 'number' ? ours.sync.toFixed(2) : '-'} ms) and loadCollectionAsync (best ${typeof ours.async === 'number' ? ours.async.toFixed(2) : '-'} ms), whose verification of two or more programs at once is what can go below it`,
+    otherAnchor: { name: "kernel's bpf(2) time", value: kernelBest },
+    note: `the physical floor: the time the kernel spends in the ${t.libbpf.values('kernelCalls')?.[0] ?? '?'} bpf(2) calls of libbpf's load (BTF load, map creation, verification; libbpf's feature probes left out), timed around each call in the libbpf anchor's own rounds (bench/anchors/libbpf/load.c), best of its rounds; made one after another, as libbpf makes them, no loader goes below it; libbpf's best ${num(lbBest)?.toFixed(2) ?? '-'} ms is ${ratioText(lbBest, kernelBest)} of it; ours: the better of loadCollection (best ${typeof ours.sync === 'number' ? ours.sync.toFixed(2) : '-'} ms) and loadCollectionAsync (best ${typeof ours.async === 'number' ? ours.async.toFixed(2) : '-'} ms), whose verification of two or more programs at once is what can go below it`,
   });
 }
 
 /**
- * One result from several turns of the same loader: the least of each best (`bestMs`,
- * `...BestMs`), the median of each median (`medianMs`, `...MedianMs`), the first turn's other
- * figures. A turn's error, or an `...Error` field of any turn, stays one in the whole, as it
- * would have been in a single run.
+ * Ours, libbpf and cilium each started in serve mode, then P.loadRounds rounds in which our sync
+ * load, our async load, libbpf's and cilium's follow one another. Ours warms up first, alone, so
+ * that its warm-up loads do not run while an anchor measures; each anchor's first load (libbpf
+ * probes the kernel's features in it) stays out of its rounds, as ours' warm-up does, and
+ * libbpf's is the first-load figure's. Every session is closed whatever fails; a side that fails
+ * keeps its error for its cells.
  */
-function combineTurns(results: AnchorResult[]): AnchorResult {
-  const failedTurn = results.find((x) => 'error' in x);
-  if (failedTurn !== undefined) return failedTurn;
-  const all = results as Record<string, number | string>[];
-  const out: Record<string, number | string> = { ...all[0] };
-  for (const key of Object.keys(out)) {
-    const values = all.map((x) => x[key]);
-    if (values.some((v) => typeof v === 'string')) {
-      out[key] = values.find((v) => typeof v === 'string') as string;
-      continue;
-    }
-    const numbers = values.filter((v): v is number => typeof v === 'number');
-    if (/(^b|B)estMs$/.test(key)) out[key] = Math.min(...numbers);
-    else if (/(^m|M)edianMs$/.test(key)) out[key] = median(numbers);
+async function loadTurns(b: AnchorBuild, obj: string): Promise<{ t: Record<Loader, Tally>; libbpfFirst: Cell }> {
+  const script = fileURLToPath(new URL('../lib/load-rounds.ts', import.meta.url));
+  const ours = AnchorSession.start('ours', process.execPath, [...process.execArgv, script, obj, String(P.loadWarmup)], undefined);
+  const sessions = [ours];
+  try {
+    await ours.ask('ready');
+    const libbpf = AnchorSession.start('libbpf', b.libbpf.load, ['serve', obj], b.errors.libbpf);
+    const cilium = AnchorSession.start('cilium', b.cilium, ['serve', 'load', obj], b.errors.cilium);
+    sessions.push(libbpf, cilium);
+    const libbpfFirst = field(await libbpf.ask('load'), 'ms');
+    await cilium.ask('load');
+    // load-rounds.ts answers a load of one mode that failed as {"failed"}, not {error}: an error would
+    // end the session, and with it the other mode's rounds.
+    const ourLoad = (mode: 'sync' | 'async') => async (): Promise<AnchorResult> => {
+      const res = await ours.ask(mode);
+      const failed = (res as Record<string, unknown>).failed;
+      return typeof failed === 'string' ? { error: failed } : res;
+    };
+    const t = await takeTurns(
+      { sync: ourLoad('sync'), async: ourLoad('async'), libbpf: () => libbpf.ask('load'), cilium: () => cilium.ask('load') },
+      P.loadRounds,
+    );
+    return { t, libbpfFirst };
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
   }
-  return out as AnchorResult;
 }

@@ -12,8 +12,7 @@ export const P = quick
       batchRounds: 20,
       hashTurns: 2,
       btfRounds: 5,
-      loadRounds: 4,
-      loadChunks: 2,
+      loadRounds: 8,
       loadWarmup: 20,
     }
   : {
@@ -24,8 +23,8 @@ export const P = quick
       batchRounds: 200,
       hashTurns: 16,
       btfRounds: 20,
-      loadRounds: 20,
-      loadChunks: 4,
+      // Multiples of 4: the four loaders' orders repeat every 4 rounds (bench/lib/turns.ts williams).
+      loadRounds: 40,
       // V8 reaches its steady state on the loader only after a hundred loads or more: in a fresh
       // process the median sync load of many.bpf.o was 10.2 ms at loads 30-45, 9.5 at 100-115 and
       // 6.5 at 250-265 (async 11.1, 7.2, 5.7; 2026-12-07). The cold load has a row of its own.

@@ -1,33 +1,43 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cilium/ebpf"
 )
 
-// load: LoadCollectionSpec (ELF and BTF parse) + NewCollection (maps, relocation, verification),
-// then Close, per round.
-func load(path string, rounds int) {
-	ms := make([]float64, 0, rounds)
-	var progs, maps int
-	for r := -1; r < rounds; r++ {
-		t0 := time.Now()
-		spec, err := ebpf.LoadCollectionSpec(path)
-		if err != nil {
-			fail("LoadCollectionSpec", err)
+// cilium serve load <object.o>: stays up and answers each `load` with one round (loadRound), as
+// {"ms", "programs", "maps"}; the first answer is the process's first load.
+func init() {
+	servers["load"] = func(setup []string) func(command []string) {
+		if len(setup) != 1 {
+			fail("usage", fmt.Errorf("cilium serve load <object.o>"))
 		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
-			fail("NewCollection", err)
-		}
-		elapsed := msSince(t0)
-		progs, maps = len(coll.Programs), len(coll.Maps)
-		coll.Close()
-		if r >= 0 {
-			ms = append(ms, elapsed)
+		return func(command []string) {
+			if command[0] != "load" {
+				fail("usage", fmt.Errorf("unknown command %q", command[0]))
+			}
+			ms, progs, maps := loadRound(setup[0])
+			out(map[string]interface{}{"ms": ms, "programs": progs, "maps": maps})
 		}
 	}
-	best, median := bestAndMedian(ms)
-	out(map[string]interface{}{"bestMs": best, "medianMs": median, "programs": progs, "maps": maps})
+}
+
+// loadRound: LoadCollectionSpec (ELF and BTF parse) + NewCollection (maps, relocation,
+// verification), timed, then Close.
+func loadRound(path string) (ms float64, progs, maps int) {
+	t0 := time.Now()
+	spec, err := ebpf.LoadCollectionSpec(path)
+	if err != nil {
+		fail("LoadCollectionSpec", err)
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		fail("NewCollection", err)
+	}
+	ms = msSince(t0)
+	progs, maps = len(coll.Programs), len(coll.Maps)
+	coll.Close()
+	return ms, progs, maps
 }

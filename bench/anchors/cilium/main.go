@@ -3,8 +3,9 @@
 //
 //	cilium records <records.bpf.o> ring|perf <size> <drain rounds> <live writes>
 //	cilium btf <rounds>
-//	cilium load <object.o> <rounds>
 //	cilium serve <benchmark> <setup args...>   (serve.go: one command per stdin line)
+//	cilium serve hashmap                       (hashmap.go)
+//	cilium serve load <object.o>               (load.go)
 package main
 
 import (
@@ -45,7 +46,7 @@ func msSince(t0 time.Time) float64 { return float64(time.Since(t0).Nanoseconds()
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage", fmt.Errorf("cilium records|btf|load|serve ..."))
+		fail("usage", fmt.Errorf("cilium records|btf|serve ..."))
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -53,8 +54,6 @@ func main() {
 		records(args[0], args[1] == "perf", atoi(args[2]), atoi(args[3]), atoi(args[4]))
 	case "btf":
 		kernelBtf(atoi(args[0]))
-	case "load":
-		load(args[0], atoi(args[1]))
 	case "serve":
 		serve(args)
 	default:

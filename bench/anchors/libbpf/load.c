@@ -6,8 +6,10 @@
 // defines syscall() itself, so libbpf's calls land here (the executable's symbol comes first), and
 // times each bpf(2) around the real one. Its feature probes (programs of a few instructions, made
 // to learn what the kernel supports) are left out: they are libbpf's choice, not the object's.
-//   load <object.o> <rounds>     prints best and median ms, the same for the kernel's share, and the
-//                                first round's ms (the process's first load, untimed in the others)
+//   load serve <object.o>     serve mode (common.h next_command): stays up and answers each `load`
+//                             with one round, {"ms", "kernelMs", "kernelCalls", "programs", "maps"};
+//                             the first answer is the process's first load (libbpf probes the
+//                             kernel's features then, once per process)
 #include "common.h"
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -39,50 +41,57 @@ long syscall(long nr, ...)
 	return r;
 }
 
+// One round's figures: the whole load, and the kernel's share of it.
+struct round {
+	double ms, kernel_ms;
+	int kernel_calls, progs, maps;
+};
+
+// One round: open and load the object (timed, the kernel's bpf(2) time counted apart), count its
+// programs and maps, close it. A failure ends the process with its JSON error (die).
+static struct round load_round(const char *path)
+{
+	struct round r = {0};
+	uint64_t t0 = now_ns();
+	bpf_ns = 0;
+	bpf_calls = 0;
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		die("bpf_object__open_file", errno);
+	int err = bpf_object__load(obj);
+	uint64_t ns = now_ns() - t0, kns = bpf_ns;
+	if (err)
+		die("bpf_object__load", err);
+	struct bpf_program *p;
+	struct bpf_map *m;
+	bpf_object__for_each_program(p, obj) r.progs++;
+	bpf_object__for_each_map(m, obj) r.maps++;
+	bpf_object__close(obj);
+	r.ms = ns / 1e6;
+	r.kernel_ms = kns / 1e6;
+	r.kernel_calls = bpf_calls;
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s object.o [rounds]\n", argv[0]);
+	if (argc != 3 || strcmp(argv[1], "serve")) {
+		fprintf(stderr, "usage: %s serve object.o   (then `load` lines on stdin)\n", argv[0]);
 		return 2;
 	}
-	int rounds = argc > 2 ? atoi(argv[2]) : 10;
-	double ms[rounds], kernel_ms[rounds];
-	int progs = 0, maps = 0;
-	double first_ms = 0; // round -1: the process's first load
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	for (int r = -1; r < rounds; r++) { // round -1 warms up
-		uint64_t t0 = now_ns();
-		bpf_ns = 0;
-		bpf_calls = 0;
-		struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
-		if (!obj)
-			die("bpf_object__open_file", errno);
-		int err = bpf_object__load(obj);
-		uint64_t ns = now_ns() - t0, kns = bpf_ns;
-		if (err)
-			die("bpf_object__load", err);
-		struct bpf_program *p;
-		struct bpf_map *m;
-		progs = maps = 0;
-		bpf_object__for_each_program(p, obj) progs++;
-		bpf_object__for_each_map(m, obj) maps++;
-		bpf_object__close(obj);
-		if (r < 0)
-			first_ms = ns / 1e6;
-		if (r >= 0) {
-			ms[r] = ns / 1e6;
-			kernel_ms[r] = kns / 1e6;
+	char line[256], *words[4];
+	int n;
+	while ((n = next_command(line, sizeof(line), words, 4)) >= 0) {
+		if (n == 0)
+			continue;
+		if (strcmp(words[0], "load")) {
+			printf("{\"error\":\"unknown command %s\"}\n", words[0]);
+			return 2;
 		}
+		struct round r = load_round(argv[2]);
+		printf("{\"ms\":%.3f,\"kernelMs\":%.3f,\"kernelCalls\":%d,\"programs\":%d,\"maps\":%d}\n", r.ms, r.kernel_ms,
+		       r.kernel_calls, r.progs, r.maps);
 	}
-	double best = ms[0];
-	for (int r = 1; r < rounds; r++)
-		if (ms[r] < best)
-			best = ms[r];
-	double kernel_best = kernel_ms[0];
-	for (int r = 1; r < rounds; r++)
-		if (kernel_ms[r] < kernel_best)
-			kernel_best = kernel_ms[r];
-	printf("{\"bestMs\":%.3f,\"medianMs\":%.3f,\"programs\":%d,\"maps\":%d,\"kernelBestMs\":%.3f,\"kernelMedianMs\":%.3f,\"kernelCalls\":%d,\"firstMs\":%.3f}\n",
-	       best, median(ms, rounds), progs, maps, kernel_best, median(kernel_ms, rounds), bpf_calls, first_ms);
 	return 0;
 }
