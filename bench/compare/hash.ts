@@ -2,17 +2,19 @@
 // lookup, against libbpf and cilium/ebpf; and the floor: a raw bpf(2) loop in C (the libbpf anchor
 // measures it beside its own calls), what a lookup costs with no library at all.
 import { BpfMap } from '../../src/index.js';
-import { AnchorSession, field, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
+import { AnchorSession, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
 import { log, measure, P } from '../lib/measure.js';
 import { rows } from '../lib/table.js';
+import { takeTurns, type Tally } from '../lib/turns.js';
 
 export async function benchHash(b: AnchorBuild): Promise<void> {
   log('hash map');
-  // The anchors stay up (serve mode: each makes and fills its map once) and every measurement is a
-  // step in which ours, libbpf and cilium follow one another, a short budget each (P.hashTurns
-  // turns of every step): this machine's speed swings by a third from one second to the next, and
-  // implementations measured seconds apart would be compared under different machines. The first
-  // in a step changes from turn to turn. Each figure is the best round of all its turns.
+  // The anchors stay up (serve mode: each makes and fills its map once), and each operation is a
+  // step in which ours, libbpf and cilium follow one another with a short budget each, for
+  // P.hashTurns turns (bench/lib/turns.ts): this machine's speed swings by a third from one second
+  // to the next, and implementations measured seconds apart would be compared under different
+  // machines. Each figure is the best round of all its turns, against the anchors' best in the same
+  // step.
   const turns = P.hashTurns;
   const budgetMs = Math.round(P.budgetMs / turns);
   const batchRounds = Math.ceil(P.batchRounds / turns);
@@ -24,10 +26,14 @@ export async function benchHash(b: AnchorBuild): Promise<void> {
     key.writeBigUInt64LE(BigInt(i));
     m.update(key, value);
   }
+  let k = 0;
+  const nextKey = (): Buffer => {
+    key.writeUInt32LE(k++ % 10_000);
+    return key;
+  };
   // Buffers made once and reused, as the libbpf anchor's static arrays: each call reads the whole
   // map (done, so the next call starts from the first entry again).
   const batch = m.batchBuffers(10_000);
-  let k = 0;
   const batchRound = (): number => {
     let best = Infinity;
     for (let r = 0; r < batchRounds; r++) {
@@ -39,77 +45,40 @@ export async function benchHash(b: AnchorBuild): Promise<void> {
     }
     return best;
   };
-  const ours = { lookup: Infinity, lookupInto: Infinity, update: Infinity, batch: Infinity };
-  const nextKey = (): Buffer => {
-    key.writeUInt32LE(k++ % 10_000);
-    return key;
-  };
-  // Each step: ours (a function giving ns/op) and the anchors' commands, whose answers' fields are
-  // kept at their best.
-  const steps: { ours: [keyof typeof ours, () => number]; libbpf: string[]; cilium: string[] }[] = [
-    {
-      ours: ['lookup', () => measure(() => void m.lookup(nextKey()), budgetMs)],
-      libbpf: [`lookup ${budgetMs}`],
-      cilium: [`lookup ${budgetMs}`],
-    },
-    {
-      ours: ['lookupInto', () => measure(() => void m.lookupInto(nextKey(), out), budgetMs)],
-      libbpf: [`lookup ${budgetMs}`, `raw ${budgetMs}`],
-      cilium: [`lookupUnsafe ${budgetMs}`],
-    },
-    {
-      ours: ['update', () => measure(() => m.update(nextKey(), value), budgetMs)],
-      libbpf: [`update ${budgetMs}`],
-      cilium: [`update ${budgetMs}`],
-    },
-    { ours: ['batch', batchRound], libbpf: [`batch ${batchRounds}`], cilium: [`batch ${batchRounds}`] },
-  ];
-  const anchors = {
-    libbpf: {
-      session: AnchorSession.start('libbpf hashmap', b.libbpf.hashmap, ['serve'], b.errors.libbpf),
-      best: {} as Record<string, number>,
-    },
-    cilium: {
-      session: AnchorSession.start('cilium hashmap', b.cilium, ['serve', 'hashmap'], b.errors.cilium),
-      best: {} as Record<string, number>,
-    },
-  };
+  const libbpf = AnchorSession.start('libbpf hashmap', b.libbpf.hashmap, ['serve'], b.errors.libbpf);
+  const cilium = AnchorSession.start('cilium hashmap', b.cilium, ['serve', 'hashmap'], b.errors.cilium);
+  // One step: ours (ns per op) and the anchors' commands, whose answers are merged.
+  const step = (ours: () => number, lbCommands: string[], clCommands: string[]): Promise<Record<'ours' | 'libbpf' | 'cilium', Tally>> =>
+    takeTurns(
+      {
+        ours: async () => ({ ns: ours() }),
+        libbpf: () => askAll(libbpf, lbCommands),
+        cilium: () => askAll(cilium, clCommands),
+      },
+      turns,
+    );
+  let lookup, lookupInto, update, batchLookup;
   try {
-    for (let t = 0; t < turns; t++) {
-      for (const step of steps) {
-        const sides = [
-          async () => {
-            const [name, run] = step.ours;
-            ours[name] = Math.min(ours[name], run());
-          },
-          ...(['libbpf', 'cilium'] as const).map((who) => async () => {
-            const { session, best } = anchors[who];
-            for (const command of step[who]) {
-              const res = await session.ask(command);
-              if ('error' in res) return;
-              for (const [f, v] of Object.entries(res)) best[f] = Math.min(best[f] ?? Infinity, v);
-            }
-          }),
-        ];
-        for (let i = 0; i < sides.length; i++) await sides[(t + i) % sides.length]!();
-      }
-    }
+    lookup = await step(() => measure(() => void m.lookup(nextKey()), budgetMs), [`lookup ${budgetMs}`], [`lookup ${budgetMs}`]);
+    lookupInto = await step(
+      () => measure(() => void m.lookupInto(nextKey(), out), budgetMs),
+      [`lookup ${budgetMs}`, `raw ${budgetMs}`],
+      [`lookupUnsafe ${budgetMs}`],
+    );
+    update = await step(() => measure(() => m.update(nextKey(), value), budgetMs), [`update ${budgetMs}`], [`update ${budgetMs}`]);
+    batchLookup = await step(batchRound, [`batch ${batchRounds}`], [`batch ${batchRounds}`]);
   } finally {
-    await Promise.all([anchors.libbpf.session.close(), anchors.cilium.session.close()]);
+    await Promise.all([libbpf.close(), cilium.close()]);
   }
-  const resultOf = ({ session, best }: { session: AnchorSession; best: Record<string, number> }): AnchorResult =>
-    session.failed !== undefined ? { error: session.failed } : best;
-  const lb = resultOf(anchors.libbpf);
-  const cl = resultOf(anchors.cilium);
-  const common = `HASH, 8-byte key, 24-byte value, 10,000 entries; best round of 2,000 ops over ${turns} turns of ${budgetMs} ms each; in every turn ours, libbpf and cilium follow one another operation by operation (the anchors stay up between turns, serve mode)`;
+  const common = `HASH, 8-byte key, 24-byte value, 10,000 entries; best round of 2,000 ops over ${turns} turns of ${budgetMs} ms each, in which ours, libbpf and cilium follow one another (each operation a step of its own; orders as in bench/lib/turns.ts; the anchors stay up, serve mode)`;
   rows.push({
     metric: 'hash lookup',
     unit: 'ns/op',
     better: 'lower',
     target: 1.5,
-    ours: ours.lookup,
-    libbpf: field(lb, 'lookupNs'),
-    cilium: field(cl, 'lookupNs'),
+    ours: lookup.ours.best('ns'),
+    libbpf: lookup.libbpf.best('lookupNs'),
+    cilium: lookup.cilium.best('lookupNs'),
     note: `${common}; BpfMap.lookup (new Buffer per result) / bpf_map_lookup_elem / Map.Lookup([]byte, *[]byte) (allocates too)`,
   });
   rows.push({
@@ -117,9 +86,9 @@ export async function benchHash(b: AnchorBuild): Promise<void> {
     unit: 'ns/op',
     better: 'lower',
     target: 1.3,
-    ours: ours.lookupInto,
-    libbpf: field(lb, 'lookupNs'),
-    cilium: field(cl, 'lookupUnsafeNs'),
+    ours: lookupInto.ours.best('ns'),
+    libbpf: lookupInto.libbpf.best('lookupNs'),
+    cilium: lookupInto.cilium.best('lookupUnsafeNs'),
     note: `${common}; BpfMap.lookupInto(key, out) (allocates nothing) / bpf_map_lookup_elem / Map.Lookup(key, unsafe.Pointer)`,
   });
   rows.push({
@@ -127,29 +96,40 @@ export async function benchHash(b: AnchorBuild): Promise<void> {
     unit: 'ns/op',
     better: 'lower',
     target: 1.5,
-    ours: ours.update,
-    libbpf: field(lb, 'updateNs'),
-    cilium: field(cl, 'updateNs'),
+    ours: update.ours.best('ns'),
+    libbpf: update.libbpf.best('updateNs'),
+    cilium: update.cilium.best('updateNs'),
     note: `${common}; BPF_ANY on existing keys; BpfMap.update on raw Buffers / bpf_map_update_elem / Map.Put([]byte, []byte)`,
   });
   rows.push({
     metric: 'hash lookup floor: raw bpf(2) in C',
     unit: 'ns/op',
     better: 'lower',
-    ours: ours.lookupInto,
+    ours: lookupInto.ours.best('ns'),
     libbpf: undefined,
     cilium: undefined,
-    otherAnchor: { name: 'raw syscall', value: field(lb, 'rawLookupNs') },
-    note: `${common}; the physical floor: syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM) in a C loop on an attr filled once (bench/anchors/libbpf/hashmap.c, same run as the libbpf column above); ours: BpfMap.lookupInto`,
+    otherAnchor: { name: 'raw syscall', value: lookupInto.libbpf.best('rawLookupNs') },
+    note: `${common}; the physical floor: syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM) in a C loop on an attr filled once (bench/anchors/libbpf/hashmap.c, right after its lookups in each turn of the lookupInto step); ours: BpfMap.lookupInto`,
   });
   rows.push({
     metric: 'batch lookup, 10,000 entries',
     unit: 'ns/entry',
     better: 'lower',
     target: 1.0,
-    ours: ours.batch,
-    libbpf: field(lb, 'batchNsPerEntry'),
-    cilium: field(cl, 'batchNsPerEntry'),
+    ours: batchLookup.ours.best('ns'),
+    libbpf: batchLookup.libbpf.best('batchNsPerEntry'),
+    cilium: batchLookup.cilium.best('batchNsPerEntry'),
     note: `one BPF_MAP_LOOKUP_BATCH of 10,000, best of ${batchRounds * turns} (${turns} turns of ${batchRounds}, taken as above); lookupBatchInto into batchBuffers(10,000) made once (the kernel writes into them; nothing allocated or copied per call) / bpf_map_lookup_batch (static buffers) / BatchLookup into []uint64, []struct{A,B,C uint64} (reflection decode)`,
   });
+}
+
+/** Asks a session each command in turn; their answers merged, or the first error. */
+async function askAll(session: AnchorSession, commands: string[]): Promise<AnchorResult> {
+  let all: Record<string, number> = {};
+  for (const command of commands) {
+    const res = await session.ask(command);
+    if ('error' in res) return res;
+    all = { ...all, ...res };
+  }
+  return all;
 }
