@@ -3,9 +3,10 @@
 //
 // The anchors are small programs in bench/anchors, built here from source (bench/anchors/build.ts,
 // cached by source hash) against Debian's libbpf-dev and golang-github-cilium-ebpf-dev; every anchor
-// prints one JSON line. One file per benchmark in bench/compare/, sharing bench/lib (anchors,
-// measure, table). Implementations run one after another per benchmark, so machine noise hits all
-// alike. Prints one table and writes it to bench/results.md (a full run) with the machine's description.
+// prints one JSON line (one per command in serve mode). One file per benchmark in bench/compare/,
+// sharing bench/lib (anchors, measure, table). Implementations run one after another per benchmark,
+// so machine noise hits all alike; the drain rows take turns round by round (bench/lib/turns.ts).
+// Prints one table and writes it to bench/results.md (a full run) with the machine's description.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

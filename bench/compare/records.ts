@@ -1,35 +1,67 @@
 // Ring buffer and perf event array readers against libbpf and cilium/ebpf: draining a filled ring
 // (the reader alone), and live records from a dd producer through a tracepoint. The producers are
 // one clang object (bench/anchors/bpf/records.bpf.c) that all three load with their ELF loaders.
+//
+// Drain: this machine's speed swings by a third or more from one second to the next (a VM with
+// noisy neighbours; for the 128 B drains, what else holds the shared L3), so implementations each
+// measured in a process of their own, one after another, were compared under different machines
+// (the rows' ratios swung 0.85x-2x between runs). So the implementations take turns round by
+// round: ours (an open collection and reader in this process) and the anchors (kept up in serve
+// mode: bench/lib/anchors.ts AnchorSession) set up once per kind and size, then in each round
+// ours with pollBatch, ours with pollRaw, libbpf and cilium each fill the ring with their own
+// loaded program (BPF_PROG_TEST_RUN) and drain it, in an order that changes every round
+// (bench/lib/turns.ts); each side's figure is its best round. Live: in each run ours and the
+// anchors (each in a process of its own) set up afresh, one after another; the row shows the median.
 import { spawn } from 'node:child_process';
-import { type BpfMap, loadCollection, type Program } from '../../src/index.js';
+import { type BpfMap, loadCollection } from '../../src/index.js';
 import { attachTracepoint } from '../../src/links/index.js';
 import { RingBufferReader, type RecordBatch } from '../../src/ringbuf.js';
 import { PerfEventArrayReader } from '../../src/perf.js';
-import { runAnchor, type AnchorBuild } from '../lib/anchors.js';
+import { AnchorSession, runAnchor, type AnchorBuild, type AnchorResult } from '../lib/anchors.js';
 import { log, median, P } from '../lib/measure.js';
 import { rows, type Cell } from '../lib/table.js';
+import { takeTurns } from '../lib/turns.js';
 
 const RING_SIZE = 16 << 20; // the ring buffer, and each CPU's perf buffer
 
-interface RecordsResult {
-  /** Records per second draining a filled ring: the faster of pollBatch and pollRaw, and each. */
-  drain: number;
-  drainBatch: number;
-  drainRaw: number;
+type Kind = 'ring' | 'perf';
+type Api = 'pollBatch' | 'pollRaw';
+
+interface LiveResult {
   live: number;
   received: number;
   lost: number;
 }
 
-async function oursRecords(objPath: string, kind: 'ring' | 'perf', size: number): Promise<RecordsResult> {
+/** Ours: records.bpf.o's two programs for one output and record size, and our reader on the output. */
+interface Ours {
+  /** One drain round with `api`: the ring filled by BPF_PROG_TEST_RUN, then the reader alone; rec/s. */
+  drain(api: Api): number;
+  /** One live run: the dd producer through the tracepoint, consumed concurrently with pollBatch. */
+  live(): Promise<LiveResult>;
+  close(): void;
+}
+
+function openOurs(objPath: string, kind: Kind, size: number): Ours {
   const xdpName = `xdp_${kind}_${size}`;
   const tpName = `tp_${kind}_${size}`;
   // The object through our ELF loader, the two programs only (as the anchors do).
   const coll = loadCollection(objPath, { programs: [xdpName, tpName] });
-  const { ring, events, stats } = coll.maps as Record<string, BpfMap<unknown, unknown>>;
+  let ringReader: RingBufferReader | undefined;
+  let perfReader: PerfEventArrayReader | undefined;
+  try {
+    const { ring, events } = coll.maps as Record<string, BpfMap<unknown, unknown>>;
+    // fillOffsets: false: a strided batch (records of one size back to back, as here) fills only
+    // offsets[0] and lengths[0], and the callback steps by batch.stride.
+    if (kind === 'ring') ringReader = new RingBufferReader(ring, { fillOffsets: false });
+    else perfReader = new PerfEventArrayReader(events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false });
+  } catch (e) {
+    coll.close();
+    throw e;
+  }
   const xdp = coll.programs[xdpName];
   const tp = coll.programs[tpName];
+  const stats = coll.maps.stats as BpfMap<unknown, unknown>;
   const statKey = (i: number): Buffer => Buffer.from([i, 0, 0, 0]);
   // Raw bytes through the public API: the loader gives the maps BTF codecs, and raw Buffers of the
   // exact sizes pass through them as they are (the anchors write raw bytes too).
@@ -42,27 +74,7 @@ async function oursRecords(objPath: string, kind: 'ring' | 'perf', size: number)
     stats.lookupInto(statKey(i), value);
     return Number(value.readBigUInt64LE());
   };
-  try {
-    return await consume(kind, size, ring, events, xdp, tp, setStat, getStat);
-  } finally {
-    coll.close();
-  }
-}
 
-async function consume(
-  kind: 'ring' | 'perf',
-  size: number,
-  ring: BpfMap<unknown, unknown>,
-  events: BpfMap<unknown, unknown>,
-  xdp: Program,
-  tp: Program,
-  setStat: (i: number, v: bigint) => void,
-  getStat: (i: number) => number,
-): Promise<RecordsResult> {
-  // fillOffsets: false: a strided batch (records of one size back to back, as here) fills only
-  // offsets[0] and lengths[0], and the callback steps by batch.stride.
-  const ringReader = kind === 'ring' ? new RingBufferReader(ring, { fillOffsets: false }) : undefined;
-  const perfReader = kind === 'perf' ? new PerfEventArrayReader(events, { pagesPerCpu: RING_SIZE / 4096, fillOffsets: false }) : undefined;
   // The per-record work, the same in the anchors: add the record's 32-bit word at byte 8 (8 in
   // every record of records.bpf.c) to a checksum, checked below.
   let checksum = 0;
@@ -89,37 +101,34 @@ async function consume(
     checksum += (data === rawData ? rawWords : wordsOf(data))[(offset >>> 2) + 2];
   };
   const onPerfRaw = (_cpu: number, data: Buffer, offset: number): void => onRaw(data, offset);
-  const apis = {
+  const apis: Record<Api, () => number> = {
     pollBatch: ringReader ? () => ringReader.pollBatch(onBatch) : () => perfReader!.pollBatch(onBatch),
     pollRaw: ringReader ? () => ringReader.pollRaw(onRaw) : () => perfReader!.pollRaw(onPerfRaw),
   };
   const wait = ringReader ? (ms: number) => ringReader.wait(ms) : (ms: number) => perfReader!.wait(ms);
-  try {
-    // Drain: fill with BPF_PROG_TEST_RUN, time the reader alone; best round of each API (the
-    // rounds alternate between them, drainRounds each).
-    const perRecord = kind === 'perf' ? (8 + 4 + size + 7) & ~7 : (8 + size + 7) & ~7;
-    const n = Math.floor((RING_SIZE * 0.9) / perRecord);
-    const best = { pollBatch: Infinity, pollRaw: Infinity };
-    for (let r = 0; r < 2 * P.drainRounds; r++) {
-      const api = r % 2 === 0 ? 'pollBatch' : 'pollRaw';
-      // A signal (a child's SIGCHLD) can interrupt the fill: the records of the interrupted run are
-      // drained before it runs again, so the ring holds n records.
-      const discard = (): void => undefined;
-      xdp.testRun({
-        data: Buffer.alloc(64),
-        repeat: n,
-        reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)),
-      });
-      checksum = 0;
-      const t0 = process.hrtime.bigint();
-      const got = apis[api]();
-      const ns = Number(process.hrtime.bigint() - t0);
-      if (got !== n) throw new Error(`drain (${api}): expected ${n} records, got ${got}`);
-      if (checksum !== 8 * n) throw new Error(`drain (${api}): checksum ${checksum}, expected ${8 * n}`);
-      best[api] = Math.min(best[api], ns / n);
-    }
 
-    // Live: the dd producer through the tracepoint, consumed concurrently with pollBatch.
+  // Drain: n records fill 90% of the ring.
+  const perRecord = kind === 'perf' ? (8 + 4 + size + 7) & ~7 : (8 + size + 7) & ~7;
+  const n = Math.floor((RING_SIZE * 0.9) / perRecord);
+  const discard = (): void => undefined;
+  const drain = (api: Api): number => {
+    // A signal (a child's SIGCHLD) can interrupt the fill: the records of the interrupted run are
+    // drained before it runs again, so the ring holds n records.
+    xdp.testRun({
+      data: Buffer.alloc(64),
+      repeat: n,
+      reset: () => void (ringReader ? ringReader.pollRaw(discard) : perfReader!.pollRaw(discard)),
+    });
+    checksum = 0;
+    const t0 = process.hrtime.bigint();
+    const got = apis[api]();
+    const ns = Number(process.hrtime.bigint() - t0);
+    if (got !== n) throw new Error(`drain (${api}): expected ${n} records, got ${got}`);
+    if (checksum !== 8 * n) throw new Error(`drain (${api}): checksum ${checksum}, expected ${8 * n}`);
+    return (1e9 * n) / ns;
+  };
+
+  const live = async (): Promise<LiveResult> => {
     const poll = apis.pollBatch;
     const link = attachTracepoint(tp, 'syscalls', 'sys_enter_write');
     try {
@@ -155,24 +164,73 @@ async function consume(
       }
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (checksum !== 8 * got) throw new Error(`live: checksum ${checksum}, expected ${8 * got}`);
-      return {
-        drain: 1e9 / Math.min(best.pollBatch, best.pollRaw),
-        drainBatch: 1e9 / best.pollBatch,
-        drainRaw: 1e9 / best.pollRaw,
-        live: got / seconds,
-        received: got,
-        lost: failed,
-      };
+      return { live: got / seconds, received: got, lost: failed };
     } finally {
       link.close();
     }
-  } finally {
+  };
+
+  const close = (): void => {
     ringReader?.close();
     perfReader?.close();
+    coll.close();
+  };
+  return { drain, live, close };
+}
+
+// An anchor's checksum must match what it received: it read every record.
+const checkedDrain = (r: AnchorResult): AnchorResult =>
+  'error' in r || r.drainChecksum === 8 * r.drainRecords
+    ? r
+    : { error: `drain checksum ${r.drainChecksum}, expected ${8 * r.drainRecords}` };
+const checkedLive = (r: AnchorResult): AnchorResult =>
+  'error' in r || r.liveChecksum === 8 * r.liveReceived ? r : { error: `live checksum ${r.liveChecksum}, expected ${8 * r.liveReceived}` };
+
+/**
+ * The drain rounds of one kind and size: ours with pollBatch, ours with pollRaw, libbpf and cilium
+ * (in serve mode) take turns, P.drainRounds[kind] rounds; each side's best round in rec/s, or its error.
+ */
+async function drainTurns(b: AnchorBuild, kind: Kind, size: number): Promise<Record<Api | 'libbpf' | 'cilium', Cell>> {
+  const setup = [b.objects.records, kind, String(size)];
+  const lb = AnchorSession.start('libbpf records', b.libbpf.records, ['serve', ...setup], b.errors.libbpf);
+  const cl = AnchorSession.start('cilium records', b.cilium, ['serve', 'records', ...setup], b.errors.cilium);
+  let ours: Ours | undefined;
+  try {
+    let oursErr = '';
+    try {
+      ours = openOurs(b.objects.records, kind, size);
+    } catch (e) {
+      oursErr = (e as Error).message;
+    }
+    const oursTurn = (api: Api) => async (): Promise<AnchorResult> => {
+      try {
+        if (!ours) throw new Error(oursErr);
+        return { drainRecordsPerSec: ours.drain(api) };
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+    const anchorTurn = (s: AnchorSession) => async (): Promise<AnchorResult> => checkedDrain(await s.ask('drain'));
+    const t0 = Date.now();
+    const tallies = await takeTurns(
+      { pollBatch: oursTurn('pollBatch'), pollRaw: oursTurn('pollRaw'), libbpf: anchorTurn(lb), cilium: anchorTurn(cl) },
+      P.drainRounds[kind],
+    );
+    const best = {
+      pollBatch: tallies.pollBatch.highest('drainRecordsPerSec'),
+      pollRaw: tallies.pollRaw.highest('drainRecordsPerSec'),
+      libbpf: tallies.libbpf.highest('drainRecordsPerSec'),
+      cilium: tallies.cilium.highest('drainRecordsPerSec'),
+    };
+    log(`  drain: ${P.drainRounds[kind]} rounds in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return best;
+  } finally {
+    ours?.close();
+    await Promise.all([lb.close(), cl.close()]);
   }
 }
 
-export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promise<void> {
+export async function benchRecords(b: AnchorBuild, kind: Kind): Promise<void> {
   const obj = b.objects.records;
   const label = kind === 'ring' ? 'ring buffer' : 'perf event array';
   const reader =
@@ -184,57 +242,68 @@ export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promi
     `per record, every implementation adds the record's u32 at byte 8 to a checksum, checked against 8 x records: ` +
     `ours in a pollBatch callback (fillOffsets: false) stepping through batch.words by batch.stride (records of one size back to back; batch.offsets otherwise), or in a pollRaw callback; libbpf in its ${consumeFn} callback; ` +
     'cilium from Record.RawSample after each ReadInto (which copies the record out of the ring)';
-  // An anchor's checksums must match what it received: it read every record.
-  const checked = (r: Record<string, number> | { error: string }): Record<string, number> | { error: string } => {
-    if ('error' in r) return r;
-    if (r.drainChecksum !== 8 * r.drainRecords) return { error: `drain checksum ${r.drainChecksum}, expected ${8 * r.drainRecords}` };
-    if (r.liveChecksum !== 8 * r.liveReceived) return { error: `live checksum ${r.liveChecksum}, expected ${8 * r.liveReceived}` };
-    return r;
-  };
   const mega = (x: number): string => `${(x / 1e6).toFixed(1)} M`;
   for (const size of [16, 128]) {
     log(`${label}, ${size}-byte records`);
-    const ours: RecordsResult[] = [];
-    const lb: Record<string, number>[] = [];
-    const cl: Record<string, number>[] = [];
-    let oursErr: string | undefined;
-    let lbErr: string | undefined;
-    let clErr: string | undefined;
-    const args = [obj, kind, String(size), String(P.drainRounds), String(P.liveWrites)];
-    for (let round = 0; round < P.liveRounds; round++) {
-      try {
-        if (!oursErr) ours.push(await oursRecords(obj, kind, size));
-      } catch (e) {
-        oursErr = (e as Error).message;
-      }
-      if (!lbErr) {
-        const r = checked(runAnchor(b.libbpf.records, args, b.errors.libbpf));
-        if ('error' in r) lbErr = String(r.error);
-        else lb.push(r);
-      }
-      if (!clErr) {
-        const r = checked(runAnchor(b.cilium, ['records', ...args], b.errors.cilium));
-        if ('error' in r) clErr = String(r.error);
-        else cl.push(r);
-      }
-    }
-    const pickOurs = (f: (r: RecordsResult) => number, best: boolean): Cell =>
-      oursErr ? { error: oursErr } : best ? Math.max(...ours.map(f)) : median(ours.map(f));
-    const pick = (xs: Record<string, number>[], err: string | undefined, key: string, best: boolean): Cell =>
-      err ? { error: err } : best ? Math.max(...xs.map((x) => x[key])) : median(xs.map((x) => x[key]));
+    const drain = await drainTurns(b, kind, size);
+    const { pollBatch, pollRaw } = drain;
+    const oursDrain: Cell =
+      typeof pollBatch === 'number' && typeof pollRaw === 'number'
+        ? Math.max(pollBatch, pollRaw)
+        : typeof pollBatch === 'object'
+          ? pollBatch
+          : pollRaw;
     rows.push({
       metric: `${label} drain, ${size} B`,
       unit: 'rec/s',
       better: 'higher',
       target: 1.0,
-      ours: pickOurs((r) => r.drain, true),
-      libbpf: pick(lb, lbErr, 'drainRecordsPerSec', true),
-      cilium: pick(cl, clErr, 'drainRecordsPerSec', true),
+      ours: oursDrain,
+      libbpf: drain.libbpf,
+      cilium: drain.cilium,
       note:
-        `reader alone on a ring filled by BPF_PROG_TEST_RUN (xdp_${kind}_${size}), best of ${P.drainRounds} rounds${P.liveRounds > 1 ? ` x ${P.liveRounds} runs` : ''}; ${reader}; ` +
-        `${oursErr ? '' : `ours: pollBatch ${mega(Math.max(...ours.map((r) => r.drainBatch)))}, pollRaw ${mega(Math.max(...ours.map((r) => r.drainRaw)))} rec/s (the row shows the faster); `}` +
+        `reader alone on a ring filled by BPF_PROG_TEST_RUN (xdp_${kind}_${size}), best of ${P.drainRounds[kind]} rounds, in which ours (pollBatch, pollRaw), libbpf and cilium follow one another round by round ` +
+        `(each fills the ring with its own loaded program, then drains it; the order changes every round); ${reader}; ` +
+        `${typeof pollBatch === 'number' && typeof pollRaw === 'number' ? `ours: pollBatch ${mega(pollBatch)}, pollRaw ${mega(pollRaw)} rec/s (the row shows the faster); ` : ''}` +
         `${perRecord}; ours loads records.bpf.o with loadCollection (src/loader)`,
     });
+
+    // Live: P.liveRounds runs, each implementation in turn setting up afresh.
+    const t0 = Date.now();
+    const ours: LiveResult[] = [];
+    const lb: Record<string, number>[] = [];
+    const cl: Record<string, number>[] = [];
+    let oursErr: string | undefined;
+    let lbErr: string | undefined;
+    let clErr: string | undefined;
+    const args = [obj, kind, String(size), String(P.liveWrites)];
+    for (let round = 0; round < P.liveRounds; round++) {
+      if (!oursErr) {
+        try {
+          const o = openOurs(obj, kind, size);
+          try {
+            ours.push(await o.live());
+          } finally {
+            o.close();
+          }
+        } catch (e) {
+          oursErr = (e as Error).message;
+        }
+      }
+      if (!lbErr) {
+        const r = checkedLive(runAnchor(b.libbpf.records, args, b.errors.libbpf));
+        if ('error' in r) lbErr = String(r.error);
+        else lb.push(r);
+      }
+      if (!clErr) {
+        const r = checkedLive(runAnchor(b.cilium, ['records', ...args], b.errors.cilium));
+        if ('error' in r) clErr = String(r.error);
+        else cl.push(r);
+      }
+    }
+    log(`  live: ${P.liveRounds} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const pick = (xs: Record<string, number>[], err: string | undefined, key: string): Cell =>
+      err ? { error: err } : median(xs.map((x) => x[key]));
     const lost = (xs: { lost?: number; liveLost?: number }[]) => Math.max(0, ...xs.map((x) => x.lost ?? x.liveLost ?? 0));
     const oursLost = lost(ours);
     const lbLost = lbErr ? undefined : lost(lb);
@@ -244,9 +313,9 @@ export async function benchRecords(b: AnchorBuild, kind: 'ring' | 'perf'): Promi
       unit: 'rec/s',
       better: 'higher',
       target: 1.0,
-      ours: pickOurs((r) => r.live, false),
-      libbpf: pick(lb, lbErr, 'liveRecordsPerSec', false),
-      cilium: pick(cl, clErr, 'liveRecordsPerSec', false),
+      ours: oursErr ? { error: oursErr } : median(ours.map((r) => r.live)),
+      libbpf: pick(lb, lbErr, 'liveRecordsPerSec'),
+      cilium: pick(cl, clErr, 'liveRecordsPerSec'),
       extra: {
         ok: oursErr === undefined && (lbLost === undefined ? oursLost === 0 : oursLost <= lbLost),
         text: `lost: ours ${oursLost}, libbpf ${lbLost ?? '-'}, cilium ${clErr ? '-' : lost(cl)}`,

@@ -5,7 +5,8 @@ export const quick = process.argv.includes('--quick');
 
 export const P = quick
   ? {
-      drainRounds: 3,
+      // One cycle of the orders (bench/lib/turns.ts): each side takes each place once.
+      drainRounds: { ring: 4, perf: 4 },
       liveWrites: 300_000,
       liveRounds: 1,
       budgetMs: 300,
@@ -16,7 +17,13 @@ export const P = quick
       loadWarmup: 20,
     }
   : {
-      drainRounds: 4,
+      // Drain rounds in which ours (pollBatch, pollRaw), libbpf and cilium take turns (bench/compare/
+      // records.ts), in cycles of 4 (bench/lib/turns.ts). Each round fills the ring four times, and
+      // the fills are the cost: perf rings ~1.5 s with 16 B records, ~0.35 s with 128 B (12 rounds
+      // make as many fills as the earlier 3 runs x (4 + 4 ours, 4 libbpf, 4 cilium) rounds of a
+      // process each, and take as long); the ring buffer's 30-65 ms, so it takes many more rounds
+      // for a few seconds (2026-12-07).
+      drainRounds: { ring: 32, perf: 12 },
       liveWrites: 1_000_000,
       liveRounds: 3,
       budgetMs: 2000,

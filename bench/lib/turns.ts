@@ -38,6 +38,11 @@ export class Tally {
     return this.#figure(key, (xs) => Math.min(...xs));
   }
 
+  /** The greatest value of `key` (the best round's, for rates), or the side's error. */
+  highest(key: string): Cell {
+    return this.#figure(key, (xs) => Math.max(...xs));
+  }
+
   /** The median of `key` over the rounds, or the side's error. */
   median(key: string): Cell {
     return this.#figure(key, median);

@@ -1,11 +1,12 @@
 // cilium/ebpf anchors (Debian's golang-github-cilium-ebpf-dev, 0.9.1), one subcommand per benchmark;
 // each prints one JSON line. Built offline in GOPATH mode by bench/anchors/build.ts.
 //
-//	cilium records <records.bpf.o> ring|perf <size> <drain rounds> <live writes>
+//	cilium records <records.bpf.o> ring|perf <size> <live writes>
 //	cilium btf <rounds>
 //	cilium serve <benchmark> <setup args...>   (serve.go: one command per stdin line)
 //	cilium serve hashmap                       (hashmap.go)
 //	cilium serve load <object.o>               (load.go)
+//	cilium serve records <records.bpf.o> ring|perf <size>   (records.go)
 package main
 
 import (
@@ -51,7 +52,7 @@ func main() {
 	args := os.Args[2:]
 	switch os.Args[1] {
 	case "records":
-		records(args[0], args[1] == "perf", atoi(args[2]), atoi(args[3]), atoi(args[4]))
+		records(args[0], args[1] == "perf", atoi(args[2]), atoi(args[3]))
 	case "btf":
 		kernelBtf(atoi(args[0]))
 	case "serve":
