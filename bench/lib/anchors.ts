@@ -75,29 +75,43 @@ export class AnchorSession {
     return this.#error;
   }
 
-  /** Sends one command line and waits for the JSON line that answers it (its error: as {error}). */
-  async ask(command: string): Promise<AnchorResult> {
-    if (this.#error !== undefined || !this.#child || !this.#lines) return { error: this.#error ?? 'not running' };
-    this.#child.stdin.write(`${command}\n`);
-    for (;;) {
-      const next = await this.#lines.next();
-      if (next.done) {
-        const code = await new Promise<number | null>((r) =>
-          this.#child!.exitCode !== null || this.#child!.signalCode !== null ? r(this.#child!.exitCode) : this.#child!.once('close', r),
-        );
-        this.#error ??= `${this.#name} ${command.split(' ')[0]}: exit ${code}: ${this.#stderr.trim().split('\n').pop() ?? ''}`;
+  /**
+   * Sends one command line and waits for the JSON line that answers it (its error: as {error}).
+   * An anchor that does not answer within `timeoutMs` is killed, and fails.
+   */
+  async ask(command: string, timeoutMs = 10 * 60_000): Promise<AnchorResult> {
+    const child = this.#child;
+    if (this.#error !== undefined || !child || !this.#lines) return { error: this.#error ?? 'not running' };
+    const what = `${this.#name} ${command.split(' ')[0]}`;
+    const timer = setTimeout(() => {
+      this.#error ??= `${what}: no answer in ${timeoutMs / 1000} s`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    try {
+      child.stdin.write(`${command}\n`);
+      for (;;) {
+        const next = await this.#lines.next();
+        if (next.done) {
+          const code = await new Promise<number | null>((r) =>
+            child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once('close', r),
+          );
+          this.#error ??= `${what}: exit ${code}: ${this.#stderr.trim().split('\n').pop() ?? ''}`;
+          return { error: this.#error };
+        }
+        const line = next.value.trim();
+        if (!line.startsWith('{')) continue;
+        let res: AnchorResult;
+        try {
+          res = JSON.parse(line) as AnchorResult;
+        } catch {
+          res = { error: `unparsable output: ${line}` };
+        }
+        if (!('error' in res)) return res;
+        this.#error = `${what}: ${String(res.error)}`;
         return { error: this.#error };
       }
-      const line = next.value.trim();
-      if (!line.startsWith('{')) continue;
-      let res: AnchorResult;
-      try {
-        res = JSON.parse(line) as AnchorResult;
-      } catch {
-        res = { error: `${this.#name}: unparsable output: ${line}` };
-      }
-      if ('error' in res) this.#error = `${this.#name}: ${String(res.error)}`;
-      return res;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
